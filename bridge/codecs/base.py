@@ -1,0 +1,106 @@
+"""The contract every codec keeps.
+
+A codec turns a Score into a sequence of integer token ids and back. Its `name` and `params` are
+stored with every model trained on it, so `get_codec(name, **params)` rebuilds exactly the codec a
+model was trained with. Its vocabulary is fixed by its parameters alone (never by a corpus), so
+shards encoded on different cores or machines agree.
+
+    codec.vocab          token names, index = id
+    codec.specials       {"<eos>": id, ...}: ids that are not music (end of piece, unknown, ...)
+    codec.encode(score)  -> np.ndarray of ids (messages: shape (N, 3))
+    codec.decode(ids)    -> Score
+    codec.encode_file(path) -> ids  (a codec may read its own format directly, e.g. **kern text)
+
+Each codec states its round-trip tolerance in its docstring; the tests hold it to that.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import CodecError
+from ..music import Score, load_score
+
+
+class Codec:
+    name: ClassVar[str] = ""
+    #: file suffixes `cadenza prepare` feeds this codec
+    suffixes: ClassVar[tuple[str, ...]] = (".mid", ".midi", ".rmi", ".kar", ".krn", ".xml", ".mxl", ".musicxml")
+    #: names of the id fields, for codecs whose tokens are tuples
+    fields: ClassVar[tuple[str, ...]] = ("token",)
+
+    def __init__(self, **params: Any):
+        unknown = set(params) - set(self.defaults())
+        if unknown:
+            raise CodecError(f"codec {self.name!r} has no parameter(s) {', '.join(sorted(unknown))}; "
+                             f"it takes {', '.join(sorted(self.defaults())) or 'none'}")
+        self.params: dict[str, Any] = {**self.defaults(), **params}
+        self.vocab: list[str] = self._build_vocab()
+        self.specials: dict[str, int] = {}
+        for name in self.special_names():
+            self.specials[name] = len(self.vocab)
+            self.vocab.append(name)
+        self._index = {tok: i for i, tok in enumerate(self.vocab)}
+
+    # ----- to implement -----------------------------------------------------------------------
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {}
+
+    def _build_vocab(self) -> list[str]:
+        raise NotImplementedError
+
+    def special_names(self) -> tuple[str, ...]:
+        return ("<eos>",)
+
+    def encode(self, score: Score) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode(self, ids) -> Score:
+        raise NotImplementedError
+
+    # ----- shared -------------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def eos(self) -> int | None:
+        return self.specials.get("<eos>")
+
+    def id(self, token: str) -> int:
+        return self._index[token]
+
+    def tokens(self, ids) -> list[str]:
+        return [self.vocab[int(i)] for i in np.asarray(ids).reshape(-1)]
+
+    def encode_file(self, path: str | os.PathLike) -> np.ndarray:
+        return self.encode(load_score(path))
+
+    def describe(self) -> dict[str, Any]:
+        """What a model stores about its codec: enough to rebuild it."""
+        return {"name": self.name, "params": dict(self.params), "vocab_size": self.vocab_size,
+                "specials": dict(self.specials), "fields": list(self.fields)}
+
+    def _check_ids(self, ids) -> np.ndarray:
+        arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+        bad = (arr < 0) | (arr >= self.vocab_size)
+        if bad.any():
+            raise CodecError(f"codec {self.name!r}: id {int(arr[bad][0])} is outside its vocabulary "
+                             f"(0-{self.vocab_size - 1})")
+        return arr
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+
+def fold_pitch(pitch: int, low: int, high: int) -> int:
+    """Move a pitch by octaves into [low, high]: notes outside a model's range keep their pitch class."""
+    while pitch < low:
+        pitch += 12
+    while pitch > high:
+        pitch -= 12
+    return pitch

@@ -1,0 +1,49 @@
+"""Music in and out: one Score for every format.
+
+    from bridge.music import load_score, write_midi
+    score = load_score("piece.krn")        # .mid .midi .rmi .kar .krn .xml .mxl .musicxml
+    write_midi(score, "piece.mid")         # atomic
+
+TensorFlow-free; music21 is imported only when a notation file is read.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import MusicFileError
+from .atomic import atomic_write_bytes, atomic_write_text
+from .midi import midi_bytes, parse_midi, read_midi, write_midi
+from .score import PIANO_HIGH, PIANO_LOW, Control, Note, Score, Tempo, TimeSignature, Track
+
+MIDI_SUFFIXES = (".mid", ".midi", ".rmi", ".kar", ".smf")
+NOTATION_SUFFIXES = (".krn", ".xml", ".mxl", ".musicxml")
+SUFFIXES = MIDI_SUFFIXES + NOTATION_SUFFIXES
+
+__all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "Control", "PIANO_LOW", "PIANO_HIGH",
+           "load_score", "read_midi", "parse_midi", "write_midi", "midi_bytes", "save_score",
+           "atomic_write_bytes", "atomic_write_text", "SUFFIXES", "MIDI_SUFFIXES", "NOTATION_SUFFIXES",
+           "is_music_file"]
+
+
+def is_music_file(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in SUFFIXES
+
+
+def load_score(path: str | os.PathLike) -> Score:
+    """Read any supported file by its suffix. Raises MusicFileError naming the problem."""
+    suffix = Path(path).suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        return read_midi(path)
+    if suffix in NOTATION_SUFFIXES:
+        from .notation import read_notation
+        return read_notation(path)
+    raise MusicFileError(f"{path}: unsupported file type {suffix or '(no suffix)'!r}; "
+                         f"Cadenza reads {', '.join(SUFFIXES)}")
+
+
+def save_score(score: Score, path: str | os.PathLike) -> Path:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".mid", ".midi"):
+        return write_midi(score, path)
+    raise MusicFileError(f"{path}: Cadenza writes MIDI (.mid, .midi), not {suffix!r}")

@@ -1,0 +1,266 @@
+"""Compiled inner loops (numba): MIDI track scanning, sustain pedal, performance events.
+
+Each kernel is a plain loop over arrays with the same semantics as the documented Python
+behaviour around it; numba caches the machine code on disk, so only the first run on a machine
+pays the compile (a few seconds). The cache goes to $NUMBA_CACHE_DIR, by default
+~/.cache/cadenza/numba, so a read-only install still caches.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "cadenza", "numba"))
+
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
+
+MAX_OPEN = 32  # overlapping notes of one pitch on one channel kept open; older ones beyond are dropped
+
+
+@njit(cache=True, nogil=True)
+def _vlq(data, i, end):
+    value = 0
+    for _ in range(4):
+        if i >= end:
+            break
+        c = data[i]
+        i += 1
+        value = (value << 7) | (c & 0x7F)
+        if c < 0x80:
+            break
+    return value, i
+
+
+@njit(cache=True, nogil=True)
+def scan_track(data, i, end):
+    """One MTrk body -> (notes, controls, metas, last_tick).
+
+    notes: (pitch, velocity, start, end, channel, program) in the order they close;
+    controls: (tick, channel, number, value); metas: (tick, type, a, b) for tempo (a = usec),
+    time signature (a = numerator, b = log2 denominator) and track name (a = offset, b = length).
+    """
+    cap = (end - i) // 2 + 16
+    notes = np.empty((cap, 6), np.int64)
+    controls = np.empty((cap, 4), np.int64)
+    metas = np.empty((cap // 2 + 16, 4), np.int64)
+    nn = 0
+    nc = 0
+    nm = 0
+    program = np.zeros(16, np.int64)
+    open_cnt = np.zeros(2048, np.int64)
+    open_start = np.empty((2048, MAX_OPEN), np.int64)
+    open_vel = np.empty((2048, MAX_OPEN), np.int64)
+    tick = 0
+    status = 0
+    while i < end:
+        delta, i = _vlq(data, i, end)
+        if i >= end:
+            break
+        tick += delta
+        c = data[i]
+        if c >= 0x80:
+            i += 1
+            if c < 0xF0:
+                status = c
+            elif c == 0xFF:
+                if i >= end:
+                    break
+                mtype = data[i]
+                i += 1
+                length, i = _vlq(data, i, end)
+                if mtype == 0x2F:
+                    break
+                if mtype == 0x51 and length == 3 and i + 3 <= end:
+                    usec = (np.int64(data[i]) << 16) | (np.int64(data[i + 1]) << 8) | np.int64(data[i + 2])
+                    if usec > 0:
+                        metas[nm, 0] = tick
+                        metas[nm, 1] = 0x51
+                        metas[nm, 2] = usec
+                        metas[nm, 3] = 0
+                        nm += 1
+                elif mtype == 0x58 and length >= 2 and i + 2 <= end:
+                    if data[i] > 0:
+                        metas[nm, 0] = tick
+                        metas[nm, 1] = 0x58
+                        metas[nm, 2] = data[i]
+                        metas[nm, 3] = data[i + 1]
+                        nm += 1
+                elif mtype == 0x03:
+                    metas[nm, 0] = tick
+                    metas[nm, 1] = 0x03
+                    metas[nm, 2] = i
+                    metas[nm, 3] = min(length, end - i)
+                    nm += 1
+                i += length
+                continue
+            elif c == 0xF0 or c == 0xF7:
+                length, i = _vlq(data, i, end)
+                i += length
+                continue
+            else:
+                continue  # system common / real-time bytes have no place in a file: skip the byte
+        elif status == 0:
+            i += 1  # a data byte with no status to run on
+            continue
+        kind = status & 0xF0
+        ch = status & 0x0F
+        if kind == 0xC0 or kind == 0xD0:
+            if i >= end:
+                break
+            d1 = min(np.int64(data[i]), 127)
+            i += 1
+            if kind == 0xC0:
+                program[ch] = d1
+            continue
+        if i + 1 >= end:
+            break
+        d1 = min(np.int64(data[i]), 127)
+        d2 = min(np.int64(data[i + 1]), 127)
+        i += 2
+        if kind == 0x90 and d2 > 0:
+            key = (ch << 7) | d1
+            k = open_cnt[key]
+            if k == MAX_OPEN:
+                for j in range(1, MAX_OPEN):
+                    open_start[key, j - 1] = open_start[key, j]
+                    open_vel[key, j - 1] = open_vel[key, j]
+                k -= 1
+            open_start[key, k] = tick
+            open_vel[key, k] = d2
+            open_cnt[key] = k + 1
+        elif kind == 0x80 or kind == 0x90:
+            key = (ch << 7) | d1
+            k = open_cnt[key]
+            if k == 0:
+                continue
+            kept = 0
+            closed = 0
+            for j in range(k):
+                if open_start[key, j] != tick:
+                    notes[nn, 0] = d1
+                    notes[nn, 1] = open_vel[key, j]
+                    notes[nn, 2] = open_start[key, j]
+                    notes[nn, 3] = tick
+                    notes[nn, 4] = ch
+                    notes[nn, 5] = program[ch]
+                    nn += 1
+                    closed += 1
+                else:
+                    open_start[key, kept] = open_start[key, j]
+                    open_vel[key, kept] = open_vel[key, j]
+                    kept += 1
+            # as pretty_midi: notes begun on this very tick survive only if older ones were closed
+            open_cnt[key] = kept if closed > 0 else 0
+        elif kind == 0xB0:
+            controls[nc, 0] = tick
+            controls[nc, 1] = ch
+            controls[nc, 2] = d1
+            controls[nc, 3] = d2
+            nc += 1
+    for key in range(2048):
+        for j in range(open_cnt[key]):
+            if tick > open_start[key, j]:
+                if nn == notes.shape[0]:
+                    break
+                notes[nn, 0] = key & 0x7F
+                notes[nn, 1] = open_vel[key, j]
+                notes[nn, 2] = open_start[key, j]
+                notes[nn, 3] = tick
+                notes[nn, 4] = key >> 7
+                notes[nn, 5] = program[key >> 7]
+                nn += 1
+    return notes[:nn], controls[:nc], metas[:nm], tick
+
+
+@njit(cache=True, nogil=True)
+def sustain_ends(pitch, start, end, ev_time, ev_kind, ev_idx):
+    """note-seq's apply_sustain_control_changes over sorted events; returns (new ends, kept mask).
+
+    ev_kind: 0 pedal down, 1 pedal up, 2 note on, 3 note off; ev_idx: the note of a note event.
+    """
+    n = len(pitch)
+    end = end.copy()
+    keep = np.ones(n, np.bool_)
+    active = np.empty(n, np.int64)
+    na = 0
+    down = False
+    time = 0
+    for e in range(len(ev_time)):
+        time = ev_time[e]
+        kind = ev_kind[e]
+        i = ev_idx[e]
+        if kind == 0:
+            down = True
+        elif kind == 1:
+            down = False
+            m = 0
+            for a in range(na):
+                j = active[a]
+                if end[j] < time:
+                    end[j] = time
+                else:
+                    active[m] = j
+                    m += 1
+            na = m
+        elif kind == 2:
+            if down:
+                m = 0
+                for a in range(na):
+                    j = active[a]
+                    if pitch[j] == pitch[i]:
+                        end[j] = time
+                        if start[j] == end[j]:
+                            keep[j] = False
+                    else:
+                        active[m] = j
+                        m += 1
+                na = m
+            active[na] = i
+            na += 1
+        elif not down:
+            for a in range(na):
+                if active[a] == i:
+                    for b in range(a + 1, na):
+                        active[b - 1] = active[b]
+                    na -= 1
+                    break
+    for a in range(na):
+        end[active[a]] = time
+    return end, keep
+
+
+@njit(cache=True, nogil=True)
+def performance_events(ev_step, ev_idx, ev_off, pitch, bins, max_shift, shift0, vel0, use_velocity):
+    """Token ids from sorted (step, note, is_offset) events, as note-seq's Performance."""
+    out = np.empty(3 * len(ev_step) + ev_step[-1] // max_shift + 8, np.int32)
+    n = 0
+    current = 0
+    current_bin = 0
+    for e in range(len(ev_step)):
+        step = ev_step[e]
+        i = ev_idx[e]
+        if step > current:
+            while step > current + max_shift:
+                if n == len(out):
+                    out = np.concatenate((out, np.empty(len(out), np.int32)))
+                out[n] = shift0 + max_shift
+                n += 1
+                current += max_shift
+            if n == len(out):
+                out = np.concatenate((out, np.empty(len(out), np.int32)))
+            out[n] = shift0 + step - current
+            n += 1
+            current = step
+        if n + 2 >= len(out):
+            out = np.concatenate((out, np.empty(len(out), np.int32)))
+        if ev_off[e]:
+            out[n] = 128 + pitch[i]
+            n += 1
+        else:
+            if use_velocity and bins[i] != current_bin:
+                current_bin = bins[i]
+                out[n] = vel0 + current_bin
+                n += 1
+            out[n] = pitch[i]
+            n += 1
+    return out[:n]
