@@ -218,14 +218,21 @@ def midi_bytes(score: Score, single_track: bool = False) -> bytes:
 
 
 def _assign_channels(tracks) -> list[int]:
-    """Drums on channel 9; other tracks keep their channel where free, else take the next free one."""
+    """Drums on channel 9; other tracks keep their channel unless an earlier track holds it, then take
+    a free one, so that notes of two tracks never meet on one channel (where a player would merge
+    their same-pitch notes). Past 15 pitched tracks channels are shared."""
+    used: set[int] = set()
     out = []
-    for i, t in enumerate(tracks):
+    free = [c for c in range(16) if c != 9]
+    for t in tracks:
         if t.is_drum:
             out.append(9)
-        else:
-            ch = t.channel if t.channel != 9 else 0
-            out.append(ch if ch < 16 else i % 15)
+            continue
+        ch = t.channel if t.channel != 9 else 0
+        if ch in used:
+            ch = next((c for c in free if c not in used), ch)
+        used.add(ch)
+        out.append(ch)
     return out
 
 

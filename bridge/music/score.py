@@ -196,7 +196,9 @@ class Score:
         tracks = []
         for t in self.tracks:
             arr = t.array.copy()
+            positive = arr[:, 3] > arr[:, 2]
             arr[:, 2:] = np.round(arr[:, 2:] * f)
+            arr[:, 3] = np.where(positive, np.maximum(arr[:, 3], arr[:, 2] + 1), arr[:, 3])  # no note vanishes
             ctrl = t.controls.copy()
             ctrl[:, 0] = np.round(ctrl[:, 0] * f)
             tracks.append(t.replace(notes=arr, controls=ctrl))

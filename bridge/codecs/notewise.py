@@ -1,0 +1,137 @@
+"""Note-wise tokens at 12 steps per quarter note (article 003).
+
+Twelve steps per quarter hold both triplets (4 steps) and sixteenths (3 steps). Tokens:
+`p{pitch}` starts a note, `endp{pitch}` ends one, `wait{n}` advances n steps (1..max_wait; longer
+waits repeat). At one step, note ends come before note starts, each in ascending pitch.
+No velocity: decoded notes get `velocity`.
+
+Round trip: exact on the 12-per-quarter grid. Starts and ends are rounded to the grid (a note
+keeps at least one step); pitches outside low..high move by octaves into range; of two
+overlapping notes of one pitch the earlier is cut where the later starts; drums are dropped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..music import Score
+from ..music.score import Tempo, TimeSignature, Track, qpm_to_usec
+from .base import Codec
+
+
+def quantize_notes(score: Score, steps_per_quarter: int, low: int, high: int) -> np.ndarray:
+    """Pitched notes on the step grid as an (N, 4) array (pitch, velocity, start, end) in steps,
+    pitches folded into [low, high], same-pitch overlaps resolved, ordered by start and pitch."""
+    arr = score.note_array(include_drums=False).copy()
+    if not len(arr):
+        return arr
+    f = steps_per_quarter / score.tpq
+    arr[:, 2] = np.floor(arr[:, 2] * f + 0.5)
+    arr[:, 3] = np.maximum(np.floor(arr[:, 3] * f + 0.5), arr[:, 2] + 1)
+    p = arr[:, 0]
+    while (p < low).any() or (p > high).any():
+        p[p < low] += 12
+        p[p > high] -= 12
+    arr = arr[np.lexsort((arr[:, 3], arr[:, 0], arr[:, 2]))]
+    # a pitch sounds once at a time: cut a note where the next one of its pitch starts
+    order = np.lexsort((arr[:, 2], arr[:, 0]))
+    a = arr[order]
+    same = a[1:, 0] == a[:-1, 0]
+    cut = same & (a[:-1, 3] > a[1:, 2])
+    a[:-1, 3] = np.where(cut, a[1:, 2], a[:-1, 3])
+    a = a[a[:, 3] > a[:, 2]]  # of two notes of one pitch on one step the longer stays
+    return a[np.lexsort((a[:, 3], a[:, 0], a[:, 2]))]
+
+
+class NotewiseCodec(Codec):
+    name = "notewise"
+
+    @classmethod
+    def defaults(cls):
+        return {
+            "steps_per_quarter": 12,  # 12 holds triplets and sixteenths both
+            "max_wait": 48,  # longest single wait, in steps (a whole note); longer waits repeat
+            "low": 21, "high": 108,  # the piano's range
+            "velocity": 80,  # given to decoded notes
+            "decode_qpm": 100.0,
+        }
+
+    def _build_vocab(self):
+        p = self.params
+        r = range(p["low"], p["high"] + 1)
+        return [f"p{i}" for i in r] + [f"endp{i}" for i in r] + [f"wait{i}" for i in range(1, p["max_wait"] + 1)]
+
+    @property
+    def n_pitches(self) -> int:
+        return self.params["high"] - self.params["low"] + 1
+
+    def steps_of(self, ids) -> int:
+        ids = np.asarray(ids).reshape(-1)
+        w0 = 2 * self.n_pitches
+        waits = ids[(ids >= w0) & (ids < w0 + self.params["max_wait"])]
+        return int((waits - w0 + 1).sum())
+
+    def beats_of(self, ids) -> float:
+        return self.steps_of(ids) / self.params["steps_per_quarter"]
+
+    def encode(self, score: Score) -> np.ndarray:
+        p = self.params
+        notes = quantize_notes(score, p["steps_per_quarter"], p["low"], p["high"])
+        if not len(notes):
+            return np.zeros(0, np.int32)
+        n = len(notes)
+        pitch = notes[:, 0] - p["low"]
+        steps = np.concatenate([notes[:, 3], notes[:, 2]])
+        kind = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])  # ends first
+        tok = np.concatenate([pitch + self.n_pitches, pitch])
+        order = np.lexsort((tok, kind, steps))
+        steps, tok = steps[order], tok[order]
+        out = []
+        cur = 0
+        w0 = 2 * self.n_pitches - 1
+        mw = p["max_wait"]
+        for s, t in zip(steps.tolist(), tok.tolist()):
+            gap = s - cur
+            while gap > 0:
+                w = min(gap, mw)
+                out.append(w0 + w)
+                gap -= w
+            cur = s
+            out.append(t)
+        return np.array(out, np.int32)
+
+    def decode(self, ids, qpm: float | None = None) -> Score:
+        ids = self._check_ids(ids)
+        p = self.params
+        spq = p["steps_per_quarter"]
+        tpq = spq * 80  # 960: a tick grid that also holds the usual notation divisions
+        np_ = self.n_pitches
+        w0 = 2 * np_
+        step = 0
+        open_: dict[int, int] = {}
+        notes = []
+        for t in ids.tolist():
+            if t == self.eos:
+                break
+            if t < np_:
+                pitch = t + p["low"]
+                if pitch in open_:  # restruck without a release: end the sounding one here
+                    s = open_.pop(pitch)
+                    if step > s:
+                        notes.append((pitch, p["velocity"], s * 80, step * 80))
+                open_[pitch] = step
+            elif t < w0:
+                pitch = t - np_ + p["low"]
+                s = open_.pop(pitch, None)
+                if s is not None and step > s:
+                    notes.append((pitch, p["velocity"], s * 80, step * 80))
+            elif t < w0 + p["max_wait"]:
+                step += t - w0 + 1
+        for pitch, s in open_.items():
+            if step > s:
+                notes.append((pitch, p["velocity"], s * 80, step * 80))
+        qpm = float(qpm or p["decode_qpm"])
+        return Score(tpq=tpq, tracks=(Track(np.array(notes, np.int64).reshape(-1, 4), name="notewise"),),
+                     tempos=(Tempo(0, qpm_to_usec(qpm)),), time_signatures=(TimeSignature(0, 4, 4),))
+
+
+CODEC = NotewiseCodec
