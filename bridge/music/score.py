@@ -203,9 +203,11 @@ class Score:
             ctrl[:, 0] = np.round(ctrl[:, 0] * f)
             tracks.append(t.replace(notes=arr, controls=ctrl))
         tracks = tuple(tracks)
-        return Score(tpq=tpq, tracks=tracks, tempos=tuple(Tempo(q(t.tick), t.usec_per_quarter) for t in self.tempos),
-                     time_signatures=tuple(TimeSignature(q(s.tick), s.numerator, s.denominator)
-                                           for s in self.time_signatures))
+        # events that land on one tick: the last wins, as when reading a file
+        tempos = {q(t.tick): Tempo(q(t.tick), t.usec_per_quarter) for t in self.tempos}
+        sigs = {q(s.tick): TimeSignature(q(s.tick), s.numerator, s.denominator) for s in self.time_signatures}
+        return Score(tpq=tpq, tracks=tracks, tempos=tuple(tempos[k] for k in sorted(tempos)),
+                     time_signatures=tuple(sigs[k] for k in sorted(sigs)))
 
 
 def _note_order(n: Note):

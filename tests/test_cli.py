@@ -1,0 +1,66 @@
+"""The `cadenza` command as a person runs it: in a subprocess, reading its output and exit code."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import CORPUS, corpus_files
+
+
+def cadenza(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_help_does_not_import_tensorflow_or_music21():
+    code = ("import sys; from bridge.cli import main\n"
+            "try: main(['--help'])\nexcept SystemExit: pass\n"
+            "heavy = [m for m in ('tensorflow', 'tensorflow_io', 'music21', 'note_seq', 'numba', 'keras') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert "HEAVY []" in out
+    assert "prepare" in out and "bench" in out
+
+
+def test_prepare_command_reports_and_writes(tmp_path):
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    for p in corpus_files("nottingham", "*.mid", 3, step=100):
+        (corpus / p.name).write_bytes(p.read_bytes())
+    (corpus / "broken.mid").write_bytes(b"MThd\x00")
+    r = cadenza("prepare", corpus, "--codec", "notewise", "--out", tmp_path / "out", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "3 of 4 files encoded" in r.stdout and "broken.mid: truncated MIDI header" in r.stdout
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["codec"]["params"]["steps_per_quarter"] == 12
+
+
+def test_codec_parameters_from_the_command_line(tmp_path):
+    corpus = corpus_files("nottingham", "*.mid", 1)[0].parent
+    r = cadenza("prepare", corpus, "--codec", "performance", "--param", "num_velocity_bins=0",
+                "--param", "nonsense=1", "--out", tmp_path / "o", "--quiet")
+    assert r.returncode == 1 and "has no parameter(s) nonsense" in r.stderr
+
+
+def test_errors_are_one_line_and_exit_non_zero(tmp_path):
+    r = cadenza("prepare", tmp_path / "missing", "--out", tmp_path / "o")
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"cadenza: error: {tmp_path / 'missing'}: no such folder"
+    r = cadenza("prepare", CORPUS, "--codec", "wavenet", "--out", tmp_path / "o")
+    assert r.returncode == 1 and "unknown codec 'wavenet'" in r.stderr
+    r = cadenza("inspect", tmp_path / "x.mid")
+    assert r.returncode == 1 and "cannot read file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_inspect_shows_tracks_and_tokens():
+    path = corpus_files("piano-midi", "*.mid", 1)[0]
+    r = cadenza("inspect", path, "--codec", "performance", "--tokens", "5")
+    assert r.returncode == 0, r.stderr
+    assert "track 0:" in r.stdout and "performance:" in r.stdout and "NOTE_ON_" in r.stdout
+
+
+def test_codecs_lists_all_six():
+    out = cadenza("codecs").stdout
+    for name in ("performance", "notewise", "messages", "kern", "midibytes", "pianoroll"):
+        assert name in out
