@@ -55,6 +55,82 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
 
+    p = sub.add_parser("train", help="train a model on a corpus and put it in the store",
+                       description="Train a model on one or more corpus folders (or folders written by "
+                                   "`cadenza prepare`), split by file into training, validation and a "
+                                   "generation set, and export it to models/NAME with its cadenza.json. "
+                                   "An interrupted run resumes from runs/NAME.",
+                       epilog="examples:\n"
+                              "  cadenza train ../shared/corpus/kern/bach-370-chorales --codec notewise --name chorale\n"
+                              "  cadenza train ../shared/corpus/piano-midi --codec performance --layers 2 --units 256 "
+                              "--name piano --max-minutes 40",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", nargs="+", help="corpus folder(s) or prepared folder(s)")
+    p.add_argument("--name", required=True, help="the model's name in the store")
+    p.add_argument("--codec", default="performance")
+    p.add_argument("--param", action="append", type=_param, default=[], metavar="KEY=VALUE", help="codec parameter")
+    p.add_argument("--arch", default="lstm", help="lstm (default), rnn, attention_lstm")
+    p.add_argument("--layers", type=int, help="recurrent layers (lstm: 1-4)")
+    p.add_argument("--units", type=int, help="units per recurrent layer")
+    p.add_argument("--embed", type=int, help="embedding width")
+    p.add_argument("--dropout", type=float, help="dropout rate")
+    p.add_argument("--arg", action="append", type=_param, default=[], metavar="KEY=VALUE",
+                   help="another architecture argument, e.g. --arg window=128")
+    p.add_argument("--seq-len", type=int, default=256, help="tokens per training window (default 256)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--steps-per-epoch", type=int, default=200)
+    p.add_argument("--epochs", type=int, default=100, help="upper bound; early stopping usually ends sooner")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--patience", type=int, default=4)
+    p.add_argument("--transpose", type=int, default=5, help="random transposition range in semitones (0: off)")
+    p.add_argument("--max-minutes", type=float, default=0, help="time budget (0: none)")
+    p.add_argument("--max-files", type=int, default=0, help="use only the first N files (smoke tests)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
+    p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
+    p.add_argument("--note", default="", help="a note on the corpus for cadenza.json")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    for name in ("generate", "continue"):
+        if name == "generate":
+            p = sub.add_parser("generate", help="generate new music with a model",
+                               description="Generate music from nothing, or after the opening of a piece from "
+                                           "the model's generation set (--prime-set), and write MIDI.",
+                               epilog="examples:\n  cadenza generate --model piano --beats 32 --out x.mid\n"
+                                      "  cadenza generate --model chorale --prime-set --variations 4 --out ch.mid",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+            p.add_argument("--prime-set", action="store_true",
+                           help="prime with the opening of a generation-set piece (never trained on)")
+            p.add_argument("--prime-beats", type=float, default=8.0, help="beats of that opening (default 8)")
+        else:
+            p = sub.add_parser("continue", help="continue a MIDI, **kern or MusicXML file",
+                               description="Continue the notes of a file: the output holds the prime followed "
+                                           "by the new music.",
+                               epilog="example:\n  cadenza continue in.mid --model piano --beats 16 --out y.mid",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+            p.add_argument("file", help="the prime: .mid .midi .krn .xml .mxl .musicxml")
+            p.add_argument("--only-new", action="store_true", help="write only the continuation, not the prime")
+        p.add_argument("--model", default="piano", help="model name or folder (default piano)")
+        p.add_argument("--beats", type=float, default=16.0, help="length of new music in beats (default 16)")
+        p.add_argument("--tokens", type=int, default=0, help="or a length in tokens")
+        p.add_argument("--out", help="output .mid (default: NAME.cadenza.mid; with variations, -1, -2, ...)")
+        p.add_argument("--strategy", default="top_p", help="greedy, temperature, top_k, top_p (default), "
+                                                         "top_n_95, truncated")
+        p.add_argument("--temperature", type=float, default=1.0)
+        p.add_argument("--top-k", type=int, default=0, help="top_k: tokens kept (default 40)")
+        p.add_argument("--top-p", type=float, default=0.95, help="top_p: probability mass kept (default 0.95)")
+        p.add_argument("--n", type=int, default=4, help="top_n_95 and truncated: n (default 4)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--variations", type=int, default=1, help="how many versions, generated as one batch")
+        p.add_argument("--scale", help="e.g. 'C major', 'F# minor', 'D dorian', or '0,2,4,5,7,9,11'")
+        p.add_argument("--pitch-range", help="lowest-highest MIDI pitch, e.g. 36-96")
+        p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("models", help="list the models in the store")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
     p = sub.add_parser("inspect", help="show what Cadenza reads in a music file",
                        description="Read a file as Cadenza does and summarise it; with --codec, also its tokens.",
                        epilog="example:\n  cadenza inspect song.mid --codec performance --tokens 40",
@@ -79,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=0, help="processes for the all-cores figure")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.set_defaults(func=cmd_bench_prepare)
+    b = bsub.add_parser("generate", help="the compiled loop against model.predict per token",
+                        description="Tokens/s and ms per beat of the compiled loop at batch 1 and for 8 "
+                                    "variations, and of a model.predict-per-token loop, on one model in one run.",
+                        epilog="example:\n  cadenza bench generate --model piano --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="piano")
+    b.add_argument("--tokens", type=int, default=1024)
+    b.add_argument("--predict-tokens", type=int, default=24, help="tokens the slow loop is timed over")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_generate)
     bench.set_defaults(func=lambda args: _usage(bench))
     return parser
 
@@ -100,6 +186,104 @@ def cmd_prepare(args) -> int:
         print(f"{len(m['failed'])} failed:")
         for f in m["failed"]:
             print(f"  {f['error']}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from pathlib import Path
+
+    from .store import REPO_MODELS
+    from .training.train import TrainConfig, train
+
+    arch_args = {k: v for k, v in (("layers", args.layers), ("units", args.units), ("embed", args.embed),
+                                   ("dropout", args.dropout)) if v is not None}
+    arch_args.update(dict(args.arg))
+    cfg = TrainConfig(data=[Path(d) for d in args.data], name=args.name, codec=args.codec,
+                      codec_params=dict(args.param), arch=args.arch, arch_args=arch_args, seq_len=args.seq_len,
+                      batch=args.batch, steps_per_epoch=args.steps_per_epoch, epochs=args.epochs, lr=args.lr,
+                      patience=args.patience, transpose=args.transpose, max_minutes=args.max_minutes,
+                      max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
+                      runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1)
+    folder = train(cfg)
+    import json
+
+    m = json.loads((folder / "cadenza.json").read_text())["metrics"]
+    print(f"{folder}: validation {m['val_bits_per_token']:.3f} bits/token "
+          f"(bigram {m['bigram_bits_per_token']:.3f}, unigram {m['unigram_bits_per_token']:.3f})")
+    return 0
+
+
+def _request(args):
+    from .generation import Request, Sampling, parse_range, parse_scale
+
+    return Request(beats=args.beats, tokens=args.tokens, seed=args.seed, variations=args.variations,
+                   sampling=Sampling(strategy=args.strategy, temperature=args.temperature, top_k=args.top_k,
+                                     top_p=args.top_p, n=args.n),
+                   scale=parse_scale(args.scale) if args.scale else None,
+                   pitch_range=parse_range(args.pitch_range) if args.pitch_range else None)
+
+
+def _outputs(out: str | None, default_stem: str, n: int) -> list:
+    from pathlib import Path
+
+    base = Path(out) if out else Path(f"{default_stem}.cadenza.mid")
+    if n == 1:
+        return [base]
+    return [base.with_name(f"{base.stem}-{i + 1}{base.suffix}") for i in range(n)]
+
+
+def cmd_generate(args) -> int:
+    import numpy as np
+
+    from . import store
+    from .errors import CadenzaError
+    from .generation import continue_ids, decode_continuation, prime_from_generation_set
+    from .music import load_score, write_midi
+    from pathlib import Path
+
+    req = _request(args)
+    loaded = store.load(args.model)
+    codec = loaded.codec
+    include_prime = True
+    if args.command == "continue":
+        path = Path(args.file)
+        prime = codec.encode_file(path)
+        if not len(prime):
+            raise CadenzaError(f"{path}: no notes to continue")
+        stem = path.stem
+        include_prime = not args.only_new
+    elif args.prime_set:
+        source, prime = prime_from_generation_set(loaded, args.prime_beats, args.seed)
+        print(f"prime: the first {args.prime_beats:g} beats of {source} (generation set)")
+        stem = "generated"
+        include_prime = False
+    else:
+        prime, stem = np.zeros(0, np.int32), "generated"
+    result = continue_ids(loaded, prime, req)
+    for new, beats, out in zip(result.new, result.beats, _outputs(args.out, stem, req.variations)):
+        score = decode_continuation(codec, result.prime, new, include_prime)
+        write_midi(score, out)
+        print(f"{out}: {len(new)} new tokens, {beats:.1f} beats new; {score.note_count} notes, "
+              f"{score.duration_beats:.1f} beats in all")
+    print(f"{result.tokens} tokens in {result.seconds:.2f} s ({result.tokens / max(result.seconds, 1e-9):.0f} tokens/s, "
+          f"model {loaded.name}, {req.variations} variation(s))")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .store import list_models
+
+    models = list_models()
+    if args.json:
+        print(json.dumps(models, indent=1))
+        return 0
+    if not models:
+        print("no models yet: train one with `cadenza train`")
+    for m in models:
+        met = m["metrics"]
+        fig = (f"{met['val_bits_per_token']:.2f} bits/token (bigram {met['bigram_bits_per_token']:.2f})"
+               if "val_bits_per_token" in met else "")
+        print(f"{m['name']:<14} {m['arch'] or '?':<15} {m['codec'] or '?':<12} {fig}  {m['path']}")
     return 0
 
 
@@ -147,6 +331,14 @@ def cmd_bench_prepare(args) -> int:
     from .bench.prepare import run, table
 
     r = run(args.corpus, files=args.files, workers=args.workers)
+    print(json.dumps(r, indent=1) if args.json else table(r))
+    return 0
+
+
+def cmd_bench_generate(args) -> int:
+    from .bench.generate import run, table
+
+    r = run(args.model, tokens=args.tokens, predict_tokens=args.predict_tokens)
     print(json.dumps(r, indent=1) if args.json else table(r))
     return 0
 

@@ -84,6 +84,36 @@ class Codec:
         return {"name": self.name, "params": dict(self.params), "vocab_size": self.vocab_size,
                 "specials": dict(self.specials), "fields": list(self.fields)}
 
+    # ----- what training and generation need to know of the tokens -----------------------------
+    def pitch_tokens(self) -> list[tuple[int, str, int]]:
+        """(id, kind, pitch) for every token that names a pitch; kind "on" starts a note."""
+        return []
+
+    def transpose_table(self, max_shift: int) -> np.ndarray | None:
+        """(2 * max_shift + 1, V) ids: row max_shift + s maps each id to its transposition by s
+        semitones, or -1 where that leaves the codec's range. None: no token-level transposition."""
+        toks = self.pitch_tokens()
+        if not toks:
+            return None
+        by_kind_pitch = {(k, p): i for i, k, p in toks}
+        table = np.tile(np.arange(self.vocab_size, dtype=np.int32), (2 * max_shift + 1, 1))
+        for row, s in enumerate(range(-max_shift, max_shift + 1)):
+            for i, k, p in toks:
+                table[row, i] = by_kind_pitch.get((k, p + s), -1)
+        return table
+
+    def onset_pitches(self) -> np.ndarray:
+        """(V,) the pitch each token starts, -1 for tokens that start none: for scale and range masks."""
+        out = np.full(self.vocab_size, -1, np.int64)
+        for i, k, p in self.pitch_tokens():
+            if k == "on":
+                out[i] = p
+        return out
+
+    def token_beats(self, qpm: float = 120.0) -> np.ndarray | None:
+        """(V,) beats each token advances time by, when that is fixed per token; else None."""
+        return None
+
     def _check_ids(self, ids) -> np.ndarray:
         arr = np.asarray(ids, dtype=np.int64).reshape(-1)
         bad = (arr < 0) | (arr >= self.vocab_size)

@@ -64,6 +64,16 @@ class NotewiseCodec(Codec):
     def n_pitches(self) -> int:
         return self.params["high"] - self.params["low"] + 1
 
+    def pitch_tokens(self):
+        lo, n = self.params["low"], self.n_pitches
+        return [(i, "on", lo + i) for i in range(n)] + [(n + i, "off", lo + i) for i in range(n)]
+
+    def token_beats(self, qpm: float | None = None) -> np.ndarray:
+        beats = np.zeros(self.vocab_size)
+        w0 = 2 * self.n_pitches
+        beats[w0:w0 + self.params["max_wait"]] = np.arange(1, self.params["max_wait"] + 1) / self.params["steps_per_quarter"]
+        return beats
+
     def steps_of(self, ids) -> int:
         ids = np.asarray(ids).reshape(-1)
         w0 = 2 * self.n_pitches

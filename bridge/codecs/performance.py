@@ -68,6 +68,16 @@ class PerformanceCodec(Codec):
     def seconds_of(self, ids) -> float:
         return self.steps_of(ids) / self.params["steps_per_second"]
 
+    def pitch_tokens(self):
+        return [(p, "on", p) for p in range(128)] + [(128 + p, "off", p) for p in range(128)]
+
+    def token_beats(self, qpm: float | None = None) -> np.ndarray:
+        qpm = float(qpm or self.params["decode_qpm"])
+        beats = np.zeros(self.vocab_size)
+        n = self.params["max_shift_steps"]
+        beats[256:256 + n] = np.arange(1, n + 1) / self.params["steps_per_second"] * qpm / 60.0
+        return beats
+
     # ----- encode ------------------------------------------------------------------------------
     def encode(self, score: Score) -> np.ndarray:
         p = self.params

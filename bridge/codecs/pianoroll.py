@@ -38,6 +38,14 @@ class PianorollCodec(Codec):
     def frame(self) -> int:
         return self.n_pitches
 
+    def pitch_tokens(self):
+        return [(i, "on", self.params["low"] + i) for i in range(self.n_pitches)]
+
+    def token_beats(self, qpm: float | None = None) -> np.ndarray:
+        beats = np.zeros(self.vocab_size)
+        beats[self.frame] = 1 / self.params["steps_per_quarter"]
+        return beats
+
     def roll(self, score: Score) -> np.ndarray:
         p = self.params
         notes = quantize_notes(score, p["steps_per_quarter"], p["low"], p["high"])

@@ -1,0 +1,127 @@
+"""`cadenza bench generate --model NAME`: the compiled loop against model.predict, in one run.
+
+Measured on the same model and prime, after a warm-up that compiles every graph:
+  - the compiled loop at batch 1: tokens per second and milliseconds per beat of music;
+  - 8 variations as one batch: the same, and its cost relative to one;
+  - a model.predict-per-token loop (the way articles 002 and 003 sample): the same;
+  - the same compiled loop on an untrained 2 x 256 LSTM with the model's vocabulary, the reference
+    size of the speed target, so the figure needs no scaling.
+Each timing is the median of `repeats` runs.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from ..errors import CadenzaError
+
+
+def _median_run(gen, prime, req, repeats):
+    times = []
+    result = None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = gen.run(prime, req)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def _predict_loop(model, codec, prime, n, window=128):
+    seq = list(np.asarray(prime).reshape(-1)[-window:]) or [codec.eos or 0]
+    rng = np.random.default_rng(0)
+    t = time.perf_counter()
+    for _ in range(n):
+        logits = model.predict(np.array([seq[-window:]], np.int32), verbose=0)[0, -1]
+        p = np.exp(logits - logits.max())
+        seq.append(int(rng.choice(len(p), p=p / p.sum())))
+    return time.perf_counter() - t
+
+
+def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int = 24, repeats: int = 3) -> dict:
+    from .. import store
+    from ..generation import Generator, Request, Sampling
+    from ..generation import prime_from_generation_set
+
+    loaded = store.load(model)
+    if loaded.arch == "attention_lstm":
+        raise CadenzaError("bench generate measures the recurrent-state loop of lstm and rnn models")
+    gen = Generator(loaded)
+    try:
+        _, prime = prime_from_generation_set(loaded, beats=4)
+    except CadenzaError:
+        prime = np.zeros(0, np.int32)
+    prime = prime[:64]
+    sampling = Sampling(strategy="temperature")
+    one = Request(tokens=tokens, sampling=sampling, variations=1)
+    many = Request(tokens=tokens, sampling=sampling, variations=variations)
+    for r in (one, many):
+        gen.run(prime, Request(tokens=gen.chunk * 2, sampling=sampling, variations=r.variations))
+    t1, r1 = _median_run(gen, prime, one, repeats)
+    t8, r8 = _median_run(gen, prime, many, repeats)
+    tpb = loaded.meta.get("tokens_per_beat") or (len(r1.new[0]) / max(r1.beats[0], 1e-9) if r1.beats[0] else None)
+
+    tp = _predict_loop(loaded.model, loaded.codec, prime, predict_tokens)
+    tp = tp / predict_tokens * tokens  # the same number of tokens, extrapolated from a short run
+
+    ref = _reference(loaded.codec, prime, tokens, repeats)
+    layers = loaded.meta["arch"]["args"].get("layers")
+    units = loaded.meta["arch"]["args"].get("units")
+
+    def per_beat(seconds, n_tokens):
+        return seconds / (n_tokens / tpb) * 1000 if tpb else None
+
+    return {
+        "model": loaded.name, "arch": f"{loaded.arch} {layers}x{units}", "codec": loaded.codec.name,
+        "tokens": tokens, "tokens_per_beat": tpb, "prime_tokens": int(len(prime)),
+        "compiled_b1_tokens_per_s": tokens / t1, "compiled_b1_ms_per_beat": per_beat(t1, tokens),
+        "compiled_b8_tokens_per_s": variations * tokens / t8, "compiled_b8_ms_per_beat": per_beat(t8, tokens),
+        "variations": variations, "b8_cost_vs_b1": t8 / t1,
+        "predict_tokens_per_s": tokens / tp, "predict_ms_per_beat": per_beat(tp, tokens),
+        "compiled_vs_predict": tp / t1,
+        "reference_2x256_b1_tokens_per_s": ref[0], "reference_2x256_b8_cost_vs_b1": ref[1],
+        "predict_measured_tokens": predict_tokens,
+    }
+
+
+def _reference(codec, prime, tokens, repeats) -> tuple[float, float]:
+    """The compiled loop on an untrained 2 x 256 LSTM over the same vocabulary."""
+    from pathlib import Path
+
+    from .. import nets
+    from ..generation import Generator, Request, Sampling
+    from ..store import LoadedModel
+
+    model = nets.build("lstm", codec.vocab_size, layers=2, units=256)
+    meta = {"arch": {"name": "lstm", "args": {"layers": 2, "units": 256}}, "codec": codec.describe()}
+    gen = Generator(LoadedModel(name="reference-2x256", folder=Path("."), meta=meta, model=model, codec=codec))
+    s = Sampling(strategy="temperature")
+    for b in (1, 8):
+        gen.run(prime, Request(tokens=gen.chunk * 2, sampling=s, variations=b))
+    t1, _ = _median_run(gen, prime, Request(tokens=tokens, sampling=s), repeats)
+    t8, _ = _median_run(gen, prime, Request(tokens=tokens, sampling=s, variations=8), repeats)
+    return tokens / t1, t8 / t1
+
+
+def table(r: dict) -> str:
+    def f(x, fmt="{:.1f}"):
+        return "-" if x is None else fmt.format(x)
+
+    rows = [("loop", "tokens/s", "ms/beat", "ratio"),
+            ("model.predict per token", f(r["predict_tokens_per_s"]), f(r["predict_ms_per_beat"]), "1x"),
+            ("compiled, batch 1", f(r["compiled_b1_tokens_per_s"], "{:.0f}"), f(r["compiled_b1_ms_per_beat"], "{:.2f}"),
+             f"{r['compiled_vs_predict']:.0f}x predict"),
+            (f"compiled, {r['variations']} variations", f(r["compiled_b8_tokens_per_s"], "{:.0f}"),
+             f(r["compiled_b8_ms_per_beat"], "{:.2f}"), f"costs {r['b8_cost_vs_b1']:.2f}x one"),
+            ("reference 2x256, batch 1", f(r["reference_2x256_b1_tokens_per_s"], "{:.0f}"), "", 
+             f"8 cost {r['reference_2x256_b8_cost_vs_b1']:.2f}x")]
+    w = [max(len(row[i]) for row in rows) for i in range(4)]
+    out = [f"bench generate: {r['model']} ({r['arch']}, {r['codec']}), {r['tokens']} tokens after a "
+           f"{r['prime_tokens']}-token prime, {f(r['tokens_per_beat'], '{:.1f}')} tokens/beat"]
+    for k, row in enumerate(rows):
+        out.append("  " + "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(row)))
+        if k == 0:
+            out.append("  " + "-" * (sum(w) + 6))
+    out.append(f"  (model.predict timed over {r['predict_measured_tokens']} tokens and scaled to {r['tokens']})")
+    return "\n".join(out)

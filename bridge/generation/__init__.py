@@ -1,0 +1,96 @@
+"""Generation: sampling strategies, masks, the compiled loop, and continuing a Score.
+
+    from bridge import store
+    from bridge.generation import Request, Sampling, continue_score
+    loaded = store.load("piano")
+    scores, result = continue_score(loaded, prime_score, Request(beats=16, variations=4))
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CadenzaError
+from ..music import Score
+from .constraints import parse_range, parse_scale
+from .runner import Generator, Request, Result
+from .sampling import STRATEGIES, Sampling
+
+__all__ = ["Generator", "Request", "Result", "Sampling", "STRATEGIES", "parse_scale", "parse_range",
+           "generator_for", "continue_ids", "continue_score", "prime_from_generation_set", "decode_continuation"]
+
+
+def generator_for(loaded) -> Generator:
+    """The compiled generator of a loaded model, built once and kept with it."""
+    gen = getattr(loaded, "_generator", None)
+    if gen is None:
+        if loaded.arch == "attention_lstm":
+            from .messages_runner import MessagesGenerator
+
+            gen = MessagesGenerator(loaded)
+        else:
+            gen = Generator(loaded)
+        object.__setattr__(loaded, "_generator", gen)
+    return gen
+
+
+def continue_ids(loaded, prime_ids: np.ndarray, req: Request, on_chunk=None, cancel=None) -> Result:
+    return generator_for(loaded).run(prime_ids, req, on_chunk=on_chunk, cancel=cancel)
+
+
+def prime_beats(codec, prime_ids: np.ndarray) -> float:
+    beats = codec.token_beats()
+    if beats is not None and len(prime_ids):
+        return float(beats[np.asarray(prime_ids, np.int64)].sum())
+    if codec.name == "messages" and len(prime_ids):
+        return codec.beats_of(prime_ids)
+    return codec.decode(prime_ids).duration_beats if len(prime_ids) else 0.0
+
+
+def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, include_prime: bool = True) -> Score:
+    """The prime followed by the new music, as one Score (or the new music alone)."""
+    full = np.concatenate([np.asarray(prime_ids), np.asarray(new_ids)]) if len(prime_ids) else np.asarray(new_ids)
+    score = codec.decode(full)
+    if include_prime or not len(prime_ids):
+        return score
+    start = int(round(prime_beats(codec, prime_ids) * score.tpq))
+    tracks = []
+    for t in score.tracks:
+        arr = t.array[t.array[:, 2] >= start].copy()
+        arr[:, 2:] -= start
+        tracks.append(t.replace(notes=arr))
+    return score.replace(tracks=tuple(tracks))
+
+
+def continue_score(loaded, score: Score | None, req: Request, include_prime: bool = True, on_chunk=None,
+                   cancel=None) -> tuple[list[Score], Result]:
+    codec = loaded.codec
+    prime = codec.encode(score) if score is not None and score.note_count else np.zeros(0, np.int32)
+    result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
+    scores = [decode_continuation(codec, result.prime, new, include_prime) for new in result.new]
+    return scores, result
+
+
+def prime_from_generation_set(loaded, beats: float = 8.0, seed: int = 0, corpus_root=None) -> tuple[str, np.ndarray]:
+    """The opening `beats` of a piece the model never trained on, as prime ids."""
+    from pathlib import Path
+
+    split = loaded.meta.get("split", {}).get("generation", [])
+    roots = [Path(p) for p in loaded.meta.get("corpus", {}).get("paths", [])]
+    rng = np.random.default_rng(seed)
+    for rel in rng.permutation(split).tolist() if split else []:
+        head, _, tail = rel.partition("/")
+        for root in roots:
+            path = root / tail if root.name == head else None
+            if path is not None and path.is_file():
+                try:
+                    ids = loaded.codec.encode_file(path)
+                except CadenzaError:
+                    continue
+                beats_per = loaded.codec.token_beats()
+                if beats_per is not None:
+                    cum = np.cumsum(beats_per[ids.astype(np.int64)])
+                    ids = ids[:max(1, int(np.searchsorted(cum, beats)))]
+                else:
+                    ids = ids[:max(1, int(beats * (loaded.meta.get("tokens_per_beat") or 40)))]
+                return str(path), ids
+    raise CadenzaError(f"model {loaded.name!r}: none of its generation-set pieces is on this machine")

@@ -1,0 +1,64 @@
+"""Masks on what may be played: a key or scale, a pitch range. They forbid the tokens that would
+start a note outside; endings, time and velocity tokens stay free."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..errors import CadenzaError
+
+NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+MODES = {
+    "major": (0, 2, 4, 5, 7, 9, 11), "ionian": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10), "aeolian": (0, 2, 3, 5, 7, 8, 10),
+    "harmonic_minor": (0, 2, 3, 5, 7, 8, 11), "melodic_minor": (0, 2, 3, 5, 7, 9, 11),
+    "dorian": (0, 2, 3, 5, 7, 9, 10), "phrygian": (0, 1, 3, 5, 7, 8, 10), "lydian": (0, 2, 4, 6, 7, 9, 11),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10), "locrian": (0, 1, 3, 5, 6, 8, 10),
+    "pentatonic": (0, 2, 4, 7, 9), "minor_pentatonic": (0, 3, 5, 7, 10), "blues": (0, 3, 5, 6, 7, 10),
+    "whole_tone": (0, 2, 4, 6, 8, 10), "chromatic": tuple(range(12)),
+}
+
+
+def parse_scale(text: str) -> frozenset[int]:
+    """'C major', 'f# minor', 'Bb dorian', 'D pentatonic' or pitch classes '0,2,4,5,7,9,11'."""
+    t = text.strip().lower().replace("-", "_")
+    if re.fullmatch(r"\d+(\s*,\s*\d+)*", t):
+        pcs = frozenset(int(x) % 12 for x in t.split(","))
+        return pcs
+    m = re.fullmatch(r"([a-g])(#|b|s|is|es)?\s+(\w+)", t)
+    if not m or m.group(3) not in MODES:
+        raise CadenzaError(f"unknown scale {text!r}: write e.g. 'C major', 'F# minor', 'D dorian' "
+                           f"or pitch classes '0,2,4,5,7,9,11' (modes: {', '.join(MODES)})")
+    root = NOTE_NAMES[m.group(1)] + {"#": 1, "s": 1, "is": 1, "b": -1, "es": -1, None: 0}[m.group(2)]
+    return frozenset((root + i) % 12 for i in MODES[m.group(3)])
+
+
+def parse_range(text) -> tuple[int, int]:
+    """'36-96' or (36, 96): lowest and highest MIDI pitch allowed to start."""
+    if isinstance(text, (tuple, list)):
+        lo, hi = (int(x) for x in text)
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*[-:,]\s*(\d+)\s*", str(text))
+        if not m:
+            raise CadenzaError(f"pitch range {text!r}: write LOW-HIGH in MIDI numbers, e.g. 36-96")
+        lo, hi = int(m.group(1)), int(m.group(2))
+    if not 0 <= lo <= hi <= 127:
+        raise CadenzaError(f"pitch range {lo}-{hi}: need 0 <= low <= high <= 127")
+    return lo, hi
+
+
+def mask(onset_pitches: np.ndarray, scale: frozenset[int] | None = None,
+         pitch_range: tuple[int, int] | None = None, forbid: tuple[int, ...] = ()) -> np.ndarray:
+    """(V,) additive mask: 0 where allowed, a large negative number where not."""
+    allowed = np.ones(len(onset_pitches), bool)
+    starts = onset_pitches >= 0
+    if scale is not None:
+        allowed &= ~starts | np.isin(onset_pitches % 12, sorted(scale))
+    if pitch_range is not None:
+        allowed &= ~starts | ((onset_pitches >= pitch_range[0]) & (onset_pitches <= pitch_range[1]))
+    if starts.any() and not (allowed & starts).any():
+        raise CadenzaError("the scale and pitch range leave no note this model can play")
+    for t in forbid:
+        allowed[t] = False
+    return np.where(allowed, 0.0, -1e9).astype(np.float32)

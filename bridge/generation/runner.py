@@ -1,0 +1,235 @@
+"""The sampling loop, compiled, with the recurrent state carried from token to token.
+
+A `Generator` reads a loaded model's weights once and builds an XLA-compiled step for its
+architecture. `run()` feeds the prime, then samples `chunk` tokens per call of the compiled loop
+(state, sampling and masks all inside the graph), hands each chunk to a callback, checks for
+cancellation between chunks, and stops at a length in beats or tokens. Variations are one batch:
+the prime is read once and its state copied to every variation.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from ..errors import CadenzaError
+from .constraints import mask as make_mask
+from .sampling import Sampling
+
+MAX_PRIME = 512  # prime tokens read into the state: older context adds little and costs time
+
+
+@dataclass(frozen=True)
+class Request:
+    beats: float = 16.0  # stop after this much music (when the codec tells time per token)
+    tokens: int = 0  # or after this many tokens (0: from beats)
+    sampling: Sampling = field(default_factory=Sampling)
+    seed: int = 0
+    variations: int = 1
+    scale: frozenset | None = None
+    pitch_range: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        if not 1 <= self.variations <= 32:
+            raise CadenzaError(f"variations must be 1-32, not {self.variations}")
+        if not (0 < self.beats <= 1024) and not self.tokens:
+            raise CadenzaError(f"length must be 0-1024 beats, not {self.beats}")
+        if not 0 <= self.tokens <= 100_000:
+            raise CadenzaError(f"tokens must be 0-100000, not {self.tokens}")
+
+
+@dataclass
+class Result:
+    new: list[np.ndarray]  # the generated ids of each variation
+    prime: np.ndarray
+    beats: list[float]
+    seconds: float
+    cancelled: bool = False
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(n) for n in self.new)
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Generator:
+    """Compiled generation for one loaded model (lstm or rnn; attention_lstm has its own)."""
+
+    def __init__(self, loaded, chunk: int = 32, jit: bool = True):
+        self.loaded = loaded
+        self.codec = loaded.codec
+        self.chunk = chunk
+        self.jit = jit
+        self._lock = threading.Lock()
+        self._build()
+        beats = self.codec.token_beats()
+        tpb = loaded.meta.get("tokens_per_beat")
+        self.token_beats = beats
+        self.tokens_per_beat = float(tpb) if tpb else None
+
+    # ----- weights into a fused step --------------------------------------------------------------
+    def _build(self):
+        import tensorflow as tf
+
+        model = self.loaded.model
+        arch = self.loaded.arch
+        emb = model.get_layer("embed").get_weights()[0]
+        dense_w, dense_b = model.get_layer("logits").get_weights()
+        recurrent = [l for l in model.layers if l.name.startswith(("lstm_", "rnn_"))]
+        if not recurrent or arch not in ("lstm", "rnn"):
+            raise CadenzaError(f"model {self.loaded.name!r}: no compiled generator for architecture {arch!r}")
+        self.is_lstm = arch == "lstm"
+        self.units = recurrent[0].get_weights()[1].shape[0]
+        self.n_layers = len(recurrent)
+        c = tf.constant
+        w = [l.get_weights() for l in recurrent]  # kernel, recurrent_kernel, bias
+        self.table0 = c(emb @ w[0][0] + w[0][2])  # embedding folded into the first input projection
+        self.rec0 = c(w[0][1])
+        self.rest = [(c(np.concatenate([k, r], 0)), c(b)) for k, r, b in w[1:]]
+        self.out_w, self.out_b = c(dense_w), c(dense_b)
+        self.vocab = emb.shape[0]
+        self._chunk_fns: dict = {}
+        self._prime_fn = tf.function(self._prime_graph, jit_compile=False, reduce_retracing=True)
+
+    def _cell(self, z, c_prev):
+        import tensorflow as tf
+
+        if not self.is_lstm:
+            h = tf.tanh(z)
+            return h, c_prev
+        i, f, g, o = tf.split(z, 4, axis=-1)
+        c_new = tf.sigmoid(f) * c_prev + tf.sigmoid(i) * tf.tanh(g)
+        return tf.sigmoid(o) * tf.tanh(c_new), c_new
+
+    def _step(self, tok, h, c):
+        """One token for every variation: (B,) ids and (layers, B, units) states -> logits, h, c."""
+        import tensorflow as tf
+
+        z = tf.gather(self.table0, tok) + tf.matmul(h[0], self.rec0)
+        x, c0 = self._cell(z, c[0])
+        hs, cs = [x], [c0]
+        for i, (w, b) in enumerate(self.rest, start=1):
+            x, ci = self._cell(tf.matmul(tf.concat([x, h[i]], -1), w) + b, c[i])
+            hs.append(x)
+            cs.append(ci)
+        return tf.matmul(x, self.out_w) + self.out_b, tf.stack(hs), tf.stack(cs)
+
+    def _prime_graph(self, ids, h, c):
+        import tensorflow as tf
+
+        def body(t, h, c, logits):
+            logits, h, c = self._step(ids[:, t], h, c)
+            return t + 1, h, c, logits
+
+        logits0 = tf.zeros([tf.shape(ids)[0], self.vocab])
+        _, h, c, logits = tf.while_loop(lambda t, *a: t < tf.shape(ids)[1], body, (0, h, c, logits0))
+        return logits, h, c
+
+    def _chunk_fn(self, sampling: Sampling):
+        import tensorflow as tf
+
+        from .sampling import sample
+
+        key = sampling.strategy
+        if key in self._chunk_fns:
+            return self._chunk_fns[key]
+        n = self.chunk
+
+        def run(logits, h, c, seed, mask, temperature, k, p, nn):
+            def body(t, logits, h, c, out):
+                s = tf.random.experimental.stateless_fold_in(seed, t)
+                tok = sample(logits + mask, s, sampling, temperature, k, p, nn)
+                logits, h, c = self._step(tok, h, c)
+                return t + 1, logits, h, c, out.write(t, tok)
+
+            ta = tf.TensorArray(tf.int32, size=n)
+            _, logits, h, c, ta = tf.while_loop(lambda t, *a: t < n, body, (0, logits, h, c, ta))
+            return tf.transpose(ta.stack()), logits, h, c
+
+        fn = tf.function(run, jit_compile=self.jit)
+        self._chunk_fns[key] = fn
+        return fn
+
+    def zero_state(self, batch: int):
+        import tensorflow as tf
+
+        shape = [self.n_layers, batch, self.units]
+        return tf.zeros(shape), tf.zeros(shape)
+
+    # ----- the loop ---------------------------------------------------------------------------------
+    def budget(self, req: Request) -> tuple[int, float | None]:
+        """(token cap, beats to stop at or None)."""
+        if req.tokens:
+            return req.tokens, None
+        if self.token_beats is not None:
+            per = self.tokens_per_beat or 40.0
+            return int(max(64, req.beats * per * 4)), req.beats
+        per = self.tokens_per_beat or 40.0
+        return int(req.beats * per), None
+
+    def run(self, prime: np.ndarray, req: Request, on_chunk: Callable[[list[np.ndarray]], None] | None = None,
+            cancel: threading.Event | None = None) -> Result:
+        import tensorflow as tf
+
+        t0 = time.perf_counter()
+        prime = np.asarray(prime, dtype=np.int32).reshape(-1)[-MAX_PRIME:]
+        if len(prime) and (prime.min() < 0 or prime.max() >= self.vocab):
+            raise CadenzaError(f"prime ids outside this model's vocabulary (0-{self.vocab - 1})")
+        start = prime if len(prime) else np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
+        forbid = (self.codec.eos,) if self.codec.eos is not None else ()
+        m = tf.constant(make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, forbid))
+        cap, stop_beats = self.budget(req)
+        B = req.variations
+        s = req.sampling
+        with self._lock:  # one run at a time per model: the compiled graphs are shared
+            h, c = self.zero_state(1)
+            logits, h, c = self._prime_fn(tf.constant(start[None, :]), h, c)
+            logits = tf.tile(logits, [B, 1])
+            h, c = tf.tile(h, [1, B, 1]), tf.tile(c, [1, B, 1])
+            fn = self._chunk_fn(s)
+            outs: list[np.ndarray] = []
+            elapsed_beats = np.zeros(B)
+            done = np.zeros(B, bool)
+            lengths = np.full(B, -1)
+            counter = 0
+            cancelled = False
+            args = (tf.constant(float(s.temperature)), tf.constant(int(s.top_k or 40)), tf.constant(float(s.top_p)),
+                    tf.constant(int(s.n)))
+            while counter * self.chunk < cap:
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    break
+                seed = tf.constant([req.seed & 0x7FFFFFFF, counter], tf.int32)
+                toks, logits, h, c = fn(logits, h, c, seed, m, *args)
+                toks = toks.numpy()
+                counter += 1
+                new_chunk = []
+                for v in range(B):
+                    row = toks[v]
+                    if done[v]:
+                        new_chunk.append(row[:0])
+                        continue
+                    if stop_beats is not None:
+                        cum = elapsed_beats[v] + np.cumsum(self.token_beats[row])
+                        hit = np.flatnonzero(cum >= stop_beats)
+                        if len(hit):
+                            row = row[:hit[0] + 1]
+                            done[v] = True
+                        elapsed_beats[v] = cum[len(row) - 1]
+                    new_chunk.append(row)
+                outs.append(new_chunk)
+                if on_chunk is not None:
+                    on_chunk(new_chunk)
+                if done.all():
+                    break
+        new = [np.concatenate([o[v] for o in outs]) if outs else np.zeros(0, np.int32) for v in range(B)]
+        new = [n[:cap] for n in new]
+        beats = [float(self.token_beats[n].sum()) if self.token_beats is not None else
+                 len(n) / (self.tokens_per_beat or 40.0) for n in new]
+        return Result(new=new, prime=prime, beats=beats, seconds=time.perf_counter() - t0, cancelled=cancelled)

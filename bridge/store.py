@@ -1,0 +1,129 @@
+"""The model store: each model is a folder, `model.keras` + `cadenza.json`, self-describing.
+
+`cadenza.json` holds everything needed to use the model with nothing else: the architecture and its
+arguments, the codec and its parameters, the corpus and its licence, the split (including the
+generation set whose pieces were never trained on and supply primes), and measured metrics.
+
+Models are looked up by name in `models/` of this repository and in the user folder
+(`$CADENZA_MODELS`, default `~/.cadenza/models`), or by a path to a model folder. Loading uses
+Keras safe mode: a model file never runs code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CadenzaError
+
+REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
+META = "cadenza.json"
+WEIGHTS = "model.keras"
+
+
+def user_models() -> Path:
+    return Path(os.environ.get("CADENZA_MODELS", Path.home() / ".cadenza" / "models"))
+
+
+def search_path() -> list[Path]:
+    return [REPO_MODELS, user_models()]
+
+
+def find(name: str) -> Path:
+    """The folder of a model given by name or path."""
+    p = Path(name)
+    if (p / META).is_file():
+        return p
+    if "/" not in name and "\\" not in name and name not in ("", ".", ".."):
+        for root in search_path():
+            if (root / name / META).is_file():
+                return root / name
+    known = ", ".join(m["name"] for m in list_models()) or "none"
+    raise CadenzaError(f"no model {name!r} (looked in {', '.join(str(r) for r in search_path())}; "
+                       f"models here: {known})")
+
+
+def list_models() -> list[dict]:
+    seen = {}
+    for root in search_path():
+        if not root.is_dir():
+            continue
+        for d in sorted(root.iterdir()):
+            if (d / META).is_file() and d.name not in seen:
+                try:
+                    meta = json.loads((d / META).read_text())
+                except ValueError:
+                    meta = {}
+                seen[d.name] = {"name": d.name, "path": str(d), "codec": meta.get("codec", {}).get("name"),
+                                "arch": meta.get("arch", {}).get("name"), "metrics": meta.get("metrics", {})}
+    return list(seen.values())
+
+
+def read_meta(folder: Path) -> dict:
+    try:
+        meta = json.loads((folder / META).read_text())
+    except (OSError, ValueError) as e:
+        raise CadenzaError(f"{folder / META}: unreadable model description ({e})") from None
+    for key in ("arch", "codec"):
+        if key not in meta:
+            raise CadenzaError(f"{folder / META}: incompatible model description (no {key!r})")
+    return meta
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    folder: Path
+    meta: dict
+    model: Any  # keras.Model
+    codec: Any  # bridge.codecs.Codec
+    mtime: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def arch(self) -> str:
+        return self.meta["arch"]["name"]
+
+
+def load(name: str) -> LoadedModel:
+    """Load a model by name or path, in Keras safe mode. Raises CadenzaError naming what is wrong."""
+    folder = find(name)
+    meta = read_meta(folder)
+    from .codecs import from_description
+
+    codec = from_description(meta["codec"])
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise CadenzaError(f"{folder}: no {WEIGHTS}")
+    import keras
+
+    from . import nets
+
+    nets._module(meta["arch"]["name"])  # imports the architecture, registering its layers for safe mode
+
+    try:
+        model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+    except Exception as e:  # Keras raises many types for corrupt or foreign files; name the file
+        raise CadenzaError(f"{weights}: cannot load model: {type(e).__name__}: {e}") from None
+    expected = meta["codec"].get("vocab_size")
+    out_dim = model.outputs[0].shape[-1] if meta["arch"]["name"] != "attention_lstm" else None
+    if expected and out_dim and out_dim != expected:
+        raise CadenzaError(f"{folder}: model predicts {out_dim} tokens but its codec has {expected}")
+    return LoadedModel(name=folder.name, folder=folder, meta=meta, model=model, codec=codec,
+                       mtime=max(weights.stat().st_mtime, (folder / META).stat().st_mtime))
+
+
+def save(folder: Path, model, meta: dict) -> Path:
+    """Write model.keras and cadenza.json so that a reader never sees half a model."""
+    from .music import atomic_write_text
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{WEIGHTS}.part.keras"
+    model.save(tmp)
+    os.replace(tmp, folder / WEIGHTS)
+    atomic_write_text(folder / META, json.dumps(meta, indent=1) + "\n")
+    return folder

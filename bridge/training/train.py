@@ -1,0 +1,280 @@
+"""`cadenza train`: a corpus (or prepared shards) -> a model folder in the store.
+
+    cadenza train ../shared/corpus/kern/bach-370-chorales --codec notewise --name chorale
+
+The split is by file, fixed by a hash of each file's path: training, validation (for early stopping
+and the reported NLL) and a *generation set* never trained on, whose pieces supply primes (article
+002 found that priming with training pieces makes a model recite them). Windows are cut at random
+from the training files in a tf.data pipeline that also transposes them (in the graph, by a lookup
+table) on every core. Checkpoints go to `runs/NAME/`; an interrupted run resumes from there.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import CadenzaError
+
+LN2 = math.log(2.0)
+
+
+@dataclass
+class TrainConfig:
+    data: list  # corpus folders, or folders written by `cadenza prepare` (one or several)
+    name: str  # the model's name in the store
+    codec: str = "performance"
+    codec_params: dict = field(default_factory=dict)
+    arch: str = "lstm"
+    arch_args: dict = field(default_factory=dict)  # e.g. {"layers": 2, "units": 256}
+    seq_len: int = 256  # tokens per training window
+    batch: int = 32
+    steps_per_epoch: int = 200
+    epochs: int = 100  # an upper bound: early stopping or the time budget usually ends sooner
+    lr: float = 2e-3
+    patience: int = 4  # epochs without a better validation loss before stopping
+    transpose: int = 5  # each window is transposed by a random shift in [-transpose, transpose]
+    val_fraction: float = 0.1
+    gen_fraction: float = 0.1
+    seed: int = 0
+    max_minutes: float = 0.0  # stop after this long, keeping the best weights (0: no limit)
+    max_files: int = 0  # use only the first N files (0: all): for smoke tests
+    out: Path = Path("models")  # the store folder the model is exported to
+    runs: Path = Path("runs")  # checkpoints, for resuming
+    corpus_note: str = ""  # free text for cadenza.json (e.g. the corpus licence in words)
+    val_windows: int = 96  # validation windows checked each epoch (the final figure uses them all)
+    verbose: int = 1
+
+
+def split_of(path: str, seed: int, val: float, gen: float) -> str:
+    u = int(hashlib.sha1(f"{seed}:{path}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "generation" if u < gen else "validation" if u < gen + val else "train"
+
+
+def load_corpus(cfg: TrainConfig) -> tuple[dict, list[str], list[np.ndarray]]:
+    """Every file of every data folder, encoded: (corpus description, paths, ids)."""
+    from .prepare import PrepareConfig, load_prepared, prepare
+
+    folders = [Path(d) for d in (cfg.data if isinstance(cfg.data, (list, tuple)) else [cfg.data])]
+    corpus = {"paths": [], "licences": []}
+    paths: list[str] = []
+    seqs: list[np.ndarray] = []
+    for k, data in enumerate(folders):
+        if (data / "manifest.json").is_file():
+            manifest, part = load_prepared(data)
+            if manifest["codec"]["name"] != cfg.codec:
+                raise CadenzaError(f"{data} was prepared with codec {manifest['codec']['name']!r}, not {cfg.codec!r}")
+        else:
+            out = Path(cfg.runs) / cfg.name / f"prepared-{k}"
+            prepare(PrepareConfig(corpus=data, out=out, codec=cfg.codec, params=cfg.codec_params,
+                                  progress=cfg.verbose > 0))
+            manifest, part = load_prepared(out)
+        prefix = Path(manifest["corpus"]).name
+        paths += [f"{prefix}/{e['path']}" for e in manifest["files"]]
+        seqs += part
+        corpus["paths"].append(manifest["corpus"])
+        corpus["licences"] += [l for l in manifest.get("licences", []) if l not in corpus["licences"]]
+    if cfg.max_files:
+        paths, seqs = paths[:cfg.max_files], seqs[:cfg.max_files]
+    return corpus, paths, seqs
+
+
+def bigram_bits(train: list[np.ndarray], valid: list[np.ndarray], vocab: int, eos: int | None) -> dict:
+    """Unigram and bigram (add-one smoothed) bits per token on the validation tokens."""
+    uni = np.ones(vocab)
+    bi = np.ones((vocab, vocab))
+    start = eos if eos is not None else 0
+    for s in train:
+        s = s.astype(np.int64)
+        np.add.at(uni, s, 1)
+        prev = np.concatenate([[start], s[:-1]])
+        np.add.at(bi, (prev, s), 1)
+    uni /= uni.sum()
+    bi /= bi.sum(axis=1, keepdims=True)
+    total_u = total_b = n = 0.0
+    for s in valid:
+        s = s.astype(np.int64)
+        prev = np.concatenate([[start], s[:-1]])
+        total_u += -np.log2(uni[s]).sum()
+        total_b += -np.log2(bi[prev, s]).sum()
+        n += len(s)
+    return {"unigram_bits_per_token": total_u / n, "bigram_bits_per_token": total_b / n}
+
+
+def _stream(seqs: list[np.ndarray], eos: int | None) -> np.ndarray:
+    parts = []
+    for s in seqs:
+        parts.append(s.astype(np.int32))
+        if eos is not None:
+            parts.append(np.array([eos], np.int32))
+    return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
+
+def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[np.ndarray]):
+    import tensorflow as tf
+
+    stream = _stream(train, codec.eos)
+    L = cfg.seq_len
+    if len(stream) < L + 2:
+        raise CadenzaError(f"the training files hold {len(stream)} tokens: fewer than one window of {L}")
+    table = codec.transpose_table(cfg.transpose) if cfg.transpose else None
+    tokens = tf.constant(stream)
+    n_starts = len(stream) - L - 1
+    tab = tf.constant(table) if table is not None else None
+
+    def window(r):
+        start = tf.cast(r % n_starts, tf.int32)
+        w = tokens[start:start + L + 1]
+        if tab is not None:
+            shift = tf.cast((r // n_starts) % tab.shape[0], tf.int32)
+            moved = tf.gather(tab[shift], w)
+            w = tf.where(tf.reduce_any(moved < 0), w, moved)  # a shift out of range: keep the window as it is
+        return w[:-1], w[1:]
+
+    ds = (tf.data.Dataset.random(seed=cfg.seed)
+          .map(window, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+          .batch(cfg.batch, drop_remainder=True)
+          .prefetch(tf.data.AUTOTUNE))
+    vstream = _stream(valid, codec.eos)
+    n = (len(vstream) - 1) // L
+    if n < 1:
+        raise CadenzaError(f"the validation files hold {len(vstream)} tokens: fewer than one window of {L}")
+    x = vstream[:n * L].reshape(n, L)
+    y = vstream[1:n * L + 1].reshape(n, L)
+    full = tf.data.Dataset.from_tensor_slices((x, y)).batch(cfg.batch).cache()
+    # each epoch checks an evenly spread subset; the reported figure uses every window
+    pick = np.linspace(0, n - 1, min(n, cfg.val_windows)).astype(int)
+    quick = tf.data.Dataset.from_tensor_slices((x[pick], y[pick])).batch(cfg.batch).cache()
+    return ds, quick, full, int(n * L)
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train, then export to cfg.out / cfg.name. Returns the model folder."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..codecs import get_codec
+    from .. import nets
+
+    if cfg.arch == "attention_lstm":
+        from .train_messages import train_messages
+
+        return train_messages(cfg)
+    codec = get_codec(cfg.codec, **cfg.codec_params)
+    if codec.fields != ("token",):
+        raise CadenzaError(f"codec {cfg.codec!r} has tokens of several fields: train it with --arch attention_lstm")
+    corpus, paths, seqs = load_corpus(cfg)
+    parts: dict[str, list[int]] = {"train": [], "validation": [], "generation": []}
+    for i, p in enumerate(paths):
+        parts[split_of(p, cfg.seed, cfg.val_fraction, cfg.gen_fraction)].append(i)
+    for part in ("train", "validation"):
+        if not parts[part]:
+            raise CadenzaError(f"no {part} files: the corpus has {len(paths)} encoded files; "
+                               f"use more files or larger fractions")
+    train_seqs = [seqs[i] for i in parts["train"]]
+    valid_seqs = [seqs[i] for i in parts["validation"]]
+
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(cfg.seed)
+    ds, vds, full_vds, val_tokens = make_datasets(cfg, codec, train_seqs, valid_seqs)
+    model = nets.build(cfg.arch, codec.vocab_size, **cfg.arch_args)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=1.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=False)  # XLA makes LSTM training slower on these CPUs (measured: 4.2k vs 7.7k tok/s)
+    run_dir = Path(cfg.runs) / cfg.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    callbacks = [
+        BitsPerToken(),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "best.weights.h5"), monitor="val_loss", save_best_only=True,
+                                        save_weights_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+        TimeBudget(cfg.max_minutes),
+    ]
+    t0 = time.time()
+    history = model.fit(ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch, validation_data=vds,
+                        callbacks=callbacks, verbose=cfg.verbose)
+    seconds = time.time() - t0
+    if (run_dir / "best.weights.h5").is_file():
+        model.load_weights(run_dir / "best.weights.h5")
+    val_loss = float(model.evaluate(full_vds, verbose=0))
+    baselines = bigram_bits(train_seqs, valid_seqs, codec.vocab_size, codec.eos)
+
+    export = nets.build(cfg.arch, codec.vocab_size, **cfg.arch_args)
+    export.set_weights(model.get_weights())
+    hist = {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()}
+    train_tokens = int(sum(len(s) for s in train_seqs))
+    beats = codec.token_beats()
+    tokens_per_beat = None
+    if beats is not None:
+        total_beats = float(sum(beats[s.astype(np.int64)].sum() for s in train_seqs))
+        tokens_per_beat = train_tokens / total_beats if total_beats else None
+    meta = {
+        "name": cfg.name,
+        "cadenza": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "arch": {"name": cfg.arch, "args": {**nets.defaults(cfg.arch), **cfg.arch_args},
+                 "parameters": int(export.count_params())},
+        "codec": codec.describe(),
+        "corpus": {"paths": corpus["paths"], "licences": corpus["licences"], "note": cfg.corpus_note,
+                   "files": len(paths)},
+        "split": {part: [paths[i] for i in idx] for part, idx in parts.items()},
+        "training": {**{k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
+                        for k, v in asdict(cfg).items()},
+                     "epochs_run": len(hist.get("loss", [])), "seconds": round(seconds, 1),
+                     "train_tokens": train_tokens, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                     "tensorflow": tf.__version__, "keras": keras.__version__, "history": hist},
+        "metrics": {"val_bits_per_token": round(val_loss / LN2, 4), "val_tokens": val_tokens,
+                    **{k: round(v, 4) for k, v in baselines.items()}},
+        "tokens_per_beat": round(tokens_per_beat, 3) if tokens_per_beat else None,
+    }
+    from .. import store
+
+    folder = store.save(Path(cfg.out) / cfg.name, export, meta)
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)
+    return folder
+
+
+def _callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class BitsPerToken(_callback_base()):
+    """Adds bits per token (loss / ln 2) to the logs and the progress bar."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs is not None and "loss" in logs:
+            logs["bits"] = float(logs["loss"]) / LN2
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for k in ("loss", "val_loss"):
+            if k in logs:
+                logs[k.replace("loss", "bits")] = float(logs[k]) / LN2
+
+
+class TimeBudget(_callback_base()):
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.deadline = time.time() + minutes * 60 if minutes else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.deadline and time.time() > self.deadline:
+            self.model.stop_training = True
+
+
+def load_meta(folder: Path) -> dict:
+    return json.loads((Path(folder) / "cadenza.json").read_text())

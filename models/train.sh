@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The exact commands that trained the shipped models, on a 2-core CPU (see each cadenza.json for
+# the split, the training history and the metrics). Run from the repository root, with ../shared beside it.
+set -euo pipefail
+C=../shared/corpus
+cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale \
+  --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 4 --max-minutes 10 \
+  --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0)" "$@"
+cadenza train $C/piano-midi --codec performance --name piano \
+  --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 --patience 3 --max-minutes 40 \
+  --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
+cadenza train $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --codec kern --name sonata-kern \
+  --layers 3 --units 256 --dropout 0.2 --steps-per-epoch 200 --patience 3 --max-minutes 30 \
+  --note "Mozart (CC BY-NC-SA 4.0) and Beethoven (research use) piano sonatas, **kern, Craig Sapp's editions" "$@"

@@ -1,0 +1,86 @@
+"""Sampling strategies are pure, seeded functions on logits; masks forbid what they should."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.codecs import get_codec
+from bridge.errors import CadenzaError
+from bridge.generation import STRATEGIES, Sampling, parse_range, parse_scale
+from bridge.generation.constraints import mask
+
+tf = pytest.importorskip("tensorflow")
+from bridge.generation import sampling as S  # noqa: E402
+
+PROBS = np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]], np.float32)
+LOGITS = tf.constant(np.log(PROBS))
+
+
+def frequencies(strategy, draws=3000, **kw):
+    s = Sampling(strategy=strategy, **kw)
+    out = np.stack([S.sample(LOGITS, tf.constant([7, i]), s).numpy() for i in range(draws)])
+    return np.stack([np.bincount(out[:, r], minlength=4) / draws for r in range(2)])
+
+
+def test_greedy_takes_the_best():
+    assert frequencies("greedy", draws=5).tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
+
+
+def test_temperature_follows_the_distribution_and_sharpens():
+    assert np.abs(frequencies("temperature") - PROBS).max() < 0.04
+    cold = frequencies("temperature", temperature=0.3)
+    assert cold[0, 0] > 0.8 and cold[1, 3] > 0.6
+
+
+def test_top_k_and_truncated_keep_only_the_best_k():
+    for f in (frequencies("top_k", top_k=2), frequencies("truncated", n=2)):
+        assert f[0, 2:].sum() == 0 and f[1, :2].sum() == 0
+        assert f[0, 0] == pytest.approx(0.5 / 0.8, abs=0.04)
+
+
+def test_top_p_keeps_the_nucleus():
+    f = frequencies("top_p", top_p=0.7)
+    assert f[0, 2:].sum() == 0 and f[1, :2].sum() == 0  # {0.5, 0.3} and {0.4, 0.3} reach 0.7
+
+
+def test_top_n_95_is_the_best_guess_95_percent_of_the_time():
+    f = frequencies("top_n_95", n=2)
+    assert f[0, 0] == pytest.approx(0.975, abs=0.015) and f[0, 2:].sum() == 0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_same_seed_same_tokens(strategy):
+    s = Sampling(strategy=strategy)
+    a = [S.sample(LOGITS, tf.constant([3, i]), s).numpy().tolist() for i in range(20)]
+    b = [S.sample(LOGITS, tf.constant([3, i]), s).numpy().tolist() for i in range(20)]
+    assert a == b
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(CadenzaError, match="unknown strategy"):
+        Sampling(strategy="beam")
+    with pytest.raises(CadenzaError, match="temperature"):
+        Sampling(temperature=0)
+
+
+def test_scales_and_ranges():
+    assert parse_scale("C major") == {0, 2, 4, 5, 7, 9, 11}
+    assert parse_scale("f# minor") == {6, 8, 9, 11, 1, 2, 4}
+    assert parse_scale("Bb dorian") == {10, 0, 1, 3, 5, 7, 8}
+    assert parse_scale("0, 4, 7") == {0, 4, 7}
+    assert parse_range("36-96") == (36, 96)
+    with pytest.raises(CadenzaError, match="unknown scale"):
+        parse_scale("H major")
+    with pytest.raises(CadenzaError, match="pitch range"):
+        parse_range("96-36")
+
+
+def test_mask_forbids_note_starts_outside_only():
+    codec = get_codec("performance")
+    m = mask(codec.onset_pitches(), parse_scale("C major"), (48, 72), forbid=(codec.eos,))
+    allowed = m == 0
+    assert allowed[60] and not allowed[61] and not allowed[74] and not allowed[47]
+    assert allowed[128 + 61] and allowed[300] and allowed[370]  # note-offs, time shifts, velocities
+    assert not allowed[codec.eos]
+    with pytest.raises(CadenzaError, match="no note"):
+        mask(codec.onset_pitches(), parse_scale("0"), (61, 62))
