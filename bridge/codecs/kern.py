@@ -277,6 +277,18 @@ class KernCodec(Codec):
     def encode(self, score: Score) -> np.ndarray:
         return self.encode_text(score_to_kern(score))
 
+    def beats_of(self, ids) -> float:
+        """Beats the text spans, from its barlines and meters (4/4 until a *M line says otherwise)."""
+        bar, beats = 4.0, 0.0
+        for line in self.decode_text(ids).split("\n"):
+            if line.startswith("*M") and "/" in line:
+                m = re.match(r"\*M(\d+)/(\d+)", line)
+                if m and int(m.group(2)):
+                    bar = int(m.group(1)) * 4 / int(m.group(2))
+            elif line.startswith("="):
+                beats += bar
+        return beats
+
     def encode_file(self, path: str | os.PathLike) -> np.ndarray:
         if Path(path).suffix.lower() == ".krn":
             try:

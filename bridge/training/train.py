@@ -158,20 +158,7 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
     return ds, quick, full, int(n * L)
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Train, then export to cfg.out / cfg.name. Returns the model folder."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ..codecs import get_codec
-    from .. import nets
-
-    if cfg.arch == "attention_lstm":
-        from .train_messages import train_messages
-
-        return train_messages(cfg)
-    codec = get_codec(cfg.codec, **cfg.codec_params)
-    if codec.fields != ("token",):
-        raise CadenzaError(f"codec {cfg.codec!r} has tokens of several fields: train it with --arch attention_lstm")
-    corpus, paths, seqs = load_corpus(cfg)
+def split_files(cfg: TrainConfig, paths: list[str]) -> dict[str, list[int]]:
     parts: dict[str, list[int]] = {"train": [], "validation": [], "generation": []}
     for i, p in enumerate(paths):
         parts[split_of(p, cfg.seed, cfg.val_fraction, cfg.gen_fraction)].append(i)
@@ -179,17 +166,74 @@ def train(cfg: TrainConfig) -> Path:
         if not parts[part]:
             raise CadenzaError(f"no {part} files: the corpus has {len(paths)} encoded files; "
                                f"use more files or larger fractions")
+    return parts
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train, then export to cfg.out / cfg.name. Returns the model folder."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ..codecs import get_codec
+
+    codec = get_codec(cfg.codec, **cfg.codec_params)
+    if cfg.arch == "attention_lstm":
+        if cfg.codec != "messages":
+            raise CadenzaError("attention_lstm is trained on the messages codec: add --codec messages")
+        from .messages import messages_data
+
+        data_fn = messages_data
+    elif codec.fields != ("token",):
+        raise CadenzaError(f"codec {cfg.codec!r} has tokens of several fields: train it with --arch attention_lstm")
+    else:
+        data_fn = token_data
+    corpus, paths, seqs = load_corpus(cfg)
+    parts = split_files(cfg, paths)
     train_seqs = [seqs[i] for i in parts["train"]]
     valid_seqs = [seqs[i] for i in parts["validation"]]
+    data = data_fn(cfg, codec, train_seqs, valid_seqs)
+    return fit_and_export(cfg, codec, data, corpus, paths, parts)
 
+
+@dataclass
+class Data:
+    """What a model family's data preparation hands to the shared fit-and-export."""
+    train: object  # tf.data of (inputs, targets), endless
+    quick_val: object  # a few validation windows, checked each epoch
+    full_val: object  # every validation window, for the reported figure
+    val_tokens: int
+    build_args: object  # first argument of nets.build: vocabulary size or field sizes
+    losses: object
+    baselines: dict
+    train_tokens: int
+    tokens_per_beat: float | None
+
+
+def token_data(cfg: TrainConfig, codec, train_seqs, valid_seqs) -> Data:
+    import keras
+
+    ds, quick, full, val_tokens = make_datasets(cfg, codec, train_seqs, valid_seqs)
+    train_tokens = int(sum(len(s) for s in train_seqs))
+    beats = codec.token_beats()
+    tokens_per_beat = None
+    if beats is not None:
+        total_beats = float(sum(beats[s.astype(np.int64)].sum() for s in train_seqs))
+        tokens_per_beat = train_tokens / total_beats if total_beats else None
+    elif hasattr(codec, "beats_of"):  # e.g. kern: beats counted from its barlines and meters
+        total_beats = float(sum(codec.beats_of(s) for s in train_seqs))
+        tokens_per_beat = train_tokens / total_beats if total_beats else None
+    return Data(ds, quick, full, val_tokens, codec.vocab_size,
+                keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                bigram_bits(train_seqs, valid_seqs, codec.vocab_size, codec.eos), train_tokens, tokens_per_beat)
+
+
+def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[str], parts: dict) -> Path:
     import keras
     import tensorflow as tf
 
+    from .. import nets, store
+
     keras.utils.set_random_seed(cfg.seed)
-    ds, vds, full_vds, val_tokens = make_datasets(cfg, codec, train_seqs, valid_seqs)
-    model = nets.build(cfg.arch, codec.vocab_size, **cfg.arch_args)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=1.0),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    model = nets.build(cfg.arch, data.build_args, **cfg.arch_args)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=1.0), loss=data.losses,
                   jit_compile=False)  # XLA makes LSTM training slower on these CPUs (measured: 4.2k vs 7.7k tok/s)
     run_dir = Path(cfg.runs) / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -202,23 +246,17 @@ def train(cfg: TrainConfig) -> Path:
         TimeBudget(cfg.max_minutes),
     ]
     t0 = time.time()
-    history = model.fit(ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch, validation_data=vds,
-                        callbacks=callbacks, verbose=cfg.verbose)
+    history = model.fit(data.train, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+                        validation_data=data.quick_val, callbacks=callbacks, verbose=cfg.verbose)
     seconds = time.time() - t0
     if (run_dir / "best.weights.h5").is_file():
         model.load_weights(run_dir / "best.weights.h5")
-    val_loss = float(model.evaluate(full_vds, verbose=0))
-    baselines = bigram_bits(train_seqs, valid_seqs, codec.vocab_size, codec.eos)
+    result = model.evaluate(data.full_val, verbose=0)
+    val_loss = float(result[0] if isinstance(result, (list, tuple)) else result)
 
-    export = nets.build(cfg.arch, codec.vocab_size, **cfg.arch_args)
+    export = nets.build(cfg.arch, data.build_args, **cfg.arch_args)
     export.set_weights(model.get_weights())
     hist = {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()}
-    train_tokens = int(sum(len(s) for s in train_seqs))
-    beats = codec.token_beats()
-    tokens_per_beat = None
-    if beats is not None:
-        total_beats = float(sum(beats[s.astype(np.int64)].sum() for s in train_seqs))
-        tokens_per_beat = train_tokens / total_beats if total_beats else None
     meta = {
         "name": cfg.name,
         "cadenza": __version__,
@@ -232,14 +270,12 @@ def train(cfg: TrainConfig) -> Path:
         "training": {**{k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
                         for k, v in asdict(cfg).items()},
                      "epochs_run": len(hist.get("loss", [])), "seconds": round(seconds, 1),
-                     "train_tokens": train_tokens, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                     "train_tokens": data.train_tokens, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                      "tensorflow": tf.__version__, "keras": keras.__version__, "history": hist},
-        "metrics": {"val_bits_per_token": round(val_loss / LN2, 4), "val_tokens": val_tokens,
-                    **{k: round(v, 4) for k, v in baselines.items()}},
-        "tokens_per_beat": round(tokens_per_beat, 3) if tokens_per_beat else None,
+        "metrics": {"val_bits_per_token": round(val_loss / LN2, 4), "val_tokens": data.val_tokens,
+                    **{k: round(v, 4) for k, v in data.baselines.items()}},
+        "tokens_per_beat": round(data.tokens_per_beat, 3) if data.tokens_per_beat else None,
     }
-    from .. import store
-
     folder = store.save(Path(cfg.out) / cfg.name, export, meta)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return folder
