@@ -245,8 +245,10 @@ def cmd_generate(args) -> int:
     loaded = store.load(args.model)
     codec = loaded.codec
     include_prime = True
+    like = None
     if args.command == "continue":
         path = Path(args.file)
+        like = load_score(path)
         prime = codec.encode_file(path)
         if not len(prime):
             raise CadenzaError(f"{path}: no notes to continue")
@@ -261,7 +263,7 @@ def cmd_generate(args) -> int:
         prime, stem = np.zeros(0, np.int32), "generated"
     result = continue_ids(loaded, prime, req)
     for new, beats, out in zip(result.new, result.beats, _outputs(args.out, stem, req.variations)):
-        score = decode_continuation(codec, result.prime, new, include_prime)
+        score = decode_continuation(codec, result.prime, new, include_prime, like=like)
         write_midi(score, out)
         print(f"{out}: {len(new)} new tokens, {beats:.1f} beats new; {score.note_count} notes, "
               f"{score.duration_beats:.1f} beats in all")

@@ -46,10 +46,19 @@ def prime_beats(codec, prime_ids: np.ndarray) -> float:
     return codec.decode(prime_ids).duration_beats if len(prime_ids) else 0.0
 
 
-def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, include_prime: bool = True) -> Score:
-    """The prime followed by the new music, as one Score (or the new music alone)."""
+def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, include_prime: bool = True,
+                        like: Score | None = None) -> Score:
+    """The prime followed by the new music, as one Score (or the new music alone).
+
+    `like`: the prime as read, whose opening tempo and meter the result takes where the codec counts
+    time in beats (the performance codec counts seconds, so its music keeps its own timing)."""
     full = np.concatenate([np.asarray(prime_ids), np.asarray(new_ids)]) if len(prime_ids) else np.asarray(new_ids)
     score = codec.decode(full)
+    if like is not None and codec.name != "performance":
+        from ..music import Tempo
+
+        sigs = tuple(s._replace(tick=0) for s in like.time_signatures[:1]) or score.time_signatures
+        score = score.replace(tempos=(Tempo(0, like.tempos[0].usec_per_quarter),), time_signatures=sigs)
     if include_prime or not len(prime_ids):
         return score
     start = int(round(prime_beats(codec, prime_ids) * score.tpq))
@@ -66,7 +75,7 @@ def continue_score(loaded, score: Score | None, req: Request, include_prime: boo
     codec = loaded.codec
     prime = codec.encode(score) if score is not None and score.note_count else np.zeros(0, np.int32)
     result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
-    scores = [decode_continuation(codec, result.prime, new, include_prime) for new in result.new]
+    scores = [decode_continuation(codec, result.prime, new, include_prime, like=score) for new in result.new]
     return scores, result
 
 

@@ -94,6 +94,17 @@ class Generator:
         self.rest = [(c(np.concatenate([k, r], 0)), c(b)) for k, r, b in w[1:]]
         self.out_w, self.out_b = c(dense_w), c(dense_b)
         self.vocab = emb.shape[0]
+        # note grammar: a release only for a sounding pitch, a start only for a silent one
+        on_p = np.full(self.vocab, -1, np.int64)
+        off_p = np.full(self.vocab, -1, np.int64)
+        for i, kind, pitch in self.codec.pitch_tokens():
+            (on_p if kind == "on" else off_p)[i] = pitch
+        self.grammar = bool((off_p >= 0).any())
+        self.on_pitch, self.off_pitch = on_p, off_p
+        self.on_t = c(np.maximum(on_p, 0).astype(np.int32))
+        self.off_t = c(np.maximum(off_p, 0).astype(np.int32))
+        self.is_on = c(on_p >= 0)
+        self.is_off = c(off_p >= 0)
         self._chunk_fns: dict = {}
         self._prime_fn = tf.function(self._prime_graph, jit_compile=False, reduce_retracing=True)
 
@@ -141,20 +152,44 @@ class Generator:
             return self._chunk_fns[key]
         n = self.chunk
 
-        def run(logits, h, c, seed, mask, temperature, k, p, nn):
-            def body(t, logits, h, c, out):
+        grammar = self.grammar
+
+        def run(logits, h, c, sounding, seed, mask, temperature, k, p, nn):
+            def body(t, logits, h, c, sounding, out):
                 s = tf.random.experimental.stateless_fold_in(seed, t)
-                tok = sample(logits + mask, s, sampling, temperature, k, p, nn)
+                full = logits + mask
+                if grammar:  # sounding: (B, 128) bool
+                    off_ok = tf.gather(sounding, self.off_t, axis=1)
+                    on_ok = tf.logical_not(tf.gather(sounding, self.on_t, axis=1))
+                    ok = tf.where(self.is_off[None], off_ok, tf.where(self.is_on[None], on_ok, True))
+                    full = tf.where(ok, full, -1e9)
+                tok = sample(full, s, sampling, temperature, k, p, nn)
+                if grammar:
+                    started = tf.one_hot(tf.gather(self.on_t, tok), 128, on_value=True, off_value=False) & \
+                        tf.gather(self.is_on, tok)[:, None]
+                    ended = tf.one_hot(tf.gather(self.off_t, tok), 128, on_value=True, off_value=False) & \
+                        tf.gather(self.is_off, tok)[:, None]
+                    sounding = (sounding | started) & tf.logical_not(ended)
                 logits, h, c = self._step(tok, h, c)
-                return t + 1, logits, h, c, out.write(t, tok)
+                return t + 1, logits, h, c, sounding, out.write(t, tok)
 
             ta = tf.TensorArray(tf.int32, size=n)
-            _, logits, h, c, ta = tf.while_loop(lambda t, *a: t < n, body, (0, logits, h, c, ta))
-            return tf.transpose(ta.stack()), logits, h, c
+            _, logits, h, c, sounding, ta = tf.while_loop(lambda t, *a: t < n, body, (0, logits, h, c, sounding, ta))
+            return tf.transpose(ta.stack()), logits, h, c, sounding
 
         fn = tf.function(run, jit_compile=self.jit)
         self._chunk_fns[key] = fn
         return fn
+
+    def sounding_after(self, ids: np.ndarray) -> np.ndarray:
+        """(128,) bool: the pitches still sounding after the ids."""
+        on = np.zeros(128, bool)
+        for t in np.asarray(ids).tolist():
+            if self.on_pitch[t] >= 0:
+                on[self.on_pitch[t]] = True
+            elif self.off_pitch[t] >= 0:
+                on[self.off_pitch[t]] = False
+        return on
 
     def zero_state(self, batch: int):
         import tensorflow as tf
@@ -192,6 +227,7 @@ class Generator:
             logits, h, c = self._prime_fn(tf.constant(start[None, :]), h, c)
             logits = tf.tile(logits, [B, 1])
             h, c = tf.tile(h, [1, B, 1]), tf.tile(c, [1, B, 1])
+            sounding = tf.constant(np.tile(self.sounding_after(prime)[None], (B, 1)))
             fn = self._chunk_fn(s)
             outs: list[np.ndarray] = []
             elapsed_beats = np.zeros(B)
@@ -206,7 +242,7 @@ class Generator:
                     cancelled = True
                     break
                 seed = tf.constant([req.seed & 0x7FFFFFFF, counter], tf.int32)
-                toks, logits, h, c = fn(logits, h, c, seed, m, *args)
+                toks, logits, h, c, sounding = fn(logits, h, c, sounding, seed, m, *args)
                 toks = toks.numpy()
                 counter += 1
                 new_chunk = []
