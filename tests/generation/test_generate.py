@@ -123,3 +123,50 @@ def test_corrupt_model_is_refused_with_a_clear_error(tiny, tmp_path):
     (bad / "cadenza.json").write_text("{}")
     with pytest.raises(CadenzaError, match="incompatible"):
         store.load(str(bad))
+
+
+def test_note_grammar_holds_in_generated_tokens(tiny):
+    """A release only for a sounding pitch, a start only for a silent one, whatever the model says."""
+    loaded = store.load(str(tiny))
+    codec = loaded.codec
+    prime = codec.encode_file(CHORALES / "chor030.krn")[:90]
+    result = generator_for(loaded).run(prime, Request(tokens=256, variations=4, seed=5,
+                                                      sampling=Sampling("temperature", temperature=2.0)))
+    lo, n = codec.params["low"], codec.n_pitches
+    for new in result.new:
+        sounding = set()
+        for t in prime.tolist():
+            if t < n:
+                sounding.add(t + lo)
+            elif t < 2 * n:
+                sounding.discard(t - n + lo)
+        for t in new.tolist():
+            if t < n:
+                assert t + lo not in sounding, "started a pitch that was already sounding"
+                sounding.add(t + lo)
+            elif t < 2 * n:
+                assert t - n + lo in sounding, "released a pitch that was not sounding"
+                sounding.discard(t - n + lo)
+
+
+NOTTINGHAM = CORPUS / "nottingham"
+
+
+def test_tiny_attention_lstm_trains_and_generates(tmp_path):
+    if not NOTTINGHAM.is_dir():
+        pytest.skip("corpus not here")
+    from bridge.training.train import TrainConfig, train
+
+    cfg = TrainConfig(data=[NOTTINGHAM], name="tiny-messages", codec="messages", arch="attention_lstm",
+                      arch_args={"units": 32, "embed": 8, "model_dim": 16, "heads": 2, "attention_units": 8,
+                                 "window": 8},
+                      seq_len=48, batch=8, steps_per_epoch=40, epochs=3, patience=10, max_files=30,
+                      val_fraction=0.2, gen_fraction=0.2, out=tmp_path / "models", runs=tmp_path / "runs", verbose=0)
+    folder = train(cfg)
+    meta = json.loads((folder / "cadenza.json").read_text())
+    assert meta["training"]["history"]["loss"][-1] < meta["training"]["history"]["loss"][0]
+    loaded = store.load(str(folder))
+    prime = read_midi(NOTTINGHAM / "ashover1.mid")
+    scores, result = continue_score(loaded, prime, Request(beats=8, variations=2, seed=4))
+    assert len(scores) == 2 and all(b >= 8 for b in result.beats)
+    assert all(s.note_count >= prime.note_count for s in scores)
