@@ -237,6 +237,7 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
                   jit_compile=False)  # XLA makes LSTM training slower on these CPUs (measured: 4.2k vs 7.7k tok/s)
     run_dir = Path(cfg.runs) / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
+    resumed = (run_dir / "backup").is_dir() and any((run_dir / "backup").iterdir())
     callbacks = [
         BitsPerToken(),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
@@ -269,7 +270,7 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
         "split": {part: [paths[i] for i in idx] for part, idx in parts.items()},
         "training": {**{k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
                         for k, v in asdict(cfg).items()},
-                     "epochs_run": len(hist.get("loss", [])), "seconds": round(seconds, 1),
+                     "epochs_run": len(hist.get("loss", [])), "seconds": round(seconds, 1), "resumed": resumed,
                      "train_tokens": data.train_tokens, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                      "tensorflow": tf.__version__, "keras": keras.__version__, "history": hist},
         "metrics": {"val_bits_per_token": round(val_loss / LN2, 4), "val_tokens": data.val_tokens,
