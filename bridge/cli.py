@@ -127,6 +127,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--pitch-range", help="lowest-highest MIDI pitch, e.g. 36-96")
         p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("serve", help="run the daemon: OSC on 127.0.0.1:9000 and the watch folder",
+                       description="Serve models to music software over OSC and continue files dropped into "
+                                   "the inbox. Stops cleanly on Ctrl-C or SIGTERM. The protocol: docs/osc.md.",
+                       epilog="examples:\n  cadenza serve\n  cadenza serve --port 9001 --model chorale\n"
+                              "  cadenza serve --host 0.0.0.0 --allow 192.168.1.0/24",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="UDP port (default 9000)")
+    p.add_argument("--model", help="default model (default piano)")
+    p.add_argument("--inbox", help="watched folder (default ./cadenza/inbox)")
+    p.add_argument("--outbox", help="output folder (default ./cadenza/outbox)")
+    p.add_argument("--allow", action="append", help="client address or network allowed (repeatable)")
+    p.add_argument("--allow-dir", action="append", dest="allowed_dirs",
+                   help="another folder /cadenza/continue_file may read (repeatable)")
+    p.add_argument("--beats", type=float, help="default length of new music (default 16)")
+    p.add_argument("--no-watch", action="store_true", help="do not watch the inbox")
+    p.add_argument("--config", help="a TOML file of these settings (flags win)")
+    p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("models", help="list the models in the store")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
@@ -269,6 +289,36 @@ def cmd_generate(args) -> int:
               f"{score.duration_beats:.1f} beats in all")
     print(f"{result.tokens} tokens in {result.seconds:.2f} s ({result.tokens / max(result.seconds, 1e-9):.0f} tokens/s, "
           f"model {loaded.name}, {req.variations} variation(s))")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .host.config import build_config, load_toml
+    from .host.daemon import Daemon
+
+    cfg = build_config(load_toml(args.config) if args.config else None, host=args.host, port=args.port,
+                       model=args.model, inbox=args.inbox, outbox=args.outbox, allow=args.allow,
+                       allowed_dirs=args.allowed_dirs, beats=args.beats,
+                       watch=False if args.no_watch else None, log_level=args.log_level)
+    logging.basicConfig(level=getattr(logging, str(cfg.log_level).upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.allow:
+        logging.getLogger("cadenza").warning("listening on %s with no --allow list: any host that reaches this "
+                                             "port may use it", cfg.host)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    daemon = Daemon(cfg)
+    try:
+        daemon.start()
+        print(f"cadenza: ready on {cfg.host}:{daemon.server.address[1]}", flush=True)
+        stop.wait()
+    finally:
+        daemon.stop()
     return 0
 
 

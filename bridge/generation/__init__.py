@@ -37,8 +37,8 @@ def continue_ids(loaded, prime_ids: np.ndarray, req: Request, on_chunk=None, can
     return generator_for(loaded).run(prime_ids, req, on_chunk=on_chunk, cancel=cancel)
 
 
-def prime_beats(codec, prime_ids: np.ndarray) -> float:
-    beats = codec.token_beats()
+def prime_beats(codec, prime_ids: np.ndarray, qpm: float | None = None) -> float:
+    beats = codec.token_beats(qpm) if qpm else codec.token_beats()
     if beats is not None and len(prime_ids):
         return float(beats[np.asarray(prime_ids, np.int64)].sum())
     if codec.name == "messages" and len(prime_ids):
@@ -47,13 +47,13 @@ def prime_beats(codec, prime_ids: np.ndarray) -> float:
 
 
 def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, include_prime: bool = True,
-                        like: Score | None = None) -> Score:
+                        like: Score | None = None, qpm: float | None = None) -> Score:
     """The prime followed by the new music, as one Score (or the new music alone).
 
     `like`: the prime as read, whose opening tempo and meter the result takes where the codec counts
     time in beats (the performance codec counts seconds, so its music keeps its own timing)."""
     full = np.concatenate([np.asarray(prime_ids), np.asarray(new_ids)]) if len(prime_ids) else np.asarray(new_ids)
-    score = codec.decode(full)
+    score = codec.decode(full, qpm=qpm) if qpm and codec.name == "performance" else codec.decode(full)
     if like is not None and codec.name != "performance":
         from ..music import Tempo
 
@@ -61,7 +61,7 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
         score = score.replace(tempos=(Tempo(0, like.tempos[0].usec_per_quarter),), time_signatures=sigs)
     if include_prime or not len(prime_ids):
         return score
-    start = int(round(prime_beats(codec, prime_ids) * score.tpq))
+    start = int(round(prime_beats(codec, prime_ids, qpm) * score.tpq))
     tracks = []
     for t in score.tracks:
         arr = t.array[t.array[:, 2] >= start].copy()

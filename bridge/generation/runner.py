@@ -31,6 +31,7 @@ class Request:
     variations: int = 1
     scale: frozenset | None = None
     pitch_range: tuple[int, int] | None = None
+    qpm: float | None = None  # the tempo beats are counted at, for codecs that count seconds
 
     def __post_init__(self):
         if not 1 <= self.variations <= 32:
@@ -220,6 +221,7 @@ class Generator:
         forbid = (self.codec.eos,) if self.codec.eos is not None else ()
         m = tf.constant(make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, forbid))
         cap, stop_beats = self.budget(req)
+        token_beats = self.codec.token_beats(req.qpm) if req.qpm and self.token_beats is not None else self.token_beats
         B = req.variations
         s = req.sampling
         with self._lock:  # one run at a time per model: the compiled graphs are shared
@@ -252,7 +254,7 @@ class Generator:
                         new_chunk.append(row[:0])
                         continue
                     if stop_beats is not None:
-                        cum = elapsed_beats[v] + np.cumsum(self.token_beats[row])
+                        cum = elapsed_beats[v] + np.cumsum(token_beats[row])
                         hit = np.flatnonzero(cum >= stop_beats)
                         if len(hit):
                             row = row[:hit[0] + 1]
@@ -266,6 +268,6 @@ class Generator:
                     break
         new = [np.concatenate([o[v] for o in outs]) if outs else np.zeros(0, np.int32) for v in range(B)]
         new = [n[:cap] for n in new]
-        beats = [float(self.token_beats[n].sum()) if self.token_beats is not None else
+        beats = [float(token_beats[n].sum()) if token_beats is not None else
                  len(n) / (self.tokens_per_beat or 40.0) for n in new]
         return Result(new=new, prime=prime, beats=beats, seconds=time.perf_counter() - t0, cancelled=cancelled)

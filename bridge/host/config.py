@@ -1,0 +1,68 @@
+"""`cadenza serve` settings: defaults here, then a TOML file, then command-line flags, in that order.
+
+    # cadenza.toml
+    host = "127.0.0.1"
+    port = 9000
+    model = "piano"
+    inbox = "cadenza/inbox"
+    outbox = "cadenza/outbox"
+    allow = ["192.168.1.0/24"]     # only with host = "0.0.0.0"
+    [watch]                          # defaults for files dropped in the inbox
+    beats = 16
+    temperature = 1.0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ..errors import CadenzaError
+
+
+@dataclass
+class ServeConfig:
+    host: str = "127.0.0.1"  # loopback only, unless told otherwise
+    port: int = 9000  # clear of SuperCollider (57110/57120), Sonic Pi (4560), Wekinator, AbletonOSC
+    model: str = "piano"  # the default model
+    inbox: Path = Path("cadenza/inbox")  # watched folder: drop files here
+    outbox: Path = Path("cadenza/outbox")  # continuations and OSC results are written here
+    allowed_dirs: list = field(default_factory=list)  # more folders /cadenza/continue_file may read
+    allow: list = field(default_factory=list)  # client addresses or networks allowed (empty: any that reach us)
+    queue: int = 16  # requests that may wait; more are answered "busy" at once
+    beats: float = 16.0  # default length of new music
+    watch: bool = True  # watch the inbox
+    watch_defaults: dict = field(default_factory=dict)  # settings for dropped files ([watch] in the TOML)
+    log_level: str = "INFO"
+
+
+def load_toml(path: str | Path) -> dict:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise CadenzaError(f"{path}: cannot read config: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise CadenzaError(f"{path}: not valid TOML: {e}") from None
+    return data
+
+
+def build_config(toml: dict | None = None, **flags) -> ServeConfig:
+    cfg = ServeConfig()
+    names = {f.name for f in fields(ServeConfig)}
+    values = dict(toml or {})
+    if "watch" in values and isinstance(values["watch"], dict):
+        values["watch_defaults"] = values.pop("watch")
+    for key, value in list(values.items()) + [(k, v) for k, v in flags.items() if v is not None]:
+        if key not in names:
+            raise CadenzaError(f"unknown setting {key!r} in the config; known: {', '.join(sorted(names))}")
+        setattr(cfg, key, value)
+    cfg.inbox, cfg.outbox = Path(cfg.inbox), Path(cfg.outbox)
+    if not 0 < int(cfg.port) < 65536:
+        raise CadenzaError(f"port {cfg.port} is not a UDP port")
+    return cfg

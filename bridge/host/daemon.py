@@ -1,0 +1,345 @@
+"""`cadenza serve`: the OSC front door, the watch folder, the job queue and the model store together.
+
+Handlers only parse, validate and queue (see protocol.py); a worker runs the generation and
+streams replies. Every reply carries the client's request id. The address map is `routes()`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CadenzaError
+from . import protocol as P
+from .config import ServeConfig
+from .jobs import Busy, Job, JobQueue
+from .models import ModelStore
+from .osc import OscServer
+
+log = logging.getLogger("cadenza")
+
+
+@dataclass
+class Client:
+    settings: P.Settings
+    held: dict[int, tuple[float, int]] = field(default_factory=dict)  # live notes sounding: pitch -> (t, vel)
+    played: list[tuple[int, float, float, int]] = field(default_factory=list)  # (pitch, t_on, t_off, vel)
+
+
+class Daemon:
+    def __init__(self, cfg: ServeConfig):
+        self.cfg = cfg
+        self.models = ModelStore(cfg.model)
+        self.jobs = JobQueue(cfg.queue, workers=1)
+        self.clients: dict[tuple, Client] = {}
+        self.started = time.time()
+        self.server = OscServer(cfg.host, cfg.port, self.routes(), allow=cfg.allow, on_error=self.error)
+        self.watcher = None
+        self._lock = threading.Lock()
+        self.stats = {"requests": 0, "errors": 0}
+
+    # ----- the address map ------------------------------------------------------------------------
+    def routes(self) -> dict:
+        p = P.PREFIX
+        return {
+            f"{p}/generate": self.on_generate,
+            f"{p}/continue": self.on_continue,
+            f"{p}/note": self.on_note,
+            f"{p}/continue_file": self.on_continue_file,
+            f"{p}/set": self.on_set,
+            f"{p}/cancel": self.on_cancel,
+            f"{p}/models": self.on_models,
+            f"{p}/load": self.on_load,
+            f"{p}/status": self.on_status,
+            f"{p}/ping": self.on_ping,
+        }
+
+    # ----- clients and replies --------------------------------------------------------------------
+    def client(self, sender: tuple) -> Client:
+        with self._lock:
+            c = self.clients.get(sender)
+            if c is None:
+                c = self.clients[sender] = Client(P.Settings(model=self.cfg.model, beats=self.cfg.beats))
+            return c
+
+    def reply_to(self, sender: tuple, s: P.Settings | None = None) -> tuple:
+        s = s or self.client(sender).settings
+        return (s.reply_host or sender[0], s.reply_port or sender[1])
+
+    def send(self, to: tuple, address: str, args: list) -> None:
+        """`to`: where replies go, from reply_to()."""
+        self.server.send(to, address, args)
+
+    def route(self, sender: tuple, params: list | None) -> tuple:
+        """Where a request's replies go: its own reply_host/reply_port pairs if it carries any (a shell's
+        oscsend sends every request from a new port), else the client's setting, else the sender."""
+        s = self.client(sender).settings
+        params = params or []
+        for i in range(len(params) - 1):
+            if params[i] in ("reply_port", "reply_host"):
+                try:
+                    s = P.apply_setting(s, params[i], params[i + 1])
+                except P.ProtocolError:
+                    pass
+        return self.reply_to(sender, s)
+
+    def error(self, sender: tuple, rid: int, message: str, params: list | None = None) -> None:
+        self.stats["errors"] += 1
+        to = self.route(sender, params)
+        log.warning("error to %s:%s id %s: %s", to[0], to[1], rid, message)
+        self.send(to, "/cadenza/error", [rid, message])
+
+    # ----- handlers: parse, validate, queue ---------------------------------------------------------
+    def on_ping(self, sender, args):
+        rid = P.request_id(args) if args else 0
+        self.send(self.route(sender, args), "/cadenza/pong", [rid])
+
+    def on_set(self, sender, args):
+        # /cadenza/set key value [key value ...]; an optional leading id is echoed in /cadenza/ok
+        rid = 0
+        if args and not isinstance(args[0], str):
+            rid = P.request_id(args)
+            args = args[1:]
+        if not args:
+            raise P.ProtocolError("/cadenza/set needs key value pairs, e.g. temperature 0.9")
+        c = self.client(sender)
+        c.settings = P.apply_pairs(c.settings, list(args))
+        self.send(self.route(sender, args), "/cadenza/ok", [rid, "set"] + list(args))
+
+    def on_models(self, sender, args):
+        rid = P.request_id(args) if args else 0
+        names = [m["name"] for m in self.models.available()]
+        self.send(self.route(sender, args), "/cadenza/models", [rid] + names)
+
+    def on_load(self, sender, args):
+        rid = P.request_id(args)
+        if len(args) < 2 or not isinstance(args[1], str):
+            raise P.ProtocolError("/cadenza/load id name")
+        name = args[1]
+
+        def run(job):
+            problem = self.models.check(name)
+            if problem:
+                self.error(sender, rid, problem, args)
+            else:
+                self.send(self.route(sender, args), "/cadenza/loaded", [rid, name])
+
+        self._submit(sender, rid, run, f"load {name}")
+
+    def on_status(self, sender, args):
+        rid = P.request_id(args) if args else 0
+        s = self.client(sender).settings
+        self.send(self.route(sender, args), "/cadenza/status", [rid, "ok", s.model or self.cfg.model, self.jobs.active, self.jobs.waiting,
+                                              round(time.time() - self.started, 1)])
+
+    def on_cancel(self, sender, args):
+        rid = P.request_id(args)
+        found = self.jobs.cancel((sender, rid))
+        if not found:
+            raise P.ProtocolError(f"no request {rid} to cancel")
+
+    def on_note(self, sender, args):
+        """/cadenza/note id pitch velocity: a live prime, velocity 0 ends the note."""
+        P.request_id(args)
+        if len(args) != 3:
+            raise P.ProtocolError("/cadenza/note id pitch velocity")
+        pitch = P.integer(args[1], "pitch")
+        vel = P.integer(args[2], "velocity")
+        if not 0 <= pitch <= 127 or not 0 <= vel <= 127:
+            raise P.ProtocolError(f"note {pitch} velocity {vel}: both must be 0-127")
+        c = self.client(sender)
+        now = time.monotonic()
+        if pitch in c.held:
+            t0, v0 = c.held.pop(pitch)
+            c.played.append((pitch, t0, now, v0))
+        if vel > 0:
+            c.held[pitch] = (now, vel)
+        if len(c.played) > P.MAX_NOTES:
+            del c.played[:len(c.played) - P.MAX_NOTES]
+
+    def on_generate(self, sender, args):
+        rid = P.request_id(args)
+        s = P.apply_pairs(self.client(sender).settings, list(args[1:]))
+        self._queue_generation(sender, rid, s, prime=None, label="generate")
+
+    def on_continue(self, sender, args):
+        rid = P.request_id(args)
+        flat, pairs = P.split_continue_args(list(args[1:]))
+        c = self.client(sender)
+        s = P.apply_pairs(c.settings, pairs)
+        if flat:
+            notes = [(n.pitch, n.start, n.duration, n.velocity) for n in P.parse_notes(flat)]
+        else:
+            notes = self._take_live(c, s.qpm)
+            if not notes:
+                raise P.ProtocolError("nothing to continue: send prime notes, or /cadenza/note first")
+        from ..music import Score
+
+        prime = Score.from_beats(notes, qpm=s.qpm)
+        self._queue_generation(sender, rid, s, prime=prime, label=f"continue {len(notes)} notes")
+
+    def on_continue_file(self, sender, args):
+        rid = P.request_id(args)
+        if len(args) < 2 or not isinstance(args[1], str):
+            raise P.ProtocolError("/cadenza/continue_file id path")
+        path = self.confined(args[1])
+        s = P.apply_pairs(self.client(sender).settings, list(args[2:]))
+        self._queue_generation(sender, rid, s, prime=None, path=path, label=f"continue_file {path.name}")
+
+    # ----- helpers ------------------------------------------------------------------------------------
+    def confined(self, text: str) -> Path:
+        """A path from the network, allowed only inside the inbox or the configured folders."""
+        roots = [Path(self.cfg.inbox).resolve()] + [Path(d).resolve() for d in self.cfg.allowed_dirs]
+        raw = Path(text)
+        path = (raw if raw.is_absolute() else roots[0] / raw).resolve()
+        if not any(path == r or r in path.parents for r in roots):
+            raise P.ProtocolError(f"{text}: outside the folders this daemon may read "
+                                  f"({', '.join(str(r) for r in roots)})")
+        if not path.is_file():
+            raise P.ProtocolError(f"{text}: no such file")
+        return path
+
+    def _take_live(self, c: Client, qpm: float) -> list:
+        now = time.monotonic()
+        played = list(c.played) + [(p, t, now, v) for p, (t, v) in c.held.items()]
+        c.played.clear()
+        c.held.clear()
+        if not played:
+            return []
+        t0 = min(t for _, t, _, _ in played)
+        k = qpm / 60.0
+        return [(p, (t - t0) * k, max((e - t) * k, 1 / 64), v) for p, t, e, v in played]
+
+    def _submit(self, sender, rid, run, label):
+        job = Job(key=(sender, rid), run=run, label=label)
+        try:
+            self.jobs.submit(job)
+        except Busy as e:
+            raise P.ProtocolError(str(e)) from None
+
+    def _queue_generation(self, sender, rid, s: P.Settings, prime, label, path: Path | None = None):
+        from ..generation import Request, Sampling, parse_range, parse_scale
+
+        try:
+            req = Request(beats=s.beats, seed=s.seed if s.seed >= 0 else random.randrange(2**31),
+                          variations=s.variations, qpm=s.qpm,
+                          sampling=Sampling(strategy=s.strategy, temperature=s.temperature, top_k=s.top_k,
+                                            top_p=s.top_p, n=s.n),
+                          scale=parse_scale(s.scale) if s.scale else None,
+                          pitch_range=parse_range(s.pitch_range) if s.pitch_range else None)
+        except CadenzaError as e:
+            raise P.ProtocolError(str(e)) from None
+        self.stats["requests"] += 1
+        self._submit(sender, rid, lambda job: self._generate(job, sender, rid, s, req, prime, path), label)
+
+    # ----- the work ---------------------------------------------------------------------------------------
+    def _generate(self, job: Job, sender, rid, s: P.Settings, req, prime, path: Path | None) -> None:
+        from ..generation import continue_ids, decode_continuation, prime_beats
+        from ..music import write_midi, midi_bytes
+
+        t_start = time.perf_counter()
+        to = self.reply_to(sender, s)
+        if job.cancel.is_set():
+            self.send(to, "/cadenza/cancelled", [rid])
+            return
+        try:
+            loaded = self.models.get(s.model)
+            codec = loaded.codec
+            if path is not None:
+                prime_ids = codec.encode_file(path)
+            elif prime is not None:
+                prime_ids = codec.encode(prime)
+            else:
+                prime_ids = np.zeros((0, 3) if codec.name == "messages" else 0, np.int32)
+        except CadenzaError as e:
+            self.send(to, "/cadenza/error", [rid, str(e)])
+            return
+        self.send(to, "/cadenza/started", [rid, loaded.name])
+        sent: set[tuple[int, int]] = set()
+        first = [None]
+        done_beats = [0.0]
+
+        def stream(ids, final: bool):
+            score = decode_continuation(codec, prime_ids, ids, include_prime=False, qpm=s.qpm)
+            end = score.end_tick
+            out = []
+            for t in score.tracks:
+                for p, v, a, b in t.array.tolist():
+                    if (p, a) in sent or (not final and b >= end):  # a note still sounding may grow
+                        continue
+                    sent.add((p, a))
+                    out.append((p, a / score.tpq, (b - a) / score.tpq, v))
+            out.sort(key=lambda n: (n[1], n[0]))
+            for chunk in P.note_chunks(out):
+                self.send(to, "/cadenza/notes", [rid] + chunk)
+            if out and first[0] is None:
+                first[0] = time.perf_counter()
+            return score
+
+        acc: list[np.ndarray] = []
+
+        def on_chunk(chunk):
+            acc.append(chunk[0])
+            stream(np.concatenate(acc), final=False)
+
+        try:
+            result = continue_ids(loaded, prime_ids, req, on_chunk=on_chunk, cancel=job.cancel)
+        except CadenzaError as e:
+            self.send(to, "/cadenza/error", [rid, str(e)])
+            return
+        if result.cancelled:
+            self.send(to, "/cadenza/cancelled", [rid])
+            log.info("request %s from %s:%s cancelled", rid, *sender)
+            return
+        final = stream(result.new[0], final=True)
+        note_count = final.note_count
+        if s.write_file:
+            stem = path.stem if path is not None else f"osc-{sender[1]}-{rid}"
+            for k, new in enumerate(result.new):
+                score = final if k == 0 else decode_continuation(codec, prime_ids, new, include_prime=False, qpm=s.qpm)
+                suffix = "" if req.variations == 1 else f"-{k + 1}"
+                out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.cadenza{suffix}.mid")
+                self.send(to, "/cadenza/file", [rid, str(out.resolve())] + ([k + 1] if req.variations > 1 else []))
+        if s.midi:
+            data = midi_bytes(final)
+            if len(data) <= P.MAX_BLOB:
+                self.send(to, "/cadenza/midi", [rid, data])
+        self.send(to, "/cadenza/done", [rid, note_count])
+        t_end = time.perf_counter()
+        fn = (first[0] - job.received) * 1000 if first[0] else float("nan")
+        log.info("request %s from %s:%s: %s, %d tokens, %d notes, %.1f beats; first notes %.1f ms, done %.1f ms "
+                 "(waited %.1f ms)", rid, sender[0], sender[1], job.label, result.tokens, note_count,
+                 result.beats[0], fn, (t_end - job.received) * 1000, (t_start - job.received) * 1000)
+
+    # ----- life -------------------------------------------------------------------------------------------
+    def start(self, warm: bool = True) -> None:
+        Path(self.cfg.outbox).mkdir(parents=True, exist_ok=True)
+        Path(self.cfg.inbox).mkdir(parents=True, exist_ok=True)
+        if warm:
+            try:
+                self.models.get(self.cfg.model)
+            except CadenzaError as e:
+                log.error("default model: %s", e)
+        self.server.start()
+        if self.cfg.watch:
+            from .watch import Watcher
+
+            self.watcher = Watcher(self)
+            self.watcher.start()
+        host, port = self.server.address
+        log.info("cadenza listening on %s:%s (OSC), model %s, inbox %s -> outbox %s", host, port, self.cfg.model,
+                 self.cfg.inbox, self.cfg.outbox)
+
+    def stop(self) -> None:
+        log.info("stopping: cancelling running requests")
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.server.stop()
+        self.jobs.stop()
+        log.info("stopped")

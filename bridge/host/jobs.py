@@ -1,0 +1,101 @@
+"""The job queue: requests from every front door (OSC, the watch folder) wait here for a worker.
+
+The queue is bounded: when it is full a request is refused at once ("busy"), so the OSC thread
+never waits on generation. A job can be cancelled while it waits or between chunks while it runs.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+log = logging.getLogger("cadenza.jobs")
+
+
+@dataclass
+class Job:
+    key: tuple  # (client, request id): what cancel names
+    run: Callable[["Job"], None]
+    label: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    received: float = field(default_factory=time.perf_counter)
+    on_refused: Callable[[str], None] | None = None
+
+
+class Busy(Exception):
+    pass
+
+
+class JobQueue:
+    def __init__(self, size: int = 16, workers: int = 1):
+        self._q: queue.Queue[Job | None] = queue.Queue(maxsize=size)
+        self._active: dict[tuple, Job] = {}
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._work, name=f"cadenza-worker-{i}", daemon=True)
+                         for i in range(workers)]
+        self.done = 0
+        self.failed = 0
+        for t in self._threads:
+            t.start()
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            if job.key in self._active:
+                raise Busy(f"request {job.key[-1]} is already running or queued")
+            try:
+                self._q.put_nowait(job)
+            except queue.Full:
+                raise Busy(f"busy: {self._q.qsize()} requests are waiting; try again shortly") from None
+            self._active[job.key] = job
+
+    def cancel(self, key: tuple) -> bool:
+        with self._lock:
+            job = self._active.get(key)
+        if job is None:
+            return False
+        job.cancel.set()
+        return True
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            jobs = list(self._active.values())
+        for j in jobs:
+            j.cancel.set()
+
+    @property
+    def waiting(self) -> int:
+        return self._q.qsize()
+
+    @property
+    def active(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def _work(self) -> None:
+        while True:
+            job = self._q.get()
+            if job is None:
+                return
+            try:
+                job.run(job)
+                self.done += 1
+            except Exception:  # noqa: BLE001 - a failing job must not take its worker down; it is logged
+                self.failed += 1
+                log.exception("job %s failed", job.label)
+            finally:
+                with self._lock:
+                    self._active.pop(job.key, None)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel what runs, let workers finish their current chunk, then end them."""
+        self.cancel_all()
+        for _ in self._threads:
+            try:
+                self._q.put(None, timeout=timeout)
+            except queue.Full:
+                pass
+        for t in self._threads:
+            t.join(timeout)

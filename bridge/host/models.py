@@ -1,0 +1,82 @@
+"""The daemon's model store: lazy loading, warm models, reload when files change.
+
+A model is loaded on first use and its generator compiled (a short warm-up run), then kept. Each
+use checks the model's file times (two stat calls); when they changed, the new version is loaded
+and warmed before it replaces the old one. A corrupt or incompatible new version is refused with
+an error naming the problem while the previous version keeps serving.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from .. import store
+from ..errors import CadenzaError
+
+log = logging.getLogger("cadenza.models")
+
+
+def _mtime(folder: Path) -> float:
+    try:
+        return max((folder / store.WEIGHTS).stat().st_mtime, (folder / store.META).stat().st_mtime)
+    except OSError:
+        return -1.0
+
+
+class ModelStore:
+    def __init__(self, default: str):
+        self.default = default
+        self._models: dict[Path, store.LoadedModel] = {}
+        self._refused: dict[Path, float] = {}  # a broken version, by its mtime: not retried until it changes
+        self._lock = threading.Lock()
+
+    def get(self, name: str = "") -> store.LoadedModel:
+        folder = store.find(name or self.default).resolve()
+        mtime = _mtime(folder)
+        with self._lock:
+            current = self._models.get(folder)
+            if current is not None and (current.mtime == mtime or self._refused.get(folder) == mtime):
+                return current
+            try:
+                fresh = store.load(str(folder))
+                self._warm(fresh)
+            except CadenzaError as e:
+                self._refused[folder] = mtime
+                if current is not None:
+                    log.error("refusing the new version of %s, still serving the previous one: %s", folder.name, e)
+                    return current
+                raise
+            fresh.mtime = mtime
+            self._models[folder] = fresh
+            self._refused.pop(folder, None)
+            log.info("model %s %s (%s, %s)", fresh.name, "reloaded" if current else "loaded", fresh.arch,
+                     fresh.codec.name)
+            return fresh
+
+    def check(self, name: str) -> str | None:
+        """Load (or reload) a model now; None when it serves, else why the latest version was refused."""
+        try:
+            folder = store.find(name or self.default).resolve()
+            self.get(name)
+        except CadenzaError as e:
+            return str(e)
+        if folder in self._refused:
+            return f"{folder.name}: the latest version was refused; the previous one keeps serving"
+        return None
+
+    @staticmethod
+    def _warm(loaded) -> None:
+        import numpy as np
+
+        from ..generation import Request, Sampling, generator_for
+
+        gen = generator_for(loaded)
+        for b in (1, 2):  # compile the loop for one and for several variations before a client waits on it
+            gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))
+
+    def loaded(self) -> list[str]:
+        return sorted(m.name for m in self._models.values())
+
+    def available(self) -> list[dict]:
+        return store.list_models()

@@ -1,0 +1,173 @@
+"""The watch folder: drop a file in the inbox, find its continuation in the outbox.
+
+- .mid .midi .krn .xml .mxl .musicxml are continued into `outbox/NAME.cadenza.mid`, with settings from
+  a sidecar `NAME.toml` beside the file, else the folder's defaults (`[watch]` in the config).
+- A file still being written is waited out: it is taken once its size and time have stood still.
+- Files already there at start are processed; a file whose output is newer than it is skipped, so
+  a restart does not redo finished work.
+- A file that cannot be read moves to `inbox/failed/` with `NAME.error.txt` beside it.
+- The input is never changed; outputs are written atomically (no partial file, even if killed).
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from ..errors import CadenzaError
+from ..music import NOTATION_SUFFIXES, atomic_write_text
+from . import protocol as P
+from .jobs import Busy, Job
+
+log = logging.getLogger("cadenza.watch")
+SUFFIXES = (".mid", ".midi") + NOTATION_SUFFIXES
+SETTLE = 0.5  # seconds a file's size must stand still before it is taken
+
+
+class Watcher:
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.inbox = Path(daemon.cfg.inbox)
+        self.outbox = Path(daemon.cfg.outbox)
+        self.failed = self.inbox / "failed"
+        self.pending: dict[Path, tuple[int, float, float]] = {}  # path -> (size, mtime, first seen unchanged)
+        self.queued: set[Path] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._observer = None
+        self._thread = threading.Thread(target=self._poll, name="cadenza-watch", daemon=True)
+        self.processed = 0
+
+    def output_for(self, path: Path) -> Path:
+        return self.outbox / f"{path.stem}.cadenza.mid"
+
+    def wanted(self, path: Path) -> bool:
+        if path.parent.resolve() != self.inbox.resolve() or path.name.startswith("."):
+            return False
+        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+            return False
+        out = self.output_for(path)
+        return not (out.exists() and out.stat().st_mtime >= path.stat().st_mtime)
+
+    def notice(self, path: Path) -> None:
+        with self._lock:
+            if path not in self.queued:
+                self.pending.setdefault(path, (-1, -1.0, 0.0))
+
+    def start(self) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        watcher = self
+
+        class Handler(FileSystemEventHandler):
+            def on_created(self, event):
+                if not event.is_directory:
+                    watcher.notice(Path(event.src_path))
+
+            def on_modified(self, event):
+                if not event.is_directory:
+                    watcher.notice(Path(event.src_path))
+
+            def on_moved(self, event):
+                if not event.is_directory:
+                    watcher.notice(Path(event.dest_path))
+
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        for p in sorted(self.inbox.iterdir()):
+            self.notice(p)
+        self._observer = Observer()
+        self._observer.schedule(Handler(), str(self.inbox), recursive=False)
+        self._observer.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(2)
+        self._thread.join(2)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.1):
+            now = time.monotonic()
+            with self._lock:
+                items = list(self.pending.items())
+            for path, (size, mtime, since) in items:
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    with self._lock:
+                        self.pending.pop(path, None)
+                    continue
+                if (st.st_size, st.st_mtime) != (size, mtime):
+                    with self._lock:
+                        self.pending[path] = (st.st_size, st.st_mtime, now)
+                    continue
+                if now - since < SETTLE:
+                    continue
+                with self._lock:
+                    self.pending.pop(path, None)
+                if not self.wanted(path):
+                    continue
+                try:
+                    self.daemon.jobs.submit(Job(key=("watch", str(path)), run=lambda job, p=path: self.process(p, job),
+                                                label=f"watch {path.name}"))
+                    with self._lock:
+                        self.queued.add(path)
+                except Busy:
+                    with self._lock:
+                        self.pending[path] = (st.st_size, st.st_mtime, now)  # try again shortly
+
+    def settings_for(self, path: Path) -> P.Settings:
+        s = P.Settings(model=self.daemon.cfg.model, beats=self.daemon.cfg.beats)
+        pairs = list(self.daemon.cfg.watch_defaults.items())
+        sidecar = path.with_suffix(".toml")
+        if sidecar.is_file():
+            from .config import load_toml
+
+            pairs += list(load_toml(sidecar).items())
+        for k, v in pairs:
+            s = P.apply_setting(s, k, v)
+        return s
+
+    def process(self, path: Path, job: Job) -> None:
+        from ..generation import Request, Sampling, continue_ids, decode_continuation, parse_range, parse_scale
+        from ..music import load_score, write_midi
+
+        t0 = time.perf_counter()
+        try:
+            s = self.settings_for(path)
+            loaded = self.daemon.models.get(s.model)
+            req = Request(beats=s.beats, seed=s.seed if s.seed >= 0 else int(time.time() * 1000) % 2**31,
+                          variations=1, sampling=Sampling(strategy=s.strategy, temperature=s.temperature,
+                                                          top_k=s.top_k, top_p=s.top_p, n=s.n),
+                          scale=parse_scale(s.scale) if s.scale else None,
+                          pitch_range=parse_range(s.pitch_range) if s.pitch_range else None)
+            prime = loaded.codec.encode_file(path)
+            if not len(prime):
+                raise CadenzaError(f"{path.name}: no notes to continue")
+            like = load_score(path)
+            result = continue_ids(loaded, prime, req, cancel=job.cancel)
+            if result.cancelled:
+                log.info("%s: cancelled; it will be processed on the next start", path.name)
+                return
+            score = decode_continuation(loaded.codec, result.prime, result.new[0], include_prime=True, like=like)
+            out = write_midi(score, self.output_for(path))
+            self.processed += 1
+            log.info("%s -> %s (%d notes, %.1f new beats) in %.0f ms", path.name, out, score.note_count,
+                     result.beats[0], (time.perf_counter() - t0) * 1000)
+        except CadenzaError as e:
+            self.fail(path, str(e))
+        finally:
+            with self._lock:
+                self.queued.discard(path)
+
+    def fail(self, path: Path, reason: str) -> None:
+        self.failed.mkdir(parents=True, exist_ok=True)
+        target = self.failed / path.name
+        atomic_write_text(self.failed / f"{path.stem}.error.txt", reason.rstrip() + "\n")
+        shutil.move(str(path), target)  # moved whole, never changed
+        log.warning("%s: failed, moved to %s: %s", path.name, target, reason)

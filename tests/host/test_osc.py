@@ -1,0 +1,170 @@
+"""The OSC protocol over real UDP sockets on 127.0.0.1, against a running daemon."""
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from bridge.music import parse_midi
+from tests.conftest import CORPUS
+from tests.host.conftest import Client
+
+PRIME = [60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, 67, 2.0, 1.0, 90, 72, 3.0, 1.0, 90]
+
+
+def notes_of(messages, rid):
+    flat = [x for a, p in messages if a == "/cadenza/notes" and p[0] == rid for x in p[1:]]
+    return [tuple(flat[i:i + 4]) for i in range(0, len(flat), 4)]
+
+
+def test_ping(client):
+    client.send("/cadenza/ping", 41)
+    assert client.receive(until=("/cadenza/pong",)) == [("/cadenza/pong", [41])]
+
+
+def test_continue_streams_notes_midi_file_and_done(client, daemon):
+    client.send("/cadenza/continue", 7, *PRIME, "beats", 8.0)
+    msgs = client.receive(rid=7)
+    kinds = [a for a, _ in msgs]
+    assert kinds[0] == "/cadenza/started" and kinds[-1] == "/cadenza/done"
+    assert all(p[0] == 7 for _, p in msgs)  # every reply carries the request id
+    notes = notes_of(msgs, 7)
+    assert notes and msgs[-1][1][1] == len(notes)
+    for pitch, start, dur, vel in notes:
+        assert 0 <= pitch <= 127 and 0 <= start <= 12.5 and dur > 0 and 1 <= vel <= 127
+    blob = next(p[1] for a, p in msgs if a == "/cadenza/midi")
+    assert parse_midi(blob).note_count == len(notes)  # the whole continuation as a Standard MIDI File
+    path = next(p[1] for a, p in msgs if a == "/cadenza/file")
+    assert parse_midi(open(path, "rb").read()).note_count == len(notes)
+    assert path.startswith(str(daemon.cfg.outbox.resolve()))
+
+
+def test_max_floats_and_pd_ints_are_both_numbers(client):
+    client.send("/cadenza/continue", 8.0, *[float(x) for x in PRIME], types="f" * 17)
+    assert client.receive(rid=8)[-1][0] == "/cadenza/done"
+    client.send("/cadenza/continue", 9, *[int(x) for x in PRIME], "temperature", 1, types="i" * 17 + "si")
+    assert client.receive(rid=9)[-1][0] == "/cadenza/done"
+
+
+def test_live_notes_then_bare_continue(client):
+    for pitch in (62, 65, 69):
+        client.send("/cadenza/note", 1, pitch, 100)
+        time.sleep(0.05)
+        client.send("/cadenza/note", 1, pitch, 0)
+    client.send("/cadenza/continue", 11)
+    msgs = client.receive(rid=11)
+    assert msgs[-1][0] == "/cadenza/done" and notes_of(msgs, 11)
+    client.send("/cadenza/continue", 12)  # the stream was used up: nothing left to continue
+    assert client.receive(rid=12)[-1] == ("/cadenza/error", [12, "nothing to continue: send prime notes, or "
+                                                                  "/cadenza/note first"])
+
+
+def test_reply_port_set_by_the_client(daemon, client):
+    listener = Client(daemon.server.address[1])  # Max's [udpreceive] listens on a port of its own
+    try:
+        client.send("/cadenza/set", "reply_port", listener.port)
+        assert listener.receive(until=("/cadenza/ok",))[0][0] == "/cadenza/ok"
+        client.send("/cadenza/continue", 13, *PRIME)
+        assert listener.receive(rid=13)[-1][0] == "/cadenza/done"
+    finally:
+        client.send("/cadenza/set", "reply_port", 0)
+        listener.close()
+
+
+def test_each_client_keeps_its_own_settings(daemon):
+    a, b = Client(daemon.server.address[1]), Client(daemon.server.address[1])
+    try:
+        a.send("/cadenza/set", "beats", 2.0)
+        b.send("/cadenza/set", "beats", 12.0)
+        a.receive(until=("/cadenza/ok",))
+        b.receive(until=("/cadenza/ok",))
+        a.send("/cadenza/continue", 1, *PRIME)
+        b.send("/cadenza/continue", 1, *PRIME)
+        na, nb = notes_of(a.receive(rid=1), 1), notes_of(b.receive(rid=1), 1)
+        assert max(s + d for _, s, d, _ in na) <= 2 + 4.01  # a wait token may pass the end by up to a whole note
+        assert max(s for _, s, _, _ in nb) > 2
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("packet, problem", [
+    (b"\x00\x01garbage", "malformed OSC packet"),
+    (b"#bundle\x00\x00\x00", "malformed OSC packet"),
+])
+def test_garbage_datagrams_get_an_error(client, packet, problem):
+    client.raw(packet)
+    (address, params), = client.receive(until=("/cadenza/error",), timeout=5)
+    assert params[0] == 0 and problem in params[1]
+
+
+@pytest.mark.parametrize("args, problem", [
+    (("/cadenza/continue", 20, 60, "zero", 1, 90), "note 1 start must be a number, not 'zero'"),
+    (("/cadenza/continue", 19, "sixty", 0, 1, 90), "'sixty' is neither a number (note 1's pitch) nor a setting"),
+    (("/cadenza/continue", 21, 60, 0, 1), "4 numbers each"),
+    (("/cadenza/continue", 22, 200, 0, 1, 90), "pitch 200 is outside 0-127"),
+    (("/cadenza/continue", 23, *PRIME, "beats", 1e9), "beats 1000000000.0 is out of range"),
+    (("/cadenza/continue", 24, *PRIME, "wobble", 1), "'wobble' is neither a number"),
+    (("/cadenza/generate", 18, "wobble", 1), "unknown setting 'wobble'"),
+    (("/cadenza/generate", 25, "strategy", "beam"), "unknown strategy 'beam'"),
+    (("/cadenza/generate", 26, "scale", "H major"), "unknown scale"),
+    (("/cadenza/generate", 27, "model", "nope"), "no model 'nope'"),
+    (("/cadenza/nonsense", 28), "unknown address /cadenza/nonsense"),
+    (("/cadenza/continue", "x"), "request id must be a number"),
+    (("/cadenza/continue_file", 29, "/etc/passwd"), "outside the folders this daemon may read"),
+    (("/cadenza/continue_file", 30, "../../../etc/passwd"), "outside the folders"),
+    (("/cadenza/cancel", 31), "no request 31 to cancel"),
+])
+def test_bad_requests_get_an_error_that_names_the_problem(client, args, problem):
+    client.send(*args)
+    msgs = client.receive(until=("/cadenza/error",), timeout=30)
+    assert problem in msgs[-1][1][1]
+    client.send("/cadenza/ping", 99)  # and the daemon keeps serving
+    assert client.receive(until=("/cadenza/pong",))[-1] == ("/cadenza/pong", [99])
+
+
+def test_continue_file_inside_the_allowed_folders(client, daemon):
+    src = CORPUS / "kern" / "bach-370-chorales" / "chor007.krn"
+    if not src.exists():
+        pytest.skip("corpus not here")
+    shutil.copy(src, daemon.cfg.inbox / "in.krn")
+    shutil.copy(src, daemon.cfg.allowed_dirs[0] / "other.krn")
+    client.send("/cadenza/continue_file", 40, "in.krn")
+    assert client.receive(rid=40)[-1][0] == "/cadenza/done"
+    client.send("/cadenza/continue_file", 41, str(daemon.cfg.allowed_dirs[0] / "other.krn"))
+    assert client.receive(rid=41)[-1][0] == "/cadenza/done"
+
+
+def test_cancel_mid_generation(client):
+    client.send("/cadenza/continue", 50, *PRIME, "beats", 1000.0)
+    assert client.receive(until=("/cadenza/started",), timeout=30)
+    client.send("/cadenza/cancel", 50)
+    msgs = client.receive(rid=50, timeout=30)
+    assert msgs[-1] == ("/cadenza/cancelled", [50])
+
+
+def test_a_full_queue_answers_busy_at_once(daemon):
+    c = Client(daemon.server.address[1])
+    try:
+        for i in range(12):
+            c.send("/cadenza/continue", 100 + i, *PRIME, "beats", 200.0)
+        busy = [m for m in c.receive(until=("/cadenza/error",), timeout=10) if m[0] == "/cadenza/error"]
+        assert "busy" in busy[0][1][1]
+    finally:
+        for i in range(12):
+            c.send("/cadenza/cancel", 100 + i)
+        time.sleep(1.0)
+        c.close()
+
+
+def test_models_status_and_load(client):
+    client.send("/cadenza/models", 60)
+    (addr, params), = client.receive(until=("/cadenza/models",))
+    assert params[0] == 60 and "chorale" in params[1:]
+    client.send("/cadenza/status", 61)
+    (addr, params), = client.receive(until=("/cadenza/status",))
+    assert params[:2] == [61, "ok"]
+    client.send("/cadenza/load", 62, "chorale")
+    assert client.receive(until=("/cadenza/loaded", "/cadenza/error"))[-1] == ("/cadenza/loaded", [62, "chorale"])
