@@ -63,6 +63,6 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
             raise CadenzaError(f"unknown setting {key!r} in the config; known: {', '.join(sorted(names))}")
         setattr(cfg, key, value)
     cfg.inbox, cfg.outbox = Path(cfg.inbox), Path(cfg.outbox)
-    if not 0 < int(cfg.port) < 65536:
+    if not 0 <= int(cfg.port) < 65536:  # 0: any free port (the ready line says which)
         raise CadenzaError(f"port {cfg.port} is not a UDP port")
     return cfg

@@ -321,6 +321,8 @@ class Daemon:
     def start(self, warm: bool = True) -> None:
         Path(self.cfg.outbox).mkdir(parents=True, exist_ok=True)
         Path(self.cfg.inbox).mkdir(parents=True, exist_ok=True)
+        for stale in Path(self.cfg.outbox).glob(".*.part"):  # left by a write that a kill cut short
+            stale.unlink(missing_ok=True)
         if warm:
             try:
                 self.models.get(self.cfg.model)

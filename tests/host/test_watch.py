@@ -1,0 +1,151 @@
+"""The watch folder with a running daemon: drop, wait out, continue, fail cleanly, never redo or lose."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge.music import read_midi
+from tests.conftest import CORPUS, ROOT
+from tests.host.conftest import MODEL
+
+CHORALE = CORPUS / "kern" / "bach-370-chorales" / "chor012.krn"
+MIDI = CORPUS / "nottingham" / "ashover1.mid"
+
+
+def wait_for(pred, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def watched(tmp_path):
+    if not (ROOT / "models" / MODEL / "cadenza.json").is_file() or not CHORALE.exists():
+        pytest.skip("no shipped model or corpus")
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+
+    made = []
+
+    def start(**kw):
+        cfg = ServeConfig(port=0, model=MODEL, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox", beats=4.0, **kw)
+        d = Daemon(cfg)
+        d.start()
+        made.append(d)
+        return d
+
+    yield start
+    for d in made:
+        d.stop()
+
+
+def test_files_present_at_start_and_dropped_later_are_continued(watched, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(CHORALE, inbox / "early.krn")
+    before = (inbox / "early.krn").read_bytes()
+    d = watched()
+    out = tmp_path / "outbox" / "early.cadenza.mid"
+    assert wait_for(out.exists)
+    shutil.copy(MIDI, inbox / "later.mid")
+    assert wait_for((tmp_path / "outbox" / "later.cadenza.mid").exists)
+    prime = read_midi(MIDI)
+    cont = read_midi(tmp_path / "outbox" / "later.cadenza.mid")
+    assert cont.duration_beats > prime.duration_beats  # the prime, then its continuation
+    assert (inbox / "early.krn").read_bytes() == before  # the input is never changed
+
+
+def test_a_file_still_being_written_is_waited_out(watched, tmp_path):
+    d = watched()
+    data = MIDI.read_bytes()
+    target = tmp_path / "inbox" / "slow.mid"
+    with open(target, "wb") as f:
+        f.write(data[: len(data) // 3])  # a truncated file: reading it now would fail
+        f.flush()
+        for i in range(3):
+            time.sleep(0.2)
+        f.write(data[len(data) // 3:])
+    assert wait_for((tmp_path / "outbox" / "slow.cadenza.mid").exists)
+    assert not (tmp_path / "inbox" / "failed").exists()
+
+
+def test_unreadable_file_moves_to_failed_with_the_reason(watched, tmp_path):
+    d = watched()
+    bad = tmp_path / "inbox" / "broken.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
+    err = tmp_path / "inbox" / "failed" / "broken.error.txt"
+    assert wait_for(err.exists)
+    assert "truncated MIDI header" in err.read_text()
+    assert (tmp_path / "inbox" / "failed" / "broken.mid").read_bytes() == b"MThd\x00\x00\x00\x06\x00\x01"
+    assert not bad.exists() and not (tmp_path / "outbox" / "broken.cadenza.mid").exists()
+
+
+def test_sidecar_settings(watched, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(MIDI, inbox / "long.mid")
+    (inbox / "long.toml").write_text("beats = 24\nseed = 3\n")
+    shutil.copy(MIDI, inbox / "short.mid")
+    watched()
+    long_out, short_out = tmp_path / "outbox" / "long.cadenza.mid", tmp_path / "outbox" / "short.cadenza.mid"
+    assert wait_for(lambda: long_out.exists() and short_out.exists())
+    assert read_midi(long_out).duration_beats > read_midi(short_out).duration_beats + 10
+
+
+def test_a_restart_does_not_redo_finished_work(watched, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(MIDI, inbox / "once.mid")
+    d = watched()
+    out = tmp_path / "outbox" / "once.cadenza.mid"
+    assert wait_for(out.exists)
+    stamp = out.stat().st_mtime_ns
+    d.stop()
+    d2 = watched()
+    time.sleep(2.0)
+    assert out.stat().st_mtime_ns == stamp and d2.watcher.processed == 0
+
+
+def test_killing_the_daemon_mid_file_loses_nothing(tmp_path):
+    """SIGKILL while a long continuation is generated: no partial output, input intact; a restart finishes it."""
+    if not (ROOT / "models" / MODEL / "cadenza.json").is_file() or not CHORALE.exists():
+        pytest.skip("no shipped model or corpus")
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    shutil.copy(CHORALE, inbox / "big.krn")
+    (inbox / "big.toml").write_text("beats = 600\n")
+    original = (inbox / "big.krn").read_bytes()
+    args = [sys.executable, "-m", "bridge", "serve", "--port", "0", "--model", MODEL, "--inbox", str(inbox),
+            "--outbox", str(outbox)]
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        assert wait_for(lambda: "ready on" in (tmp_path / "serve.log").read_text(), 120)
+        time.sleep(1.5)  # mid-generation
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert (inbox / "big.krn").read_bytes() == original
+    assert not (outbox / "big.cadenza.mid").exists()
+    (inbox / "big.toml").write_text("beats = 8\n")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        assert wait_for((outbox / "big.cadenza.mid").exists, 120)
+        assert read_midi(outbox / "big.cadenza.mid").note_count > 0
+        assert not list(outbox.glob(".*.part"))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0  # SIGTERM stops it cleanly
