@@ -51,7 +51,7 @@ def test_oscsend_continue_and_oscdump_receive(daemon):
         words = notes[0].split()  # [time tag] address typetags args...
         at = words.index("/cadenza/notes")
         assert words[at + 1].startswith("iiffi") and words[at + 2] == "5"  # the request id, then notes
-        subprocess.run(["oscsend", "localhost", str(port), "/cadenza/continue", "isisi", "6", "oops",
+        subprocess.run(["oscsend", "localhost", str(port), "/cadenza/continue", "issi", "6", "oops",
                         "reply_port", str(listen)], check=True, timeout=10)
         errors = dump_until(dump, "/cadenza/error")
         assert "neither a number" in errors[-1]
