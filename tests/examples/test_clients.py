@@ -1,0 +1,57 @@
+"""The SuperCollider and Pure Data examples, run headless as a newcomer would, against a real daemon:
+notes come back, and each sounds at its start beat."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.host.conftest import daemon  # noqa: F401 - the running daemon fixture
+
+QPM = 480  # a fast tempo keeps the test short: 8 beats in one second
+
+
+def free_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")
+def test_supercollider_example(daemon):  # noqa: F811
+    env = dict(os.environ, CADENZA_PORT=str(daemon.server.address[1]), CADENZA_HEADLESS="1", CADENZA_QPM=str(QPM),
+               QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
+    r = subprocess.run(["sclang", "-D", str(ROOT / "examples" / "supercollider" / "cadenza.scd")], env=env,
+                       capture_output=True, text=True, timeout=180)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    done = int(re.search(r"DONE (\d+) notes", out).group(1))
+    notes = re.findall(r"NOTE (\d+) ([\d.]+) ([\d.]+) (\d+) at ([-\d.]+)", out)
+    assert done > 0 and len(notes) == done and f"PLAYED {done} notes" in out
+    for pitch, start, dur, vel, at in notes:
+        assert abs(float(at) - float(start)) < 0.05  # on its beat, within 1/20 beat
+
+
+@pytest.mark.skipif(not shutil.which("pd"), reason="puredata not installed")
+def test_puredata_example(daemon):  # noqa: F811
+    listen = free_port()
+    r = subprocess.run(["pd", "-nogui", "-noaudio", "-nomidi", "-stderr",
+                        "-send", f"cadenza-port {daemon.server.address[1]}", "-send", f"cadenza-listen {listen}",
+                        "-send", f"cadenza-qpm {QPM}", "-send", "cadenza-headless bang",
+                        str(ROOT / "examples" / "puredata" / "cadenza.pd")],
+                       capture_output=True, text=True, timeout=180)
+    out = r.stdout + r.stderr
+    assert "error" not in out.lower(), out[-3000:]
+    done = int(re.search(r"DONE: \d+ (\d+)", out).group(1))
+    notes = re.findall(r"NOTE: (\d+) ([\d.]+) ([\d.]+)", out)
+    assert done > 0 and len(notes) == done
+    ms_per_beat = 60000 / QPM
+    for pitch, start, elapsed in notes:
+        assert abs(float(elapsed) - (500 + float(start) * ms_per_beat)) < 30  # on its beat, within 30 ms
