@@ -185,6 +185,23 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--predict-tokens", type=int, default=24, help="tokens the slow loop is timed over")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_generate)
+    b = bsub.add_parser("osc", help="request to first notes and to done over OSC, at 1 and 8 clients",
+                        epilog="example:\n  cadenza bench osc --model piano --requests 100",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="piano")
+    b.add_argument("--requests", type=int, default=20, help="requests per client (default 20)")
+    b.add_argument("--beats", type=float, default=32.0, help="beats asked for per request (default 32: 8 bars)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_osc)
+    b = bsub.add_parser("watch", help="file dropped in the inbox to output written",
+                        epilog="example:\n  cadenza bench watch ../shared/corpus/nottingham --files 10",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("corpus", help="a folder of music files to drop")
+    b.add_argument("--model", default="piano")
+    b.add_argument("--files", type=int, default=10)
+    b.add_argument("--beats", type=float, default=16.0)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_watch)
     bench.set_defaults(func=lambda args: _usage(bench))
     return parser
 
@@ -392,6 +409,31 @@ def cmd_bench_generate(args) -> int:
 
     r = run(args.model, tokens=args.tokens, predict_tokens=args.predict_tokens)
     print(json.dumps(r, indent=1) if args.json else table(r))
+    return 0
+
+
+def cmd_bench_osc(args) -> int:
+    import logging
+
+    from .bench.osc import run_osc, table_osc
+
+    logging.basicConfig(level=logging.WARNING)
+    r = run_osc(args.model, requests=args.requests, beats=args.beats)
+    print(json.dumps(r, indent=1) if args.json else table_osc(r))
+    return 0
+
+
+def cmd_bench_watch(args) -> int:
+    import logging
+    from pathlib import Path
+
+    from .bench.osc import run_watch, table_watch
+    from .training.prepare import find_files
+
+    logging.basicConfig(level=logging.WARNING)
+    files = find_files(Path(args.corpus), (".mid", ".midi", ".krn", ".xml", ".mxl", ".musicxml"))[:args.files]
+    r = run_watch(files, args.model, beats=args.beats)
+    print(json.dumps(r, indent=1) if args.json else table_watch(r))
     return 0
 
 

@@ -1,0 +1,150 @@
+"""`cadenza bench osc` and `cadenza bench watch`: latency of the daemon as clients see it.
+
+osc: a daemon on a free port of 127.0.0.1 with the model, then 1 and then 8 clients, each on its own
+UDP socket and thread, sending /cadenza/continue requests one after another (an 8-note prime, 8 bars
+of 4/4 asked for). For each request: milliseconds from sending to the first /cadenza/notes and to
+/cadenza/done. A reply that never comes within the timeout counts as lost.
+
+watch: a daemon watching a fresh inbox; files are copied in one at a time and the time from the copy
+to the finished output is measured (this includes the inbox's settle time of 0.5 s, which waits out
+files still being written).
+"""
+from __future__ import annotations
+
+import shutil
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PRIME = [60, 0.0, 0.5, 90, 64, 0.5, 0.5, 85, 67, 1.0, 0.5, 88, 72, 1.5, 1.5, 96,
+         65, 3.0, 0.5, 80, 69, 3.5, 0.5, 84, 72, 4.0, 0.5, 90, 77, 4.5, 1.5, 92]
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))]
+
+
+def _client(port: int, requests: int, beats: float, timeout: float, out: list, lost: list, cid: int):
+    from pythonosc.osc_packet import OscPacket
+
+    from ..host.osc import build_message
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.05)
+    for i in range(requests):
+        rid = cid * 100_000 + i
+        t0 = time.perf_counter()
+        sock.sendto(build_message("/cadenza/continue", [rid] + PRIME + ["beats", float(beats), "midi", 0,
+                                                                          "write_file", 0]), ("127.0.0.1", port))
+        first = done = None
+        deadline = t0 + timeout
+        while done is None and time.perf_counter() < deadline:
+            try:
+                data, _ = sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            now = time.perf_counter()
+            for m in OscPacket(data).messages:
+                params = m.message.params
+                if not params or params[0] != rid:
+                    continue
+                if m.message.address == "/cadenza/notes" and first is None:
+                    first = now
+                elif m.message.address in ("/cadenza/done", "/cadenza/error"):
+                    done = now
+                    if m.message.address == "/cadenza/error":
+                        lost.append((rid, params[1]))
+        if done is None:
+            lost.append((rid, "no reply"))
+        else:
+            out.append(((first or done) - t0, done - t0))
+    sock.close()
+
+
+def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: float = 32.0,
+            timeout: float = 30.0) -> dict:
+    from ..host.config import ServeConfig
+    from ..host.daemon import Daemon
+
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
+    d = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False, queue=64))
+    d.start()
+    port = d.server.address[1]
+    result = {"model": model, "beats": beats, "requests_per_client": requests, "runs": []}
+    try:
+        _client(port, 3, beats, timeout, [], [], 99)  # warm: the first request of a process pays one-off costs
+        for n in clients:
+            out: list = []
+            lost: list = []
+            threads = [threading.Thread(target=_client, args=(port, requests, beats, timeout, out, lost, c))
+                       for c in range(n)]
+            t = time.perf_counter()
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            wall = time.perf_counter() - t
+            first = [a * 1000 for a, _ in out]
+            done = [b * 1000 for _, b in out]
+            result["runs"].append({"clients": n, "requests": n * requests, "answered": len(out), "lost": len(lost),
+                                   "first_notes_ms_p50": pct(first, 50), "first_notes_ms_p99": pct(first, 99),
+                                   "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99),
+                                   "requests_per_s": len(out) / wall, "lost_examples": lost[:3]})
+    finally:
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def run_watch(files: list[Path], model: str = "piano", beats: float = 16.0, timeout: float = 120.0) -> dict:
+    from ..host.config import ServeConfig
+    from ..host.daemon import Daemon
+
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
+    d = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", beats=beats, queue=64))
+    d.start()
+    times = []
+    try:
+        for f in files:
+            out = tmp / "out" / f"{f.stem}.cadenza.mid"
+            t = time.perf_counter()
+            shutil.copy(f, tmp / "in" / f.name)
+            while not out.exists() and time.perf_counter() - t < timeout:
+                time.sleep(0.005)
+            if out.exists():
+                times.append((time.perf_counter() - t) * 1000)
+    finally:
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"model": model, "beats": beats, "files": len(files), "written": len(times),
+            "drop_to_output_ms_p50": pct(times, 50), "drop_to_output_ms_p99": pct(times, 99),
+            "settle_ms": 500}
+
+
+def table_osc(r: dict) -> str:
+    lines = [f"bench osc: model {r['model']}, {r['beats']:g} beats (8 bars of 4/4) per request, "
+             f"{r['requests_per_client']} requests per client, 127.0.0.1",
+             "  clients  requests  lost  first notes p50/p99 ms  done p50/p99 ms  requests/s",
+             "  " + "-" * 76]
+    for x in r["runs"]:
+        lines.append(f"  {x['clients']:>7}  {x['requests']:>8}  {x['lost']:>4}  "
+                     f"{_f(x['first_notes_ms_p50']):>10} / {_f(x['first_notes_ms_p99']):<9}  "
+                     f"{_f(x['done_ms_p50']):>7} / {_f(x['done_ms_p99']):<7}  {x['requests_per_s']:>10.1f}")
+    return "\n".join(lines)
+
+
+def table_watch(r: dict) -> str:
+    return (f"bench watch: model {r['model']}, {r['beats']:g} beats per file, {r['written']} of {r['files']} files\n"
+            f"  drop to output: p50 {_f(r['drop_to_output_ms_p50'])} ms, p99 {_f(r['drop_to_output_ms_p99'])} ms "
+            f"(includes the {r['settle_ms']} ms the inbox waits for a file to stop changing)")
+
+
+def _f(x):
+    return "-" if x is None else f"{x:.1f}"
