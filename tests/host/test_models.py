@@ -1,0 +1,57 @@
+"""The daemon's model store: lazy, warm, reloads on change, refuses a broken version but keeps serving."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from bridge.errors import CadenzaError
+from bridge.host.models import ModelStore
+from tests.conftest import ROOT
+from tests.host.conftest import MODEL
+
+
+@pytest.fixture
+def user_model(tmp_path, monkeypatch):
+    src = ROOT / "models" / MODEL
+    if not (src / "cadenza.json").is_file():
+        pytest.skip("no shipped model")
+    monkeypatch.setenv("CADENZA_MODELS", str(tmp_path))
+    shutil.copytree(src, tmp_path / "mine")
+    return tmp_path / "mine"
+
+
+def touch_later(path):
+    t = time.time() + 5
+    os.utime(path, (t, t))
+
+
+def test_loads_lazily_keeps_warm_and_reloads_on_change(user_model):
+    store = ModelStore("mine")
+    assert store.loaded() == []
+    first = store.get()
+    assert store.get() is first  # warm: the same object, no reload
+    touch_later(user_model / "model.keras")
+    second = store.get()
+    assert second is not first and second.name == "mine"
+
+
+def test_a_corrupt_new_version_is_refused_while_the_old_one_serves(user_model):
+    store = ModelStore("mine")
+    good = store.get()
+    (user_model / "model.keras").write_bytes(b"half a zip file")
+    touch_later(user_model / "model.keras")
+    assert store.get() is good  # still serving
+    assert "refused" in store.check("mine")
+    shutil.copy(ROOT / "models" / MODEL / "model.keras", user_model / "model.keras")
+    touch_later(user_model / "model.keras")
+    assert store.get() is not good and store.check("mine") is None  # a fixed version is taken
+
+
+def test_an_incompatible_model_is_refused_by_name(user_model):
+    meta = (user_model / "cadenza.json").read_text().replace('"vocab_size": 225', '"vocab_size": 300')
+    (user_model / "cadenza.json").write_text(meta)
+    with pytest.raises(CadenzaError, match="predicts 225 tokens but its codec has 300"):
+        ModelStore("mine").get()
