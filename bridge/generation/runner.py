@@ -107,7 +107,7 @@ class Generator:
         self.is_on = c(on_p >= 0)
         self.is_off = c(off_p >= 0)
         self._chunk_fns: dict = {}
-        self._prime_fn = tf.function(self._prime_graph, jit_compile=False, reduce_retracing=True)
+        self._prime_fns: dict = {}
 
     def _cell(self, z, c_prev):
         import tensorflow as tf
@@ -119,8 +119,8 @@ class Generator:
         c_new = tf.sigmoid(f) * c_prev + tf.sigmoid(i) * tf.tanh(g)
         return tf.sigmoid(o) * tf.tanh(c_new), c_new
 
-    def _step(self, tok, h, c):
-        """One token for every variation: (B,) ids and (layers, B, units) states -> logits, h, c."""
+    def _advance(self, tok, h, c):
+        """One token for every variation: (B,) ids and (layers, B, units) states -> new h, c."""
         import tensorflow as tf
 
         z = tf.gather(self.table0, tok) + tf.matmul(h[0], self.rec0)
@@ -130,18 +130,42 @@ class Generator:
             x, ci = self._cell(tf.matmul(tf.concat([x, h[i]], -1), w) + b, c[i])
             hs.append(x)
             cs.append(ci)
-        return tf.matmul(x, self.out_w) + self.out_b, tf.stack(hs), tf.stack(cs)
+        return tf.stack(hs), tf.stack(cs)
 
-    def _prime_graph(self, ids, h, c):
+    def _logits(self, h):
         import tensorflow as tf
 
-        def body(t, h, c, logits):
-            logits, h, c = self._step(ids[:, t], h, c)
-            return t + 1, h, c, logits
+        return tf.matmul(h[-1], self.out_w) + self.out_b
 
-        logits0 = tf.zeros([tf.shape(ids)[0], self.vocab])
-        _, h, c, logits = tf.while_loop(lambda t, *a: t < tf.shape(ids)[1], body, (0, h, c, logits0))
-        return logits, h, c
+    def _step(self, tok, h, c):
+        """_advance, then the logits for the next token."""
+        h, c = self._advance(tok, h, c)
+        return self._logits(h), h, c
+
+    def _prime_graph(self, ids, n, h, c):
+        """Read the first n of the (padded) prime ids into the state; the logits after the last."""
+        import tensorflow as tf
+
+        def body(t, h, c):
+            h, c = self._advance(ids[:, t], h, c)
+            return t + 1, h, c
+
+        _, h, c = tf.while_loop(lambda t, *a: t < n, body, (0, h, c))
+        return self._logits(h), h, c
+
+    def prime(self, ids: np.ndarray):
+        """(logits, h, c) after reading the prime, compiled once per bucket of prime lengths."""
+        import tensorflow as tf
+
+        n = len(ids)
+        bucket = next(b for b in (16, 64, 256, MAX_PRIME) if n <= b)
+        fn = self._prime_fns.get(bucket)
+        if fn is None:
+            fn = self._prime_fns[bucket] = tf.function(self._prime_graph, jit_compile=self.jit)
+        padded = np.zeros((1, bucket), np.int32)
+        padded[0, :n] = ids
+        h, c = self.zero_state(1)
+        return fn(tf.constant(padded), tf.constant(n, tf.int32), h, c)
 
     def _chunk_fn(self, sampling: Sampling):
         import tensorflow as tf
@@ -225,8 +249,7 @@ class Generator:
         B = req.variations
         s = req.sampling
         with self._lock:  # one run at a time per model: the compiled graphs are shared
-            h, c = self.zero_state(1)
-            logits, h, c = self._prime_fn(tf.constant(start[None, :]), h, c)
+            logits, h, c = self.prime(start)
             logits = tf.tile(logits, [B, 1])
             h, c = tf.tile(h, [1, B, 1]), tf.tile(c, [1, B, 1])
             sounding = tf.constant(np.tile(self.sounding_after(prime)[None], (B, 1)))
