@@ -300,7 +300,7 @@ def cmd_generate(args) -> int:
         prime, stem = np.zeros(0, np.int32), "generated"
     result = continue_ids(loaded, prime, req)
     for new, beats, out in zip(result.new, result.beats, _outputs(args.out, stem, req.variations)):
-        score = decode_continuation(codec, result.prime, new, include_prime, like=like)
+        score = decode_continuation(codec, prime, new, include_prime, like=like)  # the whole prime, then the new
         write_midi(score, out)
         print(f"{out}: {len(new)} new tokens, {beats:.1f} beats new; {score.note_count} notes, "
               f"{score.duration_beats:.1f} beats in all")
@@ -453,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cadenza: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `cadenza inspect x.mid | head`: the reader left; so do we, quietly
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -70,12 +70,27 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
     return score.replace(tracks=tuple(tracks))
 
 
+def prime_tail(codec, prime_ids: np.ndarray, keep: int = 512) -> np.ndarray:
+    """The end of a long prime, enough to place new notes: decoding it is cheap at every chunk.
+    For performance events the velocity in force where the tail starts is carried into it."""
+    prime_ids = np.asarray(prime_ids)
+    if len(prime_ids) <= keep:
+        return prime_ids
+    tail = prime_ids[-keep:]
+    if codec.name == "performance" and codec.params["num_velocity_bins"]:
+        head = prime_ids[:-keep]
+        vel = head[head >= codec.velocity_offset]
+        if len(vel):
+            tail = np.concatenate([vel[-1:], tail])
+    return tail
+
+
 def continue_score(loaded, score: Score | None, req: Request, include_prime: bool = True, on_chunk=None,
                    cancel=None) -> tuple[list[Score], Result]:
     codec = loaded.codec
     prime = codec.encode(score) if score is not None and score.note_count else np.zeros(0, np.int32)
     result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
-    scores = [decode_continuation(codec, result.prime, new, include_prime, like=score) for new in result.new]
+    scores = [decode_continuation(codec, prime, new, include_prime, like=score) for new in result.new]
     return scores, result
 
 

@@ -240,7 +240,7 @@ class Daemon:
 
     # ----- the work ---------------------------------------------------------------------------------------
     def _generate(self, job: Job, sender, rid, s: P.Settings, req, prime, path: Path | None) -> None:
-        from ..generation import continue_ids, decode_continuation, prime_beats
+        from ..generation import continue_ids, decode_continuation, prime_tail
         from ..music import write_midi, midi_bytes
 
         t_start = time.perf_counter()
@@ -265,8 +265,10 @@ class Daemon:
         first = [None]
         done_beats = [0.0]
 
+        tail = prime_tail(codec, prime_ids)  # new notes are placed after it; no need to decode a whole file
+
         def stream(ids, final: bool):
-            score = decode_continuation(codec, prime_ids, ids, include_prime=False, qpm=s.qpm)
+            score = decode_continuation(codec, tail, ids, include_prime=False, qpm=s.qpm)
             end = score.end_tick
             out = []
             for t in score.tracks:
@@ -302,7 +304,7 @@ class Daemon:
         if s.write_file:
             stem = path.stem if path is not None else f"osc-{sender[1]}-{rid}"
             for k, new in enumerate(result.new):
-                score = final if k == 0 else decode_continuation(codec, prime_ids, new, include_prime=False, qpm=s.qpm)
+                score = final if k == 0 else decode_continuation(codec, tail, new, include_prime=False, qpm=s.qpm)
                 suffix = "" if req.variations == 1 else f"-{k + 1}"
                 out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.cadenza{suffix}.mid")
                 self.send(to, "/cadenza/file", [rid, str(out.resolve())] + ([k + 1] if req.variations > 1 else []))

@@ -154,7 +154,7 @@ class Watcher:
             if result.cancelled:
                 log.info("%s: cancelled; it will be processed on the next start", path.name)
                 return
-            score = decode_continuation(loaded.codec, result.prime, result.new[0], include_prime=True, like=like)
+            score = decode_continuation(loaded.codec, prime, result.new[0], include_prime=True, like=like)
             out = write_midi(score, self.output_for(path))
             self.processed += 1
             log.info("%s -> %s (%d notes, %.1f new beats) in %.0f ms", path.name, out, score.note_count,
