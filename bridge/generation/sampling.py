@@ -7,8 +7,8 @@ runs inside a compiled graph.
 |-------------|-------------------------------------------------------------------------------|
 | greedy      | the most likely token (article 003, option 1)                                |
 | temperature | weighted by softmax(logits / temperature) (option 3)                          |
-| top_k       | weighted, among the k most likely                                              |
-| top_p       | weighted, among the fewest tokens whose probability reaches p (nucleus)        |
+| top_k       | weighted, among the k most likely (k up to 64)                                 |
+| top_p       | weighted, among the fewest tokens whose probability reaches p (nucleus; at most the 64 best) |
 | top_n_95    | the best guess 95% of the time, else uniformly one of the top n (option 2)     |
 | truncated   | weighted by the probabilities, truncated to the top n (option 4)               |
 
@@ -62,6 +62,16 @@ def temperature(logits, seed, t=1.0):
     return tf.random.stateless_categorical(logits / t, 1, seed=seed, dtype=tf.int32)[:, 0]
 
 
+CANDIDATES = 64  # top_k and top_p choose among at most this many of the best tokens (one fast partial sort)
+
+
+def _best(logits):
+    """The CANDIDATES largest logits of each row, in descending order."""
+    tf = _tf()
+    k = min(CANDIDATES, int(logits.shape[-1]))
+    return tf.math.top_k(logits, k=k, sorted=True).values
+
+
 def _threshold(sorted_desc, count):
     """The logit of rank `count` (1-based) in each row: keep logits at or above it."""
     tf = _tf()
@@ -72,16 +82,17 @@ def _threshold(sorted_desc, count):
 
 def keep_top_k(logits, k):
     tf = _tf()
-    thr = _threshold(tf.sort(logits, axis=-1, direction="DESCENDING"), k)
+    thr = _threshold(_best(logits), k)
     return tf.where(logits >= thr, logits, tf.cast(NEG, logits.dtype))
 
 
 def keep_top_p(logits, p):
     tf = _tf()
-    sorted_desc = tf.sort(logits, axis=-1, direction="DESCENDING")
-    before = tf.cumsum(tf.nn.softmax(sorted_desc, axis=-1), axis=-1, exclusive=True)
+    best = _best(logits)
+    probs = tf.exp(best - tf.reduce_logsumexp(logits, axis=-1, keepdims=True))  # normalised over every token
+    before = tf.cumsum(probs, axis=-1, exclusive=True)
     count = tf.reduce_sum(tf.cast(before < p, tf.int32), axis=-1)  # the best token always counts
-    thr = _threshold(sorted_desc, count)
+    thr = _threshold(best, count)
     return tf.where(logits >= thr, logits, tf.cast(NEG, logits.dtype))
 
 
@@ -103,8 +114,8 @@ def top_n_95(logits, seed, n=3, best=0.95):
     s2 = tf.random.experimental.stateless_fold_in(seed, 2)
     b = tf.shape(logits)[0]
     n = tf.minimum(tf.cast(n, tf.int32), tf.shape(logits)[-1])
-    order = tf.argsort(logits, axis=-1, direction="DESCENDING", stable=True)
-    pick = tf.random.stateless_uniform([b], s1, minval=0, maxval=n, dtype=tf.int32)
+    order = tf.math.top_k(logits, k=min(CANDIDATES, int(logits.shape[-1])), sorted=True).indices
+    pick = tf.random.stateless_uniform([b], s1, minval=0, maxval=tf.minimum(n, tf.shape(order)[-1]), dtype=tf.int32)
     other = tf.gather(order, pick[:, None], batch_dims=1)[:, 0]
     use_best = tf.random.stateless_uniform([b], s2) < best
     return tf.cast(tf.where(use_best, order[:, 0], other), tf.int32)
