@@ -8,6 +8,7 @@ the prime is read once and its state copied to every variation.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -62,7 +63,11 @@ class Cancelled(Exception):
 class Generator:
     """Compiled generation for one loaded model (lstm or rnn; attention_lstm has its own)."""
 
-    def __init__(self, loaded, chunk: int = 32, jit: bool = True):
+    def __init__(self, loaded, chunk: int = 32, jit: bool = True, split: bool = True):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.split = split
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="cadenza-half")
         self.loaded = loaded
         self.codec = loaded.codec
         self.chunk = chunk
@@ -257,8 +262,12 @@ class Generator:
             outs: list[np.ndarray] = []
             elapsed_beats = np.zeros(B)
             done = np.zeros(B, bool)
-            lengths = np.full(B, -1)
             counter = 0
+            # A batch of 4 or more runs as two halves on two threads: one compiled call keeps one core busy.
+            halves = None
+            if self.split and B >= 4 and (os.cpu_count() or 1) >= 2:
+                k = B // 2
+                halves = [(logits[:k], h[:, :k], c[:, :k], sounding[:k]), (logits[k:], h[:, k:], c[:, k:], sounding[k:])]
             cancelled = False
             args = (tf.constant(float(s.temperature)), tf.constant(int(s.top_k or 40)), tf.constant(float(s.top_p)),
                     tf.constant(int(s.n)))
@@ -267,8 +276,15 @@ class Generator:
                     cancelled = True
                     break
                 seed = tf.constant([req.seed & 0x7FFFFFFF, counter], tf.int32)
-                toks, logits, h, c, sounding = fn(logits, h, c, sounding, seed, m, *args)
-                toks = toks.numpy()
+                if halves is None:
+                    toks, logits, h, c, sounding = fn(logits, h, c, sounding, seed, m, *args)
+                    toks = toks.numpy()
+                else:
+                    seeds = (seed, tf.constant([req.seed & 0x7FFFFFFF, counter + (1 << 20)], tf.int32))
+                    futures = [self._pool.submit(fn, *halves[i], seeds[i], m, *args) for i in (0, 1)]
+                    outs2 = [f.result() for f in futures]
+                    halves = [o[1:] for o in outs2]
+                    toks = np.concatenate([o[0].numpy() for o in outs2])
                 counter += 1
                 new_chunk = []
                 for v in range(B):
