@@ -38,7 +38,7 @@ def build(path: Path = HERE / "cadenza.maxpat"):
 
     p.add_comment("Cadenza: play or type a prime, hear the model continue it. Start `cadenza serve` first.",
                   patching_rect=[20, 10, 620, 20])
-    udpsend = box(f"udpsend 127.0.0.1 {SEND_PORT}", patching_rect=[20, 470, 160, 22])
+    udpsend = box(f"udpsend 127.0.0.1 {SEND_PORT}", patching_rect=[560, 440, 160, 22])
 
     # on load: where replies go, and the list of models
     lb = box("loadbang", patching_rect=[20, 40, 60, 22])
@@ -107,13 +107,13 @@ def build(path: Path = HERE / "cadenza.maxpat"):
     line(pvar, udpsend)
     p.add_comment("tempo (bpm)", patching_rect=[20, 390, 80, 20])
     bpm = box("number", patching_rect=[20, 410, 50, 22], varname="bpm")
-    pqpm = box("prepend /cadenza/set qpm", patching_rect=[100, 410, 150, 22])
+    pqpm = box("prepend /cadenza/set qpm", patching_rect=[90, 410, 150, 22])
     init_bpm = msg("120", patching_rect=[100, 40, 40, 22])
     line(tlb, init_bpm, outlet=0)
     line(init_bpm, bpm)
     line(bpm, pqpm)
     line(pqpm, udpsend)
-    mspb = box("!/ 60000.", patching_rect=[20, 440, 70, 22])  # milliseconds per beat
+    mspb = box("!/ 60000.", patching_rect=[270, 410, 70, 22])  # milliseconds per beat
     line(bpm, mspb)
 
     # replies

@@ -68,8 +68,8 @@
                     "numinlets": 1,
                     "numoutlets": 0,
                     "patching_rect": [
-                        20,
-                        470,
+                        560,
+                        440,
                         160,
                         22
                     ],
@@ -653,7 +653,7 @@
                     "numinlets": 1,
                     "numoutlets": 1,
                     "patching_rect": [
-                        100,
+                        90,
                         410,
                         150,
                         22
@@ -689,8 +689,8 @@
                     "numinlets": 2,
                     "numoutlets": 1,
                     "patching_rect": [
-                        20,
-                        440,
+                        270,
+                        410,
                         70,
                         22
                     ],

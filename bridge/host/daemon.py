@@ -125,6 +125,7 @@ class Daemon:
 
         def run(job):
             problem = self.models.check(name)
+            self.jobs.release(job.key)
             if problem:
                 self.error(sender, rid, problem, args)
             else:
@@ -245,8 +246,13 @@ class Daemon:
 
         t_start = time.perf_counter()
         to = self.reply_to(sender, s)
+
+        def finish(address, args):
+            self.jobs.release(job.key)
+            self.send(to, address, args)
+
         if job.cancel.is_set():
-            self.send(to, "/cadenza/cancelled", [rid])
+            finish("/cadenza/cancelled", [rid])
             return
         try:
             loaded = self.models.get(s.model)
@@ -258,7 +264,7 @@ class Daemon:
             else:
                 prime_ids = np.zeros((0, 3) if codec.name == "messages" else 0, np.int32)
         except CadenzaError as e:
-            self.send(to, "/cadenza/error", [rid, str(e)])
+            finish("/cadenza/error", [rid, str(e)])
             return
         self.send(to, "/cadenza/started", [rid, loaded.name])
         sent: set[tuple[int, int]] = set()
@@ -293,10 +299,10 @@ class Daemon:
         try:
             result = continue_ids(loaded, prime_ids, req, on_chunk=on_chunk, cancel=job.cancel)
         except CadenzaError as e:
-            self.send(to, "/cadenza/error", [rid, str(e)])
+            finish("/cadenza/error", [rid, str(e)])
             return
         if result.cancelled:
-            self.send(to, "/cadenza/cancelled", [rid])
+            finish("/cadenza/cancelled", [rid])
             log.info("request %s from %s:%s cancelled", rid, *sender)
             return
         final = stream(result.new[0], final=True)
@@ -312,7 +318,7 @@ class Daemon:
             data = midi_bytes(final)
             if len(data) <= P.MAX_BLOB:
                 self.send(to, "/cadenza/midi", [rid, data])
-        self.send(to, "/cadenza/done", [rid, note_count])
+        finish("/cadenza/done", [rid, note_count])
         t_end = time.perf_counter()
         fn = (first[0] - job.received) * 1000 if first[0] else float("nan")
         log.info("request %s from %s:%s: %s, %d tokens, %d notes, %.1f beats; first notes %.1f ms, done %.1f ms "

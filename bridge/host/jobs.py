@@ -51,6 +51,12 @@ class JobQueue:
                 raise Busy(f"busy: {self._q.qsize()} requests are waiting; try again shortly") from None
             self._active[job.key] = job
 
+    def release(self, key: tuple) -> None:
+        """A job's id is free again: called just before its final reply, so a client may reuse the id
+        as soon as it reads that reply."""
+        with self._lock:
+            self._active.pop(key, None)
+
     def cancel(self, key: tuple) -> bool:
         with self._lock:
             job = self._active.get(key)

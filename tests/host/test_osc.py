@@ -168,3 +168,9 @@ def test_models_status_and_load(client):
     assert params[:2] == [61, "ok"]
     client.send("/cadenza/load", 62, "chorale")
     assert client.receive(until=("/cadenza/loaded", "/cadenza/error"))[-1] == ("/cadenza/loaded", [62, "chorale"])
+
+
+def test_an_id_may_be_reused_as_soon_as_its_reply_is_done(client):
+    for _ in range(5):
+        client.send("/cadenza/continue", 77, *PRIME, "beats", 2.0)
+        assert client.receive(rid=77)[-1][0] == "/cadenza/done"

@@ -44,7 +44,7 @@ def output(boxes, lines, src) -> str:
     if name == "prepend":
         return f"{args} {output(boxes, lines, into(lines, box_id, 0)[0])}"
     if name == "counter":
-        return "7"
+        return args.split()[0]  # its first count
     if name == "pack":
         return "60 100"  # from [notein]: pitch, velocity
     if name == "zl.join":
