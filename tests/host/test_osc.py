@@ -174,3 +174,38 @@ def test_an_id_may_be_reused_as_soon_as_its_reply_is_done(client):
     for _ in range(5):
         client.send("/cadenza/continue", 77, *PRIME, "beats", 2.0)
         assert client.receive(rid=77)[-1][0] == "/cadenza/done"
+
+
+def test_a_bundle_with_a_future_time_tag_is_handled_at_once(client):
+    from pythonosc.osc_bundle_builder import OscBundleBuilder
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    b = OscBundleBuilder(time.time() + 3600)  # an hour from now: python-osc's own server would sleep
+    for rid in (201, 202):
+        m = OscMessageBuilder(address="/cadenza/ping")
+        m.add_arg(rid)
+        b.add_content(m.build())
+    t = time.time()
+    client.raw(b.build().dgram)
+    got = client.receive(until=("/cadenza/pong",), timeout=5) + client.receive(until=("/cadenza/pong",), timeout=5)
+    assert [p for _, p in got] == [[201], [202]] and time.time() - t < 2
+
+
+def test_the_allowlist_admits_only_the_listed_clients():
+    from bridge.host.osc import OscServer
+
+    s = OscServer("127.0.0.1", 0, {}, allow=["192.168.1.0/24", "10.0.0.7"])
+    try:
+        assert s.allowed("192.168.1.42") and s.allowed("10.0.0.7")
+        assert not s.allowed("10.0.0.8") and not s.allowed("127.0.0.1") and not s.allowed("not-an-ip")
+        open_server = OscServer("127.0.0.1", 0, {})
+        assert open_server.allowed("127.0.0.1")
+        open_server.stop()
+    finally:
+        s.stop()
+
+
+def test_the_default_listens_on_loopback_only():
+    from bridge.host.config import ServeConfig
+
+    assert ServeConfig().host == "127.0.0.1" and ServeConfig().port == 9000
