@@ -12,3 +12,6 @@ cadenza train $C/piano-midi --codec performance --name piano \
 cadenza train $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --codec kern --name sonata-kern \
   --layers 3 --units 256 --dropout 0.2 --steps-per-epoch 200 --patience 3 --max-minutes 30 \
   --note "Mozart (CC BY-NC-SA 4.0) and Beethoven (research use) piano sonatas, **kern, Craig Sapp's editions" "$@"
+cadenza train $C/piano-midi --codec messages --arch attention_lstm --name messages \
+  --units 256 --arg window=32 --seq-len 128 --batch 32 --steps-per-epoch 100 --patience 3 --max-minutes 20 \
+  --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
