@@ -84,27 +84,19 @@ def build(path: Path = HERE / "cadenza.maxpat"):
     line(withid, pcont2)
     line(pcont2, udpsend)
 
-    # settings
-    p.add_comment("model", patching_rect=[20, 300, 60, 20])
-    models = box("umenu", patching_rect=[20, 320, 120, 22], varname="model")
-    pmodel = box("prepend /cadenza/set model", patching_rect=[20, 350, 160, 22])
-    line(models, pmodel, outlet=1)
-    line(pmodel, udpsend)
-    p.add_comment("temperature", patching_rect=[200, 300, 80, 20])
-    temp = box("flonum", patching_rect=[200, 320, 60, 22], varname="temperature")
-    ptemp = box("prepend /cadenza/set temperature", patching_rect=[200, 350, 190, 22])
-    line(temp, ptemp)
-    line(ptemp, udpsend)
-    p.add_comment("beats", patching_rect=[400, 300, 50, 20])
-    beats = box("number", patching_rect=[400, 320, 50, 22], varname="beats")
-    pbeats = box("prepend /cadenza/set beats", patching_rect=[400, 350, 160, 22])
-    line(beats, pbeats)
-    line(pbeats, udpsend)
-    p.add_comment("variations", patching_rect=[570, 300, 70, 20])
-    var = box("number", patching_rect=[570, 320, 50, 22], varname="variations")
-    pvar = box("prepend /cadenza/set variations", patching_rect=[570, 350, 180, 22])
-    line(var, pvar)
-    line(pvar, udpsend)
+    # settings: a control, and the /cadenza/set message it drives
+    def setting(label, control, key, x, width):
+        p.add_comment(label, patching_rect=[x, 300, width, 20])
+        ui = box(control, patching_rect=[x, 320, 60 if control != "umenu" else 120, 22], varname=key)
+        send = box(f"prepend /cadenza/set {key}", patching_rect=[x, 350 + 26 * (x // 200 % 2), 170, 22])
+        line(ui, send, outlet=1 if control == "umenu" else 0)  # a menu's item text comes from outlet 1
+        line(send, udpsend)
+        return ui
+
+    models = setting("model", "umenu", "model", 20, 60)
+    setting("temperature", "flonum", "temperature", 200, 80)
+    setting("beats", "number", "beats", 400, 50)
+    setting("variations", "number", "variations", 570, 70)
     p.add_comment("tempo (bpm)", patching_rect=[20, 390, 80, 20])
     bpm = box("number", patching_rect=[20, 410, 50, 22], varname="bpm")
     pqpm = box("prepend /cadenza/set qpm", patching_rect=[90, 410, 150, 22])

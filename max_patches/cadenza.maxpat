@@ -447,7 +447,7 @@
                     "patching_rect": [
                         20,
                         350,
-                        160,
+                        170,
                         22
                     ],
                     "outlettype": [
@@ -498,8 +498,8 @@
                     "numoutlets": 1,
                     "patching_rect": [
                         200,
-                        350,
-                        190,
+                        376,
+                        170,
                         22
                     ],
                     "outlettype": [
@@ -532,7 +532,7 @@
                     "patching_rect": [
                         400,
                         320,
-                        50,
+                        60,
                         22
                     ],
                     "outlettype": [
@@ -551,7 +551,7 @@
                     "patching_rect": [
                         400,
                         350,
-                        160,
+                        170,
                         22
                     ],
                     "outlettype": [
@@ -584,7 +584,7 @@
                     "patching_rect": [
                         570,
                         320,
-                        50,
+                        60,
                         22
                     ],
                     "outlettype": [
@@ -603,7 +603,7 @@
                     "patching_rect": [
                         570,
                         350,
-                        180,
+                        170,
                         22
                     ],
                     "outlettype": [

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import CadenzaError
 from .constraints import mask as make_mask
-from .runner import MAX_PRIME, Request, Result
+from .runner import MAX_PRIME, Request, Result, Stopper
 from .sampling import Sampling, sample
 
 
@@ -139,7 +139,7 @@ class MessagesGenerator:
             pre = tf.tile(pre, [B, 1])
             state = tuple(tf.tile(x, [B] + [1] * (len(x.shape) - 1)) for x in state)
             fn = self._chunk_fn(s)
-            outs, beats, done = [], np.zeros(B), np.zeros(B, bool)
+            stopper = Stopper(B, stop, lambda rows: rows[:, 2] / self.steps_per_beat)
             counter, cancelled = 0, False
             while counter * self.chunk < cap:
                 if cancel is not None and cancel.is_set():
@@ -148,26 +148,11 @@ class MessagesGenerator:
                 msgs, pre, state = fn(pre, state, tf.constant([req.seed & 0x7FFFFFFF, counter], tf.int32), pm, *args)
                 msgs = msgs.numpy()
                 counter += 1
-                chunk = []
-                for v in range(B):
-                    rows = msgs[v]
-                    if done[v]:
-                        chunk.append(rows[:0])
-                        continue
-                    if stop is not None:
-                        cum = beats[v] + np.cumsum(rows[:, 2]) / self.steps_per_beat
-                        hit = np.flatnonzero(cum >= stop)
-                        if len(hit):
-                            rows = rows[:hit[0] + 1]
-                            done[v] = True
-                        beats[v] = cum[len(rows) - 1]
-                    chunk.append(rows)
-                outs.append(chunk)
+                chunk = stopper.take(list(msgs))
                 if on_chunk is not None:
                     on_chunk(chunk)
-                if done.all():
+                if stopper.finished:
                     break
-        new = [np.concatenate([o[v] for o in outs]) if outs else np.zeros((0, 3), np.int32) for v in range(B)]
-        new = [x[:cap] for x in new]
+        new = stopper.new(cap, np.zeros((0, 3), np.int32))
         return Result(new=new, prime=prime, beats=[float(x[:, 2].sum()) / self.steps_per_beat for x in new],
                       seconds=time.perf_counter() - t0, cancelled=cancelled)

@@ -56,8 +56,40 @@ class Result:
         return sum(len(n) for n in self.new)
 
 
-class Cancelled(Exception):
-    pass
+class Stopper:
+    """Between chunks: keeps each variation's tokens and cuts it at the token that reaches `stop` beats
+    (`beats_of(rows)`: the beats each row advances); None: stop by token count alone."""
+
+    def __init__(self, variations: int, stop: float | None, beats_of: Callable[[np.ndarray], np.ndarray]):
+        self.stop = stop
+        self.beats_of = beats_of
+        self.done = np.zeros(variations, bool)
+        self.beats = np.zeros(variations)
+        self.chunks: list[list[np.ndarray]] = []
+
+    def take(self, rows_per_variation) -> list[np.ndarray]:
+        chunk = []
+        for v, rows in enumerate(rows_per_variation):
+            if self.done[v]:
+                rows = rows[:0]
+            elif self.stop is not None:
+                cum = self.beats[v] + np.cumsum(self.beats_of(rows))
+                hit = np.flatnonzero(cum >= self.stop)
+                if len(hit):
+                    rows = rows[:hit[0] + 1]
+                    self.done[v] = True
+                self.beats[v] = cum[len(rows) - 1]
+            chunk.append(rows)
+        self.chunks.append(chunk)
+        return chunk
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.done.all())
+
+    def new(self, cap: int, empty: np.ndarray) -> list[np.ndarray]:
+        return [(np.concatenate([c[v] for c in self.chunks]) if self.chunks else empty)[:cap]
+                for v in range(len(self.done))]
 
 
 class Generator:
@@ -259,9 +291,7 @@ class Generator:
             h, c = tf.tile(h, [1, B, 1]), tf.tile(c, [1, B, 1])
             sounding = tf.constant(np.tile(self.sounding_after(prime)[None], (B, 1)))
             fn = self._chunk_fn(s)
-            outs: list[np.ndarray] = []
-            elapsed_beats = np.zeros(B)
-            done = np.zeros(B, bool)
+            stopper = Stopper(B, stop_beats, lambda row: token_beats[row])
             counter = 0
             # A batch of 4 or more runs as two halves on two threads: one compiled call keeps one core busy.
             halves = None
@@ -286,27 +316,12 @@ class Generator:
                     halves = [o[1:] for o in outs2]
                     toks = np.concatenate([o[0].numpy() for o in outs2])
                 counter += 1
-                new_chunk = []
-                for v in range(B):
-                    row = toks[v]
-                    if done[v]:
-                        new_chunk.append(row[:0])
-                        continue
-                    if stop_beats is not None:
-                        cum = elapsed_beats[v] + np.cumsum(token_beats[row])
-                        hit = np.flatnonzero(cum >= stop_beats)
-                        if len(hit):
-                            row = row[:hit[0] + 1]
-                            done[v] = True
-                        elapsed_beats[v] = cum[len(row) - 1]
-                    new_chunk.append(row)
-                outs.append(new_chunk)
+                chunk = stopper.take(list(toks))
                 if on_chunk is not None:
-                    on_chunk(new_chunk)
-                if done.all():
+                    on_chunk(chunk)
+                if stopper.finished:
                     break
-        new = [np.concatenate([o[v] for o in outs]) if outs else np.zeros(0, np.int32) for v in range(B)]
-        new = [n[:cap] for n in new]
+        new = stopper.new(cap, np.zeros(0, np.int32))
         beats = [float(token_beats[n].sum()) if token_beats is not None else
                  len(n) / (self.tokens_per_beat or 40.0) for n in new]
         return Result(new=new, prime=prime, beats=beats, seconds=time.perf_counter() - t0, cancelled=cancelled)

@@ -5,23 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.host.conftest import daemon  # noqa: F401 - the running daemon fixture
 
 QPM = 480  # a fast tempo keeps the test short: 8 beats in one second
-
-
-def free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")

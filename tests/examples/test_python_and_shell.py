@@ -9,8 +9,7 @@ import sys
 import pytest
 
 from bridge.music import read_midi
-from tests.conftest import ROOT
-from tests.examples.test_clients import free_port
+from tests.conftest import ROOT, free_port
 from tests.host.conftest import daemon  # noqa: F401
 
 
