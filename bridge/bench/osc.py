@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import statistics
 import tempfile
 import threading
 import time

@@ -6,11 +6,10 @@ streams replies. Every reply carries the client's request id. The address map is
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -269,7 +268,6 @@ class Daemon:
         self.send(to, "/cadenza/started", [rid, loaded.name])
         sent: set[tuple[int, int]] = set()
         first = [None]
-        done_beats = [0.0]
 
         tail = prime_tail(codec, prime_ids)  # new notes are placed after it; no need to decode a whole file
 

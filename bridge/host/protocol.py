@@ -6,7 +6,7 @@ every reply. The reference is docs/osc.md.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import CadenzaError

@@ -11,7 +11,6 @@ table) on every core. Checkpoints go to `runs/NAME/`; an interrupted run resumes
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import platform
@@ -312,6 +311,3 @@ class TimeBudget(_callback_base()):
         if self.deadline and time.time() > self.deadline:
             self.model.stop_training = True
 
-
-def load_meta(folder: Path) -> dict:
-    return json.loads((Path(folder) / "cadenza.json").read_text())

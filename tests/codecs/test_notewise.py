@@ -1,7 +1,6 @@
 """Note-wise tokens at 12 steps per quarter: triplets and sixteenths both exact."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bridge.codecs import get_codec

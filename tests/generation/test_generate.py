@@ -23,7 +23,6 @@ def tiny(tmp_path_factory):
     """Three hundred steps on a handful of chorales: small enough for CI, real all the same."""
     if not CHORALES.is_dir():
         pytest.skip("corpus not here")
-    from pathlib import Path
 
     from bridge.training.train import TrainConfig, train
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import socket
 import time
-from pathlib import Path
 
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -54,7 +53,7 @@ def test_files_present_at_start_and_dropped_later_are_continued(watched, tmp_pat
     inbox.mkdir()
     shutil.copy(CHORALE, inbox / "early.krn")
     before = (inbox / "early.krn").read_bytes()
-    d = watched()
+    watched()
     out = tmp_path / "outbox" / "early.cadenza.mid"
     assert wait_for(out.exists)
     shutil.copy(MIDI, inbox / "later.mid")
@@ -66,7 +65,7 @@ def test_files_present_at_start_and_dropped_later_are_continued(watched, tmp_pat
 
 
 def test_a_file_still_being_written_is_waited_out(watched, tmp_path):
-    d = watched()
+    watched()
     data = MIDI.read_bytes()
     target = tmp_path / "inbox" / "slow.mid"
     with open(target, "wb") as f:
@@ -80,7 +79,7 @@ def test_a_file_still_being_written_is_waited_out(watched, tmp_path):
 
 
 def test_unreadable_file_moves_to_failed_with_the_reason(watched, tmp_path):
-    d = watched()
+    watched()
     bad = tmp_path / "inbox" / "broken.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
     err = tmp_path / "inbox" / "failed" / "broken.error.txt"

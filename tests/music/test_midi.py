@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bridge.errors import MusicFileError
-from bridge.music import Note, Score, Tempo, TimeSignature, Track, midi_bytes, parse_midi, read_midi, write_midi
+from bridge.music import Note, Score, Tempo, TimeSignature, Track, parse_midi, read_midi, write_midi
 from tests.conftest import corpus_files, ev, smf, track
 
 NOTE_C = [ev(0, 0x90, 60, 100), ev(480, 0x80, 60, 0)]
