@@ -428,10 +428,11 @@ def cmd_bench_watch(args) -> int:
     from pathlib import Path
 
     from .bench.osc import run_watch, table_watch
+    from .host.watch import SUFFIXES
     from .training.prepare import find_files
 
     logging.basicConfig(level=logging.WARNING)
-    files = find_files(Path(args.corpus), (".mid", ".midi", ".krn", ".xml", ".mxl", ".musicxml"))[:args.files]
+    files = find_files(Path(args.corpus), SUFFIXES)[:args.files]
     r = run_watch(files, args.model, beats=args.beats)
     print(json.dumps(r, indent=1) if args.json else table_watch(r))
     return 0

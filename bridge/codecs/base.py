@@ -126,11 +126,3 @@ class Codec:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
-
-def fold_pitch(pitch: int, low: int, high: int) -> int:
-    """Move a pitch by octaves into [low, high]: notes outside a model's range keep their pitch class."""
-    while pitch < low:
-        pitch += 12
-    while pitch > high:
-        pitch -= 12
-    return pitch

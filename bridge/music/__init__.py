@@ -21,13 +21,8 @@ NOTATION_SUFFIXES = (".krn", ".xml", ".mxl", ".musicxml")
 SUFFIXES = MIDI_SUFFIXES + NOTATION_SUFFIXES
 
 __all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "Control", "PIANO_LOW", "PIANO_HIGH",
-           "load_score", "read_midi", "parse_midi", "write_midi", "midi_bytes", "save_score",
-           "atomic_write_bytes", "atomic_write_text", "SUFFIXES", "MIDI_SUFFIXES", "NOTATION_SUFFIXES",
-           "is_music_file"]
-
-
-def is_music_file(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in SUFFIXES
+           "load_score", "read_midi", "parse_midi", "write_midi", "midi_bytes",
+           "atomic_write_bytes", "atomic_write_text", "SUFFIXES", "MIDI_SUFFIXES", "NOTATION_SUFFIXES"]
 
 
 def load_score(path: str | os.PathLike) -> Score:
@@ -41,9 +36,3 @@ def load_score(path: str | os.PathLike) -> Score:
     raise MusicFileError(f"{path}: unsupported file type {suffix or '(no suffix)'!r}; "
                          f"Cadenza reads {', '.join(SUFFIXES)}")
 
-
-def save_score(score: Score, path: str | os.PathLike) -> Path:
-    suffix = Path(path).suffix.lower()
-    if suffix in (".mid", ".midi"):
-        return write_midi(score, path)
-    raise MusicFileError(f"{path}: Cadenza writes MIDI (.mid, .midi), not {suffix!r}")
