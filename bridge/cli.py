@@ -151,6 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
+    p = sub.add_parser("render", help="turn a MIDI file into audio (wav flac ogg mp3) or a piano-roll picture (png)",
+                       description="Render a music file: audio through FluidSynth and a General MIDI SoundFont when "
+                                   "both are present, else the built-in synthesiser, encoded with tensorflow-io; or, "
+                                   "for .png, a piano roll with the prime and the continuation in two colours.",
+                       epilog="examples:\n  cadenza render continued.mid --out continued.flac\n"
+                              "  cadenza render continued.mid --out continued.png\n"
+                              "  cadenza render tune.mid --out tune.wav --synth builtin --timbre organ",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", help="a MIDI, **kern or MusicXML file (or a recording: its transcription)")
+    p.add_argument("--out", "-o", required=True, help="output: .wav .flac .ogg .mp3 or .png")
+    p.add_argument("--synth", default="auto", choices=("auto", "fluidsynth", "builtin"),
+                   help="auto (default): FluidSynth when it and a SoundFont are present, else built-in")
+    p.add_argument("--soundfont", help="a .sf2 General MIDI SoundFont (default: $CADENZA_SOUNDFONT, "
+                                       "fluid-soundfont-gm, or the one pretty_midi ships)")
+    p.add_argument("--timbre", choices=("piano", "organ", "strings", "sine"),
+                   help="built-in synthesiser voice for every track (default: by each track's program)")
+    p.add_argument("--tail", type=float, default=1.0, help="seconds of release after the last note (default 1)")
+    p.add_argument("--sample-rate", type=int, default=44100)
+    p.add_argument("--prime-beats", type=float, help="for .png: where the continuation begins, in beats "
+                                                     "(default: the file's continuation marker)")
+    p.set_defaults(func=cmd_render)
+
     p = sub.add_parser("inspect", help="show what Cadenza reads in a music file",
                        description="Read a file as Cadenza does and summarise it; with --codec, also its tokens.",
                        epilog="example:\n  cadenza inspect song.mid --codec performance --tokens 40",
@@ -202,6 +224,27 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--beats", type=float, default=16.0)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_watch)
+    b = bsub.add_parser("pianoroll", help="train and score on a Boulanger-Lewandowski piano-roll .mat file",
+                        description="Train Cadenza's frame-conditioned note-wise LSTM on traindata, keep the "
+                                    "checkpoint best on validdata, and report test NLL in nats per frame (summed "
+                                    "over keys, averaged over all test frames, each frame predicted from the "
+                                    "frames before it), next to published figures.",
+                        epilog="examples:\n  cadenza bench pianoroll ../shared/benchmarks/pianoroll/JSB_Chorales.mat"
+                               "\n  cadenza bench pianoroll ../shared/benchmarks/pianoroll/Nottingham.mat "
+                               "--minutes 40 --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("file", help="a .mat file with traindata, validdata and testdata (lists of frames x keys rolls)")
+    b.add_argument("--minutes", type=float, default=None, help="training time budget (default 30)")
+    b.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default 500)")
+    b.add_argument("--layers", type=int, default=None)
+    b.add_argument("--units", type=int, default=None)
+    b.add_argument("--dropout", type=float, default=None)
+    b.add_argument("--batch", type=int, default=None)
+    b.add_argument("--transpose", type=int, default=None, help="random transposition range in semitones (0: none)")
+    b.add_argument("--seed", type=int, default=None)
+    b.add_argument("--out", default=None, help="also write the JSON report here")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_pianoroll)
     bench.set_defaults(func=lambda args: _usage(bench))
     return parser
 
@@ -356,6 +399,29 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_render(args) -> int:
+    from pathlib import Path
+
+    from .audio.render import render_file
+
+    if not 0 <= args.tail <= 60:
+        print("cadenza: error: --tail is seconds, 0-60", file=sys.stderr)
+        return 2
+    if args.timbre and args.synth == "fluidsynth":
+        print("cadenza: error: --timbre chooses a built-in voice; it cannot go with --synth fluidsynth",
+              file=sys.stderr)
+        return 2
+    r = render_file(args.input, args.out, synth=args.synth, soundfont=args.soundfont, tail=args.tail,
+                    timbre=args.timbre, sr=args.sample_rate, prime_beats=args.prime_beats)
+    if r["kind"] == "piano roll":
+        print(f"{r['out']}: piano roll of {r['notes']} notes")
+    else:
+        via = f"FluidSynth with {Path(r['soundfont']).name}" if r["synth"] == "fluidsynth" else "the built-in synthesiser"
+        print(f"{r['out']}: {r['seconds']:.2f} s of {r['kind']} at {r['sample_rate']} Hz (the music lasts "
+              f"{r['midi_seconds']:.2f} s), rendered by {via}")
+    return 0
+
+
 def cmd_inspect(args) -> int:
     from .music import load_score
 
@@ -435,6 +501,23 @@ def cmd_bench_watch(args) -> int:
     files = find_files(Path(args.corpus), SUFFIXES)[:args.files]
     r = run_watch(files, args.model, beats=args.beats)
     print(json.dumps(r, indent=1) if args.json else table_watch(r))
+    return 0
+
+
+def cmd_bench_pianoroll(args) -> int:
+    from pathlib import Path
+
+    from .bench.pianoroll import BenchConfig, run, table
+    from .music.atomic import atomic_write_text
+
+    names = {"minutes": "max_minutes", "epochs": "max_epochs", "layers": "layers", "units": "units",
+             "dropout": "dropout", "batch": "batch", "transpose": "transpose", "seed": "seed"}
+    cfg = BenchConfig(**{field: getattr(args, arg) for arg, field in names.items() if getattr(args, arg) is not None})
+    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    r = run(args.file, cfg, progress=progress)
+    if args.out:
+        atomic_write_text(Path(args.out), json.dumps(r, indent=1))
+    print(json.dumps(r, indent=1) if args.json else table(r))
     return 0
 
 

@@ -59,9 +59,13 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
 
         sigs = tuple(s._replace(tick=0) for s in like.time_signatures[:1]) or score.time_signatures
         score = score.replace(tempos=(Tempo(0, like.tempos[0].usec_per_quarter),), time_signatures=sigs)
-    if include_prime or not len(prime_ids):
+    if not len(prime_ids):
         return score
     start = int(round(prime_beats(codec, prime_ids, qpm) * score.tpq))
+    if include_prime:  # a marker where the new music begins: `cadenza render` colours the two apart
+        from ..music import CONTINUATION, Marker
+
+        return score.replace(markers=(Marker(start, CONTINUATION),))
     tracks = []
     for t in score.tracks:
         arr = t.array[t.array[:, 2] >= start].copy()

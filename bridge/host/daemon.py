@@ -51,6 +51,7 @@ class Daemon:
             f"{p}/continue": self.on_continue,
             f"{p}/note": self.on_note,
             f"{p}/continue_file": self.on_continue_file,
+            f"{p}/render": self.on_render,
             f"{p}/set": self.on_set,
             f"{p}/cancel": self.on_cancel,
             f"{p}/models": self.on_models,
@@ -192,6 +193,49 @@ class Daemon:
         s = P.apply_pairs(self.client(sender).settings, list(args[2:]))
         self._queue_generation(sender, rid, s, prime=None, path=path, label=f"continue_file {path.name}")
 
+    def on_render(self, sender, args):
+        """/cadenza/render id path [format]: audio (wav flac ogg mp3) or a piano roll (png) of a file."""
+        rid = P.request_id(args)
+        if len(args) < 2 or not isinstance(args[1], str):
+            raise P.ProtocolError("/cadenza/render id path [wav|flac|ogg|mp3|png]")
+        path = self.confined(args[1])
+        fmt = str(args[2]).lower().lstrip(".") if len(args) > 2 else "flac"
+        if fmt not in P.RENDER_FORMATS + ("png",):
+            raise P.ProtocolError(f"render format {fmt!r}: choose one of {', '.join(P.RENDER_FORMATS + ('png',))}")
+        to = self.route(sender, list(args[3:]))
+        out = Path(self.cfg.outbox) / f"{path.stem}.{fmt}"
+
+        def run(job):
+            from ..audio.render import render_file
+
+            try:
+                render_file(path, out)
+            except CadenzaError as e:
+                self.jobs.release(job.key)
+                self.stats["errors"] += 1
+                self.send(to, "/cadenza/error", [rid, str(e)])
+                return
+            self.jobs.release(job.key)
+            self.send(to, "/cadenza/rendered", [rid, str(out.resolve())])
+
+        self._submit(sender, rid, run, f"render {path.name}")
+
+    def extras(self, midi_path: Path, s: P.Settings) -> list[tuple[str, Path]]:
+        """Audio and picture beside a written MIDI file, as its settings ask: [(kind, path)].
+        A failure here is reported but does not undo the MIDI file."""
+        from ..audio.render import render_file
+
+        made = []
+        if s.render:
+            out = midi_path.with_suffix(f".{s.render}")
+            render_file(midi_path, out)
+            made.append(("audio", out))
+        if s.picture:
+            out = midi_path.with_suffix(".png")
+            render_file(midi_path, out)
+            made.append(("picture", out))
+        return made
+
     # ----- helpers ------------------------------------------------------------------------------------
     def confined(self, text: str) -> Path:
         """A path from the network, allowed only inside the inbox or the configured folders."""
@@ -311,7 +355,13 @@ class Daemon:
                 score = final if k == 0 else decode_continuation(codec, tail, new, include_prime=False, qpm=s.qpm)
                 suffix = "" if req.variations == 1 else f"-{k + 1}"
                 out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.cadenza{suffix}.mid")
-                self.send(to, "/cadenza/file", [rid, str(out.resolve())] + ([k + 1] if req.variations > 1 else []))
+                which = [k + 1] if req.variations > 1 else []
+                self.send(to, "/cadenza/file", [rid, str(out.resolve())] + which)
+                try:
+                    for kind, made in self.extras(out, s):
+                        self.send(to, f"/cadenza/{kind}", [rid, str(made.resolve())] + which)
+                except CadenzaError as e:
+                    self.send(to, "/cadenza/error", [rid, f"{out.name} written, but: {e}"])
         if s.midi:
             data = midi_bytes(final)
             if len(data) <= P.MAX_BLOB:

@@ -104,13 +104,17 @@ class Settings:
     reply_port: int = 0  # 0 : reply to the sender's port
     midi: int = 1  # also send the whole MIDI file as a blob where it fits
     write_file: int = 1  # write the continuation under the outbox and send its path
+    render: str = ""  # also render each written file to audio: wav, flac, ogg or mp3 ("" : no)
+    picture: int = 0  # also draw each written file as a piano-roll PNG
 
 
 KEYS = {
     "model": str, "beats": float, "length_beats": float, "temperature": float, "top_k": int, "top_p": float,
     "strategy": str, "n": int, "seed": int, "variations": int, "qpm": float, "scale": str, "pitch_range": str,
-    "range": str, "reply_host": str, "reply_port": int, "midi": int, "write_file": int,
+    "range": str, "reply_host": str, "reply_port": int, "midi": int, "write_file": int, "render": str,
+    "picture": int,
 }
+RENDER_FORMATS = ("wav", "flac", "ogg", "mp3")
 ALIASES = {"length_beats": "beats", "range": "pitch_range"}
 
 
@@ -134,6 +138,12 @@ def apply_setting(s: Settings, key: Any, value: Any) -> Settings:
     }
     if name in checks and not checks[name](v):
         raise ProtocolError(f"{key} {value} is out of range")
+    if name == "render":
+        v = v.lower().lstrip(".")
+        if v in ("0", "no", "none", "off"):
+            v = ""
+        if v and v not in RENDER_FORMATS:
+            raise ProtocolError(f"render {value!r}: choose one of {', '.join(RENDER_FORMATS)} (or \"\" for none)")
     return replace(s, **{name: v})
 
 

@@ -2,6 +2,9 @@
 
 - .mid .midi .krn .xml .mxl .musicxml are continued into `outbox/NAME.cadenza.mid`, with settings from
   a sidecar `NAME.toml` beside the file, else the folder's defaults (`[watch]` in the config).
+- Recordings (.wav .flac .ogg .mp3) are primes too: their melody is found by pitch tracking.
+- `render = "flac"` (or wav, ogg, mp3) also writes the continuation as audio beside it, and
+  `picture = 1` a piano-roll PNG (prime and continuation in two colours).
 - A file still being written is waited out: it is taken once its size and time have stood still.
 - Files already there at start are processed; a file whose output is newer than it is skipped, so
   a restart does not redo finished work.
@@ -17,12 +20,12 @@ import time
 from pathlib import Path
 
 from ..errors import CadenzaError
-from ..music import NOTATION_SUFFIXES, atomic_write_text
+from ..music import AUDIO_SUFFIXES, NOTATION_SUFFIXES, atomic_write_text
 from . import protocol as P
 from .jobs import Busy, Job
 
 log = logging.getLogger("cadenza.watch")
-SUFFIXES = (".mid", ".midi") + NOTATION_SUFFIXES
+SUFFIXES = (".mid", ".midi") + NOTATION_SUFFIXES + AUDIO_SUFFIXES
 SETTLE = 0.5  # seconds a file's size must stand still before it is taken
 
 
@@ -156,6 +159,10 @@ class Watcher:
                 return
             score = decode_continuation(loaded.codec, prime, result.new[0], include_prime=True, like=like)
             out = write_midi(score, self.output_for(path))
+            try:
+                self.daemon.extras(out, s)
+            except CadenzaError as e:  # the continuation stands; say what did not work beside it
+                atomic_write_text(out.with_suffix(".error.txt"), f"{out.name} written, but: {e}\n")
             self.processed += 1
             log.info("%s -> %s (%d notes, %.1f new beats) in %.0f ms", path.name, out, score.note_count,
                      result.beats[0], (time.perf_counter() - t0) * 1000)

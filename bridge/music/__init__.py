@@ -2,9 +2,11 @@
 
     from bridge.music import load_score, write_midi
     score = load_score("piece.krn")        # .mid .midi .rmi .kar .krn .xml .mxl .musicxml
+    score = load_score("hummed.wav")       # .wav .flac .ogg .mp3: the melody, by pitch tracking
     write_midi(score, "piece.mid")         # atomic
 
-TensorFlow-free; music21 is imported only when a notation file is read.
+TensorFlow-free for MIDI; music21 is imported only when a notation file is read, tensorflow-io only
+when a recording is.
 """
 from __future__ import annotations
 
@@ -14,15 +16,18 @@ from pathlib import Path
 from ..errors import MusicFileError
 from .atomic import atomic_write_bytes, atomic_write_text
 from .midi import midi_bytes, parse_midi, read_midi, write_midi
-from .score import PIANO_HIGH, PIANO_LOW, Control, Note, Score, Tempo, TimeSignature, Track
+from .score import CONTINUATION, PIANO_HIGH, PIANO_LOW, Control, Marker, Note, Score, Tempo, TimeSignature, Track
 
 MIDI_SUFFIXES = (".mid", ".midi", ".rmi", ".kar", ".smf")
 NOTATION_SUFFIXES = (".krn", ".xml", ".mxl", ".musicxml")
-SUFFIXES = MIDI_SUFFIXES + NOTATION_SUFFIXES
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")  # read by pitch tracking (bridge.audio, tensorflow-io)
+SUFFIXES = MIDI_SUFFIXES + NOTATION_SUFFIXES + AUDIO_SUFFIXES
 
-__all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "Control", "PIANO_LOW", "PIANO_HIGH",
+__all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "Control", "Marker", "CONTINUATION", "PIANO_LOW",
+           "PIANO_HIGH",
            "load_score", "read_midi", "parse_midi", "write_midi", "midi_bytes",
-           "atomic_write_bytes", "atomic_write_text", "SUFFIXES", "MIDI_SUFFIXES", "NOTATION_SUFFIXES"]
+           "atomic_write_bytes", "atomic_write_text", "SUFFIXES", "MIDI_SUFFIXES", "NOTATION_SUFFIXES",
+           "AUDIO_SUFFIXES"]
 
 
 def load_score(path: str | os.PathLike) -> Score:
@@ -33,6 +38,9 @@ def load_score(path: str | os.PathLike) -> Score:
     if suffix in NOTATION_SUFFIXES:
         from .notation import read_notation
         return read_notation(path)
+    if suffix in AUDIO_SUFFIXES:  # a recording: its melody, by pitch tracking
+        from ..audio.transcribe import transcribe
+        return transcribe(path)
     raise MusicFileError(f"{path}: unsupported file type {suffix or '(no suffix)'!r}; "
                          f"Cadenza reads {', '.join(SUFFIXES)}")
 

@@ -85,9 +85,9 @@ def scan_track(data, i, end):
                         metas[nm, 2] = data[i]
                         metas[nm, 3] = data[i + 1]
                         nm += 1
-                elif mtype == 0x03:
+                elif mtype == 0x03 or mtype == 0x06:  # track name, marker: offset and length of the text
                     metas[nm, 0] = tick
-                    metas[nm, 1] = 0x03
+                    metas[nm, 1] = mtype
                     metas[nm, 2] = i
                     metas[nm, 3] = min(length, end - i)
                     nm += 1

@@ -24,7 +24,7 @@ from ..errors import MusicFileError
 from .atomic import atomic_write_bytes
 import numpy as np
 
-from .score import Score, Tempo, TimeSignature, Track
+from .score import Marker, Score, Tempo, TimeSignature, Track
 
 MAX_TICK = 1 << 28  # ~ pretty_midi's limit: beyond this a file is corrupt, not long
 
@@ -96,6 +96,7 @@ def parse_midi(data: bytes, label: str = "<bytes>") -> Score:
     names: dict[int, str] = {}
     tempos: list[tuple[int, int, int]] = []
     sigs: dict[int, TimeSignature] = {}
+    markers: list[Marker] = []
     max_tick = 0
     for index, (start, end) in enumerate(chunks):
         notes, ctrl, metas, last = scan_track(buf, start, end)
@@ -116,6 +117,8 @@ def parse_midi(data: bytes, label: str = "<bytes>") -> Score:
                 sigs[tick] = TimeSignature(tick, a, 1 << min(b, 6))
             elif mtype == 0x03 and index not in names:
                 names[index] = data[a:a + b].decode("latin-1").strip()
+            elif mtype == 0x06:
+                markers.append(Marker(tick, data[a:a + b].decode("latin-1").strip()))
     if max_tick > MAX_TICK:
         raise MusicFileError(f"{label}: largest tick {max_tick} is absurd; the file is corrupt")
 
@@ -134,7 +137,8 @@ def parse_midi(data: bytes, label: str = "<bytes>") -> Score:
         for tick, _, usec in sorted(tempos):
             by_tick[tick] = usec  # the last of several tempos on one tick wins
         tempo_t = tuple(Tempo(t, u) for t, u in sorted(by_tick.items())) or (Tempo(0, 500_000),)
-    return Score(tpq=tpq, tracks=tuple(tracks), tempos=tempo_t, time_signatures=tuple(sigs[t] for t in sorted(sigs)))
+    return Score(tpq=tpq, tracks=tuple(tracks), tempos=tempo_t, time_signatures=tuple(sigs[t] for t in sorted(sigs)),
+                 markers=tuple(sorted(markers)))
 
 
 def _unwrap_rmi(data: bytes, label: str) -> bytes:
@@ -188,6 +192,9 @@ def midi_bytes(score: Score, single_track: bool = False) -> bytes:
     for s in score.time_signatures:
         den_pow = max(0, min(6, s.denominator.bit_length() - 1))
         meta.append((max(0, s.tick), 1, bytes([0xFF, 0x58, 0x04, max(1, min(255, s.numerator)), den_pow, 24, 8])))
+    for m in score.markers:
+        text = m.text.encode("latin-1", "replace")[:127]
+        meta.append((max(0, m.tick), 1, b"\xff\x06" + _vlq_bytes(len(text)) + text))
     tracks_events = []
     channels = _assign_channels(score.tracks)
     for track, ch in zip(score.tracks, channels):

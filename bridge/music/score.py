@@ -39,6 +39,15 @@ class Tempo(NamedTuple):
         return 6e7 / self.usec_per_quarter
 
 
+class Marker(NamedTuple):
+    """A named point in time (a MIDI marker meta event), e.g. where a continuation begins."""
+    tick: int
+    text: str
+
+
+CONTINUATION = "continuation"  # the marker Cadenza puts where the prime ends and new music begins
+
+
 class TimeSignature(NamedTuple):
     tick: int
     numerator: int
@@ -119,6 +128,7 @@ class Score:
     tracks: tuple[Track, ...] = ()
     tempos: tuple[Tempo, ...] = (Tempo(0, DEFAULT_TEMPO),)
     time_signatures: tuple[TimeSignature, ...] = ()
+    markers: tuple[Marker, ...] = ()
     _tempo_map: "TempoMap | None" = field(default=None, compare=False, repr=False)
 
     # ----- construction -------------------------------------------------------------------------
@@ -207,7 +217,8 @@ class Score:
         tempos = {q(t.tick): Tempo(q(t.tick), t.usec_per_quarter) for t in self.tempos}
         sigs = {q(s.tick): TimeSignature(q(s.tick), s.numerator, s.denominator) for s in self.time_signatures}
         return Score(tpq=tpq, tracks=tracks, tempos=tuple(tempos[k] for k in sorted(tempos)),
-                     time_signatures=tuple(sigs[k] for k in sorted(sigs)))
+                     time_signatures=tuple(sigs[k] for k in sorted(sigs)),
+                     markers=tuple(Marker(q(m.tick), m.text) for m in self.markers))
 
 
 def _note_order(n: Note):

@@ -1,0 +1,136 @@
+"""`cadenza render`: audio as long as the music plus its release tail, in every format, by either synth;
+and the piano roll of a continuation, its prime and new music in two colours."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from bridge.music import CONTINUATION, Marker, Note, Score, read_midi, write_midi
+from tests.conftest import CORPUS, ROOT
+
+CADENZA = [sys.executable, "-m", "bridge"]
+FLUIDSYNTH = shutil.which("fluidsynth") is not None
+
+
+def cadenza(*args, cwd=None):
+    return subprocess.run(CADENZA + list(args), capture_output=True, text=True, cwd=cwd or ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def continuation(tmp_path_factory):
+    """A shipped model's continuation of a real piece, written by `cadenza continue`."""
+    src = CORPUS / "nottingham" / "ashover1.mid"
+    if not src.exists() or not (ROOT / "models" / "chorale" / "cadenza.json").exists():
+        pytest.skip("corpus or shipped model missing")
+    out = tmp_path_factory.mktemp("render") / "continued.mid"
+    r = cadenza("continue", str(src), "--model", "chorale", "--beats", "8", "--seed", "3", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.parametrize("synth", ["builtin", pytest.param("fluidsynth", marks=pytest.mark.skipif(
+    not FLUIDSYNTH, reason="fluidsynth is not installed (CI installs it)"))])
+@pytest.mark.parametrize("suffix", [".flac", ".wav", ".ogg", ".mp3"])
+def test_audio_lasts_the_music_plus_the_release_tail(continuation, tmp_path, synth, suffix):
+    out = tmp_path / f"c{suffix}"
+    r = cadenza("render", str(continuation), "--out", str(out), "--synth", synth)
+    assert r.returncode == 0, r.stderr
+    assert ("FluidSynth" in r.stdout) == (synth == "fluidsynth")
+    music = read_midi(continuation).duration_seconds
+    if suffix == ".mp3":  # libsndfile reads MP3 only from 1.1; decode it the way Cadenza does
+        from bridge.audio.transcribe import load_audio
+
+        seconds = len(load_audio(out)) / 16000
+        slack = 0.08  # the MP3 encoder's padding
+    else:
+        info = soundfile.info(str(out))
+        seconds = info.duration
+        slack = 0.01
+        assert info.samplerate == 44100 and info.channels == 2
+    assert music <= seconds <= music + 1.0 + slack, (seconds, music)
+    audio, sr = soundfile.read(str(out)) if suffix != ".mp3" else (None, None)
+    if audio is not None:  # it is sound, and the sound stops at the end of the tail
+        assert np.abs(audio).max() > 0.05
+        assert np.abs(audio[-int(0.005 * sr):]).max() < 0.02
+
+
+def test_builtin_audio_has_each_note_at_its_pitch(tmp_path):
+    """The built-in synthesiser plays what the file says: a sine A4 then E5 give 440 Hz then 659 Hz."""
+    score = Score.from_beats([(69, 0, 1, 100), (76, 1, 1, 100)], qpm=60)
+    write_midi(score, tmp_path / "two.mid")
+    r = cadenza("render", str(tmp_path / "two.mid"), "--out", str(tmp_path / "two.wav"), "--synth", "builtin",
+                "--timbre", "sine", "--tail", "0.5")
+    assert r.returncode == 0, r.stderr
+    audio, sr = soundfile.read(str(tmp_path / "two.wav"))
+    assert abs(len(audio) / sr - 2.5) < 0.01
+    for second, hz in ((0, 440.0), (1, 659.26)):
+        part = audio[int((second + 0.2) * sr):int((second + 0.8) * sr), 0]
+        spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part))))
+        assert abs(np.argmax(spectrum) * sr / len(part) - hz) < 3
+
+
+def test_the_piano_roll_shows_prime_and_continuation_apart(continuation, tmp_path):
+    from PIL import Image
+
+    from bridge.music.picture import NEW_COLOUR, PRIME_COLOUR
+
+    score = read_midi(continuation)
+    marks = [m for m in score.markers if m.text == CONTINUATION]
+    assert len(marks) == 1 and 0 < marks[0].tick < score.end_tick  # `continue` marks where new music begins
+    out = tmp_path / "roll.png"
+    r = cadenza("render", str(continuation), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(out).convert("RGB")).astype(int)
+
+    def columns_of(colour):  # pixels of that hue at any shade (notes are shaded by velocity)
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        pix = img - img.mean(axis=2, keepdims=True)
+        ref = rgb - rgb.mean()
+        chroma = np.linalg.norm(pix, axis=2)
+        cos = (pix @ ref) / (chroma * np.linalg.norm(ref) + 1e-9)
+        near = (cos > 0.97) & (chroma > 25)
+        return np.flatnonzero(near.sum(axis=0) >= 3)  # columns crossed by note boxes, not a lone dash
+
+    prime_x, new_x = columns_of(PRIME_COLOUR), columns_of(NEW_COLOUR)
+    assert len(prime_x) > 20 and len(new_x) > 20
+    # prime notes lie left of the continuation marker line, new notes right of it (the line itself is orange)
+    assert np.median(prime_x) < np.median(new_x)
+    assert prime_x.min() < new_x.min()
+
+
+def test_roll_without_a_marker_takes_prime_beats(tmp_path):
+    score = Score.from_notes([Note(60 + i, 90, i * 480, i * 480 + 400) for i in range(8)])
+    write_midi(score, tmp_path / "plain.mid")
+    assert read_midi(tmp_path / "plain.mid").markers == ()
+    r = cadenza("render", str(tmp_path / "plain.mid"), "--out", str(tmp_path / "a.png"), "--prime-beats", "4")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_markers_round_trip_through_midi(tmp_path):
+    score = Score.from_notes([Note(60, 90, 0, 480)]).replace(markers=(Marker(240, CONTINUATION),))
+    write_midi(score, tmp_path / "m.mid")
+    assert read_midi(tmp_path / "m.mid").markers == (Marker(240, CONTINUATION),)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--out", "x.aiff"], "cannot tell what to write"),
+    (["--out", "x.wav", "--soundfont", "/nonexistent.sf2", "--synth", "fluidsynth"], "no such SoundFont"),
+    (["--out", "x.wav", "--synth", "fluidsynth", "--timbre", "organ"], "cannot go with"),
+])
+def test_bad_render_requests_are_named(tmp_path, args, message):
+    write_midi(Score.from_notes([Note(60, 90, 0, 480)]), tmp_path / "one.mid")
+    r = cadenza("render", str(tmp_path / "one.mid"), *args, cwd=tmp_path)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_an_empty_file_is_refused_by_name(tmp_path):
+    write_midi(Score(), tmp_path / "empty.mid")
+    r = cadenza("render", str(tmp_path / "empty.mid"), "--out", str(tmp_path / "e.wav"))
+    assert r.returncode == 1 and "no notes to render" in r.stderr

@@ -1,0 +1,101 @@
+"""Audio primes: melodies rendered from known notes (several timbres, 60-160 qpm) come back as those notes."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bridge.music import load_score, write_midi
+from tests.conftest import ROOT
+
+
+def test_pitch_tracking_recovers_nine_notes_in_ten():
+    """Built-in timbres (struck, steady, bowed, sine) and, with FluidSynth, General MIDI piano, flute, violin
+    and trumpet, at 60, 100 and 160 qpm: >= 90% of notes with the right pitch and an onset within 50 ms."""
+    from bridge.bench.transcribe import run
+
+    r = run(seeds=1)
+    voices = {row["voice"] for row in r["rows"]}
+    assert {"piano", "organ", "strings", "sine"} <= voices
+    if shutil.which("fluidsynth"):
+        assert {"gm-flute", "gm-violin"} <= voices
+    assert {row["qpm"] for row in r["rows"]} == {60, 100, 160}
+    assert r["recall"] >= 0.90, r
+    assert r["precision"] >= 0.75, r  # and it does not invent many notes either
+
+
+def test_every_audio_format_decodes_to_the_same_melody(tmp_path):
+    from bridge.audio.render import encode, synthesize
+    from bridge.bench.transcribe import match, melody
+
+    score, truth = melody(7, 100, notes=12)
+    audio, _ = synthesize(score, synth="builtin", timbre="piano")
+    for suffix in (".wav", ".flac", ".ogg", ".mp3"):
+        path = tmp_path / f"m{suffix}"
+        path.write_bytes(encode(audio, 44100, suffix))
+        got = load_score(path)  # what `continue`, the watch folder and continue_file read
+        found = [(n.pitch, got.seconds([n.start])[0]) for n in got.notes()]
+        slack = 0.06 if suffix == ".mp3" else 0.05  # MP3 shifts everything by its encoder delay
+        assert match(truth, [(p, s) for p, s in found], tolerance=slack) >= 11, (suffix, found)
+
+
+def test_cadenza_continue_takes_a_recording(tmp_path):
+    if not (ROOT / "models" / "chorale" / "cadenza.json").exists():
+        pytest.skip("no shipped model")
+    from bridge.audio.render import encode, synthesize
+    from bridge.bench.transcribe import melody
+
+    score, truth = melody(3, 90, notes=10)
+    audio, _ = synthesize(score, synth="builtin", timbre="organ")
+    (tmp_path / "hum.flac").write_bytes(encode(audio, 44100, ".flac"))
+    out = tmp_path / "hum.cadenza.mid"
+    r = subprocess.run([sys.executable, "-m", "bridge", "continue", str(tmp_path / "hum.flac"), "--model", "chorale",
+                        "--beats", "8", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = load_score(out)
+    prime_pitches = [n.pitch for n in got.notes()][:10]
+    assert prime_pitches == [p for p, _ in truth]  # the prime is the recording's melody
+    assert got.duration_beats > score.duration_beats + 4
+
+
+@pytest.mark.parametrize("content,message", [(b"", "cannot decode audio"), (b"RIFF\x00\x00junk", "cannot decode")])
+def test_an_undecodable_recording_is_named(tmp_path, content, message):
+    from bridge.errors import CadenzaError
+
+    (tmp_path / "bad.wav").write_bytes(content)
+    with pytest.raises(CadenzaError, match=message):
+        load_score(tmp_path / "bad.wav")
+
+
+def test_silence_has_no_notes(tmp_path):
+    import numpy as np
+
+    from bridge.audio.render import encode
+    from bridge.errors import CadenzaError
+
+    (tmp_path / "quiet.wav").write_bytes(encode(np.zeros((44100, 2), np.float32), 44100, ".wav"))
+    with pytest.raises(CadenzaError, match="no pitched notes"):
+        load_score(tmp_path / "quiet.wav")
+
+
+def test_without_tensorflow_io_audio_says_so_and_midi_still_works(tmp_path):
+    """tensorflow-io made unimportable: render to audio fails with a message naming it; MIDI and pictures work."""
+    from bridge.music import Note, Score
+
+    write_midi(Score.from_notes([Note(60, 90, 0, 480), Note(64, 90, 480, 960)]), tmp_path / "a.mid")
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['tensorflow_io'] = None\n")
+    env = {**__import__("os").environ, "PYTHONPATH": f"{tmp_path}:{ROOT}"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, env=env,
+                              timeout=300, cwd=tmp_path)
+
+    r = run("render", "a.mid", "--out", "a.flac")
+    assert r.returncode == 1 and "tensorflow-io" in r.stderr and "pip install" in r.stderr, r.stderr
+    assert not (tmp_path / "a.flac").exists()
+    r = run("render", "a.mid", "--out", "a.png")
+    assert r.returncode == 0, r.stderr
+    r = run("inspect", "a.mid")
+    assert r.returncode == 0, r.stderr
