@@ -151,6 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
+    p = sub.add_parser("eval", help="a model's quality: NLL against baselines, music statistics, copy rate",
+                       description="On the model's held-out pieces: validation NLL in bits per event next to "
+                                   "unigram and bigram baselines; music statistics of generated pieces next to real "
+                                   "ones; the share of generated 8-note pitch n-grams copied from the training set.",
+                       epilog="examples:\n  cadenza eval --model piano\n"
+                              "  cadenza eval --model chorale --pieces 32 --json --out chorale-eval.json --plot "
+                              "chorale-eval.png",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="piano")
+    p.add_argument("--corpus", help="the folder of the model's training corpus, if it is not where it was")
+    p.add_argument("--pieces", type=int, default=16, help="generated pieces to compare (default 16)")
+    p.add_argument("--beats", type=float, default=32.0, help="beats per generated piece (default 32)")
+    p.add_argument("--prime-beats", type=float, default=8.0, help="beats of each held-out piece that prime (8)")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    p.add_argument("--out", help="also write the JSON report here")
+    p.add_argument("--plot", help="also draw the statistics' distributions to this PNG")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("render", help="turn a MIDI file into audio (wav flac ogg mp3) or a piano-roll picture (png)",
                        description="Render a music file: audio through FluidSynth and a General MIDI SoundFont when "
                                    "both are present, else the built-in synthesiser, encoded with tensorflow-io; or, "
@@ -224,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--beats", type=float, default=16.0)
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_watch)
+    b = bsub.add_parser("transcribe", help="pitch tracking on melodies rendered from known notes",
+                        description="Render seeded melodies with several voices at 60, 100 and 160 qpm, "
+                                    "transcribe each recording, and count the notes recovered with the right "
+                                    "pitch and an onset within 50 ms.",
+                        epilog="example:\n  cadenza bench transcribe --seeds 2",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--seeds", type=int, default=2, help="melodies per voice and tempo (default 2)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_transcribe)
     b = bsub.add_parser("pianoroll", help="train and score on a Boulanger-Lewandowski piano-roll .mat file",
                         description="Train Cadenza's frame-conditioned note-wise LSTM on traindata, keep the "
                                     "checkpoint best on validdata, and report test NLL in nats per frame (summed "
@@ -399,6 +428,26 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from pathlib import Path
+
+    from .evaluate import evaluate, plot_png, table
+    from .music import atomic_write_bytes, atomic_write_text
+
+    if args.pieces < 1 or args.beats <= 0 or args.prime_beats <= 0:
+        print("cadenza: error: --pieces, --beats and --prime-beats must be positive", file=sys.stderr)
+        return 2
+    say = (lambda line: print(line, file=sys.stderr, flush=True))
+    r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
+                 seed=args.seed, temperature=args.temperature, progress=say)
+    if args.out:
+        atomic_write_text(Path(args.out), json.dumps(r, indent=1))
+    if args.plot:
+        atomic_write_bytes(Path(args.plot), plot_png(r))
+    print(json.dumps(r, indent=1) if args.json else table(r))
+    return 0
+
+
 def cmd_render(args) -> int:
     from pathlib import Path
 
@@ -501,6 +550,14 @@ def cmd_bench_watch(args) -> int:
     files = find_files(Path(args.corpus), SUFFIXES)[:args.files]
     r = run_watch(files, args.model, beats=args.beats)
     print(json.dumps(r, indent=1) if args.json else table_watch(r))
+    return 0
+
+
+def cmd_bench_transcribe(args) -> int:
+    from .bench.transcribe import run, table
+
+    r = run(seeds=args.seeds)
+    print(json.dumps(r, indent=1) if args.json else table(r))
     return 0
 
 

@@ -58,12 +58,13 @@ def load_mat(path) -> dict[str, list[np.ndarray]]:
         raise CadenzaError(f"{path}: no such file") from None
     except Exception as e:  # noqa: BLE001 - scipy raises many kinds for a file that is not .mat
         raise CadenzaError(f"{path}: not a MATLAB .mat file ({e})") from None
+    missing = [f"{part}data" for part in ("train", "valid", "test") if f"{part}data" not in mat]
+    if missing:
+        raise CadenzaError(f"{path}: has no {', '.join(missing)} (expected traindata, validdata and testdata, "
+                           f"found {', '.join(k for k in mat if not k.startswith('__')) or 'nothing'})")
     splits = {}
     for part in ("train", "valid", "test"):
         key = part + "data"
-        if key not in mat:
-            raise CadenzaError(f"{path}: has no {key!r} (expected traindata, validdata and testdata, "
-                               f"found {', '.join(k for k in mat if not k.startswith('__'))})")
         cells = np.asarray(mat[key], dtype=object).reshape(-1)
         rolls = []
         for i, cell in enumerate(cells):

@@ -1,0 +1,331 @@
+"""`cadenza eval --model NAME`: a model's quality in figures, on pieces it never trained on.
+
+1. Validation NLL in bits per event, on the model's own validation files, windowed exactly as training
+   measured it, next to unigram and bigram baselines fitted on its training files.
+2. Music statistics of generated pieces next to the same statistics of real held-out pieces of the
+   same length (definitions after MusPy, Dong et al. 2020):
+     pitch-class entropy  bits, of the histogram of pitch classes of note onsets (0 to log2 12 = 3.58)
+     scale consistency    the largest share of notes inside one major or minor scale
+     groove consistency   1 - mean Hamming distance between the onset patterns of consecutive bars
+                          (12 positions a beat)
+     empty-beat rate      share of beats in which no note starts
+     polyphony            mean number of pitches sounding, over the 1/12-beat steps where any sounds
+     note density         note onsets per beat
+     pitch range          highest minus lowest pitch, semitones
+   Each generated piece continues the opening `prime_beats` of a generation-set piece (never trained
+   on, article 002's lesson) for `beats` beats; its real counterpart is the same piece's next `beats`.
+3. Copy rate: the share of the generated pieces' 8-note pitch n-grams (notes in onset order) found
+   verbatim in the training files, next to the same share for the real held-out pieces (real music
+   repeats scales and cadences too: that is the floor to compare with).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CadenzaError
+
+STEPS = 12  # grid steps per beat for groove and polyphony
+NGRAM = 8
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+MINOR = (0, 2, 3, 5, 7, 8, 10)
+STAT_NAMES = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "empty_beat_rate", "polyphony",
+              "note_density", "pitch_range")
+LABELS = {"pitch_class_entropy": "pitch-class entropy (bits)", "scale_consistency": "scale consistency",
+          "groove_consistency": "groove consistency", "empty_beat_rate": "empty-beat rate",
+          "polyphony": "polyphony", "note_density": "note density (/beat)", "pitch_range": "pitch range (semitones)"}
+
+
+# ----- music statistics -------------------------------------------------------------------------------
+def notes_in_beats(score) -> np.ndarray:
+    """(N, 3) pitch, start beat, end beat of every non-drum note, by onset."""
+    arr = score.note_array()
+    if not len(arr):
+        return np.zeros((0, 3))
+    out = np.stack([arr[:, 0], arr[:, 2] / score.tpq, arr[:, 3] / score.tpq], axis=1).astype(float)
+    return out[np.lexsort((out[:, 0], out[:, 1]))]
+
+
+def statistics(notes: np.ndarray, beats: float | None = None, beats_per_bar: int = 4) -> dict | None:
+    """The seven statistics of one piece given as notes_in_beats() rows; None if it has no notes."""
+    if not len(notes):
+        return None
+    pitch = notes[:, 0].astype(int)
+    start = notes[:, 1] - notes[:, 1].min() if beats is None else notes[:, 1]
+    end = notes[:, 2] - (notes[:, 1].min() if beats is None else 0)
+    length = beats if beats is not None else float(max(end.max(), start.max() + 1e-9))
+    n_beats = max(1, int(math.ceil(length - 1e-9)))
+    hist = np.bincount(pitch % 12, minlength=12).astype(float)
+    p = hist / hist.sum()
+    entropy = float(-(p[p > 0] * np.log2(p[p > 0])).sum())
+    scale = 0.0
+    for tonic in range(12):
+        for steps in (MAJOR, MINOR):
+            inside = hist[[(tonic + s) % 12 for s in steps]].sum() / hist.sum()
+            scale = max(scale, float(inside))
+    bar_steps = beats_per_bar * STEPS
+    n_bars = max(1, int(math.ceil(n_beats / beats_per_bar)))
+    onsets = np.zeros(n_bars * bar_steps, bool)
+    idx = np.clip(np.round(start * STEPS).astype(int), 0, len(onsets) - 1)
+    onsets[idx] = True
+    bars = onsets.reshape(n_bars, bar_steps)
+    groove = 1.0 - float(np.mean(bars[1:] != bars[:-1])) if n_bars > 1 else 1.0
+    beat_has_onset = np.zeros(n_beats, bool)
+    beat_has_onset[np.clip(np.floor(start).astype(int), 0, n_beats - 1)] = True
+    empty = 1.0 - float(beat_has_onset.mean())
+    grid = np.zeros(n_beats * STEPS + 1, int)
+    a = np.clip(np.round(start * STEPS).astype(int), 0, len(grid) - 1)
+    b = np.clip(np.maximum(np.round(end * STEPS).astype(int), a + 1), 0, len(grid))
+    diff = np.zeros(len(grid) + 1, int)
+    np.add.at(diff, a, 1)
+    np.add.at(diff, b, -1)
+    sounding = np.cumsum(diff)[:-1]
+    poly = float(sounding[sounding > 0].mean()) if (sounding > 0).any() else 0.0
+    return {"pitch_class_entropy": entropy, "scale_consistency": scale, "groove_consistency": groove,
+            "empty_beat_rate": empty, "polyphony": poly, "note_density": len(pitch) / n_beats,
+            "pitch_range": float(pitch.max() - pitch.min())}
+
+
+def window(notes: np.ndarray, start: float, beats: float) -> np.ndarray:
+    """Notes starting in [start, start + beats), shifted to start at 0 and cut at the window's end."""
+    sel = notes[(notes[:, 1] >= start) & (notes[:, 1] < start + beats)].copy()
+    sel[:, 1:] -= start
+    sel[:, 2] = np.minimum(sel[:, 2], beats)
+    return sel
+
+
+def ngrams(pitches, n: int = NGRAM) -> set:
+    p = list(pitches)
+    return {tuple(p[i:i + n]) for i in range(len(p) - n + 1)}
+
+
+def copy_rate(pieces: list[np.ndarray], train: set) -> tuple[float | None, int]:
+    total = hits = 0
+    for notes in pieces:
+        grams = [tuple(g) for g in np.lib.stride_tricks.sliding_window_view(notes[:, 0].astype(int), NGRAM)] \
+            if len(notes) >= NGRAM else []
+        total += len(grams)
+        hits += sum(g in train for g in grams)
+    return (hits / total if total else None), total
+
+
+def summarise(rows: list[dict]) -> dict:
+    out = {}
+    for k in STAT_NAMES:
+        vals = np.array([r[k] for r in rows], float)
+        out[k] = {"mean": float(vals.mean()), "std": float(vals.std()), "n": len(vals)} if len(vals) else None
+    return out
+
+
+# ----- the model's files ------------------------------------------------------------------------------
+def resolve_split(meta: dict, corpus: str | os.PathLike | None = None) -> dict[str, list[Path]]:
+    """The model's train / validation / generation files on this machine."""
+    roots: list[Path] = []
+    if corpus:
+        roots.append(Path(corpus))
+    roots += [Path(p) for p in meta.get("corpus", {}).get("paths", [])]
+    here = Path(__file__).resolve().parent.parent
+    for d in meta.get("training", {}).get("data", []) or []:
+        roots += [Path(d), here / d]
+    out: dict[str, list[Path]] = {}
+    missing = 0
+    for part, rels in meta.get("split", {}).items():
+        found = []
+        for rel in rels:
+            head, _, tail = rel.partition("/")
+            cands = [Path(corpus) / tail, Path(corpus) / rel] if corpus else []  # the folder itself or its parent
+            cands += [root / tail if root.name == head else root / rel for root in roots]
+            hit = next((c for c in cands if c.is_file()), None)
+            if hit is None:
+                missing += 1
+            else:
+                found.append(hit)
+        out[part] = found
+    if not out.get("validation") or not out.get("train"):
+        where = ", ".join(str(r) for r in roots) or "nowhere"
+        raise CadenzaError(f"model {meta.get('name')!r}: its corpus files are not on this machine (looked in "
+                           f"{where}); give the corpus folder with --corpus")
+    return out
+
+
+def _encode(loaded, paths: list[Path], workers: int) -> list[np.ndarray]:
+    from .training.prepare import encode_files
+
+    codec = loaded.codec
+    got = encode_files([str(p) for p in paths], codec.name, codec.params, workers=workers, progress=False)
+    return [got[str(p)][0] for p in paths if got[str(p)][0] is not None and len(got[str(p)][0])]
+
+
+def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
+    """Bits per event on the validation windows, measured as training measured it, with baselines."""
+    import keras
+
+    from .training.train import LN2, TrainConfig, token_data
+
+    known = {f.name for f in fields(TrainConfig)}
+    tr = {k: v for k, v in loaded.meta.get("training", {}).items() if k in known}
+    tr.update(verbose=0, name=loaded.name, data=tr.get("data") or [])
+    cfg = TrainConfig(**tr)
+    if loaded.arch == "attention_lstm":
+        from .training.messages import messages_data
+
+        data = messages_data(cfg, loaded.codec, train_seqs, valid_seqs)
+    else:
+        data = token_data(cfg, loaded.codec, train_seqs, valid_seqs)
+    model = loaded.model
+    model.compile(loss=data.losses, jit_compile=False)
+    result = model.evaluate(data.full_val, verbose=0)
+    loss = float(result[0] if isinstance(result, (list, tuple)) else result)
+    return {"bits_per_event": loss / LN2, "events": data.val_tokens,
+            **{k.replace("_per_token", "_per_event"): v for k, v in data.baselines.items()}}
+
+
+# ----- the whole evaluation ---------------------------------------------------------------------------
+def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
+             seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import store
+    from .generation import Request, Sampling, continue_ids, decode_continuation
+
+    loaded = store.load(name)
+    codec = loaded.codec
+    split = resolve_split(loaded.meta, corpus)
+    workers = workers or os.cpu_count() or 1
+    progress(f"{loaded.name}: encoding {len(split['train'])} training, {len(split['validation'])} validation and "
+             f"{len(split.get('generation', []))} generation-set files ...")
+    train = _encode(loaded, split["train"], workers)
+    valid = _encode(loaded, split["validation"], workers)
+    progress("validation NLL ...")
+    nll = validation_nll(loaded, train, valid)
+
+    # the held-out pieces that prime and that give the real statistics: generation set, then validation
+    held = [p for p in split.get("generation", []) + split["validation"]]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(held)).tolist()
+    gen_rows, real_rows, gen_notes, real_notes, used = [], [], [], [], []
+    beats_per_unit = codec.token_beats()
+    progress(f"generating {pieces} pieces of {beats:g} beats, each primed by {prime_beats:g} beats of a held-out "
+             f"piece ...")
+    for i in order:
+        if len(used) >= pieces:
+            break
+        path = held[i]
+        try:
+            ids = codec.encode_file(path)
+        except CadenzaError:
+            continue
+        piece_notes = notes_in_beats(codec.decode(ids))
+        if not len(piece_notes) or piece_notes[:, 1].max() < prime_beats + beats * 0.75:
+            continue  # too short to give a real continuation to compare with
+        if beats_per_unit is not None:
+            cum = np.cumsum(beats_per_unit[ids.astype(np.int64)])
+            prime = ids[:max(1, int(np.searchsorted(cum, prime_beats)))]
+        else:
+            per = loaded.meta.get("tokens_per_beat") or 40
+            prime = ids[:max(1, int(prime_beats * per))]
+        req = Request(beats=beats, seed=seed + len(used), variations=1,
+                      sampling=Sampling(strategy="top_p", temperature=temperature, top_p=0.95))
+        result = continue_ids(loaded, prime, req)
+        new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False))
+        start = float(notes_in_beats(codec.decode(prime))[:, 2].max()) if len(prime) else 0.0
+        real = window(piece_notes, max(prime_beats, start), beats)
+        g, r = statistics(window(new, 0.0, beats), beats), statistics(real, beats)
+        if g is None or r is None:
+            continue
+        gen_rows.append(g)
+        real_rows.append(r)
+        gen_notes.append(window(new, 0.0, beats))
+        real_notes.append(real)
+        used.append(str(path))
+    if not used:
+        raise CadenzaError(f"model {loaded.name!r}: no held-out piece is long enough to compare "
+                           f"{beats:g} beats after a {prime_beats:g}-beat prime; try --beats 16")
+    progress("copy rate ...")
+    train_grams: set = set()
+    for ids in train:
+        train_grams |= ngrams(notes_in_beats(codec.decode(ids))[:, 0].astype(int))
+    gen_copy, gen_grams = copy_rate(gen_notes, train_grams)
+    real_copy, real_grams = copy_rate(real_notes, train_grams)
+    gen_sum, real_sum = summarise(gen_rows), summarise(real_rows)
+    nearness = {}
+    for k in STAT_NAMES:
+        spread = real_sum[k]["std"] or abs(real_sum[k]["mean"]) * 0.1 or 1e-9
+        nearness[k] = (gen_sum[k]["mean"] - real_sum[k]["mean"]) / spread
+    import platform
+
+    return {
+        "model": loaded.name,
+        "codec": codec.name,
+        "nll": nll,
+        "pieces": len(used),
+        "beats": beats,
+        "prime_beats": prime_beats,
+        "generated": gen_sum,
+        "real": real_sum,
+        "gap_in_real_stds": nearness,
+        "copy_rate": {"n": NGRAM, "generated": gen_copy, "generated_ngrams": gen_grams, "real_held_out": real_copy,
+                      "real_ngrams": real_grams, "training_ngrams": len(train_grams)},
+        "primes": used,
+        "per_piece": {"generated": gen_rows, "real": real_rows},
+        "settings": {"seed": seed, "temperature": temperature, "strategy": "top_p 0.95"},
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    }
+
+
+def table(r: dict) -> str:
+    n = r["nll"]
+    lines = [f"model {r['model']} ({r['codec']}), on held-out pieces",
+             "",
+             f"validation NLL (bits/event, {n['events']:,} events)   model {n['bits_per_event']:.3f}   "
+             f"bigram {n['bigram_bits_per_event']:.3f}   unigram {n['unigram_bits_per_event']:.3f}"
+             f"   ({1 - n['bits_per_event'] / n['bigram_bits_per_event']:.0%} under the bigram)",
+             "",
+             f"music statistics, {r['pieces']} pieces of {r['beats']:g} beats (mean ± std); gap = (generated - real)"
+             f" / real std",
+             f"  {'':28s} {'generated':>16s} {'real held-out':>16s} {'gap':>7s}"]
+    for k in STAT_NAMES:
+        g, re_ = r["generated"][k], r["real"][k]
+        lines.append(f"  {LABELS[k]:28s} {g['mean']:8.3f} ± {g['std']:5.3f} {re_['mean']:8.3f} ± {re_['std']:5.3f} "
+                     f"{r['gap_in_real_stds'][k]:+7.2f}")
+    c = r["copy_rate"]
+
+    def pct(x):
+        return "n/a" if x is None else f"{x:.1%}"
+
+    lines += ["",
+              f"copy rate: {c['n']}-note pitch n-grams found verbatim in the training files: generated "
+              f"{pct(c['generated'])} of {c['generated_ngrams']}, real held-out {pct(c['real_held_out'])} of "
+              f"{c['real_ngrams']}"]
+    return "\n".join(lines)
+
+
+def plot_png(r: dict) -> bytes:
+    """Box plots of each statistic: generated against real held-out pieces."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(14, 3.2), dpi=100)
+    axes = fig.subplots(1, len(STAT_NAMES))
+    for ax, k in zip(axes, STAT_NAMES):
+        gen = [row[k] for row in r["per_piece"]["generated"]]
+        real = [row[k] for row in r["per_piece"]["real"]]
+        box = ax.boxplot([real, gen], tick_labels=["real", "gen"], patch_artist=True, widths=0.6)
+        for patch, colour in zip(box["boxes"], ("#4a6fa5", "#e07a1f")):
+            patch.set_facecolor(colour)
+            patch.set_alpha(0.6)
+        ax.set_title(LABELS[k], fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"{r['model']}: {r['pieces']} generated vs real held-out pieces of {r['beats']:g} beats",
+                 fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -1,0 +1,83 @@
+"""`cadenza eval`: the statistics on music whose answers are known, and the command on a shipped model."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bridge.evaluate import copy_rate, ngrams, statistics, window
+from tests.conftest import CORPUS, ROOT
+
+
+def rows(notes):
+    return np.array(notes, float)  # pitch, start beat, end beat
+
+
+def test_a_c_major_scale_in_quarters():
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    s = statistics(rows([(p, i, i + 1) for i, p in enumerate(scale)]), beats=8)
+    assert s["pitch_class_entropy"] == pytest.approx(-(6 * (1 / 8) * math.log2(1 / 8) + (2 / 8) * math.log2(2 / 8)))
+    assert s["scale_consistency"] == 1.0
+    assert s["groove_consistency"] == 1.0  # both bars: an onset on every beat
+    assert s["empty_beat_rate"] == 0.0
+    assert s["polyphony"] == 1.0
+    assert s["note_density"] == 1.0
+    assert s["pitch_range"] == 12.0
+
+
+def test_chords_rests_and_a_chromatic_cluster():
+    notes = rows([(60, 0, 2), (64, 0, 2), (67, 0, 2), (61, 5, 6), (66, 5, 6)])  # C major triad, rest, tritone
+    s = statistics(notes, beats=8)
+    assert s["polyphony"] == pytest.approx((3 * 24 + 2 * 12) / 36)
+    assert s["empty_beat_rate"] == 6 / 8
+    assert s["scale_consistency"] == pytest.approx(4 / 5)  # no major or minor scale holds C, E, G, C# and F#
+    assert s["groove_consistency"] == pytest.approx(1 - 2 / 48)  # bar 1 starts on beat 1, bar 2 on beat 2
+
+
+def test_window_and_copy_rate():
+    notes = rows([(60 + i, i, i + 1) for i in range(20)])
+    w = window(notes, 4.0, 8.0)
+    assert w[:, 0].tolist() == list(range(64, 72)) and w[0, 1] == 0.0
+    train = ngrams(range(60, 75))
+    rate, total = copy_rate([notes], train)
+    assert total == 13 and rate == pytest.approx(8 / 13)  # n-grams starting at 60..67 lie inside 60..74
+
+
+def test_eval_on_the_chorale_model(tmp_path):
+    if not (ROOT / "models" / "chorale" / "cadenza.json").exists() or not (CORPUS / "kern").exists():
+        pytest.skip("shipped model or corpus missing")
+    meta = json.loads((ROOT / "models" / "chorale" / "cadenza.json").read_text())
+    out, plot = tmp_path / "e.json", tmp_path / "e.png"
+    r = subprocess.run([sys.executable, "-m", "bridge", "eval", "--model", "chorale", "--pieces", "3", "--beats", "16",
+                        "--out", str(out), "--plot", str(plot)], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "validation NLL" in r.stdout and "copy rate" in r.stdout and "pitch-class entropy" in r.stdout
+    report = json.loads(out.read_text())
+    nll = report["nll"]
+    # the same validation windows as training measured: the figure in cadenza.json, and it beats the bigram
+    assert nll["bits_per_event"] == pytest.approx(meta["metrics"]["val_bits_per_token"], abs=0.01)
+    assert nll["bigram_bits_per_event"] == pytest.approx(meta["metrics"]["bigram_bits_per_token"], abs=0.01)
+    assert nll["bits_per_event"] < nll["bigram_bits_per_event"] < nll["unigram_bits_per_event"]
+    assert report["pieces"] == 3 and len(report["per_piece"]["generated"]) == 3
+    held_out = set(meta["split"]["generation"]) | set(meta["split"]["validation"])
+    assert all("/".join(p.split("/")[-2:]) in held_out for p in report["primes"])  # primes never trained on
+    assert 0 <= report["copy_rate"]["generated"] <= 1
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_eval_names_a_missing_corpus(tmp_path):
+    from bridge.errors import CadenzaError
+    from bridge.evaluate import resolve_split
+
+    meta = {"name": "x", "corpus": {"paths": [str(tmp_path / "gone" / "chorales")]}, "training": {"data": []},
+            "split": {"train": ["chorales/a.krn"], "validation": ["chorales/b.krn"]}}
+    with pytest.raises(CadenzaError, match="--corpus"):
+        resolve_split(meta)
+    (tmp_path / "here").mkdir()
+    for name in ("a.krn", "b.krn"):
+        (tmp_path / "here" / name).write_text("**kern\n*-\n")
+    assert resolve_split(meta, corpus=tmp_path / "here")["validation"] == [tmp_path / "here" / "b.krn"]
