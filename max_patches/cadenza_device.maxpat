@@ -1,0 +1,800 @@
+{
+    "patcher": {
+        "fileversion": 1,
+        "appversion": {
+            "major": 8,
+            "minor": 5,
+            "revision": 5,
+            "architecture": "x64",
+            "modernui": 1
+        },
+        "classnamespace": "box",
+        "rect": [
+            40.0,
+            60.0,
+            900.0,
+            560.0
+        ],
+        "bglocked": 0,
+        "openinpresentation": 1,
+        "default_fontsize": 12.0,
+        "default_fontface": 0,
+        "default_fontname": "Arial",
+        "gridonopen": 1,
+        "gridsize": [
+            15.0,
+            15.0
+        ],
+        "gridsnaponopen": 1,
+        "objectsnaponopen": 1,
+        "statusbarvisible": 2,
+        "toolbarvisible": 1,
+        "lefttoolbarpinned": 0,
+        "toptoolbarpinned": 0,
+        "righttoolbarpinned": 0,
+        "bottomtoolbarpinned": 0,
+        "toolbars_unpinned_last_save": 0,
+        "tallnewobj": 0,
+        "boxanimatetime": 200,
+        "enablehscroll": 1,
+        "enablevscroll": 1,
+        "devicewidth": 320,
+        "description": "",
+        "digest": "",
+        "tags": "",
+        "style": "",
+        "subpatcher_template": "",
+        "assistshowspatchername": 0,
+        "boxes": [
+            {
+                "box": {
+                    "id": "obj-1",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        20,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "midiin"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-2",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        20,
+                        50,
+                        55,
+                        22
+                    ],
+                    "outlettype": [],
+                    "text": "midiout"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-3",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        300,
+                        300,
+                        140,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "js cadenza_live.js"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-4",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        300,
+                        360,
+                        160,
+                        22
+                    ],
+                    "outlettype": [],
+                    "text": "udpsend 127.0.0.1 9000"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-5",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        500,
+                        250,
+                        120,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "udpreceive 9125"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-6",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        300,
+                        20,
+                        100,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "live.thisdevice"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-7",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        300,
+                        50,
+                        40,
+                        22
+                    ],
+                    "text": "init",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-8",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        100,
+                        20,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        8,
+                        4,
+                        90,
+                        20
+                    ],
+                    "text": "Cadenza",
+                    "fontsize": 14
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-9",
+                    "maxclass": "live.menu",
+                    "numinlets": 1,
+                    "numoutlets": 3,
+                    "patching_rect": [
+                        20,
+                        120,
+                        100,
+                        15
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        8,
+                        30,
+                        100,
+                        15
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        ""
+                    ],
+                    "varname": "model",
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Model",
+                            "parameter_shortname": "Model",
+                            "parameter_type": 2,
+                            "parameter_enum": [
+                                "piano",
+                                "chorale",
+                                "sonata-kern",
+                                "messages"
+                            ],
+                            "parameter_initial": [
+                                0
+                            ]
+                        }
+                    }
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-10",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        150,
+                        90,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend model"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-11",
+                    "maxclass": "live.dial",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        140,
+                        110,
+                        44,
+                        48
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        116,
+                        26,
+                        44,
+                        48
+                    ],
+                    "outlettype": [
+                        "int/float",
+                        "int/float"
+                    ],
+                    "varname": "temperature",
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Temperature",
+                            "parameter_shortname": "Temp",
+                            "parameter_type": 0,
+                            "parameter_mmin": 0.1,
+                            "parameter_mmax": 2.0,
+                            "parameter_initial": [
+                                1.0
+                            ],
+                            "parameter_unitstyle": 1
+                        }
+                    }
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-12",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        140,
+                        170,
+                        120,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend temperature"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-13",
+                    "maxclass": "live.numbox",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        280,
+                        120,
+                        40,
+                        15
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        170,
+                        30,
+                        40,
+                        15
+                    ],
+                    "outlettype": [
+                        "int/float",
+                        "int/float"
+                    ],
+                    "varname": "variations",
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Variations",
+                            "parameter_shortname": "Var",
+                            "parameter_type": 1,
+                            "parameter_mmin": 1,
+                            "parameter_mmax": 8,
+                            "parameter_initial": [
+                                1
+                            ]
+                        }
+                    }
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-14",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        280,
+                        150,
+                        110,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend variations"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-15",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        330,
+                        118,
+                        70,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        212,
+                        28,
+                        60,
+                        18
+                    ],
+                    "text": "variations"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-16",
+                    "maxclass": "live.numbox",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        420,
+                        120,
+                        40,
+                        15
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        170,
+                        52,
+                        40,
+                        15
+                    ],
+                    "outlettype": [
+                        "int/float",
+                        "int/float"
+                    ],
+                    "varname": "bars",
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Bars",
+                            "parameter_shortname": "Bars",
+                            "parameter_type": 1,
+                            "parameter_mmin": 1,
+                            "parameter_mmax": 64,
+                            "parameter_initial": [
+                                4
+                            ]
+                        }
+                    }
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-17",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        420,
+                        150,
+                        80,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend bars"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-18",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        470,
+                        118,
+                        40,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        212,
+                        50,
+                        40,
+                        18
+                    ],
+                    "text": "bars"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-19",
+                    "maxclass": "live.text",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        20,
+                        220,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        8,
+                        52,
+                        100,
+                        20
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "varname": "continue",
+                    "mode": 0,
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Continue",
+                            "parameter_shortname": "Continue",
+                            "parameter_type": 2,
+                            "parameter_enum": [
+                                "off",
+                                "on"
+                            ]
+                        }
+                    },
+                    "text": "Continue"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-20",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        20,
+                        250,
+                        40,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "sel 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-21",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        280,
+                        60,
+                        22
+                    ],
+                    "text": "continue",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-22",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        300,
+                        420,
+                        400,
+                        22
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        8,
+                        80,
+                        300,
+                        22
+                    ],
+                    "text": "start `cadenza serve`, then select a MIDI clip",
+                    "outlettype": [
+                        ""
+                    ],
+                    "varname": "status"
+                }
+            }
+        ],
+        "lines": [
+            {
+                "patchline": {
+                    "source": [
+                        "obj-1",
+                        0
+                    ],
+                    "destination": [
+                        "obj-2",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-3",
+                        0
+                    ],
+                    "destination": [
+                        "obj-4",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-5",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-6",
+                        0
+                    ],
+                    "destination": [
+                        "obj-7",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-7",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-9",
+                        1
+                    ],
+                    "destination": [
+                        "obj-10",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-10",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-11",
+                        0
+                    ],
+                    "destination": [
+                        "obj-12",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-12",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-13",
+                        0
+                    ],
+                    "destination": [
+                        "obj-14",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-14",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-16",
+                        0
+                    ],
+                    "destination": [
+                        "obj-17",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-17",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-19",
+                        0
+                    ],
+                    "destination": [
+                        "obj-20",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-20",
+                        0
+                    ],
+                    "destination": [
+                        "obj-21",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-21",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-3",
+                        1
+                    ],
+                    "destination": [
+                        "obj-22",
+                        0
+                    ],
+                    "order": 0
+                }
+            }
+        ],
+        "dependency_cache": [],
+        "autosave": 0
+    }
+}

@@ -1,0 +1,159 @@
+// Cadenza for Ableton Live: the Live API half of max_patches/Cadenza.amxd (Max's [js] object, ES5).
+//
+// "Continue", as in Magenta Studio, without Electron:
+//   1. read the notes of the selected clip (Live API: clip.get_notes_extended);
+//   2. send them to `cadenza serve` as /cadenza/continue (one request per variation);
+//   3. collect the /cadenza/notes replies; on /cadenza/done write them into the next empty clip slot
+//      below the selected one on the same track (clip_slot.create_clip, clip.add_new_notes);
+//   4. show what happens (and any /cadenza/error) on the device.
+//
+// Inlet messages: continue | model NAME | temperature F | variations N | bars N | init (from
+// [live.thisdevice]) | and every reply from [udpreceive], whose address arrives as the message name.
+// Outlet 0 goes to [udpsend 127.0.0.1 9000]; outlet 1 to the status line ("set ...").
+// tests/max/test_amxd.py runs this file under Node with a model of the Live API, against a real daemon.
+
+inlets = 1;
+outlets = 2;
+
+var REPLY_PORT = 9125;
+var settings = { model: "piano", temperature: 1.0, variations: 1, bars: 4 };
+var pending = {};     // request id -> { notes: [[pitch, start, dur, vel], ...], slot: path, length: beats }
+var next_id = 1;
+var outstanding = 0;
+
+function status(text) {
+    outlet(1, "set", text);
+}
+
+function init() {
+    outlet(0, "/cadenza/set", "reply_port", REPLY_PORT, "midi", 0, "write_file", 0);
+    outlet(0, "/cadenza/ping", 0);
+    status("ready: select a MIDI clip, then Continue");
+}
+
+function model(name) { settings.model = String(name); }
+function temperature(t) { settings.temperature = Math.max(0.05, Math.min(4.0, Number(t))); }
+function variations(n) { settings.variations = Math.max(1, Math.min(8, Math.round(Number(n)))); }
+function bars(n) { settings.bars = Math.max(1, Math.min(64, Math.round(Number(n)))); }
+
+function unquote(path) {
+    return String(path).replace(/^"|"$/g, "");
+}
+
+function selected_clip() {
+    var slot = new LiveAPI("live_set view highlighted_clip_slot");
+    if (!slot || Number(slot.id) === 0) {
+        return { error: "select a clip slot in Session view first" };
+    }
+    if (Number(slot.get("has_clip")[0]) !== 1) {
+        return { error: "the selected slot is empty: select a clip with notes" };
+    }
+    var clip = new LiveAPI(unquote(slot.path) + " clip");
+    if (Number(clip.get("is_midi_clip")[0]) !== 1) {
+        return { error: "the selected clip is audio: select a MIDI clip" };
+    }
+    return { slot: unquote(slot.path), clip: clip };
+}
+
+function read_notes(clip) {
+    var length = Number(clip.get("length")[0]);
+    var data = JSON.parse(clip.call("get_notes_extended", 0, 128, 0, length));
+    var notes = [];
+    for (var i = 0; i < data.notes.length; i++) {
+        var n = data.notes[i];
+        if (n.mute) { continue; }
+        notes.push([Math.round(n.pitch), Math.max(0, n.start_time), Math.max(0.001, n.duration),
+                    Math.max(1, Math.min(127, Math.round(n.velocity)))]);
+    }
+    notes.sort(function (a, b) { return a[1] - b[1] || a[0] - b[0]; });
+    return notes;
+}
+
+function beats_per_bar() {
+    var song = new LiveAPI("live_set");
+    return Number(song.get("signature_numerator")[0]) * 4 / Number(song.get("signature_denominator")[0]);
+}
+
+// the message name is "continue", a reserved word: Max finds the function through this table
+this["continue"] = function () {
+    var sel = selected_clip();
+    if (sel.error) { status(sel.error); return; }
+    var notes = read_notes(sel.clip);
+    if (!notes.length) { status("the selected clip has no notes to continue"); return; }
+    var qpm = Number(new LiveAPI("live_set").get("tempo")[0]);
+    var length = settings.bars * beats_per_bar();
+    for (var v = 0; v < settings.variations; v++) {
+        var id = next_id++;
+        pending[id] = { notes: [], slot: sel.slot, length: length };
+        var args = ["/cadenza/continue", id];
+        for (var i = 0; i < notes.length; i++) {
+            args.push(notes[i][0], notes[i][1], notes[i][2], notes[i][3]);
+        }
+        args.push("model", settings.model, "temperature", settings.temperature, "beats", length, "qpm", qpm,
+                  "reply_port", REPLY_PORT, "midi", 0, "write_file", 0);
+        outlet(0, args);
+        outstanding++;
+    }
+    status("continuing " + notes.length + " notes with " + settings.model + " ...");
+};
+
+function empty_slot_below(slot_path) {
+    var m = /^live_set tracks (\d+) clip_slots (\d+)$/.exec(slot_path);
+    if (!m) { return null; }
+    var track = new LiveAPI("live_set tracks " + m[1]);
+    var count = Number(track.getcount("clip_slots"));
+    for (var k = Number(m[2]) + 1; k < count; k++) {
+        var slot = new LiveAPI("live_set tracks " + m[1] + " clip_slots " + k);
+        if (Number(slot.get("has_clip")[0]) === 0) { return slot; }
+    }
+    return null;
+}
+
+function write_clip(job) {
+    var slot = empty_slot_below(job.slot);
+    if (!slot) { return "no empty clip slot below the selected clip: add a scene"; }
+    slot.call("create_clip", job.length);
+    var clip = new LiveAPI(unquote(slot.path) + " clip");
+    var notes = [];
+    for (var i = 0; i < job.notes.length; i++) {
+        var n = job.notes[i];
+        if (n[1] >= job.length) { continue; }
+        notes.push({ pitch: n[0], start_time: n[1], duration: Math.min(n[2], job.length - n[1]), velocity: n[3],
+                     mute: 0 });
+    }
+    clip.call("add_new_notes", { notes: notes });
+    clip.set("name", "Cadenza " + settings.model);
+    return null;
+}
+
+function reply(address, args) {
+    var id = Number(args[0]);
+    var job = pending[id];
+    if (address === "/cadenza/pong") { status("connected to Cadenza: select a MIDI clip, then Continue"); return; }
+    if (address === "/cadenza/error" && !job) { status("error: " + args.slice(1).join(" ")); return; }
+    if (!job) { return; }
+    if (address === "/cadenza/notes") {
+        for (var i = 1; i + 3 < args.length; i += 4) {
+            job.notes.push([Number(args[i]), Number(args[i + 1]), Number(args[i + 2]), Number(args[i + 3])]);
+        }
+    } else if (address === "/cadenza/done") {
+        delete pending[id];
+        outstanding--;
+        var problem = write_clip(job);
+        status(problem ? "error: " + problem : "wrote " + job.notes.length + " notes" +
+               (outstanding > 0 ? " (" + outstanding + " more coming)" : ""));
+    } else if (address === "/cadenza/error" || address === "/cadenza/cancelled") {
+        delete pending[id];
+        outstanding--;
+        status(address === "/cadenza/error" ? "error: " + args.slice(1).join(" ") : "cancelled");
+    }
+}
+
+function anything() {
+    var args = arrayfromargs(arguments);
+    if (messagename.charAt(0) === "/") {
+        reply(messagename, args);
+    } else {
+        post("cadenza: unknown message " + messagename + "\n");
+    }
+}
