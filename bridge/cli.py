@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "frames before it), next to published figures.",
                         epilog="examples:\n  cadenza bench pianoroll ../shared/benchmarks/pianoroll/JSB_Chorales.mat"
                                "\n  cadenza bench pianoroll ../shared/benchmarks/pianoroll/Nottingham.mat "
-                               "--minutes 40 --json",
+                               "--minutes 40 --batch 32 --dropout 0.2 --halve-lr",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("file", help="a .mat file with traindata, validdata and testdata (lists of frames x keys rolls)")
     b.add_argument("--minutes", type=float, default=None, help="training time budget (default 30)")
@@ -271,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--batch", type=int, default=None)
     b.add_argument("--transpose", type=int, default=None, help="random transposition range in semitones (0: none)")
     b.add_argument("--seed", type=int, default=None)
+    b.add_argument("--halve-lr", action="store_true", default=None,
+                   help="halve the learning rate after each epoch that improves validation by under 0.5%%")
     b.add_argument("--out", default=None, help="also write the JSON report here")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_pianoroll)
@@ -568,7 +570,7 @@ def cmd_bench_pianoroll(args) -> int:
     from .music.atomic import atomic_write_text
 
     names = {"minutes": "max_minutes", "epochs": "max_epochs", "layers": "layers", "units": "units",
-             "dropout": "dropout", "batch": "batch", "transpose": "transpose", "seed": "seed"}
+             "dropout": "dropout", "batch": "batch", "transpose": "transpose", "seed": "seed", "halve_lr": "halve_lr"}
     cfg = BenchConfig(**{field: getattr(args, arg) for arg, field in names.items() if getattr(args, arg) is not None})
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
     r = run(args.file, cfg, progress=progress)

@@ -39,12 +39,13 @@ class BenchConfig:
     embed: int = 32
     dropout: float = 0.3
     lr: float = 2e-3
-    batch: int = 32
+    batch: int = 16
     window: int = 256  # training windows, in tokens
     transpose: int = 6  # random transposition in [-transpose, transpose] semitones
     max_minutes: float = 30.0
     max_epochs: int = 500
     patience: int = 20  # epochs without a better validation NLL
+    halve_lr: bool = False  # halve the learning rate after an epoch that improves validation by under 0.5%
     seed: int = 1
 
 
@@ -292,8 +293,13 @@ def run(path, cfg: BenchConfig | None = None, progress=print) -> dict:
         elapsed = time.time() - t0
         history.append({"epoch": epoch + 1, "valid_nats_per_frame": round(val, 4), "minutes": round(elapsed / 60, 2)})
         mark = ""
+        if cfg.halve_lr and val > best * 0.995:
+            lr = float(model.optimizer.learning_rate.numpy()) / 2
+            if lr >= cfg.lr / 64:
+                model.optimizer.learning_rate.assign(lr)
+                mark = f" (learning rate now {lr:.2g})"
         if val < best:
-            best, best_epoch, best_weights, mark = val, epoch + 1, model.get_weights(), " *"
+            best, best_epoch, best_weights, mark = val, epoch + 1, model.get_weights(), " *" + mark
         progress(f"epoch {epoch + 1:3d}  valid {val:.4f} nats/frame  best {best:.4f} (epoch {best_epoch})"
                  f"  {elapsed / 60:5.1f} min{mark}")
         if elapsed > cfg.max_minutes * 60 or epoch + 1 - best_epoch >= cfg.patience:
