@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "frames before it), next to published figures.",
                         epilog="examples:\n  cadenza bench pianoroll ../shared/benchmarks/pianoroll/JSB_Chorales.mat"
                                "\n  cadenza bench pianoroll ../shared/benchmarks/pianoroll/Nottingham.mat "
-                               "--minutes 40 --batch 32 --dropout 0.2 --halve-lr",
+                               "--minutes 35 --batch 32 --dropout 0.2",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("file", help="a .mat file with traindata, validdata and testdata (lists of frames x keys rolls)")
     b.add_argument("--minutes", type=float, default=None, help="training time budget (default 30)")
@@ -439,7 +439,9 @@ def cmd_eval(args) -> int:
     if args.pieces < 1 or args.beats <= 0 or args.prime_beats <= 0:
         print("cadenza: error: --pieces, --beats and --prime-beats must be positive", file=sys.stderr)
         return 2
-    say = (lambda line: print(line, file=sys.stderr, flush=True))
+    def say(line):
+        print(line, file=sys.stderr, flush=True)
+
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
                  seed=args.seed, temperature=args.temperature, progress=say)
     if args.out:

@@ -162,8 +162,6 @@ def _encode(loaded, paths: list[Path], workers: int) -> list[np.ndarray]:
 
 def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
     """Bits per event on the validation windows, measured as training measured it, with baselines."""
-    import keras
-
     from .training.train import LN2, TrainConfig, token_data
 
     known = {f.name for f in fields(TrainConfig)}

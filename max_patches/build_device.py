@@ -91,23 +91,21 @@ def build(source: Path = HERE / "cadenza_device.maxpat", device: Path = HERE / "
     line(ptemp, js)
     add_to_presentation(dial, [116, 26, 44, 48])
 
-    var = box("live.numbox", patching_rect=[280, 120, 40, 15], varname="variations",
-              saved_attribute_attributes=_param("Variations", "Var", 1, parameter_mmin=1, parameter_mmax=8,
-                                                parameter_initial=[1]))
-    pvar = box("prepend variations", patching_rect=[280, 150, 110, 22])
-    line(var, pvar, outlet=0)
-    line(pvar, js)
-    add_to_presentation(var, [170, 30, 40, 15])
-    add_to_presentation(p.add_comment("variations", patching_rect=[330, 118, 70, 20]), [212, 28, 60, 18])
+    def numbox(name, short, low, high, initial, x, y, prepend_width):
+        """A live.numbox setting that sends `NAME value` to the script, shown with its label."""
+        key = name.lower()
+        nb = box("live.numbox", patching_rect=[x, 120, 40, 15], varname=key,
+                 saved_attribute_attributes=_param(name, short, 1, parameter_mmin=low, parameter_mmax=high,
+                                                   parameter_initial=[initial]))
+        pre = box(f"prepend {key}", patching_rect=[x, 150, prepend_width, 22])
+        line(nb, pre, outlet=0)
+        line(pre, js)
+        add_to_presentation(nb, [170, y, 40, 15])
+        label = p.add_comment(key, patching_rect=[x + 50, 118, 30 + 6 * len(key), 20])
+        add_to_presentation(label, [212, y - 2, 60 if len(key) > 4 else 40, 18])
 
-    bars = box("live.numbox", patching_rect=[420, 120, 40, 15], varname="bars",
-               saved_attribute_attributes=_param("Bars", "Bars", 1, parameter_mmin=1, parameter_mmax=64,
-                                                 parameter_initial=[4]))
-    pbars = box("prepend bars", patching_rect=[420, 150, 80, 22])
-    line(bars, pbars, outlet=0)
-    line(pbars, js)
-    add_to_presentation(bars, [170, 52, 40, 15])
-    add_to_presentation(p.add_comment("bars", patching_rect=[470, 118, 40, 20]), [212, 50, 40, 18])
+    numbox("Variations", "Var", 1, 8, 1, 280, 30, 110)
+    numbox("Bars", "Bars", 1, 64, 4, 420, 52, 80)
 
     go = box("live.text", patching_rect=[20, 220, 80, 20], varname="continue", mode=0,
              saved_attribute_attributes=_param("Continue", "Continue", 2, parameter_enum=["off", "on"]))

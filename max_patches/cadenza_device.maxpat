@@ -377,7 +377,7 @@
                     "patching_rect": [
                         330,
                         118,
-                        70,
+                        90,
                         20
                     ],
                     "presentation": 1,
@@ -455,7 +455,7 @@
                     "patching_rect": [
                         470,
                         118,
-                        40,
+                        54,
                         20
                     ],
                     "presentation": 1,
