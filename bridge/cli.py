@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transpose", type=int, default=5, help="random transposition range in semitones (0: off)")
     p.add_argument("--max-minutes", type=float, default=0, help="time budget (0: none)")
     p.add_argument("--max-files", type=int, default=0, help="use only the first N files (smoke tests)")
+    p.add_argument("--init", default="", help="start from this model's weights (same architecture and codec): "
+                                              "train a shipped model further")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
@@ -314,7 +316,7 @@ def cmd_train(args) -> int:
                       batch=args.batch, steps_per_epoch=args.steps_per_epoch, epochs=args.epochs, lr=args.lr,
                       patience=args.patience, transpose=args.transpose, max_minutes=args.max_minutes,
                       max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
-                      runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1)
+                      runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init)
     folder = train(cfg)
     import json
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 C=../shared/corpus
 cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale \
-  --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 4 --max-minutes 10 \
+  --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --max-minutes 40 \
   --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0)" "$@"
 cadenza train $C/piano-midi --codec performance --name piano \
   --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 --patience 3 --max-minutes 40 \

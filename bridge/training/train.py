@@ -11,6 +11,7 @@ table) on every core. Checkpoints go to `runs/NAME/`; an interrupted run resumes
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import platform
@@ -52,6 +53,7 @@ class TrainConfig:
     runs: Path = Path("runs")  # checkpoints, for resuming
     corpus_note: str = ""  # free text for cadenza.json (e.g. the corpus licence in words)
     val_windows: int = 96  # validation windows checked each epoch (the final figure uses them all)
+    init: str = ""  # start from this model's weights (a name or folder: same architecture and codec)
     verbose: int = 1
 
 
@@ -232,6 +234,8 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
 
     keras.utils.set_random_seed(cfg.seed)
     model = nets.build(cfg.arch, data.build_args, **cfg.arch_args)
+    if cfg.init:
+        _start_from(model, cfg, codec)
     model.compile(optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=1.0), loss=data.losses,
                   jit_compile=False)  # XLA makes LSTM training slower on these CPUs (measured: 4.2k vs 7.7k tok/s)
     run_dir = Path(cfg.runs) / cfg.name
@@ -279,6 +283,24 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
     folder = store.save(Path(cfg.out) / cfg.name, export, meta)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return folder
+
+
+def _start_from(model, cfg: TrainConfig, codec) -> None:
+    """Copy the weights of an exported model that has this run's architecture and codec."""
+    from .. import nets, store
+
+    base = store.load(cfg.init)
+    want = {"arch": cfg.arch, "args": {**nets.defaults(cfg.arch), **cfg.arch_args}, "codec": codec.describe()}
+    have = {"arch": base.arch, "args": base.meta["arch"]["args"], "codec": base.meta["codec"]}
+    for key in want:
+        if key == "args":  # dropout acts only while training: a different rate still fits the weights
+            w = {k: v for k, v in want[key].items() if k != "dropout"}
+            h = {k: v for k, v in have[key].items() if k != "dropout"}
+        else:
+            w, h = want[key], have[key]
+        if json.loads(json.dumps(w)) != json.loads(json.dumps(h)):
+            raise CadenzaError(f"--init {cfg.init}: its {key} {h} differs from this run's {w}")
+    model.set_weights(base.model.get_weights())
 
 
 def _callback_base():

@@ -47,6 +47,23 @@ def test_training_lowers_the_loss_and_exports_a_described_model(tiny):
     assert any("LICENSE" in l["file"] for l in meta["corpus"]["licences"])
 
 
+def test_training_can_start_from_an_exported_model(tiny, tmp_path):
+    """--init: a further run starts where the exported model ended, not from scratch; a model of another
+    shape is refused by name."""
+    from bridge.training.train import TrainConfig, train
+
+    first = json.loads((tiny / "cadenza.json").read_text())["training"]["history"]["loss"]
+    common = dict(data=[CHORALES], codec="notewise", seq_len=64, batch=16, steps_per_epoch=20, epochs=1, patience=10,
+                  max_files=24, val_fraction=0.2, gen_fraction=0.2, out=tmp_path / "models", runs=tmp_path / "runs",
+                  verbose=0)
+    again = train(TrainConfig(name="again", init=str(tiny), arch_args={"layers": 1, "units": 64, "embed": 16},
+                              **common))
+    loss = json.loads((again / "cadenza.json").read_text())["training"]["history"]["loss"]
+    assert loss[0] < first[0] - 0.5 and loss[0] < first[-1] + 0.3  # it went on from the trained weights
+    with pytest.raises(CadenzaError, match="--init .*args"):
+        train(TrainConfig(name="wider", init=str(tiny), arch_args={"layers": 1, "units": 96, "embed": 16}, **common))
+
+
 def test_exported_model_reloads_in_safe_mode_and_generates(tiny, tmp_path):
     loaded = store.load(str(tiny))
     prime = load_score(CHORALES / "chor010.krn")
