@@ -5,6 +5,10 @@ import os
 import tempfile
 from pathlib import Path
 
+_UMASK = os.umask(0)  # read once, at import: os.umask can only be read by setting it
+os.umask(_UMASK)
+MODE = 0o666 & ~_UMASK  # what open() would have given the file (mkstemp alone makes it private, 0600)
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
@@ -13,6 +17,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     # starts with '.' and ends with '.part' so watchers and globbing skip it.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(fd, MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

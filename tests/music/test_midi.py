@@ -217,6 +217,18 @@ def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.mid"]
 
 
+def test_written_files_are_as_readable_as_any_other(tmp_path):
+    """An atomic write goes through a private temporary file; the result gets the usual mode (umask applied),
+    so another user or a web server can read the outbox and a model folder, as with a plain open()."""
+    import os
+    import stat
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    out = write_midi(Score.from_beats([(60, 0, 1, 100)]), tmp_path / "song.mid")
+    assert stat.S_IMODE(os.stat(out).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)
+
+
 def test_round_trip_of_real_files_through_the_writer(tmp_path):
     for path in corpus_files("piano-midi", "*.mid", 4, step=80):
         score = read_midi(path)
