@@ -9,6 +9,10 @@ cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale \
 cadenza train $C/piano-midi --codec performance --name piano \
   --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 --patience 3 --max-minutes 40 \
   --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
+# ... then 35 more minutes from those weights (the shipped piano model; its cadenza.json records "init")
+cadenza train $C/piano-midi --codec performance --name piano --init piano \
+  --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 --patience 3 --max-minutes 35 \
+  --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
 cadenza train $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --codec kern --name sonata-kern \
   --layers 3 --units 256 --dropout 0.2 --steps-per-epoch 200 --patience 3 --max-minutes 30 \
   --note "Mozart (CC BY-NC-SA 4.0) and Beethoven (research use) piano sonatas, **kern, Craig Sapp's editions" "$@"
