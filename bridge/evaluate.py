@@ -132,7 +132,6 @@ def resolve_split(meta: dict, corpus: str | os.PathLike | None = None) -> dict[s
     for d in meta.get("training", {}).get("data", []) or []:
         roots += [Path(d), here / d]
     out: dict[str, list[Path]] = {}
-    missing = 0
     for part, rels in meta.get("split", {}).items():
         found = []
         for rel in rels:
@@ -140,9 +139,7 @@ def resolve_split(meta: dict, corpus: str | os.PathLike | None = None) -> dict[s
             cands = [Path(corpus) / tail, Path(corpus) / rel] if corpus else []  # the folder itself or its parent
             cands += [root / tail if root.name == head else root / rel for root in roots]
             hit = next((c for c in cands if c.is_file()), None)
-            if hit is None:
-                missing += 1
-            else:
+            if hit is not None:
                 found.append(hit)
         out[part] = found
     if not out.get("validation") or not out.get("train"):

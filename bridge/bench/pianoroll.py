@@ -179,21 +179,19 @@ def _order_mask():
     return OrderMask(name="ascending")
 
 
-def build_model(keys: int, cfg: BenchConfig, stateful_batch: int | None = None):
+def build_model(keys: int, cfg: BenchConfig):
     import keras
 
     vocab = keys + 2  # keys, end-of-frame, start
-    shape = dict(batch_size=stateful_batch) if stateful_batch else {}
-    prev = keras.Input((None,), dtype="int32", name="prev", **shape)
-    floor = keras.Input((None,), dtype="int32", name="floor", **shape)
-    pf = keras.Input((None, keys), name="prev_frame", **shape)
-    pl = keras.Input((None, keys), name="placed", **shape)
-    phase = keras.Input((None,), dtype="int32", name="phase", **shape)
+    prev = keras.Input((None,), dtype="int32", name="prev")
+    floor = keras.Input((None,), dtype="int32", name="floor")
+    pf = keras.Input((None, keys), name="prev_frame")
+    pl = keras.Input((None, keys), name="placed")
+    phase = keras.Input((None,), dtype="int32", name="phase")
     x = keras.layers.Concatenate()([keras.layers.Embedding(vocab, cfg.embed)(prev), pf, pl,
                                     keras.layers.Embedding(CYCLE, 8)(phase)])
     for i in range(cfg.layers):
-        x = keras.layers.LSTM(cfg.units, return_sequences=True, dropout=0.0,
-                              stateful=bool(stateful_batch), name=f"lstm_{i}")(x)
+        x = keras.layers.LSTM(cfg.units, return_sequences=True, name=f"lstm_{i}")(x)
         x = keras.layers.Dropout(cfg.dropout)(x)
     x = keras.layers.Concatenate()([x, pf, pl])
     logits = keras.layers.Dense(keys + 1, name="logits")(x)
