@@ -184,7 +184,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
              seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import store
-    from .generation import Request, Sampling, continue_ids, decode_continuation
+    from .generation import Request, Sampling, continue_ids, decode_continuation, opening
 
     loaded = store.load(name)
     codec = loaded.codec
@@ -202,7 +202,6 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(held)).tolist()
     gen_rows, real_rows, gen_notes, real_notes, used = [], [], [], [], []
-    beats_per_unit = codec.token_beats()
     progress(f"generating {pieces} pieces of {beats:g} beats, each primed by {prime_beats:g} beats of a held-out "
              f"piece ...")
     for i in order:
@@ -216,12 +215,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         piece_notes = notes_in_beats(codec.decode(ids))
         if not len(piece_notes) or piece_notes[:, 1].max() < prime_beats + beats * 0.75:
             continue  # too short to give a real continuation to compare with
-        if beats_per_unit is not None:
-            cum = np.cumsum(beats_per_unit[ids.astype(np.int64)])
-            prime = ids[:max(1, int(np.searchsorted(cum, prime_beats)))]
-        else:
-            per = loaded.meta.get("tokens_per_beat") or 40
-            prime = ids[:max(1, int(prime_beats * per))]
+        prime = opening(loaded, ids, prime_beats)
         req = Request(beats=beats, seed=seed + len(used), variations=1,
                       sampling=Sampling(strategy="top_p", temperature=temperature, top_p=0.95))
         result = continue_ids(loaded, prime, req)

@@ -16,7 +16,8 @@ from .runner import Generator, Request, Result
 from .sampling import STRATEGIES, Sampling
 
 __all__ = ["Generator", "Request", "Result", "Sampling", "STRATEGIES", "parse_scale", "parse_range",
-           "generator_for", "continue_ids", "continue_score", "prime_from_generation_set", "decode_continuation"]
+           "generator_for", "continue_ids", "continue_score", "prime_from_generation_set", "decode_continuation",
+           "opening"]
 
 
 def generator_for(loaded) -> Generator:
@@ -98,6 +99,16 @@ def continue_score(loaded, score: Score | None, req: Request, include_prime: boo
     return scores, result
 
 
+def opening(loaded, ids: np.ndarray, beats: float) -> np.ndarray:
+    """The ids of a piece's first `beats` beats (at least one token): counted exactly where the codec's
+    tokens have durations, else estimated from the model's tokens per beat."""
+    beats_per = loaded.codec.token_beats()
+    if beats_per is not None:
+        cum = np.cumsum(beats_per[np.asarray(ids).astype(np.int64)])
+        return ids[:max(1, int(np.searchsorted(cum, beats)))]
+    return ids[:max(1, int(beats * (loaded.meta.get("tokens_per_beat") or 40)))]
+
+
 def prime_from_generation_set(loaded, beats: float = 8.0, seed: int = 0, corpus_root=None) -> tuple[str, np.ndarray]:
     """The opening `beats` of a piece the model never trained on, as prime ids."""
     from pathlib import Path
@@ -114,11 +125,5 @@ def prime_from_generation_set(loaded, beats: float = 8.0, seed: int = 0, corpus_
                     ids = loaded.codec.encode_file(path)
                 except CadenzaError:
                     continue
-                beats_per = loaded.codec.token_beats()
-                if beats_per is not None:
-                    cum = np.cumsum(beats_per[ids.astype(np.int64)])
-                    ids = ids[:max(1, int(np.searchsorted(cum, beats)))]
-                else:
-                    ids = ids[:max(1, int(beats * (loaded.meta.get("tokens_per_beat") or 40)))]
-                return str(path), ids
+                return str(path), opening(loaded, ids, beats)
     raise CadenzaError(f"model {loaded.name!r}: none of its generation-set pieces is on this machine")
