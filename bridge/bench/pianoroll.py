@@ -142,27 +142,29 @@ def _batches(rolls, cfg: BenchConfig, rng: np.random.Generator, train: bool):
             windows.append((piece, a, b))
     if train:
         rng.shuffle(windows)
-    W = cfg.window
     for i in range(0, len(windows), cfg.batch):
-        group = windows[i:i + cfg.batch]
-        B = len(group)
-        prev = np.full((B, W), keys + 1, np.int32)
-        floor = np.full((B, W), -1, np.int32)
-        pf = np.zeros((B, W, keys), np.float32)
-        pl = np.zeros((B, W, keys), np.float32)
-        phase = np.zeros((B, W), np.int32)
-        target = np.full((B, W), keys, np.int32)
-        weight = np.zeros((B, W), np.float32)
-        for j, (piece, a, b) in enumerate(group):
-            m = b - a
-            prev[j, :m] = piece[0][a:b]
-            floor[j, :m] = piece[1][a:b]
-            pf[j, :m] = piece[2][a:b]
-            pl[j, :m] = piece[3][a:b]
-            phase[j, :m] = piece[4][a:b]
-            target[j, :m] = piece[5][a:b]
-            weight[j, :m] = 1
-        yield {"prev": prev, "floor": floor, "prev_frame": pf, "placed": pl, "phase": phase}, target, weight
+        yield pad(windows[i:i + cfg.batch], cfg.window, keys)
+
+
+INPUTS = ("prev", "floor", "prev_frame", "placed", "phase")
+
+
+def pad(group, width: int, keys: int):
+    """(inputs, target, weight) for slices (serialised piece, start, end), padded to `width` tokens; weight 0
+    marks the padding."""
+    B = len(group)
+    x = {"prev": np.full((B, width), keys + 1, np.int32), "floor": np.full((B, width), -1, np.int32),
+         "prev_frame": np.zeros((B, width, keys), np.float32), "placed": np.zeros((B, width, keys), np.float32),
+         "phase": np.zeros((B, width), np.int32)}
+    target = np.full((B, width), keys, np.int32)
+    weight = np.zeros((B, width), np.float32)
+    for j, (piece, a, b) in enumerate(group):
+        m = b - a
+        for name, arr in zip(INPUTS, piece[:5]):
+            x[name][j, :m] = arr[a:b]
+        target[j, :m] = piece[5][a:b]
+        weight[j, :m] = 1
+    return x, target, weight
 
 
 def _order_mask():
@@ -246,19 +248,7 @@ def nll_per_frame(score, rolls) -> tuple[float, int]:
     keys = rolls[0].shape[1]
     for i in range(0, len(order), 16):
         group = [serialise(rolls[j]) for j in order[i:i + 16]]
-        W = max(len(g[0]) for g in group)
-        B = len(group)
-        x = {"prev": np.full((B, W), keys + 1, np.int32), "floor": np.full((B, W), -1, np.int32),
-             "prev_frame": np.zeros((B, W, keys), np.float32), "placed": np.zeros((B, W, keys), np.float32),
-             "phase": np.zeros((B, W), np.int32)}
-        target = np.full((B, W), keys, np.int32)
-        weight = np.zeros((B, W), np.float32)
-        for j, g in enumerate(group):
-            m = len(g[0])
-            for name, arr in zip(("prev", "floor", "prev_frame", "placed", "phase"), g[:5]):
-                x[name][j, :m] = arr
-            target[j, :m] = g[5]
-            weight[j, :m] = 1
+        x, target, weight = pad([(g, 0, len(g[0])) for g in group], max(len(g[0]) for g in group), keys)
         total += float(score(x, target, weight))
         frames += int(sum(len(rolls[j]) for j in order[i:i + 16]))
     return total / frames, frames
