@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--variations", type=int, default=1, help="how many versions, generated as one batch")
         p.add_argument("--scale", help="e.g. 'C major', 'F# minor', 'D dorian', or '0,2,4,5,7,9,11'")
         p.add_argument("--pitch-range", help="lowest-highest MIDI pitch, e.g. 36-96")
+        p.add_argument("--max-hold", type=float, metavar="BEATS",
+                       help="release any note held this many beats (default: 5 s for performance models; 0: never)")
         p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("serve", help="run the daemon: OSC on 127.0.0.1:9000 and the watch folder",
@@ -333,7 +335,8 @@ def _request(args):
                    sampling=Sampling(strategy=args.strategy, temperature=args.temperature, top_k=args.top_k,
                                      top_p=args.top_p, n=args.n),
                    scale=parse_scale(args.scale) if args.scale else None,
-                   pitch_range=parse_range(args.pitch_range) if args.pitch_range else None)
+                   pitch_range=parse_range(args.pitch_range) if args.pitch_range else None,
+                   max_hold=args.max_hold)
 
 
 def _outputs(out: str | None, default_stem: str, n: int) -> list:

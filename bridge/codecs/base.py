@@ -114,6 +114,10 @@ class Codec:
         """(V,) beats each token advances time by, when that is fixed per token; else None."""
         return None
 
+    def max_hold_beats(self) -> float | None:
+        """Beats (as token_beats counts them) after which generation releases a held note; None: never."""
+        return None
+
     def _check_ids(self, ids) -> np.ndarray:
         arr = np.asarray(ids, dtype=np.int64).reshape(-1)
         bad = (arr < 0) | (arr >= self.vocab_size)

@@ -78,6 +78,10 @@ class PerformanceCodec(Codec):
         beats[256:256 + n] = np.arange(1, n + 1) / self.params["steps_per_second"] * qpm / 60.0
         return beats
 
+    def max_hold_beats(self) -> float:
+        """5 s, Magenta's MAX_NOTE_DURATION_SECONDS for performance generation; at decode_qpm."""
+        return 5.0 * self.params["decode_qpm"] / 60.0
+
     # ----- encode ------------------------------------------------------------------------------
     def encode(self, score: Score) -> np.ndarray:
         p = self.params

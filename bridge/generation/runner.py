@@ -33,6 +33,7 @@ class Request:
     scale: frozenset | None = None
     pitch_range: tuple[int, int] | None = None
     qpm: float | None = None  # the tempo beats are counted at, for codecs that count seconds
+    max_hold: float | None = None  # release a note held this many beats (None: the model's default; 0: never)
 
     def __post_init__(self):
         if not 1 <= self.variations <= 32:
@@ -41,6 +42,8 @@ class Request:
             raise CadenzaError(f"length must be 0-1024 beats, not {self.beats}")
         if not 0 <= self.tokens <= 100_000:
             raise CadenzaError(f"tokens must be 0-100000, not {self.tokens}")
+        if self.max_hold is not None and not 0 <= self.max_hold <= 1024:
+            raise CadenzaError(f"max_hold must be 0-1024 beats (0: never release), not {self.max_hold}")
 
 
 @dataclass
@@ -139,6 +142,12 @@ class Generator:
             (on_p if kind == "on" else off_p)[i] = pitch
         self.grammar = bool((off_p >= 0).any())
         self.on_pitch, self.off_pitch = on_p, off_p
+        beats = self.codec.token_beats()
+        self.hold = self.grammar and beats is not None  # notes held too long can be released
+        beats = beats if beats is not None else np.zeros(self.vocab)
+        self.tok_beats = c(beats.astype(np.float32))
+        self.advances = c(beats > 0)
+        self.min_shift = float(beats[beats > 0].min()) if (beats > 0).any() else 0.0
         self.on_t = c(np.maximum(on_p, 0).astype(np.int32))
         self.off_t = c(np.maximum(off_p, 0).astype(np.int32))
         self.is_on = c(on_p >= 0)
@@ -216,15 +225,14 @@ class Generator:
 
         grammar = self.grammar
 
-        def run(logits, h, c, sounding, seed, mask, temperature, k, p, nn):
-            def body(t, logits, h, c, sounding, out):
+        hold = self.hold
+
+        def run(logits, h, c, sounding, held, seed, mask, temperature, k, p, nn, max_hold):
+            def body(t, logits, h, c, sounding, held, out):
                 s = tf.random.experimental.stateless_fold_in(seed, t)
                 full = logits + mask
-                if grammar:  # sounding: (B, 128) bool
-                    off_ok = tf.gather(sounding, self.off_t, axis=1)
-                    on_ok = tf.logical_not(tf.gather(sounding, self.on_t, axis=1))
-                    ok = tf.where(self.is_off[None], off_ok, tf.where(self.is_on[None], on_ok, True))
-                    full = tf.where(ok, full, -1e9)
+                if grammar:  # sounding: (B, 128) bool; held: (B, 128) beats each has sounded
+                    full = self._grammar(full, sounding, held, max_hold)
                 tok = sample(full, s, sampling, temperature, k, p, nn)
                 if grammar:
                     started = tf.one_hot(tf.gather(self.on_t, tok), 128, on_value=True, off_value=False) & \
@@ -232,26 +240,71 @@ class Generator:
                     ended = tf.one_hot(tf.gather(self.off_t, tok), 128, on_value=True, off_value=False) & \
                         tf.gather(self.is_off, tok)[:, None]
                     sounding = (sounding | started) & tf.logical_not(ended)
+                    if hold:
+                        held = tf.where(sounding, held + tf.gather(self.tok_beats, tok)[:, None], 0.0)
                 logits, h, c = self._step(tok, h, c)
-                return t + 1, logits, h, c, sounding, out.write(t, tok)
+                return t + 1, logits, h, c, sounding, held, out.write(t, tok)
 
             ta = tf.TensorArray(tf.int32, size=n)
-            _, logits, h, c, sounding, ta = tf.while_loop(lambda t, *a: t < n, body, (0, logits, h, c, sounding, ta))
-            return tf.transpose(ta.stack()), logits, h, c, sounding
+            _, logits, h, c, sounding, held, ta = tf.while_loop(lambda t, *a: t < n, body,
+                                                                (0, logits, h, c, sounding, held, ta))
+            return tf.transpose(ta.stack()), logits, h, c, sounding, held
 
         fn = tf.function(run, jit_compile=self.jit)
         self._chunk_fns[key] = fn
         return fn
 
-    def sounding_after(self, ids: np.ndarray) -> np.ndarray:
-        """(128,) bool: the pitches still sounding after the ids."""
+    def _grammar(self, full, sounding, held, max_hold):
+        """The note grammar on (B, vocab) logits: a release only for a sounding pitch, a start only for a
+        silent one. The release probability the model gave pitches that are not sounding (a third of it,
+        teacher-forced on piano-midi) is shared by the sounding ones instead of by every other token.
+        No note lasts more than `max_hold` beats: a time step that would carry a note past it is not taken,
+        and a note that cannot wait even the shortest step is released next (Magenta's performance decoding
+        cuts notes at 5 s after the fact; here the model hears the release)."""
+        import tensorflow as tf
+
+        neg = tf.constant(-1e9)
+        off_ok = tf.gather(sounding, self.off_t, axis=1) & self.is_off[None]
+        on_ok = tf.logical_not(tf.gather(sounding, self.on_t, axis=1))
+        ok = tf.where(self.is_off[None], off_ok, tf.where(self.is_on[None], on_ok, True))
+        all_off = tf.reduce_logsumexp(tf.where(self.is_off[None], full, neg), -1, keepdims=True)
+        some_off = tf.reduce_logsumexp(tf.where(off_ok, full, neg), -1, keepdims=True)
+        full = tf.where(off_ok, full + (all_off - some_off), tf.where(ok, full, neg))
+        if self.hold:
+            eps = 1e-4
+            left = tf.reduce_min(tf.where(sounding, max_hold - held, 1e9), -1, keepdims=True)  # (B, 1)
+            full = tf.where(self.advances[None] & (self.tok_beats[None] > left + eps), neg, full)
+            over = sounding & (held + self.min_shift > max_hold + eps)
+            release = tf.gather(over, self.off_t, axis=1) & self.is_off[None]
+            full = tf.where(tf.reduce_any(over, -1, keepdims=True), tf.where(release, full, neg), full)
+        return full
+
+    def sounding_after(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(128,) bool and (128,) float: the pitches still sounding after the ids, and for how many beats."""
         on = np.zeros(128, bool)
+        since = np.zeros(128)
+        beats = self.token_beats if self.token_beats is not None else np.zeros(self.vocab)
+        now = 0.0
         for t in np.asarray(ids).tolist():
             if self.on_pitch[t] >= 0:
+                if not on[self.on_pitch[t]]:
+                    since[self.on_pitch[t]] = now
                 on[self.on_pitch[t]] = True
             elif self.off_pitch[t] >= 0:
                 on[self.off_pitch[t]] = False
-        return on
+            now += beats[t]
+        return on, np.where(on, now - since, 0.0).astype(np.float32)
+
+    def max_hold(self, req: Request) -> float:
+        """Beats after which a held note is released: the request's, else the model's, else never."""
+        value = req.max_hold
+        if value is None:
+            value = self.codec.max_hold_beats() or 0
+        if not value:
+            return 1e9
+        if req.qpm and self.codec.name == "performance":  # counted at the codec's tempo inside the loop
+            value = value * float(self.codec.params["decode_qpm"]) / float(req.qpm)
+        return float(value)
 
     def zero_state(self, batch: int):
         import tensorflow as tf
@@ -289,7 +342,9 @@ class Generator:
             logits, h, c = self.prime(start)
             logits = tf.tile(logits, [B, 1])
             h, c = tf.tile(h, [1, B, 1]), tf.tile(c, [1, B, 1])
-            sounding = tf.constant(np.tile(self.sounding_after(prime)[None], (B, 1)))
+            on, held = self.sounding_after(prime)
+            sounding = tf.constant(np.tile(on[None], (B, 1)))
+            held = tf.constant(np.tile(held[None], (B, 1)))
             fn = self._chunk_fn(s)
             stopper = Stopper(B, stop_beats, lambda row: token_beats[row])
             counter = 0
@@ -297,17 +352,18 @@ class Generator:
             halves = None
             if self.split and B >= 4 and (os.cpu_count() or 1) >= 2:
                 k = B // 2
-                halves = [(logits[:k], h[:, :k], c[:, :k], sounding[:k]), (logits[k:], h[:, k:], c[:, k:], sounding[k:])]
+                halves = [(logits[:k], h[:, :k], c[:, :k], sounding[:k], held[:k]),
+                          (logits[k:], h[:, k:], c[:, k:], sounding[k:], held[k:])]
             cancelled = False
             args = (tf.constant(float(s.temperature)), tf.constant(int(s.top_k or 40)), tf.constant(float(s.top_p)),
-                    tf.constant(int(s.n)))
+                    tf.constant(int(s.n)), tf.constant(self.max_hold(req), tf.float32))
             while counter * self.chunk < cap:
                 if cancel is not None and cancel.is_set():
                     cancelled = True
                     break
                 seed = tf.constant([req.seed & 0x7FFFFFFF, counter], tf.int32)
                 if halves is None:
-                    toks, logits, h, c, sounding = fn(logits, h, c, sounding, seed, m, *args)
+                    toks, logits, h, c, sounding, held = fn(logits, h, c, sounding, held, seed, m, *args)
                     toks = toks.numpy()
                 else:
                     seeds = (seed, tf.constant([req.seed & 0x7FFFFFFF, counter + (1 << 20)], tf.int32))

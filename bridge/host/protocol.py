@@ -100,6 +100,7 @@ class Settings:
     qpm: float = 120.0
     scale: str = ""
     pitch_range: str = ""
+    max_hold: float = -1.0  # release a note held this many beats (-1: the model's default; 0: never)
     reply_host: str = ""  # "" : reply to the sender's address
     reply_port: int = 0  # 0 : reply to the sender's port
     midi: int = 1  # also send the whole MIDI file as a blob where it fits
@@ -112,7 +113,7 @@ KEYS = {
     "model": str, "beats": float, "length_beats": float, "temperature": float, "top_k": int, "top_p": float,
     "strategy": str, "n": int, "seed": int, "variations": int, "qpm": float, "scale": str, "pitch_range": str,
     "range": str, "reply_host": str, "reply_port": int, "midi": int, "write_file": int, "render": str,
-    "picture": int,
+    "picture": int, "max_hold": float,
 }
 RENDER_FORMATS = ("wav", "flac", "ogg", "mp3")
 ALIASES = {"length_beats": "beats", "range": "pitch_range"}
@@ -135,6 +136,7 @@ def apply_setting(s: Settings, key: Any, value: Any) -> Settings:
         "beats": lambda x: 0 < x <= MAX_BEATS, "temperature": lambda x: 0.01 <= x <= 10, "top_k": lambda x: x >= 0,
         "top_p": lambda x: 0 < x <= 1, "n": lambda x: x >= 1, "variations": lambda x: 1 <= x <= 16,
         "qpm": lambda x: 10 <= x <= 400, "reply_port": lambda x: 0 <= x <= 65535,
+        "max_hold": lambda x: x == -1 or 0 <= x <= MAX_BEATS,
     }
     if name in checks and not checks[name](v):
         raise ProtocolError(f"{key} {value} is out of range")

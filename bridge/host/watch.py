@@ -148,7 +148,8 @@ class Watcher:
                           variations=1, sampling=Sampling(strategy=s.strategy, temperature=s.temperature,
                                                           top_k=s.top_k, top_p=s.top_p, n=s.n),
                           scale=parse_scale(s.scale) if s.scale else None,
-                          pitch_range=parse_range(s.pitch_range) if s.pitch_range else None)
+                          pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
+                          max_hold=None if s.max_hold < 0 else s.max_hold)
             prime = loaded.codec.encode_file(path)
             if not len(prime):
                 raise CadenzaError(f"{path.name}: no notes to continue")

@@ -198,3 +198,27 @@ def test_large_batches_split_across_two_cores_stay_reproducible(tiny):
     assert all(np.array_equal(x, y) for x, y in zip(a.new, b.new))
     assert len({tuple(x.tolist()) for x in a.new}) == 6  # six different variations
     assert all(len(x) == 96 for x in whole.run(np.zeros(0, np.int32), req).new)
+
+
+def _durations(codec, prime, new):
+    from bridge.generation import decode_continuation
+    score = decode_continuation(codec, prime, new, include_prime=False)
+    arr = score.note_array()
+    return (arr[:, 3] - arr[:, 2]) / score.tpq
+
+
+def test_max_hold_releases_long_notes_and_the_model_hears_it(tiny):
+    """No note outlasts `max_hold`; the releases are tokens (so the model is told), not a cut made when
+    decoding."""
+    loaded = store.load(str(tiny))
+    codec = loaded.codec
+    prime = codec.encode_file(CHORALES / "chor030.krn")[:90]
+    sampling = Sampling("temperature", temperature=1.5)
+    free = generator_for(loaded).run(prime, Request(tokens=400, variations=4, seed=3, sampling=sampling))
+    assert max(_durations(codec, prime, n).max() for n in free.new) > 1.0  # the test can fail
+    held = generator_for(loaded).run(prime, Request(tokens=400, variations=4, seed=3, sampling=sampling,
+                                                    max_hold=1.0))
+    for new in held.new:
+        assert _durations(codec, prime, new).max() <= 1.0 + 1e-6  # decoding cuts nothing: the tokens say it
+    with pytest.raises(CadenzaError, match="max_hold"):
+        Request(max_hold=-1)

@@ -40,6 +40,15 @@ def test_continue_streams_notes_midi_file_and_done(client, daemon):
     assert path.startswith(str(daemon.cfg.outbox.resolve()))
 
 
+def test_max_hold_setting_reaches_the_generator(client, daemon):
+    """`max_hold 0.5`: no new note lasts longer than half a beat (the chorale model's notes mostly last one)."""
+    client.send("/cadenza/continue", 13, *PRIME, "beats", 8.0, "max_hold", 0.5, "seed", 3)
+    notes = notes_of(client.receive(rid=13), 13)
+    assert len(notes) > 8 and max(d for _, s, d, _ in notes) <= 0.5 + 1e-6
+    client.send("/cadenza/continue", 14, *PRIME, "beats", 8.0, "seed", 3)
+    assert max(d for _, s, d, _ in notes_of(client.receive(rid=14), 14)) > 0.5
+
+
 def test_max_floats_and_pd_ints_are_both_numbers(client):
     client.send("/cadenza/continue", 8.0, *[float(x) for x in PRIME], types="f" * 17)
     assert client.receive(rid=8)[-1][0] == "/cadenza/done"
@@ -106,6 +115,7 @@ def test_garbage_datagrams_get_an_error(client, packet, problem):
     (("/cadenza/continue", 22, 200, 0, 1, 90), "pitch 200 is outside 0-127"),
     (("/cadenza/continue", 23, *PRIME, "beats", 1e9), "beats 1000000000.0 is out of range"),
     (("/cadenza/continue", 24, *PRIME, "wobble", 1), "'wobble' is neither a number"),
+    (("/cadenza/continue", 32, *PRIME, "max_hold", -5.0), "max_hold -5.0 is out of range"),
     (("/cadenza/generate", 18, "wobble", 1), "unknown setting 'wobble'"),
     (("/cadenza/generate", 25, "strategy", "beam"), "unknown strategy 'beam'"),
     (("/cadenza/generate", 26, "scale", "H major"), "unknown scale"),
