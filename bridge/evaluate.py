@@ -260,7 +260,8 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
                       "real_ngrams": real_grams, "training_ngrams": len(train_grams)},
         "primes": used,
         "per_piece": {"generated": gen_rows, "real": real_rows},
-        "settings": {"seed": seed, "temperature": temperature, "strategy": "top_p 0.95"},
+        "settings": {"seed": seed, "temperature": temperature, "strategy": "top_p 0.95",
+                     "max_hold_beats": loaded.codec.max_hold_beats()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
 

@@ -9,9 +9,14 @@ cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale \
 cadenza train $C/piano-midi --codec performance --name piano \
   --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 --patience 3 --max-minutes 40 \
   --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
-# ... then 35 more minutes from those weights (the shipped piano model; its cadenza.json records "init")
+# ... then 35 more minutes from those weights ...
 cadenza train $C/piano-midi --codec performance --name piano --init piano \
   --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 --patience 3 --max-minutes 35 \
+  --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
+# ... then 50 more minutes from those, now also reading the sounding notes (note_state: the new input
+# weights start at zero), the shipped piano model; its cadenza.json records "init" and the history
+cadenza train $C/piano-midi --codec performance --name piano --init piano --arg note_state=true \
+  --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 --patience 3 --max-minutes 50 \
   --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
 cadenza train $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --codec kern --name sonata-kern \
   --layers 3 --units 256 --dropout 0.2 --steps-per-epoch 200 --patience 3 --max-minutes 30 \

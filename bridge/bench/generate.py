@@ -29,11 +29,13 @@ def _median_run(gen, prime, req, repeats):
 
 
 def _predict_loop(model, codec, prime, n, window=128):
+    from ..nets import model_inputs
+
     seq = list(np.asarray(prime).reshape(-1)[-window:]) or [codec.eos or 0]
     rng = np.random.default_rng(0)
     t = time.perf_counter()
     for _ in range(n):
-        logits = model.predict(np.array([seq[-window:]], np.int32), verbose=0)[0, -1]
+        logits = model.predict(model_inputs(model, np.array([seq[-window:]], np.int32)), verbose=0)[0, -1]
         p = np.exp(logits - logits.max())
         seq.append(int(rng.choice(len(p), p=p / p.sum())))
     return time.perf_counter() - t

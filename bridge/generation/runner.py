@@ -130,8 +130,11 @@ class Generator:
         self.n_layers = len(recurrent)
         c = tf.constant
         w = [l.get_weights() for l in recurrent]  # kernel, recurrent_kernel, bias
-        self.table0 = c(emb @ w[0][0] + w[0][2])  # embedding folded into the first input projection
-        self.rec0 = c(w[0][1])
+        e = emb.shape[1]
+        self.table0 = c(emb @ w[0][0][:e] + w[0][2])  # embedding folded into the first input projection
+        # note_state models also read the sounding pitches: one product of [sounding, h] with the stacked kernels
+        self.note_state = any(layer.name == "note_state" for layer in model.layers)
+        self.rec0 = c(np.concatenate([w[0][0][e:], w[0][1]], 0) if self.note_state else w[0][1])
         self.rest = [(c(np.concatenate([k, r], 0)), c(b)) for k, r, b in w[1:]]
         self.out_w, self.out_b = c(dense_w), c(dense_b)
         self.vocab = emb.shape[0]
@@ -165,11 +168,13 @@ class Generator:
         c_new = tf.sigmoid(f) * c_prev + tf.sigmoid(i) * tf.tanh(g)
         return tf.sigmoid(o) * tf.tanh(c_new), c_new
 
-    def _advance(self, tok, h, c):
-        """One token for every variation: (B,) ids and (layers, B, units) states -> new h, c."""
+    def _advance(self, tok, h, c, sounding=None):
+        """One token for every variation: (B,) ids and (layers, B, units) states -> new h, c.
+        `sounding`: (B, 128) float, the pitches sounding after the token (note_state models)."""
         import tensorflow as tf
 
-        z = tf.gather(self.table0, tok) + tf.matmul(h[0], self.rec0)
+        x0 = tf.concat([sounding, h[0]], -1) if self.note_state else h[0]
+        z = tf.gather(self.table0, tok) + tf.matmul(x0, self.rec0)
         x, c0 = self._cell(z, c[0])
         hs, cs = [x], [c0]
         for i, (w, b) in enumerate(self.rest, start=1):
@@ -183,24 +188,39 @@ class Generator:
 
         return tf.matmul(h[-1], self.out_w) + self.out_b
 
-    def _step(self, tok, h, c):
+    def _step(self, tok, h, c, sounding=None):
         """_advance, then the logits for the next token."""
-        h, c = self._advance(tok, h, c)
+        h, c = self._advance(tok, h, c, sounding)
         return self._logits(h), h, c
 
-    def _prime_graph(self, ids, n, h, c):
-        """Read the first n of the (padded) prime ids into the state; the logits after the last."""
+    def _count(self, tok, counts):
+        """(B, 128) counts of sounding notes after the (B,) tokens: a start adds one, a release takes one."""
         import tensorflow as tf
 
-        def body(t, h, c):
-            h, c = self._advance(ids[:, t], h, c)
-            return t + 1, h, c
+        on = tf.one_hot(tf.gather(self.on_t, tok), 128) * tf.cast(tf.gather(self.is_on, tok), tf.float32)[:, None]
+        off = tf.one_hot(tf.gather(self.off_t, tok), 128) * tf.cast(tf.gather(self.is_off, tok), tf.float32)[:, None]
+        return counts + on - off
 
-        _, h, c = tf.while_loop(lambda t, *a: t < n, body, (0, h, c))
+    def _prime_graph(self, ids, n, h, c, counts):
+        """Read the first n of the (padded) prime ids into the state; the logits after the last.
+        `counts`: (B, 128) notes sounding before the ids (note_state models)."""
+        import tensorflow as tf
+
+        def body(t, h, c, counts):
+            tok = ids[:, t]
+            if self.note_state:
+                counts = self._count(tok, counts)
+                h, c = self._advance(tok, h, c, tf.cast(counts > 0.5, tf.float32))
+            else:
+                h, c = self._advance(tok, h, c)
+            return t + 1, h, c, counts
+
+        _, h, c, _ = tf.while_loop(lambda t, *a: t < n, body, (0, h, c, counts))
         return self._logits(h), h, c
 
-    def prime(self, ids: np.ndarray):
-        """(logits, h, c) after reading the prime, compiled once per bucket of prime lengths."""
+    def prime(self, ids: np.ndarray, held: np.ndarray | None = None):
+        """(logits, h, c) after reading the prime, compiled once per bucket of prime lengths.
+        `held`: (128,) notes sounding before the ids, where they are the end of a longer prime."""
         import tensorflow as tf
 
         n = len(ids)
@@ -211,7 +231,8 @@ class Generator:
         padded = np.zeros((1, bucket), np.int32)
         padded[0, :n] = ids
         h, c = self.zero_state(1)
-        return fn(tf.constant(padded), tf.constant(n, tf.int32), h, c)
+        counts = np.zeros((1, 128), np.float32) if held is None else np.asarray(held, np.float32)[None]
+        return fn(tf.constant(padded), tf.constant(n, tf.int32), h, c, tf.constant(counts))
 
     def _chunk_fn(self, sampling: Sampling):
         import tensorflow as tf
@@ -242,7 +263,7 @@ class Generator:
                     sounding = (sounding | started) & tf.logical_not(ended)
                     if hold:
                         held = tf.where(sounding, held + tf.gather(self.tok_beats, tok)[:, None], 0.0)
-                logits, h, c = self._step(tok, h, c)
+                logits, h, c = self._step(tok, h, c, tf.cast(sounding, tf.float32) if self.note_state else None)
                 return t + 1, logits, h, c, sounding, held, out.write(t, tok)
 
             ta = tf.TensorArray(tf.int32, size=n)
@@ -279,20 +300,27 @@ class Generator:
             full = tf.where(tf.reduce_any(over, -1, keepdims=True), tf.where(release, full, neg), full)
         return full
 
+    def note_counts(self, ids: np.ndarray) -> np.ndarray:
+        """(128,) how many notes of each pitch sound after the ids."""
+        ids = np.asarray(ids, np.int64)
+        on, off = self.on_pitch[ids], self.off_pitch[ids]
+        return (np.bincount(on[on >= 0], minlength=128) - np.bincount(off[off >= 0], minlength=128)).astype(np.float32)
+
     def sounding_after(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(128,) bool and (128,) float: the pitches still sounding after the ids, and for how many beats."""
-        on = np.zeros(128, bool)
+        counts = np.zeros(128, np.int64)  # notes of one pitch end first in, first out, as the codecs decode
         since = np.zeros(128)
         beats = self.token_beats if self.token_beats is not None else np.zeros(self.vocab)
         now = 0.0
         for t in np.asarray(ids).tolist():
             if self.on_pitch[t] >= 0:
-                if not on[self.on_pitch[t]]:
+                if not counts[self.on_pitch[t]]:
                     since[self.on_pitch[t]] = now
-                on[self.on_pitch[t]] = True
-            elif self.off_pitch[t] >= 0:
-                on[self.off_pitch[t]] = False
+                counts[self.on_pitch[t]] += 1
+            elif self.off_pitch[t] >= 0 and counts[self.off_pitch[t]]:
+                counts[self.off_pitch[t]] -= 1
             now += beats[t]
+        on = counts > 0
         return on, np.where(on, now - since, 0.0).astype(np.float32)
 
     def max_hold(self, req: Request) -> float:
@@ -328,8 +356,9 @@ class Generator:
         import tensorflow as tf
 
         t0 = time.perf_counter()
-        prime = np.asarray(prime, dtype=np.int32).reshape(-1)[-MAX_PRIME:]
-        if len(prime) and (prime.min() < 0 or prime.max() >= self.vocab):
+        whole = np.asarray(prime, dtype=np.int32).reshape(-1)
+        prime = whole[-MAX_PRIME:]
+        if len(whole) and (whole.min() < 0 or whole.max() >= self.vocab):
             raise CadenzaError(f"prime ids outside this model's vocabulary (0-{self.vocab - 1})")
         start = prime if len(prime) else np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
         forbid = (self.codec.eos,) if self.codec.eos is not None else ()
@@ -339,10 +368,10 @@ class Generator:
         B = req.variations
         s = req.sampling
         with self._lock:  # one run at a time per model: the compiled graphs are shared
-            logits, h, c = self.prime(start)
+            logits, h, c = self.prime(start, self.note_counts(whole[:-MAX_PRIME]) if len(whole) > MAX_PRIME else None)
             logits = tf.tile(logits, [B, 1])
             h, c = tf.tile(h, [1, B, 1]), tf.tile(c, [1, B, 1])
-            on, held = self.sounding_after(prime)
+            on, held = self.sounding_after(whole)
             sounding = tf.constant(np.tile(on[None], (B, 1)))
             held = tf.constant(np.tile(held[None], (B, 1)))
             fn = self._chunk_fn(s)

@@ -25,13 +25,30 @@ def defaults(arch: str) -> dict[str, Any]:
     return _module(arch).DEFAULTS.copy()
 
 
-def build(arch: str, vocab_size: int | tuple[int, ...], **args: Any):
+def build(arch: str, vocab_size: int | tuple[int, ...], codec=None, **args: Any):
+    """`codec`: the model's codec, for architectures whose layers need its tokens (lstm with note_state)."""
     mod = _module(arch)
     unknown = set(args) - set(mod.DEFAULTS)
     if unknown:
         raise CadenzaError(f"architecture {arch!r} has no argument(s) {', '.join(sorted(unknown))}; "
                            f"it takes {', '.join(sorted(mod.DEFAULTS))}")
-    return mod.build(vocab_size, **{**mod.DEFAULTS, **args})
+    args = {**mod.DEFAULTS, **args}
+    if args.get("note_state"):
+        try:
+            return mod.build(vocab_size, codec=codec, **args)
+        except ValueError as e:
+            raise CadenzaError(str(e)) from None
+    return mod.build(vocab_size, **args)
+
+
+def model_inputs(model, ids):
+    """What `model` takes for the ids (batch, time): with the ids, no notes held before them where the
+    model also reads the sounding pitches."""
+    import numpy as np
+
+    if len(model.inputs) == 2 and model.inputs[1].shape[-1] == 128:
+        return [ids, np.zeros((np.shape(ids)[0], 128), np.float32)]
+    return ids
 
 
 def _module(arch: str):

@@ -121,7 +121,30 @@ def _stream(seqs: list[np.ndarray], eos: int | None) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.int32)
 
 
+NOTE_EVERY = 64  # tokens between the stored counts of sounding notes in a training stream
+
+
+def note_counts(stream: np.ndarray, codec, every: int) -> np.ndarray:
+    """(len(stream) // every + 1, 128) float32: how many notes of each pitch sound before tokens 0,
+    every, 2 every, ... of the stream (a start adds one, a release takes one away)."""
+    from ..nets.lstm import note_tables
+
+    on, off = (np.asarray(t) for t in note_tables(codec))
+    counts = np.zeros(128, np.int64)
+    out = np.zeros((len(stream) // every + 1, 128), np.float32)
+    s = np.asarray(stream, np.int64)
+    for k in range(len(out)):
+        out[k] = counts
+        block = s[k * every:(k + 1) * every]
+        counts += np.bincount(on[block][on[block] >= 0], minlength=128)
+        counts -= np.bincount(off[block][off[block] >= 0], minlength=128)
+        np.maximum(counts, 0, out=counts)
+    return out
+
+
 def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[np.ndarray]):
+    """Windows of seq_len tokens (x, y); for note_state models ((x, held), y), with the counts of notes
+    sounding before each window (moved with the window's transposition)."""
     import tensorflow as tf
 
     stream = _stream(train, codec.eos)
@@ -132,14 +155,35 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
     tokens = tf.constant(stream)
     n_starts = len(stream) - L - 1
     tab = tf.constant(table) if table is not None else None
+    notes = bool(cfg.arch_args.get("note_state"))
+    if notes:
+        from ..nets.lstm import note_tables
+
+        ck = tf.constant(note_counts(stream, codec, NOTE_EVERY))
+        on_t, off_t = (tf.constant(t, tf.int32) for t in note_tables(codec))
+        pitches = tf.range(128)
+
+        def held_before(start):  # counts at the checkpoint, plus the tokens from there to the start
+            pre = tokens[(start // NOTE_EVERY) * NOTE_EVERY:start]
+            on, off = tf.gather(on_t, pre), tf.gather(off_t, pre)
+            d = tf.reduce_sum(tf.one_hot(on, 128), 0) - tf.reduce_sum(tf.one_hot(off, 128), 0)  # -1: no row
+            return tf.maximum(ck[start // NOTE_EVERY] + d, 0.0)
 
     def window(r):
         start = tf.cast(r % n_starts, tf.int32)
         w = tokens[start:start + L + 1]
+        semis = tf.constant(0)
         if tab is not None:
             shift = tf.cast((r // n_starts) % tab.shape[0], tf.int32)
             moved = tf.gather(tab[shift], w)
-            w = tf.where(tf.reduce_any(moved < 0), w, moved)  # a shift out of range: keep the window as it is
+            bad = tf.reduce_any(moved < 0)
+            w = tf.where(bad, w, moved)  # a shift out of range: keep the window as it is
+            semis = tf.where(bad, 0, shift - cfg.transpose)
+        if notes:
+            held = held_before(start)
+            src = pitches - semis
+            held = tf.where((src >= 0) & (src < 128), tf.gather(held, tf.clip_by_value(src, 0, 127)), 0.0)
+            return (w[:-1], held), w[1:]
         return w[:-1], w[1:]
 
     ds = (tf.data.Dataset.random(seed=cfg.seed)
@@ -152,9 +196,14 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
         raise CadenzaError(f"the validation files hold {len(vstream)} tokens: fewer than one window of {L}")
     x = vstream[:n * L].reshape(n, L)
     y = vstream[1:n * L + 1].reshape(n, L)
-    full = tf.data.Dataset.from_tensor_slices((x, y)).batch(cfg.batch).cache()
     # each epoch checks an evenly spread subset; the reported figure uses every window
     pick = np.linspace(0, n - 1, min(n, cfg.val_windows)).astype(int)
+    if notes:
+        held = note_counts(vstream, codec, L)[:n]
+        full = tf.data.Dataset.from_tensor_slices(((x, held), y)).batch(cfg.batch).cache()
+        quick = tf.data.Dataset.from_tensor_slices(((x[pick], held[pick]), y[pick])).batch(cfg.batch).cache()
+        return ds, quick, full, int(n * L)
+    full = tf.data.Dataset.from_tensor_slices((x, y)).batch(cfg.batch).cache()
     quick = tf.data.Dataset.from_tensor_slices((x[pick], y[pick])).batch(cfg.batch).cache()
     return ds, quick, full, int(n * L)
 
@@ -176,6 +225,9 @@ def train(cfg: TrainConfig) -> Path:
     from ..codecs import get_codec
 
     codec = get_codec(cfg.codec, **cfg.codec_params)
+    if cfg.arch_args.get("note_state") and not codec.pitch_tokens():
+        raise CadenzaError(f"note_state needs a codec with note-on and note-off tokens (performance, notewise), "
+                           f"not {cfg.codec!r}")
     if cfg.arch == "attention_lstm":
         if cfg.codec != "messages":
             raise CadenzaError("attention_lstm is trained on the messages codec: add --codec messages")
@@ -233,7 +285,7 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
     from .. import nets, store
 
     keras.utils.set_random_seed(cfg.seed)
-    model = nets.build(cfg.arch, data.build_args, **cfg.arch_args)
+    model = nets.build(cfg.arch, data.build_args, codec=codec, **cfg.arch_args)
     if cfg.init:
         _start_from(model, cfg, codec)
     model.compile(optimizer=keras.optimizers.Adam(cfg.lr, clipnorm=1.0), loss=data.losses,
@@ -258,7 +310,7 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
     result = model.evaluate(data.full_val, verbose=0)
     val_loss = float(result[0] if isinstance(result, (list, tuple)) else result)
 
-    export = nets.build(cfg.arch, data.build_args, **cfg.arch_args)
+    export = nets.build(cfg.arch, data.build_args, codec=codec, **cfg.arch_args)
     export.set_weights(model.get_weights())
     hist = {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()}
     meta = {
@@ -291,16 +343,30 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
 
     base = store.load(cfg.init)
     want = {"arch": cfg.arch, "args": {**nets.defaults(cfg.arch), **cfg.arch_args}, "codec": codec.describe()}
-    have = {"arch": base.arch, "args": base.meta["arch"]["args"], "codec": base.meta["codec"]}
+    have = {"arch": base.arch, "args": {**nets.defaults(base.arch), **base.meta["arch"]["args"]},
+            "codec": base.meta["codec"]}
+    # dropout acts only while training, and a model may learn to read the sounding notes on top of its
+    # weights (their input weights start at zero: it starts out computing exactly what the base did)
+    free = ("dropout", "note_state") if cfg.arch == "lstm" and not have["args"].get("note_state") else ("dropout",)
     for key in want:
-        if key == "args":  # dropout acts only while training: a different rate still fits the weights
-            w = {k: v for k, v in want[key].items() if k != "dropout"}
-            h = {k: v for k, v in have[key].items() if k != "dropout"}
+        if key == "args":
+            w = {k: v for k, v in want[key].items() if k not in free}
+            h = {k: v for k, v in have[key].items() if k not in free}
         else:
             w, h = want[key], have[key]
         if json.loads(json.dumps(w)) != json.loads(json.dumps(h)):
             raise CadenzaError(f"--init {cfg.init}: its {key} {h} differs from this run's {w}")
-    model.set_weights(base.model.get_weights())
+    for layer in model.layers:
+        mine = layer.get_weights()
+        if not mine:
+            continue
+        theirs = base.model.get_layer(layer.name).get_weights()
+        fitted = []
+        for a, b in zip(mine, theirs):
+            if a.shape != b.shape:  # the first LSTM's input kernel, grown by the note-state rows
+                b = np.concatenate([b, np.zeros((a.shape[0] - b.shape[0], *a.shape[1:]), b.dtype)])
+            fitted.append(b)
+        layer.set_weights(fitted)
 
 
 def _callback_base():

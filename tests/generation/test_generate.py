@@ -64,6 +64,29 @@ def test_training_can_start_from_an_exported_model(tiny, tmp_path):
         train(TrainConfig(name="wider", init=str(tiny), arch_args={"layers": 1, "units": 96, "embed": 16}, **common))
 
 
+def test_a_model_learns_to_read_the_sounding_notes_on_top_of_its_weights(tiny, tmp_path):
+    """--init with note_state: the new inputs start at zero weight, so the run starts from what the base
+    model knew; it trains, exports, reloads in safe mode and continues a chorale."""
+    from bridge.training.train import TrainConfig, train
+
+    base = json.loads((tiny / "cadenza.json").read_text())["metrics"]["val_bits_per_token"]
+    folder = train(TrainConfig(name="notes", init=str(tiny), data=[CHORALES], codec="notewise", seq_len=64, batch=16,
+                               steps_per_epoch=40, epochs=1, patience=10, max_files=24, val_fraction=0.2,
+                               gen_fraction=0.2, out=tmp_path / "models", runs=tmp_path / "runs", verbose=0,
+                               arch_args={"layers": 1, "units": 64, "embed": 16, "note_state": True}))
+    meta = json.loads((folder / "cadenza.json").read_text())
+    assert meta["arch"]["args"]["note_state"] is True
+    assert meta["metrics"]["val_bits_per_token"] < base + 0.3  # it did not start from scratch
+    loaded = store.load(str(folder))
+    assert generator_for(loaded).note_state
+    prime = load_score(CHORALES / "chor010.krn")
+    scores, result = continue_score(loaded, prime, Request(beats=8, variations=2, seed=1))
+    assert all(b >= 8 for b in result.beats) and all(s.note_count > prime.note_count for s in scores)
+    with pytest.raises(CadenzaError, match="note_state needs a codec"):
+        train(TrainConfig(name="bytes", data=[CHORALES], codec="midibytes", max_files=8, out=tmp_path / "m",
+                          runs=tmp_path / "r", verbose=0, arch_args={"note_state": True}))
+
+
 def test_exported_model_reloads_in_safe_mode_and_generates(tiny, tmp_path):
     loaded = store.load(str(tiny))
     prime = load_score(CHORALES / "chor010.krn")

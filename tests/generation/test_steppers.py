@@ -15,7 +15,7 @@ tf = pytest.importorskip("tensorflow")
 
 def loaded(arch, codec, **args):
     size = codec.field_sizes if arch == "attention_lstm" else codec.vocab_size
-    model = nets.build(arch, size, **args)
+    model = nets.build(arch, size, codec=codec, **args)
     meta = {"arch": {"name": arch, "args": args}, "codec": codec.describe()}
     return LoadedModel(name="t", folder=Path("."), meta=meta, model=model, codec=codec)
 
@@ -68,3 +68,34 @@ def test_attention_lstm_loads_in_safe_mode(tmp_path):
     x = {"ids": np.zeros((1, 6, 3), np.int32), "cond": np.ones((1, 6, 2), np.int32)}
     for a, b in zip(again.predict(x, verbose=0), lm.model.predict(x, verbose=0)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("codec_name", ["performance", "notewise"])
+def test_note_state_stepper_matches_the_model(codec_name):
+    """The lstm that also reads the sounding pitches: the compiled step, fed the pitches it tracks
+    itself, gives the Keras model's logits, which count the notes from the ids."""
+    from bridge.generation import Generator
+
+    codec = get_codec(codec_name)
+    lm = loaded("lstm", codec, layers=2, units=24, embed=8, dropout=0.0, note_state=True)
+    w = lm.model.get_layer("lstm_0").get_weights()
+    w[0] = np.random.default_rng(3).normal(0, 0.5, w[0].shape).astype(np.float32)  # make the notes matter
+    lm.model.get_layer("lstm_0").set_weights(w)
+    notes = [i for i, k, _ in codec.pitch_tokens()]
+    rng = np.random.default_rng(2)
+    ids = rng.choice(notes + list(range(len(notes), codec.vocab_size)), (1, 60)).astype(np.int32)
+    want = lm.model.predict([ids, np.zeros((1, 128), np.float32)], verbose=0)[0]
+    zero = lm.model.predict([ids, np.zeros((1, 128), np.float32)], verbose=0)[0]
+    gen = Generator(lm)
+    h, c = gen.zero_state(1)
+    counts = tf.zeros([1, 128])
+    for t in range(ids.shape[1]):
+        tok = tf.constant(ids[:, t])
+        counts = gen._count(tok, counts)
+        logits, h, c = gen._step(tok, h, c, tf.cast(counts > 0.5, tf.float32))
+        np.testing.assert_allclose(logits.numpy()[0], want[t], rtol=1e-4, atol=1e-4)
+    # and what is sounding changes the prediction: the same ids with notes held before them
+    held = lm.model.predict([ids, np.ones((1, 128), np.float32)], verbose=0)[0]
+    assert np.abs(held - zero).max() > 1e-3
+    logits, _, _ = gen.prime(ids[0])
+    np.testing.assert_allclose(logits.numpy()[0], want[-1], rtol=1e-4, atol=1e-4)
