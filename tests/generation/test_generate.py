@@ -245,3 +245,16 @@ def test_max_hold_releases_long_notes_and_the_model_hears_it(tiny):
         assert _durations(codec, prime, new).max() <= 1.0 + 1e-6  # decoding cuts nothing: the tokens say it
     with pytest.raises(CadenzaError, match="max_hold"):
         Request(max_hold=-1)
+
+
+def test_max_hold_counts_beats_at_the_requests_tempo():
+    """Performance models count seconds: 2 beats at 60 qpm are 2 s, 4 beats of the codec's 120 qpm; the
+    default is Magenta's 5 s."""
+    from tests.conftest import ROOT
+
+    if not (ROOT / "models" / "piano" / "cadenza.json").is_file():
+        pytest.skip("no shipped piano model")
+    gen = generator_for(store.load("piano"))
+    assert gen.max_hold(Request(max_hold=2.0, qpm=60.0)) == pytest.approx(4.0)
+    assert gen.max_hold(Request()) == pytest.approx(10.0)
+    assert gen.max_hold(Request(max_hold=0)) >= 1e9  # never
