@@ -139,10 +139,9 @@ class Generator:
         self.out_w, self.out_b = c(dense_w), c(dense_b)
         self.vocab = emb.shape[0]
         # note grammar: a release only for a sounding pitch, a start only for a silent one
-        on_p = np.full(self.vocab, -1, np.int64)
-        off_p = np.full(self.vocab, -1, np.int64)
-        for i, kind, pitch in self.codec.pitch_tokens():
-            (on_p if kind == "on" else off_p)[i] = pitch
+        from ..nets.lstm import note_tables
+
+        on_p, off_p = (np.asarray(t, np.int64) for t in note_tables(self.codec))
         self.grammar = bool((off_p >= 0).any())
         self.on_pitch, self.off_pitch = on_p, off_p
         beats = self.codec.token_beats()
