@@ -154,6 +154,7 @@ class Watcher:
             if not len(prime):
                 raise CadenzaError(f"{path.name}: no notes to continue")
             like = load_score(path)
+            log.info("%s: continuing with %s for %g beats", path.name, loaded.name, req.beats)
             result = continue_ids(loaded, prime, req, cancel=job.cancel)
             if result.cancelled:
                 log.info("%s: cancelled; it will be processed on the next start", path.name)

@@ -1,4 +1,7 @@
-"""Sampling strategies are pure, seeded functions on logits; masks forbid what they should."""
+"""Sampling strategies are pure, seeded functions on logits; masks forbid what they should.
+
+Each strategy exists twice: in TensorFlow (the attention model's loop) and in the compiled kernels
+(the lstm and rnn loop). Every test runs on both."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,44 +19,76 @@ PROBS = np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]], np.float32)
 LOGITS = tf.constant(np.log(PROBS))
 
 
-def frequencies(strategy, draws=3000, **kw):
-    s = Sampling(strategy=strategy, **kw)
-    out = np.stack([S.sample(LOGITS, tf.constant([7, i]), s).numpy() for i in range(draws)])
-    return np.stack([np.bincount(out[:, r], minlength=4) / draws for r in range(2)])
+def draw_tf(s, seed, i):
+    return S.sample(LOGITS, tf.constant([seed, i]), s).numpy().tolist()
 
 
-def test_greedy_takes_the_best():
+def draw_kernel(s, seed, i):
+    from bridge.generation import kernels
+    from bridge.generation.sampling import STRATEGIES
+
+    rows = np.log(PROBS).astype(np.float32)
+    return [kernels.sample_row(rows[r].copy(), STRATEGIES.index(s.strategy), s.temperature, s.top_k or 40, s.top_p,
+                               s.n, seed, r, i) for r in range(len(rows))]
+
+
+@pytest.fixture(params=["tf", "kernel"])
+def draw(request):
+    return draw_tf if request.param == "tf" else draw_kernel
+
+
+@pytest.fixture
+def frequencies(draw):
+    def f(strategy, draws=3000, **kw):
+        s = Sampling(strategy=strategy, **kw)
+        out = np.array([draw(s, 7, i) for i in range(draws)])
+        return np.stack([np.bincount(out[:, r], minlength=4) / draws for r in range(2)])
+    return f
+
+
+def test_greedy_takes_the_best(frequencies):
     assert frequencies("greedy", draws=5).tolist() == [[1, 0, 0, 0], [0, 0, 0, 1]]
 
 
-def test_temperature_follows_the_distribution_and_sharpens():
+def test_temperature_follows_the_distribution_and_sharpens(frequencies):
     assert np.abs(frequencies("temperature") - PROBS).max() < 0.04
     cold = frequencies("temperature", temperature=0.3)
     assert cold[0, 0] > 0.8 and cold[1, 3] > 0.6
 
 
-def test_top_k_and_truncated_keep_only_the_best_k():
+def test_top_k_and_truncated_keep_only_the_best_k(frequencies):
     for f in (frequencies("top_k", top_k=2), frequencies("truncated", n=2)):
         assert f[0, 2:].sum() == 0 and f[1, :2].sum() == 0
         assert f[0, 0] == pytest.approx(0.5 / 0.8, abs=0.04)
 
 
-def test_top_p_keeps_the_nucleus():
+def test_top_p_keeps_the_nucleus(frequencies):
     f = frequencies("top_p", top_p=0.7)
     assert f[0, 2:].sum() == 0 and f[1, :2].sum() == 0  # {0.5, 0.3} and {0.4, 0.3} reach 0.7
 
 
-def test_top_n_95_is_the_best_guess_95_percent_of_the_time():
+def test_top_n_95_is_the_best_guess_95_percent_of_the_time(frequencies):
     f = frequencies("top_n_95", n=2)
     assert f[0, 0] == pytest.approx(0.975, abs=0.015) and f[0, 2:].sum() == 0
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_same_seed_same_tokens(strategy):
+def test_same_seed_same_tokens(strategy, draw):
     s = Sampling(strategy=strategy)
-    a = [S.sample(LOGITS, tf.constant([3, i]), s).numpy().tolist() for i in range(20)]
-    b = [S.sample(LOGITS, tf.constant([3, i]), s).numpy().tolist() for i in range(20)]
-    assert a == b
+    a = [draw(s, 3, i) for i in range(20)]
+    assert a == [draw(s, 3, i) for i in range(20)]
+    if strategy not in ("greedy", "top_n_95"):  # (those take the best token almost always)
+        assert a != [draw(s, 4, i) for i in range(20)]
+
+
+def test_kernel_random_numbers_are_uniform_and_independent_per_counter():
+    from bridge.generation import kernels
+
+    u = np.array([kernels.uniform(5, v, t, d) for v in range(4) for t in range(500) for d in range(3)])
+    assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.01
+    assert np.histogram(u, 10, (0, 1))[0].min() > 500  # 6000 draws: ~600 a tenth
+    assert len(set(u.tolist())) == len(u)
+    assert kernels.uniform(5, 0, 0, 0) != kernels.uniform(6, 0, 0, 0)
 
 
 def test_bad_settings_are_named():

@@ -28,10 +28,27 @@ def test_recurrent_stepper_matches_the_model(arch, layers):
     ids = np.random.default_rng(1).integers(0, 225, (1, 40)).astype(np.int32)
     want = lm.model.predict(ids, verbose=0)[0]
     gen = Generator(lm)
-    h, c = gen.zero_state(1)
+    state = gen.new_state(1)
     for t in range(ids.shape[1]):
-        logits, h, c = gen._step(tf.constant(ids[:, t]), h, c)
-        np.testing.assert_allclose(logits.numpy()[0], want[t], rtol=1e-4, atol=1e-4)
+        logits = gen.step(ids[:, t], state)
+        np.testing.assert_allclose(logits[0], want[t], rtol=1e-4, atol=1e-4)
+    logits, _ = gen.prime(ids[0])
+    np.testing.assert_allclose(logits[0], want[-1], rtol=1e-4, atol=1e-4)
+
+
+def test_the_products_of_every_batch_shape_equal_numpy():
+    """The kernel's product takes rows four at a time and the rest one at a time, weight rows two or
+    four at a time and the rest one at a time: every shape gives numpy's product."""
+    from bridge.generation import kernels
+
+    rng = np.random.default_rng(5)
+    for B, K, N in [(1, 7, 1), (1, 33, 6), (3, 16, 9), (4, 5, 3), (5, 40, 10), (8, 64, 388), (9, 3, 2)]:
+        x = rng.standard_normal((B, K)).astype(np.float32)
+        wt = rng.standard_normal((N, K)).astype(np.float32)
+        out = rng.standard_normal((B, N)).astype(np.float32)
+        want = out + x @ wt.T
+        kernels.matmul_add(x, wt, out)
+        np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4)
 
 
 def test_messages_stepper_matches_the_model():
@@ -87,15 +104,19 @@ def test_note_state_stepper_matches_the_model(codec_name):
     want = lm.model.predict([ids, np.zeros((1, 128), np.float32)], verbose=0)[0]
     zero = lm.model.predict([ids, np.zeros((1, 128), np.float32)], verbose=0)[0]
     gen = Generator(lm)
-    h, c = gen.zero_state(1)
-    counts = tf.zeros([1, 128])
+    state = gen.new_state(1)
+    counts = np.zeros(128)
     for t in range(ids.shape[1]):
-        tok = tf.constant(ids[:, t])
-        counts = gen._count(tok, counts)
-        logits, h, c = gen._step(tok, h, c, tf.cast(counts > 0.5, tf.float32))
-        np.testing.assert_allclose(logits.numpy()[0], want[t], rtol=1e-4, atol=1e-4)
+        tok = ids[0, t]
+        counts[gen.on_pitch[tok]] += gen.on_pitch[tok] >= 0
+        counts[gen.off_pitch[tok]] -= gen.off_pitch[tok] >= 0
+        state["sounding"][0] = counts > 0.5
+        logits = gen.step(ids[:, t], state)
+        np.testing.assert_allclose(logits[0], want[t], rtol=1e-4, atol=1e-4)
     # and what is sounding changes the prediction: the same ids with notes held before them
     held = lm.model.predict([ids, np.ones((1, 128), np.float32)], verbose=0)[0]
     assert np.abs(held - zero).max() > 1e-3
-    logits, _, _ = gen.prime(ids[0])
-    np.testing.assert_allclose(logits.numpy()[0], want[-1], rtol=1e-4, atol=1e-4)
+    logits, _ = gen.prime(ids[0])
+    np.testing.assert_allclose(logits[0], want[-1], rtol=1e-4, atol=1e-4)
+    logits, _ = gen.prime(ids[0], held=np.ones(128))
+    np.testing.assert_allclose(logits[0], held[-1], rtol=1e-4, atol=1e-4)

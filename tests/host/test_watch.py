@@ -122,16 +122,15 @@ def test_killing_the_daemon_mid_file_loses_nothing(tmp_path):
     inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
     inbox.mkdir()
     shutil.copy(CHORALE, inbox / "big.krn")
-    (inbox / "big.toml").write_text("beats = 600\n")
+    (inbox / "big.toml").write_text('beats = 1024\nmodel = "piano"\n')  # 17,000 tokens: a second or two
     original = (inbox / "big.krn").read_bytes()
     args = [sys.executable, "-m", "bridge", "serve", "--port", "0", "--model", MODEL, "--inbox", str(inbox),
             "--outbox", str(outbox)]
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        assert wait_for(lambda: "ready on" in (tmp_path / "serve.log").read_text(), 120)
-        time.sleep(1.5)  # mid-generation
-        os.killpg(proc.pid, signal.SIGKILL)
+        assert wait_for(lambda: "big.krn: continuing" in (tmp_path / "serve.log").read_text(), 120)
+        os.killpg(proc.pid, signal.SIGKILL)  # mid-generation
         proc.wait()
     finally:
         if proc.poll() is None:
