@@ -35,7 +35,7 @@ _opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
 
 
 # ----- arithmetic ----------------------------------------------------------------------------------
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _tanh(x):
     """Eigen's float tanh (the one XLA uses): a 13/6 rational approximation, no library call, so the
     loops around it vectorise. Within 1e-6 of tanh."""
@@ -56,7 +56,7 @@ def _tanh(x):
     return x * p / q
 
 
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _sigmoid(x):
     half = np.float32(0.5)
     return half * _tanh(half * x) + half
@@ -187,7 +187,7 @@ def project(h, W, logits):
 
 
 # ----- random numbers --------------------------------------------------------------------------------
-@njit(inline="always", **_opts)
+@njit(**_opts)
 def _mix(x):
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -208,9 +208,18 @@ def uniform(seed, var, t, draw):
 # ----- sampling --------------------------------------------------------------------------------------
 @njit(**_opts)
 def _best(row, m):
-    """The m largest values of row, in descending order."""
-    part = np.partition(-row, m - 1)[:m]
-    return -np.sort(part)
+    """The m largest values of row, in descending order (insertion into a short sorted list: numba's
+    general sorts take seconds to compile, and m is at most 64)."""
+    best = np.full(m, -np.inf, np.float32)
+    for v in range(row.shape[0]):
+        x = row[v]
+        if x > best[m - 1]:
+            i = m - 1
+            while i > 0 and best[i - 1] < x:
+                best[i] = best[i - 1]
+                i -= 1
+            best[i] = x
+    return best
 
 
 @njit(**_opts)
