@@ -6,6 +6,7 @@ streams replies. Every reply carries the client's request id. The address map is
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -22,6 +23,8 @@ from .models import ModelStore
 from .osc import OscServer
 
 log = logging.getLogger("cadenza")
+# Requests generated at once: the compiled loop releases the GIL, so two use the two cores of a small machine.
+WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Daemon:
     def __init__(self, cfg: ServeConfig):
         self.cfg = cfg
         self.models = ModelStore(cfg.model)
-        self.jobs = JobQueue(cfg.queue, workers=1)
+        self.jobs = JobQueue(cfg.queue, workers=WORKERS)
         self.clients: dict[tuple, Client] = {}
         self.started = time.time()
         self.server = OscServer(cfg.host, cfg.port, self.routes(), allow=cfg.allow, on_error=self.error)
