@@ -18,6 +18,7 @@ outlets = 2;
 var REPLY_PORT = 9125;
 var settings = { model: "piano", temperature: 1.0, variations: 1, bars: 4 };
 var pending = {};     // request id -> { notes: [[pitch, start, dur, vel], ...], slot: path, length: beats }
+var order = [];       // request ids in the order sent: clips are written in this order, whichever ends first
 var next_id = 1;
 var outstanding = 0;
 
@@ -84,7 +85,8 @@ this["continue"] = function () {
     var length = settings.bars * beats_per_bar();
     for (var v = 0; v < settings.variations; v++) {
         var id = next_id++;
-        pending[id] = { notes: [], slot: sel.slot, length: length };
+        pending[id] = { notes: [], slot: sel.slot, length: length, done: false };
+        order.push(id);
         var args = ["/cadenza/continue", id];
         for (var i = 0; i < notes.length; i++) {
             args.push(notes[i][0], notes[i][1], notes[i][2], notes[i][3]);
@@ -137,15 +139,26 @@ function reply(address, args) {
             job.notes.push([Number(args[i]), Number(args[i + 1]), Number(args[i + 2]), Number(args[i + 3])]);
         }
     } else if (address === "/cadenza/done") {
+        job.done = true;  // the daemon may finish variation 2 before 1: write in the order asked
+        flush();
+    } else if (address === "/cadenza/error" || address === "/cadenza/cancelled") {
         delete pending[id];
+        order.splice(order.indexOf(id), 1);
+        outstanding--;
+        status(address === "/cadenza/error" ? "error: " + args.slice(1).join(" ") : "cancelled");
+        flush();
+    }
+}
+
+// write every finished variation whose earlier ones are written, so variation k takes the k-th empty slot
+function flush() {
+    while (order.length && pending[order[0]] && pending[order[0]].done) {
+        var job = pending[order[0]];
+        delete pending[order.shift()];
         outstanding--;
         var problem = write_clip(job);
         status(problem ? "error: " + problem : "wrote " + job.notes.length + " notes" +
                (outstanding > 0 ? " (" + outstanding + " more coming)" : ""));
-    } else if (address === "/cadenza/error" || address === "/cadenza/cancelled") {
-        delete pending[id];
-        outstanding--;
-        status(address === "/cadenza/error" ? "error: " + args.slice(1).join(" ") : "cancelled");
     }
 }
 

@@ -6,7 +6,7 @@ Measured on the same model and prime, after a warm-up that compiles every graph:
   - a model.predict-per-token loop (the way articles 002 and 003 sample): the same;
   - the same compiled loop on an untrained 2 x 256 LSTM with the model's vocabulary, the reference
     size of the speed target, so the figure needs no scaling.
-Each timing is the median of `repeats` runs.
+Each timing is the median of `repeats` runs, batch 1 and 8 variations taking turns.
 """
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ import numpy as np
 from ..errors import CadenzaError
 
 
-def _median_run(gen, prime, req, repeats):
-    times = []
-    result = None
+def _median_runs(gen, prime, reqs, repeats):
+    """The median seconds of each request and its last result. The requests take turns, so a machine
+    that slows down or speeds up during the run moves every figure alike, not just the later ones."""
+    times = [[] for _ in reqs]
+    results = [None] * len(reqs)
     for _ in range(repeats):
-        t = time.perf_counter()
-        result = gen.run(prime, req)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+        for i, req in enumerate(reqs):
+            t = time.perf_counter()
+            results[i] = gen.run(prime, req)
+            times[i].append(time.perf_counter() - t)
+    return [(statistics.median(t), r) for t, r in zip(times, results)]
 
 
 def _predict_loop(model, codec, prime, n, window=128):
@@ -41,7 +44,7 @@ def _predict_loop(model, codec, prime, n, window=128):
     return time.perf_counter() - t
 
 
-def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int = 24, repeats: int = 3) -> dict:
+def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int = 24, repeats: int = 5) -> dict:
     from .. import store
     from ..generation import Generator, Request, Sampling
     from ..generation import prime_from_generation_set
@@ -60,8 +63,7 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
     many = Request(tokens=tokens, sampling=sampling, variations=variations)
     for r in (one, many):
         gen.run(prime, Request(tokens=gen.chunk * 2, sampling=sampling, variations=r.variations))
-    t1, r1 = _median_run(gen, prime, one, repeats)
-    t8, r8 = _median_run(gen, prime, many, repeats)
+    (t1, r1), (t8, _) = _median_runs(gen, prime, [one, many], repeats)
     tpb = loaded.meta.get("tokens_per_beat") or (len(r1.new[0]) / max(r1.beats[0], 1e-9) if r1.beats[0] else None)
 
     tp = _predict_loop(loaded.model, loaded.codec, prime, predict_tokens)
@@ -101,8 +103,8 @@ def _reference(codec, prime, tokens, repeats) -> tuple[float, float]:
     s = Sampling(strategy="temperature")
     for b in (1, 8):
         gen.run(prime, Request(tokens=gen.chunk * 2, sampling=s, variations=b))
-    t1, _ = _median_run(gen, prime, Request(tokens=tokens, sampling=s), repeats)
-    t8, _ = _median_run(gen, prime, Request(tokens=tokens, sampling=s, variations=8), repeats)
+    (t1, _), (t8, _) = _median_runs(gen, prime, [Request(tokens=tokens, sampling=s),
+                                                 Request(tokens=tokens, sampling=s, variations=8)], repeats)
     return tokens / t1, t8 / t1
 
 

@@ -119,3 +119,15 @@ def test_mask_forbids_note_starts_outside_only():
     assert not allowed[codec.eos]
     with pytest.raises(CadenzaError, match="no note"):
         mask(codec.onset_pitches(), parse_scale("0"), (61, 62))
+
+
+def test_kernel_exp_is_exp_and_masked_tokens_get_nothing():
+    from bridge.generation import kernels
+
+    row = np.concatenate([np.linspace(-80, 0, 2001), [-1e9, -200.0]]).astype(np.float32)
+    out = np.empty_like(row)
+    kernels.exp_shifted(row, np.float32(0), np.float32(1), out)
+    np.testing.assert_allclose(out[:-2], np.exp(row[:-2].astype(np.float64)), rtol=1e-5)
+    assert out[-2] == 0 and out[-1] == 0
+    kernels.exp_shifted(row, np.float32(-1), np.float32(0.5), out)  # shifted and scaled (temperature 2)
+    np.testing.assert_allclose(out[:-2], np.exp((row[:-2].astype(np.float64) + 1) * 0.5), rtol=1e-5)
