@@ -229,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--model", default="piano")
     b.add_argument("--tokens", type=int, default=1024)
     b.add_argument("--predict-tokens", type=int, default=24, help="tokens the slow loop is timed over")
+    b.add_argument("--repeats", type=int, default=5, help="runs of each compiled timing; the median counts")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_generate)
     b = bsub.add_parser("osc", help="request to first notes and to done over OSC, at 1 and 8 clients",
@@ -531,7 +532,7 @@ def cmd_bench_prepare(args) -> int:
 def cmd_bench_generate(args) -> int:
     from .bench.generate import run, table
 
-    r = run(args.model, tokens=args.tokens, predict_tokens=args.predict_tokens)
+    r = run(args.model, tokens=args.tokens, predict_tokens=args.predict_tokens, repeats=max(1, args.repeats))
     print(json.dumps(r, indent=1) if args.json else table(r))
     return 0
 

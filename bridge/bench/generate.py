@@ -5,7 +5,9 @@ Measured on the same model and prime, after a warm-up that compiles every graph:
   - 8 variations as one batch: the same, and its cost relative to one;
   - a model.predict-per-token loop (the way articles 002 and 003 sample): the same;
   - the same compiled loop on an untrained 2 x 256 LSTM with the model's vocabulary, the reference
-    size of the speed target, so the figure needs no scaling.
+    size of the speed target, so the figure needs no scaling (lstm and rnn models).
+For the attention-LSTM a token is a message (pitch, on/off, delta): three draws, and its predict loop
+makes three calls a message, since each head reads the values drawn before it.
 Each timing is the median of `repeats` runs, batch 1 and 8 variations taking turns.
 """
 from __future__ import annotations
@@ -44,19 +46,40 @@ def _predict_loop(model, codec, prime, n, window=128):
     return time.perf_counter() - t
 
 
+def _predict_messages(model, codec, prime, n, window=128):
+    """The attention-LSTM sampled with model.predict: on/off, then the delta given it, then the pitch
+    given both, each field one call over the last `window` messages (the heads are chained on values)."""
+    seq = [list(m) for m in np.asarray(prime).reshape(-1, 3)[-window:]] or [[39, 0, 0]]
+    rng = np.random.default_rng(0)
+
+    def draw(logits):
+        p = np.exp(logits - logits.max())
+        return int(rng.choice(len(p), p=p / p.sum()))
+
+    t = time.perf_counter()
+    for _ in range(n):
+        ids = np.array([seq[-window:]], np.int32)
+        cond = np.zeros((1, len(ids[0]), 2), np.int32)
+        on = draw(model.predict({"ids": ids, "cond": cond}, verbose=0)[0][0, -1])
+        cond[0, -1] = (on, 0)
+        delta = draw(model.predict({"ids": ids, "cond": cond}, verbose=0)[1][0, -1])
+        cond[0, -1] = (on, delta)
+        pitch = draw(model.predict({"ids": ids, "cond": cond}, verbose=0)[2][0, -1])
+        seq.append([pitch, on, delta])
+    return time.perf_counter() - t
+
+
 def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int = 24, repeats: int = 5) -> dict:
     from .. import store
-    from ..generation import Generator, Request, Sampling
-    from ..generation import prime_from_generation_set
+    from ..generation import Request, Sampling, generator_for, prime_from_generation_set
 
     loaded = store.load(model)
-    if loaded.arch == "attention_lstm":
-        raise CadenzaError("bench generate measures the recurrent-state loop of lstm and rnn models")
-    gen = Generator(loaded)
+    messages = loaded.arch == "attention_lstm"
+    gen = generator_for(loaded)
     try:
         _, prime = prime_from_generation_set(loaded, beats=4)
     except CadenzaError:
-        prime = np.zeros(0, np.int32)
+        prime = np.zeros((0, 3) if messages else 0, np.int32)
     prime = prime[:64]
     sampling = Sampling(strategy="temperature")
     one = Request(tokens=tokens, sampling=sampling, variations=1)
@@ -66,18 +89,20 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
     (t1, r1), (t8, _) = _median_runs(gen, prime, [one, many], repeats)
     tpb = loaded.meta.get("tokens_per_beat") or (len(r1.new[0]) / max(r1.beats[0], 1e-9) if r1.beats[0] else None)
 
-    tp = _predict_loop(loaded.model, loaded.codec, prime, predict_tokens)
+    loop = _predict_messages if messages else _predict_loop
+    tp = loop(loaded.model, loaded.codec, prime, predict_tokens)
     tp = tp / predict_tokens * tokens  # the same number of tokens, extrapolated from a short run
 
-    ref = _reference(loaded.codec, prime, tokens, repeats)
-    layers = loaded.meta["arch"]["args"].get("layers")
-    units = loaded.meta["arch"]["args"].get("units")
+    ref = (None, None) if messages else _reference(loaded.codec, prime, tokens, repeats)
+    args = loaded.meta["arch"]["args"]
+    size = f"{args.get('units')} units, window {args.get('window')}" if messages else \
+        f"{args.get('layers')}x{args.get('units')}"
 
     def per_beat(seconds, n_tokens):
         return seconds / (n_tokens / tpb) * 1000 if tpb else None
 
     return {
-        "model": loaded.name, "arch": f"{loaded.arch} {layers}x{units}", "codec": loaded.codec.name,
+        "model": loaded.name, "arch": f"{loaded.arch} {size}", "codec": loaded.codec.name,
         "tokens": tokens, "tokens_per_beat": tpb, "prime_tokens": int(len(prime)),
         "compiled_b1_tokens_per_s": tokens / t1, "compiled_b1_ms_per_beat": per_beat(t1, tokens),
         "compiled_b8_tokens_per_s": variations * tokens / t8, "compiled_b8_ms_per_beat": per_beat(t8, tokens),
@@ -118,8 +143,10 @@ def table(r: dict) -> str:
              f"{r['compiled_vs_predict']:.0f}x predict"),
             (f"compiled, {r['variations']} variations", f(r["compiled_b8_tokens_per_s"], "{:.0f}"),
              f(r["compiled_b8_ms_per_beat"], "{:.2f}"), f"costs {r['b8_cost_vs_b1']:.2f}x one"),
-            ("reference 2x256, batch 1", f(r["reference_2x256_b1_tokens_per_s"], "{:.0f}"), "", 
-             f"8 cost {r['reference_2x256_b8_cost_vs_b1']:.2f}x")]
+            ("reference 2x256, batch 1", f(r["reference_2x256_b1_tokens_per_s"], "{:.0f}"), "",
+             f"8 cost {f(r['reference_2x256_b8_cost_vs_b1'], '{:.2f}')}x")]
+    if r["reference_2x256_b1_tokens_per_s"] is None:  # (a reference for lstm and rnn models only)
+        rows = rows[:-1]
     w = [max(len(row[i]) for row in rows) for i in range(4)]
     out = [f"bench generate: {r['model']} ({r['arch']}, {r['codec']}), {r['tokens']} tokens after a "
            f"{r['prime_tokens']}-token prime, {f(r['tokens_per_beat'], '{:.1f}')} tokens/beat"]

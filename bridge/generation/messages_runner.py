@@ -1,9 +1,9 @@
 """Compiled generation for the three-headed attention-LSTM (messages codec).
 
-Both attentions look back over a fixed window, so a step needs only ring buffers of the last
-`window` projected inputs and hidden states, plus the LSTM state: no window is re-run per message.
-Each step samples on/off, then the delta given it, then the pitch given both, as the model was
-trained; a scale or range mask applies to the pitch of note-ons.
+Both attentions look back over a fixed window, so a step needs only rings of the last `window` keys,
+values and hidden states, plus the LSTM state: no window is re-run per message. Each step samples
+on/off, then the delta given it, then the pitch given both, as the model was trained; a scale or
+range mask applies to the pitch of note-ons. The loop itself is bridge.generation.messages_kernels.
 """
 from __future__ import annotations
 
@@ -14,110 +14,98 @@ import numpy as np
 
 from ..errors import CadenzaError
 from .constraints import mask as make_mask
-from .runner import MAX_PRIME, Request, Result, Stopper
-from .sampling import Sampling, sample
+from .runner import MAX_PRIME, Request, Result, Stopper, drive, halves
 
 
 class MessagesGenerator:
-    def __init__(self, loaded, chunk: int = 32):
+    """The attention-LSTM's weights laid out once for the kernels; runs keep their own state, so runs on
+    one model may overlap, and 4 or more variations run as two halves on two cores."""
+
+    def __init__(self, loaded, chunk: int = 32, split: bool = True):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.loaded = loaded
         self.codec = loaded.codec
         self.chunk = chunk
-        m = loaded.model
-        self.m = m
-        self.emb = [m.get_layer(n) for n in ("embed_pitch", "embed_on", "embed_delta")]
-        self.project = m.get_layer("project")
-        self.attn = m.get_layer("self_attention")
-        self.cell = m.get_layer("lstm").cell
-        self.add = m.get_layer("additive_attention")
-        self.heads = [m.get_layer(n) for n in ("on", "delta", "pitch")]
-        self.cond = [m.get_layer("cond_on"), m.get_layer("cond_delta")]
-        self.window = self.attn.window
-        self.units = self.cell.units
-        self.dim = self.project.units
-        self._lock = threading.Lock()
-        self._fns: dict = {}
+        self.split = split
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="cadenza-half")
         self.steps_per_beat = self.codec.params["steps_per_quarter"]
+        self._build(loaded.model)
 
-    def _embed(self, msg):
-        import tensorflow as tf
+    def _build(self, m):
+        def f32(a):
+            return np.ascontiguousarray(a, np.float32)
 
-        e = tf.concat([self.emb[0](msg[:, 0]), self.emb[1](msg[:, 1]), self.emb[2](msg[:, 2])], axis=-1)
-        return self.project(e)
+        def w(layer):
+            return m.get_layer(layer).get_weights()
 
-    def _advance(self, msg, state):
-        """Feed one message (B, 3); returns the preliminary vector and the new state."""
-        import tensorflow as tf
+        attn = m.get_layer("self_attention")
+        self.heads, self.key_dim, self.window = attn.mha._num_heads, attn.mha._key_dim, attn.window
+        if attn.mha._value_dim != self.key_dim:
+            raise CadenzaError(f"model {self.loaded.name!r}: attention values wider than its keys")
+        self.eps = float(attn.norm.epsilon)
+        proj_k, proj_b = w("project")
+        emb = [w(n)[0] for n in ("embed_pitch", "embed_on", "embed_delta")]
+        e = emb[0].shape[1]
+        tables = [emb[i] @ proj_k[i * e:(i + 1) * e] for i in range(3)]
+        tables[0] = tables[0] + proj_b  # the bias once, with the pitch's row
+        self.dim = proj_k.shape[1]
+        qk, qb, kk, kb, vk, vb, ok, ob, gamma, beta = attn.get_weights()
+        D = self.dim
+        qkv = np.concatenate([x.reshape(D, -1) for x in (qk, kk, vk)], 1)
+        qkv_b = np.concatenate([x.reshape(-1) for x in (qb, kb, vb)])
+        out_k = ok.reshape(-1, D)
+        lk, lr, lb = m.get_layer("lstm").get_weights()
+        self.units = lr.shape[0]
+        wq, wk, v = w("additive_attention")
+        self.attention_units = v.shape[0]
+        (on_k, on_b), (d_k, d_b), (p_k, p_b) = (w(n) for n in ("on", "delta", "pitch"))
+        P = 2 * self.units  # [h, context]
+        cond_on, cond_delta = w("cond_on")[0], w("cond_delta")[0]
+        ce = cond_on.shape[1]
+        heads = np.concatenate([on_k, d_k[:P], p_k[:P]], 1)
+        self.W = (f32(tables[0]), f32(tables[1]), f32(tables[2]), f32(qkv.T), f32(qkv_b), f32(out_k.T), f32(ob),
+                  f32(gamma), f32(beta), f32(np.concatenate([lk, lr], 0).T), f32(lb),
+                  f32(np.concatenate([wq, wk], 1).T), f32(v), f32(heads.T), f32(np.concatenate([on_b, d_b, p_b])),
+                  f32(cond_on @ d_k[P:]), f32(cond_on @ p_k[P:P + ce]), f32(cond_delta @ p_k[P + ce:]))
+        self.field_sizes = (p_k.shape[1], on_k.shape[1], d_k.shape[1])
 
-        xbuf, xok, h, c, hbuf, hok = state
-        x = self._embed(msg)
-        xbuf = tf.concat([xbuf[:, 1:], x[:, None]], axis=1)
-        xok = tf.concat([xok[:, 1:], tf.ones_like(xok[:, :1])], axis=1)
-        a = self.attn.step(x, xbuf, xok)
-        out, (h, c) = self.cell(a, [h, c], training=False)
-        hbuf = tf.concat([hbuf[:, 1:], out[:, None]], axis=1)
-        hok = tf.concat([hok[:, 1:], tf.ones_like(hok[:, :1])], axis=1)
-        ctx = self.add.step(out, hbuf, hok)
-        return tf.concat([out, ctx], axis=-1), (xbuf, xok, h, c, hbuf, hok)
+    def new_state(self, batch: int) -> dict:
+        HK, W, U = self.heads * self.key_dim, self.window, self.units
+        return {"k": np.zeros((batch, W, HK), np.float32), "v": np.zeros((batch, W, HK), np.float32),
+                "hs": np.zeros((batch, W, U), np.float32), "ak": np.zeros((batch, W, self.attention_units), np.float32),
+                "h": np.zeros((batch, U), np.float32), "c": np.zeros((batch, U), np.float32),
+                "pre": np.zeros((batch, 2 * U), np.float32), "count": np.zeros(1, np.int64)}
 
-    def _sample(self, pre, seed, s: Sampling, pitch_mask, t, k, p, n):
-        import tensorflow as tf
+    def _args(self, state):
+        return (self.W, state["k"], state["v"], state["hs"], state["ak"], state["h"], state["c"], state["pre"],
+                state["count"])
 
-        fold = tf.random.experimental.stateless_fold_in
-        on = sample(self.heads[0](pre), fold(seed, 0), s, t, k, p, n)
-        on_e = self.cond[0](on)
-        delta = sample(self.heads[1](tf.concat([pre, on_e], -1)), fold(seed, 1), s, t, k, p, n)
-        d_e = self.cond[1](delta)
-        logits = self.heads[2](tf.concat([pre, on_e, d_e], -1))
-        logits = logits + tf.where(on[:, None] == 1, pitch_mask[None], 0.0)
-        pitch = sample(logits, fold(seed, 2), s, t, k, p, n)
-        return tf.stack([pitch, on, delta], axis=-1)
+    def step(self, msgs: np.ndarray, state: dict) -> np.ndarray:
+        """Read one message per row ((B, 3): pitch index, on/off, delta), state updated in place; returns
+        the [hidden, context] vector the heads read."""
+        from . import messages_kernels as K
 
-    def zero_state(self, b: int):
-        import tensorflow as tf
+        K.advance(np.ascontiguousarray(msgs, np.int32).reshape(-1, 3), *self._args(state), self.heads,
+                  self.key_dim, self.eps)
+        return state["pre"].copy()
 
-        w = self.window
-        return (tf.zeros([b, w, self.dim]), tf.zeros([b, w], tf.bool), tf.zeros([b, self.units]),
-                tf.zeros([b, self.units]), tf.zeros([b, w, self.units]), tf.zeros([b, w], tf.bool))
+    def head_logits(self, pre: np.ndarray, on: np.ndarray, delta: np.ndarray):
+        """The three heads' logits given [hidden, context] and the on/off and delta they are conditioned on."""
+        from . import messages_kernels as K
 
-    def _prime_fn(self):
-        import tensorflow as tf
-
-        if "prime" not in self._fns:
-            def prime(msgs, state):
-                def body(i, pre, state):
-                    pre, state = self._advance(msgs[:, i], state)
-                    return i + 1, pre, state
-
-                pre0 = tf.zeros([tf.shape(msgs)[0], 2 * self.units])
-                _, pre, state = tf.while_loop(lambda i, *a: i < tf.shape(msgs)[1], body, (0, pre0, state))
-                return pre, state
-
-            self._fns["prime"] = tf.function(prime, reduce_retracing=True)
-        return self._fns["prime"]
-
-    def _chunk_fn(self, s: Sampling):
-        import tensorflow as tf
-
-        if s.strategy not in self._fns:
-            n = self.chunk
-
-            def run(pre, state, seed, pitch_mask, t, k, p, nn):
-                def body(i, pre, state, out):
-                    msg = self._sample(pre, tf.random.experimental.stateless_fold_in(seed, i), s, pitch_mask,
-                                       t, k, p, nn)
-                    pre, state = self._advance(msg, state)
-                    return i + 1, pre, state, out.write(i, msg)
-
-                ta = tf.TensorArray(tf.int32, size=n)
-                _, pre, state, ta = tf.while_loop(lambda i, *a: i < n, body, (0, pre, state, ta))
-                return tf.transpose(ta.stack(), [1, 0, 2]), pre, state
-
-            self._fns[s.strategy] = tf.function(run)
-        return self._fns[s.strategy]
+        pre = np.ascontiguousarray(pre, np.float32)
+        n_pitch, n_on, n_delta = self.field_sizes
+        out = np.empty((len(pre), n_on + n_delta + n_pitch), np.float32)
+        K.head_logits(pre, self.W, out)
+        on_l = out[:, :n_on]
+        delta_l = out[:, n_on:n_on + n_delta] + self.W[K.DELTA_ON][on]
+        pitch_l = out[:, n_on + n_delta:] + self.W[K.PITCH_ON][on] + self.W[K.PITCH_DELTA][delta]
+        return on_l, delta_l, pitch_l
 
     def run(self, prime, req: Request, on_chunk=None, cancel: threading.Event | None = None) -> Result:
-        import tensorflow as tf
+        from . import messages_kernels as K
+        from .sampling import STRATEGIES
 
         t0 = time.perf_counter()
         prime = np.asarray(prime, dtype=np.int32).reshape(-1, 3)[-MAX_PRIME:]
@@ -125,34 +113,31 @@ class MessagesGenerator:
         if len(prime) and ((prime < 0).any() or (prime >= np.array(sizes)).any()):
             raise CadenzaError("prime messages outside this model's fields")
         start = prime if len(prime) else np.array([[39, 0, 0]], np.int32)  # silence before middle C
-        lo = self.codec.params["low"]
-        pitch_onsets = np.arange(sizes[0]) + lo
-        pm = tf.constant(make_mask(pitch_onsets, req.scale, req.pitch_range))
+        pitch_onsets = np.arange(sizes[0]) + self.codec.params["low"]
+        pitch_mask = np.ascontiguousarray(make_mask(pitch_onsets, req.scale, req.pitch_range), np.float32)
         B = req.variations
         s = req.sampling
         cap = req.tokens or int(max(64, req.beats * (self.loaded.meta.get("tokens_per_beat") or 8) * 4))
         stop = None if req.tokens else req.beats
-        args = (tf.constant(float(s.temperature)), tf.constant(int(s.top_k or 40)), tf.constant(float(s.top_p)),
-                tf.constant(int(s.n)))
-        with self._lock:
-            pre, state = self._prime_fn()(tf.constant(start[None]), self.zero_state(1))
-            pre = tf.tile(pre, [B, 1])
-            state = tuple(tf.tile(x, [B] + [1] * (len(x.shape) - 1)) for x in state)
-            fn = self._chunk_fn(s)
-            stopper = Stopper(B, stop, lambda rows: rows[:, 2] / self.steps_per_beat)
-            counter, cancelled = 0, False
-            while counter * self.chunk < cap:
-                if cancel is not None and cancel.is_set():
-                    cancelled = True
-                    break
-                msgs, pre, state = fn(pre, state, tf.constant([req.seed & 0x7FFFFFFF, counter], tf.int32), pm, *args)
-                msgs = msgs.numpy()
-                counter += 1
-                chunk = stopper.take(list(msgs))
-                if on_chunk is not None:
-                    on_chunk(chunk)
-                if stopper.finished:
-                    break
+        state = self.new_state(1)
+        for msg in start:
+            K.advance(msg[None], *self._args(state), self.heads, self.key_dim, self.eps)
+        parts = []
+        for a, b in halves(B, self.split):
+            part = {key: np.ascontiguousarray(np.repeat(x, b - a, 0)) for key, x in state.items() if key != "count"}
+            parts.append({**part, "count": state["count"].copy(), "var0": a})
+        settings = (float(STRATEGIES.index(s.strategy)), float(s.temperature), float(s.top_k or 40), float(s.top_p),
+                    float(s.n))
+        seed = req.seed & 0x7FFFFFFF
+
+        def make(part, first):
+            out = np.empty((len(part["pre"]), self.chunk, 3), np.int32)
+            K.chunk(self.chunk, first, part["var0"], seed, *self._args(part), pitch_mask, out, settings,
+                    self.heads, self.key_dim, self.eps)
+            return out
+
+        stopper = Stopper(B, stop, lambda rows: rows[:, 2] / self.steps_per_beat)
+        cancelled = drive(self._pool, parts, make, self.chunk, cap, stopper, on_chunk, cancel)
         new = stopper.new(cap, np.zeros((0, 3), np.int32))
         return Result(new=new, prime=prime, beats=[float(x[:, 2].sum()) / self.steps_per_beat for x in new],
                       seconds=time.perf_counter() - t0, cancelled=cancelled)

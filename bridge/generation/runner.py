@@ -96,6 +96,37 @@ class Stopper:
                 for v in range(len(self.done))]
 
 
+def halves(batch: int, split: bool = True) -> list[tuple[int, int]]:
+    """The rows each thread runs: a batch of 4 or more as two halves on two cores (the kernels release
+    the GIL), each a contiguous set of rows with its own state."""
+    if split and batch >= 4 and (os.cpu_count() or 1) >= 2:
+        return [(0, batch // 2), (batch // 2, batch)]
+    return [(0, batch)]
+
+
+def drive(pool, parts, make, chunk: int, cap: int, stopper: Stopper, on_chunk=None,
+          cancel: threading.Event | None = None) -> bool:
+    """The loop between chunks: `make(part, first token index)` for every part (on the pool's threads
+    when there are two), each chunk to the stopper and the callback, until the stopper is done, `cap`
+    tokens are made or `cancel` is set (checked between chunks). Returns whether it was cancelled."""
+    counter = 0
+    while counter * chunk < cap:
+        if cancel is not None and cancel.is_set():
+            return True
+        first = counter * chunk
+        if len(parts) == 1:
+            made = make(parts[0], first)
+        else:
+            made = np.concatenate([f.result() for f in [pool.submit(make, part, first) for part in parts]])
+        counter += 1
+        taken = stopper.take(list(made))
+        if on_chunk is not None:
+            on_chunk(taken)
+        if stopper.finished:
+            break
+    return False
+
+
 class Generator:
     """Compiled generation for one loaded model (lstm or rnn; attention_lstm has its own).
 
@@ -256,13 +287,8 @@ class Generator:
         on, held = self.sounding_after(whole)
         state["sounding"][:] = on
         state["held"][:] = held
-        # A batch of 4 or more runs as two halves on two threads (the kernels release the GIL): each
-        # half is a contiguous set of rows with its own state.
-        bounds = [0, B]
-        if self.split and B >= 4 and (os.cpu_count() or 1) >= 2:
-            bounds = [0, B // 2, B]
         parts = []
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in halves(B, self.split):
             n = b - a
             parts.append({"var0": a, "logits": np.repeat(logits, n, 0),
                           "h": np.ascontiguousarray(np.repeat(state["h"], n, 1)),
@@ -280,24 +306,7 @@ class Generator:
             return out
 
         stopper = Stopper(B, stop_beats, lambda row: token_beats[row])
-        counter = 0
-        cancelled = False
-        while counter * self.chunk < cap:
-            if cancel is not None and cancel.is_set():
-                cancelled = True
-                break
-            t_first = counter * self.chunk
-            if len(parts) == 1:
-                toks = make(parts[0], t_first)
-            else:
-                futures = [self._pool.submit(make, part, t_first) for part in parts]
-                toks = np.concatenate([f.result() for f in futures])
-            counter += 1
-            chunk = stopper.take(list(toks))
-            if on_chunk is not None:
-                on_chunk(chunk)
-            if stopper.finished:
-                break
+        cancelled = drive(self._pool, parts, make, self.chunk, cap, stopper, on_chunk, cancel)
         new = stopper.new(cap, np.zeros(0, np.int32))
         beats = [float(token_beats[n].sum()) if token_beats is not None else
                  len(n) / (self.tokens_per_beat or 40.0) for n in new]

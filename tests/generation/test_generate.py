@@ -10,7 +10,7 @@ import pytest
 
 from bridge import store
 from bridge.errors import CadenzaError
-from bridge.generation import Request, Sampling, continue_score, generator_for
+from bridge.generation import Request, Sampling, continue_score, generator_for, parse_scale
 from bridge.music import load_score, read_midi
 from tests.conftest import CORPUS
 
@@ -209,6 +209,18 @@ def test_tiny_attention_lstm_trains_and_generates(tmp_path):
     scores, result = continue_score(loaded, prime, Request(beats=8, variations=2, seed=4))
     assert len(scores) == 2 and all(b >= 8 for b in result.beats)
     assert all(s.note_count >= prime.note_count for s in scores)
+    # eight variations on two threads are the music of one thread, and a scale holds on every note-on
+    from bridge.generation.messages_runner import MessagesGenerator
+
+    ids = loaded.codec.encode(prime)[:40]
+    req = Request(tokens=96, variations=8, seed=9, sampling=Sampling("top_p", temperature=1.3),
+                  scale=parse_scale("C major"))
+    a = MessagesGenerator(loaded, split=True).run(ids, req)
+    b = MessagesGenerator(loaded, split=False).run(ids, req)
+    assert all(np.array_equal(x, y) for x, y in zip(a.new, b.new))
+    assert len({x.tobytes() for x in a.new}) == 8 and all(len(x) == 96 for x in a.new)
+    onsets = np.concatenate([x[x[:, 1] == 1, 0] for x in a.new]) + loaded.codec.params["low"]
+    assert len(onsets) > 50 and set((onsets % 12).tolist()) <= parse_scale("C major")
 
 
 def test_large_batches_split_across_two_cores_give_the_same_music(tiny):

@@ -1,7 +1,6 @@
 """Sampling strategies are pure, seeded functions on logits; masks forbid what they should.
 
-Each strategy exists twice: in TensorFlow (the attention model's loop) and in the compiled kernels
-(the lstm and rnn loop). Every test runs on both."""
+The strategies run inside the compiled loops of every architecture (bridge.generation.kernels)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,33 +11,19 @@ from bridge.errors import CadenzaError
 from bridge.generation import STRATEGIES, Sampling, parse_range, parse_scale
 from bridge.generation.constraints import mask
 
-tf = pytest.importorskip("tensorflow")
-from bridge.generation import sampling as S  # noqa: E402
-
 PROBS = np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]], np.float32)
-LOGITS = tf.constant(np.log(PROBS))
 
 
-def draw_tf(s, seed, i):
-    return S.sample(LOGITS, tf.constant([seed, i]), s).numpy().tolist()
-
-
-def draw_kernel(s, seed, i):
+def draw(s, seed, i):
     from bridge.generation import kernels
-    from bridge.generation.sampling import STRATEGIES
 
     rows = np.log(PROBS).astype(np.float32)
     return [kernels.sample_row(rows[r].copy(), STRATEGIES.index(s.strategy), s.temperature, s.top_k or 40, s.top_p,
                                s.n, seed, r, i) for r in range(len(rows))]
 
 
-@pytest.fixture(params=["tf", "kernel"])
-def draw(request):
-    return draw_tf if request.param == "tf" else draw_kernel
-
-
 @pytest.fixture
-def frequencies(draw):
+def frequencies():
     def f(strategy, draws=3000, **kw):
         s = Sampling(strategy=strategy, **kw)
         out = np.array([draw(s, 7, i) for i in range(draws)])
@@ -73,7 +58,7 @@ def test_top_n_95_is_the_best_guess_95_percent_of_the_time(frequencies):
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_same_seed_same_tokens(strategy, draw):
+def test_same_seed_same_tokens(strategy):
     s = Sampling(strategy=strategy)
     a = [draw(s, 3, i) for i in range(20)]
     assert a == [draw(s, 3, i) for i in range(20)]

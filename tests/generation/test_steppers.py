@@ -63,16 +63,12 @@ def test_messages_stepper_matches_the_model():
     cond = np.stack([msgs[..., 1], msgs[..., 2]], -1)  # any values: each head is checked given them
     on, delta, pitch = lm.model.predict({"ids": msgs, "cond": cond}, verbose=0)
     gen = MessagesGenerator(lm)
-    state = gen.zero_state(1)
-    for t in range(T):  # past the window, so the ring buffers wrap
-        pre, state = gen._advance(tf.constant(msgs[:, t]), state)
-        np.testing.assert_allclose(gen.heads[0](pre).numpy()[0], on[0, t], rtol=1e-4, atol=1e-4)
-        on_e = gen.cond[0](tf.constant(cond[:, t, 0]))
-        got = gen.heads[1](tf.concat([pre, on_e], -1)).numpy()[0]
-        np.testing.assert_allclose(got, delta[0, t], rtol=1e-4, atol=1e-4)
-        d_e = gen.cond[1](tf.constant(cond[:, t, 1]))
-        got = gen.heads[2](tf.concat([pre, on_e, d_e], -1)).numpy()[0]
-        np.testing.assert_allclose(got, pitch[0, t], rtol=1e-4, atol=1e-4)
+    state = gen.new_state(1)
+    for t in range(T):  # past the window, so the rings wrap
+        pre = gen.step(msgs[:, t], state)
+        got = gen.head_logits(pre, cond[:, t, 0], cond[:, t, 1])
+        for g, want in zip(got, (on, delta, pitch)):
+            np.testing.assert_allclose(g[0], want[0, t], rtol=1e-4, atol=1e-4)
 
 
 def test_attention_lstm_loads_in_safe_mode(tmp_path):

@@ -1,0 +1,163 @@
+"""The sampling loop of the attention-LSTM (messages codec) as compiled kernels (numba).
+
+One step reads a message (pitch, on/off, delta) for every row: its embeddings and projection (one
+table row per field), its key and value for the self-attention (kept in a ring of the last `window`
+keys and values, so no window is re-run), the attention of its query over that ring, the residual
+and layer norm, the LSTM cell, and the additive attention of the new hidden state over the ring of
+the last `window` states. The three heads then read [h, context] in one product; on/off is sampled
+first, the delta given it, the pitch given both (their embeddings enter the later heads as table
+rows), as the model was trained. Neither attention has positions, so the rings' order does not
+matter, only which slots are filled.
+
+Random numbers: the draw for field f of token t of variation v is kernels.uniform(seed, v, 3t + f),
+so a batch split over two threads is the same music as unsplit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .kernels import _cell, _opts, _tanh, matmul_add, sample_row
+
+# W: the weights laid out by MessagesGenerator, in this order
+(T_PITCH, T_ON, T_DELTA, QKV, QKV_B, OUT, OUT_B, GAMMA, BETA, LSTM, LSTM_B, ADD, ADD_V, HEADS, HEADS_B,
+ DELTA_ON, PITCH_ON, PITCH_DELTA) = range(18)
+
+
+@njit(**_opts)
+def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_dim, eps):
+    """Read one message per row (msg: (B, 3)) into the state; pre (B, 2 units) = [h, context] after it.
+    count: (1,) messages read so far (every row reads as many)."""
+    B = msg.shape[0]
+    win = kring.shape[1]
+    HK = heads * key_dim
+    D = W[T_PITCH].shape[1]
+    U = h.shape[1]
+    A = W[ADD_V].shape[0]
+    slot = count[0] % win
+    n = min(count[0] + 1, win)
+    x = np.empty((B, D), np.float32)
+    for b in range(B):
+        x[b, :] = W[T_PITCH][msg[b, 0]] + W[T_ON][msg[b, 1]] + W[T_DELTA][msg[b, 2]]
+    qkv = np.empty((B, 3 * HK), np.float32)
+    for b in range(B):
+        qkv[b, :] = W[QKV_B]
+    matmul_add(x, W[QKV], qkv)
+    att = np.zeros((B, HK), np.float32)
+    scores = np.empty(win, np.float32)
+    scale = np.float32(1.0 / math.sqrt(key_dim))
+    for b in range(B):
+        kring[b, slot] = qkv[b, HK:2 * HK]
+        vring[b, slot] = qkv[b, 2 * HK:]
+        for hd in range(heads):
+            lo = hd * key_dim
+            mx = -np.inf
+            for w in range(n):
+                s = np.float32(0)
+                for k in range(key_dim):
+                    s += qkv[b, lo + k] * kring[b, w, lo + k]
+                s *= scale
+                scores[w] = s
+                mx = max(mx, s)
+            total = np.float32(0)
+            for w in range(n):
+                scores[w] = math.exp(scores[w] - mx)
+                total += scores[w]
+            for w in range(n):
+                p = scores[w] / total
+                for k in range(key_dim):
+                    att[b, lo + k] += p * vring[b, w, lo + k]
+    y = np.empty((B, D), np.float32)
+    for b in range(B):
+        y[b, :] = W[OUT_B]
+    matmul_add(att, W[OUT], y)
+    x1 = np.empty((B, D + U), np.float32)
+    for b in range(B):  # residual and layer norm: the LSTM's input, next to its last output
+        mean = np.float32(0)
+        for d in range(D):
+            y[b, d] += x[b, d]
+            mean += y[b, d]
+        mean /= D
+        var = np.float32(0)
+        for d in range(D):
+            var += (y[b, d] - mean) ** 2
+        inv = np.float32(1.0) / np.float32(math.sqrt(var / D + eps))
+        for d in range(D):
+            x1[b, d] = (y[b, d] - mean) * inv * W[GAMMA][d] + W[BETA][d]
+        x1[b, D:] = h[b]
+    z = np.empty((B, 4 * U), np.float32)
+    for b in range(B):
+        z[b, :] = W[LSTM_B]
+    matmul_add(x1, W[LSTM], z)
+    _cell(z, c, h, True)
+    qk = np.zeros((B, 2 * A), np.float32)
+    matmul_add(h, W[ADD], qk)
+    for b in range(B):  # additive attention: the new state queries the last `window` states
+        hring[b, slot] = h[b]
+        akring[b, slot] = qk[b, A:]
+        mx = -np.inf
+        for w in range(n):
+            s = np.float32(0)
+            for a in range(A):
+                s += _tanh(qk[b, a] + akring[b, w, a]) * W[ADD_V][a]
+            scores[w] = s
+            mx = max(mx, s)
+        total = np.float32(0)
+        for w in range(n):
+            scores[w] = math.exp(scores[w] - mx)
+            total += scores[w]
+        pre[b, :U] = h[b]
+        pre[b, U:] = 0
+        for w in range(n):
+            p = scores[w] / total
+            for u in range(U):
+                pre[b, U + u] += p * hring[b, w, u]
+    count[0] += 1
+
+
+@njit(**_opts)
+def head_logits(pre, W, out):
+    """(B, 2 + deltas + pitches): the three heads' products with [h, context], biases included; the
+    embeddings of the sampled on/off and delta are added per row when they are known."""
+    for b in range(out.shape[0]):
+        out[b, :] = W[HEADS_B]
+    matmul_add(pre, W[HEADS], out)
+
+
+@njit(**_opts)
+def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, pitch_mask, out, settings,
+          heads, key_dim, eps):
+    """n messages for every row into out (B, n, 3), the state carried in place.
+    settings: (strategy, temperature, k, p, n)."""
+    strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
+    B = pre.shape[0]
+    n_delta = W[DELTA_ON].shape[1]
+    n_pitch = W[PITCH_ON].shape[1]
+    logits = np.empty((B, 2 + n_delta + n_pitch), np.float32)
+    on_row = np.empty(2, np.float32)
+    d_row = np.empty(n_delta, np.float32)
+    p_row = np.empty(n_pitch, np.float32)
+    msg = np.empty((B, 3), np.int32)
+    for t in range(n):
+        head_logits(pre, W, logits)
+        step = 3 * (t0 + t)
+        for b in range(B):
+            on_row[:] = logits[b, :2]
+            on = sample_row(on_row, strategy, temp, k, p, nn, seed, var0 + b, step)
+            for v in range(n_delta):
+                d_row[v] = logits[b, 2 + v] + W[DELTA_ON][on, v]
+            delta = sample_row(d_row, strategy, temp, k, p, nn, seed, var0 + b, step + 1)
+            for v in range(n_pitch):
+                p_row[v] = logits[b, 2 + n_delta + v] + W[PITCH_ON][on, v] + W[PITCH_DELTA][delta, v]
+                if on == 1:
+                    p_row[v] += pitch_mask[v]
+            pitch = sample_row(p_row, strategy, temp, k, p, nn, seed, var0 + b, step + 2)
+            msg[b, 0] = pitch
+            msg[b, 1] = on
+            msg[b, 2] = delta
+            out[b, t, 0] = pitch
+            out[b, t, 1] = on
+            out[b, t, 2] = delta
+        advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_dim, eps)

@@ -1,0 +1,33 @@
+"""`cadenza bench generate` measures the compiled loop and the model.predict loop on one shipped model,
+for every architecture that has a compiled loop (the attention-LSTM's messages included)."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("tensorflow")
+
+
+@pytest.mark.parametrize("model, arch", [("messages", "attention_lstm"), ("chorale", "lstm")])
+def test_bench_generate_prints_every_figure(model, arch):
+    cmd = [sys.executable, "-m", "bridge", "bench", "generate", "--model", model, "--tokens", "64",
+           "--predict-tokens", "2", "--repeats", "1", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout)
+    assert out["model"] == model and out["arch"].startswith(arch) and out["tokens"] == 64
+    for key in ("compiled_b1_tokens_per_s", "compiled_b8_tokens_per_s", "predict_tokens_per_s", "b8_cost_vs_b1",
+                "compiled_vs_predict", "compiled_b1_ms_per_beat"):
+        assert out[key] > 0 and math.isfinite(out[key]), key
+    assert out["prime_tokens"] > 0  # primed from the model's generation set
+    # the 2x256 reference exists for the lstm family only
+    assert (out["reference_2x256_b1_tokens_per_s"] is None) == (arch == "attention_lstm")
+    from bridge.bench.generate import table
+
+    text = table(out)
+    assert "compiled, 8 variations" in text and "model.predict per token" in text
+    assert ("reference 2x256" in text) == (arch == "lstm")
