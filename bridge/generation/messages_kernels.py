@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels import _cell, _opts, _tanh, matmul_add, sample_row
+from .kernels import _cell, _opts, _tanh, exp_shifted, matmul_add, sample_row
 
 # W: the weights laid out by MessagesGenerator, in this order
 (T_PITCH, T_ON, T_DELTA, QKV, QKV_B, OUT, OUT_B, GAMMA, BETA, LSTM, LSTM_B, ADD, ADD_V, HEADS, HEADS_B,
@@ -27,9 +27,24 @@ from .kernels import _cell, _opts, _tanh, matmul_add, sample_row
 
 
 @njit(**_opts)
+def _softmax(scores, e, n):
+    """e[:n] = exp(scores[:n] - their max); returns 1 / their sum."""
+    mx = scores[0]
+    for w in range(1, n):
+        mx = max(mx, scores[w])
+    exp_shifted(scores[:n], mx, np.float32(1), e[:n])
+    total = np.float32(0)
+    for w in range(n):
+        total += e[w]
+    return np.float32(1) / total
+
+
+@njit(**_opts)
 def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_dim, eps):
     """Read one message per row (msg: (B, 3)) into the state; pre (B, 2 units) = [h, context] after it.
-    count: (1,) messages read so far (every row reads as many)."""
+    Rings: keys (B, window, heads x key_dim), values transposed (B, heads x key_dim, window), states
+    (B, window, units), additive keys (B, window, attention units). count: (1,) messages read so far
+    (every row reads as many); the first min(count, window) slots are filled."""
     B = msg.shape[0]
     win = kring.shape[1]
     HK = heads * key_dim
@@ -45,30 +60,26 @@ def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_di
     for b in range(B):
         qkv[b, :] = W[QKV_B]
     matmul_add(x, W[QKV], qkv)
-    att = np.zeros((B, HK), np.float32)
+    att = np.empty((B, HK), np.float32)
     scores = np.empty(win, np.float32)
+    e = np.empty(win, np.float32)
     scale = np.float32(1.0 / math.sqrt(key_dim))
     for b in range(B):
         kring[b, slot] = qkv[b, HK:2 * HK]
-        vring[b, slot] = qkv[b, 2 * HK:]
-        for hd in range(heads):
+        vring[b, :, slot] = qkv[b, 2 * HK:]
+        for hd in range(heads):  # each loop a sum over contiguous memory, so it vectorises
             lo = hd * key_dim
-            mx = -np.inf
             for w in range(n):
                 s = np.float32(0)
                 for k in range(key_dim):
                     s += qkv[b, lo + k] * kring[b, w, lo + k]
-                s *= scale
-                scores[w] = s
-                mx = max(mx, s)
-            total = np.float32(0)
-            for w in range(n):
-                scores[w] = math.exp(scores[w] - mx)
-                total += scores[w]
-            for w in range(n):
-                p = scores[w] / total
-                for k in range(key_dim):
-                    att[b, lo + k] += p * vring[b, w, lo + k]
+                scores[w] = s * scale
+            inv = _softmax(scores, e, n)
+            for k in range(key_dim):
+                s = np.float32(0)
+                for w in range(n):
+                    s += e[w] * vring[b, lo + k, w]
+                att[b, lo + k] = s * inv
     y = np.empty((B, D), np.float32)
     for b in range(B):
         y[b, :] = W[OUT_B]
@@ -97,21 +108,16 @@ def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_di
     for b in range(B):  # additive attention: the new state queries the last `window` states
         hring[b, slot] = h[b]
         akring[b, slot] = qk[b, A:]
-        mx = -np.inf
         for w in range(n):
             s = np.float32(0)
             for a in range(A):
                 s += _tanh(qk[b, a] + akring[b, w, a]) * W[ADD_V][a]
             scores[w] = s
-            mx = max(mx, s)
-        total = np.float32(0)
-        for w in range(n):
-            scores[w] = math.exp(scores[w] - mx)
-            total += scores[w]
+        inv = _softmax(scores, e, n)
         pre[b, :U] = h[b]
         pre[b, U:] = 0
         for w in range(n):
-            p = scores[w] / total
+            p = e[w] * inv
             for u in range(U):
                 pre[b, U + u] += p * hring[b, w, u]
     count[0] += 1

@@ -72,7 +72,7 @@ class MessagesGenerator:
 
     def new_state(self, batch: int) -> dict:
         HK, W, U = self.heads * self.key_dim, self.window, self.units
-        return {"k": np.zeros((batch, W, HK), np.float32), "v": np.zeros((batch, W, HK), np.float32),
+        return {"k": np.zeros((batch, W, HK), np.float32), "v": np.zeros((batch, HK, W), np.float32),
                 "hs": np.zeros((batch, W, U), np.float32), "ak": np.zeros((batch, W, self.attention_units), np.float32),
                 "h": np.zeros((batch, U), np.float32), "c": np.zeros((batch, U), np.float32),
                 "pre": np.zeros((batch, 2 * U), np.float32), "count": np.zeros(1, np.int64)}
