@@ -6,7 +6,8 @@ keys and values, so no window is re-run), the attention of its query over that r
 and layer norm, the LSTM cell, and the additive attention of the new hidden state over the ring of
 the last `window` states. The three heads then read [h, context] in one product; on/off is sampled
 first, the delta given it, the pitch given both (their embeddings enter the later heads as table
-rows), as the model was trained. Neither attention has positions, so the rings' order does not
+rows), as the model was trained, and the note grammar keeps the stream one the model could have read
+(see `chunk`). Neither attention has positions, so the rings' order does not
 matter, only which slots are filled.
 
 Random numbers: the draw for field f of token t of variation v is kernels.uniform(seed, v, 3t + f),
@@ -19,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels import _cell, _opts, _tanh, exp_shifted, matmul_add, sample_row
+from .kernels import EPS, NEG, _cell, _opts, _tanh, exp_shifted, matmul_add, sample_row
 
 # W: the weights laid out by MessagesGenerator, in this order
 (T_PITCH, T_ON, T_DELTA, QKV, QKV_B, OUT, OUT_B, GAMMA, BETA, LSTM, LSTM_B, ADD, ADD_V, HEADS, HEADS_B,
@@ -133,11 +134,18 @@ def head_logits(pre, W, out):
 
 
 @njit(**_opts)
-def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, pitch_mask, out, settings,
+def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, snd, held, pitch_mask, out, settings,
           heads, key_dim, eps):
     """n messages for every row into out (B, n, 3), the state carried in place.
-    settings: (strategy, temperature, k, p, n)."""
+    snd (B, pitches) bool: sounding; held (B, pitches): for how many beats.
+    settings: (strategy, temperature, k, p, n, max_hold in beats, delta steps per beat).
+
+    The note grammar: a note-off only for a sounding pitch (the pitch head's mass on silent pitches goes
+    to the sounding ones in the model's proportions), a note-on only for a silent pitch the masks allow.
+    With max_hold, no delta carries a sounding note past it, and a note that has reached it is released
+    next (delta 0)."""
     strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
+    max_hold, spb = np.float32(settings[5]), np.float32(settings[6])
     B = pre.shape[0]
     n_delta = W[DELTA_ON].shape[1]
     n_pitch = W[PITCH_ON].shape[1]
@@ -150,16 +158,41 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, p
         head_logits(pre, W, logits)
         step = 3 * (t0 + t)
         for b in range(B):
+            sounding = False
+            startable = False
+            left = np.float32(1e9)  # beats until a sounding note reaches max_hold
+            for q in range(n_pitch):
+                if snd[b, q]:
+                    sounding = True
+                    left = min(left, max_hold - held[b, q])
+                elif pitch_mask[q] == 0:
+                    startable = True
+            over = left <= EPS
             on_row[:] = logits[b, :2]
+            if not sounding:
+                on_row[0] = NEG
+            if over or not startable:
+                on_row[1] = NEG
             on = sample_row(on_row, strategy, temp, k, p, nn, seed, var0 + b, step)
             for v in range(n_delta):
                 d_row[v] = logits[b, 2 + v] + W[DELTA_ON][on, v]
+                if v > 0 and (over or v > (left + EPS) * spb):
+                    d_row[v] = NEG
             delta = sample_row(d_row, strategy, temp, k, p, nn, seed, var0 + b, step + 1)
             for v in range(n_pitch):
-                p_row[v] = logits[b, 2 + n_delta + v] + W[PITCH_ON][on, v] + W[PITCH_DELTA][delta, v]
+                x = logits[b, 2 + n_delta + v] + W[PITCH_ON][on, v] + W[PITCH_DELTA][delta, v]
                 if on == 1:
-                    p_row[v] += pitch_mask[v]
+                    x = NEG if snd[b, v] else x + pitch_mask[v]
+                elif not snd[b, v] or (over and held[b, v] < max_hold - EPS):
+                    x = NEG
+                p_row[v] = x
             pitch = sample_row(p_row, strategy, temp, k, p, nn, seed, var0 + b, step + 2)
+            beats = np.float32(delta) / spb
+            for q in range(n_pitch):
+                if snd[b, q]:
+                    held[b, q] += beats
+            snd[b, pitch] = on == 1
+            held[b, pitch] = 0
             msg[b, 0] = pitch
             msg[b, 1] = on
             msg[b, 2] = delta

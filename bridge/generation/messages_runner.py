@@ -75,11 +75,25 @@ class MessagesGenerator:
         return {"k": np.zeros((batch, W, HK), np.float32), "v": np.zeros((batch, HK, W), np.float32),
                 "hs": np.zeros((batch, W, U), np.float32), "ak": np.zeros((batch, W, self.attention_units), np.float32),
                 "h": np.zeros((batch, U), np.float32), "c": np.zeros((batch, U), np.float32),
-                "pre": np.zeros((batch, 2 * U), np.float32), "count": np.zeros(1, np.int64)}
+                "pre": np.zeros((batch, 2 * U), np.float32), "count": np.zeros(1, np.int64),
+                "sounding": np.zeros((batch, self.field_sizes[0]), bool),
+                "held": np.zeros((batch, self.field_sizes[0]), np.float32)}
 
     def _args(self, state):
         return (self.W, state["k"], state["v"], state["hs"], state["ak"], state["h"], state["c"], state["pre"],
                 state["count"])
+
+    def sounding_after(self, msgs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pitches,) bool and float: the pitches still sounding after the messages, and for how many beats
+        (a note-on of a sounding pitch restarts it, as the codec decodes)."""
+        n = self.field_sizes[0]
+        since = np.full(n, -1.0)
+        now = 0.0
+        for p, on, d in np.asarray(msgs).reshape(-1, 3).tolist():
+            now += d / self.steps_per_beat
+            since[p] = now if on else -1.0
+        on = since >= 0
+        return on, np.where(on, now - since, 0.0).astype(np.float32)
 
     def step(self, msgs: np.ndarray, state: dict) -> np.ndarray:
         """Read one message per row ((B, 3): pitch index, on/off, delta), state updated in place; returns
@@ -108,9 +122,10 @@ class MessagesGenerator:
         from .sampling import STRATEGIES
 
         t0 = time.perf_counter()
-        prime = np.asarray(prime, dtype=np.int32).reshape(-1, 3)[-MAX_PRIME:]
+        whole = np.asarray(prime, dtype=np.int32).reshape(-1, 3)
+        prime = whole[-MAX_PRIME:]
         sizes = self.codec.field_sizes
-        if len(prime) and ((prime < 0).any() or (prime >= np.array(sizes)).any()):
+        if len(whole) and ((whole < 0).any() or (whole >= np.array(sizes)).any()):
             raise CadenzaError("prime messages outside this model's fields")
         start = prime if len(prime) else np.array([[39, 0, 0]], np.int32)  # silence before middle C
         pitch_onsets = np.arange(sizes[0]) + self.codec.params["low"]
@@ -122,18 +137,19 @@ class MessagesGenerator:
         state = self.new_state(1)
         for msg in start:
             K.advance(msg[None], *self._args(state), self.heads, self.key_dim, self.eps)
+        state["sounding"], state["held"] = (x[None] for x in self.sounding_after(whole))
         parts = []
         for a, b in halves(B, self.split):
             part = {key: np.ascontiguousarray(np.repeat(x, b - a, 0)) for key, x in state.items() if key != "count"}
             parts.append({**part, "count": state["count"].copy(), "var0": a})
         settings = (float(STRATEGIES.index(s.strategy)), float(s.temperature), float(s.top_k or 40), float(s.top_p),
-                    float(s.n))
+                    float(s.n), float(req.max_hold or 1e9), float(self.steps_per_beat))
         seed = req.seed & 0x7FFFFFFF
 
         def make(part, first):
             out = np.empty((len(part["pre"]), self.chunk, 3), np.int32)
-            K.chunk(self.chunk, first, part["var0"], seed, *self._args(part), pitch_mask, out, settings,
-                    self.heads, self.key_dim, self.eps)
+            K.chunk(self.chunk, first, part["var0"], seed, *self._args(part), part["sounding"], part["held"],
+                    pitch_mask, out, settings, self.heads, self.key_dim, self.eps)
             return out
 
         stopper = Stopper(B, stop, lambda rows: rows[:, 2] / self.steps_per_beat)
