@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="run the daemon: OSC on 127.0.0.1:9000 and the watch folder",
                        description="Serve models to music software over OSC and continue files dropped into "
-                                   "the inbox. Stops cleanly on Ctrl-C or SIGTERM. The protocol: docs/osc.md.",
+                                   "the inbox. Stops cleanly on Ctrl-C, SIGTERM or SIGHUP (a closed terminal). The protocol: "
+                                   "docs/osc.md; limits and what is refused: docs/security.md.",
                        epilog="examples:\n  cadenza serve\n  cadenza serve --port 9001 --model chorale\n"
                               "  cadenza serve --host 0.0.0.0 --allow 192.168.1.0/24",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-dir", action="append", dest="allowed_dirs",
                    help="another folder /cadenza/continue_file may read (repeatable)")
     p.add_argument("--beats", type=float, help="default length of new music (default 16)")
+    p.add_argument("--max-tokens", type=int, help="a request's cost limit in tokens, all variations together "
+                                                  "(default 100000); a request over it is refused before any work")
+    p.add_argument("--max-seconds", type=float, help="a request running longer is stopped with an error (default 30)")
     p.add_argument("--no-watch", action="store_true", help="do not watch the inbox")
     p.add_argument("--config", help="a TOML file of these settings (flags win)")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
@@ -343,7 +347,13 @@ def _request(args):
 def _outputs(out: str | None, default_stem: str, n: int) -> list:
     from pathlib import Path
 
+    from .errors import CadenzaError
+
     base = Path(out) if out else Path(f"{default_stem}.cadenza.mid")
+    if base.is_dir():
+        raise CadenzaError(f"--out {base}: is a folder; give a file name such as {base / (default_stem + '.mid')}")
+    if not base.parent.is_dir():
+        raise CadenzaError(f"--out {base}: no folder {base.parent} to write into")
     if n == 1:
         return [base]
     return [base.with_name(f"{base.stem}-{i + 1}{base.suffix}") for i in range(n)]
@@ -354,8 +364,11 @@ def cmd_generate(args) -> int:
 
     from . import store
     from .errors import CadenzaError
-    from .generation import continue_ids, decode_continuation, prime_from_generation_set
-    from .music import load_score, write_midi
+    import dataclasses
+
+    from .generation import (asked_beats, continuation_of, continue_ids, decode_continuation, drum_note,
+                             prime_from_generation_set, tempo_at)
+    from .music import CONTINUATION, load_score, write_midi
     from pathlib import Path
 
     req = _request(args)
@@ -365,10 +378,14 @@ def cmd_generate(args) -> int:
     like = None
     if args.command == "continue":
         path = Path(args.file)
-        like = load_score(path)
-        prime = codec.encode_file(path)
+        like = load_score(path)  # read once: its tracks, tempo map and meter are kept
+        said = drum_note(codec, like, loaded.name)
+        prime = codec.encode_read(like, path)
         if not len(prime):
             raise CadenzaError(f"{path}: no notes to continue")
+        if said:
+            print(f"{path.name}: {said}")
+        req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
         stem = path.stem
         include_prime = not args.only_new
     elif args.prime_set:
@@ -378,11 +395,17 @@ def cmd_generate(args) -> int:
         include_prime = False
     else:
         prime, stem = np.zeros(0, np.int32), "generated"
+    outs = _outputs(args.out, stem, req.variations)  # a bad --out is reported before any work
     result = continue_ids(loaded, prime, req)
-    for new, beats, out in zip(result.new, result.beats, _outputs(args.out, stem, req.variations)):
-        score = decode_continuation(codec, prime, new, include_prime, like=like)  # the whole prime, then the new
+    for new, out in zip(result.new, outs):
+        if like is not None:  # the prime as read, then the new music
+            score = continuation_of(codec, prime, new, like, beats=asked_beats(req), include_prime=include_prime)
+        else:
+            score = decode_continuation(codec, prime, new, include_prime, beats=asked_beats(req))
         write_midi(score, out)
-        print(f"{out}: {len(new)} new tokens, {beats:.1f} beats new; {score.note_count} notes, "
+        marks = [m.tick for m in score.markers if m.text == CONTINUATION]
+        new_beats = (score.end_tick - (marks[0] if marks else 0)) / score.tpq  # measured from what is written
+        print(f"{out}: {len(new)} new tokens, {new_beats:.1f} beats new; {score.note_count} notes, "
               f"{score.duration_beats:.1f} beats in all")
     print(f"{result.tokens} tokens in {result.seconds:.2f} s ({result.tokens / max(result.seconds, 1e-9):.0f} tokens/s, "
           f"model {loaded.name}, {req.variations} variation(s))")
@@ -399,7 +422,8 @@ def cmd_serve(args) -> int:
 
     cfg = build_config(load_toml(args.config) if args.config else None, host=args.host, port=args.port,
                        model=args.model, inbox=args.inbox, outbox=args.outbox, allow=args.allow,
-                       allowed_dirs=args.allowed_dirs, beats=args.beats,
+                       allowed_dirs=args.allowed_dirs, beats=args.beats, max_tokens=args.max_tokens,
+                       max_seconds=args.max_seconds,
                        watch=False if args.no_watch else None, log_level=args.log_level)
     logging.basicConfig(level=getattr(logging, str(cfg.log_level).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
@@ -407,13 +431,16 @@ def cmd_serve(args) -> int:
         logging.getLogger("cadenza").warning("listening on %s with no --allow list: any host that reaches this "
                                              "port may use it", cfg.host)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed; stop cleanly
         signal.signal(sig, lambda *_: stop.set())
     daemon = Daemon(cfg)
     try:
         daemon.start()
         print(f"cadenza: ready on {cfg.host}:{daemon.server.address[1]}", flush=True)
-        stop.wait()
+        while not stop.wait(0.5):
+            if not daemon.server.alive:  # never expected; a supervisor must see it
+                logging.getLogger("cadenza").critical("the OSC receive loop died (%r): exiting", daemon.server.failure)
+                return 1
     finally:
         daemon.stop()
     return 0
@@ -604,9 +631,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cadenza: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `cadenza inspect x.mid | head`: the reader left; so do we, quietly
-        sys.stderr.close()
-        return 0
+    except OSError as e:  # a file the user named that cannot be read or written: one line, not a traceback
+        if isinstance(e, BrokenPipeError):  # e.g. `cadenza inspect x.mid | head`: the reader left; so do we
+            sys.stderr.close()
+            return 0
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"cadenza: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -32,18 +32,21 @@ def search_path() -> list[Path]:
     return [REPO_MODELS, user_models()]
 
 
-def find(name: str) -> Path:
-    """The folder of a model given by name or path."""
-    p = Path(name)
-    if (p / META).is_file():
-        return p
-    if "/" not in name and "\\" not in name and name not in ("", ".", ".."):
-        for root in search_path():
-            if (root / name / META).is_file():
-                return root / name
+def find(name: str, paths: bool = True) -> Path:
+    """The folder of a model given by name (looked up in the search path) or, when `paths` (names from
+    the command line or config, not from the network), by a path to its folder."""
+    try:
+        if paths and (Path(name) / META).is_file():
+            return Path(name)
+        if "/" not in name and "\\" not in name and name not in ("", ".", ".."):
+            for root in search_path():
+                if (root / name / META).is_file():
+                    return root / name
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL in it
+        pass
     known = ", ".join(m["name"] for m in list_models()) or "none"
-    raise CadenzaError(f"no model {name!r} (looked in {', '.join(str(r) for r in search_path())}; "
-                       f"models here: {known})")
+    shown = name if len(name) <= 40 else name[:36] + "..."
+    raise CadenzaError(f"no model {shown!r} (models here: {known}; `cadenza models` shows where they are)")
 
 
 def list_models() -> list[dict]:
@@ -88,9 +91,9 @@ class LoadedModel:
         return self.meta["arch"]["name"]
 
 
-def load(name: str) -> LoadedModel:
+def load(name: str, paths: bool = True) -> LoadedModel:
     """Load a model by name or path, in Keras safe mode. Raises CadenzaError naming what is wrong."""
-    folder = find(name)
+    folder = find(name, paths)
     meta = read_meta(folder)
     from .codecs import from_description
 
@@ -107,7 +110,7 @@ def load(name: str) -> LoadedModel:
     try:
         model = keras.saving.load_model(weights, compile=False, safe_mode=True)
     except Exception as e:  # Keras raises many types for corrupt or foreign files; name the file
-        raise CadenzaError(f"{weights}: cannot load model: {type(e).__name__}: {e}") from None
+        raise CadenzaError(f"{folder.name}/{WEIGHTS}: cannot load model ({e})") from None
     expected = meta["codec"].get("vocab_size")
     out_dim = model.outputs[0].shape[-1] if meta["arch"]["name"] != "attention_lstm" else None
     if expected and out_dim and out_dim != expected:

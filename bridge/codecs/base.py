@@ -26,6 +26,8 @@ from ..music import Score, load_score
 
 class Codec:
     name: ClassVar[str] = ""
+    #: whether the codec carries drum tracks (no codec does yet: their drums are kept from the prime as read)
+    drums: ClassVar[bool] = False
     #: file suffixes `cadenza prepare` feeds this codec
     suffixes: ClassVar[tuple[str, ...]] = (".mid", ".midi", ".rmi", ".kar", ".krn", ".xml", ".mxl", ".musicxml")
     #: names of the id fields, for codecs whose tokens are tuples
@@ -79,6 +81,11 @@ class Codec:
     def encode_file(self, path: str | os.PathLike) -> np.ndarray:
         return self.encode(load_score(path))
 
+    def encode_read(self, score: Score, path: str | os.PathLike) -> np.ndarray:
+        """Ids of a file already read into `score` (a codec that reads its own format better, from the
+        file itself, overrides this)."""
+        return self.encode(score)
+
     def describe(self) -> dict[str, Any]:
         """What a model stores about its codec: enough to rebuild it."""
         return {"name": self.name, "params": dict(self.params), "vocab_size": self.vocab_size,
@@ -112,6 +119,12 @@ class Codec:
 
     def token_beats(self, qpm: float = 120.0) -> np.ndarray | None:
         """(V,) beats each token advances time by, when that is fixed per token; else None."""
+        return None
+
+    def beat_counter(self):
+        """Where time is not fixed per token (token_beats() is None) but can be followed token by token:
+        a fresh counter with `advance(ids) -> (N,) beats each id completes`, so generation can stop at
+        a length in beats. None: no such counter (generation then estimates from tokens per beat)."""
         return None
 
     def max_hold_beats(self) -> float | None:

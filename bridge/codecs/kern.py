@@ -289,6 +289,12 @@ class KernCodec(Codec):
                 beats += bar
         return beats
 
+    def encode_read(self, score: Score, path: str | os.PathLike) -> np.ndarray:
+        return self.encode_file(path) if Path(path).suffix.lower() == ".krn" else self.encode(score)
+
+    def beat_counter(self) -> "KernBeats":
+        return KernBeats(self)
+
     def encode_file(self, path: str | os.PathLike) -> np.ndarray:
         if Path(path).suffix.lower() == ".krn":
             try:
@@ -304,6 +310,37 @@ class KernCodec(Codec):
         from ..music.notation import read_notation
 
         return read_notation("<kern>", text=repair_kern(self.decode_text(ids)), fmt="humdrum")
+
+
+class KernBeats:
+    """Beats of generated **kern text as it comes, bar by bar: a barline at the start of a line completes
+    a bar of the meter in force (4/4 until a *M line). Counted in whole bars, so a generation stops at
+    the barline that reaches its length and the decoded music is then cut to the exact beat."""
+
+    def __init__(self, codec: KernCodec):
+        self.newline = codec.id("\n")
+        self.bar_sign = codec.id("=")
+        self.vocab = codec.vocab
+        self.at_start = True
+        self.line: list[str] = []
+        self.bar = 4.0
+
+    def advance(self, ids) -> np.ndarray:
+        out = np.zeros(len(ids))
+        for k, t in enumerate(np.asarray(ids).tolist()):
+            if t == self.newline:
+                text = "".join(self.line)
+                m = re.match(r"\*M(\d+)/(\d+)", text)
+                if m and int(m.group(2)) and int(m.group(1)):
+                    self.bar = int(m.group(1)) * 4 / int(m.group(2))
+                self.line, self.at_start = [], True
+                continue
+            if self.at_start and t == self.bar_sign:
+                out[k] = self.bar
+            self.at_start = False
+            if len(self.line) < 16 and t < len(CHARS):
+                self.line.append(self.vocab[t])
+        return out
 
 
 CODEC = KernCodec

@@ -12,12 +12,12 @@ import numpy as np
 from ..errors import CadenzaError
 from ..music import Score
 from .constraints import parse_range, parse_scale
-from .runner import Generator, Request, Result
+from .runner import Generator, Request, Result, expected_tokens
 from .sampling import STRATEGIES, Sampling
 
 __all__ = ["Generator", "Request", "Result", "Sampling", "STRATEGIES", "parse_scale", "parse_range",
            "generator_for", "continue_ids", "continue_score", "prime_from_generation_set", "decode_continuation",
-           "opening"]
+           "opening", "expected_tokens", "asked_beats", "cut_at", "continuation_of", "drum_note", "tempo_at"]
 
 
 def generator_for(loaded) -> Generator:
@@ -48,11 +48,13 @@ def prime_beats(codec, prime_ids: np.ndarray, qpm: float | None = None) -> float
 
 
 def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, include_prime: bool = True,
-                        like: Score | None = None, qpm: float | None = None) -> Score:
+                        like: Score | None = None, qpm: float | None = None, beats: float | None = None) -> Score:
     """The prime followed by the new music, as one Score (or the new music alone).
 
     `like`: the prime as read, whose opening tempo and meter the result takes where the codec counts
-    time in beats (the performance codec counts seconds, so its music keeps its own timing)."""
+    time in beats (the performance codec counts seconds, so its music keeps its own timing).
+    `beats`: the length asked for: new notes starting after it are dropped, notes sounding past it are
+    cut there (codecs that count time in whole bars generate a little more)."""
     full = np.concatenate([np.asarray(prime_ids), np.asarray(new_ids)]) if len(prime_ids) else np.asarray(new_ids)
     score = codec.decode(full, qpm=qpm) if qpm and codec.name == "performance" else codec.decode(full)
     if like is not None and codec.name != "performance":
@@ -60,9 +62,11 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
 
         sigs = tuple(s._replace(tick=0) for s in like.time_signatures[:1]) or score.time_signatures
         score = score.replace(tempos=(Tempo(0, like.tempos[0].usec_per_quarter),), time_signatures=sigs)
+    start = int(round(prime_beats(codec, prime_ids, qpm) * score.tpq)) if len(prime_ids) else 0
+    if beats is not None:
+        score = cut_at(score, start + int(round(beats * score.tpq)))
     if not len(prime_ids):
         return score
-    start = int(round(prime_beats(codec, prime_ids, qpm) * score.tpq))
     if include_prime:  # a marker where the new music begins: `cadenza render` colours the two apart
         from ..music import CONTINUATION, Marker
 
@@ -71,6 +75,64 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
     for t in score.tracks:
         arr = t.array[t.array[:, 2] >= start].copy()
         arr[:, 2:] -= start
+        tracks.append(t.replace(notes=arr))
+    return score.replace(tracks=tuple(tracks))
+
+
+def tempo_at(score: Score, tick: int) -> float:
+    """The tempo (qpm) in force at a tick."""
+    qpm = score.tempos[0].qpm if score.tempos else 120.0
+    for t in score.tempos:
+        if t.tick <= tick:
+            qpm = t.qpm
+    return qpm
+
+
+def continuation_of(codec, prime_ids: np.ndarray, new_ids: np.ndarray, like: Score, beats: float | None = None,
+                    include_prime: bool = True) -> Score:
+    """The prime as it was read, every track, channel, program, drum part, tempo change and meter kept,
+    followed by the new music in a track of its own from where the prime ends, counted in the prime's
+    beats (codecs that count seconds are decoded at the tempo in force there). `include_prime=False`:
+    the new music alone, at that tempo and meter."""
+    from ..music import CONTINUATION, Marker, Tempo, Track
+    from ..music.score import qpm_to_usec
+
+    end = like.end_tick
+    qpm = tempo_at(like, end)
+    new = decode_continuation(codec, prime_ids, new_ids, include_prime=False, qpm=qpm, beats=beats)
+    arrays = [t.array for t in new.tracks if len(t.array)]
+    arr = np.concatenate(arrays) if arrays else np.zeros((0, 4), np.int64)
+    arr = arr.copy()
+    arr[:, 2:] = np.round(arr[:, 2:] * (like.tpq / new.tpq)).astype(np.int64)
+    pitched = [t for t in like.tracks if not t.is_drum and len(t.array)]
+    lead = max(pitched, key=lambda t: len(t.array)) if pitched else None
+    track = Track(arr, program=lead.program if lead else 0, name="Cadenza continuation",
+                  channel=lead.channel if lead else 0)
+    if not include_prime:
+        sigs = [s for s in like.time_signatures if s.tick <= end][-1:] or list(like.time_signatures[:1])
+        return like.replace(tracks=(track,), tempos=(Tempo(0, qpm_to_usec(qpm)),),
+                            time_signatures=tuple(s._replace(tick=0) for s in sigs), markers=())
+    arr[:, 2:] += end
+    return like.replace(tracks=like.tracks + (track.replace(notes=arr),),
+                        markers=tuple(like.markers) + (Marker(end, CONTINUATION),))
+
+
+def drum_note(codec, like: Score, model: str) -> str | None:
+    """What to tell the user about the prime's drums when the model plays none (None: nothing to say).
+    Raises CadenzaError when the prime is drums alone."""
+    if codec.drums or not any(t.is_drum and len(t.array) for t in like.tracks):
+        return None
+    if not any(not t.is_drum and len(t.array) for t in like.tracks):
+        raise CadenzaError(f"only drums here, and {model} plays no drums: nothing it can continue")
+    return f"{model} plays no drums; the drum track is kept as it was"
+
+
+def cut_at(score: Score, end: int) -> Score:
+    """The score without notes starting at or after tick `end`, and notes sounding past it ended there."""
+    tracks = []
+    for t in score.tracks:
+        arr = t.array[t.array[:, 2] < end].copy()
+        arr[:, 3] = np.minimum(arr[:, 3], end)
         tracks.append(t.replace(notes=arr))
     return score.replace(tracks=tuple(tracks))
 
@@ -95,8 +157,14 @@ def continue_score(loaded, score: Score | None, req: Request, include_prime: boo
     codec = loaded.codec
     prime = codec.encode(score) if score is not None and score.note_count else np.zeros(0, np.int32)
     result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
-    scores = [decode_continuation(codec, prime, new, include_prime, like=score) for new in result.new]
+    scores = [decode_continuation(codec, prime, new, include_prime, like=score, beats=asked_beats(req))
+              for new in result.new]
     return scores, result
+
+
+def asked_beats(req: Request) -> float | None:
+    """The length in beats a request asks for (None when it asks for a number of tokens)."""
+    return None if req.tokens else float(req.beats)
 
 
 def opening(loaded, ids: np.ndarray, beats: float) -> np.ndarray:

@@ -64,9 +64,11 @@ class Stopper:
     """Between chunks: keeps each variation's tokens and cuts it at the token that reaches `stop` beats
     (`beats_of(rows)`: the beats each row advances); None: stop by token count alone."""
 
-    def __init__(self, variations: int, stop: float | None, beats_of: Callable[[np.ndarray], np.ndarray]):
+    def __init__(self, variations: int, stop: float | None, beats_of: Callable[[np.ndarray], np.ndarray],
+                 counters: list | None = None):
         self.stop = stop
         self.beats_of = beats_of
+        self.counters = counters  # or a codec's beat counter per variation (time not fixed per token)
         self.done = np.zeros(variations, bool)
         self.beats = np.zeros(variations)
         self.chunks: list[list[np.ndarray]] = []
@@ -77,7 +79,8 @@ class Stopper:
             if self.done[v]:
                 rows = rows[:0]
             elif self.stop is not None:
-                cum = self.beats[v] + np.cumsum(self.beats_of(rows))
+                got = self.counters[v].advance(rows) if self.counters else self.beats_of(rows)
+                cum = self.beats[v] + np.cumsum(got)
                 hit = np.flatnonzero(cum >= self.stop)
                 if len(hit):
                     rows = rows[:hit[0] + 1]
@@ -94,6 +97,20 @@ class Stopper:
     def new(self, cap: int, empty: np.ndarray) -> list[np.ndarray]:
         return [(np.concatenate([c[v] for c in self.chunks]) if self.chunks else empty)[:cap]
                 for v in range(len(self.done))]
+
+
+def expected_tokens(loaded, req: Request) -> int:
+    """About how many tokens a request makes in all variations: what a daemon's cost limit counts.
+    Codecs that count time in seconds need more tokens a beat at a slower tempo."""
+    if req.tokens:
+        return req.tokens * req.variations
+    per = float(loaded.meta.get("tokens_per_beat") or 40.0)
+    base = loaded.codec.token_beats()
+    if req.qpm and base is not None and base.max() > 0:
+        at = loaded.codec.token_beats(req.qpm)
+        if at.max() > 0:
+            per *= float(base.max()) / float(at.max())
+    return int(req.beats * per * req.variations)
 
 
 def halves(batch: int, split: bool = True) -> list[tuple[int, int]]:
@@ -260,11 +277,14 @@ class Generator:
         """(token cap, beats to stop at or None)."""
         if req.tokens:
             return req.tokens, None
-        if self.token_beats is not None:
-            per = self.tokens_per_beat or 40.0
-            return int(max(64, req.beats * per * 4)), req.beats
         per = self.tokens_per_beat or 40.0
+        if self.token_beats is not None:
+            return int(max(64, req.beats * per * 4)), req.beats
+        if self.codec.beat_counter() is not None:  # counted as it comes, in bars: one bar more, then cut exactly
+            return int(max(256, (req.beats + 8) * per * 3)), req.beats + self.bar_margin
         return int(req.beats * per), None
+
+    bar_margin = 4.0  # beats generated past the asked length where time is counted in whole bars
 
     def run(self, prime: np.ndarray, req: Request, on_chunk: Callable[[list[np.ndarray]], None] | None = None,
             cancel: threading.Event | None = None) -> Result:
@@ -305,9 +325,15 @@ class Generator:
                           self.hold, self.is_lstm, self.note_state)
             return out
 
-        stopper = Stopper(B, stop_beats, lambda row: token_beats[row])
+        counters = None
+        if token_beats is None and stop_beats is not None:
+            counters = [self.codec.beat_counter() for _ in range(B)]
+        stopper = Stopper(B, stop_beats, lambda row: token_beats[row], counters)
         cancelled = drive(self._pool, parts, make, self.chunk, cap, stopper, on_chunk, cancel)
         new = stopper.new(cap, np.zeros(0, np.int32))
-        beats = [float(token_beats[n].sum()) if token_beats is not None else
-                 len(n) / (self.tokens_per_beat or 40.0) for n in new]
+        if counters is not None:
+            beats = [float(min(b, req.beats)) for b in stopper.beats]
+        else:
+            beats = [float(token_beats[n].sum()) if token_beats is not None else
+                     len(n) / (self.tokens_per_beat or 40.0) for n in new]
         return Result(new=new, prime=prime, beats=beats, seconds=time.perf_counter() - t0, cancelled=cancelled)

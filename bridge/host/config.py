@@ -29,6 +29,8 @@ class ServeConfig:
     allowed_dirs: list = field(default_factory=list)  # more folders /cadenza/continue_file may read
     allow: list = field(default_factory=list)  # client addresses or networks allowed (empty: any that reach us)
     queue: int = 16  # requests that may wait; more are answered "busy" at once
+    max_tokens: int = 100_000  # a request's cost limit: tokens in all its variations (about 8 s here at worst)
+    max_seconds: float = 30.0  # a request running longer is stopped with an error
     beats: float = 16.0  # default length of new music
     watch: bool = True  # watch the inbox
     watch_defaults: dict = field(default_factory=dict)  # settings for dropped files ([watch] in the TOML)
@@ -63,6 +65,8 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
             raise CadenzaError(f"unknown setting {key!r} in the config; known: {', '.join(sorted(names))}")
         setattr(cfg, key, value)
     cfg.inbox, cfg.outbox = Path(cfg.inbox), Path(cfg.outbox)
+    if int(cfg.max_tokens) < 1 or float(cfg.max_seconds) <= 0:
+        raise CadenzaError("max_tokens and max_seconds must be positive")
     if not 0 <= int(cfg.port) < 65536:  # 0: any free port (the ready line says which)
         raise CadenzaError(f"port {cfg.port} is not a UDP port")
     return cfg

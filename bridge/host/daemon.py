@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +25,11 @@ from .models import ModelStore
 from .osc import OscServer
 
 log = logging.getLogger("cadenza")
+_ABSOLUTE = re.compile(r"(^|[\s'\"(=])(/(?!cadenza/)[^\s'\":,()]+)")  # an absolute path (not an OSC address)
 # Requests generated at once: the compiled loop releases the GIL, so two use the two cores of a small machine.
 WORKERS = max(1, min(2, os.cpu_count() or 1))
+MAX_CLIENTS = 256  # senders whose settings or live notes are kept; the least recently heard is forgotten first
+MAX_LIVE_NOTES = 1024  # notes a client's /cadenza/note prime keeps (the oldest go first)
 
 
 @dataclass
@@ -39,7 +44,7 @@ class Daemon:
         self.cfg = cfg
         self.models = ModelStore(cfg.model)
         self.jobs = JobQueue(cfg.queue, workers=WORKERS)
-        self.clients: dict[tuple, Client] = {}
+        self.clients: OrderedDict[tuple, Client] = OrderedDict()  # only senders that set something or play
         self.started = time.time()
         self.server = OscServer(cfg.host, cfg.port, self.routes(), allow=cfg.allow, on_error=self.error)
         self.watcher = None
@@ -65,15 +70,53 @@ class Daemon:
 
     # ----- clients and replies --------------------------------------------------------------------
     def client(self, sender: tuple) -> Client:
+        """The state kept for a sender (made on first use; the least recently heard of MAX_CLIENTS go)."""
         with self._lock:
             c = self.clients.get(sender)
             if c is None:
-                c = self.clients[sender] = Client(P.Settings(model=self.cfg.model, beats=self.cfg.beats))
+                c = self.clients[sender] = Client(P.Settings(beats=self.cfg.beats))
+                while len(self.clients) > MAX_CLIENTS:
+                    self.clients.popitem(last=False)
+            else:
+                self.clients.move_to_end(sender)
             return c
 
+    def settings_of(self, sender: tuple) -> P.Settings:
+        """A sender's settings, without keeping state for a sender that never set any."""
+        with self._lock:
+            c = self.clients.get(sender)
+        return c.settings if c is not None else P.Settings(beats=self.cfg.beats)
+
+    def settings(self, sender: tuple, pairs: list) -> P.Settings:
+        """The sender's settings with a request's key value pairs applied, each checked (protocol.py),
+        plus what needs the daemon: the model is in the store, replies may go where they ask."""
+        s = P.apply_pairs(self.settings_of(sender), list(pairs))
+        self.destination(sender, s)
+        if s.model:
+            try:
+                self.models.find(s.model)
+            except CadenzaError as e:
+                raise P.ProtocolError(str(e)) from None
+        return s
+
+    def destination(self, sender: tuple, s: P.Settings) -> tuple:
+        """Where replies go: the sender's host, or a reply_host the allowlist admits; never this daemon."""
+        host = s.reply_host or sender[0]
+        if host != sender[0] and not (self.cfg.allow and self.server.allowed(host)):
+            raise P.ProtocolError(f"reply_host {host}: replies go only to the sender's own address"
+                                  + (" or hosts that --allow admits" if self.cfg.allow else
+                                     " (start the daemon with --allow to admit other hosts)"))
+        to = (host, s.reply_port or sender[1])
+        if self.server.is_self(to):
+            raise P.ProtocolError(f"reply_port {to[1]} is this daemon's own port; replies need a port of yours")
+        return to
+
     def reply_to(self, sender: tuple, s: P.Settings | None = None) -> tuple:
-        s = s or self.client(sender).settings
-        return (s.reply_host or sender[0], s.reply_port or sender[1])
+        s = s or self.settings_of(sender)
+        try:
+            return self.destination(sender, s)
+        except P.ProtocolError:
+            return tuple(sender)
 
     def send(self, to: tuple, address: str, args: list) -> None:
         """`to`: where replies go, from reply_to()."""
@@ -81,13 +124,16 @@ class Daemon:
 
     def route(self, sender: tuple, params: list | None) -> tuple:
         """Where a request's replies go: its own reply_host/reply_port pairs if it carries any (a shell's
-        oscsend sends every request from a new port), else the client's setting, else the sender."""
-        s = self.client(sender).settings
+        oscsend sends every request from a new port), else the client's setting, else the sender.
+        Pairs that are invalid, or a destination that is not allowed, are skipped: this also serves errors."""
+        s = self.settings_of(sender)
         params = params or []
         for i in range(len(params) - 1):
             if params[i] in ("reply_port", "reply_host"):
                 try:
-                    s = P.apply_setting(s, params[i], params[i + 1])
+                    t = P.apply_setting(s, params[i], params[i + 1])
+                    self.destination(sender, t)
+                    s = t
                 except P.ProtocolError:
                     pass
         return self.reply_to(sender, s)
@@ -95,8 +141,23 @@ class Daemon:
     def error(self, sender: tuple, rid: int, message: str, params: list | None = None) -> None:
         self.stats["errors"] += 1
         to = self.route(sender, params)
+        message = self.public(message)
         log.warning("error to %s:%s id %s: %s", to[0], to[1], rid, message)
         self.send(to, "/cadenza/error", [rid, message])
+
+    def public(self, message: str) -> str:
+        """An error as a client may see it: the inbox, outbox, allowed folders and model store as short
+        names, any other absolute path as its file name."""
+        roots = [(Path(self.cfg.inbox), "inbox"), (Path(self.cfg.outbox), "outbox")]
+        roots += [(Path(d), Path(d).name) for d in self.cfg.allowed_dirs]
+        from .. import store
+
+        roots += [(r, "models") for r in store.search_path()]
+        for root, label in roots:
+            for form in {str(root.resolve()), str(root.absolute()), str(root)}:
+                if len(form) > 1:
+                    message = message.replace(form, label)
+        return _ABSOLUTE.sub(lambda m: m.group(1) + Path(m.group(2)).name, message)[:1000]
 
     # ----- handlers: parse, validate, queue ---------------------------------------------------------
     def on_ping(self, sender, args):
@@ -111,9 +172,9 @@ class Daemon:
             args = args[1:]
         if not args:
             raise P.ProtocolError("/cadenza/set needs key value pairs, e.g. temperature 0.9")
-        c = self.client(sender)
-        c.settings = P.apply_pairs(c.settings, list(args))
-        self.send(self.route(sender, args), "/cadenza/ok", [rid, "set"] + list(args))
+        s = self.settings(sender, list(args))  # checked whole before any of it is kept
+        self.client(sender).settings = s
+        self.send(self.reply_to(sender, s), "/cadenza/ok", [rid, "set"] + list(args))
 
     def on_models(self, sender, args):
         rid = P.request_id(args) if args else 0
@@ -125,6 +186,11 @@ class Daemon:
         if len(args) < 2 or not isinstance(args[1], str):
             raise P.ProtocolError("/cadenza/load id name")
         name = args[1]
+        P.apply_setting(P.Settings(), "model", name)  # a name in the store, never a path
+        try:
+            self.models.find(name)
+        except CadenzaError as e:
+            raise P.ProtocolError(str(e)) from None
 
         def run(job):
             problem = self.models.check(name)
@@ -138,7 +204,7 @@ class Daemon:
 
     def on_status(self, sender, args):
         rid = P.request_id(args) if args else 0
-        s = self.client(sender).settings
+        s = self.settings_of(sender)
         self.send(self.route(sender, args), "/cadenza/status", [rid, "ok", s.model or self.cfg.model, self.jobs.active, self.jobs.waiting,
                                               round(time.time() - self.started, 1)])
 
@@ -163,24 +229,23 @@ class Daemon:
             t0, v0 = c.held.pop(pitch)
             c.played.append((pitch, t0, now, v0))
         if vel > 0:
-            c.held[pitch] = (now, vel)
-        if len(c.played) > P.MAX_NOTES:
-            del c.played[:len(c.played) - P.MAX_NOTES]
+            c.held[pitch] = (now, vel)  # at most 128: one per pitch
+        if len(c.played) > MAX_LIVE_NOTES:
+            del c.played[:len(c.played) - MAX_LIVE_NOTES]
 
     def on_generate(self, sender, args):
         rid = P.request_id(args)
-        s = P.apply_pairs(self.client(sender).settings, list(args[1:]))
+        s = self.settings(sender, list(args[1:]))
         self._queue_generation(sender, rid, s, prime=None, label="generate")
 
     def on_continue(self, sender, args):
         rid = P.request_id(args)
         flat, pairs = P.split_continue_args(list(args[1:]))
-        c = self.client(sender)
-        s = P.apply_pairs(c.settings, pairs)
+        s = self.settings(sender, pairs)
         if flat:
             notes = [(n.pitch, n.start, n.duration, n.velocity) for n in P.parse_notes(flat)]
         else:
-            notes = self._take_live(c, s.qpm)
+            notes = self._take_live(sender, s.qpm)
             if not notes:
                 raise P.ProtocolError("nothing to continue: send prime notes, or /cadenza/note first")
         from ..music import Score
@@ -193,7 +258,7 @@ class Daemon:
         if len(args) < 2 or not isinstance(args[1], str):
             raise P.ProtocolError("/cadenza/continue_file id path")
         path = self.confined(args[1])
-        s = P.apply_pairs(self.client(sender).settings, list(args[2:]))
+        s = self.settings(sender, list(args[2:]))
         self._queue_generation(sender, rid, s, prime=None, path=path, label=f"continue_file {path.name}")
 
     def on_render(self, sender, args):
@@ -216,7 +281,7 @@ class Daemon:
             except CadenzaError as e:
                 self.jobs.release(job.key)
                 self.stats["errors"] += 1
-                self.send(to, "/cadenza/error", [rid, str(e)])
+                self.send(to, "/cadenza/error", [rid, self.public(str(e))])
                 return
             self.jobs.release(job.key)
             self.send(to, "/cadenza/rendered", [rid, str(out.resolve())])
@@ -243,16 +308,28 @@ class Daemon:
     def confined(self, text: str) -> Path:
         """A path from the network, allowed only inside the inbox or the configured folders."""
         roots = [Path(self.cfg.inbox).resolve()] + [Path(d).resolve() for d in self.cfg.allowed_dirs]
-        raw = Path(text)
-        path = (raw if raw.is_absolute() else roots[0] / raw).resolve()
-        if not any(path == r or r in path.parents for r in roots):
-            raise P.ProtocolError(f"{text}: outside the folders this daemon may read "
-                                  f"({', '.join(str(r) for r in roots)})")
-        if not path.is_file():
-            raise P.ProtocolError(f"{text}: no such file")
+        if len(text) > 1024 or "\0" in text:
+            raise P.ProtocolError(f"{P.short(text)}: not a file name this daemon can read")
+        try:
+            raw = Path(text)
+            path = (raw if raw.is_absolute() else roots[0] / raw).resolve()
+            inside = any(path == r or r in path.parents for r in roots)
+            exists = inside and path.is_file()
+        except (OSError, ValueError, RuntimeError) as e:  # too long a name, a link loop
+            raise P.ProtocolError(f"{P.short(text)}: not a file this daemon can read "
+                                  f"({getattr(e, 'strerror', None) or 'bad name'})") from None
+        if not inside:
+            raise P.ProtocolError(f"{P.short(text)}: outside the folders this daemon may read "
+                                  "(the inbox and the --allow-dir folders)")
+        if not exists:
+            raise P.ProtocolError(f"{P.short(text)}: no such file")
         return path
 
-    def _take_live(self, c: Client, qpm: float) -> list:
+    def _take_live(self, sender: tuple, qpm: float) -> list:
+        with self._lock:
+            c = self.clients.get(sender)
+        if c is None:
+            return []
         now = time.monotonic()
         played = list(c.played) + [(p, t, now, v) for p, (t, v) in c.held.items()]
         c.played.clear()
@@ -288,7 +365,7 @@ class Daemon:
 
     # ----- the work ---------------------------------------------------------------------------------------
     def _generate(self, job: Job, sender, rid, s: P.Settings, req, prime, path: Path | None) -> None:
-        from ..generation import continue_ids, decode_continuation, prime_tail
+        from ..generation import asked_beats, continue_ids, decode_continuation, expected_tokens, prime_tail
         from ..music import write_midi, midi_bytes
 
         t_start = time.perf_counter()
@@ -304,6 +381,12 @@ class Daemon:
         try:
             loaded = self.models.get(s.model)
             codec = loaded.codec
+            cost = expected_tokens(loaded, req)
+            if cost > self.cfg.max_tokens:
+                raise CadenzaError(
+                    f"{req.beats:g} beats x {req.variations} variation(s) of {loaded.name} is about {cost:,} tokens; "
+                    f"this daemon allows {self.cfg.max_tokens:,} a request (--max-tokens): ask fewer beats or "
+                    "variations")
             if path is not None:
                 prime_ids = codec.encode_file(path)
             elif prime is not None:
@@ -311,7 +394,7 @@ class Daemon:
             else:
                 prime_ids = np.zeros((0, 3) if codec.name == "messages" else 0, np.int32)
         except CadenzaError as e:
-            finish("/cadenza/error", [rid, str(e)])
+            finish("/cadenza/error", [rid, self.public(str(e))])
             return
         self.send(to, "/cadenza/started", [rid, loaded.name])
         sent: set[tuple[int, int]] = set()
@@ -320,7 +403,8 @@ class Daemon:
         tail = prime_tail(codec, prime_ids)  # new notes are placed after it; no need to decode a whole file
 
         def stream(ids, final: bool):
-            score = decode_continuation(codec, tail, ids, include_prime=False, qpm=s.qpm)
+            score = decode_continuation(codec, tail, ids, include_prime=False, qpm=s.qpm,
+                                        beats=asked_beats(req))
             end = score.end_tick
             out = []
             for t in score.tracks:
@@ -337,26 +421,37 @@ class Daemon:
             return score
 
         acc: list[np.ndarray] = []
+        deadline = time.perf_counter() + float(self.cfg.max_seconds)
+        late = threading.Event()
 
         def on_chunk(chunk):
             acc.append(chunk[0])
             stream(np.concatenate(acc), final=False)
+            if time.perf_counter() > deadline:  # stopped between chunks, like a cancel
+                late.set()
+                job.cancel.set()
 
         try:
             result = continue_ids(loaded, prime_ids, req, on_chunk=on_chunk, cancel=job.cancel)
         except CadenzaError as e:
-            finish("/cadenza/error", [rid, str(e)])
+            finish("/cadenza/error", [rid, self.public(str(e))])
+            return
+        if result.cancelled and late.is_set():
+            finish("/cadenza/error", [rid, f"stopped after {self.cfg.max_seconds:g} s, this daemon's limit for one "
+                                          "request (--max-seconds); ask fewer beats or variations"])
             return
         if result.cancelled:
             finish("/cadenza/cancelled", [rid])
             log.info("request %s from %s:%s cancelled", rid, *sender)
             return
         final = stream(result.new[0], final=True)
+        final_beats = asked_beats(req)
         note_count = final.note_count
         if s.write_file:
             stem = path.stem if path is not None else f"osc-{sender[1]}-{rid}"
             for k, new in enumerate(result.new):
-                score = final if k == 0 else decode_continuation(codec, tail, new, include_prime=False, qpm=s.qpm)
+                score = final if k == 0 else decode_continuation(codec, tail, new, include_prime=False, qpm=s.qpm,
+                                                                 beats=final_beats)
                 suffix = "" if req.variations == 1 else f"-{k + 1}"
                 out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.cadenza{suffix}.mid")
                 which = [k + 1] if req.variations > 1 else []
@@ -365,7 +460,7 @@ class Daemon:
                     for kind, made in self.extras(out, s):
                         self.send(to, f"/cadenza/{kind}", [rid, str(made.resolve())] + which)
                 except CadenzaError as e:
-                    self.send(to, "/cadenza/error", [rid, f"{out.name} written, but: {e}"])
+                    self.send(to, "/cadenza/error", [rid, self.public(f"{out.name} written, but: {e}")])
         if s.midi:
             data = midi_bytes(final)
             if len(data) <= P.MAX_BLOB:

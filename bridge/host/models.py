@@ -31,15 +31,20 @@ class ModelStore:
         self._refused: dict[Path, float] = {}  # a broken version, by its mtime: not retried until it changes
         self._lock = threading.Lock()
 
+    def find(self, name: str = "") -> Path:
+        """The folder of a model named by a client (only inside the store's folders), or of the default
+        model (which the operator may give as a path)."""
+        return (store.find(name, paths=False) if name else store.find(self.default)).resolve()
+
     def get(self, name: str = "") -> store.LoadedModel:
-        folder = store.find(name or self.default).resolve()
+        folder = self.find(name)
         mtime = _mtime(folder)
         with self._lock:
             current = self._models.get(folder)
             if current is not None and (current.mtime == mtime or self._refused.get(folder) == mtime):
                 return current
             try:
-                fresh = store.load(str(folder))
+                fresh = store.load(str(folder), paths=True)
                 self._warm(fresh)
             except CadenzaError as e:
                 self._refused[folder] = mtime
@@ -57,7 +62,7 @@ class ModelStore:
     def check(self, name: str) -> str | None:
         """Load (or reload) a model now; None when it serves, else why the latest version was refused."""
         try:
-            folder = store.find(name or self.default).resolve()
+            folder = self.find(name)
             self.get(name)
         except CadenzaError as e:
             return str(e)

@@ -4,6 +4,14 @@ python-osc's own servers sleep in the handler until a bundle's time tag and drop
 packets silently; this loop does neither. Every message of a bundle is dispatched at once (a
 generation request gains nothing from waiting), a packet that does not parse gets
 `/cadenza/error 0 "malformed OSC packet ..."` back, and handlers never block: they parse and queue.
+
+What one datagram can make this loop do is bounded (docs/security.md):
+- a bundle's nesting and message count are checked before python-osc parses it (its parser recurses);
+- at most one error reply per datagram, and none to a datagram that is itself a reply (an error is
+  never answered with an error), so two daemons, or a daemon and itself, cannot ping-pong;
+- no reply ever goes to this daemon's own socket;
+- whatever a handler raises is answered and logged; the loop itself never dies of a packet, and if
+  it ever stops for another reason, `alive` turns false and `cadenza serve` exits non-zero.
 """
 from __future__ import annotations
 
@@ -14,13 +22,58 @@ import threading
 from typing import Callable
 
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket, ParseError
+from pythonosc.osc_packet import OscPacket
 
 from .protocol import ProtocolError
 
 log = logging.getLogger("cadenza.osc")
 
 Handler = Callable[[tuple, list], None]
+
+MAX_DEPTH = 4  # bundles inside bundles
+MAX_MESSAGES = 64  # messages in one datagram
+# what the daemon sends: a datagram carrying one of these is a reply (e.g. our own, looped back), never answered
+REPLIES = frozenset(f"/cadenza/{a}" for a in (
+    "error", "pong", "ok", "status", "models", "loaded", "started", "notes", "file", "midi", "audio", "picture",
+    "done", "cancelled", "rendered"))
+
+
+def is_reply(address: str, params: list) -> bool:
+    """Whether a message is something a daemon sends. /cadenza/models and /cadenza/status are also
+    requests: as requests they carry an id and at most key value pairs, as replies names or "ok"."""
+    if address in ("/cadenza/models", "/cadenza/status"):
+        return len(params) > 1 and isinstance(params[1], str) and params[1] not in ("reply_host", "reply_port")
+    return address in REPLIES
+
+
+class Refused(Exception):
+    """A datagram refused before parsing; the text says why."""
+
+
+def check_shape(data: bytes) -> None:
+    """Walk a datagram's bundle structure without recursion: refuse deep nesting or too many messages."""
+    stack = [(data, 0)]
+    messages = 0
+    while stack:
+        dgram, depth = stack.pop()
+        if not dgram.startswith(b"#bundle\0"):
+            messages += 1
+            if messages > MAX_MESSAGES:
+                raise Refused(f"more than {MAX_MESSAGES} messages in one datagram")
+            continue
+        if depth >= MAX_DEPTH:
+            raise Refused(f"bundles nested more than {MAX_DEPTH} deep")
+        i = 16  # "#bundle\0" and the time tag
+        if len(dgram) < i:
+            raise Refused("a bundle shorter than its header")
+        while i < len(dgram):
+            if i + 4 > len(dgram):
+                raise Refused("a bundle element without its size")
+            size = int.from_bytes(dgram[i:i + 4], "big", signed=True)
+            if size <= 0 or size % 4 or i + 4 + size > len(dgram):
+                raise Refused(f"a bundle element of {size} bytes does not fit the datagram")
+            stack.append((dgram[i + 4:i + 4 + size], depth + 1))
+            i += 4 + size
 
 
 def build_message(address: str, args: list) -> bytes:
@@ -59,15 +112,41 @@ class OscServer:
         self.on_error = on_error
         self.received = 0
         self.malformed = 0
+        self.sent = 0
+        self.dropped = 0  # replies not sent: to ourselves, or answers to replies
+        self.failure: BaseException | None = None  # why the receive loop ended, if it ended by itself
 
     # ----- sending --------------------------------------------------------------------------------
-    def send(self, to: tuple, address: str, args: list) -> None:
-        data = build_message(address, args)
+    def is_self(self, to: tuple) -> bool:
+        """Whether `to` is this daemon's own socket (a reply there would be read back as a request)."""
+        host, port = self.address
+        if int(to[1]) != int(port):
+            return False
+        try:
+            ip = ipaddress.ip_address(to[0])
+        except ValueError:
+            return True  # not an address we would send to anyway
+        return ip.is_loopback or ip.is_unspecified or str(ip) == host or host in ("0.0.0.0", "::")
+
+    def send(self, to: tuple, address: str, args: list) -> bool:
+        """Send one message; False (and a log line) when it cannot go, never an exception."""
+        if self.is_self(to):
+            self.dropped += 1
+            log.warning("not replying %s to this daemon's own port %s", address, to[1])
+            return False
+        try:
+            data = build_message(address, args)
+        except Exception as e:  # noqa: BLE001 - an argument python-osc cannot encode: say so, keep serving
+            log.warning("cannot encode %s for %s:%s: %s", address, to[0], to[1], e)
+            return False
         with self._send_lock:
             try:
                 self.sock.sendto(data, to)
-            except OSError as e:  # an unreachable client must not stop the daemon
-                log.warning("cannot reply to %s:%s (%s): %s", to[0], to[1], address, e)
+            except (OSError, TypeError, ValueError, UnicodeError, OverflowError) as e:
+                log.warning("cannot reply to %r:%r (%s): %s", to[0], to[1], address, e)
+                return False
+        self.sent += 1
+        return True
 
     # ----- receiving ------------------------------------------------------------------------------
     def allowed(self, host: str) -> bool:
@@ -85,29 +164,40 @@ class OscServer:
             log.warning("ignored a packet from %s: not in the client allowlist", sender[0])
             return
         try:
+            check_shape(data)
             messages = OscPacket(data).messages
-        except (ParseError, IndexError, ValueError, TypeError, OverflowError) as e:
+        except Exception as e:  # noqa: BLE001 - Refused, or whatever python-osc raises on bad bytes
             self.malformed += 1
             log.warning("malformed packet from %s:%s (%d bytes): %s", sender[0], sender[1], len(data), e)
-            self._error(sender, 0, f"malformed OSC packet ({len(data)} bytes): {e}", [])
+            if data.split(b"\0", 1)[0].decode("latin-1") not in REPLIES:
+                self._error(sender, 0, f"malformed OSC packet ({len(data)} bytes): {str(e)[:200]}", [])
             return
+        answered = False  # at most one error reply per datagram
         for timed in messages:
             msg = timed.message
-            handler = self.routes.get(msg.address)
             params = list(msg.params)
-            if handler is None:
-                rid = params[0] if params and isinstance(params[0], int) else 0
-                self._error(sender, rid, f"unknown address {msg.address}", params)
+            if is_reply(msg.address, params):  # a reply (ours looped back, or another daemon's): never answered
+                self.dropped += 1
                 continue
-            try:
-                handler(sender, params)
-            except ProtocolError as e:
-                rid = params[0] if params and isinstance(params[0], int) else 0
-                self._error(sender, rid, str(e), params)
-            except Exception as e:  # noqa: BLE001 - a handler bug answers the client and is logged, never fatal
-                log.exception("handler for %s failed", msg.address)
-                rid = params[0] if params and isinstance(params[0], int) else 0
-                self._error(sender, rid, f"internal error: {type(e).__name__}: {e}", params)
+            handler = self.routes.get(msg.address)
+            rid = params[0] if params and isinstance(params[0], int) and -2**31 <= params[0] < 2**31 else 0
+            problem = None
+            if handler is None:
+                problem = f"unknown address {msg.address[:80]}"
+            else:
+                try:
+                    handler(sender, params)
+                except ProtocolError as e:
+                    problem = str(e)
+                except Exception:  # noqa: BLE001 - a handler bug answers the client and is logged, never fatal
+                    log.exception("handler for %s failed", msg.address)
+                    problem = f"internal error handling {msg.address}; the daemon's log has the details"
+            if problem is not None:
+                if answered:
+                    log.info("more errors in one datagram from %s:%s: %s", sender[0], sender[1], problem)
+                    continue
+                answered = True
+                self._error(sender, rid, problem, params)
 
     def _error(self, sender: tuple, rid: int, message: str, params: list) -> None:
         if self.on_error is not None:
@@ -116,16 +206,28 @@ class OscServer:
             self.send(sender, "/cadenza/error", [rid, message])
 
     def serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, sender = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                if self._stop.is_set():
-                    break
-                continue
-            self.handle(data, sender[:2])
+        try:
+            while not self._stop.is_set():
+                try:
+                    data, sender = self.sock.recvfrom(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    if self._stop.is_set():
+                        break
+                    continue
+                try:
+                    self.handle(data, sender[:2])
+                except Exception:  # noqa: BLE001 - no datagram may end this loop
+                    log.exception("packet from %s:%s not handled", *sender[:2])
+        except BaseException as e:  # noqa: BLE001 - recorded: `cadenza serve` sees `alive` false and exits 1
+            self.failure = e
+            log.critical("the OSC receive loop stopped: %r", e)
+            raise
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve, name="cadenza-osc", daemon=True)

@@ -6,6 +6,8 @@ every reply. The reference is docs/osc.md.
 """
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +18,8 @@ MAX_NOTES = 4096  # prime notes in one request
 MAX_BEATS = 1024.0
 NOTES_PER_REPLY = 32  # 4 numbers a note: a reply stays well under a 1500-byte datagram
 MAX_BLOB = 8192  # a Standard MIDI File goes inline as a blob up to this size (else only its path)
+MAX_TEXT = 200  # characters of any text setting
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a model's folder name in the store, never a path
 
 
 class ProtocolError(CadenzaError):
@@ -34,7 +38,7 @@ def number(value: Any, what: str) -> float:
             return number(float(value), what)
         except ValueError:
             pass
-    raise ProtocolError(f"{what} must be a number, not {type(value).__name__} {value!r}")
+    raise ProtocolError(f"{what} must be a number, not {short(value)}")
 
 
 def integer(value: Any, what: str) -> int:
@@ -121,13 +125,17 @@ ALIASES = {"length_beats": "beats", "range": "pitch_range"}
 
 def apply_setting(s: Settings, key: Any, value: Any) -> Settings:
     if not isinstance(key, str) or key not in KEYS:
-        raise ProtocolError(f"unknown setting {key!r}; settings are {', '.join(sorted(KEYS))}")
+        raise ProtocolError(f"unknown setting {short(key)}; settings are {', '.join(sorted(KEYS))}")
     kind = KEYS[key]
     name = ALIASES.get(key, key)
     if kind is str:
         if isinstance(value, (int, float)) and name == "pitch_range":
             raise ProtocolError("pitch_range is text LOW-HIGH, e.g. \"36-96\"")
+        if isinstance(value, (bytes, bytearray)):
+            raise ProtocolError(f"{key} is text, not a blob")
         v: Any = str(value)
+        if len(v) > MAX_TEXT:
+            raise ProtocolError(f"{key}: {len(v)} characters; at most {MAX_TEXT}")
     elif kind is int:
         v = integer(value, key)
     else:
@@ -140,13 +148,41 @@ def apply_setting(s: Settings, key: Any, value: Any) -> Settings:
     }
     if name in checks and not checks[name](v):
         raise ProtocolError(f"{key} {value} is out of range")
+    if name == "model" and v and not MODEL_NAME.fullmatch(v):
+        raise ProtocolError(f"model {short(v)}: a model is named by its folder in the model store "
+                            "(letters, digits, '.', '_', '-'; at most 64), never by a path")
+    if name == "strategy":
+        from ..generation.sampling import STRATEGIES
+
+        if v not in STRATEGIES:
+            raise ProtocolError(f"unknown strategy {short(v)}: choose one of {', '.join(STRATEGIES)}")
+    if name in ("scale", "pitch_range") and v:
+        from ..generation.constraints import parse_range, parse_scale
+
+        try:
+            (parse_scale if name == "scale" else parse_range)(v)
+        except CadenzaError as e:
+            raise ProtocolError(str(e)) from None
+    if name == "reply_host" and v:
+        v = "127.0.0.1" if v == "localhost" else v
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            raise ProtocolError(f"reply_host {short(v)}: give an IP address (e.g. 192.168.1.20), "
+                                "or \"\" for the sender's") from None
     if name == "render":
         v = v.lower().lstrip(".")
         if v in ("0", "no", "none", "off"):
             v = ""
         if v and v not in RENDER_FORMATS:
-            raise ProtocolError(f"render {value!r}: choose one of {', '.join(RENDER_FORMATS)} (or \"\" for none)")
+            raise ProtocolError(f"render {short(value)}: choose one of {', '.join(RENDER_FORMATS)} (or \"\" for none)")
     return replace(s, **{name: v})
+
+
+def short(text: Any, limit: int = 40) -> str:
+    """A value quoted for an error message, cut to a readable length."""
+    t = repr(text)
+    return t if len(t) <= limit else t[:limit - 4] + "...'"
 
 
 def apply_pairs(s: Settings, pairs: list) -> Settings:
@@ -167,10 +203,10 @@ def split_continue_args(args: list) -> tuple[list, list]:
                 if a in KEYS:
                     return args[:i], args[i:]
                 if i % 4 == 0:
-                    raise ProtocolError(f"{a!r} is neither a number (note {i // 4 + 1}'s pitch) nor a setting "
+                    raise ProtocolError(f"{short(a)} is neither a number (note {i // 4 + 1}'s pitch) nor a setting "
                                         f"(settings: {', '.join(sorted(KEYS))})")
                 field = ("pitch", "start", "duration", "velocity")[i % 4]
-                raise ProtocolError(f"note {i // 4 + 1} {field} must be a number, not {a!r} "
+                raise ProtocolError(f"note {i // 4 + 1} {field} must be a number, not {short(a)} "
                                     f"(prime notes come as 4 numbers each, then optional key value pairs)")
     return args, []
 

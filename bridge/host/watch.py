@@ -1,14 +1,17 @@
 """The watch folder: drop a file in the inbox, find its continuation in the outbox.
 
-- .mid .midi .krn .xml .mxl .musicxml are continued into `outbox/NAME.cadenza.mid`, with settings from
-  a sidecar `NAME.toml` beside the file, else the folder's defaults (`[watch]` in the config).
+- every file Cadenza reads (bridge.music.SUFFIXES: .mid .midi .rmi .kar .smf .krn .xml .mxl .musicxml
+  and recordings) is continued into `outbox/NAME.cadenza.mid`, with settings from a sidecar
+  `NAME.toml` beside the file, else the folder's defaults (`[watch]` in the config). Any other file
+  is left where it is, with a log line saying so.
 - Recordings (.wav .flac .ogg .mp3) are primes too: their melody is found by pitch tracking.
 - `render = "flac"` (or wav, ogg, mp3) also writes the continuation as audio beside it, and
   `picture = 1` a piano-roll PNG (prime and continuation in two colours).
 - A file still being written is waited out: it is taken once its size and time have stood still.
 - Files already there at start are processed; a file whose output is newer than it is skipped, so
   a restart does not redo finished work.
-- A file that cannot be read moves to `inbox/failed/` with `NAME.error.txt` beside it.
+- A file that cannot be read moves to `inbox/failed/` with `NAME.error.txt` beside it. A symbolic
+  link is refused the same way, unread: the inbox takes files, not pointers to other places.
 - The input is never changed; outputs are written atomically (no partial file, even if killed).
 """
 from __future__ import annotations
@@ -20,12 +23,12 @@ import time
 from pathlib import Path
 
 from ..errors import CadenzaError
-from ..music import AUDIO_SUFFIXES, NOTATION_SUFFIXES, atomic_write_text
+from ..music import SUFFIXES, atomic_write_text
 from . import protocol as P
 from .jobs import Busy, Job
 
 log = logging.getLogger("cadenza.watch")
-SUFFIXES = (".mid", ".midi") + NOTATION_SUFFIXES + AUDIO_SUFFIXES
+SIDECARS = (".toml", ".txt")  # settings beside a file, and the error notes Cadenza writes
 SETTLE = 0.5  # seconds a file's size must stand still before it is taken
 
 
@@ -42,6 +45,7 @@ class Watcher:
         self._observer = None
         self._thread = threading.Thread(target=self._poll, name="cadenza-watch", daemon=True)
         self.processed = 0
+        self.ignored: set[Path] = set()  # files no reader takes, reported once each
 
     def output_for(self, path: Path) -> Path:
         return self.outbox / f"{path.stem}.cadenza.mid"
@@ -49,7 +53,14 @@ class Watcher:
     def wanted(self, path: Path) -> bool:
         if path.parent.resolve() != self.inbox.resolve() or path.name.startswith("."):
             return False
-        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+        if path.is_symlink():
+            return path.suffix.lower() in SUFFIXES  # taken, to be refused with a reason in process()
+        if not path.is_file():
+            return False
+        if path.suffix.lower() not in SUFFIXES:
+            if path.suffix.lower() not in SIDECARS and path not in self.ignored and len(self.ignored) < 10_000:
+                self.ignored.add(path)
+                log.warning("%s: left in the inbox: not a file Cadenza reads (%s)", path.name, " ".join(SUFFIXES))
             return False
         out = self.output_for(path)
         return not (out.exists() and out.stat().st_mtime >= path.stat().st_mtime)
@@ -125,23 +136,33 @@ class Watcher:
                         self.pending[path] = (st.st_size, st.st_mtime, now)  # try again shortly
 
     def settings_for(self, path: Path) -> P.Settings:
-        s = P.Settings(model=self.daemon.cfg.model, beats=self.daemon.cfg.beats)
+        s = P.Settings(beats=self.daemon.cfg.beats)
         pairs = list(self.daemon.cfg.watch_defaults.items())
         sidecar = path.with_suffix(".toml")
+        if sidecar.is_symlink():
+            raise CadenzaError(f"{sidecar.name} is a symbolic link; settings are read only from plain files")
         if sidecar.is_file():
             from .config import load_toml
 
             pairs += list(load_toml(sidecar).items())
         for k, v in pairs:
             s = P.apply_setting(s, k, v)
+        if s.model:
+            self.daemon.models.find(s.model)  # a name in the store, as from the network
         return s
 
     def process(self, path: Path, job: Job) -> None:
-        from ..generation import Request, Sampling, continue_ids, decode_continuation, parse_range, parse_scale
+        import dataclasses
+
+        from ..generation import (Request, Sampling, asked_beats, continuation_of, continue_ids, drum_note,
+                                  parse_range, parse_scale, tempo_at)
         from ..music import load_score, write_midi
 
         t0 = time.perf_counter()
         try:
+            if path.is_symlink():
+                raise CadenzaError(f"{path.name} is a symbolic link; the inbox takes only plain files "
+                                   "(copy the file in instead)")
             s = self.settings_for(path)
             loaded = self.daemon.models.get(s.model)
             req = Request(beats=s.beats, seed=s.seed if s.seed >= 0 else int(time.time() * 1000) % 2**31,
@@ -150,16 +171,20 @@ class Watcher:
                           scale=parse_scale(s.scale) if s.scale else None,
                           pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
                           max_hold=None if s.max_hold < 0 else s.max_hold)
-            prime = loaded.codec.encode_file(path)
+            like = load_score(path)  # read once: its tracks, tempo map and meter are kept
+            said = drum_note(loaded.codec, like, loaded.name)
+            prime = loaded.codec.encode_read(like, path)
             if not len(prime):
                 raise CadenzaError(f"{path.name}: no notes to continue")
-            like = load_score(path)
+            if said:
+                log.info("%s: %s", path.name, said)
+            req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
             log.info("%s: continuing with %s for %g beats", path.name, loaded.name, req.beats)
             result = continue_ids(loaded, prime, req, cancel=job.cancel)
             if result.cancelled:
                 log.info("%s: cancelled; it will be processed on the next start", path.name)
                 return
-            score = decode_continuation(loaded.codec, prime, result.new[0], include_prime=True, like=like)
+            score = continuation_of(loaded.codec, prime, result.new[0], like, beats=asked_beats(req))
             out = write_midi(score, self.output_for(path))
             try:
                 self.daemon.extras(out, s)
@@ -170,6 +195,8 @@ class Watcher:
                      result.beats[0], (time.perf_counter() - t0) * 1000)
         except CadenzaError as e:
             self.fail(path, str(e))
+        except OSError as e:  # unreadable (permissions, vanished mid-read): reported like a bad file
+            self.fail(path, f"{path.name}: cannot read it ({e.strerror or e})")
         finally:
             with self._lock:
                 self.queued.discard(path)

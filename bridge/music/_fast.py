@@ -98,7 +98,13 @@ def scan_track(data, i, end):
                 i += length
                 continue
             else:
-                continue  # system common / real-time bytes have no place in a file: skip the byte
+                # system common and real-time messages have no place in a file, but some files hold them:
+                # skip each with its data bytes (MIDI 1.0: F1 and F3 one, F2 two; F4-F6 and F8-FE none)
+                n = 1 if (c == 0xF1 or c == 0xF3) else (2 if c == 0xF2 else 0)
+                while n > 0 and i < end and data[i] < 0x80:
+                    i += 1
+                    n -= 1
+                continue
         elif status == 0:
             i += 1  # a data byte with no status to run on
             continue
