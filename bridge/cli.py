@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 EPILOG = """examples:
@@ -244,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--beats", type=float, default=32.0, help="beats asked for per request (default 32: 8 bars)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_osc)
+    b = bsub.add_parser("fuzz", help="hostile datagrams against a real daemon: replies, thread deaths, memory",
+                        epilog="example:\n  cadenza bench fuzz --datagrams 5000 --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--datagrams", type=int, default=5000, help="how many (default 5000)")
+    b.add_argument("--seed", type=int, default=0, help="the generator's seed (the same seed, the same datagrams)")
+    b.add_argument("--model", default="chorale", help="the daemon's model (default chorale)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_fuzz)
     b = bsub.add_parser("watch", help="file dropped in the inbox to output written",
                         epilog="example:\n  cadenza bench watch ../shared/corpus/nottingham --files 10",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -372,6 +381,8 @@ def cmd_generate(args) -> int:
     from pathlib import Path
 
     req = _request(args)
+    stem = Path(args.file).stem if args.command == "continue" else "generated"
+    outs = _outputs(args.out, stem, req.variations)  # a bad --out is reported before any work
     loaded = store.load(args.model)
     codec = loaded.codec
     include_prime = True
@@ -386,16 +397,13 @@ def cmd_generate(args) -> int:
         if said:
             print(f"{path.name}: {said}")
         req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
-        stem = path.stem
         include_prime = not args.only_new
     elif args.prime_set:
         source, prime = prime_from_generation_set(loaded, args.prime_beats, args.seed)
         print(f"prime: the first {args.prime_beats:g} beats of {source} (generation set)")
-        stem = "generated"
         include_prime = False
     else:
-        prime, stem = np.zeros(0, np.int32), "generated"
-    outs = _outputs(args.out, stem, req.variations)  # a bad --out is reported before any work
+        prime = np.zeros(0, np.int32)
     result = continue_ids(loaded, prime, req)
     for new, out in zip(result.new, outs):
         if like is not None:  # the prime as read, then the new music
@@ -575,6 +583,17 @@ def cmd_bench_osc(args) -> int:
     return 0
 
 
+def cmd_bench_fuzz(args) -> int:
+    import logging
+
+    from .bench.fuzz import run_fuzz, table_fuzz
+
+    logging.basicConfig(level=logging.CRITICAL)  # thousands of refusals; the figures count them
+    r = run_fuzz(args.datagrams, seed=args.seed, model=args.model)
+    print(json.dumps(r, indent=1) if args.json else table_fuzz(r))
+    return 0 if r["thread_deaths"] == 0 and r["checks_passed"] == r["checks"] else 1
+
+
 def cmd_bench_watch(args) -> int:
     import logging
     from pathlib import Path
@@ -616,6 +635,7 @@ def cmd_bench_pianoroll(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notes are not the user's business
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

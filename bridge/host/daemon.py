@@ -125,17 +125,15 @@ class Daemon:
     def route(self, sender: tuple, params: list | None) -> tuple:
         """Where a request's replies go: its own reply_host/reply_port pairs if it carries any (a shell's
         oscsend sends every request from a new port), else the client's setting, else the sender.
-        Pairs that are invalid, or a destination that is not allowed, are skipped: this also serves errors."""
+        A pair that is refused, or a destination that is not allowed, sends the answer to the sender."""
         s = self.settings_of(sender)
         params = params or []
         for i in range(len(params) - 1):
             if params[i] in ("reply_port", "reply_host"):
                 try:
-                    t = P.apply_setting(s, params[i], params[i + 1])
-                    self.destination(sender, t)
-                    s = t
+                    s = P.apply_setting(s, params[i], params[i + 1])
                 except P.ProtocolError:
-                    pass
+                    return tuple(sender)  # a refused destination: the answer goes to whoever asked
         return self.reply_to(sender, s)
 
     def error(self, sender: tuple, rid: int, message: str, params: list | None = None) -> None:

@@ -72,6 +72,11 @@ class JobQueue:
             j.cancel.set()
 
     @property
+    def alive(self) -> int:
+        """Worker threads running (all of them, unless stop() was called)."""
+        return sum(t.is_alive() for t in self._threads)
+
+    @property
     def waiting(self) -> int:
         return self._q.qsize()
 

@@ -1,0 +1,294 @@
+"""`cadenza bench fuzz`: hostile datagrams against a real daemon, and what they cost it.
+
+The datagrams come from a seeded generator over the real OSC grammar (`datagrams(seed, n)`): every
+address the daemon serves and the addresses it replies with, every type tag python-osc writes and
+some it does not, hostile numbers (NaN, infinities, 2**31, huge floats), hostile strings (path
+escapes, 300-character names, non-ASCII, NUL), settings with wrong types, bundles nested deep and
+wide, truncated and bit-flipped packets, and plain garbage. The same generator feeds the test suite
+(tests/host/test_fuzz.py), so what the bench measures is what CI checks.
+
+The bench starts a daemon on a free port of 127.0.0.1, sends the datagrams in batches from a few
+sockets, and after each batch checks that it still answers a ping and completes a continuation.
+It reports: datagrams sent, error replies, replies per datagram (at most one error each: no loop),
+the receive loop's and workers' threads alive, tracebacks logged, RSS before and after.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import struct
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ADDRESSES = ["generate", "continue", "note", "continue_file", "render", "set", "cancel", "models", "load",
+             "status", "ping"]
+REPLIES = ["error", "pong", "ok", "status", "models", "loaded", "started", "notes", "file", "midi", "done"]
+KEYS = ["model", "beats", "length_beats", "temperature", "top_k", "top_p", "strategy", "n", "seed", "variations",
+        "qpm", "scale", "pitch_range", "range", "reply_host", "reply_port", "midi", "write_file", "render",
+        "picture", "max_hold", "wobble"]
+NASTY_STRINGS = ["", "../../../etc/passwd", "/etc/passwd", "x" * 300, "ü" * 70, "a\u0000b", "piano/../../x",
+                 "..", ".", "C major", "H major", "36-96", "96-36", "top_p", "beam", "nan", "inf", "1e999",
+                 "chorale", "piano", "/", "\\\\server\\share", "%s%s%n", "😀" * 10, "0" * 50]
+NASTY_NUMBERS = [0, -1, 1, 2**31 - 1, -2**31, 127, 128, 1e9, -1e9, 1e308, float("nan"), float("inf"),
+                 float("-inf"), 0.5, 1024.0, 1025.0, 1e-30]
+
+
+def _pad(b: bytes) -> bytes:
+    return b + b"\0" * (4 - len(b) % 4)
+
+
+def _string(s: str | bytes) -> bytes:
+    return _pad(s.encode("utf-8", "surrogatepass") if isinstance(s, str) else s)
+
+
+def message(address: str, args: list, tags: str | None = None) -> bytes:
+    """An OSC message written by hand, so that tags and values may disagree on purpose."""
+    out_tags, out = ",", b""
+    for i, a in enumerate(args):
+        t = tags[i] if tags and i < len(tags) else None
+        if t is None:
+            t = "s" if isinstance(a, str) else "b" if isinstance(a, bytes) else "f" if isinstance(a, float) else "i"
+        out_tags += t
+        try:
+            if t == "i":
+                out += struct.pack(">i", int(a) if isinstance(a, (int, float)) and a == a and abs(a) < 2**31 else 0)
+            elif t == "h":
+                out += struct.pack(">q", int(a) if isinstance(a, int) else 0)
+            elif t == "f":
+                out += struct.pack(">f", float(a) if not isinstance(a, (str, bytes)) else 0.0)
+            elif t == "d":
+                out += struct.pack(">d", float(a) if not isinstance(a, (str, bytes)) else 0.0)
+            elif t in "sS":
+                out += _string(str(a))
+            elif t == "b":
+                data = a if isinstance(a, bytes) else str(a).encode()
+                out += struct.pack(">i", len(data)) + data + b"\0" * ((-len(data)) % 4)
+            elif t in "mr":
+                out += b"\x00\x90\x3c\x40"
+            elif t == "t":
+                out += struct.pack(">Q", 1)
+            elif t == "c":
+                out += struct.pack(">I", 65)
+            # T F N I [ ]: no data
+        except (struct.error, OverflowError, ValueError):
+            out += b"\0\0\0\0"
+    return _string(address) + _string(out_tags) + out
+
+
+def bundle(parts: list[bytes], depth: int = 1) -> bytes:
+    body = b"".join(struct.pack(">i", len(p)) + p for p in parts)
+    b = b"#bundle\0" + struct.pack(">Q", 1) + body
+    for _ in range(depth - 1):
+        b = b"#bundle\0" + struct.pack(">Qi", 1, len(b)) + b
+    return b
+
+
+def _value(rng: random.Random):
+    r = rng.random()
+    if r < 0.4:
+        return rng.choice(NASTY_NUMBERS)
+    if r < 0.7:
+        return rng.choice(NASTY_STRINGS)
+    if r < 0.8:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
+    return rng.randrange(-200, 200)
+
+
+def _request(rng: random.Random) -> bytes:
+    kind = rng.random()
+    address = "/cadenza/" + (rng.choice(ADDRESSES) if kind < 0.85 else rng.choice(REPLIES) if kind < 0.95
+                             else rng.choice(NASTY_STRINGS))
+    args: list = [rng.choice([rng.randrange(0, 1000), rng.choice(NASTY_NUMBERS), rng.choice(NASTY_STRINGS)])]
+    if address.endswith(("/continue", "/generate")) and rng.random() < 0.6:
+        for _ in range(rng.randrange(0, 6)):  # prime notes, some bad
+            args += [rng.choice([60, 64, 67, -1, 200, 60.5, "sixty"]), rng.choice([0, 1.0, -1, 1e9]),
+                     rng.choice([1, 0.5, 0, 2000]), rng.choice([90, 0, 128])]
+    elif address.endswith(("/continue_file", "/render", "/load")):
+        args.append(rng.choice(NASTY_STRINGS))
+    elif address.endswith("/note"):
+        args += [rng.choice([60, 128, -1, 61.5]), rng.choice([0, 90, 200])]
+    for _ in range(rng.randrange(0, 4)):  # key value pairs, some bad
+        args += [rng.choice(KEYS), _value(rng)]
+    if address.endswith(("/continue", "/generate")):  # keep real work small: fuzzing is not a load test
+        args += ["beats", 1.0, "variations", 1, "write_file", 0]
+    tags = None
+    if rng.random() < 0.3:
+        tags = "".join(rng.choice("ifsbhdTFNIcmrtS[]") for _ in range(len(args) + rng.randrange(-2, 3)))
+    return message(address, args, tags)
+
+
+def datagrams(seed: int, n: int):
+    """n hostile datagrams, the same for the same seed."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.55:
+            d = _request(rng)
+        elif r < 0.7:  # bundles: wide, deep, and nested past the limit
+            d = bundle([_request(rng) for _ in range(rng.randrange(1, 8))],
+                       depth=rng.choice([1, 2, 3, 5, 40, 450]))
+        elif r < 0.82:  # truncated or bit-flipped
+            d = bytearray(_request(rng))
+            if rng.random() < 0.5:
+                d = d[:rng.randrange(len(d) + 1)]
+            else:
+                for _ in range(rng.randrange(1, 6)):
+                    if d:
+                        d[rng.randrange(len(d))] ^= 1 << rng.randrange(8)
+            d = bytes(d)
+        elif r < 0.9:  # a bundle header lying about its element sizes
+            d = b"#bundle\0" + struct.pack(">Qi", 1, rng.choice([-4, 0, 3, 2**31 - 1, 12])) + b"/cadenza/ping\0\0\0"
+        else:  # garbage
+            d = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 600)))
+        yield d[:60000]
+
+
+def rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _Tracebacks(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.count = 0
+        self.first = ""
+
+    def emit(self, record):
+        if record.exc_info:
+            self.count += 1
+            self.first = self.first or self.format(record)
+
+
+def check_alive(port: int, timeout: float = 60.0) -> dict:
+    """A ping and a short continuation through a fresh socket: {'pong': bool, 'done': bool}."""
+    from pythonosc.osc_packet import OscPacket
+
+    from ..host.osc import build_message
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.2)
+    got = {"pong": False, "done": False}
+    try:
+        s.sendto(build_message("/cadenza/ping", [7]), ("127.0.0.1", port))
+        s.sendto(build_message("/cadenza/continue", [8, 60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, "beats", 2.0,
+                                                     "write_file", 0]), ("127.0.0.1", port))
+        deadline = time.time() + timeout
+        while time.time() < deadline and not all(got.values()):
+            try:
+                data, _ = s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            for m in OscPacket(data).messages:
+                if m.message.address == "/cadenza/pong":
+                    got["pong"] = True
+                elif m.message.address in ("/cadenza/done", "/cadenza/error") and m.message.params[:1] == [8]:
+                    got["done"] = m.message.address == "/cadenza/done"
+                    if not got["done"]:
+                        return got
+    finally:
+        s.close()
+    return got
+
+
+def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 500, daemon=None) -> dict:
+    """Send n datagrams to a daemon (a new one on a free port unless given); the figures as a dict."""
+    from ..host.config import ServeConfig
+    from ..host.daemon import Daemon
+
+    own = daemon is None
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-fuzz-"))
+    tracebacks = _Tracebacks()
+    logging.getLogger().addHandler(tracebacks)
+    if own:
+        daemon = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
+                                    queue=8, max_tokens=2000, max_seconds=5.0))
+        daemon.start()
+    port = daemon.server.address[1]
+    socks = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.setblocking(False)
+        socks.append(s)
+    replies: dict[str, int] = {}
+
+    def drain():
+        for s in socks:
+            while True:
+                try:
+                    data, _ = s.recvfrom(65536)
+                except (BlockingIOError, OSError):
+                    break
+                key = data.split(b"\0", 1)[0].decode("latin-1", "replace")
+                replies[key] = replies.get(key, 0) + 1
+
+    rss0 = rss_mb()
+    sent0, received0 = daemon.server.sent, daemon.server.received
+    threads0 = threading.active_count()
+    checks = []
+    t0 = time.perf_counter()
+    sent = 0
+    try:
+        for i, d in enumerate(datagrams(seed, n)):
+            socks[i % len(socks)].sendto(d, ("127.0.0.1", port))
+            sent += 1
+            if i % 50 == 49:
+                time.sleep(0.01)  # let the receive loop keep up: the socket buffer is not what is tested
+                drain()
+            if (i + 1) % batch == 0 or i + 1 == n:
+                time.sleep(0.2)
+                drain()
+                daemon.jobs.cancel_all()
+                checks.append(check_alive(port))
+        time.sleep(0.5)
+        drain()
+    finally:
+        for s in socks:
+            s.close()
+        logging.getLogger().removeHandler(tracebacks)
+    seconds = time.perf_counter() - t0
+    errors = replies.get("/cadenza/error", 0)
+    r = {
+        "datagrams": sent, "seconds": round(seconds, 2), "received_by_daemon": daemon.server.received - received0,
+        "malformed": daemon.server.malformed, "error_replies": errors,
+        "replies": sum(replies.values()), "replies_by_address": dict(sorted(replies.items())),
+        "error_replies_per_datagram": round(errors / max(1, sent), 3),
+        "replies_per_datagram": round(sum(replies.values()) / max(1, sent), 3),
+        "daemon_sends": daemon.server.sent - sent0, "dropped_replies": daemon.server.dropped,
+        "osc_thread_alive": daemon.server.alive, "workers_alive": daemon.jobs.alive,
+        "thread_deaths": int(not daemon.server.alive) + (len(daemon.jobs._threads) - daemon.jobs.alive),
+        "threads_before": threads0, "threads_after": threading.active_count(),
+        "tracebacks_logged": tracebacks.count, "first_traceback": tracebacks.first[:2000],
+        "checks": len(checks), "checks_passed": sum(1 for c in checks if c["pong"] and c["done"]),
+        "clients_kept": len(daemon.clients),
+        "rss_mb_before": round(rss0, 1), "rss_mb_after": round(rss_mb(), 1),
+    }
+    if own:
+        daemon.stop()
+    return r
+
+
+def table_fuzz(r: dict) -> str:
+    lines = [f"{r['datagrams']} hostile datagrams in {r['seconds']} s ({r['received_by_daemon']} read by the daemon, "
+             f"{r['malformed']} malformed)",
+             f"error replies {r['error_replies']} ({r['error_replies_per_datagram']} a datagram; at most 1 each), "
+             f"all replies {r['replies']} ({r['replies_per_datagram']} a datagram)",
+             f"threads: OSC loop alive {r['osc_thread_alive']}, workers alive {r['workers_alive']}, "
+             f"thread deaths {r['thread_deaths']}",
+             f"tracebacks logged {r['tracebacks_logged']}; ping + continue after each batch: "
+             f"{r['checks_passed']}/{r['checks']}",
+             f"RSS {r['rss_mb_before']} MB -> {r['rss_mb_after']} MB; clients kept {r['clients_kept']}"]
+    return "\n".join(lines)
