@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import CodecError
-from ..music import Score, load_score
+from ..music import MIDI_SUFFIXES, NOTATION_SUFFIXES, Score, load_score
 
 
 class Codec:
@@ -29,7 +29,7 @@ class Codec:
     #: whether the codec carries drum tracks (no codec does yet: their drums are kept from the prime as read)
     drums: ClassVar[bool] = False
     #: file suffixes `cadenza prepare` feeds this codec
-    suffixes: ClassVar[tuple[str, ...]] = (".mid", ".midi", ".rmi", ".kar", ".krn", ".xml", ".mxl", ".musicxml")
+    suffixes: ClassVar[tuple[str, ...]] = MIDI_SUFFIXES + NOTATION_SUFFIXES  # the one list (bridge.music)
     #: names of the id fields, for codecs whose tokens are tuples
     fields: ClassVar[tuple[str, ...]] = ("token",)
 

@@ -254,7 +254,6 @@ RECIPS_BY_STEPS = dict(RECIPS)
 
 class KernCodec(Codec):
     name = "kern"
-    suffixes = (".krn", ".mid", ".midi", ".xml", ".mxl", ".musicxml")
 
     def _build_vocab(self):
         return list(CHARS)
@@ -312,33 +311,76 @@ class KernCodec(Codec):
         return read_notation("<kern>", text=repair_kern(self.decode_text(ids)), fmt="humdrum")
 
 
+DURATION = re.compile(r"(\d+)(%(\d+))?(\.*)")
+
+
+def kern_duration(token: str) -> float | None:
+    """Beats (quarter notes) of a **kern note or rest token: `4` 1, `8.` 0.75, `3%2` 2/3; None: no duration."""
+    m = DURATION.search(token.split(" ")[0])
+    if not m or "q" in token.lower():
+        return None
+    num, den = int(m.group(1)), int(m.group(3) or 1)
+    if num == 0:
+        base = 8.0  # a breve
+    else:
+        base = 4.0 * den / num
+    dots = len(m.group(4))
+    return base * (2 - 0.5 ** dots)
+
+
 class KernBeats:
-    """Beats of generated **kern text as it comes, bar by bar: a barline at the start of a line completes
-    a bar of the meter in force (4/4 until a *M line). Counted in whole bars, so a generation stops at
-    the barline that reaches its length and the decoded music is then cut to the exact beat."""
+    """Beats of generated **kern text as it comes, line by line, as a reader times it: each spine keeps
+    what is left of its current note; a data line starts notes in some spines and advances time by
+    the shortest time left in any; spine splits, merges, additions and ends are followed. The beats
+    of a line are counted at its newline."""
 
     def __init__(self, codec: KernCodec):
         self.newline = codec.id("\n")
-        self.bar_sign = codec.id("=")
         self.vocab = codec.vocab
-        self.at_start = True
         self.line: list[str] = []
-        self.bar = 4.0
+        self.left: list[float] = []  # time left of each spine's current note
+
+    def _line(self, text: str) -> float:
+        fields = text.split("\t")
+        if not text or text.startswith(("!", "=")):
+            return 0.0
+        left = (self.left + [0.0] * len(fields))[:len(fields)]  # a model's spine count may drift
+        if text.startswith("*"):
+            out: list[float] = []
+            i = 0
+            while i < len(fields):
+                f = fields[i]
+                if f == "*^":
+                    out += [left[i], left[i]]
+                elif f == "*v":
+                    while i + 1 < len(fields) and fields[i + 1] == "*v":
+                        i += 1
+                    out.append(left[i])
+                elif f == "*-":
+                    pass
+                elif f == "*+":
+                    out += [left[i], 0.0]
+                else:
+                    out.append(left[i])
+                i += 1
+            self.left = out
+            return 0.0
+        for i, f in enumerate(fields):
+            if f != ".":
+                d = kern_duration(f)
+                if d is not None and d > 0:
+                    left[i] = d
+        step = min((x for x in left if x > 0), default=0.0)
+        self.left = [max(0.0, x - step) for x in left]
+        return step
 
     def advance(self, ids) -> np.ndarray:
         out = np.zeros(len(ids))
         for k, t in enumerate(np.asarray(ids).tolist()):
             if t == self.newline:
-                text = "".join(self.line)
-                m = re.match(r"\*M(\d+)/(\d+)", text)
-                if m and int(m.group(2)) and int(m.group(1)):
-                    self.bar = int(m.group(1)) * 4 / int(m.group(2))
-                self.line, self.at_start = [], True
-                continue
-            if self.at_start and t == self.bar_sign:
-                out[k] = self.bar
-            self.at_start = False
-            if len(self.line) < 16 and t < len(CHARS):
+                out[k] = self._line("".join(self.line))
+                self.line = []
+            elif len(self.line) < 400 and t < len(CHARS):
                 self.line.append(self.vocab[t])
         return out
 

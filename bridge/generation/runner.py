@@ -280,11 +280,11 @@ class Generator:
         per = self.tokens_per_beat or 40.0
         if self.token_beats is not None:
             return int(max(64, req.beats * per * 4)), req.beats
-        if self.codec.beat_counter() is not None:  # counted as it comes, in bars: one bar more, then cut exactly
-            return int(max(256, (req.beats + 8) * per * 3)), req.beats + self.bar_margin
+        if self.codec.beat_counter() is not None:
+            # counted as it comes, line by line; a model's text loses some time when it is repaired and read,
+            # so a little more is made and the decoded music is cut at the asked beat (decode_continuation)
+            return int(max(256, req.beats * per * 5)), req.beats * 1.25 + 2
         return int(req.beats * per), None
-
-    bar_margin = 4.0  # beats generated past the asked length where time is counted in whole bars
 
     def run(self, prime: np.ndarray, req: Request, on_chunk: Callable[[list[np.ndarray]], None] | None = None,
             cancel: threading.Event | None = None) -> Result:

@@ -147,3 +147,36 @@ def test_killing_the_daemon_mid_file_loses_nothing(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
     assert proc.returncode == 0  # SIGTERM stops it cleanly
+
+
+def test_a_symbolic_link_is_refused_unread(watched, tmp_path):
+    secret = tmp_path / "secret.mid"
+    secret.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "y.mid").symlink_to(secret)
+    watched()
+    err = inbox / "failed" / "y.error.txt"
+    assert wait_for(err.exists)
+    assert "symbolic link" in err.read_text() and "root" not in err.read_text()
+    assert (inbox / "failed" / "y.mid").is_symlink() and secret.read_bytes().startswith(b"root")
+
+
+def test_every_readable_suffix_is_taken_and_others_are_reported(watched, tmp_path, caplog):
+    from bridge.music import SUFFIXES
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for suffix in (".kar", ".rmi", ".smf"):
+        shutil.copy(MIDI, inbox / f"tune{suffix.replace('.', '_')}{suffix}")
+    (inbox / "notes.pdf").write_bytes(b"%PDF-1.4")
+    with caplog.at_level("WARNING", logger="cadenza.watch"):
+        watched()
+        outs = [tmp_path / "outbox" / f"tune{s.replace('.', '_')}.cadenza.mid" for s in (".kar", ".rmi", ".smf")]
+        assert wait_for(lambda: all(o.exists() for o in outs))
+    assert any("notes.pdf: left in the inbox: not a file Cadenza reads" in r.getMessage() for r in caplog.records)
+    assert (inbox / "notes.pdf").exists()
+    from bridge.codecs import get_codec
+
+    for name in ("kern", "notewise", "performance", "messages"):  # prepare feeds every codec the same list
+        assert set(get_codec(name).suffixes) >= {s for s in SUFFIXES if s not in (".wav", ".flac", ".ogg", ".mp3")}
