@@ -180,3 +180,23 @@ def test_every_readable_suffix_is_taken_and_others_are_reported(watched, tmp_pat
 
     for name in ("kern", "notewise", "performance", "messages"):  # prepare feeds every codec the same list
         assert set(get_codec(name).suffixes) >= {s for s in SUFFIXES if s not in (".wav", ".flac", ".ogg", ".mp3")}
+
+
+def test_the_watch_folder_keeps_the_primes_tracks_tempo_and_meter(watched, tmp_path):
+    from bridge.music import CONTINUATION
+    from tests.test_continuation import prime_file
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    prime = prime_file(inbox / "waltz.mid", [(0, 60.0), (480, 75.0)], (3, 4))
+    (inbox / "waltz.toml").write_text("beats = 6\nseed = 2\n")
+    watched()
+    out = tmp_path / "outbox" / "waltz.cadenza.mid"
+    assert wait_for(out.exists)
+    got = read_midi(out)
+    assert [(t.tick * prime.tpq // got.tpq, round(t.qpm)) for t in got.tempos] == [(0, 60), (480, 75)]
+    assert [(s.numerator, s.denominator) for s in got.time_signatures] == [(3, 4)]
+    assert [len(t.array) for t in got.tracks if t.is_drum] == [len(t.array) for t in prime.tracks if t.is_drum]
+    end = [m.tick for m in got.markers if m.text == CONTINUATION][0] / got.tpq
+    new = [n for t in got.tracks if t.name == "Cadenza continuation" for n in t.notes]
+    assert new and max(n.end for n in new) / got.tpq <= end + 6 + 1e-6

@@ -1,0 +1,259 @@
+"""The one specification of a request's settings, and the one function that turns settings into a Request.
+
+Every door reads its settings through this module: the CLI's flags (`add_arguments`, `from_args`),
+OSC `/cadenza/set` and a request's key value pairs (`apply`, via host/protocol.py), the watch folder's
+TOML (the same `apply`), and the docs table (`markdown`, checked against docs/osc.md by a test).
+Validation and its error text live here, once. No TensorFlow, no sockets.
+
+    from bridge.settings import Settings, apply, request_of
+    s = apply(Settings(), "temperature", 0.9)
+    req = request_of(s)
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import random
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import CadenzaError
+
+MAX_BEATS = 1024.0
+MAX_TEXT = 200  # characters of any text setting
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a model's folder name in the store, never a path
+STRATEGIES = ("greedy", "temperature", "top_k", "top_p", "top_n_95", "truncated")
+RENDER_FORMATS = ("wav", "flac", "ogg", "mp3")
+
+
+class SettingError(CadenzaError):
+    """A setting refused; the text names the setting and what it accepts."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: type  # int, float or str
+    default: Any
+    help: str
+    low: float | None = None  # inclusive, unless low_open
+    high: float | None = None
+    low_open: bool = False
+    also: tuple = ()  # values allowed outside [low, high] (e.g. -1: "the model's default")
+    choices: tuple | None = None
+    aliases: tuple = ()
+    osc_only: bool = False  # about replies: no meaning on the command line or in the watch folder
+    check: Callable[[Any], Any] | None = None  # further parsing (scale, pitch range): raises CadenzaError
+    cli_default: Any = None  # where the command line's default differs (a shell user reads a file, not a blob)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def range_text(self) -> str:
+        if self.choices:
+            return ", ".join(f"`{c}`" if c else '`""`' for c in self.choices)
+        if self.low is None and self.high is None:
+            return ""
+        lo = "" if self.low is None else f"{self.low:g}"
+        hi = "" if self.high is None else f"{self.high:g}"
+        text = f"{lo}-{hi}" if hi else f">= {lo}"
+        if self.low_open:
+            text = f"> {lo}, <= {hi}" if hi else f"> {lo}"
+        return text + "".join(f" or {a:g}" for a in self.also)
+
+
+def _scale(text: str):
+    from .generation.constraints import parse_scale
+
+    return parse_scale(text)
+
+
+def _range(text: str):
+    from .generation.constraints import parse_range
+
+    return parse_range(text)
+
+
+def _reply_host(text: str) -> str:
+    text = "127.0.0.1" if text == "localhost" else text
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise SettingError(f"reply_host {short(text)}: give an IP address (e.g. 192.168.1.20), "
+                           "or \"\" for the sender's") from None
+    return text
+
+
+def _model(text: str) -> str:
+    if not MODEL_NAME.fullmatch(text):
+        raise SettingError(f"model {short(text)}: a model is named by its folder in the model store "
+                           "(letters, digits, '.', '_', '-'; at most 64), never by a path")
+    return text
+
+
+SPEC: tuple[Setting, ...] = (
+    Setting("model", str, "", "which model: a name in the model store (`cadenza models`, `/cadenza/models`); "
+            "\"\": the daemon's default", check=_model),
+    Setting("beats", float, 16.0, "length of the new music, in the prime's beats (quarter notes)", 0, MAX_BEATS,
+            low_open=True, aliases=("length_beats",)),
+    Setting("temperature", float, 1.0, "lower is safer, higher wilder", 0.01, 10),
+    Setting("strategy", str, "top_p", "how each token is drawn (article 003's top_n_95 and truncated too)",
+            choices=STRATEGIES),
+    Setting("top_k", int, 0, "top_k: tokens kept (0: 40)", 0, 100_000),
+    Setting("top_p", float, 0.95, "top_p: the probability mass kept", 0, 1, low_open=True),
+    Setting("n", int, 4, "top_n_95 and truncated: the n of \"top n\"", 1, 1000),
+    Setting("seed", int, -1, "-1: a new seed each time (the one used is reported); else the same seed gives "
+            "the same music", 0, 2**31 - 1, also=(-1,)),
+    Setting("variations", int, 1, "versions generated as one batch (each written as a file)", 1, 16),
+    Setting("qpm", float, 120.0, "the tempo notes given in beats mean; a file prime's own tempo map wins", 10, 400),
+    Setting("scale", str, "", "only notes of this scale: 'C major', 'F# minor', 'D dorian', '0,2,4,7,9'",
+            check=_scale),
+    Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
+            check=_range),
+    Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
+            "(5 s for performance models, as Magenta), 0: never", 0, MAX_BEATS, also=(-1,)),
+    Setting("render", str, "", "also write each output as audio", choices=("",) + RENDER_FORMATS),
+    Setting("picture", int, 0, "1: also draw each output as a piano-roll PNG", 0, 1),
+    Setting("reply_host", str, "", "where replies go: the sender's own address (\"\") or one --allow admits",
+            osc_only=True, check=_reply_host),
+    Setting("reply_port", int, 0, "where replies go; 0: the sender's port", 0, 65535, osc_only=True),
+    Setting("midi", int, 1, "also send the whole MIDI file as a blob (when it fits in 8 KB)", 0, 1, osc_only=True),
+    Setting("write_file", int, 1, "write the output under the outbox and send its path", 0, 1, osc_only=True),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in SPEC}
+KEYS: dict[str, Setting] = {**BY_NAME, **{a: s for s in SPEC for a in s.aliases}}
+
+Settings = dataclasses.make_dataclass(
+    "Settings", [(s.name, s.kind, dataclasses.field(default=s.default)) for s in SPEC], frozen=True)
+Settings.__doc__ = "A request's settings, every one from SPEC, with its default."
+
+
+def short(text: Any, limit: int = 40) -> str:
+    """A value quoted for an error message, cut to a readable length."""
+    t = repr(text)
+    return t if len(t) <= limit else t[:limit - 4] + "...'"
+
+
+def number(value: Any, what: str) -> float:
+    """Numbers are accepted as int or float or a numeric string (Max sends floats where Pd sends ints)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise SettingError(f"{what} must be a finite number, not {value}")
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return number(float(value), what)
+        except ValueError:
+            pass
+    raise SettingError(f"{what} must be a number, not {short(value)}")
+
+
+def integer(value: Any, what: str) -> int:
+    x = number(value, what)
+    if x != int(x):
+        raise SettingError(f"{what} must be a whole number, not {x}")
+    return int(x)
+
+
+def parse(key: Any, value: Any) -> tuple[str, Any]:
+    """(name, checked value) of one setting given by any door; SettingError names what is wrong."""
+    if not isinstance(key, str) or key not in KEYS:
+        raise SettingError(f"unknown setting {short(key)}; settings are {', '.join(sorted(KEYS))}")
+    spec = KEYS[key]
+    if spec.kind is str:
+        if isinstance(value, (int, float)) and spec.name == "pitch_range":
+            raise SettingError("pitch_range is text LOW-HIGH, e.g. \"36-96\"")
+        if isinstance(value, (bytes, bytearray)):
+            raise SettingError(f"{key} is text, not a blob")
+        v: Any = str(value)
+        if len(v) > MAX_TEXT:
+            raise SettingError(f"{key}: {len(v)} characters; at most {MAX_TEXT}")
+        if spec.name == "render":
+            v = v.lower().lstrip(".")
+            v = "" if v in ("0", "no", "none", "off") else v
+    elif spec.kind is int:
+        v = integer(value, key)
+    else:
+        v = number(value, key)
+    if spec.choices is not None and v not in spec.choices:
+        what = "unknown strategy" if spec.name == "strategy" else spec.name
+        raise SettingError(f"{what} {short(value)}: choose one of {spec.range_text()}")
+    if spec.kind is not str and v not in spec.also:
+        low_bad = spec.low is not None and (v <= spec.low if spec.low_open else v < spec.low)
+        high_bad = spec.high is not None and v > spec.high
+        if low_bad or high_bad:
+            raise SettingError(f"{key} {value} is out of range ({spec.range_text()})")
+    if spec.check is not None and v:
+        out = spec.check(v)
+        if isinstance(out, str):
+            v = out
+    return spec.name, v
+
+
+def apply(s, key: Any, value: Any):
+    name, v = parse(key, value)
+    return dataclasses.replace(s, **{name: v})
+
+
+def apply_pairs(s, pairs: list):
+    if len(pairs) % 2:
+        raise SettingError("settings come as key value pairs")
+    for i in range(0, len(pairs), 2):
+        s = apply(s, pairs[i], pairs[i + 1])
+    return s
+
+
+def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random | None = None):
+    """The one Request every door generates with. `qpm`: the tempo the prime's beats mean where a file
+    gives it (its tempo at the prime's end), else the setting's. A seed of -1 becomes a fresh one."""
+    from .generation import Request, Sampling, parse_range, parse_scale
+
+    seed = s.seed if s.seed >= 0 else (rng or random).randrange(2**31)
+    return Request(beats=s.beats, tokens=tokens, seed=seed, variations=s.variations, qpm=qpm or s.qpm,
+                   sampling=Sampling(strategy=s.strategy, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
+                                     n=s.n),
+                   scale=parse_scale(s.scale) if s.scale else None,
+                   pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
+                   max_hold=None if s.max_hold < 0 else s.max_hold)
+
+
+# ----- the command line -------------------------------------------------------------------------------
+def add_arguments(parser) -> None:
+    """A flag for every setting that means something on the command line (default: the spec's)."""
+    for spec in SPEC:
+        if spec.osc_only:
+            continue
+        default = spec.default if spec.cli_default is None else spec.cli_default
+        extra = f" ({spec.range_text()})" if spec.range_text() else ""
+        parser.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.name.upper(),
+                            type=str if spec.kind is str else spec.kind,
+                            help=f"{spec.help}{extra}; default {default!r}".replace("%", "%%"))
+
+
+def from_args(args, base=None):
+    """Settings from parsed flags: the spec's defaults, then each flag given."""
+    s = base if base is not None else Settings()
+    for spec in SPEC:
+        value = getattr(args, spec.name, None)
+        if value is not None:
+            s = apply(s, spec.name, value)
+    return s
+
+
+# ----- the docs -----------------------------------------------------------------------------------------
+def markdown() -> str:
+    """The settings table of docs/osc.md (a test keeps the two equal)."""
+    rows = ["| key | default | range | meaning |", "|---|---|---|---|"]
+    for spec in SPEC:
+        key = " or ".join(f"`{k}`" for k in (spec.name,) + spec.aliases)
+        default = '`""`' if spec.default == "" else f"`{spec.default}`"
+        rows.append(f"| {key} | {default} | {spec.range_text()} | {spec.help}{' (OSC only)' if spec.osc_only else ''} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python -m bridge.settings: the table for the docs
+    print(markdown(), end="")
