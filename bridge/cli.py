@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+from . import settings
+
 EPILOG = """examples:
   cadenza prepare ../shared/corpus/piano-midi --codec performance --out data/piano
   cadenza prepare ../shared/corpus/kern --codec kern --out data/kern
@@ -115,21 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("file", help="the prime: .mid .midi .krn .xml .mxl .musicxml")
             p.add_argument("--only-new", action="store_true", help="write only the continuation, not the prime")
         p.add_argument("--model", default="piano", help="model name or folder (default piano)")
-        p.add_argument("--beats", type=float, default=16.0, help="length of new music in beats (default 16)")
-        p.add_argument("--tokens", type=int, default=0, help="or a length in tokens")
+        p.add_argument("--tokens", type=int, default=0, help="a length in tokens instead of --beats")
         p.add_argument("--out", help="output .mid (default: NAME.cadenza.mid; with variations, -1, -2, ...)")
-        p.add_argument("--strategy", default="top_p", help="greedy, temperature, top_k, top_p (default), "
-                                                         "top_n_95, truncated")
-        p.add_argument("--temperature", type=float, default=1.0)
-        p.add_argument("--top-k", type=int, default=0, help="top_k: tokens kept (default 40)")
-        p.add_argument("--top-p", type=float, default=0.95, help="top_p: probability mass kept (default 0.95)")
-        p.add_argument("--n", type=int, default=4, help="top_n_95 and truncated: n (default 4)")
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--variations", type=int, default=1, help="how many versions, generated as one batch")
-        p.add_argument("--scale", help="e.g. 'C major', 'F# minor', 'D dorian', or '0,2,4,5,7,9,11'")
-        p.add_argument("--pitch-range", help="lowest-highest MIDI pitch, e.g. 36-96")
-        p.add_argument("--max-hold", type=float, metavar="BEATS",
-                       help="release any note held this many beats (default: 5 s for performance models; 0: never)")
+        settings.add_arguments(p, exclude=("model",))  # every request setting, from the one specification (bridge/settings.py)
         p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("serve", help="run the daemon: OSC on 127.0.0.1:9000 and the watch folder",
@@ -342,15 +332,6 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _request(args):
-    from .generation import Request, Sampling, parse_range, parse_scale
-
-    return Request(beats=args.beats, tokens=args.tokens, seed=args.seed, variations=args.variations,
-                   sampling=Sampling(strategy=args.strategy, temperature=args.temperature, top_k=args.top_k,
-                                     top_p=args.top_p, n=args.n),
-                   scale=parse_scale(args.scale) if args.scale else None,
-                   pitch_range=parse_range(args.pitch_range) if args.pitch_range else None,
-                   max_hold=args.max_hold)
 
 
 def _outputs(out: str | None, default_stem: str, n: int) -> list:
@@ -369,7 +350,6 @@ def _outputs(out: str | None, default_stem: str, n: int) -> list:
 
 
 def cmd_generate(args) -> int:
-    import numpy as np
 
     from . import store
     from .errors import CadenzaError
@@ -380,7 +360,10 @@ def cmd_generate(args) -> int:
     from .music import CONTINUATION, load_score, write_midi
     from pathlib import Path
 
-    req = _request(args)
+    s = settings.from_args(args)
+    req = settings.request_of(s, tokens=args.tokens)
+    if s.seed < 0:
+        print(f"seed {req.seed} (give --seed {req.seed} for the same music again)")
     stem = Path(args.file).stem if args.command == "continue" else "generated"
     outs = _outputs(args.out, stem, req.variations)  # a bad --out is reported before any work
     loaded = store.load(args.model)
@@ -399,11 +382,11 @@ def cmd_generate(args) -> int:
         req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
         include_prime = not args.only_new
     elif args.prime_set:
-        source, prime = prime_from_generation_set(loaded, args.prime_beats, args.seed)
+        source, prime = prime_from_generation_set(loaded, args.prime_beats, req.seed)
         print(f"prime: the first {args.prime_beats:g} beats of {source} (generation set)")
         include_prime = False
     else:
-        prime = np.zeros(0, np.int32)
+        prime = codec.empty()
     result = continue_ids(loaded, prime, req)
     for new, out in zip(result.new, outs):
         if like is not None:  # the prime as read, then the new music
@@ -411,6 +394,11 @@ def cmd_generate(args) -> int:
         else:
             score = decode_continuation(codec, prime, new, include_prime, beats=asked_beats(req))
         write_midi(score, out)
+        if s.render or s.picture:
+            from .audio.render import extras
+
+            for kind, made in extras(out, s.render, s.picture):
+                print(f"{made}: {kind}")
         marks = [m.tick for m in score.markers if m.text == CONTINUATION]
         new_beats = (score.end_tick - (marks[0] if marks else 0)) / score.tpq  # measured from what is written
         print(f"{out}: {len(new)} new tokens, {new_beats:.1f} beats new; {score.note_count} notes, "

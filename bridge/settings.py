@@ -56,12 +56,24 @@ class Setting:
             return ", ".join(f"`{c}`" if c else '`""`' for c in self.choices)
         if self.low is None and self.high is None:
             return ""
-        lo = "" if self.low is None else f"{self.low:g}"
-        hi = "" if self.high is None else f"{self.high:g}"
+        lo = "" if self.low is None else _num(self.low)
+        hi = "" if self.high is None else _num(self.high)
         text = f"{lo}-{hi}" if hi else f">= {lo}"
         if self.low_open:
             text = f"> {lo}, <= {hi}" if hi else f"> {lo}"
-        return text + "".join(f" or {a:g}" for a in self.also)
+        return text + "".join(f" or {_num(a)}" for a in self.also)
+
+
+def parse_meter(text: str) -> tuple[int, int]:
+    """'3/4' -> (3, 4): a numerator 1-32 over a power of two up to 64."""
+    m = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", str(text))
+    if not m or not 1 <= int(m.group(1)) <= 32 or int(m.group(2)) not in (1, 2, 4, 8, 16, 32, 64):
+        raise SettingError(f"meter {short(text)}: write it as N/D, e.g. 3/4 or 6/8")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x) == int(x) else f"{x:g}"
 
 
 def _scale(text: str):
@@ -108,6 +120,8 @@ SPEC: tuple[Setting, ...] = (
             "the same music", 0, 2**31 - 1, also=(-1,)),
     Setting("variations", int, 1, "versions generated as one batch (each written as a file)", 1, 16),
     Setting("qpm", float, 120.0, "the tempo notes given in beats mean; a file prime's own tempo map wins", 10, 400),
+    Setting("meter", str, "4/4", "the meter notes given in beats are in, e.g. 3/4, 6/8; a file prime's own "
+            "meter wins", check=lambda t: parse_meter(t) and t),
     Setting("scale", str, "", "only notes of this scale: 'C major', 'F# minor', 'D dorian', '0,2,4,7,9'",
             check=_scale),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
@@ -188,7 +202,12 @@ def parse(key: Any, value: Any) -> tuple[str, Any]:
         if low_bad or high_bad:
             raise SettingError(f"{key} {value} is out of range ({spec.range_text()})")
     if spec.check is not None and v:
-        out = spec.check(v)
+        try:
+            out = spec.check(v)
+        except SettingError:
+            raise
+        except CadenzaError as e:  # the parser's own words, as a setting's refusal
+            raise SettingError(str(e)) from None
         if isinstance(out, str):
             v = out
     return spec.name, v
@@ -222,10 +241,10 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
 
 
 # ----- the command line -------------------------------------------------------------------------------
-def add_arguments(parser) -> None:
+def add_arguments(parser, exclude: tuple = ()) -> None:
     """A flag for every setting that means something on the command line (default: the spec's)."""
     for spec in SPEC:
-        if spec.osc_only:
+        if spec.osc_only or spec.name in exclude:
             continue
         default = spec.default if spec.cli_default is None else spec.cli_default
         extra = f" ({spec.range_text()})" if spec.range_text() else ""
@@ -234,10 +253,13 @@ def add_arguments(parser) -> None:
                             help=f"{spec.help}{extra}; default {default!r}".replace("%", "%%"))
 
 
-def from_args(args, base=None):
-    """Settings from parsed flags: the spec's defaults, then each flag given."""
+def from_args(args, base=None, exclude: tuple = ("model",)):
+    """Settings from parsed flags: the spec's defaults, then each flag given (the command line's --model,
+    which may also be a folder, is its own)."""
     s = base if base is not None else Settings()
     for spec in SPEC:
+        if spec.name in exclude:
+            continue
         value = getattr(args, spec.name, None)
         if value is not None:
             s = apply(s, spec.name, value)

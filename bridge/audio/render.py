@@ -180,3 +180,18 @@ def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0
     audio, info = synthesize(score, sr=sr, synth=synth, soundfont=soundfont, tail=tail, timbre=timbre)
     atomic_write_bytes(out, encode(audio, sr, suffix))
     return {"out": str(out), "kind": suffix[1:], "sample_rate": sr, **info}
+
+
+def extras(midi_path: Path, render: str = "", picture: int = 0) -> list[tuple[str, Path]]:
+    """Audio (`render`: wav, flac, ogg or mp3) and a piano-roll picture beside a written MIDI file:
+    [(kind, path)]. A failure raises CadenzaError; the MIDI file stands."""
+    made = []
+    if render:
+        out = Path(midi_path).with_suffix(f".{render}")
+        render_file(midi_path, out)
+        made.append(("audio", out))
+    if picture:
+        out = Path(midi_path).with_suffix(".png")
+        render_file(midi_path, out)
+        made.append(("picture", out))
+    return made

@@ -28,6 +28,11 @@ class Codec:
     name: ClassVar[str] = ""
     #: whether the codec carries drum tracks (no codec does yet: their drums are kept from the prime as read)
     drums: ClassVar[bool] = False
+    #: whether time is counted in seconds (decoded at a tempo) rather than in beats
+    time_in_seconds: ClassVar[bool] = False
+    #: whether the notes of a partly generated sequence are already final (streamed while generating);
+    #: False where a later token can move earlier notes (text read as a whole)
+    streams: ClassVar[bool] = True
     #: file suffixes `cadenza prepare` feeds this codec
     suffixes: ClassVar[tuple[str, ...]] = MIDI_SUFFIXES + NOTATION_SUFFIXES  # the one list (bridge.music)
     #: names of the id fields, for codecs whose tokens are tuples
@@ -80,6 +85,19 @@ class Codec:
 
     def encode_file(self, path: str | os.PathLike) -> np.ndarray:
         return self.encode(load_score(path))
+
+    def span_beats(self, ids) -> float:
+        """Beats the ids span, where time is not fixed per token (token_beats() None): by decoding them."""
+        return self.decode(ids).duration_beats
+
+    def tail(self, ids: np.ndarray, keep: int) -> np.ndarray:
+        """The last `keep` ids or more, decodable on their own with the same timing from their start
+        (new notes are placed after it without decoding a whole file)."""
+        return ids[-keep:] if len(ids) > keep else ids
+
+    def empty(self) -> np.ndarray:
+        """No ids (a prime of nothing), in this codec's shape."""
+        return np.zeros((0, len(self.fields)) if len(self.fields) > 1 else 0, np.int32)
 
     def encode_read(self, score: Score, path: str | os.PathLike) -> np.ndarray:
         """Ids of a file already read into `score` (a codec that reads its own format better, from the

@@ -254,6 +254,7 @@ RECIPS_BY_STEPS = dict(RECIPS)
 
 class KernCodec(Codec):
     name = "kern"
+    streams = False  # the text is repaired and read as a whole: its notes are known at the end
 
     def _build_vocab(self):
         return list(CHARS)
@@ -290,6 +291,9 @@ class KernCodec(Codec):
 
     def encode_read(self, score: Score, path: str | os.PathLike) -> np.ndarray:
         return self.encode_file(path) if Path(path).suffix.lower() == ".krn" else self.encode(score)
+
+    def tail(self, ids: np.ndarray, keep: int) -> np.ndarray:
+        return ids  # text read from its header on: a tail alone has no spine layout
 
     def beat_counter(self) -> "KernBeats":
         return KernBeats(self)

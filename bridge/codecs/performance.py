@@ -71,6 +71,19 @@ class PerformanceCodec(Codec):
     def pitch_tokens(self):
         return [(p, "on", p) for p in range(128)] + [(128 + p, "off", p) for p in range(128)]
 
+    time_in_seconds = True  # its time shifts are seconds: beats depend on the tempo they are read at
+
+    def tail(self, ids: np.ndarray, keep: int) -> np.ndarray:
+        """The last `keep` events, with the velocity in force where they start carried into them."""
+        if len(ids) <= keep:
+            return ids
+        tail = ids[-keep:]
+        if self.params["num_velocity_bins"]:
+            vel = ids[:-keep][ids[:-keep] >= self.velocity_offset]
+            if len(vel):
+                tail = np.concatenate([vel[-1:], tail])
+        return tail
+
     def token_beats(self, qpm: float | None = None) -> np.ndarray:
         qpm = float(qpm or self.params["decode_qpm"])
         beats = np.zeros(self.vocab_size)

@@ -42,9 +42,7 @@ def prime_beats(codec, prime_ids: np.ndarray, qpm: float | None = None) -> float
     beats = codec.token_beats(qpm) if qpm else codec.token_beats()
     if beats is not None and len(prime_ids):
         return float(beats[np.asarray(prime_ids, np.int64)].sum())
-    if codec.name == "messages" and len(prime_ids):
-        return codec.beats_of(prime_ids)
-    return codec.decode(prime_ids).duration_beats if len(prime_ids) else 0.0
+    return codec.span_beats(prime_ids) if len(prime_ids) else 0.0
 
 
 def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, include_prime: bool = True,
@@ -56,8 +54,8 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
     `beats`: the length asked for: new notes starting after it are dropped, notes sounding past it are
     cut there (codecs that count time in whole bars generate a little more)."""
     full = np.concatenate([np.asarray(prime_ids), np.asarray(new_ids)]) if len(prime_ids) else np.asarray(new_ids)
-    score = codec.decode(full, qpm=qpm) if qpm and codec.name == "performance" else codec.decode(full)
-    if like is not None and codec.name != "performance":
+    score = codec.decode(full, qpm=qpm) if qpm and codec.time_in_seconds else codec.decode(full)
+    if like is not None and not codec.time_in_seconds:
         from ..music import Tempo
 
         sigs = tuple(s._replace(tick=0) for s in like.time_signatures[:1]) or score.time_signatures
@@ -138,18 +136,9 @@ def cut_at(score: Score, end: int) -> Score:
 
 
 def prime_tail(codec, prime_ids: np.ndarray, keep: int = 512) -> np.ndarray:
-    """The end of a long prime, enough to place new notes: decoding it is cheap at every chunk.
-    For performance events the velocity in force where the tail starts is carried into it."""
-    prime_ids = np.asarray(prime_ids)
-    if len(prime_ids) <= keep:
-        return prime_ids
-    tail = prime_ids[-keep:]
-    if codec.name == "performance" and codec.params["num_velocity_bins"]:
-        head = prime_ids[:-keep]
-        vel = head[head >= codec.velocity_offset]
-        if len(vel):
-            tail = np.concatenate([vel[-1:], tail])
-    return tail
+    """The end of a long prime, enough to place new notes: decoding it is cheap at every chunk
+    (the codec says what a decodable tail is: bridge.codecs.base.Codec.tail)."""
+    return codec.tail(np.asarray(prime_ids), keep)
 
 
 def continue_score(loaded, score: Score | None, req: Request, include_prime: bool = True, on_chunk=None,

@@ -268,7 +268,7 @@ class Generator:
             value = self.codec.max_hold_beats() or 0
         if not value:
             return 1e9
-        if req.qpm and self.codec.name == "performance":  # counted at the codec's tempo inside the loop
+        if req.qpm and self.codec.time_in_seconds:  # counted at the codec's tempo inside the loop
             value = value * float(self.codec.params["decode_qpm"]) / float(req.qpm)
         return float(value)
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import CadenzaError
 
-STRATEGIES = ("greedy", "temperature", "top_k", "top_p", "top_n_95", "truncated")
+from ..settings import STRATEGIES  # noqa: E402 - the one list (bridge.settings)
 
 
 @dataclass(frozen=True)

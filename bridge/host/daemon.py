@@ -5,19 +5,20 @@ streams replies. Every reply carries the client's request id. The address map is
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-import random
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CadenzaError
+from ..settings import parse_meter, request_of
 from . import protocol as P
 from .config import ServeConfig
 from .jobs import Busy, Job, JobQueue
@@ -132,7 +133,7 @@ class Daemon:
             if params[i] in ("reply_port", "reply_host"):
                 try:
                     s = P.apply_setting(s, params[i], params[i + 1])
-                except P.ProtocolError:
+                except CadenzaError:
                     return tuple(sender)  # a refused destination: the answer goes to whoever asked
         return self.reply_to(sender, s)
 
@@ -248,7 +249,7 @@ class Daemon:
                 raise P.ProtocolError("nothing to continue: send prime notes, or /cadenza/note first")
         from ..music import Score
 
-        prime = Score.from_beats(notes, qpm=s.qpm)
+        prime = Score.from_beats(notes, qpm=s.qpm, time_signature=parse_meter(s.meter))
         self._queue_generation(sender, rid, s, prime=prime, label=f"continue {len(notes)} notes")
 
     def on_continue_file(self, sender, args):
@@ -287,20 +288,20 @@ class Daemon:
         self._submit(sender, rid, run, f"render {path.name}")
 
     def extras(self, midi_path: Path, s: P.Settings) -> list[tuple[str, Path]]:
-        """Audio and picture beside a written MIDI file, as its settings ask: [(kind, path)].
-        A failure here is reported but does not undo the MIDI file."""
-        from ..audio.render import render_file
+        """Audio and picture beside a written MIDI file, as its settings ask (bridge.audio.render.extras)."""
+        from ..audio.render import extras
 
-        made = []
-        if s.render:
-            out = midi_path.with_suffix(f".{s.render}")
-            render_file(midi_path, out)
-            made.append(("audio", out))
-        if s.picture:
-            out = midi_path.with_suffix(".png")
-            render_file(midi_path, out)
-            made.append(("picture", out))
-        return made
+        return extras(midi_path, s.render, s.picture)
+
+    def check_cost(self, loaded, req) -> None:
+        """Refuse, before any work, a request whose estimated cost is over the daemon's limit."""
+        from ..generation import expected_tokens
+
+        cost = expected_tokens(loaded, req)
+        if cost > self.cfg.max_tokens:
+            raise CadenzaError(
+                f"{req.beats:g} beats x {req.variations} variation(s) of {loaded.name} is about {cost:,} tokens; "
+                f"this daemon allows {self.cfg.max_tokens:,} a request (--max-tokens): ask fewer beats or variations")
 
     # ----- helpers ------------------------------------------------------------------------------------
     def confined(self, text: str) -> Path:
@@ -346,25 +347,19 @@ class Daemon:
             raise P.ProtocolError(str(e)) from None
 
     def _queue_generation(self, sender, rid, s: P.Settings, prime, label, path: Path | None = None):
-        from ..generation import Request, Sampling, parse_range, parse_scale
-
-        try:
-            req = Request(beats=s.beats, seed=s.seed if s.seed >= 0 else random.randrange(2**31),
-                          variations=s.variations, qpm=s.qpm,
-                          sampling=Sampling(strategy=s.strategy, temperature=s.temperature, top_k=s.top_k,
-                                            top_p=s.top_p, n=s.n),
-                          scale=parse_scale(s.scale) if s.scale else None,
-                          pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
-                          max_hold=None if s.max_hold < 0 else s.max_hold)
-        except CadenzaError as e:
-            raise P.ProtocolError(str(e)) from None
+        req = request_of(s)  # the one Request every door makes (bridge.settings)
         self.stats["requests"] += 1
         self._submit(sender, rid, lambda job: self._generate(job, sender, rid, s, req, prime, path), label)
 
     # ----- the work ---------------------------------------------------------------------------------------
     def _generate(self, job: Job, sender, rid, s: P.Settings, req, prime, path: Path | None) -> None:
-        from ..generation import asked_beats, continue_ids, decode_continuation, expected_tokens, prime_tail
-        from ..music import write_midi, midi_bytes
+        """Generate for one request and stream the replies. A file prime (continue_file) is read once here
+        and written back as the watch folder and `cadenza continue` write it: the prime as read, then
+        the new music, in the prime's tempo map and meter. Notes sent as a prime get the new music alone."""
+        from ..generation import (asked_beats, continuation_of, continue_ids, decode_continuation, drum_note,
+                                  prime_tail, tempo_at)
+        from ..music import Score, Tempo, TimeSignature, load_score, midi_bytes, write_midi
+        from ..music.score import qpm_to_usec
 
         t_start = time.perf_counter()
         to = self.reply_to(sender, s)
@@ -379,37 +374,45 @@ class Daemon:
         try:
             loaded = self.models.get(s.model)
             codec = loaded.codec
-            cost = expected_tokens(loaded, req)
-            if cost > self.cfg.max_tokens:
-                raise CadenzaError(
-                    f"{req.beats:g} beats x {req.variations} variation(s) of {loaded.name} is about {cost:,} tokens; "
-                    f"this daemon allows {self.cfg.max_tokens:,} a request (--max-tokens): ask fewer beats or "
-                    "variations")
+            self.check_cost(loaded, req)
+            # the prime as a Score: a file as read, notes as sent (at the client's qpm and meter), or nothing
+            like = prime if prime is not None else Score(tpq=960, tempos=(Tempo(0, qpm_to_usec(s.qpm)),),
+                                                          time_signatures=(TimeSignature(0, *parse_meter(s.meter)),))
             if path is not None:
-                prime_ids = codec.encode_file(path)
+                like = load_score(path)
+                said = drum_note(codec, like, loaded.name)
+                if said:
+                    log.info("%s: %s", path.name, said)
+                prime_ids = codec.encode_read(like, path)
+                if not len(prime_ids):
+                    raise CadenzaError(f"{path.name}: no notes to continue")
+                req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
+                self.check_cost(loaded, req)  # at the prime's tempo
             elif prime is not None:
                 prime_ids = codec.encode(prime)
             else:
-                prime_ids = np.zeros((0, 3) if codec.name == "messages" else 0, np.int32)
+                prime_ids = codec.empty()
         except CadenzaError as e:
             finish("/cadenza/error", [rid, self.public(str(e))])
             return
         self.send(to, "/cadenza/started", [rid, loaded.name])
-        sent: set[tuple[int, int]] = set()
+        sent: Counter = Counter()  # notes sent, by (pitch, start): two voices may strike one pitch at once
         first = [None]
 
         tail = prime_tail(codec, prime_ids)  # new notes are placed after it; no need to decode a whole file
 
         def stream(ids, final: bool):
-            score = decode_continuation(codec, tail, ids, include_prime=False, qpm=s.qpm,
+            score = decode_continuation(codec, tail, ids, include_prime=False, qpm=req.qpm,
                                         beats=asked_beats(req))
             end = score.end_tick
             out = []
+            here: Counter = Counter()
             for t in score.tracks:
                 for p, v, a, b in t.array.tolist():
-                    if (p, a) in sent or (not final and b >= end):  # a note still sounding may grow
+                    here[p, a] += 1
+                    if here[p, a] <= sent[p, a] or (not final and b >= end):  # a note still sounding may grow
                         continue
-                    sent.add((p, a))
+                    sent[p, a] += 1
                     out.append((p, a / score.tpq, (b - a) / score.tpq, v))
             out.sort(key=lambda n: (n[1], n[0]))
             for chunk in P.note_chunks(out):
@@ -424,7 +427,8 @@ class Daemon:
 
         def on_chunk(chunk):
             acc.append(chunk[0])
-            stream(np.concatenate(acc), final=False)
+            if codec.streams:
+                stream(np.concatenate(acc), final=False)
             if time.perf_counter() > deadline:  # stopped between chunks, like a cancel
                 late.set()
                 job.cancel.set()
@@ -445,11 +449,16 @@ class Daemon:
         final = stream(result.new[0], final=True)
         final_beats = asked_beats(req)
         note_count = final.note_count
+        from_file = path is not None  # a file is written back whole, as the other file doors write it
+
+        def written(new):
+            return continuation_of(codec, prime_ids, new, like, beats=final_beats, include_prime=from_file)
+
+        whole = written(result.new[0])
         if s.write_file:
             stem = path.stem if path is not None else f"osc-{sender[1]}-{rid}"
             for k, new in enumerate(result.new):
-                score = final if k == 0 else decode_continuation(codec, tail, new, include_prime=False, qpm=s.qpm,
-                                                                 beats=final_beats)
+                score = whole if k == 0 else written(new)
                 suffix = "" if req.variations == 1 else f"-{k + 1}"
                 out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.cadenza{suffix}.mid")
                 which = [k + 1] if req.variations > 1 else []
@@ -460,7 +469,7 @@ class Daemon:
                 except CadenzaError as e:
                     self.send(to, "/cadenza/error", [rid, self.public(f"{out.name} written, but: {e}")])
         if s.midi:
-            data = midi_bytes(final)
+            data = midi_bytes(whole)
             if len(data) <= P.MAX_BLOB:
                 self.send(to, "/cadenza/midi", [rid, data])
         finish("/cadenza/done", [rid, note_count])

@@ -24,7 +24,7 @@ from typing import Callable
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
-from .protocol import ProtocolError
+from ..errors import CadenzaError
 
 log = logging.getLogger("cadenza.osc")
 
@@ -187,7 +187,7 @@ class OscServer:
             else:
                 try:
                     handler(sender, params)
-                except ProtocolError as e:
+                except CadenzaError as e:  # a refusal (protocol, settings, a file): its text names the problem
                     problem = str(e)
                 except Exception:  # noqa: BLE001 - a handler bug answers the client and is logged, never fatal
                     log.exception("handler for %s failed", msg.address)

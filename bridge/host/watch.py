@@ -152,10 +152,8 @@ class Watcher:
         return s
 
     def process(self, path: Path, job: Job) -> None:
-        import dataclasses
-
-        from ..generation import (Request, Sampling, asked_beats, continuation_of, continue_ids, drum_note,
-                                  parse_range, parse_scale, tempo_at)
+        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at
+        from ..settings import request_of
         from ..music import load_score, write_midi
 
         t0 = time.perf_counter()
@@ -165,12 +163,6 @@ class Watcher:
                                    "(copy the file in instead)")
             s = self.settings_for(path)
             loaded = self.daemon.models.get(s.model)
-            req = Request(beats=s.beats, seed=s.seed if s.seed >= 0 else int(time.time() * 1000) % 2**31,
-                          variations=1, sampling=Sampling(strategy=s.strategy, temperature=s.temperature,
-                                                          top_k=s.top_k, top_p=s.top_p, n=s.n),
-                          scale=parse_scale(s.scale) if s.scale else None,
-                          pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
-                          max_hold=None if s.max_hold < 0 else s.max_hold)
             like = load_score(path)  # read once: its tracks, tempo map and meter are kept
             said = drum_note(loaded.codec, like, loaded.name)
             prime = loaded.codec.encode_read(like, path)
@@ -178,18 +170,21 @@ class Watcher:
                 raise CadenzaError(f"{path.name}: no notes to continue")
             if said:
                 log.info("%s: %s", path.name, said)
-            req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
+            req = request_of(s, qpm=tempo_at(like, like.end_tick))  # the one Request; beats are the prime's beats
+            self.daemon.check_cost(loaded, req)
             log.info("%s: continuing with %s for %g beats", path.name, loaded.name, req.beats)
             result = continue_ids(loaded, prime, req, cancel=job.cancel)
             if result.cancelled:
                 log.info("%s: cancelled; it will be processed on the next start", path.name)
                 return
-            score = continuation_of(loaded.codec, prime, result.new[0], like, beats=asked_beats(req))
-            out = write_midi(score, self.output_for(path))
-            try:
-                self.daemon.extras(out, s)
-            except CadenzaError as e:  # the continuation stands; say what did not work beside it
-                atomic_write_text(out.with_suffix(".error.txt"), f"{out.name} written, but: {e}\n")
+            for k, new in enumerate(result.new):  # variation 1 is NAME.cadenza.mid, then NAME.cadenza-2.mid ...
+                score = continuation_of(loaded.codec, prime, new, like, beats=asked_beats(req))
+                out = self.output_for(path)
+                out = write_midi(score, out if k == 0 else out.with_name(f"{path.stem}.cadenza-{k + 1}.mid"))
+                try:
+                    self.daemon.extras(out, s)
+                except CadenzaError as e:  # the continuation stands; say what did not work beside it
+                    atomic_write_text(out.with_suffix(".error.txt"), f"{out.name} written, but: {e}\n")
             self.processed += 1
             log.info("%s -> %s (%d notes, %.1f new beats) in %.0f ms", path.name, out, score.note_count,
                      result.beats[0], (time.perf_counter() - t0) * 1000)

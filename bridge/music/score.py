@@ -141,13 +141,13 @@ class Score:
 
     @classmethod
     def from_beats(cls, notes: Iterable[tuple[int, float, float, int]], tpq: int = 960,
-                   qpm: float = 120.0) -> "Score":
+                   qpm: float = 120.0, time_signature: tuple[int, int] | None = (4, 4)) -> "Score":
         """Notes as (pitch, start_beats, duration_beats, velocity): the layout OSC clients send."""
         made = []
         for pitch, start, dur, vel in notes:
             s = round(start * tpq)
             made.append(Note(int(pitch), int(vel), s, max(s, s + round(dur * tpq))))
-        return cls.from_notes(made, tpq=tpq, qpm=qpm)
+        return cls.from_notes(made, tpq=tpq, qpm=qpm, time_signature=time_signature)
 
     def replace(self, **changes) -> "Score":
         return replace(self, _tempo_map=None, **changes)

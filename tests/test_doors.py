@@ -1,0 +1,91 @@
+"""One request, many doors: the same prime file and settings (seed fixed) through `cadenza continue`, OSC
+`continue_file` and the watch folder give byte-identical MIDI, and OSC notes give the same new notes."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from bridge.cli import main
+from bridge.music import CONTINUATION, read_midi
+from tests.conftest import ROOT
+from tests.host.conftest import Client
+from tests.test_continuation import prime_file
+
+MODELS = [m for m in ("chorale", "piano", "messages", "sonata-kern") if (ROOT / "models" / m / "cadenza.json").is_file()]
+
+
+@pytest.fixture(scope="module")
+def doors(tmp_path_factory):
+    if not MODELS:
+        pytest.skip("no shipped models")
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+
+    root = tmp_path_factory.mktemp("doors")
+    primes = root / "primes"
+    primes.mkdir()
+    prime_file(primes / "waltz.mid", [(0, 90.0)], (3, 4), drums=False)
+    d = Daemon(ServeConfig(port=0, model=MODELS[0], inbox=root / "inbox", outbox=root / "outbox",
+                           allowed_dirs=[primes], beats=4.0))
+    d.start()
+    yield d, root, primes / "waltz.mid"
+    d.stop()
+
+
+def new_notes(score):
+    """The continuation's notes as (pitch, start beats from the continuation, duration beats, velocity)."""
+    mark = [m.tick for m in score.markers if m.text == CONTINUATION]
+    start = mark[0] if mark else 0
+    track = [t for t in score.tracks if t.name == "Cadenza continuation"]
+    return sorted((n.pitch, round((n.start - start) / score.tpq, 4), round((n.end - n.start) / score.tpq, 4),
+                   n.velocity) for t in track for n in t.notes)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_door_gives_the_same_music(doors, tmp_path, model):
+    daemon, root, prime = doors
+    settings = ["beats", 6.0, "seed", 5, "temperature", 0.9, "model", model]
+    # 1. the command line
+    cli_out = tmp_path / "cli.mid"
+    assert main(["continue", str(prime), "--model", model, "--beats", "6", "--seed", "5", "--temperature", "0.9",
+                 "--out", str(cli_out)]) == 0
+    cli = cli_out.read_bytes()
+    # 2. OSC continue_file
+    c = Client(daemon.server.address[1])
+    try:
+        c.send("/cadenza/continue_file", 1, str(prime), *settings)
+        got = c.receive(rid=1, timeout=120)
+        assert got[-1][0] == "/cadenza/done", got[-1]
+        path = [p[1] for a, p in got if a == "/cadenza/file"][0]
+        osc_file = open(path, "rb").read()
+        # 3. OSC notes: the prime's notes in beats, at the file's tempo
+        score = read_midi(prime)
+        flat = []
+        for n in score.notes():
+            flat += [n.pitch, n.start / score.tpq, (n.end - n.start) / score.tpq, n.velocity]
+        c.send("/cadenza/continue", 2, *flat, *settings, "qpm", 90.0, "meter", "3/4")
+        got = c.receive(rid=2, timeout=120)
+        assert got[-1][0] == "/cadenza/done", got[-1]
+        streamed = sorted((p[i], round(p[i + 1], 4), round(p[i + 2], 4), p[i + 3])
+                          for a, p in got if a == "/cadenza/notes" for i in range(1, len(p), 4))
+    finally:
+        c.close()
+    # 4. the watch folder, with a sidecar TOML
+    inbox = daemon.cfg.inbox
+    stem = f"waltz-{model}"
+    (inbox / f"{stem}.toml").write_text(f'beats = 6\nseed = 5\ntemperature = 0.9\nmodel = "{model}"\n')
+    shutil.copy(prime, inbox / f"{stem}.mid")
+    out = daemon.cfg.outbox / f"{stem}.cadenza.mid"
+    deadline = time.time() + 120
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    watch = out.read_bytes()
+
+    assert cli == osc_file == watch  # byte-identical MIDI
+    written = new_notes(read_midi(cli_out))
+    assert written, "no new notes"
+    assert len(streamed) == len(written)
+    for a, b in zip(streamed, written):
+        assert a[0] == b[0] and a[3] == b[3] and abs(a[1] - b[1]) < 2e-3 and abs(a[2] - b[2]) < 2e-3
