@@ -235,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--beats", type=float, default=32.0, help="beats asked for per request (default 32: 8 bars)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_osc)
+    b = bsub.add_parser("serve", help="launch to first pong and first notes, first request of each model, RSS",
+                        epilog="example:\n  cadenza bench serve --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="piano", help="the default model (default piano)")
+    b.add_argument("--models", nargs="*", help="models whose first request is timed (default: every one in the store)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_serve)
     b = bsub.add_parser("fuzz", help="hostile datagrams against a real daemon: replies, thread deaths, memory",
                         epilog="example:\n  cadenza bench fuzz --datagrams 5000 --json",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -568,6 +575,14 @@ def cmd_bench_osc(args) -> int:
     logging.basicConfig(level=logging.WARNING)
     r = run_osc(args.model, requests=args.requests, beats=args.beats)
     print(json.dumps(r, indent=1) if args.json else table_osc(r))
+    return 0
+
+
+def cmd_bench_serve(args) -> int:
+    from .bench.serve import run_serve, table_serve
+
+    r = run_serve(args.model, models=args.models)
+    print(json.dumps(r, indent=1) if args.json else table_serve(r))
     return 0
 
 

@@ -81,18 +81,54 @@ class LoadedModel:
     name: str
     folder: Path
     meta: dict
-    model: Any  # keras.Model
+    keras: Any  # the keras.Model, or None until something asks for it (generation needs only `arrays`)
     codec: Any  # bridge.codecs.Codec
     mtime: float = 0.0
+    _arrays: Any = None  # bridge.arrays.Arrays
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def arch(self) -> str:
         return self.meta["arch"]["name"]
 
+    @property
+    def model(self):
+        """The Keras model (loaded in safe mode on first use: training, evaluation and benchmarks use it)."""
+        with self._lock:
+            if self.keras is None:
+                self.keras = _load_keras(self.folder, self.meta)
+            return self.keras
+
+    @property
+    def arrays(self):
+        """The weights as arrays, by layer name: all that generation reads."""
+        if self._arrays is None:
+            from .arrays import Arrays
+
+            self._arrays = Arrays.of(self.model)
+        return self._arrays
+
+
+def _load_keras(folder: Path, meta: dict):
+    import keras
+
+    from . import nets
+
+    nets._module(meta["arch"]["name"])  # imports the architecture, registering its layers for safe mode
+    try:
+        return keras.saving.load_model(folder / WEIGHTS, compile=False, safe_mode=True)
+    except Exception as e:  # Keras raises many types for corrupt or foreign files; name the file
+        raise CadenzaError(f"{folder.name}/{WEIGHTS}: cannot load model ({e})") from None
+
 
 def load(name: str, paths: bool = True) -> LoadedModel:
-    """Load a model by name or path, in Keras safe mode. Raises CadenzaError naming what is wrong."""
+    """Load a model by name or path. Raises CadenzaError naming what is wrong.
+
+    The weights come from the array cache when the `.keras` file was read before (no TensorFlow:
+    bridge/arrays.py); else the file is loaded by Keras in safe mode (no code from it runs), checked,
+    and its arrays cached for the next time."""
+    from .arrays import Arrays, cache_dir, digest
+
     folder = find(name, paths)
     meta = read_meta(folder)
     from .codecs import from_description
@@ -100,23 +136,23 @@ def load(name: str, paths: bool = True) -> LoadedModel:
     codec = from_description(meta["codec"])
     weights = folder / WEIGHTS
     if not weights.is_file():
-        raise CadenzaError(f"{folder}: no {WEIGHTS}")
-    import keras
-
-    from . import nets
-
-    nets._module(meta["arch"]["name"])  # imports the architecture, registering its layers for safe mode
-
-    try:
-        model = keras.saving.load_model(weights, compile=False, safe_mode=True)
-    except Exception as e:  # Keras raises many types for corrupt or foreign files; name the file
-        raise CadenzaError(f"{folder.name}/{WEIGHTS}: cannot load model ({e})") from None
+        raise CadenzaError(f"{folder.name}: no {WEIGHTS}")
+    cache = cache_dir() / f"{digest(weights)[:32]}.npz"
+    keras_model = None
+    arrays = Arrays.read(cache) if cache.is_file() else None
+    if arrays is None:
+        keras_model = _load_keras(folder, meta)
+        arrays = Arrays.of(keras_model)
+        try:
+            arrays.write(cache)
+        except OSError:  # a read-only home: generation works the same, the next start loads Keras again
+            pass
     expected = meta["codec"].get("vocab_size")
-    out_dim = model.outputs[0].shape[-1] if meta["arch"]["name"] != "attention_lstm" else None
-    if expected and out_dim and out_dim != expected:
-        raise CadenzaError(f"{folder}: model predicts {out_dim} tokens but its codec has {expected}")
-    return LoadedModel(name=folder.name, folder=folder, meta=meta, model=model, codec=codec,
-                       mtime=max(weights.stat().st_mtime, (folder / META).stat().st_mtime))
+    if expected and arrays.has("logits") and arrays.get("logits")[-1].shape[-1] != expected:
+        raise CadenzaError(f"{folder.name}: model predicts {arrays.get('logits')[-1].shape[-1]} tokens but its "
+                           f"codec has {expected}")
+    return LoadedModel(name=folder.name, folder=folder, meta=meta, keras=keras_model, codec=codec,
+                       mtime=max(weights.stat().st_mtime, (folder / META).stat().st_mtime), _arrays=arrays)
 
 
 def save(folder: Path, model, meta: dict) -> Path:

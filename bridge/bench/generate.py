@@ -124,7 +124,7 @@ def _reference(codec, prime, tokens, repeats) -> tuple[float, float]:
 
     model = nets.build("lstm", codec.vocab_size, layers=2, units=256)
     meta = {"arch": {"name": "lstm", "args": {"layers": 2, "units": 256}}, "codec": codec.describe()}
-    gen = Generator(LoadedModel(name="reference-2x256", folder=Path("."), meta=meta, model=model, codec=codec))
+    gen = Generator(LoadedModel(name="reference-2x256", folder=Path("."), meta=meta, keras=model, codec=codec))
     s = Sampling(strategy="temperature")
     for b in (1, 8):
         gen.run(prime, Request(tokens=gen.chunk * 2, sampling=s, variations=b))

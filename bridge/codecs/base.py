@@ -127,6 +127,13 @@ class Codec:
                 table[row, i] = by_kind_pitch.get((k, p + s), -1)
         return table
 
+    def note_tables(self) -> tuple[list[int], list[int]]:
+        """(on, off): the pitch each id starts / releases, -1 for none."""
+        on, off = [-1] * self.vocab_size, [-1] * self.vocab_size
+        for i, kind, pitch in self.pitch_tokens():
+            (on if kind == "on" else off)[i] = pitch
+        return on, off
+
     def onset_pitches(self) -> np.ndarray:
         """(V,) the pitch each token starts, -1 for tokens that start none: for scale and range masks."""
         out = np.full(self.vocab_size, -1, np.int64)

@@ -24,7 +24,7 @@ def generator_for(loaded) -> Generator:
     """The compiled generator of a loaded model, built once and kept with it."""
     gen = getattr(loaded, "_generator", None)
     if gen is None:
-        if loaded.arch == "attention_lstm":
+        if "self_attention" in loaded.arrays.attrs:  # the attention-LSTM: its own kernels
             from .messages_runner import MessagesGenerator
 
             gen = MessagesGenerator(loaded)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import CadenzaError
 from .constraints import mask as make_mask
-from .runner import MAX_PRIME, Request, Result, Stopper, drive, halves
+from .runner import MAX_PRIME, Request, Result, Stopper, drive, halves, halves_pool
 
 
 class MessagesGenerator:
@@ -22,40 +22,36 @@ class MessagesGenerator:
     one model may overlap, and 4 or more variations run as two halves on two cores."""
 
     def __init__(self, loaded, chunk: int = 32, split: bool = True):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.loaded = loaded
         self.codec = loaded.codec
         self.chunk = chunk
         self.split = split
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="cadenza-half")
         self.steps_per_beat = self.codec.params["steps_per_quarter"]
-        self._build(loaded.model)
+        self._build(loaded.arrays)
 
     def _build(self, m):
+        """From the weights as arrays (bridge.arrays): no Keras here."""
         def f32(a):
             return np.ascontiguousarray(a, np.float32)
 
-        def w(layer):
-            return m.get_layer(layer).get_weights()
-
-        attn = m.get_layer("self_attention")
-        self.heads, self.key_dim, self.window = attn.mha._num_heads, attn.mha._key_dim, attn.window
-        if attn.mha._value_dim != self.key_dim:
+        w = m.get
+        attn = m.attrs["self_attention"]
+        self.heads, self.key_dim, self.window = attn["heads"], attn["key_dim"], attn["window"]
+        if attn["value_dim"] not in (None, self.key_dim):
             raise CadenzaError(f"model {self.loaded.name!r}: attention values wider than its keys")
-        self.eps = float(attn.norm.epsilon)
+        self.eps = float(attn["epsilon"])
         proj_k, proj_b = w("project")
         emb = [w(n)[0] for n in ("embed_pitch", "embed_on", "embed_delta")]
         e = emb[0].shape[1]
         tables = [emb[i] @ proj_k[i * e:(i + 1) * e] for i in range(3)]
         tables[0] = tables[0] + proj_b  # the bias once, with the pitch's row
         self.dim = proj_k.shape[1]
-        qk, qb, kk, kb, vk, vb, ok, ob, gamma, beta = attn.get_weights()
+        qk, qb, kk, kb, vk, vb, ok, ob, gamma, beta = w("self_attention")
         D = self.dim
         qkv = np.concatenate([x.reshape(D, -1) for x in (qk, kk, vk)], 1)
         qkv_b = np.concatenate([x.reshape(-1) for x in (qb, kb, vb)])
         out_k = ok.reshape(-1, D)
-        lk, lr, lb = m.get_layer("lstm").get_weights()
+        lk, lr, lb = w("lstm")
         self.units = lr.shape[0]
         wq, wk, v = w("additive_attention")
         self.attention_units = v.shape[0]
@@ -153,7 +149,7 @@ class MessagesGenerator:
             return out
 
         stopper = Stopper(B, stop, lambda rows: rows[:, 2] / self.steps_per_beat)
-        cancelled = drive(self._pool, parts, make, self.chunk, cap, stopper, on_chunk, cancel)
+        cancelled = drive(halves_pool(), parts, make, self.chunk, cap, stopper, on_chunk, cancel)
         new = stopper.new(cap, np.zeros((0, 3), np.int32))
         return Result(new=new, prime=prime, beats=[float(x[:, 2].sum()) / self.steps_per_beat for x in new],
                       seconds=time.perf_counter() - t0, cancelled=cancelled)

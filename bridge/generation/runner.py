@@ -121,6 +121,22 @@ def halves(batch: int, split: bool = True) -> list[tuple[int, int]]:
     return [(0, batch)]
 
 
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def halves_pool():
+    """The threads that run the second half of a batch: one pool for every model and request, so
+    loading, reloading or dropping models never starts or leaks threads."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL = ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="cadenza-half")
+        return _POOL
+
+
 def drive(pool, parts, make, chunk: int, cap: int, stopper: Stopper, on_chunk=None,
           cancel: threading.Event | None = None) -> bool:
     """The loop between chunks: `make(part, first token index)` for every part (on the pool's threads
@@ -151,10 +167,7 @@ class Generator:
     a run keeps its own state arrays, so runs on one model may overlap."""
 
     def __init__(self, loaded, chunk: int = 32, split: bool = True):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.split = split
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="cadenza-half")
         self.loaded = loaded
         self.codec = loaded.codec
         self.chunk = chunk
@@ -166,16 +179,18 @@ class Generator:
 
     # ----- weights laid out for the kernels ---------------------------------------------------------
     def _build(self):
-        model = self.loaded.model
-        arch = self.loaded.arch
-        recurrent = [l for l in model.layers if l.name.startswith(("lstm_", "rnn_"))]
-        if not recurrent or arch not in ("lstm", "rnn"):
-            raise CadenzaError(f"model {self.loaded.name!r}: no compiled generator for architecture {arch!r}")
-        emb = model.get_layer("embed").get_weights()[0]
-        dense_w, dense_b = model.get_layer("logits").get_weights()
-        self.is_lstm = arch == "lstm"
-        w = [l.get_weights() for l in recurrent]  # kernel, recurrent_kernel, bias
+        """From the weights as arrays (bridge.arrays), no Keras: an embedding, recurrent layers (their
+        shapes say LSTM or plain RNN, and whether the first also reads the 128 sounding pitches), logits."""
+        m = self.loaded.arrays
+        recurrent = [n for n in m.names if n.startswith(("lstm_", "rnn_"))]
+        if not recurrent or not m.has("embed") or not m.has("logits"):
+            raise CadenzaError(f"model {self.loaded.name!r}: no compiled generator for its layers "
+                               f"({', '.join(m.names)})")
+        emb = m.get("embed")[0]
+        dense_w, dense_b = m.get("logits")
+        w = [m.get(n) for n in recurrent]  # kernel, recurrent_kernel, bias
         self.units = w[0][1].shape[0]
+        self.is_lstm = w[0][1].shape[1] == 4 * self.units  # four gates; a plain RNN has one
         self.n_layers = len(w)
         e = emb.shape[1]
 
@@ -185,7 +200,7 @@ class Generator:
         table0 = f32(emb @ w[0][0][:e] + w[0][2])  # the embedding folded into the first input product
         gates = table0.shape[1]
         # note_state models also read the sounding pitches: a row of the kernel per pitch, added where it sounds
-        self.note_state = any(layer.name == "note_state" for layer in model.layers)
+        self.note_state = w[0][0].shape[0] == e + 128
         ws = f32(w[0][0][e:]) if self.note_state else np.zeros((128, gates), np.float32)
         U = self.units
         wr = f32([np.concatenate([k, r], 0).T for k, r, _ in w[1:]]).reshape(-1, gates, 2 * U)
@@ -193,9 +208,7 @@ class Generator:
         self.W = (table0, ws, f32(w[0][1].T), wr, br, f32(dense_w.T), f32(dense_b))
         self.vocab = emb.shape[0]
         # note grammar: a release only for a sounding pitch, a start only for a silent one
-        from ..nets.lstm import note_tables
-
-        on_p, off_p = (np.asarray(t, np.int64) for t in note_tables(self.codec))
+        on_p, off_p = (np.asarray(t, np.int64) for t in self.codec.note_tables())
         self.grammar = bool((off_p >= 0).any())
         self.on_pitch, self.off_pitch = on_p, off_p
         beats = self.codec.token_beats()
@@ -329,7 +342,7 @@ class Generator:
         if token_beats is None and stop_beats is not None:
             counters = [self.codec.beat_counter() for _ in range(B)]
         stopper = Stopper(B, stop_beats, lambda row: token_beats[row], counters)
-        cancelled = drive(self._pool, parts, make, self.chunk, cap, stopper, on_chunk, cancel)
+        cancelled = drive(halves_pool(), parts, make, self.chunk, cap, stopper, on_chunk, cancel)
         new = stopper.new(cap, np.zeros(0, np.int32))
         if counters is not None:
             beats = [float(min(b, req.beats)) for b in stopper.beats]

@@ -50,6 +50,7 @@ class Daemon:
         self.server = OscServer(cfg.host, cfg.port, self.routes(), allow=cfg.allow, on_error=self.error)
         self.watcher = None
         self._lock = threading.Lock()
+        self.ready = threading.Event()  # the default model is loaded
         self.stats = {"requests": 0, "errors": 0}
 
     # ----- the address map ------------------------------------------------------------------------
@@ -204,8 +205,9 @@ class Daemon:
     def on_status(self, sender, args):
         rid = P.request_id(args) if args else 0
         s = self.settings_of(sender)
-        self.send(self.route(sender, args), "/cadenza/status", [rid, "ok", s.model or self.cfg.model, self.jobs.active, self.jobs.waiting,
-                                              round(time.time() - self.started, 1)])
+        state = "ok" if self.ready.is_set() else "loading"
+        self.send(self.route(sender, args), "/cadenza/status", [rid, state, s.model or self.cfg.model, self.jobs.active,
+                                                                self.jobs.waiting, round(time.time() - self.started, 1)])
 
     def on_cancel(self, sender, args):
         rid = P.request_id(args)
@@ -485,12 +487,7 @@ class Daemon:
         Path(self.cfg.inbox).mkdir(parents=True, exist_ok=True)
         for stale in Path(self.cfg.outbox).glob(".*.part"):  # left by a write that a kill cut short
             stale.unlink(missing_ok=True)
-        if warm:
-            try:
-                self.models.get(self.cfg.model)
-            except CadenzaError as e:
-                log.error("default model: %s", e)
-        self.server.start()
+        self.server.start()  # answers ping and status at once; the default model loads behind it
         if self.cfg.watch:
             from .watch import Watcher
 
@@ -499,6 +496,25 @@ class Daemon:
         host, port = self.server.address
         log.info("cadenza listening on %s:%s (OSC), model %s, inbox %s -> outbox %s", host, port, self.cfg.model,
                  self.cfg.inbox, self.cfg.outbox)
+        if warm:
+            threading.Thread(target=self._load_default, name="cadenza-load", daemon=True).start()
+        else:
+            self.ready.set()
+
+    def _load_default(self) -> None:
+        """Load and warm the default model; a request that comes first waits for it (the store's lock)."""
+        t0 = time.perf_counter()
+        try:
+            self.models.get("")
+            log.info("default model %s ready in %.2f s", self.cfg.model, time.perf_counter() - t0)
+        except CadenzaError as e:
+            log.error("default model: %s", e)
+        finally:
+            self.ready.set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the default model is loaded (or failed to load)."""
+        return self.ready.wait(timeout)
 
     def stop(self) -> None:
         log.info("stopping: cancelling running requests")

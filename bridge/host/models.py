@@ -72,13 +72,17 @@ class ModelStore:
 
     @staticmethod
     def _warm(loaded) -> None:
-        import numpy as np
-
         from ..generation import Request, Sampling, generator_for
+
+        from ..generation import decode_continuation
 
         gen = generator_for(loaded)
         for b in (1, 2):  # compile the loop for one and for several variations before a client waits on it
-            gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))
+            result = gen.run(loaded.codec.empty(), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))
+        try:  # and decode once: a codec's first decode may import what it reads with (music21 for **kern)
+            decode_continuation(loaded.codec, loaded.codec.empty(), result.new[0], include_prime=False)
+        except CadenzaError:
+            pass
 
     def loaded(self) -> list[str]:
         return sorted(m.name for m in self._models.values())

@@ -67,6 +67,11 @@ class WindowSelfAttention(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "heads": self.heads, "key_dim": self.key_dim, "window": self.window}
 
+    def export_attrs(self) -> dict:
+        """What the compiled generator needs besides the weights (bridge.arrays)."""
+        return {"heads": self.mha._num_heads, "key_dim": self.mha._key_dim, "value_dim": self.mha._value_dim,
+                "window": self.window, "epsilon": float(self.norm.epsilon)}
+
 
 @keras.saving.register_keras_serializable(package="cadenza")
 class WindowAdditiveAttention(keras.layers.Layer):

@@ -48,11 +48,8 @@ class NoteState(keras.layers.Layer):
 
 
 def note_tables(codec) -> tuple[list[int], list[int]]:
-    """(on, off): the pitch each id starts / releases, -1 for none."""
-    on, off = [-1] * codec.vocab_size, [-1] * codec.vocab_size
-    for i, kind, pitch in codec.pitch_tokens():
-        (on if kind == "on" else off)[i] = pitch
-    return on, off
+    """(on, off): the pitch each id starts / releases, -1 for none (the codec's own fact)."""
+    return codec.note_tables()
 
 
 def build(vocab_size: int, layers: int, units: int, embed: int, dropout: float, note_state: bool = False,

@@ -17,7 +17,7 @@ def loaded(arch, codec, **args):
     size = codec.field_sizes if arch == "attention_lstm" else codec.vocab_size
     model = nets.build(arch, size, codec=codec, **args)
     meta = {"arch": {"name": arch, "args": args}, "codec": codec.describe()}
-    return LoadedModel(name="t", folder=Path("."), meta=meta, model=model, codec=codec)
+    return LoadedModel(name="t", folder=Path("."), meta=meta, keras=model, codec=codec)
 
 
 @pytest.mark.parametrize("arch, layers", [("lstm", 1), ("lstm", 3), ("rnn", 2)])

@@ -68,6 +68,7 @@ def daemon(tmp_path_factory):
                       queue=4, beats=4.0, watch=False)
     d = Daemon(cfg)
     d.start()
+    d.wait_ready(120)
     yield d
     d.stop()
 

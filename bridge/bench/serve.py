@@ -1,0 +1,201 @@
+"""`cadenza bench serve`: how soon a started daemon answers, what a model's first request costs, memory.
+
+Each figure is measured on a real `cadenza serve` process on a free port of 127.0.0.1:
+- launch -> first /cadenza/pong (pings sent every 10 ms from the moment the process is started);
+- launch -> first /cadenza/notes of a continuation with the default model (asked at once, answered
+  when the model is ready);
+- for each shipped model, in a daemon started afresh: its first request, then the median of the next
+  four (warm); the ratio says what a restart costs (model load from the array cache, compiled code
+  from numba's disk cache);
+- RSS of the daemon, idle after its first request with the default model, and where it goes (the
+  process's largest mapped libraries and the model arrays);
+- threads after 20 reloads of a model whose files changed (in this process).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PRIME = [60, 0.0, 0.5, 90, 64, 0.5, 0.5, 85, 67, 1.0, 0.5, 88, 72, 1.5, 1.5, 96]
+
+
+def _free_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class _Daemon:
+    def __init__(self, model: str, tmp: Path):
+        self.port = _free_port()
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", str(self.port), "--model",
+                                      model, "--inbox", str(tmp / "in"), "--outbox", str(tmp / "out"), "--no-watch",
+                                      "--log-level", "WARNING"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.01)
+
+    def send(self, address: str, args: list) -> None:
+        from ..host.osc import build_message
+
+        self.sock.sendto(build_message(address, args), ("127.0.0.1", self.port))
+
+    def wait(self, addresses: tuple, rid: int, timeout: float = 120.0, resend=None) -> tuple[str, float]:
+        """(address, seconds since launch) of the first reply in `addresses` for `rid`."""
+        from pythonosc.osc_packet import OscPacket
+
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if resend:
+                resend()
+            try:
+                data, _ = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            now = time.perf_counter()
+            for m in OscPacket(data).messages:
+                if m.message.address in addresses and m.message.params[:1] == [rid]:
+                    return m.message.address, now - self.t0
+        raise TimeoutError(f"no {addresses} for {rid} within {timeout} s")
+
+    def request(self, rid: int, model: str = "") -> tuple[float, float]:
+        """(first notes, done) in seconds from sending a continuation."""
+        t = time.perf_counter()
+        self.send("/cadenza/continue", [rid] + PRIME + ["beats", 16.0, "seed", 1, "write_file", 0, "midi", 0]
+                  + (["model", model] if model else []))
+        _, first = self.wait(("/cadenza/notes", "/cadenza/done", "/cadenza/error"), rid)
+        _, done = self.wait(("/cadenza/done", "/cadenza/error"), rid)
+        return first + self.t0 - t, done + self.t0 - t
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until /cadenza/status says "ok" (the default model is loaded)."""
+        from pythonosc.osc_packet import OscPacket
+
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            self.send("/cadenza/status", [3])
+            try:
+                data, _ = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            for m in OscPacket(data).messages:
+                if m.message.params[:2] == [3, "ok"]:
+                    return
+            time.sleep(0.05)
+        raise TimeoutError("the daemon did not get ready")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def largest_maps(self, n: int = 6) -> list[tuple[str, float]]:
+        """The mapped files with the most resident memory (from /proc/PID/smaps)."""
+        sizes: dict[str, float] = {}
+        current = None
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/smaps").read_text().splitlines():
+                parts = line.split()
+                if parts and "-" in parts[0] and len(parts) >= 5:
+                    current = parts[5] if len(parts) > 5 else "[anonymous]"
+                elif parts and parts[0] == "Rss:" and current is not None:
+                    sizes[Path(current).name if current.startswith("/") else current] = \
+                        sizes.get(Path(current).name if current.startswith("/") else current, 0) + int(parts[1]) / 1024
+        except OSError:
+            return []
+        return sorted(((k, round(v, 1)) for k, v in sizes.items()), key=lambda kv: -kv[1])[:n]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.sock.close()
+
+
+def reload_threads(model: str, reloads: int = 20) -> dict:
+    """Threads before and after `reloads` reloads of a copy of a model whose file times change."""
+    from .. import store
+    from ..host.models import ModelStore
+
+    src = store.find(model)
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-reload-"))
+    old = os.environ.get("CADENZA_MODELS")
+    os.environ["CADENZA_MODELS"] = str(tmp)
+    try:
+        shutil.copytree(src, tmp / "reloaded")
+        models = ModelStore("reloaded")
+        models.get("reloaded")
+        before = threading.active_count()
+        for i in range(reloads):
+            t = time.time() + i + 1
+            os.utime(tmp / "reloaded" / store.WEIGHTS, (t, t))
+            models.get("reloaded")
+        after = threading.active_count()
+    finally:
+        if old is None:
+            os.environ.pop("CADENZA_MODELS", None)
+        else:
+            os.environ["CADENZA_MODELS"] = old
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"reloads": reloads, "threads_before": before, "threads_after": after}
+
+
+def run_serve(model: str = "piano", models: list[str] | None = None, warm_requests: int = 4) -> dict:
+    from .. import store
+
+    models = models if models is not None else [m["name"] for m in store.list_models()]
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-serve-"))
+    r: dict = {"default_model": model}
+    d = _Daemon(model, tmp)
+    try:
+        _, r["launch_to_first_pong_s"] = d.wait(("/cadenza/pong",), 1, resend=lambda: d.send("/cadenza/ping", [1]))
+        d.send("/cadenza/continue", [2] + PRIME + ["beats", 16.0, "seed", 1, "write_file", 0, "midi", 0])
+        _, r["launch_to_first_notes_s"] = d.wait(("/cadenza/notes", "/cadenza/error"), 2)
+        d.wait(("/cadenza/done", "/cadenza/error"), 2)
+        time.sleep(1.0)
+        r["idle_rss_mb"] = round(d.rss_mb(), 1)
+        r["rss_largest_maps_mb"] = d.largest_maps()
+    finally:
+        d.stop()
+    r["first_vs_warm"] = {}
+    for name in models:
+        d = _Daemon(name, tmp)
+        try:
+            d.wait_ready()  # the model loads in the background; its first request comes after
+            first = d.request(10)[1]
+            warm = [d.request(11 + i)[1] for i in range(warm_requests)]
+            med = statistics.median(warm)
+            r["first_vs_warm"][name] = {"first_s": round(first, 3), "warm_median_s": round(med, 3),
+                                        "ratio": round(first / med, 2)}
+        finally:
+            d.stop()
+    r["reload"] = reload_threads(model)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return r
+
+
+def table_serve(r: dict) -> str:
+    lines = [f"launch -> first pong {r['launch_to_first_pong_s'] * 1000:.0f} ms (goal <= 1000)",
+             f"launch -> first notes with {r['default_model']} {r['launch_to_first_notes_s']:.2f} s (goal <= 8)",
+             f"idle RSS {r['idle_rss_mb']} MB (goal <= 700); largest: "
+             + ", ".join(f"{k} {v}" for k, v in r["rss_largest_maps_mb"])]
+    for name, f in r["first_vs_warm"].items():
+        lines.append(f"{name}: first request after a restart {f['first_s'] * 1000:.0f} ms, warm {f['warm_median_s'] * 1000:.0f}"
+                     f" ms: {f['ratio']}x (goal <= 1.5)")
+    rl = r["reload"]
+    lines.append(f"threads after {rl['reloads']} reloads: {rl['threads_before']} -> {rl['threads_after']}")
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Ready in a second: the daemon answers before its model is loaded, a request that comes first waits for
+it, generation never imports TensorFlow once a model's arrays are cached, and reloads leak no threads."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+from tests.conftest import ROOT
+from tests.host.conftest import MODEL, Client
+
+PRIME = [60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90]
+
+
+def test_a_request_sent_at_launch_waits_for_the_model_and_completes(tmp_path):
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+
+    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
+    d.start()  # returns before the model is loaded
+    c = Client(d.server.address[1])
+    try:
+        c.send("/cadenza/ping", 1)
+        c.send("/cadenza/continue", 2, *PRIME, "beats", 2.0)
+        got = c.receive(rid=2, timeout=120)
+        assert ("/cadenza/pong", [1]) in got and got[-1][0] == "/cadenza/done"
+        c.send("/cadenza/status", 3)
+        assert c.receive(until=("/cadenza/status",))[-1][1][:2] == [3, "ok"]
+    finally:
+        c.close()
+        d.stop()
+
+
+def test_twenty_reloads_leave_no_threads_behind():
+    from bridge.bench.serve import reload_threads
+
+    before = threading.active_count()
+    r = reload_threads(MODEL, reloads=20)
+    assert r["threads_after"] == r["threads_before"] and threading.active_count() <= before + 2
+
+
+def test_serving_a_cached_model_never_imports_tensorflow():
+    code = ("import sys, numpy as np\n"
+            "from bridge import store\n"
+            "from bridge.generation import Request, continue_ids\n"
+            f"store.load({MODEL!r})\n"  # the first load may fill the array cache through Keras
+            "for m in [k for k in sys.modules if k.split('.')[0] in ('tensorflow', 'keras')]: del sys.modules[m]\n")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
+    code = ("import sys, numpy as np\n"
+            "from bridge import store\n"
+            "from bridge.generation import Request, continue_ids\n"
+            f"loaded = store.load({MODEL!r})\n"
+            "r = continue_ids(loaded, loaded.codec.empty(), Request(beats=4, seed=1))\n"
+            "print(len(r.new[0]), 'tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    n, tf, keras = out.stdout.split()
+    assert int(n) > 0 and tf == "False" and keras == "False", out.stderr[-2000:]
+
+
+def test_bench_serve_prints_every_figure():
+    r = subprocess.run([sys.executable, "-m", "bridge", "bench", "serve", "--model", MODEL, "--models", MODEL,
+                        "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    f = json.loads(r.stdout)
+    assert f["launch_to_first_pong_s"] > 0 and f["launch_to_first_notes_s"] >= f["launch_to_first_pong_s"]
+    assert f["idle_rss_mb"] > 0 and f["first_vs_warm"][MODEL]["ratio"] > 0
+    assert f["reload"]["threads_after"] == f["reload"]["threads_before"]
