@@ -159,18 +159,14 @@ def _encode(loaded, paths: list[Path], workers: int) -> list[np.ndarray]:
 
 def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
     """Bits per event on the validation windows, measured as training measured it, with baselines."""
-    from .training.train import LN2, TrainConfig, token_data
+    from .training.data import LN2
+    from .training.train import TrainConfig, data_for
 
     known = {f.name for f in fields(TrainConfig)}
     tr = {k: v for k, v in loaded.meta.get("training", {}).items() if k in known}
     tr.update(verbose=0, name=loaded.name, data=tr.get("data") or [])
     cfg = TrainConfig(**tr)
-    if loaded.arch == "attention_lstm":
-        from .training.messages import messages_data
-
-        data = messages_data(cfg, loaded.codec, train_seqs, valid_seqs)
-    else:
-        data = token_data(cfg, loaded.codec, train_seqs, valid_seqs)
+    data = data_for(cfg, loaded.codec, train_seqs, valid_seqs)
     model = loaded.model
     model.compile(loss=data.losses, jit_compile=False)
     result = model.evaluate(data.full_val, verbose=0)

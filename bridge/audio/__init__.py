@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..errors import CadenzaError
 
-from ..music import AUDIO_SUFFIXES  # noqa: F401 - re-exported
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")  # recordings, read by pitch tracking (transcribe)
 TFIO_PIN = "tensorflow-io==0.37.1"
 
 

@@ -209,12 +209,11 @@ def track_notes(y: np.ndarray, sr: int = SR) -> list[tuple[int, float, float, in
     return notes
 
 
-def transcribe(path: str | Path, qpm: float = 120.0):
-    """The melody of a recording as a Score (one track, at `qpm`)."""
-    from ..music import Score
-
+def transcribe(path: str | Path, qpm: float = 120.0) -> list[tuple[int, float, float, int]]:
+    """The melody of a recording as notes (pitch, start beat, duration in beats, velocity) at `qpm`;
+    bridge.music.load_score makes them a Score (this module imports nothing of bridge.music)."""
     notes = track_notes(load_audio(path))
     if not notes:
         raise MusicFileError(f"{Path(path).name}: no pitched notes found in the audio")
     beats = qpm / 60.0
-    return Score.from_beats([(p, s * beats, (e - s) * beats, v) for p, s, e, v in notes], qpm=qpm)
+    return [(p, s * beats, (e - s) * beats, v) for p, s, e, v in notes]

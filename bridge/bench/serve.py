@@ -154,6 +154,38 @@ def reload_threads(model: str, reloads: int = 20) -> dict:
     return {"reloads": reloads, "threads_before": before, "threads_after": after}
 
 
+def stream_chunks(model: str, beats: float = 1024.0) -> dict:
+    """Milliseconds a chunk's notes cost to stream (decode and pick) at the start and at the end of a
+    `beats`-long continuation: flat when no chunk decodes the whole continuation again."""
+    from .. import store
+    from ..generation import Request, continue_ids
+    from ..generation.stream import NoteStream
+    from ..music import Score
+
+    loaded = store.load(model)
+    prime = loaded.codec.encode(Score.from_beats([(60, 0, 1, 90), (64, 1, 1, 80), (67, 2, 2, 70)]))
+    ns = NoteStream(loaded.codec, prime, qpm=120.0, beats=beats)
+    times: list[float] = []
+
+    def on_chunk(chunk):
+        t = time.perf_counter()
+        ns.feed(chunk[0])
+        times.append((time.perf_counter() - t) * 1000)
+
+    result = continue_ids(loaded, prime, Request(beats=beats, seed=1, qpm=120.0), on_chunk=on_chunk)
+    k = max(1, min(20, len(times) // 4))
+    first, last = statistics.median(times[:k]), statistics.median(times[-k:])
+    from ..generation import decode_continuation
+
+    t = time.perf_counter()  # the baseline: what decoding the whole continuation again costs at the last chunk
+    for _ in range(3):
+        decode_continuation(loaded.codec, prime, result.new[0], include_prime=False, qpm=120.0)
+    whole = (time.perf_counter() - t) / 3 * 1000
+    return {"beats": beats, "chunks": len(times), "first_chunks_ms": round(first, 3), "last_chunks_ms": round(last, 3),
+            "last_vs_first": round(last / first, 2) if first else None,
+            "whole_decode_at_last_chunk_ms": round(whole, 3)}
+
+
 def run_serve(model: str = "piano", models: list[str] | None = None, warm_requests: int = 4) -> dict:
     from .. import store
 
@@ -184,6 +216,7 @@ def run_serve(model: str = "piano", models: list[str] | None = None, warm_reques
         finally:
             d.stop()
     r["reload"] = reload_threads(model)
+    r["stream"] = stream_chunks(model)
     shutil.rmtree(tmp, ignore_errors=True)
     return r
 
@@ -198,4 +231,8 @@ def table_serve(r: dict) -> str:
                      f" ms: {f['ratio']}x (goal <= 1.5)")
     rl = r["reload"]
     lines.append(f"threads after {rl['reloads']} reloads: {rl['threads_before']} -> {rl['threads_after']}")
+    st = r["stream"]
+    lines.append(f"streaming a {st['beats']:g}-beat continuation ({st['chunks']} chunks): {st['first_chunks_ms']} ms a "
+                 f"chunk at the start, {st['last_chunks_ms']} ms at the end: {st['last_vs_first']}x (goal <= 1.5); decoding the "
+                 f"whole continuation again would cost {st['whole_decode_at_last_chunk_ms']} ms there")
     return "\n".join(lines)

@@ -11,11 +11,10 @@ import os
 import re
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import CadenzaError
 from ..settings import parse_meter, request_of
@@ -358,8 +357,8 @@ class Daemon:
         """Generate for one request and stream the replies. A file prime (continue_file) is read once here
         and written back as the watch folder and `cadenza continue` write it: the prime as read, then
         the new music, in the prime's tempo map and meter. Notes sent as a prime get the new music alone."""
-        from ..generation import (asked_beats, continuation_of, continue_ids, decode_continuation, drum_note,
-                                  prime_tail, tempo_at)
+        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at
+        from ..generation.stream import NoteStream
         from ..music import Score, Tempo, TimeSignature, load_score, midi_bytes, write_midi
         from ..music.score import qpm_to_usec
 
@@ -398,39 +397,29 @@ class Daemon:
             finish("/cadenza/error", [rid, self.public(str(e))])
             return
         self.send(to, "/cadenza/started", [rid, loaded.name])
-        sent: Counter = Counter()  # notes sent, by (pitch, start): two voices may strike one pitch at once
         first = [None]
+        counts = [0] * req.variations
+        # one stream a variation: each chunk decoded with a bounded context, so a chunk costs the same at
+        # the end of a long continuation as at its start (generation/stream.py)
+        streams = [NoteStream(codec, prime_ids, qpm=req.qpm, beats=asked_beats(req)) for _ in range(req.variations)]
 
-        tail = prime_tail(codec, prime_ids)  # new notes are placed after it; no need to decode a whole file
-
-        def stream(ids, final: bool):
-            score = decode_continuation(codec, tail, ids, include_prime=False, qpm=req.qpm,
-                                        beats=asked_beats(req))
-            end = score.end_tick
-            out = []
-            here: Counter = Counter()
-            for t in score.tracks:
-                for p, v, a, b in t.array.tolist():
-                    here[p, a] += 1
-                    if here[p, a] <= sent[p, a] or (not final and b >= end):  # a note still sounding may grow
-                        continue
-                    sent[p, a] += 1
-                    out.append((p, a / score.tpq, (b - a) / score.tpq, v))
-            out.sort(key=lambda n: (n[1], n[0]))
-            for chunk in P.note_chunks(out):
-                self.send(to, "/cadenza/notes", [rid] + chunk)
-            if out and first[0] is None:
+        def send_notes(k: int, notes: list) -> None:
+            """Variation 1 on /cadenza/notes (every client reads it); 2, 3, ... on /cadenza/variation id k."""
+            counts[k] += len(notes)
+            for chunk in P.note_chunks(notes):
+                if k == 0:
+                    self.send(to, "/cadenza/notes", [rid] + chunk)
+                else:
+                    self.send(to, "/cadenza/variation", [rid, k + 1] + chunk)
+            if notes and first[0] is None:
                 first[0] = time.perf_counter()
-            return score
 
-        acc: list[np.ndarray] = []
         deadline = time.perf_counter() + float(self.cfg.max_seconds)
         late = threading.Event()
 
         def on_chunk(chunk):
-            acc.append(chunk[0])
-            if codec.streams:
-                stream(np.concatenate(acc), final=False)
+            for k, rows in enumerate(chunk):
+                send_notes(k, streams[k].feed(rows))
             if time.perf_counter() > deadline:  # stopped between chunks, like a cancel
                 late.set()
                 job.cancel.set()
@@ -448,9 +437,10 @@ class Daemon:
             finish("/cadenza/cancelled", [rid])
             log.info("request %s from %s:%s cancelled", rid, *sender)
             return
-        final = stream(result.new[0], final=True)
+        for k in range(req.variations):
+            send_notes(k, streams[k].finish())
         final_beats = asked_beats(req)
-        note_count = final.note_count
+        note_count = counts[0]
         from_file = path is not None  # a file is written back whole, as the other file doors write it
 
         def written(new):

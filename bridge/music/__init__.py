@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..audio import AUDIO_SUFFIXES  # read by pitch tracking (bridge.audio.transcribe, which imports no music)
 from ..errors import MusicFileError
 from .atomic import atomic_write_bytes, atomic_write_text
 from .midi import midi_bytes, parse_midi, read_midi, write_midi
@@ -20,7 +21,6 @@ from .score import CONTINUATION, PIANO_HIGH, PIANO_LOW, Control, Marker, Note, S
 
 MIDI_SUFFIXES = (".mid", ".midi", ".rmi", ".kar", ".smf")
 NOTATION_SUFFIXES = (".krn", ".xml", ".mxl", ".musicxml")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")  # read by pitch tracking (bridge.audio, tensorflow-io)
 SUFFIXES = MIDI_SUFFIXES + NOTATION_SUFFIXES + AUDIO_SUFFIXES
 
 __all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "Control", "Marker", "CONTINUATION", "PIANO_LOW",
@@ -40,7 +40,7 @@ def load_score(path: str | os.PathLike) -> Score:
         return read_notation(path)
     if suffix in AUDIO_SUFFIXES:  # a recording: its melody, by pitch tracking
         from ..audio.transcribe import transcribe
-        return transcribe(path)
+        return Score.from_beats(transcribe(path), qpm=120.0)
     raise MusicFileError(f"{path}: unsupported file type {suffix or '(no suffix)'!r}; "
                          f"Cadenza reads {', '.join(SUFFIXES)}")
 

@@ -37,7 +37,7 @@ def messages_data(cfg, codec, train_seqs, valid_seqs):
     import keras
     import tensorflow as tf
 
-    from .train import Data
+    from .data import Data
 
     L = cfg.seq_len
     stream = np.concatenate([s.astype(np.int32).reshape(-1, 3) for s in train_seqs])

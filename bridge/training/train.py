@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import platform
 import shutil
@@ -24,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from .data import LN2, Data
 from ..errors import CadenzaError
 
-LN2 = math.log(2.0)
 
 
 @dataclass
@@ -228,36 +227,30 @@ def train(cfg: TrainConfig) -> Path:
     if cfg.arch_args.get("note_state") and not codec.pitch_tokens():
         raise CadenzaError(f"note_state needs a codec with note-on and note-off tokens (performance, notewise), "
                            f"not {cfg.codec!r}")
-    if cfg.arch == "attention_lstm":
-        if cfg.codec != "messages":
-            raise CadenzaError("attention_lstm is trained on the messages codec: add --codec messages")
-        from .messages import messages_data
-
-        data_fn = messages_data
-    elif codec.fields != ("token",):
-        raise CadenzaError(f"codec {cfg.codec!r} has tokens of several fields: train it with --arch attention_lstm")
-    else:
-        data_fn = token_data
+    data_for(cfg, codec, None, None)  # refuses a mismatched codec and architecture before reading the corpus
     corpus, paths, seqs = load_corpus(cfg)
     parts = split_files(cfg, paths)
     train_seqs = [seqs[i] for i in parts["train"]]
     valid_seqs = [seqs[i] for i in parts["validation"]]
-    data = data_fn(cfg, codec, train_seqs, valid_seqs)
+    data = data_for(cfg, codec, train_seqs, valid_seqs)
     return fit_and_export(cfg, codec, data, corpus, paths, parts)
 
 
-@dataclass
-class Data:
-    """What a model family's data preparation hands to the shared fit-and-export."""
-    train: object  # tf.data of (inputs, targets), endless
-    quick_val: object  # a few validation windows, checked each epoch
-    full_val: object  # every validation window, for the reported figure
-    val_tokens: int
-    build_args: object  # first argument of nets.build: vocabulary size or field sizes
-    losses: object
-    baselines: dict
-    train_tokens: int
-    tokens_per_beat: float | None
+def data_for(cfg: TrainConfig, codec, train_seqs, valid_seqs) -> Data | None:
+    """The data a model family reads (one id stream, or messages of several fields), as training and
+    evaluation both measure it. With no sequences: only checks that the codec suits the architecture."""
+    several = codec.fields != ("token",)
+    if cfg.arch == "attention_lstm" and not several:
+        raise CadenzaError("attention_lstm is trained on the messages codec: add --codec messages")
+    if several and cfg.arch != "attention_lstm":
+        raise CadenzaError(f"codec {cfg.codec!r} has tokens of several fields: train it with --arch attention_lstm")
+    if train_seqs is None:
+        return None
+    if several:
+        from .messages import messages_data
+
+        return messages_data(cfg, codec, train_seqs, valid_seqs)
+    return token_data(cfg, codec, train_seqs, valid_seqs)
 
 
 def token_data(cfg: TrainConfig, codec, train_seqs, valid_seqs) -> Data:

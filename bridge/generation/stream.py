@@ -1,0 +1,81 @@
+"""New notes as their tokens come, each once, in constant time a chunk.
+
+A `NoteStream` follows one variation. Each chunk is decoded together with a bounded context (the
+codec's decodable `tail` of everything before it, 512 tokens), never with the whole continuation, so
+the time a chunk costs stays flat however long the music grows. A note is given once it has ended;
+notes still sounding wait for a later chunk. A note that began in the context and ends in the chunk is
+found there too; only a note longer than the context is left to `finish()`, which decodes the whole
+variation once at the end and gives whatever is still missing.
+
+Times are beats from the start of the continuation, at the request's tempo for codecs that count
+seconds; `beats` (the length asked) drops notes that start at or after it and ends notes there.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+CONTEXT = 512  # tokens of what came before, decoded with each chunk
+GRID = 960  # notes are told apart by pitch and start on a grid of 1/960 beat
+
+
+class NoteStream:
+    def __init__(self, codec, prime_ids: np.ndarray, qpm: float | None = None, beats: float | None = None):
+        from . import prime_beats
+
+        self.codec, self.qpm, self.beats = codec, qpm, beats
+        self._beats_of = lambda ids: prime_beats(codec, ids, qpm)
+        self.prime_tail = codec.tail(np.asarray(prime_ids), CONTEXT)
+        self.context = self.prime_tail
+        self.offset = 0.0  # beats of new music before the next chunk
+        self.new: list[np.ndarray] = []
+        self.sent: Counter = Counter()
+
+    def _notes(self, score, zero: float, final: bool) -> list[tuple[int, float, float, int]]:
+        """Notes of `score` at or after `zero` beats (the continuation's start in its time), not yet given."""
+        end = score.end_tick
+        here: Counter = Counter()
+        out = []
+        for t in score.tracks:
+            for p, v, a, b in t.array.tolist():
+                start = a / score.tpq - zero
+                if start < -1e-9 or (not final and b >= end):  # the prime's, or still sounding (it may grow)
+                    continue
+                dur = (b - a) / score.tpq
+                if self.beats is not None:
+                    if start >= self.beats - 1e-9:
+                        continue
+                    dur = min(dur, self.beats - start)
+                key = (p, round(start * GRID))
+                here[key] += 1
+                if here[key] <= self.sent[key]:
+                    continue
+                self.sent[key] += 1
+                out.append((p, start, dur, v))
+        out.sort(key=lambda n: (n[1], n[0]))
+        return out
+
+    def feed(self, ids: np.ndarray) -> list[tuple[int, float, float, int]]:
+        """The notes that the chunk `ids` completes."""
+        ids = np.asarray(ids)
+        self.new.append(ids)
+        if not len(ids) or not self.codec.streams:
+            return []
+        ctx = self.context
+        full = np.concatenate([ctx, ids]) if len(ctx) else ids
+        score = self.codec.decode(full, qpm=self.qpm) if self.qpm and self.codec.time_in_seconds \
+            else self.codec.decode(full)
+        zero = self._beats_of(ctx) - self.offset  # where the continuation starts, in this decode's beats
+        out = self._notes(score, zero, final=False)
+        self.offset += self._beats_of(ids)
+        self.context = self.codec.tail(full, CONTEXT)
+        return out
+
+    def finish(self) -> list[tuple[int, float, float, int]]:
+        """Whatever the chunks could not give: notes still sounding at the end, notes longer than the context."""
+        from . import decode_continuation
+
+        new = np.concatenate(self.new) if self.new else self.codec.empty()
+        score = decode_continuation(self.codec, self.prime_tail, new, include_prime=False, qpm=self.qpm)
+        return self._notes(score, 0.0, final=True)
