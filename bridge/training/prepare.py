@@ -40,6 +40,7 @@ class PrepareConfig:
     workers: int = 0  # 0: every core
     shard_tokens: int = 2_000_000  # a shard closes once it holds this many tokens (files stay whole)
     progress: bool = True
+    max_files: int = 0  # encode only the first N files (0: all): smoke tests and quick trials
 
 
 def find_files(corpus: Path, suffixes) -> list[Path]:
@@ -139,6 +140,8 @@ def prepare(cfg: PrepareConfig) -> dict:
         raise CadenzaError(f"{corpus}: no such folder")
     codec = get_codec(cfg.codec, **cfg.params)
     files = find_files(corpus, codec.suffixes)
+    if cfg.max_files:
+        files = files[:cfg.max_files]  # before encoding: a trial on 24 files reads 24 files
     if not files:
         raise CadenzaError(f"{corpus}: no music files ({', '.join(codec.suffixes)}) in this folder")
     workers = cfg.workers or os.cpu_count() or 1

@@ -77,7 +77,7 @@ def load_corpus(cfg: TrainConfig) -> tuple[dict, list[str], list[np.ndarray]]:
         else:
             out = Path(cfg.runs) / cfg.name / f"prepared-{k}"
             prepare(PrepareConfig(corpus=data, out=out, codec=cfg.codec, params=cfg.codec_params,
-                                  progress=cfg.verbose > 0))
+                                  progress=cfg.verbose > 0, max_files=cfg.max_files))
             manifest, part = load_prepared(out)
         prefix = Path(manifest["corpus"]).name
         paths += [f"{prefix}/{e['path']}" for e in manifest["files"]]
