@@ -350,11 +350,17 @@ class Daemon:
     def _queue_generation(self, sender, rid, s: P.Settings, prime, label, path: Path | None = None):
         req = request_of(s)  # the one Request every door makes (bridge.settings)
         self.stats["requests"] += 1
-        self._submit(sender, rid, lambda job: self._generate(job, sender, rid, s, req, prime, path), label)
+        stem = path.stem if path is not None else f"osc-{sender[1]}-{rid}"
+
+        def emit(address, args):
+            self.send(self.reply_to(sender, s), address, args)
+
+        self._submit(sender, rid, lambda job: self._generate(job, emit, rid, s, req, prime, path, stem), label)
 
     # ----- the work ---------------------------------------------------------------------------------------
-    def _generate(self, job: Job, sender, rid, s: P.Settings, req, prime, path: Path | None) -> None:
-        """Generate for one request and stream the replies. A file prime (continue_file) is read once here
+    def _generate(self, job: Job, emit, rid, s: P.Settings, req, prime, path: Path | None, stem: str) -> None:
+        """Generate for one request from any door and stream its replies through `emit(address, args)` (OSC
+        sends them as datagrams; the web page gets them as events). A file prime (continue_file) is read once here
         and written back as the watch folder and `cadenza continue` write it: the prime as read, then
         the new music, in the prime's tempo map and meter. Notes sent as a prime get the new music alone."""
         from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at
@@ -363,11 +369,10 @@ class Daemon:
         from ..music.score import qpm_to_usec
 
         t_start = time.perf_counter()
-        to = self.reply_to(sender, s)
 
         def finish(address, args):
             self.jobs.release(job.key)
-            self.send(to, address, args)
+            emit(address, args)
 
         if job.cancel.is_set():
             finish("/cadenza/cancelled", [rid])
@@ -396,7 +401,7 @@ class Daemon:
         except CadenzaError as e:
             finish("/cadenza/error", [rid, self.public(str(e))])
             return
-        self.send(to, "/cadenza/started", [rid, loaded.name])
+        emit("/cadenza/started", [rid, loaded.name])
         first = [None]
         counts = [0] * req.variations
         # one stream a variation: each chunk decoded with a bounded context, so a chunk costs the same at
@@ -408,9 +413,9 @@ class Daemon:
             counts[k] += len(notes)
             for chunk in P.note_chunks(notes):
                 if k == 0:
-                    self.send(to, "/cadenza/notes", [rid] + chunk)
+                    emit("/cadenza/notes", [rid] + chunk)
                 else:
-                    self.send(to, "/cadenza/variation", [rid, k + 1] + chunk)
+                    emit("/cadenza/variation", [rid, k + 1] + chunk)
             if notes and first[0] is None:
                 first[0] = time.perf_counter()
 
@@ -435,7 +440,7 @@ class Daemon:
             return
         if result.cancelled:
             finish("/cadenza/cancelled", [rid])
-            log.info("request %s from %s:%s cancelled", rid, *sender)
+            log.info("request %s (%s) cancelled", rid, job.label)
             return
         for k in range(req.variations):
             send_notes(k, streams[k].finish())
@@ -448,27 +453,26 @@ class Daemon:
 
         whole = written(result.new[0])
         if s.write_file:
-            stem = path.stem if path is not None else f"osc-{sender[1]}-{rid}"
             for k, new in enumerate(result.new):
                 score = whole if k == 0 else written(new)
                 suffix = "" if req.variations == 1 else f"-{k + 1}"
                 out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.cadenza{suffix}.mid")
                 which = [k + 1] if req.variations > 1 else []
-                self.send(to, "/cadenza/file", [rid, str(out.resolve())] + which)
+                emit("/cadenza/file", [rid, str(out.resolve())] + which)
                 try:
                     for kind, made in self.extras(out, s):
-                        self.send(to, f"/cadenza/{kind}", [rid, str(made.resolve())] + which)
+                        emit(f"/cadenza/{kind}", [rid, str(made.resolve())] + which)
                 except CadenzaError as e:
-                    self.send(to, "/cadenza/error", [rid, self.public(f"{out.name} written, but: {e}")])
+                    emit("/cadenza/error", [rid, self.public(f"{out.name} written, but: {e}")])
         if s.midi:
             data = midi_bytes(whole)
             if len(data) <= P.MAX_BLOB:
-                self.send(to, "/cadenza/midi", [rid, data])
+                emit("/cadenza/midi", [rid, data])
         finish("/cadenza/done", [rid, note_count])
         t_end = time.perf_counter()
         fn = (first[0] - job.received) * 1000 if first[0] else float("nan")
-        log.info("request %s from %s:%s: %s, %d tokens, %d notes, %.1f beats; first notes %.1f ms, done %.1f ms "
-                 "(waited %.1f ms)", rid, sender[0], sender[1], job.label, result.tokens, note_count,
+        log.info("request %s: %s, %d tokens, %d notes, %.1f beats; first notes %.1f ms, done %.1f ms "
+                 "(waited %.1f ms)", rid, job.label, result.tokens, note_count,
                  result.beats[0], fn, (t_end - job.received) * 1000, (t_start - job.received) * 1000)
 
     # ----- life -------------------------------------------------------------------------------------------
