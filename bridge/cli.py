@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, help="a request's cost limit in tokens, all variations together "
                                                   "(default 100000); a request over it is refused before any work")
     p.add_argument("--max-seconds", type=float, help="a request running longer is stopped with an error (default 30)")
+    p.add_argument("--http-port", type=int, help="the web page's port (default 8000; 0: no page)")
+    p.add_argument("--max-upload", type=float, dest="max_upload_mb", help="the largest file the page takes, in MB "
+                                                                          "(default 20)")
     p.add_argument("--no-watch", action="store_true", help="do not watch the inbox")
     p.add_argument("--config", help="a TOML file of these settings (flags win)")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
@@ -423,7 +426,9 @@ def cmd_serve(args) -> int:
     from .host.config import build_config, load_toml
     from .host.daemon import Daemon
 
-    cfg = build_config(load_toml(args.config) if args.config else None, host=args.host, port=args.port,
+    toml = load_toml(args.config) if args.config else {}
+    http_port = args.http_port if args.http_port is not None else toml.pop("http_port", 8000)
+    cfg = build_config(toml, host=args.host, port=args.port, http_port=http_port, max_upload_mb=args.max_upload_mb,
                        model=args.model, inbox=args.inbox, outbox=args.outbox, allow=args.allow,
                        allowed_dirs=args.allowed_dirs, beats=args.beats, max_tokens=args.max_tokens,
                        max_seconds=args.max_seconds,
@@ -440,6 +445,8 @@ def cmd_serve(args) -> int:
     try:
         daemon.start()
         print(f"cadenza: ready on {cfg.host}:{daemon.server.address[1]}", flush=True)
+        if daemon.web is not None:
+            print(f"cadenza: the page is on {daemon.web.url}", flush=True)
         while not stop.wait(0.5):
             if not daemon.server.alive:  # never expected; a supervisor must see it
                 logging.getLogger("cadenza").critical("the OSC receive loop died (%r): exiting", daemon.server.failure)

@@ -31,6 +31,8 @@ class ServeConfig:
     queue: int = 16  # requests that may wait; more are answered "busy" at once
     max_tokens: int = 100_000  # a request's cost limit: tokens in all its variations (about 8 s here at worst)
     max_seconds: float = 30.0  # a request running longer is stopped with an error
+    http_port: int = 0  # the web page's port (0: no page; `cadenza serve` gives 8000 unless told otherwise)
+    max_upload_mb: float = 20.0  # the largest file the page takes
     beats: float = 16.0  # default length of new music
     watch: bool = True  # watch the inbox
     watch_defaults: dict = field(default_factory=dict)  # settings for dropped files ([watch] in the TOML)
@@ -67,6 +69,8 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
     cfg.inbox, cfg.outbox = Path(cfg.inbox), Path(cfg.outbox)
     if int(cfg.max_tokens) < 1 or float(cfg.max_seconds) <= 0:
         raise CadenzaError("max_tokens and max_seconds must be positive")
+    if not 0 <= int(cfg.http_port) < 65536 or not 0 < float(cfg.max_upload_mb) <= 1024:
+        raise CadenzaError(f"http_port {cfg.http_port} or max_upload_mb {cfg.max_upload_mb} is out of range")
     if not 0 <= int(cfg.port) < 65536:  # 0: any free port (the ready line says which)
         raise CadenzaError(f"port {cfg.port} is not a UDP port")
     return cfg

@@ -48,6 +48,7 @@ class Daemon:
         self.started = time.time()
         self.server = OscServer(cfg.host, cfg.port, self.routes(), allow=cfg.allow, on_error=self.error)
         self.watcher = None
+        self.web = None  # the page (host/web.py), when cfg.http_port is set
         self._lock = threading.Lock()
         self.ready = threading.Event()  # the default model is loaded
         self.stats = {"requests": 0, "errors": 0}
@@ -487,6 +488,12 @@ class Daemon:
 
             self.watcher = Watcher(self)
             self.watcher.start()
+        if self.cfg.http_port:
+            from .web import WebDoor
+
+            self.web = WebDoor(self)
+            self.web.start()
+            log.info("Cadenza Studio, the page: %s", self.web.url)
         host, port = self.server.address
         log.info("cadenza listening on %s:%s (OSC), model %s, inbox %s -> outbox %s", host, port, self.cfg.model,
                  self.cfg.inbox, self.cfg.outbox)
@@ -514,6 +521,8 @@ class Daemon:
         log.info("stopping: cancelling running requests")
         if self.watcher is not None:
             self.watcher.stop()
+        if self.web is not None:
+            self.web.stop()
         self.server.stop()
         self.jobs.stop()
         log.info("stopped")

@@ -1,0 +1,538 @@
+"""Cadenza Studio: the web page, served by the daemon beside its OSC door (http://127.0.0.1:8000).
+
+Starlette (an ASGI toolkit: routing, multipart uploads, streaming responses, nothing hand-parsed) under
+uvicorn, in a thread of the daemon. Why Starlette and not Flask: the page follows a generation as it
+happens through server-sent events, one long response per request, which an ASGI server holds without a
+thread each; the daemon's job queue stays the one place where work runs.
+
+One request path: a page request is the same `Settings` (bridge/settings.py), the same `Request`, the
+same job queue with the same cost and time limits, and the same `Daemon._generate` as an OSC request;
+only its replies arrive as events instead of datagrams.
+
+Security (docs/security.md): bound to 127.0.0.1 unless --host says otherwise, the OSC allowlist applies;
+the Host header must name this server by IP address or `localhost` (DNS rebinding gets 421); a request
+that changes anything must come from this page's own origin (Origin checked) and carry the page's token
+(else 403); uploads are size-limited, typed by their content, kept in a private folder and never served
+back; downloads are of files this page made, by id, never by a client's path.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CadenzaError
+
+log = logging.getLogger("cadenza.web")
+STATIC = Path(__file__).resolve().parent.parent / "web"
+MAX_JOBS_KEPT = 200  # finished page jobs remembered (their events and files); older ones are forgotten
+MAX_NOTES = 4096  # notes a page may send as a prime
+
+
+@dataclass
+class WebJob:
+    id: str
+    rid: int
+    prime: dict  # what the page draws before the continuation: notes in beats, where the new music starts
+    events: list = field(default_factory=list)
+    done: bool = False
+    created: float = field(default_factory=time.time)
+    key: tuple = ()
+
+
+def sniff(head: bytes) -> str | None:
+    """A file's kind from its first bytes (never from its name): the suffix Cadenza reads it by."""
+    if head.startswith(b"MThd"):
+        return ".mid"
+    if head.startswith(b"RIFF") and head[8:12] == b"RMID":
+        return ".rmi"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return ".wav"
+    if head.startswith(b"fLaC"):
+        return ".flac"
+    if head.startswith(b"OggS"):
+        return ".ogg"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return ".mp3"
+    if head.startswith(b"PK\x03\x04"):
+        return ".mxl"
+    text = head[:8192].decode("utf-8", "replace")
+    if "**kern" in text:
+        return ".krn"
+    if "<score-partwise" in text or "<score-timewise" in text:
+        return ".musicxml"
+    return None
+
+
+def notes_in_beats(score) -> list[list]:
+    out = []
+    for t in score.tracks:
+        for p, v, a, b in t.array.tolist():
+            out.append([int(p), round(a / score.tpq, 4), round((b - a) / score.tpq, 4), int(v), int(t.is_drum)])
+    out.sort(key=lambda n: (n[1], n[0]))
+    return out[:20000]
+
+
+class WebDoor:
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self.cfg = daemon.cfg
+        self.token = secrets.token_urlsafe(24)
+        self.jobs: OrderedDict[str, WebJob] = OrderedDict()
+        self.files: dict[str, Path] = {}  # id -> a file this page made (outbox)
+        self.uploads: dict[str, Path] = {}  # id -> an uploaded file (private folder, never served)
+        self.history: list[dict] = []
+        self._rids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.private = Path(self.cfg.outbox) / ".uploads"
+        self.server = None
+        self.thread: threading.Thread | None = None
+        self.address: tuple[str, int] | None = None
+
+    # ----- life ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        import socket
+
+        import uvicorn
+
+        self.private.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.private, 0o700)
+        family = socket.AF_INET6 if ":" in self.cfg.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.cfg.host, int(self.cfg.http_port)))
+        except OSError as e:
+            raise CadenzaError(f"cannot serve the page on {self.cfg.host}:{self.cfg.http_port}: "
+                               f"{e.strerror or e} (--http-port, 0 turns the page off)") from None
+        sock.listen(64)
+        self.address = sock.getsockname()[:2]
+        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False,
+                                timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # the daemon owns signals
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, name="cadenza-web",
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}/"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(5)
+
+    # ----- checks ---------------------------------------------------------------------------------------
+    def host_ok(self, host_header: str) -> bool:
+        """The Host header names this server: an IP address or localhost, with our port (DNS rebinding
+        brings a name of the attacker's instead)."""
+        port = self.address[1]
+        host, _, p = host_header.rpartition(":")
+        if not host or p != str(port):
+            return False
+        host = host.strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True
+
+    # ----- the page's jobs -----------------------------------------------------------------------------
+    def emit_for(self, job: WebJob):
+        """The daemon's replies for this job, as the page's events."""
+
+        def emit(address: str, args: list) -> None:
+            kind = address.rsplit("/", 1)[-1]
+            ev: dict = {"type": kind}
+            rest = list(args[1:])
+            if kind == "notes" or kind == "variation":
+                k = 1 if kind == "notes" else int(rest.pop(0))
+                ev = {"type": "notes", "variation": k,
+                      "notes": [rest[i:i + 4] for i in range(0, len(rest) - 3, 4)]}
+            elif kind in ("file", "audio", "picture"):
+                path = Path(rest[0])
+                fid = secrets.token_hex(8)
+                with self._lock:
+                    self.files[fid] = path
+                ev = {"type": "file", "kind": "midi" if kind == "file" else kind, "id": fid, "name": path.name,
+                      "variation": int(rest[1]) if len(rest) > 1 else 1}
+                if kind == "file":
+                    self.history.append({"job": job.id, "id": fid, "name": path.name, "time": time.time(),
+                                         "variation": ev["variation"]})
+                    del self.history[:-100]
+            elif kind == "midi":
+                return  # the page downloads the file instead
+            elif kind == "started":
+                ev["model"] = rest[0]
+            elif kind == "done":
+                ev["notes"] = rest[0]
+            elif kind == "error":
+                ev["message"] = rest[0]
+            job.events.append(ev)
+            if kind in ("done", "error", "cancelled"):
+                job.done = True
+
+        return emit
+
+    def submit(self, body: dict) -> WebJob:
+        """A page request: settings and a prime, checked as every door checks them, queued as OSC's are."""
+        from .. import settings as S
+        from ..generation import tempo_at
+        from ..music import Score, load_score
+        from .jobs import Busy, Job
+
+        given = body.get("settings") or {}
+        if not isinstance(given, dict):
+            raise CadenzaError("settings must be an object of key: value")
+        s = S.Settings(beats=self.cfg.beats)
+        for key, value in given.items():
+            spec = S.KEYS.get(key)
+            if spec is not None and spec.osc_only:
+                raise CadenzaError(f"{key} is an OSC setting; the page takes {', '.join(self.form_keys())}")
+            try:
+                s = S.apply(s, key, value)
+            except S.SettingError as e:
+                raise FieldError(key, str(e)) from None
+        if s.model:
+            self.daemon.models.find(s.model)
+        s = S.apply(S.apply(s, "write_file", 1), "midi", 0)
+        prime = body.get("prime") or {"kind": "none"}
+        kind = prime.get("kind", "none")
+        path = score = None
+        if kind == "upload":
+            path = self.uploads.get(str(prime.get("id", "")))
+            if path is None or not path.is_file():
+                raise CadenzaError("that upload is gone; drop the file again")
+            score = load_score(path)
+        elif kind == "piece":
+            path = self.piece_path(s.model, str(prime.get("id", "")))
+            whole = load_score(path)
+            beats = float(prime.get("beats", 8))
+            if not 0 < beats <= 64:
+                raise FieldError("prime_beats", "the opening to continue is 1-64 beats")
+            from ..generation import cut_at
+
+            score = cut_at(whole, int(beats * whole.tpq))
+            path = None  # the opening, not the whole piece, is the prime: it goes as notes
+        elif kind == "notes":
+            notes = prime.get("notes") or []
+            if not isinstance(notes, list) or not notes or len(notes) > MAX_NOTES:
+                raise CadenzaError(f"play or send 1-{MAX_NOTES} notes first")
+            try:
+                flat = [(int(n[0]), float(n[1]), float(n[2]), int(n[3])) for n in notes]
+            except (TypeError, ValueError, IndexError):
+                raise CadenzaError("notes are [pitch, start beat, duration, velocity]") from None
+            for p, st, d, v in flat:
+                if not (0 <= p <= 127 and 0 <= st <= 100_000 and 0 < d <= 1024 and 1 <= v <= 127):
+                    raise CadenzaError(f"note {p} at {st}: pitch 0-127, start >= 0, duration > 0, velocity 1-127")
+            score = Score.from_beats(flat, qpm=s.qpm, time_signature=S.parse_meter(s.meter))
+        elif kind != "none":
+            raise CadenzaError(f"prime {kind!r}: choose none, upload, piece or notes")
+        jid = secrets.token_hex(6)
+        rid = next(self._rids)
+        drawn = {"notes": notes_in_beats(score) if score is not None else [],
+                 "end": round(score.end_tick / score.tpq, 4) if score is not None else 0.0,
+                 "qpm": round(tempo_at(score, score.end_tick), 3) if score is not None else s.qpm}
+        job = WebJob(id=jid, rid=rid, prime=drawn, key=("web", jid))
+        req = S.request_of(s)
+        stem = path.stem if path is not None else f"page-{jid}"
+        label = f"page {kind}"
+        with self._lock:
+            self.jobs[jid] = job
+            while len(self.jobs) > MAX_JOBS_KEPT:
+                self.jobs.popitem(last=False)
+        emit = self.emit_for(job)
+        prime_score = None if path is not None or score is None else score
+        try:
+            self.daemon.jobs.submit(Job(key=job.key, label=label,
+                                        run=lambda j: self.daemon._generate(j, emit, rid, s, req, prime_score, path,
+                                                                           stem)))
+        except Busy as e:
+            with self._lock:
+                self.jobs.pop(jid, None)
+            raise CadenzaError(str(e)) from None
+        return job
+
+    def form_keys(self) -> list[str]:
+        from .. import settings as S
+
+        return [spec.name for spec in S.SPEC if not spec.osc_only]
+
+    # ----- pieces of a model's generation set ---------------------------------------------------------
+    def pieces(self, model: str) -> list[dict]:
+        """The held-out pieces of a model that are on this machine: id, collection, title."""
+        loaded_meta = self._meta(model)
+        roots = [Path(p) for p in loaded_meta.get("corpus", {}).get("paths", [])]
+        out = []
+        for rel in loaded_meta.get("split", {}).get("generation", [])[:500]:
+            head, _, tail = rel.partition("/")
+            for root in roots:
+                if root.name == head and (root / tail).is_file():
+                    out.append({"id": rel, "collection": head, "title": Path(tail).stem.replace("_", " ")})
+        return out
+
+    def piece_path(self, model: str, pid: str) -> Path:
+        for p in self.pieces(model):
+            if p["id"] == pid:
+                head, _, tail = pid.partition("/")
+                for root in self._meta(model).get("corpus", {}).get("paths", []):
+                    if Path(root).name == head:
+                        return Path(root) / tail
+        raise CadenzaError("choose a piece from the list")
+
+    def _meta(self, model: str) -> dict:
+        from .. import store
+
+        folder = self.daemon.models.find(model)
+        return store.read_meta(folder)
+
+    # ----- the app ------------------------------------------------------------------------------------
+    def app(self):
+        from starlette.applications import Starlette
+        from starlette.middleware import Middleware
+        from starlette.requests import Request
+        from starlette.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
+        from starlette.routing import Mount, Route
+        from starlette.staticfiles import StaticFiles
+
+        door = self
+        daemon = self.daemon
+
+        class Guard:
+            """Every request: the client allowlist, the Host header; state changes: Origin and token."""
+
+            def __init__(self, app):
+                self.app = app
+
+            async def __call__(self, scope, receive, send):
+                if scope["type"] != "http":
+                    return await self.app(scope, receive, send)
+                headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+                client = (scope.get("client") or ("", 0))[0]
+                if not daemon.server.allowed(client):
+                    return await JSONResponse({"error": "not in this daemon's client allowlist"}, 403)(
+                        scope, receive, send)
+                if not door.host_ok(headers.get("host", "")):
+                    return await JSONResponse({"error": "this server is reached by IP address or localhost "
+                                                        "only (Host header refused)"}, 421)(scope, receive, send)
+                if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+                    origin = headers.get("origin")
+                    if origin is not None and origin != f"http://{headers['host']}":
+                        return await JSONResponse({"error": f"requests from {origin} are refused"}, 403)(
+                            scope, receive, send)
+                    if not secrets.compare_digest(headers.get("x-cadenza-token", ""), door.token):
+                        return await JSONResponse({"error": "missing or wrong page token: reload the page"}, 403)(
+                            scope, receive, send)
+                return await self.app(scope, receive, send)
+
+        def problem(message: str, status: int = 400, field_name: str | None = None):
+            body = {"error": daemon.public(message)}
+            if field_name:
+                body["field"] = field_name
+            return JSONResponse(body, status)
+
+        async def index(request: Request):
+            html = (STATIC / "index.html").read_text(encoding="utf-8")
+            return HTMLResponse(html.replace("{{TOKEN}}", door.token),
+                                headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                                         "Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; "
+                                                                    "img-src 'self' data: blob:; frame-ancestors 'none'"})
+
+        async def models(request: Request):
+            from .. import store
+
+            out = []
+            for m in store.list_models():
+                try:
+                    meta = store.read_meta(Path(m["path"]))
+                except CadenzaError:
+                    continue
+                corpus = meta.get("corpus", {})
+                out.append({"name": m["name"], "codec": m["codec"], "arch": m["arch"],
+                            "plays": meta.get("description") or corpus.get("note", ""),
+                            "corpus": corpus.get("note", ""), "files": corpus.get("files"),
+                            "licences": [l.get("first_line", "") for l in corpus.get("licences", [])][:3],
+                            "metrics": {k: v for k, v in (meta.get("metrics") or {}).items()
+                                        if isinstance(v, (int, float))}})
+            return JSONResponse({"models": out, "default": daemon.cfg.model})
+
+        async def settings_spec(request: Request):
+            from .. import settings as S
+
+            spec = []
+            for s in S.SPEC:
+                if s.osc_only or s.name in ("write_file", "midi"):
+                    continue
+                spec.append({"name": s.name, "kind": s.kind.__name__, "default": s.default, "help": s.help,
+                             "low": s.low, "high": s.high, "choices": list(s.choices) if s.choices else None,
+                             "range": s.range_text()})
+            return JSONResponse({"settings": spec, "beats": daemon.cfg.beats})
+
+        async def pieces(request: Request):
+            try:
+                return JSONResponse({"pieces": door.pieces(request.query_params.get("model", ""))})
+            except CadenzaError as e:
+                return problem(str(e))
+
+        async def status(request: Request):
+            return JSONResponse({"state": "ok" if daemon.ready.is_set() else "loading", "model": daemon.cfg.model,
+                                 "running": daemon.jobs.active, "waiting": daemon.jobs.waiting,
+                                 "loaded": daemon.models.loaded(), "history": door.history[-50:][::-1]})
+
+        async def upload(request: Request):
+            limit = int(daemon.cfg.max_upload_mb * 1024 * 1024)
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > limit + 65536:
+                return problem(f"the file is larger than this daemon takes ({daemon.cfg.max_upload_mb:g} MB, "
+                               "--max-upload)", 413)
+            try:
+                form = await request.form(max_files=1, max_fields=4, max_part_size=limit + 1)
+            except Exception as e:  # noqa: BLE001 - a malformed or oversized multipart body: say so
+                text = str(e)
+                if "size" in text.lower() or "large" in text.lower():
+                    return problem(f"the file is larger than this daemon takes ({daemon.cfg.max_upload_mb:g} MB, "
+                                   "--max-upload)", 413)
+                return problem(f"not a file upload ({text[:100]})")
+            item = form.get("file")
+            if item is None or not hasattr(item, "read"):
+                return problem("no file in the upload")
+            data = await item.read(limit + 1)
+            await form.close()
+            if len(data) > limit:
+                return problem(f"the file is larger than this daemon takes ({daemon.cfg.max_upload_mb:g} MB, "
+                               "--max-upload)", 413)
+            suffix = sniff(data[:8192])
+            if suffix is None:
+                return problem(f"{Path(item.filename or 'the file').name}: not a music file Cadenza reads "
+                               "(MIDI, **kern, MusicXML, or a WAV, FLAC, OGG or MP3 recording)", 415)
+            uid = secrets.token_hex(8)
+            stem = "".join(c for c in Path(item.filename or "upload").stem if c.isalnum() or c in "-_ ")[:60]
+            path = door.private / f"{stem or 'upload'}-{uid}{suffix}"
+            from ..music import atomic_write_bytes, load_score
+
+            atomic_write_bytes(path, data)
+            try:
+                score = await asyncio.to_thread(load_score, path)
+            except CadenzaError as e:
+                path.unlink(missing_ok=True)
+                return problem(str(e).replace(str(path), Path(item.filename or "file").name), 422)
+            with door._lock:
+                door.uploads[uid] = path
+            from ..generation import tempo_at
+
+            sigs = [(t.numerator, t.denominator) for t in score.time_signatures[:1]]
+            return JSONResponse({"id": uid, "name": Path(item.filename or "upload").name,
+                                 "notes": notes_in_beats(score), "end": round(score.end_tick / score.tpq, 4),
+                                 "qpm": round(tempo_at(score, 0), 3), "meter": sigs[0] if sigs else [4, 4]})
+
+        async def create_job(request: Request):
+            try:
+                body = await request.json()
+            except (ValueError, UnicodeDecodeError):
+                return problem("the request is not JSON")
+            if not isinstance(body, dict):
+                return problem("the request is not a JSON object")
+            try:
+                job = await asyncio.to_thread(door.submit, body)
+            except FieldError as e:
+                return problem(e.message, 400, e.field)
+            except CadenzaError as e:
+                return problem(str(e), 400)
+            return JSONResponse({"id": job.id, "prime": job.prime})
+
+        async def events(request: Request):
+            job = door.jobs.get(request.path_params["jid"])
+            if job is None:
+                return problem("no such request", 404)
+
+            async def stream():
+                sent = 0
+                idle = time.monotonic()
+                while True:
+                    if sent < len(job.events):
+                        for ev in job.events[sent:]:
+                            yield f"data: {json.dumps(ev)}\n\n"
+                        sent = len(job.events)
+                        idle = time.monotonic()
+                    elif job.done:
+                        return
+                    elif time.monotonic() - idle > 15:
+                        yield ": keep-alive\n\n"
+                        idle = time.monotonic()
+                    else:
+                        await asyncio.sleep(0.005)
+                    if await request.is_disconnected():
+                        return
+
+            return StreamingResponse(stream(), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+        async def cancel(request: Request):
+            job = door.jobs.get(request.path_params["jid"])
+            if job is None or not daemon.jobs.cancel(job.key):
+                return problem("nothing to cancel", 404)
+            return JSONResponse({"cancelled": job.id})
+
+        async def download(request: Request):
+            path = door.files.get(request.path_params["fid"])
+            if path is None or not path.is_file():
+                return problem("no such file", 404)
+            fmt = request.query_params.get("as", "")
+            if fmt:
+                if fmt not in ("wav", "flac", "ogg", "mp3", "png"):
+                    return problem("as: wav, flac, ogg, mp3 or png")
+                out = path.with_suffix(f".{fmt}")
+                if not out.is_file():
+                    from ..audio.render import render_file
+
+                    try:
+                        await asyncio.to_thread(render_file, path, out)
+                    except CadenzaError as e:
+                        return problem(str(e), 500)
+                path = out
+            media = {".mid": "audio/midi", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
+                     ".mp3": "audio/mpeg", ".png": "image/png"}.get(path.suffix, "application/octet-stream")
+            return FileResponse(path, media_type=media, filename=path.name,
+                                content_disposition_type="inline" if fmt else "attachment")
+
+        routes = [
+            Route("/", index), Route("/api/models", models), Route("/api/settings", settings_spec),
+            Route("/api/pieces", pieces), Route("/api/status", status),
+            Route("/api/upload", upload, methods=["POST"]), Route("/api/jobs", create_job, methods=["POST"]),
+            Route("/api/jobs/{jid}/events", events), Route("/api/jobs/{jid}/cancel", cancel, methods=["POST"]),
+            Route("/api/files/{fid}", download),
+            Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+        ]
+
+        async def not_found(request, exc):
+            return JSONResponse({"error": "not found"}, 404)
+
+        async def crashed(request, exc):
+            log.exception("page request %s failed", request.url.path)
+            return JSONResponse({"error": "internal error; the daemon's log has the details"}, 500)
+
+        return Starlette(routes=routes, middleware=[Middleware(Guard)],
+                         exception_handlers={404: not_found, 500: crashed})
+
+
+class FieldError(CadenzaError):
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+        self.message = message

@@ -1,0 +1,468 @@
+// Cadenza Studio: plain ES module, no build step, no library. It asks the daemon (same origin) for its models
+// and settings, sends a request, draws the notes into a piano roll as they stream (server-sent events),
+// plays them (Web Audio, or Web MIDI out), and offers the files the daemon wrote.
+const TOKEN = document.querySelector('meta[name="cadenza-token"]').content;
+const $ = (id) => document.getElementById(id);
+const COLOURS = ['#e08a2c', '#4aa36c', '#b04a9a', '#8a6d3b', '#2a9bb0', '#c0392b', '#7f8c8d', '#d4ac0d'];
+const PRIME_COLOUR = '#3b6fb6';
+
+// What tests and benchmarks read: counts, not pixels.
+const state = window.cadenza = {
+  ready: false, drawnNotes: 0, firstNoteAt: null, clickedAt: null, job: null, done: false, error: null,
+  prime: { notes: [], end: 0 }, variations: {}, files: [], played: [], settings: [], models: [],
+};
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ 'X-Cadenza-Token': TOKEN }, options.headers || {});
+  const r = await fetch(path, Object.assign({}, options, { headers }));
+  let body = null;
+  try { body = await r.json(); } catch (e) { body = { error: `the daemon answered ${r.status}` }; }
+  if (!r.ok) { const err = new Error(body.error || `HTTP ${r.status}`); err.field = body.field; throw err; }
+  return body;
+}
+
+function say(text, ok = false) {
+  const m = $('message');
+  m.textContent = text;
+  m.className = ok ? 'ok' : '';
+}
+
+// ----- models and settings -----------------------------------------------------------------------------
+async function loadModels() {
+  const { models, default: def } = await api('/api/models');
+  state.models = models;
+  const sel = $('model');
+  sel.innerHTML = '';
+  for (const m of models) {
+    const o = document.createElement('option');
+    o.value = m.name; o.textContent = `${m.name} (${m.codec}, ${m.arch})`;
+    if (m.name === def) o.selected = true;
+    sel.append(o);
+  }
+  showCard();
+  await loadPieces();
+}
+
+function showCard() {
+  const m = state.models.find((x) => x.name === $('model').value);
+  if (!m) return;
+  const metrics = Object.entries(m.metrics).slice(0, 4)
+    .map(([k, v]) => `${k.replace(/_/g, ' ')} ${typeof v === 'number' ? +v.toFixed(3) : v}`).join('; ');
+  $('card').textContent = `${m.corpus || m.plays}${m.files ? ` (${m.files} files)` : ''}. ` +
+    `${m.licences.length ? 'Licence: ' + m.licences.join('; ') + '. ' : ''}${metrics}`;
+}
+
+async function loadSettings() {
+  const { settings } = await api('/api/settings');
+  state.settings = settings;
+  const box = $('settings');
+  box.innerHTML = '';
+  for (const s of settings) {
+    if (s.name === 'model') continue;
+    const id = `set-${s.name}`;
+    const label = document.createElement('label');
+    label.htmlFor = id;
+    label.textContent = s.name.replace(/_/g, ' ') + (s.range ? ` (${s.range.replace(/`/g, '')})` : '');
+    let input;
+    if (s.choices) {
+      input = document.createElement('select');
+      for (const c of s.choices) {
+        const o = document.createElement('option');
+        o.value = c; o.textContent = c === '' ? '(none)' : c;
+        if (c === s.default) o.selected = true;
+        input.append(o);
+      }
+    } else {
+      input = document.createElement('input');
+      input.type = s.kind === 'str' ? 'text' : 'number';
+      if (s.kind === 'float') input.step = 'any';
+      input.value = s.default;
+    }
+    input.id = id; input.name = s.name; input.title = s.help;
+    input.setAttribute('aria-describedby', `${id}-help`);
+    const help = document.createElement('div');
+    help.className = 'help'; help.id = `${id}-help`; help.textContent = s.help;
+    box.append(label, input, help);
+  }
+}
+
+function settingsValues() {
+  const out = { model: $('model').value };
+  for (const s of state.settings) {
+    if (s.name === 'model') continue;
+    const el = $(`set-${s.name}`);
+    el.classList.remove('field-error');
+    if (el.value === '' && s.kind !== 'str') continue;
+    out[s.name] = s.kind === 'str' ? el.value : Number(el.value);
+  }
+  return out;
+}
+
+// ----- primes ------------------------------------------------------------------------------------------
+let pieces = [];
+async function loadPieces() {
+  try { pieces = (await api(`/api/pieces?model=${encodeURIComponent($('model').value)}`)).pieces; } catch (e) { pieces = []; }
+  const cols = [...new Set(pieces.map((p) => p.collection))];
+  const cs = $('collection');
+  cs.innerHTML = '';
+  for (const c of cols) { const o = document.createElement('option'); o.value = c; o.textContent = c; cs.append(o); }
+  fillPieces();
+}
+function fillPieces() {
+  const ps = $('piece');
+  ps.innerHTML = '';
+  for (const p of pieces.filter((x) => x.collection === $('collection').value)) {
+    const o = document.createElement('option'); o.value = p.id; o.textContent = p.title; ps.append(o);
+  }
+}
+
+function primeKind() { return document.querySelector('input[name="prime"]:checked').value; }
+function showPrimePanel() {
+  for (const k of ['piece', 'upload', 'notes']) $(`prime-${k}`).hidden = primeKind() !== k;
+  $('go').textContent = primeKind() === 'none' ? 'Generate' : 'Continue';
+}
+
+let upload = null;
+async function sendFile(file) {
+  say('reading the file…', true);
+  const form = new FormData();
+  form.append('file', file);
+  try {
+    upload = await api('/api/upload', { method: 'POST', body: form });
+    $('upload-name').textContent = `${upload.name}: ${upload.notes.length} notes, ${upload.end} beats`;
+    state.prime = { notes: upload.notes, end: upload.end };
+    state.variations = {};
+    draw();
+    say(`${upload.name} is ready to continue`, true);
+  } catch (e) {
+    upload = null;
+    $('upload-name').textContent = '';
+    say(e.message);
+  }
+}
+
+// the on-screen keyboard (two octaves from C4) and Web MIDI input record a prime
+const played = state.played;
+const sounding = new Map();
+let t0 = null;
+function noteOn(pitch, vel = 90) {
+  const now = performance.now() / 1000;
+  if (t0 === null) t0 = now;
+  sounding.set(pitch, { start: now, vel });
+  synth.start(pitch, vel, 0);
+}
+function noteOff(pitch) {
+  const n = sounding.get(pitch);
+  if (!n) return;
+  sounding.delete(pitch);
+  synth.stop(pitch);
+  const qpm = Number(($('set-qpm') || {}).value) || 120;
+  const k = qpm / 60;
+  played.push([pitch, +((n.start - t0) * k).toFixed(4), Math.max(1 / 16, +((performance.now() / 1000 - n.start) * k).toFixed(4)), n.vel]);
+  $('notes-count').textContent = `${played.length} notes`;
+  state.prime = { notes: played.map((x) => [...x, 0]), end: Math.max(...played.map((x) => x[1] + x[2])) };
+  draw();
+}
+function buildKeys() {
+  const keys = $('keys');
+  const names = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
+  for (let p = 60; p < 84; p++) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = names[p % 12] + (Math.floor(p / 12) - 1);
+    b.setAttribute('aria-label', `play ${b.textContent}`);
+    if (names[p % 12].includes('#')) b.className = 'black';
+    b.dataset.pitch = p;
+    b.addEventListener('pointerdown', () => { b.classList.add('down'); noteOn(p); });
+    const up = () => { b.classList.remove('down'); noteOff(p); };
+    b.addEventListener('pointerup', up);
+    b.addEventListener('pointerleave', up);
+    b.addEventListener('keydown', (e) => { if ((e.key === ' ' || e.key === 'Enter') && !e.repeat) { e.preventDefault(); b.classList.add('down'); noteOn(p); } });
+    b.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') up(); });
+    keys.append(b);
+  }
+  const letters = 'awsedftgyhujk';
+  document.addEventListener('keydown', (e) => {
+    if (primeKind() !== 'notes' || e.repeat || e.target.tagName === 'INPUT') return;
+    const i = letters.indexOf(e.key);
+    if (i >= 0) noteOn(60 + i);
+  });
+  document.addEventListener('keyup', (e) => {
+    const i = letters.indexOf(e.key);
+    if (i >= 0) noteOff(60 + i);
+  });
+  $('clear-notes').addEventListener('click', () => {
+    played.length = 0; t0 = null; $('notes-count').textContent = '0 notes';
+    state.prime = { notes: [], end: 0 }; draw();
+  });
+}
+
+// ----- Web MIDI ----------------------------------------------------------------------------------------
+let midiAccess = null;
+async function setupMidi() {
+  if (!navigator.requestMIDIAccess) return;
+  try { midiAccess = await navigator.requestMIDIAccess(); } catch (e) { return; }
+  const fill = () => {
+    for (const [sel, ports] of [[$('midi-in'), midiAccess.inputs], [$('midi-out'), midiAccess.outputs]]) {
+      const keep = sel.value;
+      while (sel.options.length > 1) sel.remove(1);
+      for (const port of ports.values()) {
+        const o = document.createElement('option'); o.value = port.id; o.textContent = port.name; sel.append(o);
+      }
+      sel.value = keep;
+    }
+  };
+  fill();
+  midiAccess.onstatechange = fill;
+  $('midi-in').addEventListener('change', () => {
+    for (const port of midiAccess.inputs.values()) port.onmidimessage = null;
+    const port = midiAccess.inputs.get($('midi-in').value);
+    if (port) port.onmidimessage = (m) => {
+      const [st, p, v] = m.data;
+      if ((st & 0xf0) === 0x90 && v > 0) noteOn(p, v);
+      else if ((st & 0xf0) === 0x80 || ((st & 0xf0) === 0x90 && v === 0)) noteOff(p);
+    };
+  });
+}
+
+// ----- a small Web Audio synth and the player ------------------------------------------------------------
+const synth = {
+  ctx: null, voices: new Map(),
+  ensure() { if (!this.ctx) this.ctx = new (window.AudioContext || window.webkitAudioContext)(); return this.ctx; },
+  start(pitch, vel, when) {
+    const ctx = this.ensure();
+    const osc = ctx.createOscillator(); const gain = ctx.createGain();
+    osc.type = 'triangle';
+    osc.frequency.value = 440 * Math.pow(2, (pitch - 69) / 12);
+    const t = ctx.currentTime + when;
+    gain.gain.setValueAtTime(0, t);
+    gain.gain.linearRampToValueAtTime(0.25 * vel / 127, t + 0.01);
+    gain.gain.exponentialRampToValueAtTime(0.08 * vel / 127 + 1e-4, t + 0.5);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t);
+    this.voices.set(pitch, { osc, gain });
+    return { osc, gain };
+  },
+  stop(pitch) {
+    const v = this.voices.get(pitch);
+    if (!v) return;
+    const t = this.ctx.currentTime;
+    v.gain.gain.cancelScheduledValues(t);
+    v.gain.gain.setTargetAtTime(0, t, 0.05);
+    v.osc.stop(t + 0.3);
+    this.voices.delete(pitch);
+  },
+};
+
+let playback = null;
+function allNotes() {
+  const out = state.prime.notes.filter((n) => !n[4]).map((n) => ({ p: n[0], s: n[1], d: n[2], v: n[3] }));
+  for (const n of state.variations[1] || []) out.push({ p: n[0], s: n[1] + state.prime.end, d: n[2], v: n[3] });
+  return out;
+}
+function play() {
+  stop();
+  const notes = allNotes();
+  if (!notes.length) return;
+  const qpm = state.qpm || 120;
+  const spb = 60 / qpm;
+  const out = midiAccess && midiAccess.outputs.get($('midi-out').value);
+  const startAt = performance.now();
+  const timers = [];
+  if (out) {
+    for (const n of notes) {
+      out.send([0x90, n.p, n.v], startAt + n.s * spb * 1000);
+      out.send([0x80, n.p, 0], startAt + (n.s + n.d) * spb * 1000);
+    }
+  } else {
+    const ctx = synth.ensure();
+    const t0a = ctx.currentTime + 0.05;
+    for (const n of notes) {
+      const osc = ctx.createOscillator(); const gain = ctx.createGain();
+      osc.type = 'triangle'; osc.frequency.value = 440 * Math.pow(2, (n.p - 69) / 12);
+      const a = t0a + n.s * spb; const b = a + Math.max(0.05, n.d * spb);
+      gain.gain.setValueAtTime(0, a);
+      gain.gain.linearRampToValueAtTime(0.2 * n.v / 127, a + 0.01);
+      gain.gain.setTargetAtTime(0, b, 0.05);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(a); osc.stop(b + 0.4);
+      timers.push(osc);
+    }
+  }
+  const end = Math.max(...notes.map((n) => n.s + n.d));
+  playback = { startAt, spb, end, timers, out };
+  $('stop').disabled = false;
+  requestAnimationFrame(tick);
+}
+function stop() {
+  if (!playback) return;
+  for (const o of playback.timers) { try { o.stop(); } catch (e) { /* already stopped */ } }
+  if (playback.out) { playback.out.clear && playback.out.clear(); for (let p = 0; p < 128; p++) playback.out.send([0x80, p, 0]); }
+  playback = null;
+  $('stop').disabled = true;
+  draw();
+}
+function tick() {
+  if (!playback) return;
+  const beat = (performance.now() - playback.startAt) / 1000 / playback.spb;
+  if (beat > playback.end + 0.5) { playback = null; $('stop').disabled = true; draw(); return; }
+  draw(beat);
+  requestAnimationFrame(tick);
+}
+
+// ----- the piano roll ----------------------------------------------------------------------------------
+function draw(playhead = null) {
+  const c = $('roll');
+  const g = c.getContext('2d');
+  const W = c.width, H = c.height;
+  g.clearRect(0, 0, W, H);
+  const prime = state.prime.notes;
+  const vars = Object.entries(state.variations);
+  let lo = 127, hi = 0, end = Math.max(state.prime.end, 4);
+  const seen = (p) => { lo = Math.min(lo, p); hi = Math.max(hi, p); };
+  for (const n of prime) { if (!n[4]) seen(n[0]); end = Math.max(end, n[1] + n[2]); }
+  for (const [, notes] of vars) for (const n of notes) { seen(n[0]); end = Math.max(end, state.prime.end + n[1] + n[2]); }
+  if (lo > hi) { lo = 48; hi = 84; }
+  lo -= 2; hi += 2;
+  const x = (b) => (b / end) * W;
+  const y = (p) => H - ((p - lo + 1) / (hi - lo + 1)) * H;
+  const h = Math.max(2, H / (hi - lo + 1) - 1);
+  g.fillStyle = '#f0f0f0';
+  for (let b = 0; b < end; b += 4) g.fillRect(x(b), 0, 1, H);
+  let drawn = 0;
+  g.fillStyle = PRIME_COLOUR;
+  for (const n of prime) { if (n[4]) continue; g.fillRect(x(n[1]), y(n[0]), Math.max(1, x(n[2])), h); }
+  vars.forEach(([k, notes]) => {
+    g.fillStyle = COLOURS[(Number(k) - 1) % COLOURS.length];
+    g.globalAlpha = vars.length > 1 && k !== '1' ? 0.6 : 1;
+    for (const n of notes) { g.fillRect(x(state.prime.end + n[1]), y(n[0]), Math.max(1, x(n[2])), h); drawn++; }
+  });
+  g.globalAlpha = 1;
+  if (state.prime.end) { g.fillStyle = '#000'; g.fillRect(x(state.prime.end), 0, 1, H); }
+  if (playhead !== null) { g.fillStyle = '#d00'; g.fillRect(x(playhead), 0, 2, H); }
+  state.drawnNotes = drawn;
+  const legend = [`<span><i style="background:${PRIME_COLOUR}"></i>prime</span>`]
+    .concat(vars.map(([k]) => `<span><i style="background:${COLOURS[(Number(k) - 1) % COLOURS.length]}"></i>variation ${k}</span>`));
+  $('legend').innerHTML = legend.join('');
+}
+
+// ----- a request -----------------------------------------------------------------------------------------
+let source = null;
+async function go() {
+  say('');
+  const kind = primeKind();
+  const prime = { kind };
+  if (kind === 'upload') { if (!upload) { say('drop a file first'); return; } prime.id = upload.id; }
+  if (kind === 'piece') { prime.id = $('piece').value; prime.beats = Number($('prime-beats').value); if (!prime.id) { say('this model has no held-out piece on this machine'); return; } }
+  if (kind === 'notes') { if (!played.length) { say('play some notes first'); return; } prime.notes = played.slice(); }
+  state.clickedAt = performance.now();
+  state.firstNoteAt = null; state.done = false; state.error = null; state.files = [];
+  state.variations = {};
+  $('downloads').innerHTML = ''; $('audio').removeAttribute('src');
+  $('go').disabled = true;
+  let job;
+  try {
+    job = await api('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ settings: settingsValues(), prime }) });
+  } catch (e) {
+    $('go').disabled = false;
+    if (e.field && $(`set-${e.field}`)) { $(`set-${e.field}`).classList.add('field-error'); $(`set-${e.field}`).focus(); }
+    say(e.message); state.error = e.message; return;
+  }
+  state.job = job.id;
+  state.prime = job.prime;
+  state.qpm = job.prime.qpm;
+  draw();
+  $('cancel').disabled = false;
+  source = new EventSource(`/api/jobs/${job.id}/events`);
+  source.onmessage = (m) => onEvent(JSON.parse(m.data));
+  source.onerror = () => { if (!state.done) { source.close(); finish(); } };
+}
+
+function onEvent(ev) {
+  if (ev.type === 'started') say(`${ev.model} is playing…`, true);
+  else if (ev.type === 'notes') {
+    (state.variations[ev.variation] = state.variations[ev.variation] || []).push(...ev.notes);
+    if (state.firstNoteAt === null && ev.notes.length) state.firstNoteAt = performance.now();
+    draw();
+  } else if (ev.type === 'file') {
+    state.files.push(ev);
+    const a = document.createElement('a');
+    a.href = `/api/files/${ev.id}`; a.download = ev.name; a.textContent = `MIDI ${ev.variation}`;
+    $('downloads').append(a);
+    if (ev.variation === 1) {
+      for (const fmt of ['wav', 'flac', 'png']) {
+        const b = document.createElement('a');
+        b.href = `/api/files/${ev.id}?as=${fmt}`; b.textContent = fmt.toUpperCase(); b.target = '_blank';
+        $('downloads').append(b);
+      }
+      $('audio').src = `/api/files/${ev.id}?as=wav`;
+    }
+  } else if (ev.type === 'done') {
+    state.done = true; say(`done: ${ev.notes} new notes`, true); finish();
+  } else if (ev.type === 'error') {
+    state.done = true; state.error = ev.message; say(ev.message); finish();
+  } else if (ev.type === 'cancelled') {
+    state.done = true; say('cancelled', true); finish();
+  }
+}
+
+function finish() {
+  if (source) source.close();
+  $('go').disabled = false; $('cancel').disabled = true;
+  $('play').disabled = !allNotes().length;
+  refreshStatus();
+}
+
+async function cancel() {
+  if (!state.job) return;
+  try { await api(`/api/jobs/${state.job}/cancel`, { method: 'POST' }); } catch (e) { say(e.message); }
+}
+
+async function refreshStatus() {
+  try {
+    const s = await api('/api/status');
+    $('status').textContent = `${s.state === 'ok' ? 'ready' : 'loading the model…'} · default model ${s.model} · ` +
+      `${s.running} running, ${s.waiting} waiting`;
+    const h = $('history');
+    h.innerHTML = '';
+    for (const item of s.history) {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = `/api/files/${item.id}`; a.download = item.name; a.textContent = item.name;
+      li.append(a, ` ${new Date(item.time * 1000).toLocaleTimeString()}`);
+      h.append(li);
+    }
+  } catch (e) {
+    $('status').textContent = `the daemon does not answer (${e.message})`;
+  }
+}
+
+// ----- start -----------------------------------------------------------------------------------------
+async function main() {
+  buildKeys();
+  for (const r of document.querySelectorAll('input[name="prime"]')) r.addEventListener('change', showPrimePanel);
+  $('model').addEventListener('change', () => { showCard(); loadPieces(); });
+  $('collection').addEventListener('change', fillPieces);
+  $('go').addEventListener('click', go);
+  $('cancel').addEventListener('click', cancel);
+  $('play').addEventListener('click', play);
+  $('stop').addEventListener('click', stop);
+  $('file').addEventListener('change', () => { if ($('file').files[0]) sendFile($('file').files[0]); });
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); if (e.dataTransfer.files[0]) sendFile(e.dataTransfer.files[0]); });
+  drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('file').click(); } });
+  try {
+    await Promise.all([loadModels(), loadSettings()]);
+  } catch (e) { say(`cannot reach the daemon: ${e.message}`); }
+  showPrimePanel();
+  draw();
+  refreshStatus();
+  setInterval(refreshStatus, 3000);
+  setupMidi();
+  state.readyAt = performance.now();
+  state.ready = true;
+}
+main();

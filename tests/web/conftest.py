@@ -1,0 +1,53 @@
+"""A real daemon serving the page on a free port of 127.0.0.1, and a real headless Chromium."""
+from __future__ import annotations
+
+import shutil
+import socket
+
+import pytest
+
+from tests.conftest import ROOT
+
+MODEL = "chorale"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+DRIVER = shutil.which("chromedriver")
+
+
+def free_tcp_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    if not (ROOT / "models" / MODEL / "cadenza.json").is_file():
+        pytest.skip("no shipped model")
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+
+    root = tmp_path_factory.mktemp("studio")
+    d = Daemon(ServeConfig(port=0, http_port=free_tcp_port(), model=MODEL, inbox=root / "inbox",
+                           outbox=root / "outbox", watch=False, beats=8.0))
+    d.start()
+    d.wait_ready(120)
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM or not DRIVER:
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--autoplay-policy=no-user-gesture-required", "--window-size=1400,1000"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=DRIVER))
+    yield driver
+    driver.quit()
