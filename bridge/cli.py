@@ -245,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--models", nargs="*", help="models whose first request is timed (default: every one in the store)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_serve)
+    b = bsub.add_parser("web", help="the page in headless Chromium: load, click to first note, HTTP clients",
+                        epilog="example:\n  cadenza bench web --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="piano")
+    b.add_argument("--requests", type=int, default=20, help="page requests timed (default 20)")
+    b.add_argument("--clients", type=int, default=8, help="HTTP clients at once (default 8)")
+    b.add_argument("--per-client", type=int, default=50, help="requests each (default 50)")
+    b.add_argument("--screenshot", help="also save a screenshot of the page here (.png)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_web)
     b = bsub.add_parser("fuzz", help="hostile datagrams against a real daemon: replies, thread deaths, memory",
                         epilog="example:\n  cadenza bench fuzz --datagrams 5000 --json",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -591,6 +601,18 @@ def cmd_bench_serve(args) -> int:
     r = run_serve(args.model, models=args.models)
     print(json.dumps(r, indent=1) if args.json else table_serve(r))
     return 0
+
+
+def cmd_bench_web(args) -> int:
+    import logging
+
+    from .bench.web import run_web, table_web
+
+    logging.basicConfig(level=logging.ERROR)
+    r = run_web(args.model, requests=args.requests, clients=args.clients, per_client=args.per_client,
+                screenshot=args.screenshot)
+    print(json.dumps(r, indent=1) if args.json else table_web(r))
+    return 0 if r["http_clients"]["lost"] == 0 else 1
 
 
 def cmd_bench_fuzz(args) -> int:

@@ -81,8 +81,11 @@ async function loadSettings() {
     input.id = id; input.name = s.name; input.title = s.help;
     input.setAttribute('aria-describedby', `${id}-help`);
     const help = document.createElement('div');
-    help.className = 'help'; help.id = `${id}-help`; help.textContent = s.help;
-    box.append(label, input, help);
+    help.className = 'sr'; help.id = `${id}-help`; help.textContent = s.help;  // read aloud; shown as the tooltip
+    const cell = document.createElement('div');
+    cell.className = 'cell';
+    cell.append(label, input, help);
+    box.append(cell);
   }
 }
 
@@ -341,13 +344,20 @@ function draw(playhead = null) {
   if (state.prime.end) { g.fillStyle = '#000'; g.fillRect(x(state.prime.end), 0, 1, H); }
   if (playhead !== null) { g.fillStyle = '#d00'; g.fillRect(x(playhead), 0, 2, H); }
   state.drawnNotes = drawn;
-  const legend = [`<span><i style="background:${PRIME_COLOUR}"></i>prime</span>`]
-    .concat(vars.map(([k]) => `<span><i style="background:${COLOURS[(Number(k) - 1) % COLOURS.length]}"></i>variation ${k}</span>`));
-  $('legend').innerHTML = legend.join('');
+  const legend = $('legend');
+  legend.replaceChildren();
+  for (const [name, colour] of [['prime', PRIME_COLOUR]].concat(
+    vars.map(([k]) => [`variation ${k}`, COLOURS[(Number(k) - 1) % COLOURS.length]]))) {
+    const item = document.createElement('span');
+    const swatch = document.createElement('i');
+    swatch.style.background = colour;  // set through the DOM: the page's policy allows no inline style
+    item.append(swatch, name);
+    legend.append(item);
+  }
 }
 
 // ----- a request -----------------------------------------------------------------------------------------
-let source = null;
+let reading = null;
 async function go() {
   say('');
   const kind = primeKind();
@@ -360,27 +370,48 @@ async function go() {
   state.variations = {};
   $('downloads').innerHTML = ''; $('audio').removeAttribute('src');
   $('go').disabled = true;
-  let job;
+  let response;
   try {
-    job = await api('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    response = await fetch('/api/jobs', { method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Cadenza-Token': TOKEN },
       body: JSON.stringify({ settings: settingsValues(), prime }) });
   } catch (e) {
-    $('go').disabled = false;
-    if (e.field && $(`set-${e.field}`)) { $(`set-${e.field}`).classList.add('field-error'); $(`set-${e.field}`).focus(); }
-    say(e.message); state.error = e.message; return;
+    $('go').disabled = false; say(`the daemon does not answer (${e.message})`); state.error = e.message; return;
   }
-  state.job = job.id;
-  state.prime = job.prime;
-  state.qpm = job.prime.qpm;
-  draw();
+  if (!response.ok) {
+    let body = {};
+    try { body = await response.json(); } catch (e) { body = { error: `the daemon answered ${response.status}` }; }
+    $('go').disabled = false;
+    if (body.field && $(`set-${body.field}`)) { $(`set-${body.field}`).classList.add('field-error'); $(`set-${body.field}`).focus(); }
+    say(body.error); state.error = body.error; return;
+  }
   $('cancel').disabled = false;
-  source = new EventSource(`/api/jobs/${job.id}/events`);
-  source.onmessage = (m) => onEvent(JSON.parse(m.data));
-  source.onerror = () => { if (!state.done) { source.close(); finish(); } };
+  // the answer is the request's event stream: read it as it comes
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  reading = reader;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        for (const line of block.split('\n')) if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)));
+      }
+    }
+  } catch (e) { /* the stream was cut: said below */ }
+  reading = null;
+  if (!state.done) { state.done = true; say('the connection to the daemon was cut'); finish(); }
 }
 
 function onEvent(ev) {
-  if (ev.type === 'started') say(`${ev.model} is playing…`, true);
+  if (ev.type === 'job') {
+    state.job = ev.id; state.prime = ev.prime; state.qpm = ev.prime.qpm; draw();
+  } else if (ev.type === 'started') say(`${ev.model} is playing…`, true);
   else if (ev.type === 'notes') {
     (state.variations[ev.variation] = state.variations[ev.variation] || []).push(...ev.notes);
     if (state.firstNoteAt === null && ev.notes.length) state.firstNoteAt = performance.now();
@@ -408,7 +439,6 @@ function onEvent(ev) {
 }
 
 function finish() {
-  if (source) source.close();
   $('go').disabled = false; $('cancel').disabled = true;
   $('play').disabled = !allNotes().length;
   refreshStatus();

@@ -22,7 +22,8 @@ def wait(driver, script, timeout=60):
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"{script} never true; message: {driver.execute_script('return document.getElementById(\"message\").textContent')}")
+    message = driver.execute_script("return document.getElementById('message').textContent")
+    raise AssertionError(f"{script} never true; the page says: {message}")
 
 
 def open_page(driver, studio):
@@ -47,6 +48,7 @@ def test_upload_continue_draw_listen_and_download(browser, studio, tmp_path):
     assert browser.execute_script("return window.cadenza.drawnNotes") > 0
     assert browser.execute_script("return window.cadenza.firstNoteAt") is not None
     # the daemon's rendering plays on the page
+    browser.execute_script("document.getElementById('audio').load()")  # rendered when asked for
     wait(browser, "document.getElementById('audio').duration > 0", timeout=120)
     # the MIDI download is the file continued: mido reads it, prime and new music in it
     href = browser.find_element("css selector", "#downloads a").get_attribute("href")
@@ -93,7 +95,7 @@ def test_bad_input_is_named_on_the_page(browser, studio, tmp_path):
     browser.find_element("id", "file").send_keys(str(tmp_path / "notes.mid"))
     wait(browser, "document.getElementById('message').textContent.includes('not a music file')")
     old = studio.cfg.max_upload_mb
-    studio.cfg.max_upload_mb = 0.001  # 1 KB
+    studio.cfg.max_upload_mb = 0.0001  # 105 bytes
     try:
         prime_file(tmp_path / "big.mid", [(0, 120.0)], (4, 4))
         browser.find_element("id", "file").send_keys(str(tmp_path / "big.mid"))
@@ -105,6 +107,10 @@ def test_bad_input_is_named_on_the_page(browser, studio, tmp_path):
     browser.find_element("id", "go").click()
     wait(browser, "window.cadenza.done")
     assert browser.execute_script("return window.cadenza.error") is None
+
+
+def sse(data: bytes) -> list[dict]:
+    return [json.loads(line[6:]) for line in data.decode().splitlines() if line.startswith("data: ")]
 
 
 def request(studio, method, path, headers, body=None):
@@ -134,7 +140,8 @@ def test_rebinding_and_cross_origin_requests_are_refused(studio):
         assert status == 403, path  # no token
     status, out = request(studio, "POST", "/api/jobs", {"Host": f"127.0.0.1:{port}", "Origin": f"http://127.0.0.1:{port}",
                                                        "X-Cadenza-Token": token, "Content-Type": "application/json"}, body)
-    assert status == 200 and json.loads(out)["id"]
+    events = sse(out)
+    assert status == 200 and events[0]["type"] == "job" and events[-1]["type"] == "done"
     status, _ = request(studio, "GET", "/api/files/../../etc/passwd", {"Host": f"127.0.0.1:{port}"})
     assert status == 404
 
@@ -146,7 +153,7 @@ def test_over_the_cost_limit_is_refused_on_the_page_too(studio):
                                                        "X-Cadenza-Token": studio.web.token,
                                                        "Content-Type": "application/json"}, body)
     assert status == 200
-    jid = json.loads(out)["id"]
-    status, out = request(studio, "GET", f"/api/jobs/{jid}/events", {"Host": f"127.0.0.1:{port}"})
-    events = [json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("data: ")]
+    events = sse(out)  # the answer is the request's event stream
     assert events[-1]["type"] == "error" and "--max-tokens" in events[-1]["message"]
+    status, out = request(studio, "GET", f"/api/jobs/{events[0]['id']}/events", {"Host": f"127.0.0.1:{port}"})
+    assert sse(out) == events[1:]  # and it can be read again by its id
