@@ -27,11 +27,42 @@ def doors(tmp_path_factory):
     primes = root / "primes"
     primes.mkdir()
     prime_file(primes / "waltz.mid", [(0, 90.0)], (3, 4), drums=False)
+    from tests.web.conftest import free_tcp_port
+
     d = Daemon(ServeConfig(port=0, model=MODELS[0], inbox=root / "inbox", outbox=root / "outbox",
-                           allowed_dirs=[primes], beats=4.0))
+                           allowed_dirs=[primes], beats=4.0, http_port=free_tcp_port()))
     d.start()
     yield d, root, primes / "waltz.mid"
     d.stop()
+
+
+def through_the_page(daemon, prime, settings) -> bytes:
+    """The page's door, as its script uses it: upload the file, ask, read the events, download the MIDI."""
+    import http.client
+    import json
+
+    host, port = daemon.web.address
+    head = {"Host": f"{host}:{port}", "Origin": f"http://{host}:{port}", "X-Cadenza-Token": daemon.web.token}
+
+    def call(method, path, body=None, headers=None):
+        c = http.client.HTTPConnection(host, port, timeout=120)
+        c.request(method, path, body=body, headers={**head, **(headers or {})})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        assert r.status == 200, data
+        return data
+
+    boundary = "cadenza-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{prime.name}\"\r\n"
+            f"Content-Type: audio/midi\r\n\r\n").encode() + prime.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    up = json.loads(call("POST", "/api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}))
+    out = call("POST", "/api/jobs", json.dumps({"settings": settings, "prime": {"kind": "upload", "id": up["id"]}}),
+               {"Content-Type": "application/json"})
+    events = [json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("data: ")]
+    assert events[-1]["type"] == "done", events[-1]
+    fid = [e["id"] for e in events if e["type"] == "file"][0]
+    return call("GET", f"/api/files/{fid}")
 
 
 def new_notes(score):
@@ -83,7 +114,9 @@ def test_every_door_gives_the_same_music(doors, tmp_path, model):
         time.sleep(0.1)
     watch = out.read_bytes()
 
-    assert cli == osc_file == watch  # byte-identical MIDI
+    page = through_the_page(daemon, prime, {"beats": 6, "seed": 5, "temperature": 0.9, "model": model})
+
+    assert cli == osc_file == watch == page  # byte-identical MIDI
     written = new_notes(read_midi(cli_out))
     assert written, "no new notes"
     assert len(streamed) == len(written)
