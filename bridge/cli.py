@@ -142,6 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(default 100000); a request over it is refused before any work")
     p.add_argument("--max-seconds", type=float, help="a request running longer is stopped with an error (default 30)")
     p.add_argument("--http-port", type=int, help="the web page's port (default 8000; 0: no page)")
+    g = p.add_argument_group("playing in time (docs/timing.md)")
+    g.add_argument("--midi-in", help="a MIDI input to listen to (a port name or part of one)")
+    g.add_argument("--midi-out", help="a MIDI output to play on")
+    g.add_argument("--virtual-ports", action="store_true", default=None,
+                   help='open "Cadenza in" and "Cadenza out" for other programs to connect to')
+    g.add_argument("--midi-api", help="alsa, jack, coremidi, windows or auto (default)")
+    g.add_argument("--link", action="store_true", default=None,
+                   help="join an Ableton Link session (needs the extra: pip install 'cadenza[link]')")
+    g.add_argument("--qpm", type=float, help="the tempo when no Link session or MIDI clock gives one (default 120)")
+    g.add_argument("--jam", action="store_true", default=None,
+                   help="answer the player's phrases (MIDI in or /cadenza/note) on MIDI out, in time")
+    g.add_argument("--jam-mode", choices=("call", "accompany"), help="call (default): answer when the player stops; "
+                                                                      "accompany: at every bar line")
+    g.add_argument("--jam-wait", type=float, help="beats of silence that end a phrase (default 2)")
+    g.add_argument("--jam-bars", type=int, help="bars of answer (default 2)")
+    g.add_argument("--jam-meter", help="the meter bars are counted in (default 4/4)")
+    g.add_argument("--jam-channel", type=int, help="MIDI channel of the answer, 1-16 (default 1)")
     p.add_argument("--max-upload", type=float, dest="max_upload_mb", help="the largest file the page takes, in MB "
                                                                           "(default 20)")
     p.add_argument("--no-watch", action="store_true", help="do not watch the inbox")
@@ -255,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--screenshot", help="also save a screenshot of the page here (.png)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_web)
+    b = bsub.add_parser("clock", help="playing in time: MIDI out timing, clock follow, Link, jam, bad input",
+                        epilog="example:\n  cadenza bench clock --json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="piano")
+    b.add_argument("--notes", type=int, default=1000, help="notes timed on MIDI out (default 1000)")
+    b.add_argument("--jams", type=int, default=8, help="phrases answered in jam mode (default 8)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_clock)
     b = bsub.add_parser("fuzz", help="hostile datagrams against a real daemon: replies, thread deaths, memory",
                         epilog="example:\n  cadenza bench fuzz --datagrams 5000 --json",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -441,7 +466,10 @@ def cmd_serve(args) -> int:
     cfg = build_config(toml, host=args.host, port=args.port, http_port=http_port, max_upload_mb=args.max_upload_mb,
                        model=args.model, inbox=args.inbox, outbox=args.outbox, allow=args.allow,
                        allowed_dirs=args.allowed_dirs, beats=args.beats, max_tokens=args.max_tokens,
-                       max_seconds=args.max_seconds,
+                       max_seconds=args.max_seconds, midi_in=args.midi_in, midi_out=args.midi_out,
+                       virtual_ports=args.virtual_ports, midi_api=args.midi_api, link=args.link, qpm=args.qpm,
+                       jam=args.jam, jam_mode=args.jam_mode, jam_wait=args.jam_wait, jam_bars=args.jam_bars,
+                       jam_meter=args.jam_meter, jam_channel=args.jam_channel,
                        watch=False if args.no_watch else None, log_level=args.log_level)
     logging.basicConfig(level=getattr(logging, str(cfg.log_level).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
@@ -613,6 +641,17 @@ def cmd_bench_web(args) -> int:
                 screenshot=args.screenshot)
     print(json.dumps(r, indent=1) if args.json else table_web(r))
     return 0 if r["http_clients"]["lost"] == 0 else 1
+
+
+def cmd_bench_clock(args) -> int:
+    import logging
+
+    from .bench.clock import run_clock, table_clock
+
+    logging.basicConfig(level=logging.ERROR)
+    r = run_clock(args.model, notes=args.notes, jams=args.jams)
+    print(json.dumps(r, indent=1) if args.json else table_clock(r))
+    return 0
 
 
 def cmd_bench_fuzz(args) -> int:

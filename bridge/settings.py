@@ -135,6 +135,11 @@ SPEC: tuple[Setting, ...] = (
     Setting("reply_port", int, 0, "where replies go; 0: the sender's port", 0, 65535, osc_only=True),
     Setting("midi", int, 1, "also send the whole MIDI file as a blob (when it fits in 8 KB)", 0, 1, osc_only=True),
     Setting("write_file", int, 1, "write the output under the outbox and send its path", 0, 1, osc_only=True),
+    Setting("timed", int, 0, "1: also send each note as an OSC bundle time-tagged with when it should sound "
+            "(/cadenza/play id pitch velocity seconds variation; SuperCollider and Sonic Pi schedule by it)", 0, 1,
+            osc_only=True),
+    Setting("latency", float, 0.2, "timed notes: seconds from the request (or, on a clock, from its next "
+            "downbeat) to the first beat", 0, 10, osc_only=True),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SPEC}
 KEYS: dict[str, Setting] = {**BY_NAME, **{a: s for s in SPEC for a in s.aliases}}

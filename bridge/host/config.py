@@ -32,6 +32,18 @@ class ServeConfig:
     max_tokens: int = 100_000  # a request's cost limit: tokens in all its variations (about 8 s here at worst)
     max_seconds: float = 30.0  # a request running longer is stopped with an error
     http_port: int = 0  # the web page's port (0: no page; `cadenza serve` gives 8000 unless told otherwise)
+    midi_in: str = ""  # a MIDI input port to listen to (a name or part of one)
+    midi_out: str = ""  # a MIDI output port to play on
+    virtual_ports: bool = False  # open "Cadenza in" and "Cadenza out" for other programs to connect to
+    midi_api: str = "auto"  # alsa, jack, coremidi, windows or auto
+    link: bool = False  # join an Ableton Link session (the optional extra cadenza[link])
+    qpm: float = 120.0  # the tempo when no Link session or MIDI clock gives one
+    jam: bool = False  # answer the player's phrases on MIDI out, in time
+    jam_mode: str = "call"  # call (answer when the player stops) or accompany (answer at every bar line)
+    jam_wait: float = 2.0  # beats of silence that end a phrase
+    jam_bars: int = 2  # bars of answer
+    jam_meter: str = "4/4"
+    jam_channel: int = 1  # MIDI channel of the answer, 1-16
     max_upload_mb: float = 20.0  # the largest file the page takes
     beats: float = 16.0  # default length of new music
     watch: bool = True  # watch the inbox
@@ -69,6 +81,9 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
     cfg.inbox, cfg.outbox = Path(cfg.inbox), Path(cfg.outbox)
     if int(cfg.max_tokens) < 1 or float(cfg.max_seconds) <= 0:
         raise CadenzaError("max_tokens and max_seconds must be positive")
+    if cfg.jam_mode not in ("call", "accompany") or not 0 < float(cfg.jam_wait) <= 64 or not 1 <= int(cfg.jam_bars) <= 64 \
+            or not 1 <= int(cfg.jam_channel) <= 16 or not 10 <= float(cfg.qpm) <= 400:
+        raise CadenzaError("jam: mode call or accompany, wait 0-64 beats, bars 1-64, channel 1-16; qpm 10-400")
     if not 0 <= int(cfg.http_port) < 65536 or not 0 < float(cfg.max_upload_mb) <= 1024:
         raise CadenzaError(f"http_port {cfg.http_port} or max_upload_mb {cfg.max_upload_mb} is out of range")
     if not 0 <= int(cfg.port) < 65536:  # 0: any free port (the ready line says which)

@@ -49,6 +49,7 @@ class Daemon:
         self.server = OscServer(cfg.host, cfg.port, self.routes(), allow=cfg.allow, on_error=self.error)
         self.watcher = None
         self.web = None  # the page (host/web.py), when cfg.http_port is set
+        self.live = None  # MIDI ports, the clock, jam mode (host/live.py), when asked for
         self._lock = threading.Lock()
         self.ready = threading.Event()  # the default model is loaded
         self.stats = {"requests": 0, "errors": 0}
@@ -76,7 +77,7 @@ class Daemon:
         with self._lock:
             c = self.clients.get(sender)
             if c is None:
-                c = self.clients[sender] = Client(P.Settings(beats=self.cfg.beats))
+                c = self.clients[sender] = Client(self.defaults())
                 while len(self.clients) > MAX_CLIENTS:
                     self.clients.popitem(last=False)
             else:
@@ -87,7 +88,13 @@ class Daemon:
         """A sender's settings, without keeping state for a sender that never set any."""
         with self._lock:
             c = self.clients.get(sender)
-        return c.settings if c is not None else P.Settings(beats=self.cfg.beats)
+        return c.settings if c is not None else self.defaults()
+
+    def defaults(self) -> P.Settings:
+        """A new client's settings: the spec's, the daemon's length, and the tempo of the clock it plays on
+        (a Link session or MIDI clock drives qpm)."""
+        qpm = self.live.qpm if self.live is not None else self.cfg.qpm
+        return P.Settings(beats=self.cfg.beats, qpm=round(min(400.0, max(10.0, qpm)), 3))
 
     def settings(self, sender: tuple, pairs: list) -> P.Settings:
         """The sender's settings with a request's key value pairs applied, each checked (protocol.py),
@@ -233,6 +240,8 @@ class Daemon:
             c.held[pitch] = (now, vel)  # at most 128: one per pitch
         if len(c.played) > MAX_LIVE_NOTES:
             del c.played[:len(c.played) - MAX_LIVE_NOTES]
+        if self.live is not None and self.live.jam_cfg is not None:
+            self.live.note(pitch, vel)  # jam mode listens to /cadenza/note too
 
     def on_generate(self, sender, args):
         rid = P.request_id(args)
@@ -295,6 +304,29 @@ class Daemon:
 
         return extras(midi_path, s.render, s.picture)
 
+    def send_timed(self, to, rid, s, address, args, received: float) -> None:
+        """Each note again as a bundle time-tagged with when it sounds: from the request's arrival plus the
+        latency, or on the daemon's clock (Link, MIDI clock) from its first downbeat after that."""
+        from pythonosc.osc_bundle_builder import OscBundleBuilder
+        from pythonosc.osc_message_builder import OscMessageBuilder
+
+        k, flat = (1, args[1:]) if address == "/cadenza/notes" else (int(args[1]), args[2:])
+        origin = received + s.latency  # monotonic seconds of beat 0
+        spb = 60.0 / s.qpm
+        if self.live is not None:
+            clock = self.live.clock
+            origin = clock.time_at(self.live.next_downbeat(clock.beat_at(origin)))
+            spb = 60.0 / clock.qpm
+        offset = time.time() - time.monotonic()
+        for i in range(0, len(flat) - 3, 4):
+            pitch, start, dur, vel = flat[i:i + 4]
+            b = OscBundleBuilder(origin + float(start) * spb + offset)
+            m = OscMessageBuilder("/cadenza/play")
+            for value, tag in ((rid, "i"), (int(pitch), "i"), (int(vel), "i"), (float(dur) * spb, "f"), (k, "i")):
+                m.add_arg(value, tag)
+            b.add_content(m.build())
+            self.server.send_raw(to, b.build().dgram)
+
     def check_cost(self, loaded, req) -> None:
         """Refuse, before any work, a request whose estimated cost is over the daemon's limit."""
         from ..generation import expected_tokens
@@ -353,8 +385,13 @@ class Daemon:
         self.stats["requests"] += 1
         stem = path.stem if path is not None else f"osc-{sender[1]}-{rid}"
 
+        received = time.monotonic()
+
         def emit(address, args):
-            self.send(self.reply_to(sender, s), address, args)
+            to = self.reply_to(sender, s)
+            self.send(to, address, args)
+            if s.timed and address in ("/cadenza/notes", "/cadenza/variation"):
+                self.send_timed(to, rid, s, address, args, received)
 
         self._submit(sender, rid, lambda job: self._generate(job, emit, rid, s, req, prime, path, stem), label)
 
@@ -488,6 +525,17 @@ class Daemon:
 
             self.watcher = Watcher(self)
             self.watcher.start()
+        if self.cfg.midi_in or self.cfg.midi_out or self.cfg.virtual_ports or self.cfg.link or self.cfg.jam:
+            from ..settings import parse_meter
+            from .live import JamConfig, Live
+
+            jam = JamConfig(mode=self.cfg.jam_mode, wait=float(self.cfg.jam_wait), bars=int(self.cfg.jam_bars),
+                            meter=parse_meter(self.cfg.jam_meter), channel=int(self.cfg.jam_channel) - 1) \
+                if self.cfg.jam else None
+            self.live = Live(self, midi_in=self.cfg.midi_in or None, midi_out=self.cfg.midi_out or None,
+                             virtual=bool(self.cfg.virtual_ports), api=self.cfg.midi_api, jam=jam,
+                             link=bool(self.cfg.link), qpm=float(self.cfg.qpm))
+            self.live.start()
         if self.cfg.http_port:
             from .web import WebDoor
 
@@ -523,6 +571,8 @@ class Daemon:
             self.watcher.stop()
         if self.web is not None:
             self.web.stop()
+        if self.live is not None:
+            self.live.stop()
         self.server.stop()
         self.jobs.stop()
         log.info("stopped")

@@ -128,6 +128,20 @@ class OscServer:
             return True  # not an address we would send to anyway
         return ip.is_loopback or ip.is_unspecified or str(ip) == host or host in ("0.0.0.0", "::")
 
+    def send_raw(self, to: tuple, data: bytes) -> bool:
+        """A datagram built elsewhere (a time-tagged bundle), under the same rules as send()."""
+        if self.is_self(to):
+            self.dropped += 1
+            return False
+        with self._send_lock:
+            try:
+                self.sock.sendto(data, to)
+            except (OSError, TypeError, ValueError, OverflowError) as e:
+                log.warning("cannot reply to %r:%r: %s", to[0], to[1], e)
+                return False
+        self.sent += 1
+        return True
+
     def send(self, to: tuple, address: str, args: list) -> bool:
         """Send one message; False (and a log line) when it cannot go, never an exception."""
         if self.is_self(to):

@@ -46,3 +46,18 @@ def test_puredata_example(daemon):  # noqa: F811
     ms_per_beat = 60000 / QPM
     for pitch, start, elapsed in notes:
         assert abs(float(elapsed) - (500 + float(start) * ms_per_beat)) < 30  # on its beat, within 30 ms
+
+
+@pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")
+def test_supercollider_plays_timed_bundles_at_their_time(daemon):  # noqa: F811
+    env = dict(os.environ, CADENZA_PORT=str(daemon.server.address[1]), CADENZA_HEADLESS="1",
+               QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
+    r = subprocess.run(["sclang", "-D", str(ROOT / "examples" / "supercollider" / "in_time.scd")], env=env,
+                       capture_output=True, text=True, timeout=180)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    done, timed, late = map(int, re.search(r"DONE (\d+) notes, (\d+) timed, (\d+) late", out).groups())
+    plays = re.findall(r"PLAY (\d+) at ([\d.]+) \(due ([\d.]+)\)", out)
+    assert done > 0 and timed == done and late == 0 and len(plays) == done
+    for _, at, due in plays:
+        assert abs(float(at) - float(due)) < 0.01  # sclang played each at the time the daemon tagged

@@ -127,3 +127,22 @@ def test_every_message_the_patch_sends_is_accepted_by_a_real_daemon(daemon):  # 
     finally:
         c.send("/cadenza/set", "variations", 1, "temperature", 1.0, "beats", 4.0)
         c.close()
+
+
+def test_the_jam_patch_is_valid_built_and_wired_to_cadenzas_ports(tmp_path):
+    jam = ROOT / "max_patches" / "cadenza_jam.maxpat"
+    r = subprocess.run([sys.executable, "-m", "py2max", "validate", str(jam)], capture_output=True, text=True)
+    assert r.returncode == 0 and "clean" in r.stdout, r.stdout + r.stderr
+    sys.path.insert(0, str(ROOT / "max_patches"))
+    try:
+        import build_jam
+    finally:
+        sys.path.pop(0)
+    fresh = build_jam.build(tmp_path / "fresh.maxpat")
+    a, la = load(fresh)
+    b, lb = load(jam)
+    assert {k: v.get("text") for k, v in a.items()} == {k: v.get("text") for k, v in b.items()} and la == lb
+    texts = [v.get("text", "") for v in b.values()]
+    from bridge.host.live import Live  # noqa: F401 - the names the daemon opens its virtual ports with
+
+    assert 'noteout "Cadenza in"' in texts and 'notein "Cadenza out"' in texts and 'midiout "Cadenza in"' in texts

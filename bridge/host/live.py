@@ -1,0 +1,343 @@
+"""MIDI ports, the clock the daemon plays on, and jam mode: Cadenza playing with the band.
+
+    cadenza serve --virtual-ports --jam            # "Cadenza in" / "Cadenza out"; answer each phrase
+    cadenza serve --midi-in "Keystep" --midi-out "Synth" --jam --jam-wait 2 --jam-bars 2
+    cadenza serve --link --virtual-ports --jam     # on an Ableton Link session's beat
+
+Ports are opened through mido with python-rtmidi (ALSA or JACK on Linux, CoreMIDI on macOS, Windows
+MIDI with loopMIDI for virtual ports). The clock is, in this order: an Ableton Link session (`--link`),
+else MIDI clock arriving on the input (24 ticks a beat, Start/Stop/Continue, Song Position), else a
+steady `qpm`; its tempo drives every request's `qpm`.
+
+Jam mode listens to MIDI in (and `/cadenza/note`): when the player has been silent for `--jam-wait`
+beats, the phrase goes to the model as a prime (the same request path as every door, its settings from
+`[jam]` in the config) and the answer is played on MIDI out from the next downbeat, note by note on the
+clock, for `--jam-bars` bars. With `--jam-mode accompany` it answers at every bar line instead.
+Notes of the answer that are still due when the player starts again are dropped: the player leads.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from ..errors import CadenzaError
+from .timing import InternalClock, MidiClock, Scheduler
+
+log = logging.getLogger("cadenza.live")
+MAX_PHRASE = 1024  # notes of a phrase kept (the oldest go first)
+MAX_INCOMING = 4096  # MIDI messages waiting to be read (a flood is dropped, counted and said once)
+
+
+def backend(api: str = "auto"):
+    """The mido backend for a MIDI API: alsa, jack, coremidi, windows, or auto."""
+    import os
+    import sys
+
+    import mido
+
+    names = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "windows": "WINDOWS_MM"}
+    if api == "auto":
+        if sys.platform == "darwin":
+            api = "coremidi"
+        elif sys.platform.startswith("win"):
+            api = "windows"
+        else:
+            api = "alsa" if os.path.exists("/dev/snd/seq") else "jack"
+    if api not in names:
+        raise CadenzaError(f"MIDI API {api!r}: choose alsa, jack, coremidi, windows or auto")
+    try:
+        return mido.Backend(f"mido.backends.rtmidi/{names[api]}", load=True)
+    except Exception as e:  # noqa: BLE001 - python-rtmidi missing, or built without that API
+        raise CadenzaError(f"MIDI through {api} is not available here ({e}); install python-rtmidi "
+                           "(pip install 'cadenza[midi]')") from None
+
+
+def find_port(names: list[str], wanted: str) -> str:
+    """A port by its name or a part of it (port names carry client prefixes that differ by system)."""
+    for n in names:
+        if n == wanted:
+            return n
+    hits = [n for n in names if wanted.lower() in n.lower()]
+    if len(hits) == 1:
+        return hits[0]
+    raise CadenzaError(f"no MIDI port {wanted!r}" + (f" (ports: {', '.join(names)})" if names else " (no ports)")
+                       + ("; several match" if hits else ""))
+
+
+@dataclass
+class JamConfig:
+    mode: str = "call"  # "call": answer after the player stops; "accompany": answer at every bar line
+    wait: float = 2.0  # beats of silence that end a phrase
+    bars: int = 2  # bars of answer
+    meter: tuple[int, int] = (4, 4)
+    channel: int = 0  # MIDI channel the answer plays on (0-15)
+
+
+class Live:
+    """MIDI in and out, the clock, the scheduler and jam mode of one daemon."""
+
+    def __init__(self, daemon, midi_in: str | None = None, midi_out: str | None = None, virtual: bool = False,
+                 api: str = "auto", jam: JamConfig | None = None, link: bool = False, qpm: float = 120.0):
+        self.daemon = daemon
+        self.api = api
+        self.virtual = virtual
+        self.want_in, self.want_out = midi_in, midi_out
+        self.inport = self.outport = None
+        self.jam_cfg = jam
+        self.internal = InternalClock(qpm)
+        self.midi_clock = MidiClock(qpm)
+        self.link = None
+        if link:
+            from .link import LinkClock
+
+            self.link = LinkClock(qpm)
+        self.incoming: deque = deque(maxlen=MAX_INCOMING)
+        self.dropped = 0
+        self.phrase: deque = deque(maxlen=MAX_PHRASE)  # (pitch, on beat, off beat, velocity)
+        self.held: dict[int, tuple[float, int]] = {}
+        self.last_off: float | None = None  # beat of the phrase's last note-off
+        self.answer_tag = 0
+        self.answering = False
+        self.answers = 0
+        self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0}
+        self._stop = threading.Event()
+        self.scheduler: Scheduler | None = None
+        self.threads: list[threading.Thread] = []
+
+    # ----- the clock ---------------------------------------------------------------------------------
+    @property
+    def clock(self):
+        if self.link is not None and self.link.alive():
+            return self.link
+        if self.midi_clock.alive():
+            return self.midi_clock
+        return self.internal
+
+    @property
+    def qpm(self) -> float:
+        return self.clock.qpm
+
+    # ----- life ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.link is not None:
+            self.link.start()
+        if self.want_in or self.want_out or self.virtual:
+            self._open()
+        self.scheduler = Scheduler(self._send)
+        for target, name in ((self._read, "cadenza-midi-in"), (self._watch, "cadenza-jam")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _open(self) -> None:
+        be = backend(self.api)
+        if self.virtual:
+            self.inport = be.open_input("Cadenza in", virtual=True, callback=self._callback)
+            self.outport = be.open_output("Cadenza out", virtual=True)
+        if self.want_in:
+            self.inport = be.open_input(find_port(be.get_input_names(), self.want_in), callback=self._callback)
+        if self.want_out:
+            self.outport = be.open_output(find_port(be.get_output_names(), self.want_out))
+        log.info("MIDI: in %s, out %s", getattr(self.inport, "name", None), getattr(self.outport, "name", None))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.all_notes_off()
+        for port in (self.inport, self.outport):
+            if port is not None:
+                try:
+                    port.close()
+                except Exception:  # noqa: BLE001 - closing a port that went away
+                    pass
+        if self.link is not None:
+            self.link.stop()
+        for t in self.threads:
+            t.join(2)
+
+    # ----- MIDI in --------------------------------------------------------------------------------------
+    def _callback(self, msg) -> None:
+        """rtmidi's thread: only timestamp and queue (a flood is bounded)."""
+        if len(self.incoming) >= MAX_INCOMING:
+            self.dropped += 1
+            return
+        self.incoming.append((time.monotonic(), msg))
+
+    def _read(self) -> None:
+        said = 0
+        while not self._stop.is_set():
+            if not self.incoming:
+                time.sleep(0.0005)
+                if self.dropped > said:
+                    log.warning("MIDI in: %d messages dropped (more than %d waiting)", self.dropped - said,
+                                MAX_INCOMING)
+                    said = self.dropped
+                continue
+            t, msg = self.incoming.popleft()
+            try:
+                self.message(msg, t)
+            except Exception:  # noqa: BLE001 - one odd message never stops the input
+                log.exception("MIDI in: %s not handled", msg)
+
+    def message(self, msg, t: float | None = None) -> None:
+        t = time.monotonic() if t is None else t
+        if msg.type in ("clock", "start", "stop", "continue", "songpos"):
+            self.stats["clock_in"] += 1
+            self.midi_clock.feed(msg, t)
+            if msg.type == "stop":
+                self.cancel_answer()
+            return
+        if msg.type == "note_on" and msg.velocity > 0:
+            self.note(msg.note, msg.velocity, t)
+        elif msg.type in ("note_off", "note_on"):
+            self.note(msg.note, 0, t)
+
+    def note(self, pitch: int, velocity: int, t: float | None = None) -> None:
+        """A note of the player (from MIDI in or /cadenza/note)."""
+        t = time.monotonic() if t is None else t
+        beat = self.clock.beat_at(t)
+        self.stats["notes_in"] += 1
+        if velocity > 0:
+            if self.answering:
+                self.cancel_answer()  # the player leads: what the answer has not played yet is dropped
+            self.held[pitch] = (beat, velocity)
+        elif pitch in self.held:
+            on, vel = self.held.pop(pitch)
+            self.phrase.append((pitch, on, max(beat, on + 1 / 64), vel))
+            self.last_off = beat
+
+    # ----- jam --------------------------------------------------------------------------------------------
+    def bar_beats(self) -> float:
+        num, den = self.jam_cfg.meter if self.jam_cfg else (4, 4)
+        return num * 4 / den
+
+    def next_downbeat(self, beat: float) -> float:
+        bar = self.bar_beats()
+        return math.ceil(beat / bar - 1e-9) * bar
+
+    def _watch(self) -> None:
+        last_bar = None
+        while not self._stop.wait(0.002):
+            if self.jam_cfg is None or self.answering:
+                continue
+            now = self.clock.beat_at()
+            if self.jam_cfg.mode == "accompany":
+                bar = math.floor(now / self.bar_beats())
+                if last_bar is not None and bar != last_bar and self.phrase:
+                    self.answer(self.next_downbeat(now + 0.25))
+                last_bar = bar
+            elif self.phrase and not self.held and self.last_off is not None and now - self.last_off >= self.jam_cfg.wait:
+                self.answer(self.next_downbeat(now))
+
+    def answer(self, start_beat: float) -> None:
+        """Send the phrase to the model; play what comes back from `start_beat` on the clock."""
+        from .. import settings as S
+        from ..music import Score
+        from .jobs import Busy, Job
+
+        phrase = list(self.phrase)
+        if self.jam_cfg.mode == "call":
+            self.phrase.clear()
+        self.last_off = None
+        if not phrase:
+            return
+        t0 = min(on for _, on, _, _ in phrase)
+        notes = [(p, on - t0, off - on, v) for p, on, off, v in phrase]
+        s = self.daemon.settings_of(("jam", 0))
+        beats = self.jam_cfg.bars * self.bar_beats()
+        s = S.apply(S.apply(S.apply(s, "beats", beats), "qpm", round(min(400, max(10, self.qpm)), 3)), "write_file", 0)
+        s = S.apply(s, "midi", 0)
+        prime = Score.from_beats(notes, qpm=s.qpm, time_signature=self.jam_cfg.meter)
+        req = S.request_of(s)
+        self.answer_tag += 1
+        tag = self.answer_tag
+        self.answering = True
+        self.stats["answers"] += 1
+        state = {"start": start_beat}
+        clock = self.clock
+        channel = self.jam_cfg.channel
+
+        def emit(address: str, args: list) -> None:
+            if tag != self.answer_tag:
+                return
+            if address == "/cadenza/notes":
+                flat = args[1:]
+                now_beat = clock.beat_at()
+                if now_beat > state["start"] - 0.02:  # the model was late for that downbeat: the next one
+                    state["start"] = self.next_downbeat(now_beat + 0.05)
+                for i in range(0, len(flat) - 3, 4):
+                    pitch, start, dur, vel = int(flat[i]), float(flat[i + 1]), float(flat[i + 2]), int(flat[i + 3])
+                    if start >= beats:
+                        continue
+                    on = clock.time_at(state["start"] + start)
+                    off = clock.time_at(state["start"] + min(start + dur, beats))
+                    self.scheduler.at(on, ("note_on", pitch, vel, channel), tag)
+                    self.scheduler.at(off, ("note_off", pitch, 0, channel), tag)
+                    self.stats["answer_notes"] += 1
+            elif address in ("/cadenza/done", "/cadenza/error", "/cadenza/cancelled"):
+                if address == "/cadenza/error":
+                    log.warning("jam: the model could not answer: %s", args[1] if len(args) > 1 else "")
+                end = clock.time_at(state["start"] + beats)
+                self.scheduler.at(end, ("answered", tag), tag)
+                if address != "/cadenza/done":
+                    self.answering = False
+
+        try:
+            self.daemon.jobs.submit(Job(key=("jam", tag), label="jam answer",
+                                        run=lambda job: self.daemon._generate(job, emit, tag, s, req, prime, None,
+                                                                              f"jam-{tag}")))
+        except Busy:
+            self.answering = False
+            log.warning("jam: the daemon is busy; this phrase is not answered")
+
+    def cancel_answer(self) -> None:
+        dropped = self.scheduler.cancel(self.answer_tag) if self.scheduler else 0
+        if dropped:
+            self.stats["dropped_late"] += dropped
+            self.all_notes_off()
+        self.answer_tag += 1
+        self.answering = False
+
+    # ----- MIDI out ----------------------------------------------------------------------------------------
+    def _send(self, item) -> None:
+        import mido
+
+        if item[0] == "answered":
+            if item[1] == self.answer_tag:
+                self.answering = False
+            return
+        kind, pitch, vel, channel = item
+        self.sounding_out = getattr(self, "sounding_out", set())
+        if kind == "note_on":
+            self.sounding_out.add((channel, pitch))
+        else:
+            self.sounding_out.discard((channel, pitch))
+        if self.outport is not None:
+            self.outport.send(mido.Message(kind, note=pitch, velocity=vel, channel=channel))
+
+    def all_notes_off(self) -> None:
+        import mido
+
+        for channel, pitch in list(getattr(self, "sounding_out", ())):
+            if self.outport is not None:
+                try:
+                    self.outport.send(mido.Message("note_off", note=pitch, velocity=0, channel=channel))
+                except Exception:  # noqa: BLE001 - the port went away
+                    pass
+        self.sounding_out = set()
+
+    def play(self, notes: list[tuple[int, float, float, int]], start_beat: float | None = None, channel: int = 0,
+             tag=None) -> float:
+        """Schedule notes (pitch, start beat, duration, velocity) from `start_beat` (default: the next
+        downbeat) on the clock; the beat they start at."""
+        clock = self.clock
+        start = self.next_downbeat(clock.beat_at()) if start_beat is None else start_beat
+        for pitch, st, dur, vel in notes:
+            self.scheduler.at(clock.time_at(start + st), ("note_on", int(pitch), int(vel), channel), tag)
+            self.scheduler.at(clock.time_at(start + st + dur), ("note_off", int(pitch), 0, channel), tag)
+        return start

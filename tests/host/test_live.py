@@ -1,0 +1,254 @@
+"""Playing in time, with real ports: a JACK dummy server (started here) gives the daemon its virtual ports
+"Cadenza in" and "Cadenza out"; a test peer sends MIDI clock and a phrase into one and records the other.
+Timed OSC over UDP; Ableton Link between two peers inside a network namespace made for the test."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.host.conftest import MODEL, Client
+
+
+@pytest.fixture(scope="module")
+def jack():
+    if not shutil.which("jackd"):
+        pytest.skip("jackd (Debian jackd2) is not installed")
+    pytest.importorskip("rtmidi")
+    proc = None
+    if subprocess.run(["jack_lsp"], capture_output=True).returncode != 0 if shutil.which("jack_lsp") else True:
+        proc = subprocess.Popen(["jackd", "-d", "dummy", "-r", "48000", "-p", "64"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        if proc.poll() is not None:
+            pytest.skip("jackd did not start here")
+    yield
+    if proc is not None:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def band(jack, tmp_path_factory):
+    """A daemon with virtual ports and jam mode, and a test peer wired to it."""
+    import mido
+
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+
+    root = tmp_path_factory.mktemp("band")
+    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=root / "in", outbox=root / "out", watch=False,
+                           virtual_ports=True, midi_api="jack", jam=True, jam_wait=1.0, jam_bars=1))
+    d.start()
+    d.wait_ready(120)
+    be = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
+    heard = []
+    to_cadenza = be.open_output([n for n in be.get_output_names() if "Cadenza in" in n][0])
+    from_cadenza = be.open_input([n for n in be.get_input_names() if "Cadenza out" in n][0],
+                                 callback=lambda m: heard.append((time.monotonic(), m)))
+    yield d, to_cadenza, heard
+    to_cadenza.close()
+    from_cadenza.close()
+    d.stop()
+
+
+class ClockSender:
+    """MIDI clock at a tempo, from a thread (Start first)."""
+
+    def __init__(self, port, qpm):
+        self.port, self.qpm, self.running = port, qpm, True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        import mido
+
+        self.port.send(mido.Message("start"))
+        t = time.monotonic()
+        while self.running:
+            self.port.send(mido.Message("clock"))
+            t += 60.0 / self.qpm / 24
+            while time.monotonic() < t:
+                time.sleep(0.0002)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        import mido
+
+        self.running = False
+        self.thread.join(2)
+        self.port.send(mido.Message("stop"))
+
+
+def test_the_daemon_follows_midi_clock_and_its_tempo_drives_qpm(band):
+    d, to_cadenza, _ = band
+    with ClockSender(to_cadenza, 120.0) as clock:
+        time.sleep(1.5)
+        assert d.live.clock.source == "midi clock"
+        assert abs(d.live.qpm - 120.0) < 1.2
+        clock.qpm = 90.0
+        time.sleep(2.5)
+        assert abs(d.live.qpm - 90.0) < 0.9
+        assert d.defaults().qpm == pytest.approx(d.live.qpm, abs=0.01)  # a new request's qpm is the clock's
+        b1 = d.live.clock.beat_at()
+        time.sleep(0.5)
+        assert d.live.clock.beat_at() - b1 == pytest.approx(0.75, abs=0.1)  # 90 qpm: 0.75 beat in 0.5 s
+    time.sleep(0.7)
+    assert d.live.clock.source == "internal"  # the clock stopped: back to the steady tempo
+
+
+def test_jam_answers_a_phrase_on_the_next_downbeat_in_time(band):
+    import mido
+
+    d, to_cadenza, heard = band
+    heard.clear()
+    with ClockSender(to_cadenza, 120.0):
+        time.sleep(1.0)
+        for pitch in (60, 64, 67, 72):
+            to_cadenza.send(mido.Message("note_on", note=pitch, velocity=90))
+            time.sleep(0.2)
+            to_cadenza.send(mido.Message("note_off", note=pitch, velocity=0))
+            time.sleep(0.05)
+        deadline = time.time() + 10
+        while time.time() < deadline and not any(m.type == "note_on" for _, m in heard):
+            time.sleep(0.01)
+        ons = [(t, m) for t, m in heard if m.type == "note_on" and m.velocity > 0]
+        assert ons, "no answer on Cadenza out"
+        first_beat = d.live.clock.beat_at(ons[0][0])
+        time.sleep(2.5)  # the answer plays out: one bar
+    assert d.live.stats["answers"] >= 1 and d.live.stats["answer_notes"] > 0
+    # the answer starts on a bar line of the clock it follows (within 1/20 beat: 25 ms at 120)
+    bar = d.live.bar_beats()
+    assert abs(first_beat / bar - round(first_beat / bar)) * bar < 0.05
+    offs = [m for _, m in heard if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)]
+    assert len(offs) >= len(ons)  # every note it starts, it ends
+
+
+def test_bad_input_never_stops_it(band):
+    import mido
+
+    d, to_cadenza, _ = band
+    with ClockSender(to_cadenza, 120.0):
+        time.sleep(0.5)
+        t = time.monotonic()
+        n = 0
+        while time.monotonic() - t < 1.0:  # 2,000 notes a second
+            to_cadenza.send(mido.Message("note_on", note=40 + n % 40, velocity=80))
+            to_cadenza.send(mido.Message("note_off", note=40 + n % 40, velocity=0))
+            n += 1
+            time.sleep(0.0005)
+        # the clock stops in the middle of a phrase
+    to_cadenza.send(mido.Message("note_on", note=60, velocity=80))
+    time.sleep(0.3)
+    to_cadenza.send(mido.Message("note_off", note=60, velocity=0))
+    c = Client(d.server.address[1])
+    try:
+        c.send("/cadenza/ping", 5)
+        assert c.receive(until=("/cadenza/pong",), timeout=10)[-1] == ("/cadenza/pong", [5])
+    finally:
+        c.close()
+    assert all(t.is_alive() for t in d.live.threads)
+    assert d.live.stats["notes_in"] > 1000
+
+
+def test_timed_osc_bundles_carry_when_each_note_sounds(tmp_path):
+    from pythonosc.osc_packet import OscPacket
+
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+
+    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
+    d.start()
+    d.wait_ready(120)
+    c = Client(d.server.address[1])
+    try:
+        sent = time.time()
+        c.send("/cadenza/continue", 3, 60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, "beats", 4.0, "timed", 1, "latency", 0.5,
+               "qpm", 120.0, "write_file", 0)
+        bundles, notes = [], []
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                data, _ = c.sock.recvfrom(65536)
+            except OSError:
+                continue
+            packet = OscPacket(data)
+            for m in packet.messages:
+                if m.message.address == "/cadenza/play":
+                    bundles.append((m.time, list(m.message.params)))
+                elif m.message.address == "/cadenza/notes":
+                    p = list(m.message.params)[1:]
+                    notes += [p[i:i + 4] for i in range(0, len(p), 4)]
+                elif m.message.address == "/cadenza/done":
+                    deadline = 0
+    finally:
+        c.close()
+        d.stop()
+    assert bundles and len(bundles) == len(notes)
+    for (tag, (rid, pitch, vel, seconds, k)), (p, start, dur, v) in zip(sorted(bundles, key=lambda b: (b[0], b[1][1])),
+                                                                        sorted(notes, key=lambda n: (n[1], n[0]))):
+        assert rid == 3 and k == 1 and pitch == p and vel == v
+        assert tag - sent == pytest.approx(0.5 + start * 0.5, abs=0.1)  # latency + the beat at 120 qpm
+        assert seconds == pytest.approx(dur * 0.5, rel=1e-3)
+
+
+PEER = r'''
+import json, sys, time, asyncio, threading
+sys.path.insert(0, {root!r})
+from bridge.host.link import LinkClock
+from aalink import Link
+
+cadenza = LinkClock(120.0)
+cadenza.start()
+result = {{}}
+
+async def peer():
+    other = Link(100.0)
+    other.enabled = True
+    other.start_stop_sync_enabled = True
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if other.num_peers and cadenza.peers:
+            break
+    result["peers"] = [other.num_peers, cadenza.peers]
+    other.tempo = 93.0
+    await asyncio.sleep(0.5)
+    result["tempo"] = [other.tempo, cadenza.qpm]
+    diffs = []
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        diffs.append(abs(other.beat - cadenza.beat_at()))
+    result["max_beat_difference"] = max(diffs)
+    other.enabled = False
+
+asyncio.run(peer())
+cadenza.stop()
+print(json.dumps(result))
+'''
+
+
+def test_link_two_peers_in_a_network_namespace(tmp_path):
+    pytest.importorskip("aalink")
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        pytest.skip("unshare and ip are needed to make a network namespace")
+    script = tmp_path / "peer.py"
+    script.write_text(PEER.format(root=str(ROOT)))
+    setup = "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo"
+    r = subprocess.run(["unshare", "-n", "sh", "-c", f"{setup} && {sys.executable} {script}"], capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if r.returncode != 0 and ("Operation not permitted" in r.stderr or "unshare failed" in r.stderr):
+        pytest.skip(f"network namespaces are not allowed here: {r.stderr.strip()[:200]}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["peers"] == [1, 1]  # they found each other, inside the namespace only
+    assert result["tempo"][1] == pytest.approx(93.0, abs=0.01)  # a tempo change anywhere reaches Cadenza
+    assert result["max_beat_difference"] < 0.01  # the same beat (under 6 ms at 93 qpm)
