@@ -215,7 +215,7 @@ def jam_figures(model: str, jams: int) -> dict:
     th = threading.Thread(target=clock, daemon=True)
     th.start()
     time.sleep(1.0)
-    errors = []
+    errors, downbeats, rests = [], [], []
     try:
         for k in range(jams):
             heard.clear()
@@ -224,15 +224,18 @@ def jam_figures(model: str, jams: int) -> dict:
                 time.sleep(0.15)
                 out.send(mido.Message("note_off", note=p, velocity=0))
                 time.sleep(0.05)
-            last_off = time.monotonic()
+            off_beat = d.live.clock.beat_at()  # where the phrase ended, on the clock the daemon follows
             deadline = time.time() + 8
             while time.time() < deadline and not any(m.type == "note_on" and m.velocity for _, m in heard):
                 time.sleep(0.002)
             ons = [t for t, m in heard if m.type == "note_on" and m.velocity]
-            if ons:
+            if ons and d.live.answer_log:
                 clock_now = d.live.clock
-                want = clock_now.time_at(d.live.next_downbeat(clock_now.beat_at(last_off) + 1.0))
-                errors.append(ons[0] - want)
+                want = clock_now.time_at(d.live.next_downbeat(off_beat + 1.0))  # + jam_wait, then the bar line
+                log = d.live.answer_log[-1]
+                downbeats.append(log["downbeat"] - want)  # 0: the answer began on the bar line it was meant for
+                errors.append(ons[0] - log["first_due"])  # the first note against when it was due
+                rests.append((log["first_due"] - log["downbeat"]) * clock_now.qpm / 60)
             time.sleep(2.2)  # the bar of answer plays out
             d.live.cancel_answer()
         flood = 0
@@ -257,6 +260,8 @@ def jam_figures(model: str, jams: int) -> dict:
         d.stop()
     return {"jams": jams, "answered": len(errors),
             "first_note_error_ms": {"p50": _ms(errors, 50), "p99": _ms(errors, 99)} if errors else None,
+            "answers_on_the_intended_downbeat": sum(abs(x) < 0.001 for x in downbeats),
+            "first_note_beats_after_downbeat": [round(x, 3) for x in rests],
             "flood_notes_per_s": flood, "serves_after_flood": alive_after_flood,
             "serves_after_clock_stop": alive_after_clock_stop, "serves_after_port_gone": alive_after_unplug}
 
@@ -311,8 +316,10 @@ def table_clock(r: dict) -> str:
                              f"delay p50 {lk['start_stop_delay_ms']['p50']} ms"))
     jm = r["jam"]
     lines.append("jam: " + (jm["skipped"] if "skipped" in jm else
-                            f"{jm['answered']}/{jm['jams']} answered; first note against its downbeat p50 "
-                            f"{jm['first_note_error_ms']['p50']} ms, p99 {jm['first_note_error_ms']['p99']} ms; "
+                            f"{jm['answered']}/{jm['jams']} answered, {jm['answers_on_the_intended_downbeat']} on the "
+                            f"downbeat after the phrase + wait (the others on the next: the model was not ready in "
+                            f"time); first note against its due time p50 {jm['first_note_error_ms']['p50']} ms, p99 "
+                            f"{jm['first_note_error_ms']['p99']} ms; "
                             f"serves on after a flood ({jm['flood_notes_per_s']} notes/s) "
                             f"{jm['serves_after_flood']}, a clock stop {jm['serves_after_clock_stop']}, "
                             f"an unplugged port {jm['serves_after_port_gone']}"))

@@ -103,6 +103,7 @@ class Live:
         self.answer_tag = 0
         self.answering = False
         self.answers = 0
+        self.answer_log: list[dict] = []  # when each answer's downbeat and first note were due (monotonic)
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0}
         self._stop = threading.Event()
         self.scheduler: Scheduler | None = None
@@ -276,6 +277,11 @@ class Live:
                         continue
                     on = clock.time_at(state["start"] + start)
                     off = clock.time_at(state["start"] + min(start + dur, beats))
+                    if "first_due" not in state or on < state["first_due"]:
+                        state["first_due"] = on
+                        state["downbeat"] = clock.time_at(state["start"])
+                        self.answer_log.append({"tag": tag, "downbeat": state["downbeat"], "first_due": on})
+                        del self.answer_log[:-100]
                     self.scheduler.at(on, ("note_on", pitch, vel, channel), tag)
                     self.scheduler.at(off, ("note_off", pitch, 0, channel), tag)
                     self.stats["answer_notes"] += 1

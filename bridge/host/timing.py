@@ -108,8 +108,8 @@ class MidiClock:
             if self.last_t is None:
                 return 0.0
             beat = self.ticks / PPQN
-            if self.playing:
-                beat += max(0.0, t - self.last_t) * self.qpm / 60.0
+            if self.playing or t < self.last_t:  # between ticks, and the recent past, at the tempo
+                beat += (t - self.last_t) * self.qpm / 60.0
             return beat
 
     def time_at(self, beat: float) -> float:
