@@ -10,6 +10,9 @@
     [watch]                          # defaults for files dropped in the inbox
     beats = 16
     temperature = 1.0
+    [jam]                            # jam mode on (as --jam), with these settings for its answers
+    model = "chorale"
+    temperature = 0.9
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ class ServeConfig:
     jam_bars: int = 2  # bars of answer
     jam_meter: str = "4/4"
     jam_channel: int = 1  # MIDI channel of the answer, 1-16
+    jam_defaults: dict = field(default_factory=dict)  # request settings for jam answers ([jam] in the TOML)
     max_upload_mb: float = 20.0  # the largest file the page takes
     beats: float = 16.0  # default length of new music
     watch: bool = True  # watch the inbox
@@ -74,6 +78,9 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
     values = dict(toml or {})
     if "watch" in values and isinstance(values["watch"], dict):
         values["watch_defaults"] = values.pop("watch")
+    if "jam" in values and isinstance(values["jam"], dict):  # a [jam] table: jam mode on, with these settings
+        values["jam_defaults"] = values.pop("jam")
+        values["jam"] = True
     for key, value in list(values.items()) + [(k, v) for k, v in flags.items() if v is not None]:
         if key not in names:
             raise CadenzaError(f"unknown setting {key!r} in the config; known: {', '.join(sorted(names))}")

@@ -241,7 +241,7 @@ class Daemon:
         if len(c.played) > MAX_LIVE_NOTES:
             del c.played[:len(c.played) - MAX_LIVE_NOTES]
         if self.live is not None and self.live.jam_cfg is not None:
-            self.live.note(pitch, vel)  # jam mode listens to /cadenza/note too
+            self.live.note(pitch, vel, sender=tuple(sender))  # jam mode listens to /cadenza/note too
 
     def on_generate(self, sender, args):
         rid = P.request_id(args)
@@ -307,8 +307,6 @@ class Daemon:
     def send_timed(self, to, rid, s, address, args, received: float) -> None:
         """Each note again as a bundle time-tagged with when it sounds: from the request's arrival plus the
         latency, or on the daemon's clock (Link, MIDI clock) from its first downbeat after that."""
-        from pythonosc.osc_bundle_builder import OscBundleBuilder
-        from pythonosc.osc_message_builder import OscMessageBuilder
 
         k, flat = (1, args[1:]) if address == "/cadenza/notes" else (int(args[1]), args[2:])
         origin = received + s.latency  # monotonic seconds of beat 0
@@ -317,15 +315,29 @@ class Daemon:
             clock = self.live.clock
             origin = clock.time_at(self.live.next_downbeat(clock.beat_at(origin)))
             spb = 60.0 / clock.qpm
-        offset = time.time() - time.monotonic()
         for i in range(0, len(flat) - 3, 4):
             pitch, start, dur, vel = flat[i:i + 4]
-            b = OscBundleBuilder(origin + float(start) * spb + offset)
-            m = OscMessageBuilder("/cadenza/play")
-            for value, tag in ((rid, "i"), (int(pitch), "i"), (int(vel), "i"), (float(dur) * spb, "f"), (k, "i")):
-                m.add_arg(value, tag)
-            b.add_content(m.build())
-            self.server.send_raw(to, b.build().dgram)
+            self.send_bundle(to, origin + float(start) * spb, "/cadenza/play",
+                             [rid, int(pitch), int(vel), float(dur) * spb, k])
+
+    def send_bundle(self, to, when: float, address: str, args: list) -> None:
+        """One message in a bundle time-tagged with `when` (monotonic seconds, sent as NTP time)."""
+        from pythonosc.osc_bundle_builder import OscBundleBuilder
+        from pythonosc.osc_message_builder import OscMessageBuilder
+
+        b = OscBundleBuilder(when + time.time() - time.monotonic())
+        m = OscMessageBuilder(address)
+        for value in args:
+            m.add_arg(value, "f" if isinstance(value, float) else "i")
+        b.add_content(m.build())
+        self.server.send_raw(to, b.build().dgram)
+
+    def jam_settings(self) -> P.Settings:
+        """Jam mode's settings for phrases from MIDI: the defaults, then `[jam]` in the config."""
+        s = self.defaults()
+        for key, value in (self.cfg.jam_defaults or {}).items():
+            s = P.apply_setting(s, key, value)
+        return s
 
     def check_cost(self, loaded, req) -> None:
         """Refuse, before any work, a request whose estimated cost is over the daemon's limit."""

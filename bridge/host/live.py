@@ -104,6 +104,7 @@ class Live:
         self.answering = False
         self.answers = 0
         self.answer_log: list[dict] = []  # when each answer's downbeat and first note were due (monotonic)
+        self.osc_player: tuple | None = None  # the OSC client whose /cadenza/note phrase is being answered
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0}
         self._stop = threading.Event()
         self.scheduler: Scheduler | None = None
@@ -198,11 +199,14 @@ class Live:
         elif msg.type in ("note_off", "note_on"):
             self.note(msg.note, 0, t)
 
-    def note(self, pitch: int, velocity: int, t: float | None = None) -> None:
-        """A note of the player (from MIDI in or /cadenza/note)."""
+    def note(self, pitch: int, velocity: int, t: float | None = None, sender: tuple | None = None) -> None:
+        """A note of the player (from MIDI in, or /cadenza/note from `sender`: the answer then also goes back
+        to that client over OSC, as /cadenza/notes and as bundles time-tagged with when each note sounds)."""
         t = time.monotonic() if t is None else t
         beat = self.clock.beat_at(t)
         self.stats["notes_in"] += 1
+        if sender is not None:
+            self.osc_player = sender
         if velocity > 0:
             if self.answering:
                 self.cancel_answer()  # the player leads: what the answer has not played yet is dropped
@@ -249,7 +253,10 @@ class Live:
             return
         t0 = min(on for _, on, _, _ in phrase)
         notes = [(p, on - t0, off - on, v) for p, on, off, v in phrase]
-        s = self.daemon.settings_of(("jam", 0))
+        player = self.osc_player
+        self.osc_player = None
+        # the OSC player's own settings (model, temperature, scale, ...), else the config's [jam] table
+        s = self.daemon.settings_of(player) if player is not None else self.daemon.jam_settings()
         beats = self.jam_cfg.bars * self.bar_beats()
         s = S.apply(S.apply(S.apply(s, "beats", beats), "qpm", round(min(400, max(10, self.qpm)), 3)), "write_file", 0)
         s = S.apply(s, "midi", 0)
@@ -266,6 +273,8 @@ class Live:
         def emit(address: str, args: list) -> None:
             if tag != self.answer_tag:
                 return
+            if player is not None:
+                self.daemon.send(self.daemon.reply_to(player), "/cadenza/jam" + address[len("/cadenza"):], args)
             if address == "/cadenza/notes":
                 flat = args[1:]
                 now_beat = clock.beat_at()
@@ -285,6 +294,9 @@ class Live:
                     self.scheduler.at(on, ("note_on", pitch, vel, channel), tag)
                     self.scheduler.at(off, ("note_off", pitch, 0, channel), tag)
                     self.stats["answer_notes"] += 1
+                    if player is not None:
+                        self.daemon.send_bundle(self.daemon.reply_to(player), on, "/cadenza/play",
+                                                [tag, pitch, vel, off - on, 1])
             elif address in ("/cadenza/done", "/cadenza/error", "/cadenza/cancelled"):
                 if address == "/cadenza/error":
                     log.warning("jam: the model could not answer: %s", args[1] if len(args) > 1 else "")

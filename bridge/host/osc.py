@@ -43,7 +43,7 @@ def is_reply(address: str, params: list) -> bool:
     requests: as requests they carry an id and at most key value pairs, as replies names or "ok"."""
     if address in ("/cadenza/models", "/cadenza/status"):
         return len(params) > 1 and isinstance(params[1], str) and params[1] not in ("reply_host", "reply_port")
-    return address in REPLIES
+    return address in REPLIES or address == "/cadenza/play" or address.startswith("/cadenza/jam/")
 
 
 class Refused(Exception):

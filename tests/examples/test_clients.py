@@ -61,3 +61,30 @@ def test_supercollider_plays_timed_bundles_at_their_time(daemon):  # noqa: F811
     assert done > 0 and timed == done and late == 0 and len(plays) == done
     for _, at, due in plays:
         assert abs(float(at) - float(due)) < 0.01  # sclang played each at the time the daemon tagged
+
+
+@pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")
+def test_supercollider_jams_over_osc(tmp_path):
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+    from tests.host.conftest import MODEL
+
+    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
+                           jam=True, jam_wait=1.0, jam_bars=1, qpm=240.0))
+    d.start()
+    d.wait_ready(120)
+    try:
+        env = dict(os.environ, CADENZA_PORT=str(d.server.address[1]), CADENZA_HEADLESS="1", CADENZA_QPM="240",
+                   QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
+        r = subprocess.run(["sclang", "-D", str(ROOT / "examples" / "supercollider" / "jam.scd")], env=env,
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        d.stop()
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    answered = int(re.search(r"ANSWERED (\d+) notes", out).group(1))
+    played, due = map(int, re.search(r"PLAYED (\d+) of (\d+)", out).groups())
+    plays = re.findall(r"PLAY (\d+) at ([\d.]+) \(due ([\d.]+)\)", out)
+    assert answered > 0 and played == due > 0 and len(plays) == played
+    assert all(abs(float(at) - float(when)) < 0.01 for _, at, when in plays)
+    assert d.live.answer_log  # the daemon answered on its clock
