@@ -580,7 +580,7 @@ def cmd_inspect(args) -> int:
         if shown.ndim == 2:
             print("  " + " ".join("(" + ",".join(map(str, row)) + ")" for row in shown.tolist()))
         else:
-            print("  " + " ".join(repr(t) if codec.name == "kern" else t for t in codec.tokens(shown)))
+            print("  " + " ".join(repr(t) if codec.text_tokens else t for t in codec.tokens(shown)))
     return 0
 
 

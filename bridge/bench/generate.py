@@ -74,7 +74,7 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
     from ..generation import Request, Sampling, generator_for, prime_from_generation_set
 
     loaded = store.load(model)
-    messages = loaded.arch == "attention_lstm"
+    messages = len(loaded.codec.fields) > 1  # tokens of several fields: the attention-LSTM's three heads
     gen = generator_for(loaded)
     try:
         _, prime = prime_from_generation_set(loaded, beats=4)

@@ -28,6 +28,8 @@ class Codec:
     name: ClassVar[str] = ""
     #: whether the codec carries drum tracks (no codec does yet: their drums are kept from the prime as read)
     drums: ClassVar[bool] = False
+    #: whether its tokens are characters of text (shown quoted)
+    text_tokens: ClassVar[bool] = False
     #: whether time is counted in seconds (decoded at a tempo) rather than in beats
     time_in_seconds: ClassVar[bool] = False
     #: whether the notes of a partly generated sequence are already final (streamed while generating);

@@ -255,6 +255,7 @@ RECIPS_BY_STEPS = dict(RECIPS)
 class KernCodec(Codec):
     name = "kern"
     streams = False  # the text is repaired and read as a whole: its notes are known at the end
+    text_tokens = True
 
     def _build_vocab(self):
         return list(CHARS)

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -119,6 +119,47 @@ def halves(batch: int, split: bool = True) -> list[tuple[int, int]]:
     if split and batch >= 4 and (os.cpu_count() or 1) >= 2:
         return [(0, batch // 2), (batch // 2, batch)]
     return [(0, batch)]
+
+
+class Rows(NamedTuple):
+    """The state a run carries for a contiguous set of variations (one thread's half of a batch)."""
+    var0: int  # the variation of the first row (its random numbers depend on it)
+    logits: np.ndarray  # (B, vocab) for the next token
+    h: np.ndarray  # (layers, B, units)
+    c: np.ndarray  # (layers, B, units)
+    sounding: np.ndarray  # (B, 128) bool: pitches sounding
+    held: np.ndarray  # (B, 128) beats each has sounded
+
+
+class Draw(NamedTuple):
+    """How each token is drawn (the kernel reads it as a plain tuple, in this order)."""
+    strategy: float  # index into STRATEGIES
+    temperature: float
+    top_k: float
+    top_p: float
+    n: float
+    max_hold: float  # beats after which a held note is released
+    min_shift: float  # the shortest time step
+
+
+class Loop(NamedTuple):
+    """What the compiled loop does besides sampling."""
+    grammar: bool  # releases only sounding pitches, starts only silent ones
+    hold: bool  # max_hold applies
+    lstm: bool  # LSTM layers (else plain RNN)
+    note_state: bool  # the first layer reads the sounding pitches
+
+
+def run_chunk(n: int, first: int, seed: int, rows: Rows, mask: np.ndarray, W: tuple, T: tuple, draw: Draw,
+              loop: Loop) -> np.ndarray:
+    """`n` tokens for every row, (B, n); the rows' state advances in place. The named structures are
+    unpacked here into the compiled kernel's positional arguments (numba takes plain tuples)."""
+    from . import kernels
+
+    out = np.empty((len(rows.logits), n), np.int32)
+    kernels.chunk(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held, mask, out,
+                  W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state)
+    return out
 
 
 _POOL = None
@@ -301,7 +342,6 @@ class Generator:
 
     def run(self, prime: np.ndarray, req: Request, on_chunk: Callable[[list[np.ndarray]], None] | None = None,
             cancel: threading.Event | None = None) -> Result:
-        from . import kernels
         from .sampling import STRATEGIES
 
         t0 = time.perf_counter()
@@ -323,20 +363,18 @@ class Generator:
         parts = []
         for a, b in halves(B, self.split):
             n = b - a
-            parts.append({"var0": a, "logits": np.repeat(logits, n, 0),
-                          "h": np.ascontiguousarray(np.repeat(state["h"], n, 1)),
-                          "c": np.ascontiguousarray(np.repeat(state["c"], n, 1)),
-                          "sounding": np.repeat(state["sounding"], n, 0), "held": np.repeat(state["held"], n, 0)})
-        settings = (float(STRATEGIES.index(s.strategy)), float(s.temperature), float(s.top_k or 40), float(s.top_p),
-                    float(s.n), self.max_hold(req), self.min_shift)
+            parts.append(Rows(var0=a, logits=np.repeat(logits, n, 0),
+                              h=np.ascontiguousarray(np.repeat(state["h"], n, 1)),
+                              c=np.ascontiguousarray(np.repeat(state["c"], n, 1)),
+                              sounding=np.repeat(state["sounding"], n, 0), held=np.repeat(state["held"], n, 0)))
+        draw = Draw(strategy=float(STRATEGIES.index(s.strategy)), temperature=float(s.temperature),
+                    top_k=float(s.top_k or 40), top_p=float(s.top_p), n=float(s.n), max_hold=self.max_hold(req),
+                    min_shift=self.min_shift)
+        loop = Loop(grammar=self.grammar, hold=self.hold, lstm=self.is_lstm, note_state=self.note_state)
         seed = req.seed & 0x7FFFFFFF
 
-        def make(part, t_first):
-            out = np.empty((len(part["logits"]), self.chunk), np.int32)
-            kernels.chunk(self.chunk, t_first, part["var0"], seed, part["logits"], part["h"], part["c"],
-                          part["sounding"], part["held"], mask, out, self.W, self.T, settings, self.grammar,
-                          self.hold, self.is_lstm, self.note_state)
-            return out
+        def make(rows: Rows, t_first: int):
+            return run_chunk(self.chunk, t_first, seed, rows, mask, self.W, self.T, draw, loop)
 
         counters = None
         if token_beats is None and stop_beats is not None:
