@@ -142,6 +142,10 @@ async def main():
         await asyncio.sleep(0.05)
         if other.num_peers and cadenza.peers:
             break
+    out["peers"] = [other.num_peers, cadenza.peers]
+    other.tempo = 93.0  # a tempo change on the other peer reaches Cadenza
+    await asyncio.sleep(0.5)
+    out["tempo_after_change"] = [other.tempo, cadenza.qpm]
     diffs = []
     for _ in range(500):
         await asyncio.sleep(0.002)
