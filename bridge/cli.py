@@ -566,6 +566,9 @@ def cmd_inspect(args) -> int:
     if score.time_signatures:
         ts = score.time_signatures[0]
         print(f"  time signature {ts.numerator}/{ts.denominator}")
+    if score.key_signatures:
+        print(f"  key {score.key_signatures[0].name}"
+              + (f" ({len(score.key_signatures)} changes)" if len(score.key_signatures) > 1 else ""))
     for i, t in enumerate(score.tracks):
         lo_hi = f"pitches {t.array[:, 0].min()}-{t.array[:, 0].max()}" if len(t.array) else "no notes"
         print(f"  track {i}: {t.name or '(unnamed)'}, program {t.program}{', drums' if t.is_drum else ''}, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.cli import main
-from bridge.music import CONTINUATION, Score, Tempo, TimeSignature, Track, read_midi, write_midi
+from bridge.music import CONTINUATION, KeySignature, Score, Tempo, TimeSignature, Track, read_midi, write_midi
 from tests.conftest import ROOT
 
 
@@ -27,7 +27,7 @@ def prime_file(path, tempos, meter, drums=True, pitched=True, tpq=480):
     if drums:
         tracks.append(Track(kit, is_drum=True, channel=9, name="kit"))
     score = Score(tpq=tpq, tracks=tuple(tracks), tempos=tuple(Tempo(t, int(6e7 / q)) for t, q in tempos),
-                  time_signatures=(TimeSignature(0, *meter),))
+                  time_signatures=(TimeSignature(0, *meter),), key_signatures=(KeySignature(0, -2, True),))
     write_midi(score, path)
     return read_midi(path)
 
@@ -50,6 +50,7 @@ def test_continuation_keeps_tracks_drums_tempo_map_and_meter(tmp_path, capsys, m
     assert [(t.tick / got.tpq, round(t.qpm, 3)) for t in got.tempos] == \
         [(t.tick / prime.tpq, round(t.qpm, 3)) for t in prime.tempos]
     assert [(s.numerator, s.denominator) for s in got.time_signatures] == [meter]
+    assert [k.name for k in got.key_signatures] == ["g minor"]  # and the key
     for old in prime.tracks:  # every track of the prime, note for note, with its program, channel and drum flag
         same = [t for t in got.tracks if t.is_drum == old.is_drum and t.program == old.program
                 and t.channel == old.channel and len(t.array) == len(old.array)
@@ -82,3 +83,14 @@ def test_kern_model_stops_at_the_asked_beats(tmp_path, capsys, seed):
     written = read_midi(out).duration_beats
     assert 15.0 <= written <= 16.0 + 1e-6  # within a note of 16
     assert f"{written:.1f} beats new" in capsys.readouterr().out  # the report measures what was written
+
+
+def test_key_signatures_round_trip_as_mido_reads_them(tmp_path):
+    import mido
+
+    score = Score(tpq=480, tracks=(Track([(60, 90, 0, 480)]),),
+                  key_signatures=(KeySignature(0, 3, False), KeySignature(960, -4, True)))
+    write_midi(score, tmp_path / "k.mid")
+    keys = [m.key for t in mido.MidiFile(tmp_path / "k.mid").tracks for m in t if m.type == "key_signature"]
+    assert keys == ["A", "Fm"]
+    assert read_midi(tmp_path / "k.mid").key_signatures == score.key_signatures

@@ -88,7 +88,7 @@ def tempo_at(score: Score, tick: int) -> float:
 
 def continuation_of(codec, prime_ids: np.ndarray, new_ids: np.ndarray, like: Score, beats: float | None = None,
                     include_prime: bool = True) -> Score:
-    """The prime as it was read, every track, channel, program, drum part, tempo change and meter kept,
+    """The prime as it was read, every track, channel, program, drum part, tempo change, meter and key kept,
     followed by the new music in a track of its own from where the prime ends, counted in the prime's
     beats (codecs that count seconds are decoded at the tempo in force there). `include_prime=False`:
     the new music alone, at that tempo and meter."""
@@ -108,8 +108,10 @@ def continuation_of(codec, prime_ids: np.ndarray, new_ids: np.ndarray, like: Sco
                   channel=lead.channel if lead else 0)
     if not include_prime:
         sigs = [s for s in like.time_signatures if s.tick <= end][-1:] or list(like.time_signatures[:1])
+        keys = [k for k in like.key_signatures if k.tick <= end][-1:]
         return like.replace(tracks=(track,), tempos=(Tempo(0, qpm_to_usec(qpm)),),
-                            time_signatures=tuple(s._replace(tick=0) for s in sigs), markers=())
+                            time_signatures=tuple(s._replace(tick=0) for s in sigs), markers=(),
+                            key_signatures=tuple(k._replace(tick=0) for k in keys))
     arr[:, 2:] += end
     return like.replace(tracks=like.tracks + (track.replace(notes=arr),),
                         markers=tuple(like.markers) + (Marker(end, CONTINUATION),))

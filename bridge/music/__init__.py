@@ -17,13 +17,15 @@ from ..audio import AUDIO_SUFFIXES  # read by pitch tracking (bridge.audio.trans
 from ..errors import MusicFileError
 from .atomic import atomic_write_bytes, atomic_write_text
 from .midi import midi_bytes, parse_midi, read_midi, write_midi
-from .score import CONTINUATION, PIANO_HIGH, PIANO_LOW, Control, Marker, Note, Score, Tempo, TimeSignature, Track
+from .score import (CONTINUATION, PIANO_HIGH, PIANO_LOW, Control, KeySignature, Marker, Note, Score, Tempo,
+                    TimeSignature, Track)
 
 MIDI_SUFFIXES = (".mid", ".midi", ".rmi", ".kar", ".smf")
 NOTATION_SUFFIXES = (".krn", ".xml", ".mxl", ".musicxml")
 SUFFIXES = MIDI_SUFFIXES + NOTATION_SUFFIXES + AUDIO_SUFFIXES
 
-__all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "Control", "Marker", "CONTINUATION", "PIANO_LOW",
+__all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "KeySignature", "Control", "Marker", "CONTINUATION",
+           "PIANO_LOW",
            "PIANO_HIGH",
            "load_score", "read_midi", "parse_midi", "write_midi", "midi_bytes",
            "atomic_write_bytes", "atomic_write_text", "SUFFIXES", "MIDI_SUFFIXES", "NOTATION_SUFFIXES",

@@ -85,6 +85,12 @@ def scan_track(data, i, end):
                         metas[nm, 2] = data[i]
                         metas[nm, 3] = data[i + 1]
                         nm += 1
+                elif mtype == 0x59 and length >= 2 and i + 2 <= end:  # key signature: sharps (signed), minor
+                    metas[nm, 0] = tick
+                    metas[nm, 1] = 0x59
+                    metas[nm, 2] = data[i]
+                    metas[nm, 3] = data[i + 1]
+                    nm += 1
                 elif mtype == 0x03 or mtype == 0x06:  # track name, marker: offset and length of the text
                     metas[nm, 0] = tick
                     metas[nm, 1] = mtype

@@ -24,7 +24,7 @@ from ..errors import MusicFileError
 from .atomic import atomic_write_bytes
 import numpy as np
 
-from .score import Marker, Score, Tempo, TimeSignature, Track
+from .score import KeySignature, Marker, Score, Tempo, TimeSignature, Track
 
 MAX_TICK = 1 << 28  # ~ pretty_midi's limit: beyond this a file is corrupt, not long
 
@@ -97,6 +97,7 @@ def parse_midi(data: bytes, label: str = "<bytes>") -> Score:
     tempos: list[tuple[int, int, int]] = []
     sigs: dict[int, TimeSignature] = {}
     markers: list[Marker] = []
+    key_sigs: dict[int, KeySignature] = {}
     max_tick = 0
     for index, (start, end) in enumerate(chunks):
         notes, ctrl, metas, last = scan_track(buf, start, end)
@@ -115,6 +116,10 @@ def parse_midi(data: bytes, label: str = "<bytes>") -> Score:
                 tempos.append((tick, len(tempos), a))
             elif mtype == 0x58:
                 sigs[tick] = TimeSignature(tick, a, 1 << min(b, 6))
+            elif mtype == 0x59:
+                sharps = a - 256 if a > 127 else a
+                if -7 <= sharps <= 7:
+                    key_sigs[tick] = KeySignature(tick, sharps, bool(b))
             elif mtype == 0x03 and index not in names:
                 names[index] = data[a:a + b].decode("latin-1").strip()
             elif mtype == 0x06:
@@ -138,7 +143,7 @@ def parse_midi(data: bytes, label: str = "<bytes>") -> Score:
             by_tick[tick] = usec  # the last of several tempos on one tick wins
         tempo_t = tuple(Tempo(t, u) for t, u in sorted(by_tick.items())) or (Tempo(0, 500_000),)
     return Score(tpq=tpq, tracks=tuple(tracks), tempos=tempo_t, time_signatures=tuple(sigs[t] for t in sorted(sigs)),
-                 markers=tuple(sorted(markers)))
+                 markers=tuple(sorted(markers)), key_signatures=tuple(key_sigs[t] for t in sorted(key_sigs)))
 
 
 def _unwrap_rmi(data: bytes, label: str) -> bytes:
@@ -192,6 +197,8 @@ def midi_bytes(score: Score, single_track: bool = False) -> bytes:
     for s in score.time_signatures:
         den_pow = max(0, min(6, s.denominator.bit_length() - 1))
         meta.append((max(0, s.tick), 1, bytes([0xFF, 0x58, 0x04, max(1, min(255, s.numerator)), den_pow, 24, 8])))
+    for k in score.key_signatures:
+        meta.append((max(0, k.tick), 1, bytes([0xFF, 0x59, 0x02, k.sharps & 0xFF, int(bool(k.minor))])))
     for m in score.markers:
         text = m.text.encode("latin-1", "replace")[:127]
         meta.append((max(0, m.tick), 1, b"\xff\x06" + _vlq_bytes(len(text)) + text))

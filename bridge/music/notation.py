@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import MusicFileError
-from .score import Note, Score, Tempo, TimeSignature, Track, _note_order, qpm_to_usec
+from .score import KeySignature, Note, Score, Tempo, TimeSignature, Track, _note_order, qpm_to_usec
 
 NOTATION_TPQ = 960  # divisible by 2**6, 3 and 5: sixty-fourths, triplets and quintuplets are exact
 DEFAULT_VELOCITY = 80
@@ -89,4 +89,10 @@ def stream_to_score(stream) -> Score:
     first = parts[0].flatten() if parts else flat_all
     for ts in first.getElementsByClass("TimeSignature"):
         sigs[tick(ts.offset)] = TimeSignature(tick(ts.offset), int(ts.numerator), int(ts.denominator))
-    return Score(tpq=tpq, tracks=tuple(tracks), tempos=tempos_t, time_signatures=tuple(sigs.values()))
+    keys = {}
+    for ks in first.getElementsByClass("KeySignature"):
+        sharps = int(getattr(ks, "sharps", 0) or 0)
+        keys[tick(ks.offset)] = KeySignature(tick(ks.offset), max(-7, min(7, sharps)),
+                                             getattr(ks, "mode", "major") == "minor")
+    return Score(tpq=tpq, tracks=tuple(tracks), tempos=tempos_t, time_signatures=tuple(sigs.values()),
+                 key_signatures=tuple(keys[k] for k in sorted(keys)))

@@ -54,6 +54,20 @@ class TimeSignature(NamedTuple):
     denominator: int
 
 
+class KeySignature(NamedTuple):
+    """A key signature: `sharps` -7 (7 flats) to 7 (7 sharps), `minor` or major, from `tick` on."""
+    tick: int
+    sharps: int
+    minor: bool
+
+    @property
+    def name(self) -> str:
+        major = ["Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#"]
+        minor = ["ab", "eb", "bb", "f", "c", "g", "d", "a", "e", "b", "f#", "c#", "g#", "d#", "a#"]
+        i = max(-7, min(7, self.sharps)) + 7
+        return f"{minor[i]} minor" if self.minor else f"{major[i]} major"
+
+
 class Track:
     """One instrument's notes, with its program, drum flag, name, channel and control changes.
 
@@ -129,6 +143,7 @@ class Score:
     tempos: tuple[Tempo, ...] = (Tempo(0, DEFAULT_TEMPO),)
     time_signatures: tuple[TimeSignature, ...] = ()
     markers: tuple[Marker, ...] = ()
+    key_signatures: tuple[KeySignature, ...] = ()
     _tempo_map: "TempoMap | None" = field(default=None, compare=False, repr=False)
 
     # ----- construction -------------------------------------------------------------------------
@@ -216,9 +231,11 @@ class Score:
         # events that land on one tick: the last wins, as when reading a file
         tempos = {q(t.tick): Tempo(q(t.tick), t.usec_per_quarter) for t in self.tempos}
         sigs = {q(s.tick): TimeSignature(q(s.tick), s.numerator, s.denominator) for s in self.time_signatures}
+        keys = {q(k.tick): k._replace(tick=q(k.tick)) for k in self.key_signatures}
         return Score(tpq=tpq, tracks=tracks, tempos=tuple(tempos[k] for k in sorted(tempos)),
                      time_signatures=tuple(sigs[k] for k in sorted(sigs)),
-                     markers=tuple(Marker(q(m.tick), m.text) for m in self.markers))
+                     markers=tuple(Marker(q(m.tick), m.text) for m in self.markers),
+                     key_signatures=tuple(keys[k] for k in sorted(keys)))
 
 
 def _note_order(n: Note):
