@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-files", type=int, default=0, help="use only the first N files (smoke tests)")
     p.add_argument("--init", default="", help="start from this model's weights (same architecture and codec): "
                                               "train a shipped model further")
+    p.add_argument("--fim", action="store_true", help="train for infill: windows in fill-in-the-middle order "
+                                                      "(with --init, an infill model starts from a plain one)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
@@ -121,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", help="output .mid (default: NAME.cadenza.mid; with variations, -1, -2, ...)")
         settings.add_arguments(p, exclude=("model",))  # every request setting, from the one specification (bridge/settings.py)
         p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("infill", help="write a region of a piece anew, given the music on both sides",
+                       description="Regenerate the notes between two beats of a piece with an infill model "
+                                   "(trained with `cadenza train --fim`): every note outside the region stays as "
+                                   "it was; the new notes are a track of their own.",
+                       epilog="example:\n  cadenza infill chorale.krn --start-beat 8 --end-beat 12 --out filled.mid",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", help="the piece: .mid .midi .krn .xml .mxl .musicxml")
+    p.add_argument("--start-beat", type=float, required=True, help="where the region begins (beats from the start)")
+    p.add_argument("--end-beat", type=float, required=True, help="where it ends")
+    p.add_argument("--model", default="chorale-infill", help="an infill model (default chorale-infill)")
+    p.add_argument("--out", help="output .mid (default NAME.infill.mid; with variations, -1, -2, ...)")
+    settings.add_arguments(p, exclude=("model", "beats"))
+    p.set_defaults(func=cmd_infill)
 
     p = sub.add_parser("serve", help="run the daemon: OSC on 127.0.0.1:9000 and the watch folder",
                        description="Serve models to music software over OSC and continue files dropped into "
@@ -367,7 +383,8 @@ def cmd_train(args) -> int:
                       batch=args.batch, steps_per_epoch=args.steps_per_epoch, epochs=args.epochs, lr=args.lr,
                       patience=args.patience, transpose=args.transpose, max_minutes=args.max_minutes,
                       max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
-                      runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init)
+                      runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init,
+                      fim=args.fim)
     folder = train(cfg)
     import json
 
@@ -450,6 +467,28 @@ def cmd_generate(args) -> int:
               f"{score.duration_beats:.1f} beats in all")
     print(f"{result.tokens} tokens in {result.seconds:.2f} s ({result.tokens / max(result.seconds, 1e-9):.0f} tokens/s, "
           f"model {loaded.name}, {req.variations} variation(s))")
+    return 0
+
+
+def cmd_infill(args) -> int:
+    from pathlib import Path
+
+    from . import store
+    from .generation.infill import infill
+    from .music import load_score, write_midi
+
+    s = settings.from_args(args)
+    req = settings.request_of(s)
+    path = Path(args.file)
+    outs = _outputs(args.out or f"{path.stem}.infill.mid", path.stem, req.variations)
+    loaded = store.load(args.model)
+    score = load_score(path)
+    wholes, regions, result = infill(loaded, score, args.start_beat, args.end_beat, req)
+    for whole, region, out in zip(wholes, regions, outs):
+        write_midi(whole, out)
+        print(f"{out}: {len(region)} new notes in beats {args.start_beat:g}-{args.end_beat:g}; "
+              f"{whole.note_count} notes in all")
+    print(f"{result.tokens} tokens in {result.seconds:.2f} s (model {loaded.name}, seed {req.seed})")
     return 0
 
 

@@ -45,7 +45,9 @@ def get_codec(name: str = DEFAULT, **params: Any) -> Codec:
 
 def from_description(desc: dict) -> Codec:
     """Rebuild the codec a model was trained with from its stored description."""
-    return get_codec(desc["name"], **desc.get("params", {}))
+    from .fim import wrap
+
+    return wrap(get_codec(desc["name"], **desc.get("params", {})), desc)
 
 
 __all__ = ["Codec", "get_codec", "codec_class", "from_description", "NAMES", "DEFAULT"]

@@ -97,6 +97,15 @@ class Codec:
         (new notes are placed after it without decoding a whole file)."""
         return ids[-keep:] if len(ids) > keep else ids
 
+    def context(self, ids: np.ndarray) -> np.ndarray:
+        """The ids that are the music just before what is generated next (for the note grammar): all of
+        them, except where a prime holds more than one stretch of music (infill)."""
+        return np.asarray(ids)
+
+    def never_sampled(self) -> tuple[int, ...]:
+        """Ids generation never draws."""
+        return (self.eos,) if self.eos is not None else ()
+
     def empty(self) -> np.ndarray:
         """No ids (a prime of nothing), in this codec's shape."""
         return np.zeros((0, len(self.fields)) if len(self.fields) > 1 else 0, np.int32)

@@ -350,14 +350,16 @@ class Generator:
         if len(whole) and (whole.min() < 0 or whole.max() >= self.vocab):
             raise CadenzaError(f"prime ids outside this model's vocabulary (0-{self.vocab - 1})")
         start = prime if len(prime) else np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
-        forbid = (self.codec.eos,) if self.codec.eos is not None else ()
+        forbid = self.codec.never_sampled()
         mask = np.ascontiguousarray(make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, forbid), np.float32)
         cap, stop_beats = self.budget(req)
         token_beats = self.codec.token_beats(req.qpm) if req.qpm and self.token_beats is not None else self.token_beats
         B = req.variations
         s = req.sampling
-        logits, state = self.prime(start, self.note_counts(whole[:-MAX_PRIME]) if len(whole) > MAX_PRIME else None)
-        on, held = self.sounding_after(whole)
+        music = self.codec.context(whole)  # the music right before what comes next (for infill: the prefix)
+        before = music[:-MAX_PRIME] if len(whole) > MAX_PRIME else music[:0]
+        logits, state = self.prime(start, self.note_counts(before) if len(before) else None)
+        on, held = self.sounding_after(music)
         state["sounding"][:] = on
         state["held"][:] = held
         parts = []

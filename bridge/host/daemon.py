@@ -62,6 +62,7 @@ class Daemon:
             f"{p}/continue": self.on_continue,
             f"{p}/note": self.on_note,
             f"{p}/continue_file": self.on_continue_file,
+            f"{p}/infill": self.on_infill,
             f"{p}/render": self.on_render,
             f"{p}/set": self.on_set,
             f"{p}/cancel": self.on_cancel,
@@ -262,6 +263,87 @@ class Daemon:
 
         prime = Score.from_beats(notes, qpm=s.qpm, time_signature=parse_meter(s.meter))
         self._queue_generation(sender, rid, s, prime=prime, label=f"continue {len(notes)} notes")
+
+    def on_infill(self, sender, args):
+        """/cadenza/infill id start end pitch start dur vel ... [key value ...]: the notes of the piece, and the
+        region (in its beats) to write anew with an infill model; the region's notes come back."""
+        rid = P.request_id(args)
+        if len(args) < 3:
+            raise P.ProtocolError("/cadenza/infill id start_beat end_beat notes... [key value ...]")
+        start, end = P.number(args[1], "start beat"), P.number(args[2], "end beat")
+        if not end > start >= 0:
+            raise P.ProtocolError(f"the region {start:g}-{end:g}: give 0 <= start < end (beats)")
+        flat, pairs = P.split_continue_args(list(args[3:]))
+        s = self.settings(sender, pairs)
+        if not flat:
+            raise P.ProtocolError("send the piece's notes after the region: pitch start duration velocity ...")
+        from ..music import Score
+
+        notes = [(n.pitch, n.start, n.duration, n.velocity) for n in P.parse_notes(flat)]
+        score = Score.from_beats(notes, qpm=s.qpm, time_signature=parse_meter(s.meter))
+        req = request_of(s)
+
+        def emit(address, a):
+            self.send(self.reply_to(sender, s), address, a)
+
+        def run(job):
+            self._infill(job, emit, rid, s, req, score, start, end, f"osc-{sender[1]}-{rid}")
+
+        self._submit(sender, rid, run, f"infill {start:g}-{end:g}")
+
+    def _infill(self, job, emit, rid, s, req, score, start: float, end: float, stem: str) -> None:
+        """An infill job: the region's notes streamed (in the piece's beats), the whole piece written."""
+        from ..generation.infill import infill
+        from ..generation.stream import NoteStream
+        from ..music import write_midi
+
+        def finish(address, a):
+            self.jobs.release(job.key)
+            emit(address, a)
+
+        try:
+            loaded = self.models.get(s.model)
+            self.check_cost(loaded, req)
+        except CadenzaError as e:
+            finish("/cadenza/error", [rid, self.public(str(e))])
+            return
+        emit("/cadenza/started", [rid, loaded.name])
+        streams: list = []
+        deadline = time.perf_counter() + float(self.cfg.max_seconds)
+
+        def on_prime(prime, r):  # the region's context, once infill() has built it
+            streams.extend(NoteStream(loaded.codec, prime, qpm=r.qpm, beats=end - start) for _ in range(r.variations))
+
+        def on_chunk(chunk):
+            for k, rows in enumerate(chunk):
+                send(k, streams[k].feed(rows))
+            if time.perf_counter() > deadline:
+                job.cancel.set()
+
+        def send(k, notes):
+            shifted = [(p, st + start, d, v) for p, st, d, v in notes]
+            for part in P.note_chunks(shifted):
+                emit("/cadenza/notes" if k == 0 else "/cadenza/variation", [rid] + ([] if k == 0 else [k + 1]) + part)
+
+        try:
+            wholes, regions, result = infill(loaded, score, start, end, req, on_chunk=on_chunk, cancel=job.cancel,
+                                             on_prime=on_prime)
+        except CadenzaError as e:
+            finish("/cadenza/error", [rid, self.public(str(e))])
+            return
+        if result.cancelled:
+            finish("/cadenza/cancelled" if time.perf_counter() <= deadline else "/cadenza/error",
+                   [rid] + ([] if time.perf_counter() <= deadline else
+                            [f"stopped after {self.cfg.max_seconds:g} s (--max-seconds)"]))
+            return
+        for k, stream in enumerate(streams):
+            send(k, stream.finish())
+        if s.write_file:
+            for k, whole in enumerate(wholes):
+                suffix = "" if len(wholes) == 1 else f"-{k + 1}"
+                out = write_midi(whole, Path(self.cfg.outbox) / f"{stem}.infill{suffix}.mid")
+                emit("/cadenza/file", [rid, str(out.resolve())] + ([k + 1] if len(wholes) > 1 else []))
+        finish("/cadenza/done", [rid, len(regions[0])])
 
     def on_continue_file(self, sender, args):
         rid = P.request_id(args)

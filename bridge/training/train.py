@@ -53,6 +53,7 @@ class TrainConfig:
     corpus_note: str = ""  # free text for cadenza.json (e.g. the corpus licence in words)
     val_windows: int = 96  # validation windows checked each epoch (the final figure uses them all)
     init: str = ""  # start from this model's weights (a name or folder: same architecture and codec)
+    fim: bool = False  # train for infill: windows in fill-in-the-middle order (bridge/codecs/fim.py)
     verbose: int = 1
 
 
@@ -155,6 +156,15 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
     n_starts = len(stream) - L - 1
     tab = tf.constant(table) if table is not None else None
     notes = bool(cfg.arch_args.get("note_state"))
+    fim = hasattr(codec, "infill_prime")
+    if fim:
+        beats_t = tf.constant(codec.token_beats().astype(np.float32))
+
+        def fim_order(w, a, b):
+            gap = tf.reduce_sum(tf.gather(beats_t, w[a:b]))
+            n = tf.clip_by_value(tf.cast(tf.math.ceil(gap - 1e-6), tf.int32), 1, codec.max_gap)
+            seq = tf.concat([[codec.suffix_id], w[b:], [codec.prefix_id], w[:a], [codec.middle0 - 1 + n], w[a:b]], 0)
+            return tf.ensure_shape(seq, [L + 4])
     if notes:
         from ..nets.lstm import note_tables
 
@@ -183,6 +193,10 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
             src = pitches - semis
             held = tf.where((src >= 0) & (src < 128), tf.gather(held, tf.clip_by_value(src, 0, 127)), 0.0)
             return (w[:-1], held), w[1:]
+        if fim:  # suffix, prefix, then the middle: a gap of 8 to L/2 tokens somewhere in the window
+            a = tf.random.uniform([], L // 8, L // 2, dtype=tf.int32)
+            b = tf.minimum(a + tf.random.uniform([], 8, L // 2, dtype=tf.int32), L - 4)
+            w = fim_order(w, a, b)
         return w[:-1], w[1:]
 
     ds = (tf.data.Dataset.random(seed=cfg.seed)
@@ -195,6 +209,16 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
         raise CadenzaError(f"the validation files hold {len(vstream)} tokens: fewer than one window of {L}")
     x = vstream[:n * L].reshape(n, L)
     y = vstream[1:n * L + 1].reshape(n, L)
+    if fim:  # validation in the same order, the gap fixed: a quarter of the window, after its first quarter
+        rows = []
+        for k in range(n):
+            w = vstream[k * L:k * L + L + 1]
+            a, b = L // 4, L // 2
+            gap = float(codec.token_beats()[w[a:b]].sum())
+            rows.append(np.concatenate([[codec.suffix_id], w[b:], [codec.prefix_id], w[:a],
+                                        [codec.middle_id(gap)], w[a:b]]))
+        seqs = np.array(rows, np.int32)
+        x, y = seqs[:, :-1], seqs[:, 1:]
     # each epoch checks an evenly spread subset; the reported figure uses every window
     pick = np.linspace(0, n - 1, min(n, cfg.val_windows)).astype(int)
     if notes:
@@ -224,6 +248,15 @@ def train(cfg: TrainConfig) -> Path:
     from ..codecs import get_codec
 
     codec = get_codec(cfg.codec, **cfg.codec_params)
+    if cfg.fim:
+        from ..codecs.fim import FimCodec
+
+        if cfg.arch_args.get("note_state"):
+            raise CadenzaError("--fim and note_state do not go together yet")
+        try:
+            codec = FimCodec(codec)
+        except ValueError as e:
+            raise CadenzaError(str(e)) from None
     if cfg.arch_args.get("note_state") and not codec.pitch_tokens():
         raise CadenzaError(f"note_state needs a codec with note-on and note-off tokens (performance, notewise), "
                            f"not {cfg.codec!r}")
@@ -345,6 +378,9 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
         if key == "args":
             w = {k: v for k, v in want[key].items() if k not in free}
             h = {k: v for k, v in have[key].items() if k not in free}
+        elif key == "codec":  # an infill model may start from the plain model of its codec
+            w = {k: v for k, v in want[key].items() if k not in ("fim", "vocab_size", "specials")}
+            h = {k: v for k, v in have[key].items() if k not in ("fim", "vocab_size", "specials")}
         else:
             w, h = want[key], have[key]
         if json.loads(json.dumps(w)) != json.loads(json.dumps(h)):
@@ -356,8 +392,10 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
         theirs = base.model.get_layer(layer.name).get_weights()
         fitted = []
         for a, b in zip(mine, theirs):
-            if a.shape != b.shape:  # the first LSTM's input kernel, grown by the note-state rows
-                b = np.concatenate([b, np.zeros((a.shape[0] - b.shape[0], *a.shape[1:]), b.dtype)])
+            if a.shape != b.shape:  # grown: the note-state rows of the first LSTM's input kernel, or the
+                grown = np.zeros(a.shape, b.dtype)  # infill tokens' rows of the embedding and columns of the
+                grown[tuple(slice(0, n) for n in b.shape)] = b  # logits: zero, so it starts where the base was
+                b = grown
             fitted.append(b)
         layer.set_weights(fitted)
 

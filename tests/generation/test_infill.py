@@ -1,0 +1,103 @@
+"""Infill: a model trained in fill-in-the-middle order writes a region between what comes before and after;
+every note outside the region stays; a continuation model is refused; bad regions are named."""
+from __future__ import annotations
+
+import pytest
+
+from bridge.errors import CadenzaError
+from tests.conftest import CORPUS, ROOT
+
+CHORALES = CORPUS / "kern" / "bach-370-chorales"
+PIECE = CHORALES / "chor012.krn"
+
+
+@pytest.fixture(scope="module")
+def fim_model(tmp_path_factory):
+    """A small infill model trained here, from the shipped chorale model's weights (a few steps)."""
+    if not CHORALES.is_dir() or not (ROOT / "models" / "chorale" / "cadenza.json").is_file():
+        pytest.skip("corpus or chorale model not here")
+    import json
+
+    from bridge.training.train import TrainConfig, train
+
+    meta = json.loads((ROOT / "models" / "chorale" / "cadenza.json").read_text())
+    root = tmp_path_factory.mktemp("fim")
+    return train(TrainConfig(data=[CHORALES], name="fim", codec="notewise", arch_args=meta["arch"]["args"],
+                             init="chorale", fim=True, seq_len=128, batch=16, steps_per_epoch=20, epochs=1,
+                             patience=10, max_files=24, out=root / "models", runs=root / "runs", verbose=0))
+
+
+def test_the_region_is_new_and_everything_else_is_as_it_was(fim_model, tmp_path):
+    from bridge import store
+    from bridge.generation import Request
+    from bridge.generation.infill import INFILL_END, INFILL_START, infill
+    from bridge.music import load_score
+
+    loaded = store.load(str(fim_model))
+    assert loaded.codec.describe()["fim"]
+    score = load_score(PIECE)
+    wholes, regions, result = infill(loaded, score, 8.0, 12.0, Request(seed=3, variations=2))
+    s, e = 8 * score.tpq, 12 * score.tpq
+    for whole, region in zip(wholes, regions):
+        assert region and all(8 <= st < 12 and st + d <= 12 + 1e-9 for _, st, d, _ in region)
+        for old, new in zip(score.tracks, whole.tracks):  # outside the region: the very same notes
+            keep = (old.array[:, 2] < s) | (old.array[:, 2] >= e)
+            assert (new.array == old.array[keep]).all()
+        assert [m.text for m in whole.markers if m.text.startswith("infill")] == [INFILL_START, INFILL_END]
+    assert regions[0] != regions[1]
+
+
+def test_a_continuation_model_and_bad_regions_are_refused(fim_model):
+    from bridge import store
+    from bridge.generation import Request
+    from bridge.generation.infill import infill
+    from bridge.music import load_score
+
+    score = load_score(PIECE)
+    with pytest.raises(CadenzaError, match="chorale is not an infill model"):
+        infill(store.load("chorale"), score, 8, 12, Request())
+    loaded = store.load(str(fim_model))
+    for start, end, words in ((12, 8, "not after its start"), (500, 504, "past the end of the piece"),
+                              (0, 40, "at most 32 beats")):
+        with pytest.raises(CadenzaError, match=words):
+            infill(loaded, score, start, end, Request())
+
+
+def test_the_cli_and_osc_doors(fim_model, tmp_path, monkeypatch):
+    import shutil
+
+    from bridge.cli import main
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+    from bridge.music import load_score, read_midi
+    from tests.host.conftest import Client
+
+    out = tmp_path / "filled.mid"
+    assert main(["infill", str(PIECE), "--start-beat", "4", "--end-beat", "8", "--model", str(fim_model),
+                 "--seed", "2", "--out", str(out)]) == 0
+    filled = read_midi(out)
+    assert any(t.name == "Cadenza infill" and len(t.array) for t in filled.tracks)
+    # OSC: the piece as notes, the region's notes back, streamed; a name in the store (not a path)
+    monkeypatch.setenv("CADENZA_MODELS", str(tmp_path / "store"))
+    shutil.copytree(fim_model, tmp_path / "store" / "fim")
+    d = Daemon(ServeConfig(port=0, model="chorale", inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
+    d.start()
+    d.wait_ready(120)
+    c = Client(d.server.address[1])
+    try:
+        score = load_score(PIECE)
+        flat = []
+        for n in score.notes()[:60]:
+            flat += [n.pitch, n.start / score.tpq, (n.end - n.start) / score.tpq, n.velocity]
+        c.send("/cadenza/infill", 5, 4.0, 8.0, *flat, "model", "fim", "seed", 2)
+        got = c.receive(rid=5, timeout=120)
+        assert got[-1][0] == "/cadenza/done", got[-1]
+        notes = [p[i:i + 4] for a, p in got if a == "/cadenza/notes" for p in [p[1:]] for i in range(0, len(p), 4)]
+        assert notes and len(notes) == got[-1][1][1] and all(4 <= n[1] < 8 for n in notes)
+        c.send("/cadenza/infill", 6, 8.0, 4.0, *flat, "model", "fim")
+        assert "0 <= start < end" in c.receive(rid=6, until=("/cadenza/error",), timeout=10)[-1][1][1]
+        c.send("/cadenza/infill", 7, 4.0, 8.0, *flat, "model", "chorale")
+        assert "not an infill model" in c.receive(rid=7, timeout=60)[-1][1][1]
+    finally:
+        c.close()
+        d.stop()
