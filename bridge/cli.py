@@ -296,6 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--jams", type=int, default=8, help="phrases answered in jam mode (default 8)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_clock)
+    b = bsub.add_parser("infill", help="infill vs continuation: bits of the real middle, the joins, the speed",
+                        epilog="example:\n  cadenza bench infill --model chorale-infill --baseline chorale",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="chorale-infill")
+    b.add_argument("--baseline", default="chorale", help="the continuation model of the same family")
+    b.add_argument("--gap", type=float, default=4.0, help="beats of each gap (default 4)")
+    b.add_argument("--pieces", type=int, default=24, help="held-out pieces (default 24)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_infill)
     b = bsub.add_parser("fuzz", help="hostile datagrams against a real daemon: replies, thread deaths, memory",
                         epilog="example:\n  cadenza bench fuzz --datagrams 5000 --json",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -693,6 +702,14 @@ def cmd_bench_clock(args) -> int:
     logging.basicConfig(level=logging.ERROR)
     r = run_clock(args.model, notes=args.notes, jams=args.jams)
     print(json.dumps(r, indent=1) if args.json else table_clock(r))
+    return 0
+
+
+def cmd_bench_infill(args) -> int:
+    from .bench.infill import run_infill, table_infill
+
+    r = run_infill(args.model, baseline=args.baseline, gap=args.gap, pieces=args.pieces)
+    print(json.dumps(r, indent=1) if args.json else table_infill(r))
     return 0
 
 
