@@ -135,16 +135,35 @@ class Watcher:
                     with self._lock:
                         self.pending[path] = (st.st_size, st.st_mtime, now)  # try again shortly
 
+    TASK_KEYS = ("task", "start", "end")  # what to do with the file (not request settings)
+
+    def task_for(self, path: Path) -> tuple[str, float, float]:
+        """("continue", 0, 0), or ("infill", start beat, end beat) from the sidecar's `task = "infill"`."""
+        pairs = dict(self.daemon.cfg.watch_defaults)
+        sidecar = path.with_suffix(".toml")
+        if sidecar.is_file() and not sidecar.is_symlink():
+            from .config import load_toml
+
+            pairs.update(load_toml(sidecar))
+        task = str(pairs.get("task", "continue"))
+        if task not in ("continue", "infill"):
+            raise CadenzaError(f"task {task!r}: choose continue or infill")
+        if task == "infill":
+            if "start" not in pairs or "end" not in pairs:
+                raise CadenzaError('task = "infill" needs start and end (beats), e.g. start = 8 and end = 12')
+            return task, P.number(pairs["start"], "start"), P.number(pairs["end"], "end")
+        return task, 0.0, 0.0
+
     def settings_for(self, path: Path) -> P.Settings:
         s = P.Settings(beats=self.daemon.cfg.beats)
-        pairs = list(self.daemon.cfg.watch_defaults.items())
+        pairs = [kv for kv in self.daemon.cfg.watch_defaults.items() if kv[0] not in self.TASK_KEYS]
         sidecar = path.with_suffix(".toml")
         if sidecar.is_symlink():
             raise CadenzaError(f"{sidecar.name} is a symbolic link; settings are read only from plain files")
         if sidecar.is_file():
             from .config import load_toml
 
-            pairs += list(load_toml(sidecar).items())
+            pairs += [kv for kv in load_toml(sidecar).items() if kv[0] not in self.TASK_KEYS]
         for k, v in pairs:
             s = P.apply_setting(s, k, v)
         if s.model:
@@ -164,6 +183,18 @@ class Watcher:
             s = self.settings_for(path)
             loaded = self.daemon.models.get(s.model)
             like = load_score(path)  # read once: its tracks, tempo map and meter are kept
+            task, start, end = self.task_for(path)
+            if task == "infill":  # the region between start and end written anew; every other note kept
+                from ..generation.infill import infill
+
+                log.info("%s: infilling beats %g-%g with %s", path.name, start, end, loaded.name)
+                wholes, regions, result = infill(loaded, like, start, end, request_of(s), cancel=job.cancel)
+                if result.cancelled:
+                    return
+                out = write_midi(wholes[0], self.output_for(path))
+                self.processed += 1
+                log.info("%s -> %s (%d new notes)", path.name, out, len(regions[0]))
+                return
             said = drum_note(loaded.codec, like, loaded.name)
             prime = loaded.codec.encode_read(like, path)
             if not len(prime):

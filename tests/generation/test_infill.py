@@ -101,3 +101,32 @@ def test_the_cli_and_osc_doors(fim_model, tmp_path, monkeypatch):
     finally:
         c.close()
         d.stop()
+
+
+def test_the_watch_folder_infills_with_a_sidecar(fim_model, tmp_path, monkeypatch):
+    import shutil
+    import time
+
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+    from bridge.music import read_midi
+
+    monkeypatch.setenv("CADENZA_MODELS", str(tmp_path / "store"))
+    shutil.copytree(fim_model, tmp_path / "store" / "fim")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(PIECE, inbox / "piece.krn")
+    (inbox / "piece.toml").write_text('task = "infill"\nstart = 4\nend = 8\nmodel = "fim"\nseed = 1\n')
+    shutil.copy(PIECE, inbox / "bad.krn")
+    (inbox / "bad.toml").write_text('task = "infill"\nstart = 8\nmodel = "fim"\n')
+    d = Daemon(ServeConfig(port=0, model="chorale", inbox=inbox, outbox=tmp_path / "outbox"))
+    d.start()
+    try:
+        out, err = tmp_path / "outbox" / "piece.cadenza.mid", inbox / "failed" / "bad.error.txt"
+        deadline = time.time() + 120
+        while not (out.exists() and err.exists()) and time.time() < deadline:
+            time.sleep(0.1)
+    finally:
+        d.stop()
+    assert any(t.name == "Cadenza infill" and len(t.array) for t in read_midi(out).tracks)
+    assert "needs start and end" in err.read_text()
