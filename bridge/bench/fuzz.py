@@ -215,6 +215,8 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
         daemon = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
                                     queue=8, max_tokens=2000, max_seconds=5.0))
         daemon.start()
+    daemon.wait_ready(300)  # the model loaded: what the datagrams add is what RSS after minus before shows
+    check_alive(daemon.server.address[1])  # and its first request served (compiled code loaded)
     port = daemon.server.address[1]
     socks = []
     for _ in range(4):
