@@ -10,8 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import CadenzaError
-from ..settings import (KEYS, MAX_BEATS, RENDER_FORMATS, Settings, apply as apply_setting, apply_pairs,  # noqa: F401
+from ..settings import (KEYS, MAX_BEATS, RENDER_FORMATS, Settings, apply as apply_setting, apply_pairs,
                         integer, number, short)
+
+__all__ = ["PREFIX", "MAX_NOTES", "NOTES_PER_REPLY", "MAX_BLOB", "ProtocolError", "request_id", "PrimeNote",
+           "parse_notes", "split_continue_args", "note_chunks",
+           # the settings, re-exported for the daemon's handlers (bridge/settings.py is where they live)
+           "KEYS", "MAX_BEATS", "RENDER_FORMATS", "Settings", "apply_setting", "apply_pairs", "integer", "number",
+           "short"]
 
 PREFIX = "/cadenza"
 MAX_NOTES = 4096  # prime notes in one request
