@@ -107,6 +107,7 @@ class Live:
         self.osc_player: tuple | None = None  # the OSC client whose /cadenza/note phrase is being answered
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0}
         self._stop = threading.Event()
+        self.gone: dict[str, bool] = {}  # named ports that went away
         self.scheduler: Scheduler | None = None
         self.threads: list[threading.Thread] = []
 
@@ -225,9 +226,42 @@ class Live:
         bar = self.bar_beats()
         return math.ceil(beat / bar - 1e-9) * bar
 
+    def check_ports(self) -> None:
+        """A named port that went away (a device unplugged) is said once in the log and opened again when
+        it comes back; the daemon plays on in the meantime (virtual ports are ours and cannot go)."""
+        if not (self.want_in or self.want_out):
+            return
+        try:
+            be = backend(self.api)
+            names_in, names_out = be.get_input_names(), be.get_output_names()
+        except Exception:  # noqa: BLE001 - the MIDI system itself is gone for a moment
+            return
+        for kind, want, names in (("input", self.want_in, names_in), ("output", self.want_out, names_out)):
+            if not want:
+                continue
+            present = any(want.lower() in n.lower() for n in names)
+            gone = self.gone.get(kind, False)
+            if not present and not gone:
+                self.gone[kind] = True
+                log.warning("MIDI %s %r went away; Cadenza plays on and takes it back when it returns", kind, want)
+            elif present and gone:
+                try:
+                    if kind == "input":
+                        self.inport = be.open_input(find_port(names, want), callback=self._callback)
+                    else:
+                        self.outport = be.open_output(find_port(names, want))
+                    self.gone[kind] = False
+                    log.info("MIDI %s %r is back", kind, want)
+                except Exception as e:  # noqa: BLE001 - not ready yet: next time
+                    log.debug("MIDI %s %r not reopened yet: %s", kind, want, e)
+
     def _watch(self) -> None:
         last_bar = None
+        last_check = time.monotonic()
         while not self._stop.wait(0.002):
+            if time.monotonic() - last_check > 1.0:
+                last_check = time.monotonic()
+                self.check_ports()
             if self.jam_cfg is None or self.answering:
                 continue
             now = self.clock.beat_at()

@@ -213,3 +213,41 @@ def test_link_two_peers_in_a_network_namespace():
     assert r["tempo_after_change"][1] == pytest.approx(93.0, abs=0.01)
     assert r["phase_difference_ms"]["p99"] < 1.0
     assert r["start_stop_delay_ms"]["max"] < 1000  # start and stop reach it
+
+
+def test_a_named_port_that_goes_away_is_taken_back_when_it_returns(jack, tmp_path):
+    import mido
+
+    from bridge.host.config import ServeConfig
+    from bridge.host.daemon import Daemon
+
+    be = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
+    keyboard = be.open_output("Test keyboard", virtual=True)
+    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
+                           midi_in="Test keyboard", midi_api="jack"))
+    d.start()
+    try:
+        keyboard.send(mido.Message("note_on", note=60, velocity=90))
+        deadline = time.time() + 5
+        while d.live.stats["notes_in"] < 1 and time.time() < deadline:
+            time.sleep(0.05)
+        assert d.live.stats["notes_in"] == 1
+        keyboard.close()  # unplugged
+        deadline = time.time() + 5
+        while not d.live.gone.get("input") and time.time() < deadline:
+            time.sleep(0.05)
+        assert d.live.gone.get("input")
+        keyboard = be.open_output("Test keyboard", virtual=True)  # plugged in again
+        deadline = time.time() + 5
+        while d.live.gone.get("input") and time.time() < deadline:
+            time.sleep(0.05)
+        assert not d.live.gone.get("input")
+        time.sleep(0.3)
+        keyboard.send(mido.Message("note_on", note=62, velocity=90))
+        deadline = time.time() + 5
+        while d.live.stats["notes_in"] < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert d.live.stats["notes_in"] == 2  # heard again
+    finally:
+        keyboard.close()
+        d.stop()
