@@ -102,7 +102,7 @@ class Live:
         self.last_off: float | None = None  # beat of the phrase's last note-off
         self.answer_tag = 0
         self.answering = False
-        self.answers = 0
+        self.sounding_out: set[tuple[int, int]] = set()  # (channel, pitch) the answer holds on MIDI out
         self.answer_log: list[dict] = []  # when each answer's downbeat and first note were due (monotonic)
         self.osc_player: tuple | None = None  # the OSC client whose /cadenza/note phrase is being answered
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0}
@@ -364,7 +364,6 @@ class Live:
                 self.answering = False
             return
         kind, pitch, vel, channel = item
-        self.sounding_out = getattr(self, "sounding_out", set())
         if kind == "note_on":
             self.sounding_out.add((channel, pitch))
         else:
@@ -375,7 +374,7 @@ class Live:
     def all_notes_off(self) -> None:
         import mido
 
-        for channel, pitch in list(getattr(self, "sounding_out", ())):
+        for channel, pitch in list(self.sounding_out):
             if self.outport is not None:
                 try:
                     self.outport.send(mido.Message("note_off", note=pitch, velocity=0, channel=channel))
