@@ -24,3 +24,8 @@ cadenza train $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --cod
 cadenza train $C/piano-midi --codec messages --arch attention_lstm --name messages \
   --units 256 --arg window=32 --seq-len 128 --batch 32 --steps-per-epoch 100 --patience 3 --max-minutes 20 \
   --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
+
+# chorale-infill: the chorale model, 28 more minutes in fill-in-the-middle order (session 6)
+cadenza train ../shared/corpus/kern/bach-370-chorales --codec notewise --name chorale-infill --fim --init chorale \
+    --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --lr 0.001 --max-minutes 28 \
+    --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0); infill (fill-in-the-middle) from the chorale model"

@@ -36,3 +36,20 @@ def test_generate_and_continue_from_the_generation_set_give_valid_midi(name):
         again = parse_midi(midi_bytes(score))  # a valid Standard MIDI File that reads back
         assert again.note_count == score.note_count > 0
         assert result.beats[0] >= 7.5 or loaded.codec.token_beats() is None
+
+
+INFILL = [n for n in SHIPPED if json.loads((ROOT / "models" / n / "cadenza.json").read_text())["codec"].get("fim")]
+
+
+@pytest.mark.parametrize("name", INFILL)
+def test_shipped_infill_models_fill_a_region_of_a_held_out_piece(name):
+    from bridge.generation.infill import infill
+    from bridge.music import load_score
+
+    loaded = store.load(name)
+    source, _ = prime_from_generation_set(loaded, beats=8, seed=1)
+    score = load_score(source)
+    wholes, regions, _ = infill(loaded, score, 8.0, 12.0, Request(seed=1))
+    assert regions[0] and all(8 <= s < 12 for _, s, _, _ in regions[0])
+    bench = json.loads((ROOT / "models" / name / "cadenza.json").read_text())["metrics"]["infill_bench"]
+    assert bench["bits_per_token_given_both_sides"] < bench["bits_per_token_continuation_model_left_only"]

@@ -47,7 +47,7 @@ def _pieces(loaded, limit: int):
 def run_infill(model: str = "chorale-infill", baseline: str = "chorale", gap: float = 4.0, pieces: int = 24) -> dict:
     from .. import store
     from ..generation import Request, generator_for
-    from ..generation.infill import SUFFIX_TOKENS, infill
+    from ..generation.infill import PREFIX_TOKENS, SUFFIX_TOKENS, infill
     from ..generation.runner import MAX_PRIME
 
     fim = store.load(model)
@@ -67,9 +67,8 @@ def run_infill(model: str = "chorale-infill", baseline: str = "chorale", gap: fl
             prefix, middle, suffix = ids[:a], ids[a:b], ids[b:]
             if not len(prefix) or not len(middle):
                 continue
-            room = MAX_PRIME - min(len(suffix), SUFFIX_TOKENS) - 3
-            both += _bits(g_fim, codec.infill_prime(prefix[-room:], suffix[:SUFFIX_TOKENS], gap), middle)
-            left += _bits(g_fim, codec.infill_prime(prefix[-room:], codec.base.empty(), gap), middle)
+            both += _bits(g_fim, codec.infill_prime(prefix[-PREFIX_TOKENS:], suffix[:SUFFIX_TOKENS], gap), middle)
+            left += _bits(g_fim, codec.infill_prime(prefix[-PREFIX_TOKENS:], codec.base.empty(), gap), middle)
             cont += _bits(g_plain, prefix[-MAX_PRIME:], middle)
             tokens += len(middle)
             # the joins of a generated infill, against the music's own

@@ -13,9 +13,11 @@ import numpy as np
 from ..errors import CadenzaError
 from ..music import Marker, Score, Track
 from . import continue_ids, cut_at, decode_continuation, tempo_at
-from .runner import MAX_PRIME, Request, Result
+from .runner import Request, Result
 
 SUFFIX_TOKENS = 128  # of the music after the region: the start of it is what the region must lead into
+PREFIX_TOKENS = 128  # of the music before it: as in training (a gap begins 32-128 tokens into a window), so the
+# recurrent state still holds the suffix when it starts writing
 INFILL_START, INFILL_END = "infill", "infill end"
 
 
@@ -58,8 +60,7 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
     before, after = split(score, start, end)
     prefix = codec.base.encode(before) if before.note_count else codec.base.empty()
     suffix = codec.base.encode(after) if after.note_count else codec.base.empty()
-    room = MAX_PRIME - min(len(suffix), SUFFIX_TOKENS) - 3
-    prime = codec.infill_prime(prefix[-room:], suffix[:SUFFIX_TOKENS], end - start)
+    prime = codec.infill_prime(prefix[-PREFIX_TOKENS:], suffix[:SUFFIX_TOKENS], end - start)
     qpm = tempo_at(score, int(start * score.tpq))
     import dataclasses
 
