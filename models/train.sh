@@ -26,6 +26,6 @@ cadenza train $C/piano-midi --codec messages --arch attention_lstm --name messag
   --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"
 
 # chorale-infill: the chorale model, 28 more minutes in fill-in-the-middle order (session 6)
-cadenza train ../shared/corpus/kern/bach-370-chorales --codec notewise --name chorale-infill --fim --init chorale \
-    --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --lr 0.001 --max-minutes 28 \
-    --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0); infill (fill-in-the-middle) from the chorale model"
+cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale-infill --fim --init chorale \
+  --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --lr 0.001 --max-minutes 28 \
+  --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0); infill (fill-in-the-middle) from the chorale model" "$@"
