@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                                               "train a shipped model further")
     p.add_argument("--fim", action="store_true", help="train for infill: windows in fill-in-the-middle order "
                                                       "(with --init, an infill model starts from a plain one)")
+    p.add_argument("--fim-reminder", type=int, default=0, help="with --fim: read the first N tokens of the music "
+                                                               "after the gap again just before the gap")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
@@ -393,7 +395,7 @@ def cmd_train(args) -> int:
                       patience=args.patience, transpose=args.transpose, max_minutes=args.max_minutes,
                       max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
                       runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init,
-                      fim=args.fim)
+                      fim=args.fim, fim_reminder=args.fim_reminder)
     folder = train(cfg)
     import json
 

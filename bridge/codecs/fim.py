@@ -6,7 +6,9 @@ A window of music  prefix | middle | suffix  is trained as
 
 ("suffix, prefix, middle": the recurrent state reads the music after the gap first, then the music before
 it right up to the gap, and writes the middle from there; N is the gap's length in whole beats, 1-32, so
-the model knows how much to write). To infill a region of a piece, the same sequence is built from the
+the model knows how much to write). With `reminder` k, the first k tokens of the suffix are read again
+between the prefix and <middle:N> (behind a second <suffix>), so what the middle must lead into is fresh
+in the recurrent state when it starts writing. To infill a region of a piece, the same sequence is built from the
 piece up to the region (the prefix) and the piece after it (the suffix), and the model writes the middle,
 stopped at the region's length. A plain continuation model is never passed off as infill: only a model
 trained with these tokens (`cadenza train --fim`) has a `fim` codec.
@@ -25,11 +27,12 @@ MAX_GAP = 32  # beats: <middle:1> ... <middle:32>
 
 
 class FimCodec:
-    def __init__(self, base, max_gap: int = MAX_GAP):
+    def __init__(self, base, max_gap: int = MAX_GAP, reminder: int = 0):
         if base.token_beats() is None:
             raise ValueError(f"infill needs a codec whose tokens have durations, not {base.name!r}")
         self.base = base
         self.max_gap = int(max_gap)
+        self.reminder = int(reminder)  # tokens of the suffix's start read again right before the middle
         self.base_vocab = base.vocab_size
         self.suffix_id = self.base_vocab
         self.prefix_id = self.base_vocab + 1
@@ -56,7 +59,8 @@ class FimCodec:
     def describe(self) -> dict:
         d = self.base.describe()
         d["vocab_size"] = self.vocab_size
-        d["fim"] = {"max_gap": self.max_gap, "order": "suffix prefix middle"}
+        d["fim"] = {"max_gap": self.max_gap, "reminder": self.reminder,
+                    "order": "suffix prefix suffix-start middle" if self.reminder else "suffix prefix middle"}
         return d
 
     def _pad(self, arr: np.ndarray | None, fill) -> np.ndarray | None:
@@ -93,11 +97,19 @@ class FimCodec:
         return self.base.span_beats(ids[ids < self.base_vocab])
 
     def context(self, ids: np.ndarray) -> np.ndarray:
-        """The prefix: the music right before the middle (after the last <prefix>, without sentinels)."""
+        """The prefix: the music right before the middle (after the last <prefix>, up to the next sentinel),
+        and what is generated after the middle's sentinel."""
         ids = np.asarray(ids)
         at = np.flatnonzero(ids == self.prefix_id)
-        ids = ids[at[-1] + 1:] if len(at) else ids
-        return ids[ids < self.base_vocab]
+        if not len(at):
+            return ids[ids < self.base_vocab]
+        rest = ids[at[-1] + 1:]
+        stop = np.flatnonzero(rest >= self.base_vocab)
+        if not len(stop):
+            return rest
+        prefix, after = rest[:stop[0]], rest[stop[0]:]
+        last = np.flatnonzero(after >= self.base_vocab)[-1]
+        return np.concatenate([prefix, after[last + 1:]])  # the middle written so far follows the prefix
 
     def tail(self, ids: np.ndarray, keep: int) -> np.ndarray:
         return self.base.tail(self.context(ids), keep)
@@ -107,13 +119,17 @@ class FimCodec:
 
     # ----- infill ----------------------------------------------------------------------------------------
     def infill_prime(self, prefix_ids: np.ndarray, suffix_ids: np.ndarray, gap_beats: float) -> np.ndarray:
-        """<suffix> suffix <prefix> prefix <middle:N>: the model then writes the middle."""
-        return np.concatenate([[self.suffix_id], np.asarray(suffix_ids, np.int32), [self.prefix_id],
-                               np.asarray(prefix_ids, np.int32), [self.middle_id(gap_beats)]]).astype(np.int32)
+        """<suffix> suffix <prefix> prefix [<suffix> its first tokens again] <middle:N>: the model then writes
+        the middle."""
+        suffix_ids = np.asarray(suffix_ids, np.int32)
+        again = [[self.suffix_id], suffix_ids[:self.reminder]] if self.reminder else []
+        return np.concatenate([[self.suffix_id], suffix_ids, [self.prefix_id], np.asarray(prefix_ids, np.int32),
+                               *again, [self.middle_id(gap_beats)]]).astype(np.int32)
 
 
 def wrap(base, desc: dict | None) -> object:
     """The codec a model was trained with: the base codec, wrapped when its description says infill."""
     if desc and desc.get("fim"):
-        return FimCodec(base, max_gap=int(desc["fim"].get("max_gap", MAX_GAP)))
+        return FimCodec(base, max_gap=int(desc["fim"].get("max_gap", MAX_GAP)),
+                        reminder=int(desc["fim"].get("reminder", 0)))
     return base

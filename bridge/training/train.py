@@ -54,6 +54,7 @@ class TrainConfig:
     val_windows: int = 96  # validation windows checked each epoch (the final figure uses them all)
     init: str = ""  # start from this model's weights (a name or folder: same architecture and codec)
     fim: bool = False  # train for infill: windows in fill-in-the-middle order (bridge/codecs/fim.py)
+    fim_reminder: int = 0  # and the suffix's first tokens read again before the middle
     verbose: int = 1
 
 
@@ -163,8 +164,10 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
         def fim_order(w, a, b):
             gap = tf.reduce_sum(tf.gather(beats_t, w[a:b]))
             n = tf.clip_by_value(tf.cast(tf.math.ceil(gap - 1e-6), tf.int32), 1, codec.max_gap)
-            seq = tf.concat([[codec.suffix_id], w[b:], [codec.prefix_id], w[:a], [codec.middle0 - 1 + n], w[a:b]], 0)
-            return tf.ensure_shape(seq, [L + 4])
+            again = [[codec.suffix_id], w[b:b + codec.reminder]] if codec.reminder else []
+            seq = tf.concat([[codec.suffix_id], w[b:], [codec.prefix_id], w[:a], *again, [codec.middle0 - 1 + n],
+                             w[a:b]], 0)
+            return tf.ensure_shape(seq, [L + 4 + (codec.reminder + 1 if codec.reminder else 0)])
     if notes:
         from ..nets.lstm import note_tables
 
@@ -195,7 +198,7 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
             return (w[:-1], held), w[1:]
         if fim:  # suffix, prefix, then the middle: a gap of 8 to L/2 tokens somewhere in the window
             a = tf.random.uniform([], L // 8, L // 2, dtype=tf.int32)
-            b = tf.minimum(a + tf.random.uniform([], 8, L // 2, dtype=tf.int32), L - 4)
+            b = tf.minimum(a + tf.random.uniform([], 8, L // 2, dtype=tf.int32), L - 4 - codec.reminder)
             w = fim_order(w, a, b)
         return w[:-1], w[1:]
 
@@ -215,8 +218,7 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
             w = vstream[k * L:k * L + L + 1]
             a, b = L // 4, L // 2
             gap = float(codec.token_beats()[w[a:b]].sum())
-            rows.append(np.concatenate([[codec.suffix_id], w[b:], [codec.prefix_id], w[:a],
-                                        [codec.middle_id(gap)], w[a:b]]))
+            rows.append(np.concatenate([codec.infill_prime(w[:a], w[b:], gap), w[a:b]]))
         seqs = np.array(rows, np.int32)
         x, y = seqs[:, :-1], seqs[:, 1:]
     # each epoch checks an evenly spread subset; the reported figure uses every window
@@ -254,7 +256,7 @@ def train(cfg: TrainConfig) -> Path:
         if cfg.arch_args.get("note_state"):
             raise CadenzaError("--fim and note_state do not go together yet")
         try:
-            codec = FimCodec(codec)
+            codec = FimCodec(codec, reminder=int(cfg.fim_reminder))
         except ValueError as e:
             raise CadenzaError(str(e)) from None
     if cfg.arch_args.get("note_state") and not codec.pitch_tokens():
