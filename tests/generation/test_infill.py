@@ -130,3 +130,25 @@ def test_the_watch_folder_infills_with_a_sidecar(fim_model, tmp_path, monkeypatc
         d.stop()
     assert any(t.name == "Cadenza infill" and len(t.array) for t in read_midi(out).tracks)
     assert "needs start and end" in err.read_text()
+
+
+def test_the_fim_order_and_the_prefix_it_gives_the_grammar():
+    import numpy as np
+
+    from bridge.codecs import from_description, get_codec
+    from bridge.codecs.fim import FimCodec
+
+    base = get_codec("notewise")
+    fim = FimCodec(base, reminder=3)
+    prefix, suffix = np.arange(10, 15), np.arange(20, 30)
+    prime = fim.infill_prime(prefix, suffix, 2.5)
+    V = base.vocab_size
+    assert prime.tolist() == [V] + list(range(20, 30)) + [V + 1] + list(range(10, 15)) + [V, 20, 21, 22] + \
+        [fim.middle_id(3)]
+    assert fim.context(prime).tolist() == list(range(10, 15))  # the prefix: the music right before the middle
+    assert fim.context(np.concatenate([prime, [40, 41]])).tolist() == list(range(10, 15)) + [40, 41]
+    again = from_description(fim.describe())
+    assert isinstance(again, FimCodec) and again.reminder == 3 and again.vocab_size == fim.vocab_size
+    assert set(fim.never_sampled()) >= set(fim.sentinels())
+    with pytest.raises(ValueError, match="durations"):
+        FimCodec(get_codec("kern"))
