@@ -137,12 +137,6 @@ def cut_at(score: Score, end: int) -> Score:
     return score.replace(tracks=tuple(tracks))
 
 
-def prime_tail(codec, prime_ids: np.ndarray, keep: int = 512) -> np.ndarray:
-    """The end of a long prime, enough to place new notes: decoding it is cheap at every chunk
-    (the codec says what a decodable tail is: bridge.codecs.base.Codec.tail)."""
-    return codec.tail(np.asarray(prime_ids), keep)
-
-
 def continue_score(loaded, score: Score | None, req: Request, include_prime: bool = True, on_chunk=None,
                    cancel=None) -> tuple[list[Score], Result]:
     codec = loaded.codec

@@ -91,10 +91,6 @@ class LinkClock:
     def playing(self) -> bool:
         return bool(self.link.playing) if self.link is not None else False
 
-    def set_tempo(self, qpm: float) -> None:
-        if self.link is not None:
-            self.loop.call_soon_threadsafe(setattr, self.link, "tempo", float(qpm))
-
     def beat_at(self, t: float | None = None) -> float:
         now = time.monotonic()
         beat = float(self.link.beat)

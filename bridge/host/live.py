@@ -381,14 +381,3 @@ class Live:
                 except Exception:  # noqa: BLE001 - the port went away
                     pass
         self.sounding_out = set()
-
-    def play(self, notes: list[tuple[int, float, float, int]], start_beat: float | None = None, channel: int = 0,
-             tag=None) -> float:
-        """Schedule notes (pitch, start beat, duration, velocity) from `start_beat` (default: the next
-        downbeat) on the clock; the beat they start at."""
-        clock = self.clock
-        start = self.next_downbeat(clock.beat_at()) if start_beat is None else start_beat
-        for pitch, st, dur, vel in notes:
-            self.scheduler.at(clock.time_at(start + st), ("note_on", int(pitch), int(vel), channel), tag)
-            self.scheduler.at(clock.time_at(start + st + dur), ("note_off", int(pitch), 0, channel), tag)
-        return start
