@@ -583,7 +583,7 @@ class Daemon:
         def written(new):
             return continuation_of(codec, prime_ids, new, like, beats=final_beats, include_prime=from_file)
 
-        whole = written(result.new[0])
+        whole = written(result.new[0]) if s.write_file or s.midi else None  # only when a file or blob is asked for
         if s.write_file:
             for k, new in enumerate(result.new):
                 score = whole if k == 0 else written(new)
