@@ -45,7 +45,6 @@ class Setting:
     aliases: tuple = ()
     osc_only: bool = False  # about replies: no meaning on the command line or in the watch folder
     check: Callable[[Any], Any] | None = None  # further parsing (scale, pitch range): raises CadenzaError
-    cli_default: Any = None  # where the command line's default differs (a shell user reads a file, not a blob)
 
     @property
     def flag(self) -> str:
@@ -251,7 +250,7 @@ def add_arguments(parser, exclude: tuple = ()) -> None:
     for spec in SPEC:
         if spec.osc_only or spec.name in exclude:
             continue
-        default = spec.default if spec.cli_default is None else spec.cli_default
+        default = spec.default
         extra = f" ({spec.range_text()})" if spec.range_text() else ""
         parser.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.name.upper(),
                             type=str if spec.kind is str else spec.kind,
