@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "(with --init, an infill model starts from a plain one)")
     p.add_argument("--fim-reminder", type=int, default=0, help="with --fim: read the first N tokens of the music "
                                                                "after the gap again just before the gap")
+    p.add_argument("--fim-order", default="spm", choices=("spm", "psm"),
+                   help="with --fim: spm reads suffix, prefix, middle; psm reads the prefix, then the first "
+                        "--fim-suffix tokens after the gap right before the middle")
+    p.add_argument("--fim-suffix", type=int, default=32, help="with --fim-order psm: tokens after the gap read")
+    p.add_argument("--fim-plain", type=float, default=0.0,
+                   help="with --fim: the share of windows left in plain order, so the model also continues")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
@@ -183,6 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="a TOML file of these settings (flags win)")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("export-music21", help="write music21's bundled folk-tune collections (ABC) as MIDI files",
+                       description="Write the folk-tune collections music21 ships (Essen, O'Neill 1850, Ryan's "
+                                   "Mammoth; ABC) as one MIDI file a tune, a corpus folder for `cadenza train`.",
+                       epilog="example:\n  cadenza export-music21 essenFolksong oneills1850 ryansMammoth --out data/folk",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("collections", nargs="+", help="essenFolksong, oneills1850, ryansMammoth")
+    p.add_argument("--out", required=True, help="folder to write (one subfolder a collection)")
+    p.add_argument("--workers", type=int, default=0, help="processes (0: every core)")
+    p.add_argument("--max-files", type=int, default=0, help="only the first N ABC files of each (smoke tests)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_export_music21)
 
     p = sub.add_parser("models", help="list the models in the store")
     p.add_argument("--json", action="store_true")
@@ -307,6 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--pieces", type=int, default=24, help="held-out pieces (default 24)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_infill)
+    b = bsub.add_parser("controls", help="how often generated bars meet each control, and what each costs",
+                        epilog="example:\n  cadenza bench controls --model chorale --generations 100",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="chorale")
+    b.add_argument("--generations", type=int, default=100, help="per setting (default 100)")
+    b.add_argument("--bars", type=int, default=8, help="bars each (default 8)")
+    b.add_argument("--pieces", type=int, default=20, help="held-out pieces for the cost (default 20)")
+    b.add_argument("--only", nargs="*", default=(), help="only these controls (density polyphony velocity leaps "
+                                                         "offbeats no_repeat)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_controls)
     b = bsub.add_parser("fuzz", help="hostile datagrams against a real daemon: replies, thread deaths, memory",
                         epilog="example:\n  cadenza bench fuzz --datagrams 5000 --json",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -395,7 +424,8 @@ def cmd_train(args) -> int:
                       patience=args.patience, transpose=args.transpose, max_minutes=args.max_minutes,
                       max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
                       runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init,
-                      fim=args.fim, fim_reminder=args.fim_reminder)
+                      fim=args.fim, fim_reminder=args.fim_reminder, fim_order=args.fim_order,
+                      fim_suffix=args.fim_suffix, fim_plain=args.fim_plain)
     folder = train(cfg)
     import json
 
@@ -429,7 +459,7 @@ def cmd_generate(args) -> int:
     import dataclasses
 
     from .generation import (asked_beats, continuation_of, continue_ids, decode_continuation, drum_note,
-                             prime_from_generation_set, tempo_at)
+                             prime_from_generation_set, tempo_at, with_meter)
     from .music import CONTINUATION, load_score, write_midi
     from pathlib import Path
 
@@ -452,7 +482,7 @@ def cmd_generate(args) -> int:
             raise CadenzaError(f"{path}: no notes to continue")
         if said:
             print(f"{path.name}: {said}")
-        req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
+        req = with_meter(dataclasses.replace(req, qpm=tempo_at(like, like.end_tick)), like)  # the prime's beats, bars
         include_prime = not args.only_new
     elif args.prime_set:
         source, prime = prime_from_generation_set(loaded, args.prime_beats, req.seed)
@@ -463,9 +493,11 @@ def cmd_generate(args) -> int:
     result = continue_ids(loaded, prime, req)
     for new, out in zip(result.new, outs):
         if like is not None:  # the prime as read, then the new music
-            score = continuation_of(codec, prime, new, like, beats=asked_beats(req), include_prime=include_prime)
+            score = continuation_of(codec, prime, new, like, beats=asked_beats(req), include_prime=include_prime,
+                                    velocity_range=req.controls.velocity_range)
         else:
-            score = decode_continuation(codec, prime, new, include_prime, beats=asked_beats(req))
+            score = decode_continuation(codec, prime, new, include_prime, beats=asked_beats(req),
+                                        velocity_range=req.controls.velocity_range)
         write_midi(score, out)
         if s.render or s.picture:
             from .audio.render import extras
@@ -541,6 +573,19 @@ def cmd_serve(args) -> int:
                 return 1
     finally:
         daemon.stop()
+    return 0
+
+
+def cmd_export_music21(args) -> int:
+    from .training.folk import export
+
+    counts = export(args.collections, args.out, workers=args.workers, max_files=args.max_files,
+                    progress=not args.quiet)
+    print(f"{counts['tunes']} tunes from {counts['files']} ABC files -> {args.out}")
+    for line in counts["problems"][:20]:
+        print(f"  {line}")
+    if len(counts["problems"]) > 20:
+        print(f"  ... and {len(counts['problems']) - 20} more")
     return 0
 
 
@@ -712,6 +757,15 @@ def cmd_bench_infill(args) -> int:
 
     r = run_infill(args.model, baseline=args.baseline, gap=args.gap, pieces=args.pieces)
     print(json.dumps(r, indent=1) if args.json else table_infill(r))
+    return 0
+
+
+def cmd_bench_controls(args) -> int:
+    from .bench.controls import run_controls, table_controls
+
+    r = run_controls(args.model, generations=args.generations, bars=args.bars, pieces=args.pieces,
+                     only=tuple(args.only))
+    print(json.dumps(r, indent=1) if args.json else table_controls(r))
     return 0
 
 

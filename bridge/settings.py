@@ -97,6 +97,17 @@ def _reply_host(text: str) -> str:
     return text
 
 
+def _velocity(text: str) -> str:
+    if text:
+        from .generation.controls import parse_velocity_range
+
+        try:
+            parse_velocity_range(text)
+        except CadenzaError as e:
+            raise SettingError(str(e)) from None
+    return text
+
+
 def _model(text: str) -> str:
     if not MODEL_NAME.fullmatch(text):
         raise SettingError(f"model {short(text)}: a model is named by its folder in the model store "
@@ -127,6 +138,19 @@ SPEC: tuple[Setting, ...] = (
             check=_range),
     Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
             "(5 s for performance models, as Magenta), 0: never", 0, MAX_BEATS, also=(-1,)),
+    Setting("density", float, 0.0, "notes per beat, held bar by bar within density_tolerance; 0: the model's own",
+            0, 16),
+    Setting("density_tolerance", float, 0.25, "how far a bar's notes may be from density, as a share of it", 0, 1),
+    Setting("polyphony_min", int, 0, "at least this many notes sounding whenever time passes; 0: free", 0, 16),
+    Setting("polyphony_max", int, 0, "at most this many notes sounding; 0: free (a melody model plays one)", 0, 16),
+    Setting("velocity_range", str, "", "only velocities in LOW-HIGH (1-127), e.g. 40-90", check=_velocity),
+    Setting("leaps", float, -1.0, "the share of the top voice's intervals larger than a whole tone, bar by bar; "
+            "-1: free", 0, 1, also=(-1,)),
+    Setting("offbeats", float, -1.0, "the share of notes starting off the beat (rhythmic interest), bar by bar; "
+            "-1: free", 0, 1, also=(-1,)),
+    Setting("share_tolerance", float, 0.15, "how far a bar's leaps and offbeats shares may be from the asked", 0, 1),
+    Setting("no_repeat", int, 0, "n: no n-gram of the top voice's pitch intervals twice in the new music; 0: off",
+            0, 16),
     Setting("render", str, "", "also write each output as audio", choices=("",) + RENDER_FORMATS),
     Setting("picture", int, 0, "1: also draw each output as a piano-roll PNG", 0, 1),
     Setting("reply_host", str, "", "where replies go: the sender's own address (\"\") or one --allow admits",
@@ -234,6 +258,7 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
     """The one Request every door generates with. `qpm`: the tempo the prime's beats mean where a file
     gives it (its tempo at the prime's end), else the setting's. A seed of -1 becomes a fresh one."""
     from .generation import Request, Sampling, parse_range, parse_scale
+    from .generation.controls import beat_of
 
     seed = s.seed if s.seed >= 0 else (rng or random).randrange(2**31)
     return Request(beats=s.beats, tokens=tokens, seed=seed, variations=s.variations, qpm=qpm or s.qpm,
@@ -241,7 +266,28 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
                                      n=s.n),
                    scale=parse_scale(s.scale) if s.scale else None,
                    pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
-                   max_hold=None if s.max_hold < 0 else s.max_hold)
+                   max_hold=None if s.max_hold < 0 else s.max_hold, controls=controls_of(s),
+                   bar=meter_beats(*parse_meter(s.meter)), beat=beat_of(*parse_meter(s.meter)))
+
+
+def controls_of(s):
+    """The musician's controls a request asks for, checked for contradictions (bridge.generation.controls)."""
+    from .generation.controls import Controls, parse_velocity_range
+
+    c = Controls(density=s.density, density_tolerance=s.density_tolerance, polyphony_min=s.polyphony_min,
+                 polyphony_max=s.polyphony_max,
+                 velocity_range=parse_velocity_range(s.velocity_range) if s.velocity_range else None,
+                 leaps=s.leaps, offbeats=s.offbeats, share_tolerance=s.share_tolerance, no_repeat=s.no_repeat)
+    try:
+        c.check()
+    except CadenzaError as e:
+        raise SettingError(str(e)) from None
+    return c
+
+
+def meter_beats(numerator: int, denominator: int) -> float:
+    """A bar's length in quarter-note beats."""
+    return numerator * 4.0 / denominator
 
 
 # ----- the command line -------------------------------------------------------------------------------

@@ -102,6 +102,16 @@ class Codec:
         them, except where a prime holds more than one stretch of music (infill)."""
         return np.asarray(ids)
 
+    def token_velocities(self) -> np.ndarray | None:
+        """(vocab,) the velocity each token sets, -1 for the others; None: the codec has no velocities."""
+        return None
+
+    @property
+    def monophonic(self) -> bool:
+        """Whether the codec holds one note at a time (a melody model): generation then keeps at most one
+        note sounding unless a request says otherwise."""
+        return False
+
     def never_sampled(self) -> tuple[int, ...]:
         """Ids generation never draws."""
         return (self.eos,) if self.eos is not None else ()

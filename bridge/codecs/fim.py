@@ -4,11 +4,16 @@ A window of music  prefix | middle | suffix  is trained as
 
     <suffix> suffix-tokens <prefix> prefix-tokens <middle:N> middle-tokens
 
-("suffix, prefix, middle": the recurrent state reads the music after the gap first, then the music before
+("suffix, prefix, middle", order `spm`: the recurrent state reads the music after the gap first, then the music before
 it right up to the gap, and writes the middle from there; N is the gap's length in whole beats, 1-32, so
 the model knows how much to write). With `reminder` k, the first k tokens of the suffix are read again
 between the prefix and <middle:N> (behind a second <suffix>), so what the middle must lead into is fresh
-in the recurrent state when it starts writing. To infill a region of a piece, the same sequence is built from the
+in the recurrent state when it starts writing. Order `psm` reads the prefix first, then only the first `suffix_tokens` of
+the suffix right before the middle (what the middle must lead into, close to where it is written):
+
+    <prefix> prefix-tokens <suffix> first-suffix-tokens <middle:N> middle-tokens
+
+To infill a region of a piece, the same sequence is built from the
 piece up to the region (the prefix) and the piece after it (the suffix), and the model writes the middle,
 stopped at the region's length. A plain continuation model is never passed off as infill: only a model
 trained with these tokens (`cadenza train --fim`) has a `fim` codec.
@@ -26,13 +31,21 @@ import numpy as np
 MAX_GAP = 32  # beats: <middle:1> ... <middle:32>
 
 
+ORDERS = ("spm", "psm")
+
+
 class FimCodec:
-    def __init__(self, base, max_gap: int = MAX_GAP, reminder: int = 0):
+    def __init__(self, base, max_gap: int = MAX_GAP, reminder: int = 0, order: str = "spm",
+                 suffix_tokens: int = 0):
         if base.token_beats() is None:
             raise ValueError(f"infill needs a codec whose tokens have durations, not {base.name!r}")
         self.base = base
         self.max_gap = int(max_gap)
         self.reminder = int(reminder)  # tokens of the suffix's start read again right before the middle
+        if order not in ORDERS:
+            raise ValueError(f"fill-in-the-middle order {order!r}: one of {', '.join(ORDERS)}")
+        self.order = order  # spm: suffix, prefix, middle; psm: prefix, the suffix's start, middle
+        self.suffix_tokens = int(suffix_tokens) or 32  # psm: how much of the suffix is read
         self.base_vocab = base.vocab_size
         self.suffix_id = self.base_vocab
         self.prefix_id = self.base_vocab + 1
@@ -59,8 +72,11 @@ class FimCodec:
     def describe(self) -> dict:
         d = self.base.describe()
         d["vocab_size"] = self.vocab_size
-        d["fim"] = {"max_gap": self.max_gap, "reminder": self.reminder,
-                    "order": "suffix prefix suffix-start middle" if self.reminder else "suffix prefix middle"}
+        if self.order == "psm":
+            d["fim"] = {"max_gap": self.max_gap, "order": "psm", "suffix_tokens": self.suffix_tokens}
+        else:
+            d["fim"] = {"max_gap": self.max_gap, "reminder": self.reminder,
+                        "order": "suffix prefix suffix-start middle" if self.reminder else "suffix prefix middle"}
         return d
 
     def _pad(self, arr: np.ndarray | None, fill) -> np.ndarray | None:
@@ -72,6 +88,9 @@ class FimCodec:
     def token_beats(self, qpm: float | None = None) -> np.ndarray:
         beats = self.base.token_beats(qpm) if qpm else self.base.token_beats()
         return self._pad(beats, 0.0)
+
+    def token_velocities(self) -> np.ndarray | None:
+        return self._pad(self.base.token_velocities(), -1)
 
     def onset_pitches(self) -> np.ndarray:
         return self._pad(self.base.onset_pitches(), -1)
@@ -119,9 +138,12 @@ class FimCodec:
 
     # ----- infill ----------------------------------------------------------------------------------------
     def infill_prime(self, prefix_ids: np.ndarray, suffix_ids: np.ndarray, gap_beats: float) -> np.ndarray:
-        """<suffix> suffix <prefix> prefix [<suffix> its first tokens again] <middle:N>: the model then writes
-        the middle."""
+        """<suffix> suffix <prefix> prefix [<suffix> its first tokens again] <middle:N> (spm), or
+        <prefix> prefix <suffix> the suffix's first tokens <middle:N> (psm): the model then writes the middle."""
         suffix_ids = np.asarray(suffix_ids, np.int32)
+        if self.order == "psm":
+            return np.concatenate([[self.prefix_id], np.asarray(prefix_ids, np.int32), [self.suffix_id],
+                                   suffix_ids[:self.suffix_tokens], [self.middle_id(gap_beats)]]).astype(np.int32)
         again = [[self.suffix_id], suffix_ids[:self.reminder]] if self.reminder else []
         return np.concatenate([[self.suffix_id], suffix_ids, [self.prefix_id], np.asarray(prefix_ids, np.int32),
                                *again, [self.middle_id(gap_beats)]]).astype(np.int32)
@@ -130,6 +152,7 @@ class FimCodec:
 def wrap(base, desc: dict | None) -> object:
     """The codec a model was trained with: the base codec, wrapped when its description says infill."""
     if desc and desc.get("fim"):
-        return FimCodec(base, max_gap=int(desc["fim"].get("max_gap", MAX_GAP)),
-                        reminder=int(desc["fim"].get("reminder", 0)))
+        f = desc["fim"]
+        return FimCodec(base, max_gap=int(f.get("max_gap", MAX_GAP)), reminder=int(f.get("reminder", 0)),
+                        order="psm" if f.get("order") == "psm" else "spm", suffix_tokens=int(f.get("suffix_tokens", 0)))
     return base

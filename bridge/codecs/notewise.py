@@ -8,6 +8,7 @@ No velocity: decoded notes get `velocity`.
 Round trip: exact on the 12-per-quarter grid. Starts and ends are rounded to the grid (a note
 keeps at least one step); pitches outside low..high move by octaves into range; of two
 overlapping notes of one pitch the earlier is cut where the later starts; drums are dropped.
+With `melody`, only the top line is encoded (bridge.music.transforms.top_line): a melody model's codec.
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ class NotewiseCodec(Codec):
             "low": 21, "high": 108,  # the piano's range
             "velocity": 80,  # given to decoded notes
             "decode_qpm": 100.0,
+            "melody": False,  # encode only the top line (a melody model: one note at a time)
         }
 
     def _build_vocab(self):
@@ -83,8 +85,16 @@ class NotewiseCodec(Codec):
     def beats_of(self, ids) -> float:
         return self.steps_of(ids) / self.params["steps_per_quarter"]
 
+    @property
+    def monophonic(self) -> bool:
+        return bool(self.params.get("melody"))
+
     def encode(self, score: Score) -> np.ndarray:
         p = self.params
+        if p.get("melody"):
+            from ..music.transforms import top_line
+
+            score = top_line(score)
         notes = quantize_notes(score, p["steps_per_quarter"], p["low"], p["high"])
         if not len(notes):
             return np.zeros(0, np.int32)

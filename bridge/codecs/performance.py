@@ -59,6 +59,14 @@ class PerformanceCodec(Codec):
     def bin_size(self) -> int:
         return int(math.ceil(127 / self.params["num_velocity_bins"])) if self.params["num_velocity_bins"] else 0
 
+    def token_velocities(self) -> np.ndarray | None:
+        nbins = self.params["num_velocity_bins"]
+        if not nbins:
+            return None
+        out = np.full(self.vocab_size, -1, np.int64)
+        out[self.velocity_offset:self.velocity_offset + nbins] = 1 + np.arange(nbins) * self.bin_size
+        return out
+
     def steps_of(self, ids) -> int:
         """Time steps the ids advance: how long they last, for stopping at a length."""
         ids = np.asarray(ids).reshape(-1)

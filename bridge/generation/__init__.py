@@ -46,13 +46,15 @@ def prime_beats(codec, prime_ids: np.ndarray, qpm: float | None = None) -> float
 
 
 def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, include_prime: bool = True,
-                        like: Score | None = None, qpm: float | None = None, beats: float | None = None) -> Score:
+                        like: Score | None = None, qpm: float | None = None, beats: float | None = None,
+                        velocity_range: tuple[int, int] | None = None) -> Score:
     """The prime followed by the new music, as one Score (or the new music alone).
 
     `like`: the prime as read, whose opening tempo and meter the result takes where the codec counts
     time in beats (the performance codec counts seconds, so its music keeps its own timing).
     `beats`: the length asked for: new notes starting after it are dropped, notes sounding past it are
-    cut there (codecs that count time in whole bars generate a little more)."""
+    cut there (codecs that count time in whole bars generate a little more). `velocity_range`: the new
+    notes' velocities are kept inside it (codecs without velocity tokens decode one velocity for all)."""
     full = np.concatenate([np.asarray(prime_ids), np.asarray(new_ids)]) if len(prime_ids) else np.asarray(new_ids)
     score = codec.decode(full, qpm=qpm) if qpm and codec.time_in_seconds else codec.decode(full)
     if like is not None and not codec.time_in_seconds:
@@ -63,6 +65,8 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
     start = int(round(prime_beats(codec, prime_ids, qpm) * score.tpq)) if len(prime_ids) else 0
     if beats is not None:
         score = cut_at(score, start + int(round(beats * score.tpq)))
+    if velocity_range is not None:
+        score = clip_velocities(score, velocity_range, start)
     if not len(prime_ids):
         return score
     if include_prime:  # a marker where the new music begins: `cadenza render` colours the two apart
@@ -77,6 +81,34 @@ def decode_continuation(codec, prime_ids: np.ndarray, new_ids: np.ndarray, inclu
     return score.replace(tracks=tuple(tracks))
 
 
+def with_meter(req: Request, score: Score, tick: int | None = None) -> Request:
+    """The request counted in the bars of `score`: its meter in force at `tick` (default: its end) and
+    where in a bar that tick falls (the musician's controls count bar by bar)."""
+    import dataclasses
+
+    from .controls import beat_of
+
+    tick = score.end_tick if tick is None else tick
+    sigs = [s for s in score.time_signatures if s.tick <= tick] or list(score.time_signatures[:1])
+    if not sigs:
+        return dataclasses.replace(req, phase=(tick / score.tpq) % req.bar)
+    sig = sigs[-1]
+    bar = sig.numerator * 4.0 / sig.denominator
+    phase = ((tick - sig.tick) / score.tpq) % bar
+    return dataclasses.replace(req, bar=bar, beat=beat_of(sig.numerator, sig.denominator), phase=phase)
+
+
+def clip_velocities(score: Score, rng: tuple[int, int], start: int = 0) -> Score:
+    """Velocities of notes starting at or after `start` moved into rng."""
+    tracks = []
+    for t in score.tracks:
+        arr = t.array.copy()
+        new = arr[:, 2] >= start
+        arr[new, 1] = np.clip(arr[new, 1], rng[0], rng[1])
+        tracks.append(t.replace(notes=arr))
+    return score.replace(tracks=tuple(tracks))
+
+
 def tempo_at(score: Score, tick: int) -> float:
     """The tempo (qpm) in force at a tick."""
     qpm = score.tempos[0].qpm if score.tempos else 120.0
@@ -87,7 +119,7 @@ def tempo_at(score: Score, tick: int) -> float:
 
 
 def continuation_of(codec, prime_ids: np.ndarray, new_ids: np.ndarray, like: Score, beats: float | None = None,
-                    include_prime: bool = True) -> Score:
+                    include_prime: bool = True, velocity_range: tuple[int, int] | None = None) -> Score:
     """The prime as it was read, every track, channel, program, drum part, tempo change, meter and key kept,
     followed by the new music in a track of its own from where the prime ends, counted in the prime's
     beats (codecs that count seconds are decoded at the tempo in force there). `include_prime=False`:
@@ -97,7 +129,8 @@ def continuation_of(codec, prime_ids: np.ndarray, new_ids: np.ndarray, like: Sco
 
     end = like.end_tick
     qpm = tempo_at(like, end)
-    new = decode_continuation(codec, prime_ids, new_ids, include_prime=False, qpm=qpm, beats=beats)
+    new = decode_continuation(codec, prime_ids, new_ids, include_prime=False, qpm=qpm, beats=beats,
+                              velocity_range=velocity_range)
     arrays = [t.array for t in new.tracks if len(t.array)]
     arr = np.concatenate(arrays) if arrays else np.zeros((0, 4), np.int64)
     arr = arr.copy()
@@ -142,8 +175,8 @@ def continue_score(loaded, score: Score | None, req: Request, include_prime: boo
     codec = loaded.codec
     prime = codec.encode(score) if score is not None and score.note_count else np.zeros(0, np.int32)
     result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
-    scores = [decode_continuation(codec, prime, new, include_prime, like=score, beats=asked_beats(req))
-              for new in result.new]
+    scores = [decode_continuation(codec, prime, new, include_prime, like=score, beats=asked_beats(req),
+                                  velocity_range=req.controls.velocity_range) for new in result.new]
     return scores, result
 
 

@@ -64,7 +64,9 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
     qpm = tempo_at(score, int(start * score.tpq))
     import dataclasses
 
-    req = dataclasses.replace(req, beats=end - start, tokens=0, qpm=qpm)
+    from . import with_meter
+
+    req = with_meter(dataclasses.replace(req, beats=end - start, tokens=0, qpm=qpm), score, int(round(start * score.tpq)))
     if on_prime is not None:
         on_prime(prime, req)
     result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
@@ -73,7 +75,8 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
     lead = max(pitched, key=lambda t: len(t.array)) if pitched else None
     wholes, regions = [], []
     for new in result.new:
-        region = decode_continuation(codec, codec.context(prime), new, include_prime=False, qpm=qpm, beats=end - start)
+        region = decode_continuation(codec, codec.context(prime), new, include_prime=False, qpm=qpm, beats=end - start,
+                                     velocity_range=req.controls.velocity_range)
         arr = np.concatenate([t.array for t in region.tracks]) if region.tracks else np.zeros((0, 4), np.int64)
         arr = arr.copy()
         arr[:, 2:] = np.round(arr[:, 2:] * (score.tpq / region.tpq)).astype(np.int64) + s_tick

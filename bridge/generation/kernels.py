@@ -432,3 +432,274 @@ def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings,
                         held[b, q] = held[b, q] + tok_beats[x] if snd[b, q] else np.float32(0)
         advance(tok, snd, h, c, z, x1, W, lstm, note_state)
         project(h[L - 1], W, logits)
+
+
+# ----- the musician's controls -----------------------------------------------------------------------
+# ctl: what a request asks (beats in the kernel's units: a codec that counts seconds counts them at its
+# decode tempo); cs: each row's running state in the current bar; hist: each row's top-voice intervals.
+C_DENSITY, C_DTOL, C_PMIN, C_PMAX, C_LEAPS, C_OFFBEATS, C_STOL, C_NGRAM, C_BAR, C_BEAT, C_GRID, C_ON = range(12)
+S_POS, S_COUNT, S_TOP, S_INTERVALS, S_LEAPS, S_ONSETS, S_OFF, S_TARGET, S_HLEN, S_STEP_TOP = range(10)
+N_CTL, N_STATE, HISTORY = 12, 10, 1024
+GAIN = np.float32(3.0)
+MOST = np.float32(1.5)  # a target's pull on the logits is at most GAIN * MOST
+
+
+@njit(**_opts)
+def _pull(x):
+    return GAIN * min(max(x, -MOST), MOST)
+
+
+@njit(**_opts)
+def bounds(target, tol):
+    """The fewest and most notes a bar may hold for a density target (notes in the bar) and tolerance."""
+    lo = math.ceil(target * (1 - tol) - 1e-4)
+    hi = math.floor(target * (1 + tol) + 1e-4)
+    if hi < lo:  # no whole number within the band: the nearest
+        lo = hi = int(round(target))
+    return lo, hi
+
+
+@njit(**_opts)
+def _off_beat(pos, beat):
+    f = pos / beat
+    return abs(f - np.floor(f + 0.5)) > 1e-3
+
+
+@njit(**_opts)
+def controls(full, row, snd, cs, hist, ctl, T, saved):
+    """In place on one row of logits, after the grammar: the request's density, polyphony, leaps, off-beat
+    share and no-repeat n-gram. Hard bounds mask; targets bias the logits toward them. If every token
+    would be masked, the row is left as the grammar made it (`saved`)."""
+    is_on, is_off, on_t, tok_beats, advances = T[0], T[1], T[2], T[4], T[5]
+    V = full.shape[0]
+    for v in range(V):
+        saved[v] = full[v]
+    nsnd = 0
+    top_snd = -1
+    for q in range(PITCHES):
+        if snd[q]:
+            nsnd += 1
+            top_snd = q
+    pos = cs[row, S_POS]
+    bar = ctl[C_BAR]
+    rem = bar - pos
+    on_ok = True
+    if ctl[C_PMAX] > 0 and nsnd >= ctl[C_PMAX]:
+        on_ok = False
+    adv_limit = np.float32(1e9)  # no time step longer than this
+    if ctl[C_PMIN] > 0 and nsnd < ctl[C_PMIN]:
+        adv_limit = np.float32(-1)
+    on_bias = np.float32(0)
+    if ctl[C_DENSITY] > 0:
+        target = cs[row, S_TARGET]
+        lo, hi = bounds(target, ctl[C_DTOL])
+        count = cs[row, S_COUNT]
+        if count >= hi:
+            on_ok = False
+        need = lo - count
+        if need > 0:
+            adv_limit = min(adv_limit, rem - need * ctl[C_GRID])
+        expected = target * pos / bar
+        on_bias += _pull((expected + np.float32(0.5) - count) / max(np.float32(1), target) * np.float32(2))
+    off_here = _off_beat(pos, ctl[C_BEAT])
+    if ctl[C_OFFBEATS] >= 0:
+        short = ctl[C_OFFBEATS] * (cs[row, S_ONSETS] + 1) - cs[row, S_OFF] - np.float32(0.5)
+        on_bias += _pull(short) if off_here else -_pull(short)
+    # the intervals that would repeat an n-gram of the top voice: those that followed its last n-1 before
+    n = int(ctl[C_NGRAM])
+    banned = np.zeros(256, np.bool_)
+    last = int(cs[row, S_TOP])
+    hlen = int(cs[row, S_HLEN])
+    if n >= 1 and last >= 0 and hlen >= n - 1:
+        for j in range(0, hlen - n + 1):
+            same = True
+            for i in range(n - 1):
+                if hist[row, j + i] != hist[row, hlen - n + 1 + i]:
+                    same = False
+                    break
+            if same:
+                banned[hist[row, j + n - 1] + 128] = True
+    leap_short = ctl[C_LEAPS] * (cs[row, S_INTERVALS] + 1) - cs[row, S_LEAPS] - np.float32(0.5)
+    for v in range(V):
+        if full[v] <= NEG * np.float32(0.5):
+            continue
+        if is_on[v]:
+            if not on_ok:
+                full[v] = NEG
+                continue
+            full[v] += on_bias
+            p = on_t[v]
+            if last >= 0 and p > top_snd:  # a new top-voice note
+                iv = p - last
+                if banned[iv + 128]:
+                    full[v] = NEG
+                    continue
+                if ctl[C_LEAPS] >= 0:
+                    full[v] += _pull(leap_short) if abs(iv) > 2 else -_pull(leap_short)
+        elif advances[v]:
+            if tok_beats[v] > adv_limit + EPS:
+                full[v] = NEG
+            elif ctl[C_OFFBEATS] >= 0:  # lean the next onsets' positions toward the share asked
+                land = pos + tok_beats[v]
+                short = ctl[C_OFFBEATS] * (cs[row, S_ONSETS] + 1) - cs[row, S_OFF] - np.float32(0.5)
+                full[v] += np.float32(0.5) * (_pull(short) if _off_beat(land, ctl[C_BEAT]) else -_pull(short))
+    alive = False
+    for v in range(V):
+        if full[v] > NEG * np.float32(0.5):
+            alive = True
+            break
+    if not alive:
+        for v in range(V):
+            full[v] = saved[v]
+
+
+@njit(**_opts)
+def new_bar(cs, row, ctl, length):
+    cs[row, S_COUNT] = 0
+    cs[row, S_INTERVALS] = 0
+    cs[row, S_LEAPS] = 0
+    cs[row, S_ONSETS] = 0
+    cs[row, S_OFF] = 0
+    cs[row, S_TARGET] = ctl[C_DENSITY] * length
+
+
+@njit(**_opts)
+def _commit(row, cs, hist):
+    """Time passes: the highest note that started at this step, if it started above every note sounding,
+    is the top voice's next note (as bar_report reads the top voice from the music)."""
+    p = int(cs[row, S_STEP_TOP])
+    if p < 0:
+        return
+    cs[row, S_STEP_TOP] = -1
+    last = int(cs[row, S_TOP])
+    if last >= 0:
+        iv = p - last
+        cs[row, S_INTERVALS] += 1
+        if abs(iv) > 2:
+            cs[row, S_LEAPS] += 1
+        h = int(cs[row, S_HLEN])
+        if h >= hist.shape[1]:  # keep the newer half
+            half = hist.shape[1] // 2
+            for i in range(half):
+                hist[row, i] = hist[row, i + half]
+            h = half
+        hist[row, h] = iv
+        cs[row, S_HLEN] = h + 1
+    cs[row, S_TOP] = p
+
+
+@njit(**_opts)
+def control_update(x, row, snd, cs, hist, ctl, T):
+    """After token x is drawn (snd: the pitches sounding before it)."""
+    is_on, on_t, tok_beats, advances = T[0], T[2], T[4], T[5]
+    if advances[x]:
+        _commit(row, cs, hist)
+        pos = cs[row, S_POS] + tok_beats[x]
+        bar = ctl[C_BAR]
+        if pos >= bar - EPS:
+            while pos >= bar - EPS:
+                pos -= bar
+            new_bar(cs, row, ctl, bar)
+        cs[row, S_POS] = max(pos, np.float32(0))
+    elif is_on[x]:
+        p = on_t[x]
+        cs[row, S_COUNT] += 1
+        cs[row, S_ONSETS] += 1
+        if _off_beat(cs[row, S_POS], ctl[C_BEAT]):
+            cs[row, S_OFF] += 1
+        top = True
+        for q in range(p + 1, PITCHES):
+            if snd[q]:
+                top = False
+                break
+        if top and p > cs[row, S_STEP_TOP]:
+            cs[row, S_STEP_TOP] = p
+
+
+@njit(**_opts)
+def chunk_controlled(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings, gram, hold, lstm,
+                     note_state, cs, hist, ctl):
+    """`chunk` with the musician's controls (bridge.generation.controls) applied to every draw."""
+    is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
+    strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
+    max_hold, min_shift = np.float32(settings[5]), np.float32(settings[6])
+    B, V = logits.shape
+    L, _, U = h.shape
+    z = np.empty((B, W[0].shape[1]), np.float32)
+    x1 = np.empty((B, 2 * U), np.float32)
+    full = np.empty(V, np.float32)
+    saved = np.empty(V, np.float32)
+    tok = np.empty(B, np.int32)
+    for t in range(n):
+        for b in range(B):
+            for v in range(V):
+                full[v] = logits[b, v] + mask[v]
+            if gram:
+                grammar(full, snd[b], held[b], T, hold, max_hold, min_shift)
+            controls(full, b, snd[b], cs, hist, ctl, T, saved)
+            x = sample_row(full, strategy, temp, k, p, nn, seed, var0 + b, t0 + t)
+            tok[b] = x
+            out[b, t] = x
+            control_update(x, b, snd[b], cs, hist, ctl, T)
+            if gram:
+                if is_on[x]:
+                    snd[b, on_t[x]] = True
+                if is_off[x]:
+                    snd[b, off_t[x]] = False
+                if hold:
+                    for q in range(PITCHES):
+                        held[b, q] = held[b, q] + tok_beats[x] if snd[b, q] else np.float32(0)
+        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
+        project(h[L - 1], W, logits)
+
+
+@njit(**_opts)
+def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, lstm, note_state, cs, hist, ctl,
+              use_controls):
+    """The bits of real ids under the model, with the mask, grammar and (if asked) the controls applied
+    as in generation: (total bits of the tokens allowed, tokens the controls or masks forbid). One row."""
+    is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
+    max_hold, min_shift = np.float32(settings[5]), np.float32(settings[6])
+    V = logits.shape[1]
+    L, _, U = h.shape
+    z = np.empty((1, W[0].shape[1]), np.float32)
+    x1 = np.empty((1, 2 * U), np.float32)
+    full = np.empty(V, np.float32)
+    saved = np.empty(V, np.float32)
+    e = np.empty(V, np.float32)
+    tok = np.empty(1, np.int32)
+    bits = 0.0
+    forbidden = 0
+    for t in range(ids.shape[0]):
+        x = ids[t]
+        for v in range(V):
+            full[v] = logits[0, v] + mask[v]
+        if gram:
+            grammar(full, snd[0], held[0], T, hold, max_hold, min_shift)
+        if use_controls:
+            controls(full, 0, snd[0], cs, hist, ctl, T, saved)
+        if full[x] <= NEG * np.float32(0.5):
+            forbidden += 1
+        else:
+            mx = -np.inf
+            for v in range(V):
+                if full[v] > mx:
+                    mx = full[v]
+            exp_shifted(full, mx, np.float32(1), e)
+            total = 0.0
+            for v in range(V):
+                total += e[v]
+            bits += (math.log(total) - (full[x] - mx)) / math.log(2.0)
+        if use_controls:
+            control_update(x, 0, snd[0], cs, hist, ctl, T)
+        if is_on[x]:
+            snd[0, on_t[x]] = True
+        if is_off[x]:
+            snd[0, off_t[x]] = False
+        if hold:
+            for q in range(PITCHES):
+                held[0, q] = held[0, q] + tok_beats[x] if snd[0, q] else np.float32(0)
+        tok[0] = x
+        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
+        project(h[L - 1], W, logits)
+    return bits, forbidden

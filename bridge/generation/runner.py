@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import CadenzaError
 from .constraints import mask as make_mask
+from .controls import Controls
 from .sampling import Sampling
 
 MAX_PRIME = 512  # prime tokens read into the state: older context adds little and costs time
@@ -35,6 +36,10 @@ class Request:
     pitch_range: tuple[int, int] | None = None
     qpm: float | None = None  # the tempo beats are counted at, for codecs that count seconds
     max_hold: float | None = None  # release a note held this many beats (None: the model's default; 0: never)
+    controls: Controls = field(default_factory=Controls)  # density, polyphony, velocity, leaps, ... (controls.py)
+    bar: float = 4.0  # a bar's length in beats (the prime's meter): controls count bar by bar
+    beat: float = 1.0  # the beat off-beat notes are counted against
+    phase: float | None = None  # beats into a bar where the new music starts (None: from the prime's length)
 
     def __post_init__(self):
         if not 1 <= self.variations <= 32:
@@ -129,6 +134,8 @@ class Rows(NamedTuple):
     c: np.ndarray  # (layers, B, units)
     sounding: np.ndarray  # (B, 128) bool: pitches sounding
     held: np.ndarray  # (B, 128) beats each has sounded
+    controls: np.ndarray | None = None  # (B, N_STATE) each row's place in the bar and what it holds (controls)
+    history: np.ndarray | None = None  # (B, HISTORY) each row's top-voice intervals (no_repeat)
 
 
 class Draw(NamedTuple):
@@ -151,12 +158,18 @@ class Loop(NamedTuple):
 
 
 def run_chunk(n: int, first: int, seed: int, rows: Rows, mask: np.ndarray, W: tuple, T: tuple, draw: Draw,
-              loop: Loop) -> np.ndarray:
+              loop: Loop, ctl: np.ndarray | None = None) -> np.ndarray:
     """`n` tokens for every row, (B, n); the rows' state advances in place. The named structures are
-    unpacked here into the compiled kernel's positional arguments (numba takes plain tuples)."""
+    unpacked here into the compiled kernel's positional arguments (numba takes plain tuples).
+    `ctl`: the musician's controls (kernels.controls), with the rows' control state."""
     from . import kernels
 
     out = np.empty((len(rows.logits), n), np.int32)
+    if ctl is not None:
+        kernels.chunk_controlled(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held,
+                                 mask, out, W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state,
+                                 rows.controls, rows.history, ctl)
+        return out
     kernels.chunk(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held, mask, out,
                   W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state)
     return out
@@ -326,6 +339,95 @@ class Generator:
             value = value * float(self.codec.params["decode_qpm"]) / float(req.qpm)
         return float(value)
 
+    # ----- the musician's controls ------------------------------------------------------------------
+    def velocity_mask(self, rng: tuple[int, int] | None) -> np.ndarray:
+        """0 where a velocity token is allowed, -1e9 where it is outside the range (codecs with velocity
+        tokens; the others get the range at decoding). The nearest one stays if none is inside."""
+        vel = self.codec.token_velocities()
+        out = np.zeros(self.vocab, np.float32)
+        if rng is None or vel is None:
+            return out
+        has = vel >= 0
+        bad = has & ((vel < rng[0]) | (vel > rng[1]))
+        if has.any() and bad[has].all():
+            near = np.flatnonzero(has)[np.argmin(np.abs(vel[has] - (rng[0] + rng[1]) / 2))]
+            bad[near] = False
+        out[bad] = -1e9
+        return out
+
+    def scale_of(self, req: Request) -> float:
+        """Kernel beats per beat of the request: codecs that count seconds count them at their decode tempo."""
+        if self.codec.time_in_seconds and req.qpm:
+            return float(self.codec.params["decode_qpm"]) / float(req.qpm)
+        return 1.0
+
+    def control_array(self, req: Request) -> np.ndarray | None:
+        """The kernel's ctl array, or None when no control works inside the loop. A melody model plays one
+        note at a time unless asked otherwise."""
+        c = req.controls
+        grid = self.min_shift / self.scale_of(req) if self.min_shift else None
+        c.check(self.codec, self.loaded.name, grid)
+        if self.codec.monophonic and not c.polyphony_max:
+            from dataclasses import replace
+
+            c = replace(c, polyphony_max=1)
+        if not c.in_loop:
+            return None
+        if self.token_beats is None or not self.grammar:
+            raise CadenzaError(f"{self.loaded.name} cannot take density, polyphony, leaps, offbeats or no_repeat yet: "
+                               "they need a model whose tokens are notes and time steps (chorale, piano, melody)")
+        return c.kernel_array(req.bar, req.beat, self.min_shift or 1.0 / 12, self.scale_of(req))
+
+    def control_state(self, n: int, ctl: np.ndarray, music: np.ndarray, whole: np.ndarray, req: Request):
+        """(n, N_STATE) control state and (n, HISTORY) intervals for rows starting after the prime: the
+        place in the bar where the prime ends, the first bar's share of the density target, the prime's
+        last note as the top voice's last."""
+        from . import kernels as K
+
+        cs = np.zeros((n, K.N_STATE), np.float32)
+        body = np.asarray(music if len(music) else whole, np.int64)
+        span = float(self.T[4][body].sum()) if len(body) else 0.0
+        if req.phase is not None:
+            span = req.phase * self.scale_of(req)
+        bar = float(ctl[K.C_BAR])
+        pos = span % bar if bar > 0 else 0.0
+        if bar - pos < 1e-4:
+            pos = 0.0
+        cs[:, K.S_POS] = pos
+        cs[:, K.S_TARGET] = ctl[K.C_DENSITY] * (bar - pos)
+        ons = self.on_pitch[body] if len(body) else np.zeros(0, np.int64)
+        ons = ons[ons >= 0]
+        cs[:, K.S_TOP] = float(ons[-1]) if len(ons) else -1.0
+        cs[:, K.S_STEP_TOP] = -1.0
+        return cs, np.zeros((n, K.HISTORY), np.int32)
+
+    def bits_of(self, ids: np.ndarray, req: Request, controls: bool = True) -> tuple[float, int]:
+        """(bits, forbidden): the bits of real ids from the start of a piece under the model with the
+        request's masks, grammar and (if `controls`) controls applied as in generation, summed over the
+        tokens they allow, and how many real tokens they forbid. What a control costs the real music."""
+        from . import kernels
+        from .sampling import STRATEGIES
+
+        ids = np.ascontiguousarray(ids, np.int32)
+        start = np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
+        logits, state = self.prime(start)
+        mask = make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, self.codec.never_sampled())
+        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range), np.float32)
+        ctl = self.control_array(req) if controls else None
+        use = ctl is not None
+        if ctl is None:
+            from .controls import Controls
+
+            ctl = Controls().kernel_array(req.bar, req.beat, self.min_shift or 1.0 / 12)
+        cs, hist = self.control_state(1, ctl, ids[:0], ids[:0], req)
+        s = req.sampling
+        draw = Draw(strategy=float(STRATEGIES.index(s.strategy)), temperature=1.0, top_k=40.0, top_p=1.0, n=4.0,
+                    max_hold=self.max_hold(req), min_shift=self.min_shift)
+        bits, forbidden = kernels.walk_bits(ids, logits, state["h"], state["c"], state["sounding"], state["held"],
+                                            mask, self.W, self.T, tuple(draw), self.grammar, self.hold, self.is_lstm,
+                                            self.note_state, cs, hist, ctl, use)
+        return float(bits), int(forbidden)
+
     # ----- the loop ---------------------------------------------------------------------------------
     def budget(self, req: Request) -> tuple[int, float | None]:
         """(token cap, beats to stop at or None)."""
@@ -351,7 +453,9 @@ class Generator:
             raise CadenzaError(f"prime ids outside this model's vocabulary (0-{self.vocab - 1})")
         start = prime if len(prime) else np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
         forbid = self.codec.never_sampled()
-        mask = np.ascontiguousarray(make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, forbid), np.float32)
+        mask = make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, forbid)
+        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range), np.float32)
+        ctl = self.control_array(req)
         cap, stop_beats = self.budget(req)
         token_beats = self.codec.token_beats(req.qpm) if req.qpm and self.token_beats is not None else self.token_beats
         B = req.variations
@@ -365,10 +469,14 @@ class Generator:
         parts = []
         for a, b in halves(B, self.split):
             n = b - a
+            cs = hist = None
+            if ctl is not None:
+                cs, hist = self.control_state(n, ctl, music, whole, req)
             parts.append(Rows(var0=a, logits=np.repeat(logits, n, 0),
                               h=np.ascontiguousarray(np.repeat(state["h"], n, 1)),
                               c=np.ascontiguousarray(np.repeat(state["c"], n, 1)),
-                              sounding=np.repeat(state["sounding"], n, 0), held=np.repeat(state["held"], n, 0)))
+                              sounding=np.repeat(state["sounding"], n, 0), held=np.repeat(state["held"], n, 0),
+                              controls=cs, history=hist))
         draw = Draw(strategy=float(STRATEGIES.index(s.strategy)), temperature=float(s.temperature),
                     top_k=float(s.top_k or 40), top_p=float(s.top_p), n=float(s.n), max_hold=self.max_hold(req),
                     min_shift=self.min_shift)
@@ -376,7 +484,7 @@ class Generator:
         seed = req.seed & 0x7FFFFFFF
 
         def make(rows: Rows, t_first: int):
-            return run_chunk(self.chunk, t_first, seed, rows, mask, self.W, self.T, draw, loop)
+            return run_chunk(self.chunk, t_first, seed, rows, mask, self.W, self.T, draw, loop, ctl)
 
         counters = None
         if token_beats is None and stop_beats is not None:

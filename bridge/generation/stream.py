@@ -21,10 +21,12 @@ GRID = 960  # notes are told apart by pitch and start on a grid of 1/960 beat
 
 
 class NoteStream:
-    def __init__(self, codec, prime_ids: np.ndarray, qpm: float | None = None, beats: float | None = None):
+    def __init__(self, codec, prime_ids: np.ndarray, qpm: float | None = None, beats: float | None = None,
+                 velocity_range: tuple[int, int] | None = None):
         from . import prime_beats
 
         self.codec, self.qpm, self.beats = codec, qpm, beats
+        self.velocity_range = velocity_range
         self._beats_of = lambda ids: prime_beats(codec, ids, qpm)
         self.prime_tail = codec.tail(np.asarray(prime_ids), CONTEXT)
         self.context = self.prime_tail
@@ -52,6 +54,8 @@ class NoteStream:
                 if here[key] <= self.sent[key]:
                     continue
                 self.sent[key] += 1
+                if self.velocity_range is not None:
+                    v = min(max(v, self.velocity_range[0]), self.velocity_range[1])
                 out.append((p, start, dur, v))
         out.sort(key=lambda n: (n[1], n[0]))
         return out

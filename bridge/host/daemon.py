@@ -312,7 +312,8 @@ class Daemon:
         deadline = time.perf_counter() + float(self.cfg.max_seconds)
 
         def on_prime(prime, r):  # the region's context, once infill() has built it
-            streams.extend(NoteStream(loaded.codec, prime, qpm=r.qpm, beats=end - start) for _ in range(r.variations))
+            streams.extend(NoteStream(loaded.codec, prime, qpm=r.qpm, beats=end - start,
+                                      velocity_range=r.controls.velocity_range) for _ in range(r.variations))
 
         def on_chunk(chunk):
             for k, rows in enumerate(chunk):
@@ -495,7 +496,7 @@ class Daemon:
         sends them as datagrams; the web page gets them as events). A file prime (continue_file) is read once here
         and written back as the watch folder and `cadenza continue` write it: the prime as read, then
         the new music, in the prime's tempo map and meter. Notes sent as a prime get the new music alone."""
-        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at
+        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at, with_meter
         from ..generation.stream import NoteStream
         from ..music import Score, Tempo, TimeSignature, load_score, midi_bytes, write_midi
         from ..music.score import qpm_to_usec
@@ -530,6 +531,7 @@ class Daemon:
                 prime_ids = codec.encode(prime)
             else:
                 prime_ids = codec.empty()
+            req = with_meter(req, like)  # the controls count in the prime's bars
         except CadenzaError as e:
             finish("/cadenza/error", [rid, self.public(str(e))])
             return
@@ -538,7 +540,8 @@ class Daemon:
         counts = [0] * req.variations
         # one stream a variation: each chunk decoded with a bounded context, so a chunk costs the same at
         # the end of a long continuation as at its start (generation/stream.py)
-        streams = [NoteStream(codec, prime_ids, qpm=req.qpm, beats=asked_beats(req)) for _ in range(req.variations)]
+        streams = [NoteStream(codec, prime_ids, qpm=req.qpm, beats=asked_beats(req),
+                              velocity_range=req.controls.velocity_range) for _ in range(req.variations)]
 
         def send_notes(k: int, notes: list) -> None:
             """Variation 1 on /cadenza/notes (every client reads it); 2, 3, ... on /cadenza/variation id k."""
@@ -581,7 +584,8 @@ class Daemon:
         from_file = path is not None  # a file is written back whole, as the other file doors write it
 
         def written(new):
-            return continuation_of(codec, prime_ids, new, like, beats=final_beats, include_prime=from_file)
+            return continuation_of(codec, prime_ids, new, like, beats=final_beats, include_prime=from_file,
+                                   velocity_range=req.controls.velocity_range)
 
         whole = written(result.new[0]) if s.write_file or s.midi else None  # only when a file or blob is asked for
         if s.write_file:

@@ -171,7 +171,7 @@ class Watcher:
         return s
 
     def process(self, path: Path, job: Job) -> None:
-        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at
+        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at, with_meter
         from ..settings import request_of
         from ..music import load_score, write_midi
 
@@ -201,7 +201,7 @@ class Watcher:
                 raise CadenzaError(f"{path.name}: no notes to continue")
             if said:
                 log.info("%s: %s", path.name, said)
-            req = request_of(s, qpm=tempo_at(like, like.end_tick))  # the one Request; beats are the prime's beats
+            req = with_meter(request_of(s, qpm=tempo_at(like, like.end_tick)), like)  # the prime's beats and bars
             self.daemon.check_cost(loaded, req)
             log.info("%s: continuing with %s for %g beats", path.name, loaded.name, req.beats)
             result = continue_ids(loaded, prime, req, cancel=job.cancel)
@@ -209,7 +209,8 @@ class Watcher:
                 log.info("%s: cancelled; it will be processed on the next start", path.name)
                 return
             for k, new in enumerate(result.new):  # variation 1 is NAME.cadenza.mid, then NAME.cadenza-2.mid ...
-                score = continuation_of(loaded.codec, prime, new, like, beats=asked_beats(req))
+                score = continuation_of(loaded.codec, prime, new, like, beats=asked_beats(req),
+                                        velocity_range=req.controls.velocity_range)
                 out = self.output_for(path)
                 out = write_midi(score, out if k == 0 else out.with_name(f"{path.stem}.cadenza-{k + 1}.mid"))
                 try:

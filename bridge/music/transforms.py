@@ -76,3 +76,21 @@ def apply_sustain(score: Score, control: int = SUSTAIN) -> Score:
         out[:, 3] = ends
         new_tracks.append(track.replace(notes=out[keep]))
     return score.replace(tracks=tuple(new_tracks))
+
+
+def top_line(score: Score) -> Score:
+    """The melody: of the pitched tracks, the one with the highest mean pitch (a tune's melody over its
+    chords), reduced to one note at a time by the skyline rule (of notes starting together the highest;
+    a note ends where the next one starts). Tempo, meter and key stay; every other track is dropped."""
+    tracks = [t for t in score.tracks if not t.is_drum and len(t.array)]
+    if not tracks:
+        return score.replace(tracks=())
+    best = max(tracks, key=lambda t: float(t.array[:, 0].mean()))
+    a = best.array
+    order = np.lexsort((-a[:, 0], a[:, 2]))  # by start, highest pitch first
+    a = a[order]
+    keep = np.r_[True, a[1:, 2] != a[:-1, 2]]  # the highest of each start
+    a = a[keep].copy()
+    a[:-1, 3] = np.minimum(a[:-1, 3], a[1:, 2])  # ends where the next begins
+    a = a[a[:, 3] > a[:, 2]]
+    return score.replace(tracks=(best.replace(notes=a),))

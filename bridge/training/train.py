@@ -55,6 +55,9 @@ class TrainConfig:
     init: str = ""  # start from this model's weights (a name or folder: same architecture and codec)
     fim: bool = False  # train for infill: windows in fill-in-the-middle order (bridge/codecs/fim.py)
     fim_reminder: int = 0  # and the suffix's first tokens read again before the middle
+    fim_order: str = "spm"  # spm: suffix, prefix, middle; psm: prefix, the suffix's start, middle
+    fim_suffix: int = 32  # psm: tokens of the suffix read
+    fim_plain: float = 0.0  # the share of windows left in plain order (the model also continues)
     verbose: int = 1
 
 
@@ -154,20 +157,26 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
         raise CadenzaError(f"the training files hold {len(stream)} tokens: fewer than one window of {L}")
     table = codec.transpose_table(cfg.transpose) if cfg.transpose else None
     tokens = tf.constant(stream)
-    n_starts = len(stream) - L - 1
+    fim = hasattr(codec, "infill_prime")
+    psm = fim and codec.order == "psm"
+    extra = (3 + (codec.reminder + 1 if codec.reminder and not psm else 0)) if fim else 0  # the added sentinels
+    n_starts = len(stream) - L - 1 - extra
     tab = tf.constant(table) if table is not None else None
     notes = bool(cfg.arch_args.get("note_state"))
-    fim = hasattr(codec, "infill_prime")
     if fim:
         beats_t = tf.constant(codec.token_beats().astype(np.float32))
 
         def fim_order(w, a, b):
             gap = tf.reduce_sum(tf.gather(beats_t, w[a:b]))
             n = tf.clip_by_value(tf.cast(tf.math.ceil(gap - 1e-6), tf.int32), 1, codec.max_gap)
+            if psm:
+                seq = tf.concat([[codec.prefix_id], w[:a], [codec.suffix_id], w[b:], [codec.middle0 - 1 + n],
+                                 w[a:b]], 0)
+                return tf.ensure_shape(seq, [L + 1 + extra])
             again = [[codec.suffix_id], w[b:b + codec.reminder]] if codec.reminder else []
             seq = tf.concat([[codec.suffix_id], w[b:], [codec.prefix_id], w[:a], *again, [codec.middle0 - 1 + n],
                              w[a:b]], 0)
-            return tf.ensure_shape(seq, [L + 4 + (codec.reminder + 1 if codec.reminder else 0)])
+            return tf.ensure_shape(seq, [L + 1 + extra])
     if notes:
         from ..nets.lstm import note_tables
 
@@ -183,7 +192,7 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
 
     def window(r):
         start = tf.cast(r % n_starts, tf.int32)
-        w = tokens[start:start + L + 1]
+        w = tokens[start:start + L + 1 + extra]  # a plain window as long as a reordered one
         semis = tf.constant(0)
         if tab is not None:
             shift = tf.cast((r // n_starts) % tab.shape[0], tf.int32)
@@ -196,10 +205,18 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
             src = pitches - semis
             held = tf.where((src >= 0) & (src < 128), tf.gather(held, tf.clip_by_value(src, 0, 127)), 0.0)
             return (w[:-1], held), w[1:]
-        if fim:  # suffix, prefix, then the middle: a gap of 8 to L/2 tokens somewhere in the window
-            a = tf.random.uniform([], L // 8, L // 2, dtype=tf.int32)
-            b = tf.minimum(a + tf.random.uniform([], 8, L // 2, dtype=tf.int32), L - 4 - codec.reminder)
+        if fim:
+            plain = w
+            w = w[:L + 1]
+            if psm:  # prefix, the suffix's first tokens (the window's last), then a middle of 8 to L/2 tokens
+                b = L + 1 - codec.suffix_tokens
+                a = b - tf.random.uniform([], 8, L // 2, dtype=tf.int32)
+            else:  # suffix, prefix, then the middle: a gap of 8 to L/2 tokens somewhere in the window
+                a = tf.random.uniform([], L // 8, L // 2, dtype=tf.int32)
+                b = tf.minimum(a + tf.random.uniform([], 8, L // 2, dtype=tf.int32), L - 4 - codec.reminder)
             w = fim_order(w, a, b)
+            if cfg.fim_plain > 0:  # some windows stay in plain order, so the model continues as well
+                w = tf.cond(tf.random.uniform([]) < cfg.fim_plain, lambda: plain, lambda: w)
         return w[:-1], w[1:]
 
     ds = (tf.data.Dataset.random(seed=cfg.seed)
@@ -216,7 +233,7 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
         rows = []
         for k in range(n):
             w = vstream[k * L:k * L + L + 1]
-            a, b = L // 4, L // 2
+            a, b = (L // 4, L // 2) if not psm else (L + 1 - codec.suffix_tokens - L // 4, L + 1 - codec.suffix_tokens)
             gap = float(codec.token_beats()[w[a:b]].sum())
             rows.append(np.concatenate([codec.infill_prime(w[:a], w[b:], gap), w[a:b]]))
         seqs = np.array(rows, np.int32)
@@ -256,7 +273,8 @@ def train(cfg: TrainConfig) -> Path:
         if cfg.arch_args.get("note_state"):
             raise CadenzaError("--fim and note_state do not go together yet")
         try:
-            codec = FimCodec(codec, reminder=int(cfg.fim_reminder))
+            codec = FimCodec(codec, reminder=int(cfg.fim_reminder), order=cfg.fim_order,
+                             suffix_tokens=int(cfg.fim_suffix))
         except ValueError as e:
             raise CadenzaError(str(e)) from None
     if cfg.arch_args.get("note_state") and not codec.pitch_tokens():

@@ -218,3 +218,16 @@ def test_the_default_listens_on_loopback_only():
     from bridge.host.config import ServeConfig
 
     assert ServeConfig().host == "127.0.0.1" and ServeConfig().port == 9000
+
+
+def test_controls_over_osc(client):
+    """The controls are request pairs like any setting: polyphony_max 1 and a velocity range hold for every
+    note sent back; a contradiction is one /cadenza/error naming the settings, before any work."""
+    client.send("/cadenza/continue", 15, *PRIME, "beats", 8.0, "seed", 3, "polyphony_max", 1,
+                "velocity_range", "30-45")
+    notes = notes_of(client.receive(rid=15), 15)
+    assert len(notes) > 4 and all(30 <= v <= 45 for *_, v in notes)
+    ends = sorted((s, s + d) for _, s, d, _ in notes)
+    assert all(b[0] >= a[1] - 1e-6 for a, b in zip(ends, ends[1:]))  # one note at a time
+    client.send("/cadenza/continue", 16, *PRIME, "polyphony_min", 3, "polyphony_max", 2)
+    assert client.receive(rid=16) == [("/cadenza/error", [16, "polyphony_min 3 is above polyphony_max 2"])]
