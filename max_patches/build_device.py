@@ -8,7 +8,10 @@ press Continue, and the continuation lands in the next empty clip slot below it.
 that file beside Cadenza.amxd (or anywhere in Max's search path).
 
 Controls: model (menu), temperature (dial), variations (1-8; each goes to its own clip slot), bars
-(1-64, in the Live set's meter), Continue (button), and a status line that shows progress and errors.
+(1-64, in the Live set's meter), density (notes per beat, 0: the model's own), Continue (button),
+Infill (button: the selected clip's loop region written anew by an infill model, given the music
+around it, the new notes written into the clip as they arrive), and a status line that shows progress
+and errors.
 MIDI passes through unchanged ([midiin] -> [midiout]), as a MIDI effect should.
 The device talks OSC to `cadenza serve` on 127.0.0.1:9000 and hears replies on its own port 9125.
 
@@ -37,7 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEND_PORT = 9000
 REPLY_PORT = 9125
-MODELS = ["piano", "chorale", "sonata-kern", "messages"]
+MODELS = ["piano", "chorale", "sonata-kern", "messages", "melody", "chorale-infill"]
 MTIME = 3_850_000_000  # a fixed modification time (Max epoch) so rebuilding gives the same bytes
 
 
@@ -106,6 +109,7 @@ def build(source: Path = HERE / "cadenza_device.maxpat", device: Path = HERE / "
 
     numbox("Variations", "Var", 1, 8, 1, 280, 30, 110)
     numbox("Bars", "Bars", 1, 64, 4, 420, 52, 80)
+    numbox("Density", "Dens", 0, 16, 0, 560, 74, 90)  # notes per beat; 0: the model's own
 
     go = box("live.text", patching_rect=[20, 220, 80, 20], varname="continue", mode=0,
              saved_attribute_attributes=_param("Continue", "Continue", 2, parameter_enum=["off", "on"]))
@@ -116,17 +120,26 @@ def build(source: Path = HERE / "cadenza_device.maxpat", device: Path = HERE / "
     line(cont, js)
     add_to_presentation(go, [8, 52, 100, 20])
 
+    fill = box("live.text", patching_rect=[120, 220, 80, 20], varname="infill", mode=0,
+               saved_attribute_attributes=_param("Infill", "Infill", 2, parameter_enum=["off", "on"]))
+    sel2 = box("sel 1", patching_rect=[120, 250, 40, 22])
+    msg = p.add_message("infill", patching_rect=[120, 280, 50, 22])
+    line(fill, sel2, outlet=0)
+    line(sel2, msg, outlet=0)
+    line(msg, js)
+    add_to_presentation(fill, [116, 78, 50, 18])
+
     status = p.add_message("start `cadenza serve`, then select a MIDI clip", patching_rect=[300, 420, 400, 22],
                            varname="status")
     line(js, status, outlet=1)
-    add_to_presentation(status, [8, 80, 300, 22])
+    add_to_presentation(status, [8, 100, 300, 22])
 
     enable_presentation(p, devicewidth=320)
     p.save()
     patcher = json.loads(source.read_text())
     for b in patcher["patcher"]["boxes"]:
-        if b["box"].get("varname") == "continue":
-            b["box"]["text"] = "Continue"  # a live.text button's label is its box text, as Max saves it
+        if b["box"].get("varname") in ("continue", "infill"):
+            b["box"]["text"] = b["box"]["varname"].capitalize()  # a live.text button's label is its box text
     source.write_text(json.dumps(patcher, indent=4) + "\n")
     ensure_amxd_project_block(patcher, device_type="midi_effect", mtime=MTIME)
     device.write_bytes(pack_amxd(json.dumps(patcher, indent=4), device_type="midi_effect",

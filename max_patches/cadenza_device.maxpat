@@ -228,7 +228,9 @@
                                 "piano",
                                 "chorale",
                                 "sonata-kern",
-                                "messages"
+                                "messages",
+                                "melody",
+                                "chorale-infill"
                             ],
                             "parameter_initial": [
                                 0
@@ -471,6 +473,84 @@
             {
                 "box": {
                     "id": "obj-19",
+                    "maxclass": "live.numbox",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        560,
+                        120,
+                        40,
+                        15
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        170,
+                        74,
+                        40,
+                        15
+                    ],
+                    "outlettype": [
+                        "int/float",
+                        "int/float"
+                    ],
+                    "varname": "density",
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Density",
+                            "parameter_shortname": "Dens",
+                            "parameter_type": 1,
+                            "parameter_mmin": 0,
+                            "parameter_mmax": 16,
+                            "parameter_initial": [
+                                0
+                            ]
+                        }
+                    }
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-20",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        560,
+                        150,
+                        90,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend density"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-21",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        610,
+                        118,
+                        72,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        212,
+                        72,
+                        60,
+                        18
+                    ],
+                    "text": "density"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-22",
                     "maxclass": "live.text",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -509,7 +589,7 @@
             },
             {
                 "box": {
-                    "id": "obj-20",
+                    "id": "obj-23",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -528,7 +608,7 @@
             },
             {
                 "box": {
-                    "id": "obj-21",
+                    "id": "obj-24",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -546,7 +626,83 @@
             },
             {
                 "box": {
-                    "id": "obj-22",
+                    "id": "obj-25",
+                    "maxclass": "live.text",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        120,
+                        220,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        116,
+                        78,
+                        50,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "varname": "infill",
+                    "mode": 0,
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Infill",
+                            "parameter_shortname": "Infill",
+                            "parameter_type": 2,
+                            "parameter_enum": [
+                                "off",
+                                "on"
+                            ]
+                        }
+                    },
+                    "text": "Infill"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-26",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        120,
+                        250,
+                        40,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "sel 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-27",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        120,
+                        280,
+                        50,
+                        22
+                    ],
+                    "text": "infill",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-28",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -559,7 +715,7 @@
                     "presentation": 1,
                     "presentation_rect": [
                         8,
-                        80,
+                        100,
                         300,
                         22
                     ],
@@ -761,7 +917,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-21",
+                        "obj-3",
                         0
                     ],
                     "order": 0
@@ -770,7 +926,72 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-21",
+                        "obj-22",
+                        0
+                    ],
+                    "destination": [
+                        "obj-23",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-23",
+                        0
+                    ],
+                    "destination": [
+                        "obj-24",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-24",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-25",
+                        0
+                    ],
+                    "destination": [
+                        "obj-26",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-26",
+                        0
+                    ],
+                    "destination": [
+                        "obj-27",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-27",
                         0
                     ],
                     "destination": [
@@ -787,7 +1008,7 @@
                         1
                     ],
                     "destination": [
-                        "obj-22",
+                        "obj-28",
                         0
                     ],
                     "order": 0

@@ -7,7 +7,14 @@
 //      below the selected one on the same track (clip_slot.create_clip, clip.add_new_notes);
 //   4. show what happens (and any /cadenza/error) on the device.
 //
-// Inlet messages: continue | model NAME | temperature F | variations N | bars N | init (from
+// "Infill", as the anticipatory music transformer's device: the notes that begin inside the selected
+// clip's loop region are written anew by an infill model (chorale-infill, melody, ...) given everything
+// before and after it: /cadenza/infill id loop_start loop_end notes...; the first notes to arrive
+// replace the region's old ones (clip.remove_notes_extended), and each later chunk is added as it
+// arrives, so the region fills in while the model writes. An error before any note leaves the clip as
+// it was.
+//
+// Inlet messages: continue | infill | model NAME | temperature F | variations N | bars N | density F | init (from
 // [live.thisdevice]) | and every reply from [udpreceive], whose address arrives as the message name.
 // Outlet 0 goes to [udpsend 127.0.0.1 9000]; outlet 1 to the status line ("set ...").
 // tests/max/test_amxd.py runs this file under Node with a model of the Live API, against a real daemon.
@@ -16,7 +23,7 @@ inlets = 1;
 outlets = 2;
 
 var REPLY_PORT = 9125;
-var settings = { model: "piano", temperature: 1.0, variations: 1, bars: 4 };
+var settings = { model: "piano", temperature: 1.0, variations: 1, bars: 4, density: 0 };
 var pending = {};     // request id -> { notes: [[pitch, start, dur, vel], ...], slot: path, length: beats }
 var order = [];       // request ids in the order sent: clips are written in this order, whichever ends first
 var next_id = 1;
@@ -36,6 +43,7 @@ function model(name) { settings.model = String(name); }
 function temperature(t) { settings.temperature = Math.max(0.05, Math.min(4.0, Number(t))); }
 function variations(n) { settings.variations = Math.max(1, Math.min(8, Math.round(Number(n)))); }
 function bars(n) { settings.bars = Math.max(1, Math.min(64, Math.round(Number(n)))); }
+function density(d) { settings.density = Math.max(0, Math.min(16, Number(d))); }
 
 function unquote(path) {
     return String(path).replace(/^"|"$/g, "");
@@ -92,12 +100,59 @@ this["continue"] = function () {
             args.push(notes[i][0], notes[i][1], notes[i][2], notes[i][3]);
         }
         args.push("model", settings.model, "temperature", settings.temperature, "beats", length, "qpm", qpm,
-                  "reply_port", REPLY_PORT, "midi", 0, "write_file", 0);
+                  "density", settings.density, "reply_port", REPLY_PORT, "midi", 0, "write_file", 0);
         outlet(0, args);
         outstanding++;
     }
     status("continuing " + notes.length + " notes with " + settings.model + " ...");
 };
+
+function infill() {
+    var sel = selected_clip();
+    if (sel.error) { status(sel.error); return; }
+    var notes = read_notes(sel.clip);
+    var start = Number(sel.clip.get("loop_start")[0]);
+    var end = Number(sel.clip.get("loop_end")[0]);
+    var length = Number(sel.clip.get("length")[0]);
+    if (!(end > start)) { status("the clip's loop region is empty: set a loop region to fill"); return; }
+    if (start <= 0 && end >= length) {
+        status("the loop region is the whole clip: loop only the bars to fill, so there is music around them");
+        return;
+    }
+    var song = new LiveAPI("live_set");
+    var qpm = Number(song.get("tempo")[0]);
+    var meter = song.get("signature_numerator")[0] + "/" + song.get("signature_denominator")[0];
+    var id = next_id++;
+    pending[id] = { infill: true, clip: unquote(sel.slot) + " clip", start: start, end: end, cleared: false,
+                    notes: [], done: false, slot: sel.slot };
+    order.push(id);
+    var args = ["/cadenza/infill", id, start, end];
+    for (var i = 0; i < notes.length; i++) {
+        args.push(notes[i][0], notes[i][1], notes[i][2], notes[i][3]);
+    }
+    args.push("model", settings.model, "temperature", settings.temperature, "qpm", qpm, "meter", meter,
+              "density", settings.density, "reply_port", REPLY_PORT, "midi", 0, "write_file", 0);
+    outlet(0, args);
+    outstanding++;
+    status("filling beats " + start + "-" + end + " with " + settings.model + " ...");
+}
+
+// an infill's notes go into the clip as they arrive: the region's old notes leave with the first chunk
+function write_region(job, chunk) {
+    var clip = new LiveAPI(job.clip);
+    if (!job.cleared) {
+        clip.call("remove_notes_extended", 0, 128, job.start, job.end - job.start);
+        job.cleared = true;
+    }
+    var notes = [];
+    for (var i = 0; i < chunk.length; i++) {
+        var n = chunk[i];
+        if (n[1] < job.start || n[1] >= job.end) { continue; }
+        notes.push({ pitch: n[0], start_time: n[1], duration: Math.max(0.001, Math.min(n[2], job.end - n[1])),
+                     velocity: n[3], mute: 0 });
+    }
+    if (notes.length) { clip.call("add_new_notes", { notes: notes }); }
+}
 
 function empty_slot_below(slot_path) {
     var m = /^live_set tracks (\d+) clip_slots (\d+)$/.exec(slot_path);
@@ -135,9 +190,22 @@ function reply(address, args) {
     if (address === "/cadenza/error" && !job) { status("error: " + args.slice(1).join(" ")); return; }
     if (!job) { return; }
     if (address === "/cadenza/notes") {
+        var chunk = [];
         for (var i = 1; i + 3 < args.length; i += 4) {
-            job.notes.push([Number(args[i]), Number(args[i + 1]), Number(args[i + 2]), Number(args[i + 3])]);
+            chunk.push([Number(args[i]), Number(args[i + 1]), Number(args[i + 2]), Number(args[i + 3])]);
         }
+        job.notes = job.notes.concat(chunk);
+        if (job.infill) {
+            write_region(job, chunk);
+            status("filling: " + job.notes.length + " notes so far");
+        }
+    } else if (address === "/cadenza/done" && job.infill) {
+        if (!job.cleared) { write_region(job, []); }  // a region the model left silent
+        delete pending[id];
+        order.splice(order.indexOf(id), 1);
+        outstanding--;
+        status("filled beats " + job.start + "-" + job.end + ": " + job.notes.length + " new notes");
+        flush();
     } else if (address === "/cadenza/done") {
         job.done = true;  // the daemon may finish variation 2 before 1: write in the order asked
         flush();

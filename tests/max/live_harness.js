@@ -2,8 +2,8 @@
 //
 // The model follows the Live Object Model (LOM) for what the device touches: live_set (tempo,
 // signature_numerator/denominator), live_set view highlighted_clip_slot, tracks N clip_slots M
-// (has_clip, create_clip), clip (is_midi_clip, length, name, get_notes_extended returning its JSON
-// string, add_new_notes taking {notes: [...]}) and Max's [js] globals (outlet, post, messagename,
+// (has_clip, create_clip), clip (is_midi_clip, length, loop_start, loop_end, name, get_notes_extended
+// returning its JSON string, add_new_notes taking {notes: [...]}, remove_notes_extended) and Max's [js] globals (outlet, post, messagename,
 // arrayfromargs). Paths are reported quoted, as Live does.
 //
 // stdin: one JSON command a line: {"set": LIVESET} | {"call": NAME, "args": [...]} | {"dump": true}
@@ -68,6 +68,8 @@ class LiveAPI {
     if (o.kind === "slot" && prop === "has_clip") return [live.tracks[o.t].slots[o.s] ? 1 : 0];
     if (o.kind === "clip") {
       const c = live.tracks[o.t].slots[o.s];
+      if (prop === "loop_start" && !("loop_start" in c)) return [0];
+      if (prop === "loop_end" && !("loop_end" in c)) return [c.length];
       if (prop in c && prop !== "notes") return [c[prop]];
     }
     throw new Error(`${o.kind} has no property ${prop}`);
@@ -100,6 +102,13 @@ class LiveAPI {
         .map((n, i) => Object.assign({ note_id: i + 1, mute: 0, probability: 1, velocity_deviation: 0,
                                        release_velocity: 64 }, n));
       return JSON.stringify({ notes });
+    }
+    if (fn === "remove_notes_extended") {
+      if (args.length !== 4) throw new Error("remove_notes_extended takes from_pitch, pitch_span, from_time, time_span");
+      const [p0, span, t0, tspan] = args;
+      c.notes = c.notes.filter(n => !(n.pitch >= p0 && n.pitch < p0 + span && n.start_time >= t0 &&
+                                      n.start_time < t0 + tspan));
+      return;
     }
     if (fn === "add_new_notes") {
       const d = args[0];

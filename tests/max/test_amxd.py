@@ -75,7 +75,7 @@ def test_the_device_wiring():
     assert ([js, 0], [by_text["udpsend 127.0.0.1 9000"], 0]) in lines  # requests reach the daemon
     assert ([by_text["init"], 0], [js, 0]) in lines and by_text["live.thisdevice"]
     controls = {b.get("varname") for b in boxes.values() if b.get("presentation")}
-    assert {"model", "temperature", "variations", "bars", "continue", "status"} <= controls
+    assert {"model", "temperature", "variations", "bars", "density", "continue", "infill", "status"} <= controls
     assert ([js, 1], [next(i for i, b in boxes.items() if b.get("varname") == "status"), 0]) in lines
     assert ([by_text["midiin"], 0], [by_text["midiout"], 0]) in lines  # MIDI passes through
 
@@ -216,3 +216,54 @@ def test_a_daemon_error_is_shown_and_nothing_is_written(device):
     device.pump(lambda: any(s.startswith("error") for s in device.status), timeout=60)
     assert "no-such-model" in device.status[-1]
     assert device.live()["tracks"][0]["slots"][2] is None
+
+
+def infill_set(loop=(4.0, 8.0)):
+    """A 4-bar clip of eighth notes (a C major line) whose loop region is bars 2."""
+    line = [60, 62, 64, 65, 67, 65, 64, 62]
+    prime = [{"pitch": line[i % 8] + (12 if i // 8 == 2 else 0), "start_time": i * 0.5, "duration": 0.5,
+              "velocity": 80} for i in range(32)]
+    clip = {"is_midi_clip": 1, "length": 16.0, "name": "tune", "notes": prime, "loop_start": loop[0],
+            "loop_end": loop[1]}
+    return {"tempo": 110.0, "num": 4, "den": 4, "selected": [0, 0], "tracks": [{"slots": [clip, None]}]}
+
+
+def test_infill_rewrites_the_loop_region_as_the_notes_arrive(device):
+    device.command({"set": infill_set()})
+    device.call("model", "chorale-infill")
+    device.call("infill")
+    (address, args), = [(a, x) for a, x in device.sent if a == "/cadenza/infill"]
+    rid, start, end = args[0], args[1], args[2]
+    assert (start, end) == (4.0, 8.0) and len(args[3:3 + 128]) == 128  # every note of the clip, pitch start dur vel
+    settings = dict(zip(args[131::2], args[132::2]))
+    assert settings["model"] == "chorale-infill" and settings["meter"] == "4/4" and settings["qpm"] == 110.0
+    before = device.live()["tracks"][0]["slots"][0]["notes"]
+    device.pump(lambda: any(a == "/cadenza/notes" for a, _ in device.replies))
+    first = device.live()["tracks"][0]["slots"][0]["notes"]  # the region changes with the first chunk
+    device.pump(lambda: any(a == "/cadenza/done" for a, _ in device.replies))
+    after = device.live()["tracks"][0]["slots"][0]["notes"]
+    outside = [n for n in before if not 4.0 <= n["start_time"] < 8.0]
+    assert [n for n in after if not 4.0 <= n["start_time"] < 8.0] == outside  # the rest is as it was
+    sent = [r[1][1:] for r in device.replies if r[0] == "/cadenza/notes" and r[1][0] == rid]
+    new = sorted((p, s) for chunk in sent for p, s in zip(chunk[::4], chunk[1::4]))
+    inside = sorted((n["pitch"], n["start_time"]) for n in after if 4.0 <= n["start_time"] < 8.0)
+    assert new and inside == [(p, pytest.approx(s)) for p, s in new]
+    assert all(n["start_time"] + n["duration"] <= 8.0 + 1e-6 for n in after if 4.0 <= n["start_time"] < 8.0)
+    assert [n for n in first if 4.0 <= n["start_time"] < 8.0] != [n for n in before if 4.0 <= n["start_time"] < 8.0]
+    assert device.status[-1].startswith("filled beats 4-8")
+
+
+def test_infill_with_a_continuation_model_is_explained_and_the_clip_is_kept(device):
+    device.command({"set": infill_set()})
+    device.call("model", "chorale")
+    device.call("infill")
+    device.pump(lambda: any(s.startswith("error") for s in device.status), timeout=60)
+    assert "not an infill model" in device.status[-1]
+    assert device.live()["tracks"][0]["slots"][0]["notes"] == infill_set()["tracks"][0]["slots"][0]["notes"]
+
+
+def test_infill_needs_a_loop_region_inside_the_clip(device):
+    device.command({"set": infill_set(loop=(0.0, 16.0))})
+    device.call("infill")
+    assert "loop only the bars to fill" in device.status[-1]
+    assert not [a for a, _ in device.sent if a == "/cadenza/infill"]
