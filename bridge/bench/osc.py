@@ -29,7 +29,21 @@ def pct(values: list[float], q: float) -> float | None:
     return v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))]
 
 
-def _client(port: int, requests: int, beats: float, timeout: float, out: list, lost: list, cid: int):
+def piece(bars: int = 32) -> list:
+    """A piece of `bars` bars of 4/4 as OSC notes (pitch start dur vel ...): the prime's line, a bar at a time,
+    moving through the keys of a circle of fifths."""
+    notes = []
+    for b in range(bars):
+        shift = (b * 7) % 12 - 5
+        for i in range(0, len(PRIME), 4):
+            p, s, d, v = PRIME[i:i + 4]
+            if s < 4.0:
+                notes += [p + shift, b * 4.0 + s, min(d, 4.0 - s), v]
+    return notes
+
+
+def _client(port: int, requests: int, beats: float, timeout: float, out: list, lost: list, cid: int,
+            infill: tuple | None = None):
     from pythonosc.osc_packet import OscPacket
 
     from ..host.osc import build_message
@@ -40,8 +54,12 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
     for i in range(requests):
         rid = cid * 100_000 + i
         t0 = time.perf_counter()
-        sock.sendto(build_message("/cadenza/continue", [rid] + PRIME + ["beats", float(beats), "midi", 0,
-                                                                          "write_file", 0]), ("127.0.0.1", port))
+        if infill:  # (model, start, end, notes)
+            model, a, b, notes = infill
+            msg = build_message("/cadenza/infill", [rid, a, b] + notes + ["model", model, "midi", 0, "write_file", 0])
+        else:
+            msg = build_message("/cadenza/continue", [rid] + PRIME + ["beats", float(beats), "midi", 0, "write_file", 0])
+        sock.sendto(msg, ("127.0.0.1", port))
         first = done = None
         deadline = t0 + timeout
         while done is None and time.perf_counter() < deadline:
@@ -68,7 +86,9 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
 
 
 def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: float = 32.0,
-            timeout: float = 30.0) -> dict:
+            timeout: float = 30.0, infill: str = "") -> dict:
+    """`infill`: also an infill model, whose requests fill 2 bars (beats 64-72) of a 32-bar piece, one
+    client, after the continue runs of the same daemon."""
     from ..host.config import ServeConfig
     from ..host.daemon import Daemon
 
@@ -96,6 +116,17 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
                                    "first_notes_ms_p50": pct(first, 50), "first_notes_ms_p99": pct(first, 99),
                                    "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99),
                                    "requests_per_s": len(out) / wall, "lost_examples": lost[:3]})
+        if infill:
+            notes = piece(32)
+            _client(port, 3, beats, timeout, [], [], 98, (infill, 64.0, 72.0, notes))
+            out, lost = [], []
+            _client(port, requests, beats, timeout, out, lost, 97, (infill, 64.0, 72.0, notes))
+            first = [a * 1000 for a, _ in out]
+            done = [b * 1000 for _, b in out]
+            result["infill"] = {"model": infill, "piece_notes": len(notes) // 4, "region_beats": [64.0, 72.0],
+                                "requests": requests, "answered": len(out), "lost": len(lost),
+                                "first_notes_ms_p50": pct(first, 50), "first_notes_ms_p99": pct(first, 99),
+                                "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99), "lost_examples": lost[:3]}
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -136,6 +167,11 @@ def table_osc(r: dict) -> str:
         lines.append(f"  {x['clients']:>7}  {x['requests']:>8}  {x['lost']:>4}  "
                      f"{_f(x['first_notes_ms_p50']):>10} / {_f(x['first_notes_ms_p99']):<9}  "
                      f"{_f(x['done_ms_p50']):>7} / {_f(x['done_ms_p99']):<7}  {x['requests_per_s']:>10.1f}")
+    if "infill" in r:
+        x = r["infill"]
+        lines.append(f"  infill with {x['model']}: beats 64-72 of a {x['piece_notes']}-note 32-bar piece, 1 client, "
+                     f"{x['requests']} requests, {x['lost']} lost: first notes p50/p99 {_f(x['first_notes_ms_p50'])} / "
+                     f"{_f(x['first_notes_ms_p99'])} ms, done {_f(x['done_ms_p50'])} / {_f(x['done_ms_p99'])} ms")
     return "\n".join(lines)
 
 

@@ -376,30 +376,6 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
 
 # ----- the loops -------------------------------------------------------------------------------------
 @njit(**_opts)
-def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
-    """Read ids into the state of one row (h, c: (layers, 1, units)); the logits after the last.
-    counts: (128,) notes sounding before the ids (note_state models), updated in place."""
-    is_on, is_off, on_t, off_t = T[0], T[1], T[2], T[3]
-    L, _, U = h.shape
-    z = np.empty((1, W[0].shape[1]), np.float32)
-    x1 = np.empty((1, 2 * U), np.float32)
-    tok = np.empty(1, np.int32)
-    snd = np.zeros((1, PITCHES), np.bool_)
-    for i in range(ids.shape[0]):
-        t = ids[i]
-        tok[0] = t
-        if note_state:
-            if is_on[t]:
-                counts[on_t[t]] += 1
-            if is_off[t]:
-                counts[off_t[t]] -= 1
-            for q in range(PITCHES):
-                snd[0, q] = counts[q] > 0.5
-        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
-    project(h[L - 1], W, logits)
-
-
-@njit(**_opts)
 def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings, gram, hold, lstm, note_state):
     """n tokens for every row of the batch, into out (B, n); the state arrays are carried in place.
     t0: the index of the first token (for the random numbers); var0: the variation of row 0.
@@ -703,3 +679,46 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
         advance(tok, snd, h, c, z, x1, W, lstm, note_state)
         project(h[L - 1], W, logits)
     return bits, forbidden
+
+
+@njit(**_opts)
+def prime(ids, counts, h, c, logits, W, T, lstm, note_state, wx, wh):
+    """Read ids into the state of one row (h, c: (layers, 1, units)); the logits after the last.
+    counts: (128,) notes sounding before the ids (note_state models), updated in place.
+    A layer at a time: the first layer runs token by token; each layer above takes the input products
+    of all the tokens at once (four rows a weight load: arithmetic-bound rather than bound by
+    reading the weights), so only its recurrent product stays token by token.
+    wx, wh: (layers - 1, gates, units) the input and recurrent halves of W's rest kernels, contiguous."""
+    is_on, is_off, on_t, off_t = T[0], T[1], T[2], T[3]
+    table0, ws, rec0, wr, br = W[0], W[1], W[2], W[3], W[4]
+    L, _, U = h.shape
+    G = table0.shape[1]
+    n = ids.shape[0]
+    z = np.empty((1, G), np.float32)
+    below = np.empty((n, U), np.float32)
+    for i in range(n):
+        t = ids[i]
+        z[0, :] = table0[t]
+        if note_state:
+            if is_on[t]:
+                counts[on_t[t]] += 1
+            if is_off[t]:
+                counts[off_t[t]] -= 1
+            for q in range(PITCHES):
+                if counts[q] > 0.5:
+                    z[0, :] += ws[q]
+        matmul_add(h[0], rec0, z)
+        _cell(z, c[0], h[0], lstm)
+        below[i, :] = h[0, 0]
+    for layer in range(1, L):
+        inputs = np.empty((n, G), np.float32)
+        for i in range(n):
+            inputs[i, :] = br[layer - 1]
+        matmul_add(below, wx[layer - 1], inputs)
+        rec = wh[layer - 1]
+        for i in range(n):
+            z[0, :] = inputs[i]
+            matmul_add(h[layer], rec, z)
+            _cell(z, c[layer], h[layer], lstm)
+            below[i, :] = h[layer, 0]
+    project(h[L - 1], W, logits)

@@ -260,6 +260,7 @@ class Generator:
         wr = f32([np.concatenate([k, r], 0).T for k, r, _ in w[1:]]).reshape(-1, gates, 2 * U)
         br = f32([b for _, _, b in w[1:]]).reshape(-1, gates)
         self.W = (table0, ws, f32(w[0][1].T), wr, br, f32(dense_w.T), f32(dense_b))
+        self.wx, self.wh = f32(wr[:, :, :U]), f32(wr[:, :, U:])  # the halves, for priming a layer at a time
         self.vocab = emb.shape[0]
         # note grammar: a release only for a sounding pitch, a start only for a silent one
         on_p, off_p = (np.asarray(t, np.int64) for t in self.codec.note_tables())
@@ -301,8 +302,8 @@ class Generator:
         state = self.new_state(1)
         counts = np.zeros(128, np.float32) if held is None else np.array(held, np.float32)
         logits = np.empty((1, self.vocab), np.float32)
-        kernels.prime(np.ascontiguousarray(ids, np.int32), counts, state["h"], state["c"], logits, self.W, self.T,
-                      self.is_lstm, self.note_state)
+        kernels.prime(np.ascontiguousarray(ids, np.int32), counts, state["h"], state["c"], logits, self.W,
+                             self.T, self.is_lstm, self.note_state, self.wx, self.wh)
         return logits, state
 
     def note_counts(self, ids: np.ndarray) -> np.ndarray:

@@ -390,7 +390,8 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
     base = store.load(cfg.init)
     want = {"arch": cfg.arch, "args": {**nets.defaults(cfg.arch), **cfg.arch_args}, "codec": codec.describe()}
     have = {"arch": base.arch, "args": {**nets.defaults(base.arch), **base.meta["arch"]["args"]},
-            "codec": base.meta["codec"]}
+            "codec": dict(base.meta["codec"], params={**type(getattr(codec, "base", codec)).defaults(),
+                                                      **base.meta["codec"].get("params", {})})}
     # dropout acts only while training, and a model may learn to read the sounding notes on top of its
     # weights (their input weights start at zero: it starts out computing exactly what the base did)
     free = ("dropout", "note_state") if cfg.arch == "lstm" and not have["args"].get("note_state") else ("dropout",)
