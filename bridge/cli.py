@@ -107,6 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("train-groove", help="train the groove model (groove, drumify, interpolate) on the Groove MIDI Dataset",
+                       description="Train the 2-bar drum VAE (bridge/nets/groovae.py) on a Groove MIDI Dataset folder, "
+                                   "with its own split (info.csv), and put it in the store.",
+                       epilog="example:\n  cadenza train-groove ../shared/corpus/groove --name groove --max-minutes 30",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", help="the Groove MIDI Dataset folder (with info.csv)")
+    p.add_argument("--name", default="groove")
+    p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
+    p.add_argument("--max-minutes", type=float, default=30.0)
+    p.add_argument("--steps-per-epoch", type=int, default=200)
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--beta", type=float, default=0.2, help="weight of the KL term")
+    p.add_argument("--max-files", type=int, default=0, help="only the first N files of each part (smoke tests)")
+    p.add_argument("--arg", action="append", type=_param, default=[], metavar="KEY=VALUE",
+                   help="a groovae argument: latent, enc_units, dec_units")
+    p.add_argument("--note", default="")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train_groove)
+
     for name in ("generate", "continue"):
         if name == "generate":
             p = sub.add_parser("generate", help="generate new music with a model",
@@ -145,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output .mid (default NAME.infill.mid; with variations, -1, -2, ...)")
     settings.add_arguments(p, exclude=("model", "beats"))
     p.set_defaults(func=cmd_infill)
+
+    for task, what, example in (
+            ("groove", "play a drum part with feel: timing and dynamics from the groove model (its hits kept)",
+             "cadenza groove beat.mid --out played.mid --humanize 0.8 --swing 0.3"),
+            ("drumify", "a drum part that plays a piece's rhythm (its drums' onsets, or its notes' where it has none)",
+             "cadenza drumify riff.mid --out with-drums.mid --density 2")):
+        p = sub.add_parser(task, help=what, description=what[0].upper() + what[1:] + "; the piece's other parts "
+                           "are kept.", epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("file", help="the piece: .mid .midi .krn .xml .mxl .musicxml")
+        p.add_argument("--model", default="groove", help="a groove model (default groove)")
+        p.add_argument("--out", help=f"output .mid (default NAME.{task}.mid)")
+        settings.add_arguments(p, exclude=("model", "beats"))
+        p.set_defaults(func=cmd_drum_task, task=task)
+    p = sub.add_parser("interpolate", help="2-bar beats going from one drum beat to another",
+                       description="Decode beats from points between two 2-bar drum beats' latent codes (the groove "
+                                   "model): the first is A's, the last B's.",
+                       epilog="example:\n  cadenza interpolate a.mid b.mid --steps 5 --out-dir between/",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--model", default="groove", help="a groove model (default groove)")
+    p.add_argument("--out-dir", required=True, help="folder for A-B-1.mid ... A-B-N.mid")
+    settings.add_arguments(p, exclude=("model", "beats"))
+    p.set_defaults(func=cmd_drum_task, task="interpolate")
 
     p = sub.add_parser("serve", help="run the daemon: OSC on 127.0.0.1:9000 and the watch folder",
                        description="Serve models to music software over OSC and continue files dropped into "
@@ -454,6 +499,21 @@ def _outputs(out: str | None, default_stem: str, n: int) -> list:
     return [base.with_name(f"{base.stem}-{i + 1}{base.suffix}") for i in range(n)]
 
 
+def cmd_train_groove(args) -> int:
+    from pathlib import Path
+
+    from .store import REPO_MODELS
+    from .training.groove import GrooveConfig, train_groove
+
+    out = Path(args.out) if args.out else REPO_MODELS
+    folder = train_groove(GrooveConfig(data=Path(args.data), name=args.name, out=out, max_minutes=args.max_minutes,
+                                       steps_per_epoch=args.steps_per_epoch, epochs=args.epochs, batch=args.batch,
+                                       lr=args.lr, beta=args.beta, max_files=args.max_files, args=dict(args.arg),
+                                       note=args.note, verbose=0 if args.quiet else 1))
+    print(f"{folder}: validation loss {json.loads((folder / 'cadenza.json').read_text())['metrics']['val_loss']}")
+    return 0
+
+
 def cmd_generate(args) -> int:
 
     from . import store
@@ -512,6 +572,40 @@ def cmd_generate(args) -> int:
               f"{score.duration_beats:.1f} beats in all")
     print(f"{result.tokens} tokens in {result.seconds:.2f} s ({result.tokens / max(result.seconds, 1e-9):.0f} tokens/s, "
           f"model {loaded.name}, {req.variations} variation(s))")
+    return 0
+
+
+def cmd_drum_task(args) -> int:
+    from pathlib import Path
+
+    from . import store
+    from .errors import CadenzaError
+    from .generation.groove import run_task
+    from .music import load_score, write_midi
+
+    s = settings.from_args(args)
+    task = args.task
+    if task == "interpolate":
+        out_dir = Path(args.out_dir)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise CadenzaError(f"--out-dir {out_dir}: a file, not a folder")
+        paths = [Path(args.a), Path(args.b)]
+        stem = f"{paths[0].stem}-{paths[1].stem}"
+        outs = [out_dir / f"{stem}-{k + 1}.mid" for k in range(s.steps)]
+    else:
+        paths = [Path(args.file)]
+        outs = _outputs(args.out or f"{paths[0].stem}.{task}.mid", paths[0].stem,
+                        s.variations if task == "drumify" else 1)
+    loaded = store.load(args.model)
+    primes = [load_score(p) for p in paths]
+    scores, note = run_task(task, loaded, primes, s)
+    if note:
+        print(note)
+    for score, out in zip(scores, outs):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_midi(score, out)
+        drums = sum(len(t.array) for t in score.tracks if t.is_drum)
+        print(f"{out}: {drums} drum hits" + (f", {score.note_count - drums} other notes kept" if score.note_count > drums else ""))
     return 0
 
 

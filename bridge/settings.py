@@ -97,6 +97,17 @@ def _reply_host(text: str) -> str:
     return text
 
 
+def _drum_classes(text: str) -> str:
+    if text:
+        from .codecs.drums import parse_classes
+
+        try:
+            parse_classes(text)
+        except CadenzaError as e:
+            raise SettingError(str(e)) from None
+    return text
+
+
 def _velocity(text: str) -> str:
     if text:
         from .generation.controls import parse_velocity_range
@@ -151,6 +162,15 @@ SPEC: tuple[Setting, ...] = (
     Setting("share_tolerance", float, 0.15, "how far a bar's leaps and offbeats shares may be from the asked", 0, 1),
     Setting("no_repeat", int, 0, "n: no n-gram of the top voice's pitch intervals twice in the new music; 0: off",
             0, 16),
+    Setting("humanize", float, 1.0, "groove: 0 keeps the drums as quantised, 1 plays them as the groove model "
+            "does, between blends timing and velocity", 0, 1),
+    Setting("swing", float, 0.0, "groove, drumify, interpolate: the second 16th of each 8th later by up to a "
+            "third of a step", 0, 1),
+    Setting("drum_classes", str, "", "drums: only these classes, e.g. 'kick,snare,closed hi-hat' (kick snare "
+            "closed hi-hat, open hi-hat, low tom, mid tom, high tom, crash, ride); \"\": all", check=_drum_classes),
+    Setting("steps", int, 5, "interpolate: beats from the first to the second, both included", 2, 64),
+    Setting("with_drums", int, 1, "continue: where the prime has drums, 1 continues them with the drums model "
+            "too (one output, both parts); 0 keeps them as they were", 0, 1),
     Setting("render", str, "", "also write each output as audio", choices=("",) + RENDER_FORMATS),
     Setting("picture", int, 0, "1: also draw each output as a piano-roll PNG", 0, 1),
     Setting("reply_host", str, "", "where replies go: the sender's own address (\"\") or one --allow admits",
@@ -258,6 +278,7 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
     """The one Request every door generates with. `qpm`: the tempo the prime's beats mean where a file
     gives it (its tempo at the prime's end), else the setting's. A seed of -1 becomes a fresh one."""
     from .generation import Request, Sampling, parse_range, parse_scale
+    from .codecs.drums import parse_classes
     from .generation.controls import beat_of
 
     seed = s.seed if s.seed >= 0 else (rng or random).randrange(2**31)
@@ -267,7 +288,8 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
                    scale=parse_scale(s.scale) if s.scale else None,
                    pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
                    max_hold=None if s.max_hold < 0 else s.max_hold, controls=controls_of(s),
-                   bar=meter_beats(*parse_meter(s.meter)), beat=beat_of(*parse_meter(s.meter)))
+                   bar=meter_beats(*parse_meter(s.meter)), beat=beat_of(*parse_meter(s.meter)),
+                   drum_classes=parse_classes(s.drum_classes) if s.drum_classes else ())
 
 
 def controls_of(s):

@@ -11,6 +11,7 @@
 | kern        | characters of **kern text, metadata stripped, measures marked         | article 001 |
 | midibytes   | bytes of a MIDI track, header restored on decode                      | article 000 |
 | pianoroll   | chord-wise frames: the pitches of a time slice, then end-of-frame     | article 003 |
+| drums       | a 16th-note step: the set of 9 drum classes struck on it              | DrumsRNN, GrooVAE |
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ _MODULES = {
     "kern": "kern",
     "midibytes": "midibytes",
     "pianoroll": "pianoroll",
+    "drums": "drums",
 }
 NAMES = tuple(_MODULES)
 DEFAULT = "performance"

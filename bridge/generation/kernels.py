@@ -442,10 +442,11 @@ def _off_beat(pos, beat):
 
 
 @njit(**_opts)
-def controls(full, row, snd, cs, hist, ctl, T, saved):
+def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
     """In place on one row of logits, after the grammar: the request's density, polyphony, leaps, off-beat
     share and no-repeat n-gram. Hard bounds mask; targets bias the logits toward them. If every token
-    would be masked, the row is left as the grammar made it (`saved`)."""
+    would be masked, the row is left as the grammar made it (`saved`). starts: (V,) notes each token
+    starts (1 for a note-on; a drum step's hits)."""
     is_on, is_off, on_t, tok_beats, advances = T[0], T[1], T[2], T[4], T[5]
     V = full.shape[0]
     for v in range(V):
@@ -499,11 +500,12 @@ def controls(full, row, snd, cs, hist, ctl, T, saved):
     for v in range(V):
         if full[v] <= NEG * np.float32(0.5):
             continue
-        if is_on[v]:
-            if not on_ok:
+        if starts[v] > 0:
+            if not on_ok or (ctl[C_DENSITY] > 0 and cs[row, S_COUNT] + starts[v] > bounds(cs[row, S_TARGET], ctl[C_DTOL])[1]):
                 full[v] = NEG
                 continue
-            full[v] += on_bias
+            full[v] += on_bias * starts[v]
+        if is_on[v]:
             p = on_t[v]
             if last >= 0 and p > top_snd:  # a new top-voice note
                 iv = p - last
@@ -512,7 +514,7 @@ def controls(full, row, snd, cs, hist, ctl, T, saved):
                     continue
                 if ctl[C_LEAPS] >= 0:
                     full[v] += _pull(leap_short) if abs(iv) > 2 else -_pull(leap_short)
-        elif advances[v]:
+        if advances[v] and starts[v] == 0:
             if tok_beats[v] > adv_limit + EPS:
                 full[v] = NEG
             elif ctl[C_OFFBEATS] >= 0:  # lean the next onsets' positions toward the share asked
@@ -565,9 +567,14 @@ def _commit(row, cs, hist):
 
 
 @njit(**_opts)
-def control_update(x, row, snd, cs, hist, ctl, T):
+def control_update(x, row, snd, cs, hist, ctl, T, starts):
     """After token x is drawn (snd: the pitches sounding before it)."""
     is_on, on_t, tok_beats, advances = T[0], T[2], T[4], T[5]
+    if starts[x] > 0 and not is_on[x]:  # a token that strikes and moves on (a drum step)
+        cs[row, S_COUNT] += starts[x]
+        cs[row, S_ONSETS] += starts[x]
+        if _off_beat(cs[row, S_POS], ctl[C_BEAT]):
+            cs[row, S_OFF] += starts[x]
     if advances[x]:
         _commit(row, cs, hist)
         pos = cs[row, S_POS] + tok_beats[x]
@@ -594,7 +601,7 @@ def control_update(x, row, snd, cs, hist, ctl, T):
 
 @njit(**_opts)
 def chunk_controlled(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings, gram, hold, lstm,
-                     note_state, cs, hist, ctl):
+                     note_state, cs, hist, ctl, starts):
     """`chunk` with the musician's controls (bridge.generation.controls) applied to every draw."""
     is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
     strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
@@ -612,11 +619,11 @@ def chunk_controlled(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T
                 full[v] = logits[b, v] + mask[v]
             if gram:
                 grammar(full, snd[b], held[b], T, hold, max_hold, min_shift)
-            controls(full, b, snd[b], cs, hist, ctl, T, saved)
+            controls(full, b, snd[b], cs, hist, ctl, T, starts, saved)
             x = sample_row(full, strategy, temp, k, p, nn, seed, var0 + b, t0 + t)
             tok[b] = x
             out[b, t] = x
-            control_update(x, b, snd[b], cs, hist, ctl, T)
+            control_update(x, b, snd[b], cs, hist, ctl, T, starts)
             if gram:
                 if is_on[x]:
                     snd[b, on_t[x]] = True
@@ -631,7 +638,7 @@ def chunk_controlled(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T
 
 @njit(**_opts)
 def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, lstm, note_state, cs, hist, ctl,
-              use_controls):
+              starts, use_controls):
     """The bits of real ids under the model, with the mask, grammar and (if asked) the controls applied
     as in generation: (total bits of the tokens allowed, tokens the controls or masks forbid). One row."""
     is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
@@ -653,7 +660,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
         if gram:
             grammar(full, snd[0], held[0], T, hold, max_hold, min_shift)
         if use_controls:
-            controls(full, 0, snd[0], cs, hist, ctl, T, saved)
+            controls(full, 0, snd[0], cs, hist, ctl, T, starts, saved)
         if full[x] <= NEG * np.float32(0.5):
             forbidden += 1
         else:
@@ -667,7 +674,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
                 total += e[v]
             bits += (math.log(total) - (full[x] - mx)) / math.log(2.0)
         if use_controls:
-            control_update(x, 0, snd[0], cs, hist, ctl, T)
+            control_update(x, 0, snd[0], cs, hist, ctl, T, starts)
         if is_on[x]:
             snd[0, on_t[x]] = True
         if is_off[x]:

@@ -40,6 +40,7 @@ class Request:
     bar: float = 4.0  # a bar's length in beats (the prime's meter): controls count bar by bar
     beat: float = 1.0  # the beat off-beat notes are counted against
     phase: float | None = None  # beats into a bar where the new music starts (None: from the prime's length)
+    drum_classes: tuple = ()  # drum models: only these classes (bridge.codecs.drums); (): all
 
     def __post_init__(self):
         if not 1 <= self.variations <= 32:
@@ -158,17 +159,18 @@ class Loop(NamedTuple):
 
 
 def run_chunk(n: int, first: int, seed: int, rows: Rows, mask: np.ndarray, W: tuple, T: tuple, draw: Draw,
-              loop: Loop, ctl: np.ndarray | None = None) -> np.ndarray:
+              loop: Loop, ctl: np.ndarray | None = None, starts: np.ndarray | None = None) -> np.ndarray:
     """`n` tokens for every row, (B, n); the rows' state advances in place. The named structures are
     unpacked here into the compiled kernel's positional arguments (numba takes plain tuples).
-    `ctl`: the musician's controls (kernels.controls), with the rows' control state."""
+    `ctl`: the musician's controls (kernels.controls), with the rows' control state; `starts`: the notes
+    each token starts."""
     from . import kernels
 
     out = np.empty((len(rows.logits), n), np.int32)
     if ctl is not None:
         kernels.chunk_controlled(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held,
                                  mask, out, W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state,
-                                 rows.controls, rows.history, ctl)
+                                 rows.controls, rows.history, ctl, starts)
         return out
     kernels.chunk(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held, mask, out,
                   W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state)
@@ -270,6 +272,8 @@ class Generator:
         self.hold = self.grammar and beats is not None  # notes held too long can be released
         beats = beats if beats is not None else np.zeros(self.vocab)
         self.min_shift = float(beats[beats > 0].min()) if (beats > 0).any() else 0.0
+        hits = self.codec.hits() if self.codec.drums and hasattr(self.codec, "hits") else None
+        self.starts = (hits.sum(1) if hits is not None else (on_p >= 0)).astype(np.float32)  # notes a token starts
         self.T = (on_p >= 0, off_p >= 0, np.maximum(on_p, 0).astype(np.int32), np.maximum(off_p, 0).astype(np.int32),
                   beats.astype(np.float32), beats > 0)
 
@@ -356,6 +360,15 @@ class Generator:
         out[bad] = -1e9
         return out
 
+    def class_mask(self, req: Request) -> np.ndarray:
+        """-1e9 on drum steps that strike a class the request leaves out (drum models); else 0."""
+        out = np.zeros(self.vocab, np.float32)
+        if req.drum_classes and self.codec.drums and hasattr(self.codec, "hits"):
+            banned = np.ones(self.codec.hits().shape[1], bool)
+            banned[list(req.drum_classes)] = False
+            out[self.codec.hits()[:, banned].any(1)] = -1e9
+        return out
+
     def scale_of(self, req: Request) -> float:
         """Kernel beats per beat of the request: codecs that count seconds count them at their decode tempo."""
         if self.codec.time_in_seconds and req.qpm:
@@ -374,7 +387,10 @@ class Generator:
             c = replace(c, polyphony_max=1)
         if not c.in_loop:
             return None
-        if self.token_beats is None or not self.grammar:
+        if self.codec.drums and (c.polyphony_min or c.polyphony_max or c.leaps >= 0 or c.no_repeat):
+            raise CadenzaError(f"{self.loaded.name} plays drums: polyphony, leaps and no_repeat are for pitched notes "
+                               "(density, offbeats and drum_classes apply)")
+        if self.token_beats is None or not (self.grammar or self.codec.drums):
             raise CadenzaError(f"{self.loaded.name} cannot take density, polyphony, leaps, offbeats or no_repeat yet: "
                                "they need a model whose tokens are notes and time steps (chorale, piano, melody)")
         return c.kernel_array(req.bar, req.beat, self.min_shift or 1.0 / 12, self.scale_of(req))
@@ -413,7 +429,8 @@ class Generator:
         start = np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
         logits, state = self.prime(start)
         mask = make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, self.codec.never_sampled())
-        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range), np.float32)
+        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req),
+                                    np.float32)
         ctl = self.control_array(req) if controls else None
         use = ctl is not None
         if ctl is None:
@@ -426,7 +443,7 @@ class Generator:
                     max_hold=self.max_hold(req), min_shift=self.min_shift)
         bits, forbidden = kernels.walk_bits(ids, logits, state["h"], state["c"], state["sounding"], state["held"],
                                             mask, self.W, self.T, tuple(draw), self.grammar, self.hold, self.is_lstm,
-                                            self.note_state, cs, hist, ctl, use)
+                                            self.note_state, cs, hist, ctl, self.starts, use)
         return float(bits), int(forbidden)
 
     # ----- the loop ---------------------------------------------------------------------------------
@@ -455,7 +472,8 @@ class Generator:
         start = prime if len(prime) else np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
         forbid = self.codec.never_sampled()
         mask = make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, forbid)
-        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range), np.float32)
+        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req),
+                                    np.float32)
         ctl = self.control_array(req)
         cap, stop_beats = self.budget(req)
         token_beats = self.codec.token_beats(req.qpm) if req.qpm and self.token_beats is not None else self.token_beats
@@ -485,7 +503,7 @@ class Generator:
         seed = req.seed & 0x7FFFFFFF
 
         def make(rows: Rows, t_first: int):
-            return run_chunk(self.chunk, t_first, seed, rows, mask, self.W, self.T, draw, loop, ctl)
+            return run_chunk(self.chunk, t_first, seed, rows, mask, self.W, self.T, draw, loop, ctl, self.starts)
 
         counters = None
         if token_beats is None and stop_beats is not None:

@@ -86,6 +86,8 @@ def load_corpus(cfg: TrainConfig) -> tuple[dict, list[str], list[np.ndarray]]:
             manifest, part = load_prepared(out)
         prefix = Path(manifest["corpus"]).name
         paths += [f"{prefix}/{e['path']}" for e in manifest["files"]]
+        official = official_split(Path(manifest["corpus"]))
+        corpus.setdefault("official", {}).update({f"{prefix}/{k}": v for k, v in official.items()})
         seqs += part
         corpus["paths"].append(manifest["corpus"])
         corpus["licences"] += [l for l in manifest.get("licences", []) if l not in corpus["licences"]]
@@ -250,9 +252,33 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
     return ds, quick, full, int(n * L)
 
 
-def split_files(cfg: TrainConfig, paths: list[str]) -> dict[str, list[int]]:
+def official_split(folder: Path) -> dict[str, str]:
+    """A corpus's own split, where it has one: an info.csv with `midi_filename` and `split` columns (the
+    Groove MIDI Dataset's): relative path -> train, validation or test."""
+    import csv
+
+    info = folder / "info.csv"
+    if not info.is_file():
+        return {}
+    with info.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "midi_filename" not in rows[0] or "split" not in rows[0]:
+        return {}
+    return {r["midi_filename"]: r["split"] for r in rows}
+
+
+def split_files(cfg: TrainConfig, paths: list[str], official: dict | None = None) -> dict[str, list[int]]:
+    """Files by part: a corpus's own split where it has one (its test files are never used: held out;
+    its validation files are also the generation set), else a stable hash of each path."""
     parts: dict[str, list[int]] = {"train": [], "validation": [], "generation": []}
     for i, p in enumerate(paths):
+        if official and p in official:
+            part = official[p]
+            if part in ("train", "validation"):
+                parts[part].append(i)
+            if part == "validation":
+                parts["generation"].append(i)
+            continue
         parts[split_of(p, cfg.seed, cfg.val_fraction, cfg.gen_fraction)].append(i)
     for part in ("train", "validation"):
         if not parts[part]:
@@ -282,7 +308,7 @@ def train(cfg: TrainConfig) -> Path:
                            f"not {cfg.codec!r}")
     data_for(cfg, codec, None, None)  # refuses a mismatched codec and architecture before reading the corpus
     corpus, paths, seqs = load_corpus(cfg)
-    parts = split_files(cfg, paths)
+    parts = split_files(cfg, paths, corpus.get("official"))
     train_seqs = [seqs[i] for i in parts["train"]]
     valid_seqs = [seqs[i] for i in parts["validation"]]
     data = data_for(cfg, codec, train_seqs, valid_seqs)
@@ -367,7 +393,8 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
                  "parameters": int(export.count_params())},
         "codec": codec.describe(),
         "corpus": {"paths": corpus["paths"], "licences": corpus["licences"], "note": cfg.corpus_note,
-                   "files": len(paths)},
+                   "files": len(paths), "split": "the corpus's own (info.csv)" if corpus.get("official") else
+                   f"hash of each path (seed {cfg.seed})"},
         "split": {part: [paths[i] for i in idx] for part, idx in parts.items()},
         "training": {**{k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
                         for k, v in asdict(cfg).items()},
@@ -394,7 +421,8 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
                                                       **base.meta["codec"].get("params", {})})}
     # dropout acts only while training, and a model may learn to read the sounding notes on top of its
     # weights (their input weights start at zero: it starts out computing exactly what the base did)
-    free = ("dropout", "note_state") if cfg.arch == "lstm" and not have["args"].get("note_state") else ("dropout",)
+    # (or learn without them: their rows are dropped)
+    free = ("dropout", "note_state") if cfg.arch == "lstm" else ("dropout",)
     for key in want:
         if key == "args":
             w = {k: v for k, v in want[key].items() if k not in free}
@@ -415,7 +443,8 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
         for a, b in zip(mine, theirs):
             if a.shape != b.shape:  # grown: the note-state rows of the first LSTM's input kernel, or the
                 grown = np.zeros(a.shape, b.dtype)  # infill tokens' rows of the embedding and columns of the
-                grown[tuple(slice(0, n) for n in b.shape)] = b  # logits: zero, so it starts where the base was
+                common = tuple(slice(0, min(x, y)) for x, y in zip(a.shape, b.shape))  # logits: zero, so it
+                grown[common] = b[common]  # starts where the base was; or the note-state rows dropped
                 b = grown
             fitted.append(b)
         layer.set_weights(fitted)

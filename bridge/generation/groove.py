@@ -1,0 +1,287 @@
+"""Groove, Drumify, Interpolate and Generate with the groove model (bridge/nets/groovae.py), in numpy.
+
+The model works on 2-bar windows of 32 16th-note steps; a longer piece is done a window at a time (the
+piece's own beats: a window is 8 beats whatever the meter). Nothing here imports TensorFlow: the
+weights are read as arrays (bridge/arrays.py) and the LSTMs run as numpy products, a step at a time.
+
+    groove(model, score, humanize=1.0, swing=0.0)     the piece's drums played: timing and dynamics
+    drumify(model, score, ...)                        a kit part that plays the piece's rhythm
+    interpolate(model, a, b, steps=5)                 2-bar beats from a's to b's, through the latent space
+    generate_beats(model, bars, ...)                  beats from z ~ N(0, temperature^2)
+
+Controls: `humanize` (0: the quantised input as it came, 1: the model's performance, between: a blend
+of timing and velocity), `swing` (0-1: the second 16th of each 8th delayed by up to a third of a step,
+after the model), `density` (notes per beat: each bar gets that many hits times its beats, the likeliest
+ones), `drum_classes` (only these classes are played) and `temperature` (how far z strays from the
+mean: drumify, generate).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..codecs.drums import CLASS_NAMES, N_CLASSES, from_grid, grid
+from ..errors import CadenzaError
+from ..music import Score
+
+STEPS = 32  # a window: 2 bars of 4/4
+SPQ = 4  # steps a quarter note
+MAX_BARS = 1024  # the longest piece groove and drumify take (every resource a client asks for has a limit)
+C = N_CLASSES
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _lstm(x: np.ndarray, kernel, recurrent, bias, reverse: bool = False, sequences: bool = False):
+    """Keras' LSTM (gates i, f, c, o; sigmoid and tanh) over (B, S, F): the last h, or every h."""
+    B, S, _ = x.shape
+    U = recurrent.shape[0]
+    xs = x @ kernel + bias  # the input products of every step at once
+    h = np.zeros((B, U), np.float32)
+    c = np.zeros((B, U), np.float32)
+    out = np.empty((B, S, U), np.float32) if sequences else None
+    order = range(S - 1, -1, -1) if reverse else range(S)
+    for t in order:
+        z = xs[:, t] + h @ recurrent
+        i, f, g, o = _sigmoid(z[:, :U]), _sigmoid(z[:, U:2 * U]), np.tanh(z[:, 2 * U:3 * U]), _sigmoid(z[:, 3 * U:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        if sequences:
+            out[:, t] = h
+    return out if sequences else h
+
+
+class GrooveModel:
+    """A loaded groove model's weights, and the three passes it is used for."""
+
+    def __init__(self, loaded):
+        if loaded.meta.get("arch", {}).get("name") != "groovae":
+            raise CadenzaError(f"{loaded.name} is not a groove model: groove, drumify and interpolate need one "
+                               f"(the shipped one is `groove`)")
+        a = loaded.arrays
+        enc = [w.astype(np.float32) for w in a.get("encoder")]
+        self.fwd, self.bwd = enc[:3], enc[3:]
+        self.mu = [w.astype(np.float32) for w in a.get("mu")]
+        self.logvar = [w.astype(np.float32) for w in a.get("logvar")]
+        self.dec = [w.astype(np.float32) for w in a.get("decoder")]
+        self.out = [w.astype(np.float32) for w in a.get("out")]
+        self.latent = self.mu[1].shape[0]
+        self.name = loaded.name
+
+    def encode(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = np.concatenate([_lstm(source, *self.fwd), _lstm(source, *self.bwd, reverse=True)], -1)
+        return h @ self.mu[0] + self.mu[1], h @ self.logvar[0] + self.logvar[1]
+
+    def decode(self, z: np.ndarray, cond: np.ndarray):
+        """(hit probabilities, velocities 0-1, offsets in steps) each (B, S, 9)."""
+        x = np.concatenate([np.repeat(z[:, None, :], cond.shape[1], 1), cond], -1).astype(np.float32)
+        y = _lstm(x, *self.dec, sequences=True) @ self.out[0] + self.out[1]
+        return _sigmoid(y[..., :C]), _sigmoid(y[..., C:2 * C]), 0.5 * np.tanh(y[..., 2 * C:])
+
+
+def model_for(loaded) -> GrooveModel:
+    m = getattr(loaded, "_groove", None)
+    if m is None:
+        m = GrooveModel(loaded)
+        object.__setattr__(loaded, "_groove", m)
+    return m
+
+
+def _features(hits, vel, off, tapped, task: int) -> np.ndarray:
+    from ..training.groove import features
+
+    return features(hits, vel, off, tapped, task)
+
+
+def _windows(arr: np.ndarray) -> np.ndarray:
+    """(S, ...) -> (W, 32, ...), padded with zeros to whole windows."""
+    n = max(1, math.ceil(len(arr) / STEPS))
+    pad = np.zeros((n * STEPS - len(arr),) + arr.shape[1:], arr.dtype)
+    return np.concatenate([arr, pad]).reshape((n, STEPS) + arr.shape[1:])
+
+
+def _steps_of(score: Score) -> int:
+    beats = score.end_tick / score.tpq
+    if beats > MAX_BARS * 4:
+        raise CadenzaError(f"{beats / 4:.0f} bars: groove, drumify and interpolate take at most {MAX_BARS} bars")
+    return int(math.ceil(beats * SPQ + 1e-9))
+
+
+def _with_drums(like: Score, drums: Score, name: str) -> Score:
+    """`like` with its drum tracks replaced by `drums`' (converted to its ticks); the rest as it was."""
+    arr = drums.tracks[0].array.copy() if drums.tracks else np.zeros((0, 4), np.int64)
+    arr[:, 2:] = np.round(arr[:, 2:] * like.tpq / drums.tpq).astype(np.int64)
+    old = [t for t in like.tracks if t.is_drum]
+    program = old[0].program if old else 0
+    track = drums.tracks[0].replace(notes=arr, name=name, program=program) if drums.tracks else None
+    kept = tuple(t for t in like.tracks if not t.is_drum)
+    return like.replace(tracks=kept + ((track,) if track is not None else ()))
+
+
+def _classes_mask(classes) -> np.ndarray:
+    mask = np.ones(C, np.float32)
+    if classes:
+        mask[:] = 0
+        mask[list(classes)] = 1
+    return mask
+
+
+def _choose(prob: np.ndarray, density: float, classes, beats_per_bar: float = 4.0) -> np.ndarray:
+    """Hits from probabilities (S, 9): over 0.5, or with `density`, the likeliest density x beats per bar."""
+    prob = prob * _classes_mask(classes)
+    if not density:
+        return (prob > 0.5).astype(np.float32)
+    hits = np.zeros_like(prob)
+    per_bar = int(round(density * beats_per_bar))
+    bar = int(round(beats_per_bar * SPQ))
+    for a in range(0, len(prob), bar):
+        block = prob[a:a + bar]
+        k = min(per_bar, int((block > 0).sum()))
+        if k:
+            top = np.argsort(block.reshape(-1))[::-1][:k]
+            flat = np.zeros(block.size, np.float32)
+            flat[top] = 1
+            hits[a:a + bar] = flat.reshape(block.shape)
+    return hits
+
+
+def _swing(off: np.ndarray, hits: np.ndarray, swing: float) -> np.ndarray:
+    if swing:
+        off = off.copy()
+        off[1::2] += hits[1::2] * swing / 3.0
+    return off
+
+
+def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0) -> Score:
+    """The score with its drum part played by the model: its hits kept, with the timing and velocities of a
+    performance (blended with the quantised input by `humanize`), swung by `swing`."""
+    n = _steps_of(score)
+    hits, vel, off = grid(score, SPQ, 0, n)
+    if not hits.any():
+        raise CadenzaError("no drums to groove: groove plays a drum part with feel; drumify makes one from the "
+                           "rhythm of any music")
+    H = _windows(hits)
+    src = _features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0)
+    mu, _ = model.encode(src)
+    _, pv, po = model.decode(mu, src)
+    pv, po = pv.reshape(-1, C)[:n], po.reshape(-1, C)[:n]
+    q_vel = np.where(hits > 0, vel, 0)
+    q_vel[(hits > 0) & (q_vel == 0)] = float(vel[hits > 0].mean()) if (vel[hits > 0] > 0).any() else 0.7
+    out_vel = (1 - humanize) * q_vel + humanize * pv
+    out_off = _swing(humanize * po, hits, swing)
+    return _with_drums(score, from_grid(hits, out_vel, out_off, score.qpm, SPQ, score.tpq), "Cadenza groove")
+
+
+def rhythm_of(score: Score) -> tuple[np.ndarray, bool]:
+    """(S,) the tapped rhythm: the drums' onsets, or, where there are no drums, every note's (True then)."""
+    n = _steps_of(score)
+    hits, _, _ = grid(score, SPQ, 0, n)
+    if hits.any():
+        return (hits.max(-1) > 0).astype(np.float32), False
+    tapped = np.zeros(n, np.float32)
+    for t in score.tracks:
+        for s in np.floor(t.array[:, 2] * SPQ / score.tpq + 0.5).astype(np.int64).tolist():
+            if 0 <= s < n:
+                tapped[s] = 1
+    if not tapped.any():
+        raise CadenzaError("no notes: drumify needs a rhythm to play")
+    return tapped, True
+
+
+def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), temperature: float = 0.0,
+            seed: int = 0, swing: float = 0.0) -> tuple[Score, bool]:
+    """A kit part that plays the score's rhythm (its drums' onsets, or its notes' where it has no drums),
+    with the score's other parts kept. Returns (score, whether the notes' onsets were used)."""
+    tapped, from_notes = rhythm_of(score)
+    n = len(tapped)
+    T = _windows(tapped)
+    zeros = np.zeros(T.shape + (C,), np.float32)
+    src = _features(zeros, zeros, zeros, T, 1)
+    mu, lv = model.encode(src)
+    if temperature:
+        rng = np.random.default_rng(seed)
+        mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
+    prob, pv, po = (a.reshape(-1, C)[:n] for a in model.decode(mu, src))
+    hits = _choose(prob, density, classes)
+    out = from_grid(hits, pv, _swing(po, hits, swing), score.qpm, SPQ, score.tpq)
+    return _with_drums(score, out, "Cadenza drumify"), from_notes
+
+
+def _beat(score: Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    hits, vel, off = grid(score, SPQ, 0, STEPS)
+    if not hits.any():
+        raise CadenzaError("no drums in its first 2 bars: interpolate goes between two drum beats")
+    return hits, vel, off
+
+
+def interpolate(model: GrooveModel, a: Score, b: Score, steps: int = 5, density: float = 0.0, classes=(),
+                swing: float = 0.0) -> list[Score]:
+    """`steps` 2-bar beats from a's first 2 bars to b's, decoded from points along the line between their
+    latent codes (the first is a's own decoding, the last b's)."""
+    if not 2 <= steps <= 64:
+        raise CadenzaError(f"steps {steps}: interpolate makes 2-64 beats")
+    ha, va, oa = _beat(a)
+    hb, vb, ob = _beat(b)
+    src = np.concatenate([_features(ha[None], va[None], oa[None], np.zeros((1, STEPS), np.float32), 2),
+                          _features(hb[None], vb[None], ob[None], np.zeros((1, STEPS), np.float32), 2)])
+    mu, _ = model.encode(src)
+    t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
+    z = (1 - t) * mu[0] + t * mu[1]
+    zeros = np.zeros((steps, STEPS, C), np.float32)
+    cond = _features(zeros, zeros, zeros, np.zeros((steps, STEPS), np.float32), 2)
+    prob, pv, po = model.decode(z, cond)
+    out = []
+    for k in range(steps):
+        hits = _choose(prob[k], density, classes)
+        out.append(from_grid(hits, pv[k], _swing(po[k], hits, swing), a.qpm, SPQ, a.tpq))
+    return out
+
+
+def generate_beats(model: GrooveModel, bars: int = 2, temperature: float = 1.0, seed: int = 0, density: float = 0.0,
+                   classes=(), swing: float = 0.0, qpm: float = 120.0) -> Score:
+    """New beats from the latent space: a z ~ N(0, temperature^2) every 2 bars."""
+    if not 1 <= bars <= MAX_BARS:
+        raise CadenzaError(f"bars {bars}: 1-{MAX_BARS}")
+    w = math.ceil(bars / 2)
+    z = temperature * np.random.default_rng(seed).standard_normal((w, model.latent)).astype(np.float32)
+    zeros = np.zeros((w, STEPS, C), np.float32)
+    cond = _features(zeros, zeros, zeros, np.zeros((w, STEPS), np.float32), 2)
+    prob, pv, po = (a.reshape(-1, C)[:bars * 16] for a in model.decode(z, cond))
+    hits = _choose(prob, density, classes)
+    return from_grid(hits, pv, _swing(po, hits, swing), qpm, SPQ)
+
+
+__all__ = ["GrooveModel", "model_for", "groove", "drumify", "interpolate", "generate_beats", "rhythm_of",
+           "CLASS_NAMES", "MAX_BARS"]
+
+
+TASKS = ("groove", "drumify", "interpolate")
+
+
+def run_task(task: str, loaded, primes: list, s) -> tuple[list, str]:
+    """One request of a drum task through the groove model, as every door makes it: (scores, a note for the
+    user or ""). `primes`: the piece (groove, drumify) or the two beats (interpolate); `s`: the settings."""
+    from ..codecs.drums import parse_classes
+
+    model = model_for(loaded)
+    classes = parse_classes(s.drum_classes) if s.drum_classes else ()
+    seed = s.seed if s.seed >= 0 else int(np.random.default_rng().integers(2**31))
+    if task == "groove":
+        return [groove(model, primes[0], s.humanize, s.swing) for _ in range(1)], ""
+    if task == "drumify":
+        out, note = [], ""
+        for k in range(s.variations):
+            score, from_notes = drumify(model, primes[0], density=s.density, classes=classes,
+                                        temperature=s.temperature, seed=seed + k, swing=s.swing)
+            out.append(score)
+            if from_notes:
+                note = "no drums here: the notes' onsets are the rhythm the kit plays"
+        return out, note
+    if task == "interpolate":
+        if len(primes) != 2:
+            raise CadenzaError("interpolate takes two beats")
+        return interpolate(model, primes[0], primes[1], s.steps, density=s.density, classes=classes, swing=s.swing), ""
+    raise CadenzaError(f"unknown drum task {task!r}: one of {', '.join(TASKS)}")

@@ -1,0 +1,44 @@
+"""A recurrent VAE of 2-bar drum performances, after Magenta's GrooVAE (Gillick et al., ICML 2019).
+
+Every step (a 16th note) of a 2-bar window is 31 numbers: the nine drum classes' hits (0/1),
+velocities (0-1) and timing offsets (-1 to 1: twice the fraction of a step a hit is early or late),
+a tapped rhythm (one voice), and the task (groove, drumify, or the beat itself). A bidirectional LSTM
+encoder reads the source to a latent z (mean and log-variance); an LSTM decoder reads z and the
+condition at every step and writes the nine hits' logits, velocities and offsets:
+
+    groove     source = condition = the beat's hits, quantised, no velocities  -> the performance
+    drumify    source = condition = the tapped rhythm                           -> a kit that plays it
+    beat       source = the performance, condition = the task alone             -> the same (a VAE:
+               Interpolate decodes between two beats' z, Generate from z ~ N(0, 1))
+
+The saved model is one functional graph with three inputs (source, condition, z) and three outputs
+(mean, log-variance, decoded steps), all stock Keras layers: it loads in safe mode, and generation
+reads only its weights (bridge/generation/groove.py runs it in numpy).
+"""
+from __future__ import annotations
+
+import keras
+
+DEFAULTS = {
+    "steps": 32,  # 2 bars of 4/4 in 16th notes
+    "latent": 32,
+    "enc_units": 128,  # per direction
+    "dec_units": 256,
+}
+CLASSES = 9
+FEATURES = 3 * CLASSES + 1 + 3  # hits, velocities, offsets; the tap; the task
+OUT = 3 * CLASSES
+
+
+def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 128, dec_units: int = 256, codec=None):
+    source = keras.Input((steps, FEATURES), name="source")
+    cond = keras.Input((steps, FEATURES), name="condition")
+    z = keras.Input((latent,), name="z")
+    h = keras.layers.Bidirectional(keras.layers.LSTM(enc_units), name="encoder")(source)
+    mu = keras.layers.Dense(latent, name="mu")(h)
+    logvar = keras.layers.Dense(latent, name="logvar")(h)
+    zs = keras.layers.RepeatVector(steps, name="z_steps")(z)
+    x = keras.layers.Concatenate(name="decoder_in")([zs, cond])
+    y = keras.layers.LSTM(dec_units, return_sequences=True, name="decoder")(x)
+    out = keras.layers.Dense(OUT, name="out")(y)
+    return keras.Model([source, cond, z], [mu, logvar, out], name="groovae")

@@ -1,0 +1,233 @@
+"""`cadenza train-groove`: the groove model (bridge/nets/groovae.py) on the Groove MIDI Dataset.
+
+Data: every 4/4 file of the corpus's own split (info.csv: train for training, validation for the
+figures; the test files are not here and never used), cut into 2-bar windows (32 steps) a bar apart,
+each step as hits, velocities and offsets of the nine drum classes (bridge/codecs/drums.py `grid`).
+Windows with fewer than 4 hits are left out. Each training example is one of three tasks, drawn at
+random (groove 40%, drumify 30%, the beat itself 30%), made from the same real window by a simple
+transformation:
+
+    groove    the window quantised: its hits, no velocities, no offsets        -> the real window
+    drumify   its tapped rhythm: a hit on every step where any drum is struck   -> the real window
+    beat      the real window                                                   -> itself
+
+Loss: binary cross-entropy of the hits, squared error of velocities and offsets where the real
+window has a hit (x5), and beta x the KL divergence of z from N(0, 1). Adam; the weights with the best
+validation loss are kept; `--max-minutes` bounds the run.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CadenzaError
+
+C = 9
+TASKS = ("groove", "drumify", "beat")
+TASK_SHARE = (0.4, 0.3, 0.3)
+
+
+@dataclass
+class GrooveConfig:
+    data: Path
+    name: str = "groove"
+    out: Path = Path("models")
+    batch: int = 64
+    lr: float = 1e-3
+    beta: float = 0.2  # weight of the KL term
+    max_minutes: float = 30.0
+    steps_per_epoch: int = 200
+    epochs: int = 200
+    patience: int = 6
+    seed: int = 0
+    max_files: int = 0
+    args: dict = field(default_factory=dict)  # groovae arguments (latent, enc_units, dec_units)
+    note: str = ""
+    verbose: int = 1
+
+
+def _files(folder: Path, max_files: int = 0) -> dict[str, list[Path]]:
+    """The corpus's own split of its 4/4 files: {"train": [...], "validation": [...]}."""
+    import csv
+
+    info = folder / "info.csv"
+    if not info.is_file():
+        raise CadenzaError(f"{folder}: no info.csv (the groove model trains on the Groove MIDI Dataset's own split)")
+    out: dict[str, list[Path]] = {"train": [], "validation": []}
+    with info.open(newline="") as f:
+        for row in csv.DictReader(f):
+            path = folder / row["midi_filename"]
+            if row.get("split") in out and row.get("time_signature", "4-4") == "4-4" and path.is_file():
+                out[row["split"]].append(path)
+    for k in out:
+        out[k] = sorted(out[k])[:max_files or None]
+        if not out[k]:
+            raise CadenzaError(f"{folder}: no {k} files in its info.csv")
+    return out
+
+
+def windows(paths, steps: int = 32, hop: int = 16, min_hits: int = 4):
+    """(hits, velocities, offsets) each (N, steps, 9), and the tempo (qpm) of each window's file."""
+    from ..codecs.drums import grid
+    from ..music import load_score
+
+    H, V, O, Q = [], [], [], []
+    for p in paths:
+        try:
+            score = load_score(p)
+        except Exception:  # noqa: BLE001 - an unreadable file is left out
+            continue
+        h, v, o = grid(score)
+        for a in range(0, max(0, len(h) - steps + 1), hop):
+            if h[a:a + steps].sum() >= min_hits:
+                H.append(h[a:a + steps])
+                V.append(v[a:a + steps])
+                O.append(o[a:a + steps])
+                Q.append(score.qpm)
+    if not H:
+        return (np.zeros((0, steps, C), np.float32),) * 3 + (np.zeros(0),)
+    return np.stack(H), np.stack(V), np.stack(O), np.array(Q)
+
+
+def tap(hits: np.ndarray) -> np.ndarray:
+    """(..., S, 9) hits -> (..., S) the tapped rhythm: 1 where any drum is struck."""
+    return (hits.max(-1) > 0.5).astype(np.float32)
+
+
+def features(hits, vel, off, tapped, task: int) -> np.ndarray:
+    """(N, S, 31): the model's step features (offsets scaled to -1..1)."""
+    n, s = hits.shape[:2]
+    one = np.zeros((n, s, 3), np.float32)
+    one[..., task] = 1
+    return np.concatenate([hits, vel, 2 * off, tapped[..., None], one], -1).astype(np.float32)
+
+
+def make_examples(h, v, o, tasks: np.ndarray):
+    """(source, condition, target) for each window and its task (0 groove, 1 drumify, 2 beat)."""
+    zeros = np.zeros_like(h)
+    src = np.empty(h.shape[:2] + (3 * C + 4,), np.float32)
+    cond = np.empty_like(src)
+    for t in range(3):
+        m = tasks == t
+        if not m.any():
+            continue
+        if t == 0:  # quantised: hits only
+            f = features(h[m], zeros[m], zeros[m], np.zeros(h[m].shape[:2], np.float32), 0)
+            src[m], cond[m] = f, f
+        elif t == 1:  # the tapped rhythm
+            f = features(zeros[m], zeros[m], zeros[m], tap(h[m]), 1)
+            src[m], cond[m] = f, f
+        else:  # the beat itself; the decoder is told only the task
+            src[m] = features(h[m], v[m], o[m], np.zeros(h[m].shape[:2], np.float32), 2)
+            cond[m] = features(zeros[m], zeros[m], zeros[m], np.zeros(h[m].shape[:2], np.float32), 2)
+    target = np.concatenate([h, v, 2 * o], -1).astype(np.float32)
+    return src, cond, target
+
+
+def train_groove(cfg: GrooveConfig) -> Path:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from .. import __version__, nets, store
+    from ..codecs import get_codec
+
+    folder = Path(cfg.data)
+    files = _files(folder, cfg.max_files)
+    t0 = time.time()
+    train = windows(files["train"])
+    valid = windows(files["validation"])
+    if not len(train[0]) or not len(valid[0]):
+        raise CadenzaError("no 2-bar windows with drums in the training or validation files")
+    if cfg.verbose:
+        print(f"{len(train[0])} training and {len(valid[0])} validation windows ({time.time() - t0:.0f} s)")
+    keras.utils.set_random_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    args = {**nets.defaults("groovae"), **cfg.args}
+    model = nets.build("groovae", None, **args)
+    enc, mu_l, lv_l = model.get_layer("encoder"), model.get_layer("mu"), model.get_layer("logvar")
+    rep, cat, dec, out_l = (model.get_layer(n) for n in ("z_steps", "decoder_in", "decoder", "out"))
+    opt = keras.optimizers.Adam(cfg.lr, clipnorm=1.0)
+
+    def forward(src, cond, target, eps):
+        h = enc(src)
+        mu, lv = mu_l(h), lv_l(h)
+        z = mu + eps * tf.exp(0.5 * lv)
+        y = out_l(dec(cat([rep(z), cond])))
+        hits, vel, off = y[..., :C], tf.sigmoid(y[..., C:2 * C]), tf.tanh(y[..., 2 * C:])
+        th, tv, to = target[..., :C], target[..., C:2 * C], target[..., 2 * C:]
+        bce = tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(th, hits), -1))
+        n = tf.maximum(tf.reduce_sum(th), 1.0)
+        mse = (tf.reduce_sum(th * tf.square(vel - tv)) + tf.reduce_sum(th * tf.square(off - to))) / n * 5.0
+        kl = tf.reduce_mean(-0.5 * tf.reduce_sum(1 + lv - tf.square(mu) - tf.exp(lv), -1))
+        return bce + mse + cfg.beta * kl, (bce, mse, kl)
+
+    @tf.function
+    def step(src, cond, target, eps):
+        with tf.GradientTape() as tape:
+            loss, parts = forward(src, cond, target, eps)
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss, parts
+
+    vt = rng.choice(3, len(valid[0]), p=TASK_SHARE)
+    vsrc, vcond, vtarget = make_examples(*valid[:3], vt)
+    latent = args["latent"]
+
+    def val_loss():
+        total, parts_sum, n = 0.0, np.zeros(3), 0
+        for a in range(0, len(vsrc), 256):
+            b = min(a + 256, len(vsrc))
+            loss, parts = forward(vsrc[a:b], vcond[a:b], vtarget[a:b], np.zeros((b - a, latent), np.float32))
+            total += float(loss) * (b - a)
+            parts_sum += np.array([float(p) for p in parts]) * (b - a)
+            n += b - a
+        return total / n, parts_sum / n
+
+    best, best_weights, waited, history = np.inf, model.get_weights(), 0, []
+    start = time.time()
+    for epoch in range(cfg.epochs):
+        losses = []
+        for _ in range(cfg.steps_per_epoch):
+            idx = rng.integers(0, len(train[0]), cfg.batch)
+            tasks = rng.choice(3, cfg.batch, p=TASK_SHARE)
+            src, cond, target = make_examples(train[0][idx], train[1][idx], train[2][idx], tasks)
+            eps = rng.standard_normal((cfg.batch, latent)).astype(np.float32)
+            loss, _ = step(src, cond, target, eps)
+            losses.append(float(loss))
+        vl, vparts = val_loss()
+        history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), "val_loss": round(vl, 4),
+                        "val_hits_bce": round(float(vparts[0]), 4), "val_vel_off_mse": round(float(vparts[1]), 4),
+                        "val_kl": round(float(vparts[2]), 3)})
+        if cfg.verbose:
+            print(json.dumps(history[-1]), flush=True)
+        if vl < best - 1e-4:
+            best, best_weights, waited = vl, model.get_weights(), 0
+        else:
+            waited += 1
+        if waited >= cfg.patience or (cfg.max_minutes and time.time() - start > cfg.max_minutes * 60):
+            break
+    model.set_weights(best_weights)
+    codec = get_codec("drums")
+    meta = {
+        "name": cfg.name, "cadenza": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "arch": {"name": "groovae", "args": args, "parameters": int(model.count_params())},
+        "codec": codec.describe(),
+        "task": "groove",
+        "corpus": {"paths": [str(folder.resolve())], "note": cfg.note, "files": {k: len(v) for k, v in files.items()},
+                   "split": "the corpus's own (info.csv), 4/4 files", "windows": {"train": int(len(train[0])),
+                                                                                 "validation": int(len(valid[0]))}},
+        "split": {k: [f"{folder.name}/{p.relative_to(folder)}" for p in v] for k, v in files.items()},
+        "training": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+                     "seconds": round(time.time() - start), "history": history, "task_share": dict(zip(TASKS, TASK_SHARE))},
+        "metrics": {"val_loss": round(best, 4)},
+    }
+    return store.save(Path(cfg.out) / cfg.name, model, meta)
