@@ -521,7 +521,7 @@ def cmd_generate(args) -> int:
     import dataclasses
 
     from .generation import (asked_beats, continuation_of, continue_ids, decode_continuation, drum_note,
-                             prime_from_generation_set, tempo_at, with_meter)
+                             prime_from_generation_set, tempo_at, with_meter, continue_drums, add_track, drums_model_here)
     from .music import CONTINUATION, load_score, write_midi
     from pathlib import Path
 
@@ -538,7 +538,7 @@ def cmd_generate(args) -> int:
     if args.command == "continue":
         path = Path(args.file)
         like = load_score(path)  # read once: its tracks, tempo map and meter are kept
-        said = drum_note(codec, like, loaded.name)
+        said = drum_note(codec, like, loaded.name, drums_too=bool(s.with_drums) and not args.only_new and drums_model_here())
         prime = codec.encode_read(like, path)
         if not len(prime):
             raise CadenzaError(f"{path}: no notes to continue")
@@ -553,10 +553,14 @@ def cmd_generate(args) -> int:
     else:
         prime = codec.empty()
     result = continue_ids(loaded, prime, req)
+    drums = None
+    if like is not None and include_prime and s.with_drums and not codec.drums and args.command == "continue":
+        drums = continue_drums(like, req)  # a mixed prime's drums, continued by the drums model alongside
     for new, out in zip(result.new, outs):
         if like is not None:  # the prime as read, then the new music
             score = continuation_of(codec, prime, new, like, beats=asked_beats(req), include_prime=include_prime,
                                     velocity_range=req.controls.velocity_range)
+            score = add_track(score, drums)
         else:
             score = decode_continuation(codec, prime, new, include_prime, beats=asked_beats(req),
                                         velocity_range=req.controls.velocity_range)

@@ -137,8 +137,12 @@ def continuation_of(codec, prime_ids: np.ndarray, new_ids: np.ndarray, like: Sco
     arr[:, 2:] = np.round(arr[:, 2:] * (like.tpq / new.tpq)).astype(np.int64)
     pitched = [t for t in like.tracks if not t.is_drum and len(t.array)]
     lead = max(pitched, key=lambda t: len(t.array)) if pitched else None
-    track = Track(arr, program=lead.program if lead else 0, name="Cadenza continuation",
-                  channel=lead.channel if lead else 0)
+    if codec.drums:  # a drum model continues the drum part, on the drum channel
+        kit = [t for t in like.tracks if t.is_drum and len(t.array)]
+        track = Track(arr, program=kit[0].program if kit else 0, is_drum=True, channel=9, name="Cadenza drums")
+    else:
+        track = Track(arr, program=lead.program if lead else 0, name="Cadenza continuation",
+                      channel=lead.channel if lead else 0)
     if not include_prime:
         sigs = [s for s in like.time_signatures if s.tick <= end][-1:] or list(like.time_signatures[:1])
         keys = [k for k in like.key_signatures if k.tick <= end][-1:]
@@ -150,14 +154,79 @@ def continuation_of(codec, prime_ids: np.ndarray, new_ids: np.ndarray, like: Sco
                         markers=tuple(like.markers) + (Marker(end, CONTINUATION),))
 
 
-def drum_note(codec, like: Score, model: str) -> str | None:
-    """What to tell the user about the prime's drums when the model plays none (None: nothing to say).
-    Raises CadenzaError when the prime is drums alone."""
-    if codec.drums or not any(t.is_drum and len(t.array) for t in like.tracks):
+def drum_note(codec, like: Score, model: str, drums_too: bool = False) -> str | None:
+    """What to tell the user about the prime's drums (None: nothing to say). `drums_too`: a drums model
+    continues them alongside. Raises CadenzaError when the model has nothing it can continue."""
+    has_drums = any(t.is_drum and len(t.array) for t in like.tracks)
+    pitched = any(not t.is_drum and len(t.array) for t in like.tracks)
+    if codec.drums:
+        if not has_drums:
+            raise CadenzaError(f"no drums here, and {model} plays only drums: `cadenza drumify` makes a drum part "
+                               "from this music's rhythm")
+        return f"{model} continues the drums; the other parts are kept as they were" if pitched else None
+    if not has_drums:
         return None
-    if not any(not t.is_drum and len(t.array) for t in like.tracks):
-        raise CadenzaError(f"only drums here, and {model} plays no drums: nothing it can continue")
+    if not pitched:
+        raise CadenzaError(f"only drums here, and {model} plays no drums: continue it with the drums model "
+                           "(--model drums, or `model drums`)")
+    if drums_too:
+        return f"{model} continues the pitched parts and the drums model the drums"
     return f"{model} plays no drums; the drum track is kept as it was"
+
+
+DRUMS_MODEL = "drums"  # the model that continues a mixed prime's drums alongside a pitched model
+
+
+def drums_model_here(models=None) -> bool:
+    """Whether there is a drums model to continue a mixed prime's drums with."""
+    from .. import store
+
+    try:
+        (models.find if models is not None else store.find)(DRUMS_MODEL)
+        return True
+    except CadenzaError:
+        return False
+
+
+def continue_drums(like: Score, req: Request, models=None) -> "Track | None":
+    """The drum part of `like` continued by the drums model for the request's beats from where `like`
+    ends (in its ticks, on the drum channel), or None where there is nothing to continue or no drums
+    model. `models`: how to load it (a daemon's model cache), else the store."""
+    import dataclasses
+
+    from ..music import Track
+
+    kit = [t for t in like.tracks if t.is_drum and len(t.array)]
+    if not kit or req.tokens:
+        return None
+    from .. import store
+
+    try:
+        loaded = models.get(DRUMS_MODEL) if models is not None else store.load(DRUMS_MODEL)
+    except CadenzaError:
+        return None
+    codec = loaded.codec
+    drums_only = like.replace(tracks=tuple(kit))
+    ids = codec.encode(drums_only)
+    steps = codec.steps
+    end_step = int(round(like.end_tick / like.tpq * steps))
+    ids = np.concatenate([ids[:end_step], np.zeros(max(0, end_step - len(ids)), np.int32)]).astype(np.int32)
+    r = dataclasses.replace(req, variations=1, controls=dataclasses.replace(req.controls, density=0.0, leaps=-1.0,
+                                                                           offbeats=-1.0, no_repeat=0, polyphony_min=0,
+                                                                           polyphony_max=0),
+                            phase=None, qpm=None)
+    result = continue_ids(loaded, ids, r)
+    new = codec.decode(result.new[0])
+    arr = new.tracks[0].array.copy()
+    arr[:, 2:] = np.round(arr[:, 2:] * like.tpq / new.tpq).astype(np.int64) + int(round(end_step * like.tpq / steps))
+    cut = int(round(like.end_tick + req.beats * like.tpq))
+    arr = arr[arr[:, 2] < cut]
+    return Track(arr, program=kit[0].program, is_drum=True, channel=9, name="Cadenza drums")
+
+
+def add_track(score: Score, track) -> Score:
+    """`score` with one more track (None: as it is)."""
+    return score if track is None else score.replace(tracks=score.tracks + (track,))
 
 
 def cut_at(score: Score, end: int) -> Score:

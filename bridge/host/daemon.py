@@ -63,6 +63,9 @@ class Daemon:
             f"{p}/note": self.on_note,
             f"{p}/continue_file": self.on_continue_file,
             f"{p}/infill": self.on_infill,
+            f"{p}/groove": self.on_groove,
+            f"{p}/drumify": self.on_drumify,
+            f"{p}/interpolate": self.on_interpolate,
             f"{p}/render": self.on_render,
             f"{p}/set": self.on_set,
             f"{p}/cancel": self.on_cancel,
@@ -346,6 +349,93 @@ class Daemon:
                 emit("/cadenza/file", [rid, str(out.resolve())] + ([k + 1] if len(wholes) > 1 else []))
         finish("/cadenza/done", [rid, len(regions[0])])
 
+    # ----- drums: groove, drumify, interpolate (the groove model) ----------------------------------------
+    def on_groove(self, sender, args):
+        """/cadenza/groove id pitch start dur vel ... [key value ...]: General MIDI drum notes, played with feel."""
+        self._drum_request(sender, args, "groove")
+
+    def on_drumify(self, sender, args):
+        """/cadenza/drumify id pitch start dur vel ... [key value ...]: any notes; a kit plays their rhythm."""
+        self._drum_request(sender, args, "drumify")
+
+    def on_interpolate(self, sender, args):
+        """/cadenza/interpolate id count_a notes_a... notes_b... [key value ...]: two drum beats (the first
+        count_a notes are A); `steps` beats from A to B come back."""
+        rid = P.request_id(args)
+        if len(args) < 2:
+            raise P.ProtocolError("/cadenza/interpolate id count_a notes_a... notes_b... [key value ...]")
+        count = int(P.number(args[1], "count_a"))
+        flat, pairs = P.split_continue_args(list(args[2:]))
+        notes = P.parse_notes(flat)
+        if not 0 < count < len(notes):
+            raise P.ProtocolError(f"count_a {count}: give how many of the {len(notes)} notes are beat A; the rest are B")
+        s = self.settings(sender, pairs)
+        beats = [self._drum_score(notes[:count], s, True), self._drum_score(notes[count:], s, True)]
+        self._queue_drums(sender, rid, s, "interpolate", beats)
+
+    def _drum_score(self, notes, s, drums: bool):
+        from ..music import Score
+
+        score = Score.from_beats([(n.pitch, n.start, n.duration, n.velocity) for n in notes], qpm=s.qpm,
+                                 time_signature=parse_meter(s.meter))
+        if drums:
+            score = score.replace(tracks=tuple(t.replace(is_drum=True, channel=9) for t in score.tracks))
+        return score
+
+    def _drum_request(self, sender, args, task):
+        rid = P.request_id(args)
+        flat, pairs = P.split_continue_args(list(args[1:]))
+        if not flat:
+            raise P.ProtocolError(f"/cadenza/{task} id pitch start duration velocity ... [key value ...]: send the notes")
+        s = self.settings(sender, pairs)
+        self._queue_drums(sender, rid, s, task, [self._drum_score(P.parse_notes(flat), s, task == "groove")])
+
+    def _queue_drums(self, sender, rid, s, task, primes):
+        def emit(address, a):
+            self.send(self.reply_to(sender, s), address, a)
+
+        def run(job):
+            self._drums(job, emit, rid, s, task, primes, f"osc-{sender[1]}-{rid}")
+
+        self._submit(sender, rid, run, task)
+
+    def groove_model(self, s):
+        """The groove model a drum task uses: the one `model` names if it is a groove model, else `groove`."""
+        loaded = self.models.get(s.model) if s.model else None
+        if loaded is not None and loaded.arch == "groovae":
+            return loaded
+        return self.models.get("groove")
+
+    def _drums(self, job, emit, rid, s, task, primes, stem: str) -> None:
+        """A drum task: the drum part (or each step's beat) sent as notes, files written, done."""
+        from ..generation.groove import run_task
+        from ..music import write_midi
+
+        def finish(address, a):
+            self.jobs.release(job.key)
+            emit(address, a)
+
+        try:
+            loaded = self.groove_model(s)
+            emit("/cadenza/started", [rid, loaded.name])
+            scores, note = run_task(task, loaded, primes, s)
+        except CadenzaError as e:
+            finish("/cadenza/error", [rid, self.public(str(e))])
+            return
+        if note:
+            emit("/cadenza/info", [rid, note])
+        for k, score in enumerate(scores):
+            tpq = score.tpq
+            notes = sorted(((int(p), a / tpq, (b - a) / tpq, int(v)) for t in score.tracks if t.is_drum
+                            for p, v, a, b in t.array.tolist()), key=lambda n: (n[1], n[0]))
+            for part in P.note_chunks(notes):
+                emit("/cadenza/notes" if k == 0 else "/cadenza/variation", [rid] + ([] if k == 0 else [k + 1]) + part)
+            if s.write_file:
+                suffix = "" if len(scores) == 1 else f"-{k + 1}"
+                out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.{task}{suffix}.mid")
+                emit("/cadenza/file", [rid, str(out.resolve())] + ([k + 1] if len(scores) > 1 else []))
+        finish("/cadenza/done", [rid, len(scores)])
+
     def on_continue_file(self, sender, args):
         rid = P.request_id(args)
         if len(args) < 2 or not isinstance(args[1], str):
@@ -496,7 +586,8 @@ class Daemon:
         sends them as datagrams; the web page gets them as events). A file prime (continue_file) is read once here
         and written back as the watch folder and `cadenza continue` write it: the prime as read, then
         the new music, in the prime's tempo map and meter. Notes sent as a prime get the new music alone."""
-        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at, with_meter
+        from ..generation import (add_track, asked_beats, continuation_of, continue_drums, continue_ids, drum_note,
+                                  drums_model_here, tempo_at, with_meter)
         from ..generation.stream import NoteStream
         from ..music import Score, Tempo, TimeSignature, load_score, midi_bytes, write_midi
         from ..music.score import qpm_to_usec
@@ -519,7 +610,7 @@ class Daemon:
                                                           time_signatures=(TimeSignature(0, *parse_meter(s.meter)),))
             if path is not None:
                 like = load_score(path)
-                said = drum_note(codec, like, loaded.name)
+                said = drum_note(codec, like, loaded.name, drums_too=bool(s.with_drums) and drums_model_here(self.models))
                 if said:
                     log.info("%s: %s", path.name, said)
                 prime_ids = codec.encode_read(like, path)
@@ -583,9 +674,13 @@ class Daemon:
         note_count = counts[0]
         from_file = path is not None  # a file is written back whole, as the other file doors write it
 
+        drums = None
+        if from_file and s.with_drums and not codec.drums and (s.write_file or s.midi):
+            drums = continue_drums(like, req, self.models)  # a mixed prime's drums, by the drums model alongside
+
         def written(new):
-            return continuation_of(codec, prime_ids, new, like, beats=final_beats, include_prime=from_file,
-                                   velocity_range=req.controls.velocity_range)
+            return add_track(continuation_of(codec, prime_ids, new, like, beats=final_beats, include_prime=from_file,
+                                             velocity_range=req.controls.velocity_range), drums)
 
         whole = written(result.new[0]) if s.write_file or s.midi else None  # only when a file or blob is asked for
         if s.write_file:

@@ -76,6 +76,11 @@ class ModelStore:
 
         from ..generation import decode_continuation
 
+        if loaded.arch == "groovae":  # the groove model: read its weights and run it once
+            from ..generation.groove import generate_beats, model_for
+
+            generate_beats(model_for(loaded), 2)
+            return
         gen = generator_for(loaded)
         for b in (1, 2):  # compile the loop for one and for several variations before a client waits on it
             result = gen.run(loaded.codec.empty(), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))

@@ -35,7 +35,7 @@ MAX_MESSAGES = 64  # messages in one datagram
 # what the daemon sends: a datagram carrying one of these is a reply (e.g. our own, looped back), never answered
 REPLIES = frozenset(f"/cadenza/{a}" for a in (
     "error", "pong", "ok", "status", "models", "loaded", "started", "notes", "file", "midi", "audio", "picture",
-    "done", "cancelled", "rendered"))
+    "done", "cancelled", "rendered", "variation", "info"))
 
 
 def is_reply(address: str, params: list) -> bool:

@@ -135,10 +135,29 @@ class Watcher:
                     with self._lock:
                         self.pending[path] = (st.st_size, st.st_mtime, now)  # try again shortly
 
-    TASK_KEYS = ("task", "start", "end")  # what to do with the file (not request settings)
+    TASK_KEYS = ("task", "start", "end", "to")  # what to do with the file (not request settings)
+    TASKS = ("continue", "infill", "groove", "drumify", "interpolate")
+
+    def partner_of(self, path: Path) -> Path:
+        """interpolate's second beat: the sidecar's `to`, a file beside this one in the inbox."""
+        pairs = dict(self.daemon.cfg.watch_defaults)
+        sidecar = path.with_suffix(".toml")
+        if sidecar.is_file() and not sidecar.is_symlink():
+            from .config import load_toml
+
+            pairs.update(load_toml(sidecar))
+        name = str(pairs.get("to", ""))
+        if not name:
+            raise CadenzaError('task = "interpolate" needs `to`, the other beat\'s file name in the inbox, '
+                               'e.g. to = "b.mid"')
+        other = self.inbox / name
+        if "/" in name or "\\" in name or name in (".", "..") or other.is_symlink() or not other.is_file():
+            raise CadenzaError(f"to = {name!r}: no such plain file in the inbox (a name, not a path)")
+        return other
 
     def task_for(self, path: Path) -> tuple[str, float, float]:
-        """("continue", 0, 0), or ("infill", start beat, end beat) from the sidecar's `task = "infill"`."""
+        """("continue", 0, 0), ("infill", start beat, end beat) from the sidecar's `task = "infill"`, or
+        (groove | drumify | interpolate, 0, 0)."""
         pairs = dict(self.daemon.cfg.watch_defaults)
         sidecar = path.with_suffix(".toml")
         if sidecar.is_file() and not sidecar.is_symlink():
@@ -146,8 +165,8 @@ class Watcher:
 
             pairs.update(load_toml(sidecar))
         task = str(pairs.get("task", "continue"))
-        if task not in ("continue", "infill"):
-            raise CadenzaError(f"task {task!r}: choose continue or infill")
+        if task not in self.TASKS:
+            raise CadenzaError(f"task {task!r}: choose one of {', '.join(self.TASKS)}")
         if task == "infill":
             if "start" not in pairs or "end" not in pairs:
                 raise CadenzaError('task = "infill" needs start and end (beats), e.g. start = 8 and end = 12')
@@ -171,7 +190,8 @@ class Watcher:
         return s
 
     def process(self, path: Path, job: Job) -> None:
-        from ..generation import asked_beats, continuation_of, continue_ids, drum_note, tempo_at, with_meter
+        from ..generation import (add_track, asked_beats, continuation_of, continue_drums, continue_ids, drum_note,
+                                  drums_model_here, tempo_at, with_meter)
         from ..settings import request_of
         from ..music import load_score, write_midi
 
@@ -184,6 +204,21 @@ class Watcher:
             loaded = self.daemon.models.get(s.model)
             like = load_score(path)  # read once: its tracks, tempo map and meter are kept
             task, start, end = self.task_for(path)
+            if task in ("groove", "drumify", "interpolate"):
+                from ..generation.groove import run_task
+
+                groove = self.daemon.groove_model(s)
+                primes = [like] + ([load_score(self.partner_of(path))] if task == "interpolate" else [])
+                scores, note = run_task(task, groove, primes, s)
+                if note:
+                    log.info("%s: %s", path.name, note)
+                base = self.output_for(path)
+                for k, score in enumerate(scores):
+                    out = write_midi(score, base if len(scores) == 1 else
+                                     base.with_name(f"{path.stem}.cadenza-{k + 1}.mid"))
+                    log.info("%s -> %s (%s)", path.name, out, task)
+                self.processed += 1
+                return
             if task == "infill":  # the region between start and end written anew; every other note kept
                 from ..generation.infill import infill
 
@@ -195,7 +230,7 @@ class Watcher:
                 self.processed += 1
                 log.info("%s -> %s (%d new notes)", path.name, out, len(regions[0]))
                 return
-            said = drum_note(loaded.codec, like, loaded.name)
+            said = drum_note(loaded.codec, like, loaded.name, drums_too=bool(s.with_drums) and drums_model_here(self.daemon.models))
             prime = loaded.codec.encode_read(like, path)
             if not len(prime):
                 raise CadenzaError(f"{path.name}: no notes to continue")
@@ -208,9 +243,10 @@ class Watcher:
             if result.cancelled:
                 log.info("%s: cancelled; it will be processed on the next start", path.name)
                 return
+            drums = continue_drums(like, req, self.daemon.models) if s.with_drums and not loaded.codec.drums else None
             for k, new in enumerate(result.new):  # variation 1 is NAME.cadenza.mid, then NAME.cadenza-2.mid ...
-                score = continuation_of(loaded.codec, prime, new, like, beats=asked_beats(req),
-                                        velocity_range=req.controls.velocity_range)
+                score = add_track(continuation_of(loaded.codec, prime, new, like, beats=asked_beats(req),
+                                                  velocity_range=req.controls.velocity_range), drums)
                 out = self.output_for(path)
                 out = write_midi(score, out if k == 0 else out.with_name(f"{path.stem}.cadenza-{k + 1}.mid"))
                 try:
