@@ -13,6 +13,8 @@ What the patch does:
   played* (`/cadenza/continue id`): call and response;
 - or edit the typed prime (pitch start duration velocity ...) and click it;
 - model menu, temperature, length in beats, variations and tempo set `/cadenza/set ...`;
+- a typed beat (General MIDI drums) sent as `/cadenza/groove id notes...` (played with feel by the groove
+  model), and the typed prime as `/cadenza/drumify id notes...` (a kit that plays its rhythm);
 - notes come back in chunks as `/cadenza/notes id pitch start dur vel ...`; each is delayed to its start
   beat at the patch's tempo ([pipe]) and played by [makenote] -> [noteout];
 - the status line shows started / done / the error message.
@@ -25,13 +27,18 @@ HERE = Path(__file__).resolve().parent
 SEND_PORT = 9000
 REPLY_PORT = 9124
 TYPED_PRIME = "60 0 1 90 64 1 1 90 67 2 1 90 72 3 1 100"
+# a 2-bar rock beat in General MIDI drums: kick 36, snare 38, closed hi-hat 42 (pitch start dur vel ...)
+TYPED_BEAT = " ".join(f"{p} {b + s:g} 0.25 {v}" for b in (0, 4) for p, s, v in
+                      [(36, 0, 110), (42, 0, 80), (42, 0.5, 70), (38, 1, 105), (42, 1, 80), (42, 1.5, 70),
+                       (36, 2, 110), (36, 2.5, 90), (42, 2, 80), (42, 2.5, 70), (38, 3, 105), (42, 3, 80),
+                       (42, 3.5, 70)])
 
 
 def build(path: Path = HERE / "cadenza.maxpat"):
     from py2max import Patcher
 
     p = Patcher(str(path), validate_connections=True)
-    p.rect = [40.0, 60.0, 800.0, 900.0]  # the window: the whole patch in view
+    p.rect = [40.0, 60.0, 1120.0, 900.0]  # the window: the whole patch in view
     box = p.add_textbox
     msg = p.add_message
     line = p.add_line
@@ -83,6 +90,24 @@ def build(path: Path = HERE / "cadenza.maxpat"):
     line(ids2, withid, inlet=0)  # ... and the id sends them
     line(withid, pcont2)
     line(pcont2, udpsend)
+
+    # drums: a typed beat played with feel (groove), a kit for the typed prime's rhythm (drumify)
+    def typed_request(text, address, first_id, x, y, comment):
+        p.add_comment(comment, patching_rect=[x, y, 330, 20])
+        m = msg(text, patching_rect=[x, y + 22, 330, 22])
+        t = box("t b l", patching_rect=[x, y + 48, 50, 22])
+        counter = box(f"counter {first_id} {first_id + 999999}", patching_rect=[x, y + 74, 150, 22])
+        join = box("zl.join", patching_rect=[x + 160, y + 74, 60, 22])
+        pre = box(f"prepend {address}", patching_rect=[x + 230, y + 74, 150, 22])
+        line(m, t)
+        line(t, join, outlet=1, inlet=1)
+        line(t, counter, outlet=0)
+        line(counter, join, inlet=0)
+        line(join, pre)
+        line(pre, udpsend)
+
+    typed_request(TYPED_BEAT, "/cadenza/groove", 3000001, 700, 130, "a beat (GM drums): click to groove it")
+    typed_request(TYPED_PRIME, "/cadenza/drumify", 4000001, 700, 240, "the prime's rhythm: click for drums")
 
     # settings: a control, and the /cadenza/set message it drives
     def setting(label, control, key, x, width):

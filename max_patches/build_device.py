@@ -10,8 +10,10 @@ that file beside Cadenza.amxd (or anywhere in Max's search path).
 Controls: model (menu), temperature (dial), variations (1-8; each goes to its own clip slot), bars
 (1-64, in the Live set's meter), density (notes per beat, 0: the model's own), Continue (button),
 Infill (button: the selected clip's loop region written anew by an infill model, given the music
-around it, the new notes written into the clip as they arrive), and a status line that shows progress
-and errors.
+around it, the new notes written into the clip as they arrive), Generate, and Magenta Studio's drum
+devices: Groove (the selected drum clip played with feel), Drumify (a kit part for the selected clip's
+rhythm), Interpolate (from the selected clip to the clip below it, `variations` steps), each result in
+the next empty clip slots; and a status line that shows progress and errors.
 MIDI passes through unchanged ([midiin] -> [midiout]), as a MIDI effect should.
 The device talks OSC to `cadenza serve` on 127.0.0.1:9000 and hears replies on its own port 9125.
 
@@ -40,7 +42,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEND_PORT = 9000
 REPLY_PORT = 9125
-MODELS = ["piano", "chorale", "sonata-kern", "messages", "melody", "chorale-infill"]
+MODELS = ["piano", "chorale", "sonata-kern", "messages", "melody", "chorale-infill", "piano-infill", "drums"]
 MTIME = 3_850_000_000  # a fixed modification time (Max epoch) so rebuilding gives the same bytes
 
 
@@ -55,7 +57,7 @@ def build(source: Path = HERE / "cadenza_device.maxpat", device: Path = HERE / "
     from py2max.m4l import add_to_presentation, enable_presentation, pack_amxd, ensure_amxd_project_block
 
     p = Patcher(str(source), validate_connections=True)
-    p.rect = [40.0, 60.0, 900.0, 560.0]
+    p.rect = [40.0, 60.0, 900.0, 620.0]
     box = p.add_textbox
     line = p.add_line
 
@@ -120,25 +122,34 @@ def build(source: Path = HERE / "cadenza_device.maxpat", device: Path = HERE / "
     line(cont, js)
     add_to_presentation(go, [8, 52, 100, 20])
 
-    fill = box("live.text", patching_rect=[120, 220, 80, 20], varname="infill", mode=0,
-               saved_attribute_attributes=_param("Infill", "Infill", 2, parameter_enum=["off", "on"]))
-    sel2 = box("sel 1", patching_rect=[120, 250, 40, 22])
-    msg = p.add_message("infill", patching_rect=[120, 280, 50, 22])
-    line(fill, sel2, outlet=0)
-    line(sel2, msg, outlet=0)
-    line(msg, js)
-    add_to_presentation(fill, [116, 78, 50, 18])
+    def button(name, x, where, y=460):
+        """A live.text button that sends its name to the script."""
+        b = box("live.text", patching_rect=[x, y, 80, 20], varname=name, mode=0,
+                saved_attribute_attributes=_param(name.capitalize(), name.capitalize()[:8], 2,
+                                                  parameter_enum=["off", "on"]))
+        sel = box("sel 1", patching_rect=[x, y + 30, 40, 22])
+        msg = p.add_message(name, patching_rect=[x, y + 60, 70, 22])
+        line(b, sel, outlet=0)
+        line(sel, msg, outlet=0)
+        line(msg, js)
+        add_to_presentation(b, where)
+
+    button("infill", 120, [116, 78, 50, 18], y=220)
+    button("generate", 20, [170, 78, 60, 18])  # and the drum devices of Magenta Studio
+    button("groove", 120, [8, 128, 60, 18])
+    button("drumify", 220, [72, 128, 60, 18])
+    button("interpolate", 320, [136, 128, 70, 18])
 
     status = p.add_message("start `cadenza serve`, then select a MIDI clip", patching_rect=[300, 420, 400, 22],
                            varname="status")
     line(js, status, outlet=1)
-    add_to_presentation(status, [8, 100, 300, 22])
+    add_to_presentation(status, [8, 152, 300, 22])
 
     enable_presentation(p, devicewidth=320)
     p.save()
     patcher = json.loads(source.read_text())
     for b in patcher["patcher"]["boxes"]:
-        if b["box"].get("varname") in ("continue", "infill"):
+        if b["box"].get("varname") in ("continue", "infill", "generate", "groove", "drumify", "interpolate"):
             b["box"]["text"] = b["box"]["varname"].capitalize()  # a live.text button's label is its box text
     source.write_text(json.dumps(patcher, indent=4) + "\n")
     ensure_amxd_project_block(patcher, device_type="midi_effect", mtime=MTIME)

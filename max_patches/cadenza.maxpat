@@ -12,7 +12,7 @@
         "rect": [
             40.0,
             60.0,
-            800.0,
+            1120.0,
             900.0
         ],
         "bglocked": 0,
@@ -410,6 +410,226 @@
                     "numinlets": 1,
                     "numoutlets": 0,
                     "patching_rect": [
+                        700,
+                        130,
+                        330,
+                        20
+                    ],
+                    "text": "a beat (GM drums): click to groove it"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-22",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        700,
+                        152,
+                        330,
+                        22
+                    ],
+                    "text": "36 0 0.25 110 42 0 0.25 80 42 0.5 0.25 70 38 1 0.25 105 42 1 0.25 80 42 1.5 0.25 70 36 2 0.25 110 36 2.5 0.25 90 42 2 0.25 80 42 2.5 0.25 70 38 3 0.25 105 42 3 0.25 80 42 3.5 0.25 70 36 4 0.25 110 42 4 0.25 80 42 4.5 0.25 70 38 5 0.25 105 42 5 0.25 80 42 5.5 0.25 70 36 6 0.25 110 36 6.5 0.25 90 42 6 0.25 80 42 6.5 0.25 70 38 7 0.25 105 42 7 0.25 80 42 7.5 0.25 70",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-23",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        700,
+                        178,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "t b l"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-24",
+                    "maxclass": "newobj",
+                    "numinlets": 5,
+                    "numoutlets": 4,
+                    "patching_rect": [
+                        700,
+                        204,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "counter 3000001 4000000"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-25",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        860,
+                        204,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "list",
+                        "inactive"
+                    ],
+                    "text": "zl.join"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-26",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        930,
+                        204,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend /cadenza/groove"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-27",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
+                        700,
+                        240,
+                        330,
+                        20
+                    ],
+                    "text": "the prime's rhythm: click for drums"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-28",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        700,
+                        262,
+                        330,
+                        22
+                    ],
+                    "text": "60 0 1 90 64 1 1 90 67 2 1 90 72 3 1 100",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-29",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        700,
+                        288,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "t b l"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-30",
+                    "maxclass": "newobj",
+                    "numinlets": 5,
+                    "numoutlets": 4,
+                    "patching_rect": [
+                        700,
+                        314,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "counter 4000001 5000000"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-31",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        860,
+                        314,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "list",
+                        "inactive"
+                    ],
+                    "text": "zl.join"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-32",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        930,
+                        314,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend /cadenza/drumify"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-33",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
                         20,
                         300,
                         60,
@@ -420,7 +640,7 @@
             },
             {
                 "box": {
-                    "id": "obj-22",
+                    "id": "obj-34",
                     "maxclass": "umenu",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -440,7 +660,7 @@
             },
             {
                 "box": {
-                    "id": "obj-23",
+                    "id": "obj-35",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -458,7 +678,7 @@
             },
             {
                 "box": {
-                    "id": "obj-24",
+                    "id": "obj-36",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -473,7 +693,7 @@
             },
             {
                 "box": {
-                    "id": "obj-25",
+                    "id": "obj-37",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -492,7 +712,7 @@
             },
             {
                 "box": {
-                    "id": "obj-26",
+                    "id": "obj-38",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -510,7 +730,7 @@
             },
             {
                 "box": {
-                    "id": "obj-27",
+                    "id": "obj-39",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -525,7 +745,7 @@
             },
             {
                 "box": {
-                    "id": "obj-28",
+                    "id": "obj-40",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -544,7 +764,7 @@
             },
             {
                 "box": {
-                    "id": "obj-29",
+                    "id": "obj-41",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -562,7 +782,7 @@
             },
             {
                 "box": {
-                    "id": "obj-30",
+                    "id": "obj-42",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -577,7 +797,7 @@
             },
             {
                 "box": {
-                    "id": "obj-31",
+                    "id": "obj-43",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -596,7 +816,7 @@
             },
             {
                 "box": {
-                    "id": "obj-32",
+                    "id": "obj-44",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -614,7 +834,7 @@
             },
             {
                 "box": {
-                    "id": "obj-33",
+                    "id": "obj-45",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -629,7 +849,7 @@
             },
             {
                 "box": {
-                    "id": "obj-34",
+                    "id": "obj-46",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -648,7 +868,7 @@
             },
             {
                 "box": {
-                    "id": "obj-35",
+                    "id": "obj-47",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -666,7 +886,7 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-48",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -684,7 +904,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-49",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -702,7 +922,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-50",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -720,7 +940,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-51",
                     "maxclass": "newobj",
                     "numinlets": 6,
                     "numoutlets": 6,
@@ -743,7 +963,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-52",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -762,7 +982,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-53",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -781,7 +1001,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-54",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -799,7 +1019,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-55",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -818,7 +1038,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-56",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -836,7 +1056,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-57",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -855,7 +1075,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-58",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -873,7 +1093,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-59",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -892,7 +1112,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-60",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -910,7 +1130,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-61",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -929,7 +1149,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-62",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -947,7 +1167,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-63",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -966,7 +1186,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-64",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -985,7 +1205,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-65",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1004,7 +1224,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-66",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1025,7 +1245,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-67",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1044,7 +1264,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-68",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1063,7 +1283,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-69",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 1,
@@ -1081,7 +1301,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-70",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1100,7 +1320,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1118,7 +1338,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-72",
                     "maxclass": "newobj",
                     "numinlets": 4,
                     "numoutlets": 1,
@@ -1136,7 +1356,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-73",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1154,7 +1374,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-74",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1173,7 +1393,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-75",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 0,
@@ -1427,7 +1647,7 @@
                 "patchline": {
                     "source": [
                         "obj-22",
-                        1
+                        0
                     ],
                     "destination": [
                         "obj-23",
@@ -1440,10 +1660,36 @@
                 "patchline": {
                     "source": [
                         "obj-23",
+                        1
+                    ],
+                    "destination": [
+                        "obj-25",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-23",
                         0
                     ],
                     "destination": [
-                        "obj-2",
+                        "obj-24",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-24",
+                        0
+                    ],
+                    "destination": [
+                        "obj-25",
                         0
                     ],
                     "order": 0
@@ -1492,10 +1738,36 @@
                 "patchline": {
                     "source": [
                         "obj-29",
+                        1
+                    ],
+                    "destination": [
+                        "obj-31",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-29",
                         0
                     ],
                     "destination": [
-                        "obj-2",
+                        "obj-30",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-30",
+                        0
+                    ],
+                    "destination": [
+                        "obj-31",
                         0
                     ],
                     "order": 0
@@ -1530,34 +1802,8 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-4",
-                        0
-                    ],
-                    "destination": [
-                        "obj-36",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-36",
-                        0
-                    ],
-                    "destination": [
                         "obj-34",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-34",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-35",
@@ -1582,11 +1828,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-34",
+                        "obj-37",
                         0
                     ],
                     "destination": [
-                        "obj-37",
+                        "obj-38",
                         0
                     ],
                     "order": 0
@@ -1599,7 +1845,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-39",
+                        "obj-2",
                         0
                     ],
                     "order": 0
@@ -1608,231 +1854,140 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-39",
+                        "obj-40",
+                        0
+                    ],
+                    "destination": [
+                        "obj-41",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-41",
+                        0
+                    ],
+                    "destination": [
+                        "obj-2",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-43",
+                        0
+                    ],
+                    "destination": [
+                        "obj-44",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-44",
+                        0
+                    ],
+                    "destination": [
+                        "obj-2",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-4",
+                        0
+                    ],
+                    "destination": [
+                        "obj-48",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-48",
+                        0
+                    ],
+                    "destination": [
+                        "obj-46",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-46",
+                        0
+                    ],
+                    "destination": [
+                        "obj-47",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-47",
+                        0
+                    ],
+                    "destination": [
+                        "obj-2",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-46",
+                        0
+                    ],
+                    "destination": [
+                        "obj-49",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-50",
+                        0
+                    ],
+                    "destination": [
+                        "obj-51",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
                         4
                     ],
                     "destination": [
-                        "obj-40",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-40",
-                        1
-                    ],
-                    "destination": [
-                        "obj-41",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-41",
-                        1
-                    ],
-                    "destination": [
-                        "obj-42",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-41",
-                        0
-                    ],
-                    "destination": [
-                        "obj-43",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-43",
-                        0
-                    ],
-                    "destination": [
-                        "obj-44",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-42",
-                        0
-                    ],
-                    "destination": [
-                        "obj-22",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-44",
-                        0
-                    ],
-                    "destination": [
-                        "obj-22",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-47",
-                        1
-                    ],
-                    "destination": [
-                        "obj-48",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-39",
-                        2
-                    ],
-                    "destination": [
-                        "obj-47",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-48",
-                        0
-                    ],
-                    "destination": [
-                        "obj-45",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-39",
-                        3
-                    ],
-                    "destination": [
-                        "obj-49",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-49",
-                        1
-                    ],
-                    "destination": [
-                        "obj-50",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-50",
-                        0
-                    ],
-                    "destination": [
-                        "obj-45",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-39",
-                        1
-                    ],
-                    "destination": [
-                        "obj-51",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-51",
-                        1
-                    ],
-                    "destination": [
-                        "obj-46",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-46",
-                        0
-                    ],
-                    "destination": [
-                        "obj-45",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-51",
-                        0
-                    ],
-                    "destination": [
-                        "obj-55",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-39",
-                        0
-                    ],
-                    "destination": [
                         "obj-52",
                         0
                     ],
@@ -1856,7 +2011,7 @@
                 "patchline": {
                     "source": [
                         "obj-53",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-54",
@@ -1868,24 +2023,102 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-53",
+                        0
+                    ],
+                    "destination": [
+                        "obj-55",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
+                        0
+                    ],
+                    "destination": [
+                        "obj-56",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-54",
+                        0
+                    ],
+                    "destination": [
+                        "obj-34",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-56",
+                        0
+                    ],
+                    "destination": [
+                        "obj-34",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-59",
+                        1
+                    ],
+                    "destination": [
+                        "obj-60",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
+                        2
+                    ],
+                    "destination": [
+                        "obj-59",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-60",
+                        0
+                    ],
+                    "destination": [
+                        "obj-57",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
                         3
                     ],
                     "destination": [
-                        "obj-60",
-                        1
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-54",
-                        2
-                    ],
-                    "destination": [
-                        "obj-59",
+                        "obj-61",
                         0
                     ],
                     "order": 0
@@ -1894,24 +2127,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-59",
-                        0
-                    ],
-                    "destination": [
-                        "obj-60",
-                        2
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-54",
+                        "obj-61",
                         1
                     ],
                     "destination": [
-                        "obj-56",
+                        "obj-62",
                         0
                     ],
                     "order": 0
@@ -1920,59 +2140,7 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-56",
-                        1
-                    ],
-                    "destination": [
-                        "obj-55",
-                        1
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-55",
-                        0
-                    ],
-                    "destination": [
-                        "obj-57",
-                        2
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-37",
-                        0
-                    ],
-                    "destination": [
-                        "obj-57",
-                        1
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-37",
-                        0
-                    ],
-                    "destination": [
-                        "obj-59",
-                        1
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-56",
+                        "obj-62",
                         0
                     ],
                     "destination": [
@@ -1985,8 +2153,21 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-57",
+                        "obj-51",
+                        1
+                    ],
+                    "destination": [
+                        "obj-63",
                         0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-63",
+                        1
                     ],
                     "destination": [
                         "obj-58",
@@ -2002,7 +2183,202 @@
                         0
                     ],
                     "destination": [
-                        "obj-60",
+                        "obj-57",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-63",
+                        0
+                    ],
+                    "destination": [
+                        "obj-67",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-51",
+                        0
+                    ],
+                    "destination": [
+                        "obj-64",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
+                        1
+                    ],
+                    "destination": [
+                        "obj-65",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-65",
+                        0
+                    ],
+                    "destination": [
+                        "obj-66",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-66",
+                        3
+                    ],
+                    "destination": [
+                        "obj-72",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-66",
+                        2
+                    ],
+                    "destination": [
+                        "obj-71",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
+                        0
+                    ],
+                    "destination": [
+                        "obj-72",
+                        2
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-66",
+                        1
+                    ],
+                    "destination": [
+                        "obj-68",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-68",
+                        1
+                    ],
+                    "destination": [
+                        "obj-67",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-67",
+                        0
+                    ],
+                    "destination": [
+                        "obj-69",
+                        2
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-49",
+                        0
+                    ],
+                    "destination": [
+                        "obj-69",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-49",
+                        0
+                    ],
+                    "destination": [
+                        "obj-71",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-68",
+                        0
+                    ],
+                    "destination": [
+                        "obj-69",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-69",
+                        0
+                    ],
+                    "destination": [
+                        "obj-70",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-70",
+                        0
+                    ],
+                    "destination": [
+                        "obj-72",
                         3
                     ],
                     "order": 0
@@ -2011,11 +2387,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-54",
+                        "obj-66",
                         0
                     ],
                     "destination": [
-                        "obj-60",
+                        "obj-72",
                         0
                     ],
                     "order": 1
@@ -2024,11 +2400,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-60",
+                        "obj-72",
                         0
                     ],
                     "destination": [
-                        "obj-61",
+                        "obj-73",
                         0
                     ],
                     "order": 0
@@ -2037,11 +2413,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-61",
+                        "obj-73",
                         2
                     ],
                     "destination": [
-                        "obj-62",
+                        "obj-74",
                         2
                     ],
                     "order": 0
@@ -2050,11 +2426,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-61",
+                        "obj-73",
                         1
                     ],
                     "destination": [
-                        "obj-62",
+                        "obj-74",
                         1
                     ],
                     "order": 1
@@ -2063,11 +2439,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-61",
+                        "obj-73",
                         0
                     ],
                     "destination": [
-                        "obj-62",
+                        "obj-74",
                         0
                     ],
                     "order": 2
@@ -2076,11 +2452,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-62",
+                        "obj-74",
                         0
                     ],
                     "destination": [
-                        "obj-63",
+                        "obj-75",
                         0
                     ],
                     "order": 0
@@ -2089,11 +2465,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-62",
+                        "obj-74",
                         1
                     ],
                     "destination": [
-                        "obj-63",
+                        "obj-75",
                         1
                     ],
                     "order": 1

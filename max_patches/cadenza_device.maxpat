@@ -13,7 +13,7 @@
             40.0,
             60.0,
             900.0,
-            560.0
+            620.0
         ],
         "bglocked": 0,
         "openinpresentation": 1,
@@ -230,7 +230,9 @@
                                 "sonata-kern",
                                 "messages",
                                 "melody",
-                                "chorale-infill"
+                                "chorale-infill",
+                                "piano-infill",
+                                "drums"
                             ],
                             "parameter_initial": [
                                 0
@@ -691,7 +693,7 @@
                     "patching_rect": [
                         120,
                         280,
-                        50,
+                        70,
                         22
                     ],
                     "text": "infill",
@@ -703,6 +705,310 @@
             {
                 "box": {
                     "id": "obj-28",
+                    "maxclass": "live.text",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        20,
+                        460,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        170,
+                        78,
+                        60,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "varname": "generate",
+                    "mode": 0,
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Generate",
+                            "parameter_shortname": "Generate",
+                            "parameter_type": 2,
+                            "parameter_enum": [
+                                "off",
+                                "on"
+                            ]
+                        }
+                    },
+                    "text": "Generate"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-29",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        20,
+                        490,
+                        40,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "sel 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-30",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        20,
+                        520,
+                        70,
+                        22
+                    ],
+                    "text": "generate",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-31",
+                    "maxclass": "live.text",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        120,
+                        460,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        8,
+                        128,
+                        60,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "varname": "groove",
+                    "mode": 0,
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Groove",
+                            "parameter_shortname": "Groove",
+                            "parameter_type": 2,
+                            "parameter_enum": [
+                                "off",
+                                "on"
+                            ]
+                        }
+                    },
+                    "text": "Groove"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-32",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        120,
+                        490,
+                        40,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "sel 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-33",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        120,
+                        520,
+                        70,
+                        22
+                    ],
+                    "text": "groove",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-34",
+                    "maxclass": "live.text",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        220,
+                        460,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        72,
+                        128,
+                        60,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "varname": "drumify",
+                    "mode": 0,
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Drumify",
+                            "parameter_shortname": "Drumify",
+                            "parameter_type": 2,
+                            "parameter_enum": [
+                                "off",
+                                "on"
+                            ]
+                        }
+                    },
+                    "text": "Drumify"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-35",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        220,
+                        490,
+                        40,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "sel 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-36",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        220,
+                        520,
+                        70,
+                        22
+                    ],
+                    "text": "drumify",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-37",
+                    "maxclass": "live.text",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        320,
+                        460,
+                        80,
+                        20
+                    ],
+                    "presentation": 1,
+                    "presentation_rect": [
+                        136,
+                        128,
+                        70,
+                        18
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "varname": "interpolate",
+                    "mode": 0,
+                    "saved_attribute_attributes": {
+                        "valueof": {
+                            "parameter_longname": "Interpolate",
+                            "parameter_shortname": "Interpol",
+                            "parameter_type": 2,
+                            "parameter_enum": [
+                                "off",
+                                "on"
+                            ]
+                        }
+                    },
+                    "text": "Interpolate"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-38",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        320,
+                        490,
+                        40,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "sel 1"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-39",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        320,
+                        520,
+                        70,
+                        22
+                    ],
+                    "text": "interpolate",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-40",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -715,7 +1021,7 @@
                     "presentation": 1,
                     "presentation_rect": [
                         8,
-                        100,
+                        152,
                         300,
                         22
                     ],
@@ -1004,11 +1310,167 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-28",
+                        0
+                    ],
+                    "destination": [
+                        "obj-29",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-29",
+                        0
+                    ],
+                    "destination": [
+                        "obj-30",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-30",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-31",
+                        0
+                    ],
+                    "destination": [
+                        "obj-32",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-32",
+                        0
+                    ],
+                    "destination": [
+                        "obj-33",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-33",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-34",
+                        0
+                    ],
+                    "destination": [
+                        "obj-35",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-35",
+                        0
+                    ],
+                    "destination": [
+                        "obj-36",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-36",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-37",
+                        0
+                    ],
+                    "destination": [
+                        "obj-38",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-38",
+                        0
+                    ],
+                    "destination": [
+                        "obj-39",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-39",
+                        0
+                    ],
+                    "destination": [
+                        "obj-3",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-3",
                         1
                     ],
                     "destination": [
-                        "obj-28",
+                        "obj-40",
                         0
                     ],
                     "order": 0

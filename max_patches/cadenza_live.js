@@ -14,7 +14,12 @@
 // arrives, so the region fills in while the model writes. An error before any note leaves the clip as
 // it was.
 //
-// Inlet messages: continue | infill | model NAME | temperature F | variations N | bars N | density F | init (from
+// Drums, as Magenta Studio's devices: "Groove" plays the selected drum clip with feel, "Drumify" makes a
+// kit part for the selected clip's rhythm, "Interpolate" goes from the selected clip to the clip below it
+// in `variations` steps (at least 2), "Generate" makes new music with the model (drums with `drums` or
+// `groove`); each result lands in the next empty clip slots, as Continue's do.
+//
+// Inlet messages: continue | infill | groove | drumify | interpolate | generate | model NAME | temperature F | variations N | bars N | density F | init (from
 // [live.thisdevice]) | and every reply from [udpreceive], whose address arrives as the message name.
 // Outlet 0 goes to [udpsend 127.0.0.1 9000]; outlet 1 to the status line ("set ...").
 // tests/max/test_amxd.py runs this file under Node with a model of the Live API, against a real daemon.
@@ -137,6 +142,77 @@ function infill() {
     status("filling beats " + start + "-" + end + " with " + settings.model + " ...");
 }
 
+function clip_notes_at(path) {
+    var slot = new LiveAPI(path);
+    if (!slot || Number(slot.id) === 0 || Number(slot.get("has_clip")[0]) !== 1) { return null; }
+    var clip = new LiveAPI(path + " clip");
+    if (Number(clip.get("is_midi_clip")[0]) !== 1) { return null; }
+    return { notes: read_notes(clip), length: Number(clip.get("length")[0]) };
+}
+
+// a request whose answers are whole clips: /cadenza/notes is the first, /cadenza/variation id k the k-th
+function send_clips(address, head, notes, extra, length, below, what) {
+    var id = next_id++;
+    pending[id] = { clips: true, parts: {}, slot: below, length: length, done: false, what: what };
+    order.push(id);
+    var args = [address, id].concat(head);
+    for (var i = 0; i < notes.length; i++) {
+        args.push(notes[i][0], notes[i][1], notes[i][2], notes[i][3]);
+    }
+    args = args.concat(extra, ["reply_port", REPLY_PORT, "midi", 0, "write_file", 0]);
+    outlet(0, args);
+    outstanding++;
+    status(what + " ...");
+}
+
+function drum_task(task) {
+    var sel = selected_clip();
+    if (sel.error) { status(sel.error); return; }
+    var notes = read_notes(sel.clip);
+    if (!notes.length) { status("the selected clip has no notes"); return; }
+    var qpm = Number(new LiveAPI("live_set").get("tempo")[0]);
+    var length = Number(sel.clip.get("length")[0]);
+    send_clips("/cadenza/" + task, [], notes, ["qpm", qpm, "density", settings.density, "temperature",
+               settings.temperature, "variations", task === "drumify" ? settings.variations : 1], length, sel.slot,
+               task + " of " + notes.length + " notes");
+}
+
+function groove() { drum_task("groove"); }
+function drumify() { drum_task("drumify"); }
+
+function interpolate() {
+    var sel = selected_clip();
+    if (sel.error) { status(sel.error); return; }
+    var m = /^live_set tracks (\d+) clip_slots (\d+)$/.exec(sel.slot);
+    var below = m ? "live_set tracks " + m[1] + " clip_slots " + (Number(m[2]) + 1) : "";
+    var b = below ? clip_notes_at(below) : null;
+    if (!b || !b.notes.length) { status("interpolate goes from the selected clip to the clip below it: put a beat there"); return; }
+    var a = read_notes(sel.clip);
+    if (!a.length) { status("the selected clip has no notes"); return; }
+    var qpm = Number(new LiveAPI("live_set").get("tempo")[0]);
+    send_clips("/cadenza/interpolate", [a.length], a.concat(b.notes), ["qpm", qpm, "steps",
+               Math.max(2, settings.variations)], 8, below, "interpolating in " + Math.max(2, settings.variations) + " steps");
+}
+
+function generate() {
+    var sel = selected_clip();
+    var slot = sel.slot;
+    if (sel.error) {  // an empty slot is where the new clip goes
+        var s = new LiveAPI("live_set view highlighted_clip_slot");
+        if (!s || Number(s.id) === 0) { status(sel.error); return; }
+        slot = unquote(s.path);
+    }
+    var qpm = Number(new LiveAPI("live_set").get("tempo")[0]);
+    var length = settings.bars * beats_per_bar();
+    var id = next_id++;
+    pending[id] = { notes: [], slot: slot, length: length, done: false, fill_here: !!sel.error };
+    order.push(id);
+    outlet(0, ["/cadenza/generate", id, "model", settings.model, "temperature", settings.temperature, "beats", length,
+               "qpm", qpm, "density", settings.density, "reply_port", REPLY_PORT, "midi", 0, "write_file", 0]);
+    outstanding++;
+    status("generating " + settings.bars + " bars with " + settings.model + " ...");
+}
+
 // an infill's notes go into the clip as they arrive: the region's old notes leave with the first chunk
 function write_region(job, chunk) {
     var clip = new LiveAPI(job.clip);
@@ -183,12 +259,36 @@ function write_clip(job) {
     return null;
 }
 
+function write_clip_here(job) {
+    var slot = new LiveAPI(job.slot);
+    slot.call("create_clip", job.length);
+    var clip = new LiveAPI(job.slot + " clip");
+    var notes = [];
+    for (var i = 0; i < job.notes.length; i++) {
+        var n = job.notes[i];
+        if (n[1] >= job.length) { continue; }
+        notes.push({ pitch: n[0], start_time: n[1], duration: Math.min(n[2], job.length - n[1]), velocity: n[3], mute: 0 });
+    }
+    clip.call("add_new_notes", { notes: notes });
+    clip.set("name", "Cadenza " + settings.model);
+    return null;
+}
+
 function reply(address, args) {
     var id = Number(args[0]);
     var job = pending[id];
     if (address === "/cadenza/pong") { status("connected to Cadenza: select a MIDI clip, then Continue"); return; }
     if (address === "/cadenza/error" && !job) { status("error: " + args.slice(1).join(" ")); return; }
     if (!job) { return; }
+    if (job.clips && (address === "/cadenza/notes" || address === "/cadenza/variation")) {
+        var k = address === "/cadenza/notes" ? 1 : Number(args[1]);
+        var at = address === "/cadenza/notes" ? 1 : 2;
+        job.parts[k] = job.parts[k] || [];
+        for (var j = at; j + 3 < args.length; j += 4) {
+            job.parts[k].push([Number(args[j]), Number(args[j + 1]), Number(args[j + 2]), Number(args[j + 3])]);
+        }
+        return;
+    }
     if (address === "/cadenza/notes") {
         var chunk = [];
         for (var i = 1; i + 3 < args.length; i += 4) {
@@ -224,7 +324,21 @@ function flush() {
         var job = pending[order[0]];
         delete pending[order.shift()];
         outstanding--;
-        var problem = write_clip(job);
+        var problem = null;
+        if (job.clips) {  // each answer in the next empty slot
+            var keys = [];
+            for (var key in job.parts) { keys.push(Number(key)); }
+            keys.sort(function (x, y) { return x - y; });
+            var count = 0;
+            for (var q = 0; q < keys.length && !problem; q++) {
+                problem = write_clip({ notes: job.parts[keys[q]], slot: job.slot, length: job.length });
+                count += job.parts[keys[q]].length;
+            }
+            status(problem ? "error: " + problem : job.what.split(" ")[0] + ": wrote " + keys.length + " clip(s), " +
+                   count + " notes");
+            continue;
+        }
+        problem = job.fill_here ? write_clip_here(job) : write_clip(job);
         status(problem ? "error: " + problem : "wrote " + job.notes.length + " notes" +
                (outstanding > 0 ? " (" + outstanding + " more coming)" : ""));
     }

@@ -75,7 +75,8 @@ def test_the_device_wiring():
     assert ([js, 0], [by_text["udpsend 127.0.0.1 9000"], 0]) in lines  # requests reach the daemon
     assert ([by_text["init"], 0], [js, 0]) in lines and by_text["live.thisdevice"]
     controls = {b.get("varname") for b in boxes.values() if b.get("presentation")}
-    assert {"model", "temperature", "variations", "bars", "density", "continue", "infill", "status"} <= controls
+    assert {"model", "temperature", "variations", "bars", "density", "continue", "infill", "generate", "groove",
+            "drumify", "interpolate", "status"} <= controls
     assert ([js, 1], [next(i for i, b in boxes.items() if b.get("varname") == "status"), 0]) in lines
     assert ([by_text["midiin"], 0], [by_text["midiout"], 0]) in lines  # MIDI passes through
 

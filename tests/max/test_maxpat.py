@@ -105,7 +105,8 @@ def test_the_patch_routes_every_reply_the_daemon_sends_it():
 def test_every_message_the_patch_sends_is_accepted_by_a_real_daemon(daemon):  # noqa: F811
     messages = sent_messages()
     addresses = {a for a, _ in messages}
-    assert {"/cadenza/set", "/cadenza/note", "/cadenza/continue", "/cadenza/models"} <= addresses
+    assert {"/cadenza/set", "/cadenza/note", "/cadenza/continue", "/cadenza/models", "/cadenza/groove",
+            "/cadenza/drumify"} <= addresses
     c = Client(daemon.server.address[1])
     try:
         c.send("/cadenza/set", "reply_port", 0)  # this test listens where it sends from
