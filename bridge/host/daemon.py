@@ -424,17 +424,19 @@ class Daemon:
             return
         if note:
             emit("/cadenza/info", [rid, note])
+        first = 0
         for k, score in enumerate(scores):
             tpq = score.tpq
             notes = sorted(((int(p), a / tpq, (b - a) / tpq, int(v)) for t in score.tracks if t.is_drum
                             for p, v, a, b in t.array.tolist()), key=lambda n: (n[1], n[0]))
+            first = first or len(notes)
             for part in P.note_chunks(notes):
                 emit("/cadenza/notes" if k == 0 else "/cadenza/variation", [rid] + ([] if k == 0 else [k + 1]) + part)
             if s.write_file:
                 suffix = "" if len(scores) == 1 else f"-{k + 1}"
                 out = write_midi(score, Path(self.cfg.outbox) / f"{stem}.{task}{suffix}.mid")
                 emit("/cadenza/file", [rid, str(out.resolve())] + ([k + 1] if len(scores) > 1 else []))
-        finish("/cadenza/done", [rid, len(scores)])
+        finish("/cadenza/done", [rid, first])  # as continue: the notes of the first answer
 
     def on_continue_file(self, sender, args):
         rid = P.request_id(args)

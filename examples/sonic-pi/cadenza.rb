@@ -38,3 +38,25 @@ live_loop :cadenza_errors do
   msg = sync "/osc*/cadenza/error"
   puts "Cadenza: #{msg[1]}"
 end
+
+# A beat: the prime's rhythm goes to drumify; the drum part (General MIDI drums) comes back and loops.
+set :cadenza_beat_id, rand_i(100000) + 100000
+set :cadenza_beat, []
+osc "/cadenza/drumify", get[:cadenza_beat_id], *prime, "reply_port", 4560, "density", 2
+
+DRUM_SAMPLES = { 36 => :drum_heavy_kick, 38 => :drum_snare_hard, 42 => :drum_cymbal_closed,
+                 46 => :drum_cymbal_open, 49 => :drum_splash_hard, 51 => :drum_cymbal_soft }
+
+live_loop :cadenza_beat_collect do
+  msg = sync "/osc*/cadenza/notes"
+  set :cadenza_beat, get[:cadenza_beat] + msg[1..].each_slice(4).to_a if msg[0] == get[:cadenza_beat_id]
+end
+
+live_loop :cadenza_beat_play do
+  get[:cadenza_beat].each do |pitch, start, dur, vel|
+    at start do
+      sample DRUM_SAMPLES.fetch(pitch, :drum_tom_mid_soft), amp: vel / 127.0
+    end
+  end
+  sleep 4
+end

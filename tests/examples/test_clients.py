@@ -49,6 +49,40 @@ def test_puredata_example(daemon):  # noqa: F811
 
 
 @pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")
+def test_supercollider_gets_a_beat(daemon):  # noqa: F811
+    """examples/supercollider/beat.scd: a phrase's rhythm to drumify, the drum part played on its beats."""
+    env = dict(os.environ, CADENZA_PORT=str(daemon.server.address[1]), CADENZA_HEADLESS="1", CADENZA_QPM=str(QPM),
+               QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
+    r = subprocess.run(["sclang", "-D", str(ROOT / "examples" / "supercollider" / "beat.scd")], env=env,
+                       capture_output=True, text=True, timeout=180)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    done = int(re.search(r"DONE (\d+) notes", out).group(1))
+    drums = re.findall(r"DRUM (\d+) ([\d.]+) ([\d.]+) (\d+) at ([-\d.]+)", out)
+    assert done > 0 and len(drums) == done and f"PLAYED {done} notes" in out
+    assert {int(p) for p, *_ in drums} <= {36, 38, 42, 46, 43, 47, 50, 49, 51}
+    for pitch, start, dur, vel, at in drums:
+        assert abs(float(at) - float(start)) < 0.05
+
+
+@pytest.mark.skipif(not shutil.which("pd"), reason="puredata not installed")
+def test_puredata_gets_a_beat(daemon):  # noqa: F811
+    """examples/puredata/beat.pd: the same, in Pd, on [noteout 10]."""
+    listen = free_port()
+    r = subprocess.run(["pd", "-nogui", "-noaudio", "-nomidi", "-stderr",
+                        "-send", f"cadenza-port {daemon.server.address[1]}", "-send", f"cadenza-listen {listen}",
+                        "-send", f"cadenza-qpm {QPM}", "-send", "cadenza-headless bang",
+                        str(ROOT / "examples" / "puredata" / "beat.pd")],
+                       capture_output=True, text=True, timeout=180)
+    out = r.stdout + r.stderr
+    assert "error" not in out.lower(), out[-3000:]
+    done = int(re.search(r"DONE: \d+ (\d+)", out).group(1))
+    notes = re.findall(r"NOTE: (\d+) ([\d.]+) ([\d.]+)", out)
+    assert done > 0 and len(notes) == done
+    assert {int(float(p)) for p, *_ in notes} <= {36, 38, 42, 46, 43, 47, 50, 49, 51}
+
+
+@pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")
 def test_supercollider_plays_timed_bundles_at_their_time(daemon):  # noqa: F811
     env = dict(os.environ, CADENZA_PORT=str(daemon.server.address[1]), CADENZA_HEADLESS="1",
                QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")

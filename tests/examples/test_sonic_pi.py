@@ -25,3 +25,22 @@ def test_the_sonic_pi_request_is_one_the_daemon_accepts(daemon):  # noqa: F811
             assert address in text  # it listens for what the daemon sends
     finally:
         c.close()
+
+
+def test_the_sonic_pi_beat_request_is_one_the_daemon_accepts(daemon):  # noqa: F811
+    """The drumify request of the example (needs the shipped groove model)."""
+    text = SCRIPT.read_text()
+    prime = [int(float(x)) for x in re.search(r"prime = \[([^\]]+)\]", text).group(1).split(",")]
+    call = re.search(r'osc "(/cadenza/drumify)", get\[:cadenza_beat_id\], \*prime, (.+)', text)
+    pairs = [p.strip().strip('"') for p in call.group(2).split(",")]
+    settings = [int(p) if p.isdigit() else p for p in pairs]
+    assert settings[:2] == ["reply_port", 4560]
+    c = Client(daemon.server.address[1])
+    try:
+        c.send(call.group(1), 124, *prime, *settings[2:])
+        replies = c.receive(rid=124)
+        assert replies[-1][0] == "/cadenza/done" and replies[-1][1][1] > 0
+        notes = [n for a, p in replies if a == "/cadenza/notes" for n in zip(p[1::4], p[2::4])]
+        assert notes and all(pitch in (36, 38, 42, 46, 43, 47, 50, 49, 51) for pitch, _ in notes)
+    finally:
+        c.close()
