@@ -372,6 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--pieces", type=int, default=24, help="held-out pieces (default 24)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_infill)
+    b = bsub.add_parser("groove", help="groove, drumify and interpolate on the Groove MIDI Dataset's validation split",
+                        epilog="example:\n  cadenza bench groove --model groove",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("--model", default="groove")
+    b.add_argument("--max-files", type=int, default=0, help="only the first N files of each part (smoke tests)")
+    b.add_argument("--pairs", type=int, default=200, help="interpolation pairs (default 200)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench_groove)
     b = bsub.add_parser("controls", help="how often generated bars meet each control, and what each costs",
                         epilog="example:\n  cadenza bench controls --model chorale --generations 100",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -857,6 +865,14 @@ def cmd_bench_infill(args) -> int:
 
     r = run_infill(args.model, baseline=args.baseline, gap=args.gap, pieces=args.pieces)
     print(json.dumps(r, indent=1) if args.json else table_infill(r))
+    return 0
+
+
+def cmd_bench_groove(args) -> int:
+    from .bench.groove import run_groove, table_groove
+
+    r = run_groove(args.model, max_files=args.max_files, pairs=args.pairs)
+    print(json.dumps(r, indent=1) if args.json else table_groove(r))
     return 0
 
 

@@ -14,6 +14,9 @@
      pitch range          highest minus lowest pitch, semitones
    Each generated piece continues the opening `prime_beats` of a generation-set piece (never trained
    on, article 002's lesson) for `beats` beats; its real counterpart is the same piece's next `beats`.
+   A drums model gets seven drum statistics instead: hits per bar, the kick's, snare's and hi-hats'
+   shares of the hits, groove consistency and empty-beat rate as above, and the off-beat share (hits
+   not on an 8th note).
 3. Copy rate: the share of the generated pieces' 8-note pitch n-grams (notes in onset order) found
    verbatim in the training files, next to the same share for the real held-out pieces (real music
    repeats scales and cadences too: that is the floor to compare with).
@@ -35,15 +38,23 @@ MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 STAT_NAMES = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "empty_beat_rate", "polyphony",
               "note_density", "pitch_range")
-LABELS = {"pitch_class_entropy": "pitch-class entropy (bits)", "scale_consistency": "scale consistency",
+DRUM_STAT_NAMES = ("hits_per_bar", "kick_share", "snare_share", "hihat_share", "groove_consistency",
+                   "empty_beat_rate", "offbeat_share")
+LABELS = {"hits_per_bar": "hits per bar", "kick_share": "kick share", "snare_share": "snare share",
+          "hihat_share": "hi-hat share", "offbeat_share": "off-8th share",
+          "pitch_class_entropy": "pitch-class entropy (bits)", "scale_consistency": "scale consistency",
           "groove_consistency": "groove consistency", "empty_beat_rate": "empty-beat rate",
           "polyphony": "polyphony", "note_density": "note density (/beat)", "pitch_range": "pitch range (semitones)"}
 
 
 # ----- music statistics -------------------------------------------------------------------------------
-def notes_in_beats(score) -> np.ndarray:
-    """(N, 3) pitch, start beat, end beat of every non-drum note, by onset."""
-    arr = score.note_array()
+def notes_in_beats(score, drums: bool = False) -> np.ndarray:
+    """(N, 3) pitch, start beat, end beat of every non-drum note (with `drums`, every drum note), by onset."""
+    if drums:
+        kit = [t.array for t in score.tracks if t.is_drum and len(t.array)]
+        arr = np.concatenate(kit) if kit else np.zeros((0, 4), np.int64)
+    else:
+        arr = score.note_array()
     if not len(arr):
         return np.zeros((0, 3))
     out = np.stack([arr[:, 0], arr[:, 2] / score.tpq, arr[:, 3] / score.tpq], axis=1).astype(float)
@@ -90,6 +101,23 @@ def statistics(notes: np.ndarray, beats: float | None = None, beats_per_bar: int
             "pitch_range": float(pitch.max() - pitch.min())}
 
 
+def drum_statistics(notes: np.ndarray, beats: float | None = None, beats_per_bar: int = 4) -> dict | None:
+    """Seven statistics of a drum part (notes_in_beats(score, drums=True) rows); None if it has no hits."""
+    if not len(notes):
+        return None
+    base = statistics(notes, beats, beats_per_bar)
+    from .codecs.drums import PITCH_CLASS
+
+    cls = PITCH_CLASS[notes[:, 0].astype(int)]
+    length = beats if beats is not None else float(notes[:, 2].max() - notes[:, 1].min())
+    start = notes[:, 1] if beats is not None else notes[:, 1] - notes[:, 1].min()
+    off = np.abs(start * 2 - np.round(start * 2)) > 1e-3
+    return {"hits_per_bar": len(notes) / max(length / beats_per_bar, 1e-9), "kick_share": float((cls == 0).mean()),
+            "snare_share": float((cls == 1).mean()), "hihat_share": float(np.isin(cls, (2, 3)).mean()),
+            "groove_consistency": base["groove_consistency"], "empty_beat_rate": base["empty_beat_rate"],
+            "offbeat_share": float(off.mean())}
+
+
 def window(notes: np.ndarray, start: float, beats: float) -> np.ndarray:
     """Notes starting in [start, start + beats), shifted to start at 0 and cut at the window's end."""
     sel = notes[(notes[:, 1] >= start) & (notes[:, 1] < start + beats)].copy()
@@ -113,9 +141,9 @@ def copy_rate(pieces: list[np.ndarray], train: set) -> tuple[float | None, int]:
     return (hits / total if total else None), total
 
 
-def summarise(rows: list[dict]) -> dict:
+def summarise(rows: list[dict], names=STAT_NAMES) -> dict:
     out = {}
-    for k in STAT_NAMES:
+    for k in names:
         vals = np.array([r[k] for r in rows], float)
         out[k] = {"mean": float(vals.mean()), "std": float(vals.std()), "n": len(vals)} if len(vals) else None
     return out
@@ -184,6 +212,9 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
 
     loaded = store.load(name)
     codec = loaded.codec
+    drums = bool(codec.drums)
+    names = DRUM_STAT_NAMES if drums else STAT_NAMES
+    stats = drum_statistics if drums else statistics
     split = resolve_split(loaded.meta, corpus)
     workers = workers or os.cpu_count() or 1
     progress(f"{loaded.name}: encoding {len(split['train'])} training, {len(split['validation'])} validation and "
@@ -208,17 +239,17 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
             ids = codec.encode_file(path)
         except CadenzaError:
             continue
-        piece_notes = notes_in_beats(codec.decode(ids))
+        piece_notes = notes_in_beats(codec.decode(ids), drums)
         if not len(piece_notes) or piece_notes[:, 1].max() < prime_beats + beats * 0.75:
             continue  # too short to give a real continuation to compare with
         prime = opening(loaded, ids, prime_beats)
         req = Request(beats=beats, seed=seed + len(used), variations=1,
                       sampling=Sampling(strategy="top_p", temperature=temperature, top_p=0.95))
         result = continue_ids(loaded, prime, req)
-        new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False))
-        start = float(notes_in_beats(codec.decode(prime))[:, 2].max()) if len(prime) else 0.0
+        new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False), drums)
+        start = prime_beats if drums else float(notes_in_beats(codec.decode(prime))[:, 2].max()) if len(prime) else 0.0
         real = window(piece_notes, max(prime_beats, start), beats)
-        g, r = statistics(window(new, 0.0, beats), beats), statistics(real, beats)
+        g, r = stats(window(new, 0.0, beats), beats), stats(real, beats)
         if g is None or r is None:
             continue
         gen_rows.append(g)
@@ -232,12 +263,12 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     progress("copy rate ...")
     train_grams: set = set()
     for ids in train:
-        train_grams |= ngrams(notes_in_beats(codec.decode(ids))[:, 0].astype(int))
+        train_grams |= ngrams(notes_in_beats(codec.decode(ids), drums)[:, 0].astype(int))
     gen_copy, gen_grams = copy_rate(gen_notes, train_grams)
     real_copy, real_grams = copy_rate(real_notes, train_grams)
-    gen_sum, real_sum = summarise(gen_rows), summarise(real_rows)
+    gen_sum, real_sum = summarise(gen_rows, names), summarise(real_rows, names)
     nearness = {}
-    for k in STAT_NAMES:
+    for k in names:
         spread = real_sum[k]["std"] or abs(real_sum[k]["mean"]) * 0.1 or 1e-9
         nearness[k] = (gen_sum[k]["mean"] - real_sum[k]["mean"]) / spread
     import platform
@@ -249,6 +280,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         "pieces": len(used),
         "beats": beats,
         "prime_beats": prime_beats,
+        "stat_names": list(names),
         "generated": gen_sum,
         "real": real_sum,
         "gap_in_real_stds": nearness,
@@ -273,7 +305,7 @@ def table(r: dict) -> str:
              f"music statistics, {r['pieces']} pieces of {r['beats']:g} beats (mean ± std); gap = (generated - real)"
              f" / real std",
              f"  {'':28s} {'generated':>16s} {'real held-out':>16s} {'gap':>7s}"]
-    for k in STAT_NAMES:
+    for k in r.get("stat_names", STAT_NAMES):
         g, re_ = r["generated"][k], r["real"][k]
         lines.append(f"  {LABELS[k]:28s} {g['mean']:8.3f} ± {g['std']:5.3f} {re_['mean']:8.3f} ± {re_['std']:5.3f} "
                      f"{r['gap_in_real_stds'][k]:+7.2f}")
@@ -299,8 +331,9 @@ def plot_png(r: dict) -> bytes:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(14, 3.2), dpi=100)
-    axes = fig.subplots(1, len(STAT_NAMES))
-    for ax, k in zip(axes, STAT_NAMES):
+    names = r.get("stat_names", STAT_NAMES)
+    axes = fig.subplots(1, len(names))
+    for ax, k in zip(axes, names):
         gen = [row[k] for row in r["per_piece"]["generated"]]
         real = [row[k] for row in r["per_piece"]["real"]]
         box = ax.boxplot([real, gen], tick_labels=["real", "gen"], patch_artist=True, widths=0.6)
