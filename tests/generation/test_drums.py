@@ -1,0 +1,210 @@
+"""Drums: the codec, the groove model's numpy inference against Keras, groove / drumify / interpolate and
+their controls, the drums LSTM, bad input, and the command line."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bridge.errors import CadenzaError
+from tests.conftest import CORPUS, ROOT
+
+GROOVE = CORPUS / "groove"
+BEAT = GROOVE / "drummer1" / "session1" / "1_funk_80_beat_4-4.mid"
+MELODY = CORPUS / "nottingham" / "ashover1.mid"
+pytestmark = pytest.mark.skipif(not BEAT.is_file(), reason="the Groove MIDI Dataset is not here")
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_groove(tmp_path_factory):
+    """A groove model trained here for a few steps: what is tested is the machinery, not the music."""
+    from bridge.training.groove import GrooveConfig, train_groove
+
+    root = tmp_path_factory.mktemp("groove")
+    return train_groove(GrooveConfig(data=GROOVE, name="groove", out=root, max_files=12, steps_per_epoch=4, epochs=2,
+                                     args={"latent": 8, "enc_units": 16, "dec_units": 32}, verbose=0))
+
+
+@pytest.fixture(scope="module")
+def model(tiny_groove):
+    from bridge import store
+    from bridge.generation.groove import model_for
+
+    return model_for(store.load(str(tiny_groove)))
+
+
+# ----- the codec ------------------------------------------------------------------------------------------
+def test_the_nine_classes_and_the_step_round_trip():
+    from bridge.codecs import get_codec
+    from bridge.codecs.drums import CLASS_PITCH, PITCH_CLASS
+    from bridge.music import load_score
+
+    roland = [[36], [38, 37, 40], [42, 22, 44], [46, 26], [43, 58], [47, 45], [50, 48], [49, 52, 55, 57], [51, 53, 59]]
+    for k, pitches in enumerate(roland):  # GrooVAE's reduction of the TD-11's notes
+        assert all(PITCH_CLASS[p] == k for p in pitches) and CLASS_PITCH[k] == pitches[0]
+    codec = get_codec("drums")
+    score = load_score(BEAT)
+    ids = codec.encode(score)
+    assert len(ids) > 100 and (ids > 0).sum() > 50
+    again = codec.encode(codec.decode(ids))
+    assert np.array_equal(again, ids)  # exact for the classes struck on each step
+    assert codec.decode(ids).tracks[0].is_drum and codec.decode(ids).tracks[0].channel == 9
+    assert len(codec.encode(load_score(MELODY))) == 0  # no drums, nothing to encode
+
+
+def test_the_grid_keeps_velocity_and_timing():
+    from bridge.codecs.drums import from_grid, grid
+    from bridge.music import load_score
+
+    score = load_score(BEAT)
+    h, v, o = grid(score)
+    assert h.sum() > 100 and np.abs(o[h > 0]).max() <= 0.5 and 0 < v[h > 0].min()
+    h2, v2, o2 = grid(from_grid(h, v, o, score.qpm))
+    assert np.array_equal(h, h2) and np.abs(v - v2).max() < 1 / 127 and np.abs(o - o2).max() < 1 / 120
+
+
+# ----- the groove model -------------------------------------------------------------------------------------
+def test_numpy_inference_equals_keras(tiny_groove, model):
+    from bridge import store
+    from bridge.training.groove import make_examples, windows
+
+    H, V, O, _ = windows([BEAT])
+    src, cond, _ = make_examples(H[:6], V[:6], O[:6], np.array([0, 1, 2, 0, 1, 2]))
+    z = np.random.default_rng(0).standard_normal((6, model.latent)).astype(np.float32)
+    mu, lv, out = store.load(str(tiny_groove)).model.predict([src, cond, z], verbose=0)
+    nmu, nlv = model.encode(src)
+    p, v, o = model.decode(z, cond)
+    assert np.abs(mu - nmu).max() < 1e-4 and np.abs(lv - nlv).max() < 1e-4
+    assert np.abs(p - 1 / (1 + np.exp(-out[..., :9]))).max() < 1e-4
+    assert np.abs(o - 0.5 * np.tanh(out[..., 18:])).max() < 1e-4
+
+
+def test_groove_keeps_the_hits_and_the_other_parts(model):
+    from bridge.codecs.drums import grid
+    from bridge.generation.groove import groove
+    from bridge.music import Score, load_score
+    from bridge.music.score import Track
+
+    beat = load_score(BEAT)
+    piano = Track(np.array([[60, 80, 0, 480], [64, 80, 480, 960]]), name="piano")
+    mixed = beat.replace(tracks=beat.tracks + (piano,))
+    out = groove(model, mixed)
+    assert [t for t in out.tracks if not t.is_drum][0] == piano  # the other parts as they were
+    h, _, _ = grid(beat)
+    h2, v2, o2 = grid(out, length=len(h))
+    assert np.array_equal(h, h2)  # every hit kept, on its step
+    still = groove(model, mixed, humanize=0.0)
+    _, v0, o0 = grid(still, length=len(h))
+    assert np.abs(o0[h > 0]).max() < 1 / 100  # quantised: on the grid
+    swung = groove(model, mixed, humanize=0.0, swing=1.0)
+    _, _, os_ = grid(swung, length=len(h))
+    odd = h[1::2] > 0
+    assert np.allclose(os_[1::2][odd], 1 / 3, atol=0.01) and np.abs(os_[0::2][h[0::2] > 0]).max() < 0.01
+    assert isinstance(out, Score)
+
+
+def test_drumify_plays_a_melody_s_rhythm_with_the_controls(model):
+    from bridge.generation.groove import drumify
+    from bridge.music import load_score
+
+    tune = load_score(MELODY)
+    out, from_notes = drumify(model, tune, density=2.0)
+    assert from_notes  # no drums there: the notes' onsets were the rhythm
+    drums = [t for t in out.tracks if t.is_drum][0]
+    assert [t for t in out.tracks if not t.is_drum] == [t for t in tune.tracks if not t.is_drum]
+    bars = np.floor(drums.array[:, 2] / out.tpq / 4).astype(int)
+    counts = np.bincount(bars)
+    assert (counts[:-1] == 8).all()  # density 2 a beat: 8 hits in every whole bar
+    only, _ = drumify(model, tune, density=2.0, classes=(0, 1))
+    assert set(t for tr in only.tracks if tr.is_drum for t in tr.array[:, 0].tolist()) <= {36, 38}
+
+
+def test_interpolate_goes_from_a_to_b(model):
+    from bridge.generation.groove import interpolate
+    from bridge.music import load_score
+
+    a, b = load_score(BEAT), load_score(GROOVE / "drummer1" / "session1" / "2_funk_80_beat_4-4.mid")
+    steps = interpolate(model, a, b, 4)
+    assert len(steps) == 4 and all(s.end_tick <= 8 * s.tpq + s.tpq for s in steps)
+    with pytest.raises(CadenzaError, match="steps 1"):
+        interpolate(model, a, b, 1)
+
+
+def test_bad_input_is_named(model):
+    from bridge.generation.groove import drumify, groove, interpolate
+    from bridge.music import Score, load_score
+
+    with pytest.raises(CadenzaError, match="no drums to groove"):
+        groove(model, load_score(MELODY))
+    with pytest.raises(CadenzaError, match="no notes"):
+        drumify(model, Score.from_beats([]))
+    with pytest.raises(CadenzaError, match="interpolate goes between two drum beats"):
+        interpolate(model, load_score(MELODY), load_score(BEAT))
+    long = Score.from_beats([(36, 4.0 * i, 0.25, 100) for i in range(1000)])
+    long = long.replace(tracks=tuple(t.replace(is_drum=True, channel=9) for t in long.tracks))
+    assert len(groove(model, long).tracks[0].array) == 1000  # 1,000 bars: done
+    longer = long.replace(tracks=tuple(t.replace(notes=np.vstack([t.array, [[36, 100, 1100 * 4 * long.tpq,
+                                                                             1100 * 4 * long.tpq + 10]]]))
+                                       for t in long.tracks))
+    with pytest.raises(CadenzaError, match="at most 1024 bars"):
+        groove(model, longer)
+
+
+def test_the_command_line(tiny_groove, tmp_path):
+    out = tmp_path / "played.mid"
+    r = cli("groove", BEAT, "--model", tiny_groove, "--out", out, "--swing", "0.5")
+    assert r.returncode == 0 and out.is_file() and "drum hits" in r.stdout, r.stderr
+    r = cli("drumify", MELODY, "--model", tiny_groove, "--out", tmp_path / "d.mid", "--variations", "2", "--seed", "1")
+    assert r.returncode == 0 and "notes' onsets are the rhythm" in r.stdout, r.stderr
+    assert (tmp_path / "d-1.mid").is_file() and (tmp_path / "d-2.mid").is_file()
+    r = cli("interpolate", BEAT, GROOVE / "drummer1" / "session1" / "2_funk_80_beat_4-4.mid", "--model", tiny_groove,
+            "--steps", "3", "--out-dir", tmp_path / "between")
+    assert r.returncode == 0 and len(list((tmp_path / "between").glob("*.mid"))) == 3, r.stderr
+    r = cli("groove", MELODY, "--model", tiny_groove, "--out", tmp_path / "no.mid")
+    assert r.returncode != 0 and "no drums to groove" in r.stderr and not (tmp_path / "no.mid").exists()
+    r = cli("groove", BEAT, "--model", "chorale", "--out", tmp_path / "no.mid")
+    assert r.returncode != 0 and "chorale is not a groove model" in r.stderr
+
+
+# ----- the drums LSTM ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_drums(tmp_path_factory):
+    from bridge.training.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("drums")
+    return train(TrainConfig(data=[GROOVE], name="drums", codec="drums", arch_args={"layers": 1, "units": 32},
+                             transpose=0, seq_len=64, batch=8, steps_per_epoch=5, epochs=1, max_files=40,
+                             out=root / "models", runs=root / "runs", verbose=0))
+
+
+def test_the_drums_model_continues_a_mixed_file_s_drums(tiny_drums, tmp_path):
+    out = tmp_path / "more.mid"
+    from bridge.music import Score, load_score, write_midi
+    from bridge.music.score import Track
+
+    beat = load_score(BEAT)
+    mixed = beat.replace(tracks=beat.tracks + (Track(np.array([[60, 80, 0, 480]]), name="bass"),))
+    write_midi(mixed, tmp_path / "mixed.mid")
+    r = cli("continue", tmp_path / "mixed.mid", "--model", tiny_drums, "--beats", "8", "--seed", "1", "--out", out,
+            "--drum-classes", "kick,snare", "--density", "2")
+    assert r.returncode == 0, r.stderr
+    assert "continues the drums; the other parts are kept" in r.stdout
+    got = load_score(out)
+    new = [t for t in got.tracks if t.name == "Cadenza drums"][0]
+    assert new.is_drum and len(new.array) and set(new.array[:, 0].tolist()) <= {36, 38}
+    assert all(a >= mixed.end_tick for a in new.array[:, 2].tolist())
+    bars = np.bincount(((new.array[:, 2] - mixed.end_tick) / got.tpq // 4).astype(int))
+    assert (np.abs(bars - 8) <= 2).all()  # density 2 a beat: 8 hits a bar, +-25%
+    assert [t for t in got.tracks if t.name == "bass"]
+    r = cli("continue", MELODY, "--model", tiny_drums, "--out", tmp_path / "x.mid")
+    assert r.returncode != 0 and "no drums here" in r.stderr
+    r = cli("generate", "--model", tiny_drums, "--polyphony-max", "2", "--out", tmp_path / "y.mid")
+    assert r.returncode != 0 and "plays drums" in r.stderr
+    assert isinstance(got, Score)
