@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --fim: spm reads suffix, prefix, middle; psm reads the prefix, then the first "
                         "--fim-suffix tokens after the gap right before the middle")
     p.add_argument("--fim-suffix", type=int, default=32, help="with --fim-order psm: tokens after the gap read")
+    p.add_argument("--fim-again", type=int, default=0,
+                   help="with --fim-order psm: the last N tokens before the gap read again after the suffix")
     p.add_argument("--fim-plain", type=float, default=0.0,
                    help="with --fim: the share of windows left in plain order, so the model also continues")
     p.add_argument("--seed", type=int, default=0)
@@ -480,7 +482,7 @@ def cmd_train(args) -> int:
                       max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
                       runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init,
                       fim=args.fim, fim_reminder=args.fim_reminder, fim_order=args.fim_order,
-                      fim_suffix=args.fim_suffix, fim_plain=args.fim_plain)
+                      fim_suffix=args.fim_suffix, fim_plain=args.fim_plain, fim_again=args.fim_again)
     folder = train(cfg)
     import json
 

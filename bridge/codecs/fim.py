@@ -9,9 +9,12 @@ it right up to the gap, and writes the middle from there; N is the gap's length 
 the model knows how much to write). With `reminder` k, the first k tokens of the suffix are read again
 between the prefix and <middle:N> (behind a second <suffix>), so what the middle must lead into is fresh
 in the recurrent state when it starts writing. Order `psm` reads the prefix first, then only the first `suffix_tokens` of
-the suffix right before the middle (what the middle must lead into, close to where it is written):
+the suffix right before the middle (what the middle must lead into, close to where it is written), and,
+with `again` k, the prefix's last k tokens a second time, so that what the middle continues from is the
+last thing the recurrent state read (measured on the melody model without it: the first 6 tokens of the
+middle cost 2.23 bits each against 1.24 in plain order; the rest the same):
 
-    <prefix> prefix-tokens <suffix> first-suffix-tokens <middle:N> middle-tokens
+    <prefix> prefix-tokens <suffix> first-suffix-tokens [<prefix> last-k-prefix-tokens] <middle:N> middle-tokens
 
 To infill a region of a piece, the same sequence is built from the
 piece up to the region (the prefix) and the piece after it (the suffix), and the model writes the middle,
@@ -36,7 +39,7 @@ ORDERS = ("spm", "psm")
 
 class FimCodec:
     def __init__(self, base, max_gap: int = MAX_GAP, reminder: int = 0, order: str = "spm",
-                 suffix_tokens: int = 0):
+                 suffix_tokens: int = 0, again: int = 0):
         if base.token_beats() is None:
             raise ValueError(f"infill needs a codec whose tokens have durations, not {base.name!r}")
         self.base = base
@@ -46,6 +49,7 @@ class FimCodec:
             raise ValueError(f"fill-in-the-middle order {order!r}: one of {', '.join(ORDERS)}")
         self.order = order  # spm: suffix, prefix, middle; psm: prefix, the suffix's start, middle
         self.suffix_tokens = int(suffix_tokens) or 32  # psm: how much of the suffix is read
+        self.again = int(again)  # psm: the prefix's last tokens read again after the suffix, before the middle
         self.base_vocab = base.vocab_size
         self.suffix_id = self.base_vocab
         self.prefix_id = self.base_vocab + 1
@@ -73,7 +77,8 @@ class FimCodec:
         d = self.base.describe()
         d["vocab_size"] = self.vocab_size
         if self.order == "psm":
-            d["fim"] = {"max_gap": self.max_gap, "order": "psm", "suffix_tokens": self.suffix_tokens}
+            d["fim"] = {"max_gap": self.max_gap, "order": "psm", "suffix_tokens": self.suffix_tokens,
+                        "again": self.again}
         else:
             d["fim"] = {"max_gap": self.max_gap, "reminder": self.reminder,
                         "order": "suffix prefix suffix-start middle" if self.reminder else "suffix prefix middle"}
@@ -122,7 +127,7 @@ class FimCodec:
         at = np.flatnonzero(ids == self.prefix_id)
         if not len(at):
             return ids[ids < self.base_vocab]
-        rest = ids[at[-1] + 1:]
+        rest = ids[at[0] + 1:]  # the whole prefix (psm with `again` reads its end a second time later)
         stop = np.flatnonzero(rest >= self.base_vocab)
         if not len(stop):
             return rest
@@ -142,8 +147,10 @@ class FimCodec:
         <prefix> prefix <suffix> the suffix's first tokens <middle:N> (psm): the model then writes the middle."""
         suffix_ids = np.asarray(suffix_ids, np.int32)
         if self.order == "psm":
-            return np.concatenate([[self.prefix_id], np.asarray(prefix_ids, np.int32), [self.suffix_id],
-                                   suffix_ids[:self.suffix_tokens], [self.middle_id(gap_beats)]]).astype(np.int32)
+            prefix_ids = np.asarray(prefix_ids, np.int32)
+            again = [[self.prefix_id], prefix_ids[len(prefix_ids) - self.again:]] if self.again else []
+            return np.concatenate([[self.prefix_id], prefix_ids, [self.suffix_id], suffix_ids[:self.suffix_tokens],
+                                   *again, [self.middle_id(gap_beats)]]).astype(np.int32)
         again = [[self.suffix_id], suffix_ids[:self.reminder]] if self.reminder else []
         return np.concatenate([[self.suffix_id], suffix_ids, [self.prefix_id], np.asarray(prefix_ids, np.int32),
                                *again, [self.middle_id(gap_beats)]]).astype(np.int32)
@@ -154,5 +161,6 @@ def wrap(base, desc: dict | None) -> object:
     if desc and desc.get("fim"):
         f = desc["fim"]
         return FimCodec(base, max_gap=int(f.get("max_gap", MAX_GAP)), reminder=int(f.get("reminder", 0)),
-                        order="psm" if f.get("order") == "psm" else "spm", suffix_tokens=int(f.get("suffix_tokens", 0)))
+                        order="psm" if f.get("order") == "psm" else "spm", suffix_tokens=int(f.get("suffix_tokens", 0)),
+                        again=int(f.get("again", 0)))
     return base

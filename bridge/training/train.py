@@ -58,6 +58,7 @@ class TrainConfig:
     fim_order: str = "spm"  # spm: suffix, prefix, middle; psm: prefix, the suffix's start, middle
     fim_suffix: int = 32  # psm: tokens of the suffix read
     fim_plain: float = 0.0  # the share of windows left in plain order (the model also continues)
+    fim_again: int = 0  # psm: the prefix's last tokens read again after the suffix
     verbose: int = 1
 
 
@@ -161,7 +162,8 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
     tokens = tf.constant(stream)
     fim = hasattr(codec, "infill_prime")
     psm = fim and codec.order == "psm"
-    extra = (3 + (codec.reminder + 1 if codec.reminder and not psm else 0)) if fim else 0  # the added sentinels
+    extra = (3 + (codec.reminder + 1 if codec.reminder and not psm else 0) + (codec.again + 1 if psm and codec.again
+                                                                                else 0)) if fim else 0  # the added tokens
     n_starts = len(stream) - L - 1 - extra
     tab = tf.constant(table) if table is not None else None
     notes = bool(cfg.arch_args.get("note_state"))
@@ -172,7 +174,8 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
             gap = tf.reduce_sum(tf.gather(beats_t, w[a:b]))
             n = tf.clip_by_value(tf.cast(tf.math.ceil(gap - 1e-6), tf.int32), 1, codec.max_gap)
             if psm:
-                seq = tf.concat([[codec.prefix_id], w[:a], [codec.suffix_id], w[b:], [codec.middle0 - 1 + n],
+                again = [[codec.prefix_id], w[a - codec.again:a]] if codec.again else []
+                seq = tf.concat([[codec.prefix_id], w[:a], [codec.suffix_id], w[b:], *again, [codec.middle0 - 1 + n],
                                  w[a:b]], 0)
                 return tf.ensure_shape(seq, [L + 1 + extra])
             again = [[codec.suffix_id], w[b:b + codec.reminder]] if codec.reminder else []
@@ -300,7 +303,7 @@ def train(cfg: TrainConfig) -> Path:
             raise CadenzaError("--fim and note_state do not go together yet")
         try:
             codec = FimCodec(codec, reminder=int(cfg.fim_reminder), order=cfg.fim_order,
-                             suffix_tokens=int(cfg.fim_suffix))
+                             suffix_tokens=int(cfg.fim_suffix), again=int(cfg.fim_again))
         except ValueError as e:
             raise CadenzaError(str(e)) from None
     if cfg.arch_args.get("note_state") and not codec.pitch_tokens():

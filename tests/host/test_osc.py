@@ -231,3 +231,55 @@ def test_controls_over_osc(client):
     assert all(b[0] >= a[1] - 1e-6 for a, b in zip(ends, ends[1:]))  # one note at a time
     client.send("/cadenza/continue", 16, *PRIME, "polyphony_min", 3, "polyphony_max", 2)
     assert client.receive(rid=16) == [("/cadenza/error", [16, "polyphony_min 3 is above polyphony_max 2"])]
+
+
+BEAT = [p for i in range(8) for p in ((36, i * 1.0, 0.25, 110) if i % 2 == 0 else (38, i * 1.0, 0.25, 100))] + \
+    [p for i in range(16) for p in (42, i * 0.5, 0.25, 80)]
+GM_DRUMS = {36, 38, 42, 46, 43, 47, 50, 49, 51}
+
+
+def _groove_here():
+    from bridge import store
+
+    try:
+        store.find("groove")
+    except Exception:
+        pytest.skip("no groove model in the store")
+
+
+def test_groove_drumify_and_interpolate_over_osc(client, daemon):
+    """Notes in, the drum part's notes back (the groove model, whatever the client's `model`), a file, done."""
+    _groove_here()
+    client.send("/cadenza/groove", 21, *BEAT, "swing", 0.3)
+    msgs = client.receive(rid=21)
+    notes = notes_of(msgs, 21)
+    assert msgs[-1] == ("/cadenza/done", [21, len(notes)]) and len(notes) == len(BEAT) // 4  # every hit kept
+    assert sorted(n[0] for n in notes) == sorted(BEAT[0::4])
+    assert any(abs(s - round(s * 4) / 4) > 1e-3 for _, s, _, _ in notes)  # played off the grid
+    path = next(p[1] for a, p in msgs if a == "/cadenza/file")
+    assert any(t.is_drum for t in parse_midi(open(path, "rb").read()).tracks)
+
+    client.send("/cadenza/drumify", 22, *PRIME, "variations", 2, "density", 1.0, "seed", 4)
+    msgs = client.receive(rid=22)
+    assert ("/cadenza/info", [22, "no drums here: the notes' onsets are the rhythm the kit plays"]) in msgs
+    first = notes_of(msgs, 22)
+    second = [p for a, p in msgs if a == "/cadenza/variation" and p[1] == 2]
+    assert first and second and {n[0] for n in first} <= GM_DRUMS and len(first) == 4  # 1 a beat, 4 beats
+
+    ride = [x for i in range(8) for x in (51, i * 1.0, 0.5, 90)]
+    client.send("/cadenza/interpolate", 23, len(BEAT) // 4, *BEAT, *ride, "steps", 3)
+    msgs = client.receive(rid=23)
+    assert msgs[-1][0] == "/cadenza/done"
+    assert sorted({p[1] for a, p in msgs if a == "/cadenza/variation"}) == [2, 3]
+
+
+@pytest.mark.parametrize("address,args,problem", [
+    ("/cadenza/groove", [100, 0.0, 1.0, 90, 101, 1.0, 1.0, 90], "no drums to groove"),  # no drum sound there
+    ("/cadenza/interpolate", [9] + PRIME, "count_a 9"),
+    ("/cadenza/drumify", [], "send the notes"),
+])
+def test_drum_requests_explain_bad_input(client, address, args, problem):
+    _groove_here()
+    client.send(address, 24, *args)
+    msgs = client.receive(rid=24)
+    assert msgs[-1][0] == "/cadenza/error" and problem in msgs[-1][1][1]
