@@ -373,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--gap", type=float, default=4.0, help="beats of each gap (default 4)")
     b.add_argument("--pieces", type=int, default=24, help="held-out pieces (default 24)")
     b.add_argument("--json", action="store_true")
+    b.add_argument("--record", action="store_true", help="also write the figures into the model's cadenza.json")
     b.set_defaults(func=cmd_bench_infill)
     b = bsub.add_parser("groove", help="groove, drumify and interpolate on the Groove MIDI Dataset's validation split",
                         epilog="example:\n  cadenza bench groove --model groove",
@@ -381,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--max-files", type=int, default=0, help="only the first N files of each part (smoke tests)")
     b.add_argument("--pairs", type=int, default=200, help="interpolation pairs (default 200)")
     b.add_argument("--json", action="store_true")
+    b.add_argument("--record", action="store_true", help="also write the figures into the model's cadenza.json")
     b.set_defaults(func=cmd_bench_groove)
     b = bsub.add_parser("controls", help="how often generated bars meet each control, and what each costs",
                         epilog="example:\n  cadenza bench controls --model chorale --generations 100",
@@ -392,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--only", nargs="*", default=(), help="only these controls (density polyphony velocity leaps "
                                                          "offbeats no_repeat)")
     b.add_argument("--json", action="store_true")
+    b.add_argument("--record", action="store_true", help="also write the figures into the model's cadenza.json")
     b.set_defaults(func=cmd_bench_controls)
     b = bsub.add_parser("fuzz", help="hostile datagrams against a real daemon: replies, thread deaths, memory",
                         epilog="example:\n  cadenza bench fuzz --datagrams 5000 --json",
@@ -867,6 +870,16 @@ def cmd_bench_infill(args) -> int:
 
     r = run_infill(args.model, baseline=args.baseline, gap=args.gap, pieces=args.pieces)
     print(json.dumps(r, indent=1) if args.json else table_infill(r))
+    if args.record:
+        from .bench.record import record
+
+        b = r["bits_per_token"]
+        print(record(args.model, "infill_bench", {
+            "held_out_middle_tokens": r["middle_tokens"], "gap_beats": r["gap_beats"],
+            "bits_per_token_given_both_sides": b["infill_both_sides"],
+            "bits_per_token_infill_model_left_only": b["infill_model_left_only"],
+            "bits_per_token_continuation_model_left_only": b["continuation_model_left_only"],
+            "continuation_model": r["baseline"], "joins": r.get("joins"), "two_bar_infill_ms": r["two_bar_infill_ms"]}))
     return 0
 
 
@@ -875,6 +888,10 @@ def cmd_bench_groove(args) -> int:
 
     r = run_groove(args.model, max_files=args.max_files, pairs=args.pairs)
     print(json.dumps(r, indent=1) if args.json else table_groove(r))
+    if args.record:
+        from .bench.record import record
+
+        print(record(args.model, "groove_bench", {k: v for k, v in r.items() if k != "model"}))
     return 0
 
 
@@ -884,6 +901,10 @@ def cmd_bench_controls(args) -> int:
     r = run_controls(args.model, generations=args.generations, bars=args.bars, pieces=args.pieces,
                      only=tuple(args.only))
     print(json.dumps(r, indent=1) if args.json else table_controls(r))
+    if args.record:
+        from .bench.record import record
+
+        print(record(args.model, "controls_bench", {k: v for k, v in r.items() if k != "model"}))
     return 0
 
 

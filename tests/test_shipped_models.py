@@ -10,8 +10,16 @@ from bridge.generation import Request, continue_ids, decode_continuation, prime_
 from bridge.music import midi_bytes, parse_midi
 from tests.conftest import ROOT
 
-SHIPPED = sorted(p.parent.name for p in (ROOT / "models").glob("*/cadenza.json"))
-pytestmark = pytest.mark.skipif(not SHIPPED, reason="no models shipped yet")
+ALL = sorted(p.parent.name for p in (ROOT / "models").glob("*/cadenza.json"))
+pytestmark = pytest.mark.skipif(not ALL, reason="no models shipped yet")
+
+
+def _meta(name):
+    return json.loads((ROOT / "models" / name / "cadenza.json").read_text())
+
+
+SHIPPED = [n for n in ALL if _meta(n)["arch"]["name"] != "groovae"]  # token models
+GROOVE = [n for n in ALL if _meta(n)["arch"]["name"] == "groovae"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -53,3 +61,32 @@ def test_shipped_infill_models_fill_a_region_of_a_held_out_piece(name):
     assert regions[0] and all(8 <= s < 12 for _, s, _, _ in regions[0])
     bench = json.loads((ROOT / "models" / name / "cadenza.json").read_text())["metrics"]["infill_bench"]
     assert bench["bits_per_token_given_both_sides"] < bench["bits_per_token_continuation_model_left_only"]
+
+
+@pytest.mark.parametrize("name", GROOVE)
+def test_the_groove_model_is_small_described_and_beats_its_baselines(name):
+    """Its figures on the Groove MIDI Dataset's validation split, recorded by `cadenza bench groove --record`."""
+    folder = ROOT / "models" / name
+    assert sum(f.stat().st_size for f in folder.iterdir()) <= 25 * 2**20
+    meta = _meta(name)
+    assert meta["corpus"]["licences"] and meta["corpus"]["note"] and meta["split"]["validation"]
+    assert not set(meta["split"]["validation"]) & set(meta["split"]["train"])
+    b = meta["metrics"]["groove_bench"]
+    for figure in ("timing_mae_ms", "velocity_mae"):
+        mine = b["groove"][figure]["model"]
+        assert mine < b["groove"][figure]["quantised input"] and mine < b["groove"][figure]["class x position means"]
+    assert b["drumify"]["hit_f1"]["model"] > b["drumify"]["hit_f1"]["most common pattern for the tap count"]
+    assert b["speed_ms_2_bars"]["groove"] < 20 and b["speed_ms_2_bars"]["drumify"] < 20
+
+
+@pytest.mark.parametrize("name", GROOVE)
+def test_the_groove_model_plays_without_tensorflow(name):
+    import subprocess
+    import sys
+
+    code = (f"import sys; from bridge import store; from bridge.generation.groove import model_for, generate_beats; "
+            f"m = model_for(store.load({name!r})); s = generate_beats(m, 4, seed=1); "
+            f"print(s.note_count, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    count, tf = out.stdout.split()
+    assert int(count) > 0 and tf == "False", out.stderr

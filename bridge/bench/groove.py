@@ -18,20 +18,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
+from pathlib import Path  # noqa: F401
 
 import numpy as np
 
 
 def _paths(loaded, part: str) -> list[Path]:
-    roots = [Path(p) for p in loaded.meta.get("corpus", {}).get("paths", [])]
-    out = []
-    for rel in loaded.meta.get("split", {}).get(part, []):
-        head, _, tail = rel.partition("/")
-        for root in roots:
-            if root.name == head and (root / tail).is_file():
-                out.append(root / tail)
-    return out
+    from ..evaluate import resolve_split
+
+    return resolve_split(loaded.meta).get(part, [])
 
 
 def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> dict:

@@ -73,12 +73,17 @@ def run_infill(model: str = "chorale-infill", baseline: str = "chorale", gap: fl
             tokens += len(middle)
             # the joins of a generated infill, against the music's own
             wholes, regions, _ = infill(fim, score, start, end, Request(seed=int(start)))
-            notes = sorted((n.start / score.tpq, n.pitch) for t in score.tracks if not t.is_drum
+            line = score
+            if codec.monophonic:  # a melody model: its line, as it reads the piece
+                from ..music.transforms import top_line
+
+                line = top_line(score)
+            notes = sorted((n.start / score.tpq, n.pitch) for t in line.tracks if not t.is_drum
                            for n in t.notes)
             for (a, p), (b, q) in zip(notes, notes[1:]):
                 joins_in.append((abs(q - p), b - a))
-            filled = sorted((n.start / score.tpq, n.pitch) for t in wholes[0].tracks if not t.is_drum
-                            for n in t.notes)
+            filled = sorted([(b, p) for b, p in notes if not start <= b < end] +
+                            [(st, p) for p, st, _, _ in regions[0]])
             for (a, p), (b, q) in zip(filled, filled[1:]):
                 if (a < start <= b) or (a < end <= b):
                     joins_out.append((abs(q - p), b - a))

@@ -107,7 +107,7 @@ def _steps_of(score: Score) -> int:
     beats = score.end_tick / score.tpq
     if beats > MAX_BARS * 4:
         raise CadenzaError(f"{beats / 4:.0f} bars: groove, drumify and interpolate take at most {MAX_BARS} bars")
-    return int(math.ceil(beats * SPQ + 1e-9))
+    return max(1, int(math.ceil(beats * SPQ - 1e-9)))
 
 
 def _with_drums(like: Score, drums: Score, name: str) -> Score:
@@ -139,7 +139,8 @@ def _choose(prob: np.ndarray, density: float, classes, beats_per_bar: float = 4.
     bar = int(round(beats_per_bar * SPQ))
     for a in range(0, len(prob), bar):
         block = prob[a:a + bar]
-        k = min(per_bar, int((block > 0).sum()))
+        share = int(round(per_bar * len(block) / bar))  # a bar cut short by the piece's end: its share
+        k = min(share, int((block > 0).sum()))
         if k:
             top = np.argsort(block.reshape(-1))[::-1][:k]
             flat = np.zeros(block.size, np.float32)

@@ -138,6 +138,7 @@ def train_groove(cfg: GrooveConfig) -> Path:
 
     from .. import __version__, nets, store
     from ..codecs import get_codec
+    from .prepare import find_licences
 
     folder = Path(cfg.data)
     files = _files(folder, cfg.max_files)
@@ -222,7 +223,8 @@ def train_groove(cfg: GrooveConfig) -> Path:
         "arch": {"name": "groovae", "args": args, "parameters": int(model.count_params())},
         "codec": codec.describe(),
         "task": "groove",
-        "corpus": {"paths": [str(folder.resolve())], "note": cfg.note, "files": {k: len(v) for k, v in files.items()},
+        "corpus": {"paths": [str(folder.resolve())], "note": cfg.note, "licences": find_licences(folder),
+                   "files": {k: len(v) for k, v in files.items()},
                    "split": "the corpus's own (info.csv), 4/4 files", "windows": {"train": int(len(train[0])),
                                                                                  "validation": int(len(valid[0]))}},
         "split": {k: [f"{folder.name}/{p.relative_to(folder)}" for p in v] for k, v in files.items()},
