@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--beta", type=float, default=0.2, help="weight of the KL term")
+    p.add_argument("--free-bits", type=float, default=16.0, help="nats of KL free of the penalty (default 16)")
+    p.add_argument("--patience", type=int, default=10, help="epochs without a better validation loss before stopping")
     p.add_argument("--max-files", type=int, default=0, help="only the first N files of each part (smoke tests)")
     p.add_argument("--arg", action="append", type=_param, default=[], metavar="KEY=VALUE",
                    help="a groovae argument: latent, enc_units, dec_units")
@@ -521,7 +523,8 @@ def cmd_train_groove(args) -> int:
     out = Path(args.out) if args.out else REPO_MODELS
     folder = train_groove(GrooveConfig(data=Path(args.data), name=args.name, out=out, max_minutes=args.max_minutes,
                                        steps_per_epoch=args.steps_per_epoch, epochs=args.epochs, batch=args.batch,
-                                       lr=args.lr, beta=args.beta, max_files=args.max_files, args=dict(args.arg),
+                                       lr=args.lr, beta=args.beta, free_bits=args.free_bits, patience=args.patience,
+                                       max_files=args.max_files, args=dict(args.arg),
                                        note=args.note, verbose=0 if args.quiet else 1))
     print(f"{folder}: validation loss {json.loads((folder / 'cadenza.json').read_text())['metrics']['val_loss']}")
     return 0
