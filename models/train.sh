@@ -29,3 +29,29 @@ cadenza train $C/piano-midi --codec messages --arch attention_lstm --name messag
 cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale-infill --fim --init chorale \
   --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --lr 0.001 --max-minutes 28 \
   --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0); infill (fill-in-the-middle) from the chorale model" "$@"
+
+# melody (session 7): music21's folk collections written as MIDI, then Nottingham and them, the top line
+# only, in fill-in-the-middle order (prefix, the suffix's start) with 30% of the windows plain, 35 minutes;
+# then 22 more minutes reading the prefix's last 16 tokens again after the suffix (the shipped model)
+cadenza export-music21 essenFolksong oneills1850 ryansMammoth --out data/folk
+cadenza train $C/nottingham data/folk --codec notewise --param melody=true --param low=48 --param high=96 \
+  --name melody --fim --fim-order psm --fim-plain 0.3 --layers 2 --units 256 --dropout 0.2 \
+  --steps-per-epoch 100 --patience 4 --max-minutes 35 \
+  --note "Nottingham folk tunes (GPL-3.0) and music21's Essen, O'Neill 1850 and Ryan's Mammoth collections (music21 corpus terms); the top line only" "$@"
+cadenza train $C/nottingham data/folk --codec notewise --param melody=true --param low=48 --param high=96 \
+  --name melody --init melody --fim --fim-order psm --fim-again 16 --fim-plain 0.3 --layers 2 --units 256 \
+  --dropout 0.2 --steps-per-epoch 100 --patience 4 --lr 0.001 --max-minutes 22 \
+  --note "Nottingham folk tunes (GPL-3.0) and music21's Essen, O'Neill 1850 and Ryan's Mammoth collections (music21 corpus terms); the top line only" "$@"
+
+# drums and groove (session 7): the Groove MIDI Dataset on its own split (info.csv)
+cadenza train $C/groove --codec drums --name drums --transpose 0 --layers 2 --units 256 --dropout 0.2 \
+  --steps-per-epoch 100 --patience 4 --max-minutes 15 \
+  --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: its own train/validation split" "$@"
+cadenza train-groove $C/groove --name groove --max-minutes 20 --patience 10 --free-bits 16 \
+  --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: train and validation splits"
+
+# piano-infill (session 7): from the piano model's weights (its note-state input dropped), psm order
+cadenza train $C/piano-midi --codec performance --name piano-infill --init piano --fim --fim-order psm \
+  --fim-suffix 48 --fim-again 16 --fim-plain 0.3 --layers 2 --units 256 --dropout 0.1 --steps-per-epoch 200 \
+  --patience 4 --lr 0.001 --max-minutes 25 \
+  --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use); infill (prefix, suffix start, prefix end again, middle) from the piano model's weights, without its note-state input" "$@"

@@ -4,7 +4,8 @@ music21's corpus bundles Essen folksongs (`essenFolksong`), O'Neill's Music of I
 (`oneills1850`) and Ryan's Mammoth Collection (`ryansMammoth`) as ABC files of many tunes each. ABC
 takes music21 ~30 ms a tune, so the tunes are read once and written as one MIDI file each,
 `OUT/<collection>/<abc file>-<n>.mid` (a tune that music21 cannot read is listed, not fatal), with a
-PROVENANCE.md that names the source and music21's corpus licence statement.
+LICENSE.md that names the source and quotes music21's corpus licence statement (`cadenza train` records
+it with the model, as it does every corpus's licence file).
 
     cadenza export-music21 essenFolksong oneills1850 ryansMammoth --out data/folk
 """
@@ -77,7 +78,7 @@ def export(collections, out: str | os.PathLike, workers: int = 0, max_files: int
     import music21
 
     licence = (base / "license.txt").read_text(errors="replace")
-    (out / "PROVENANCE.md").write_text(
+    (out / "LICENSE.md").write_text(
         f"# Folk tunes from music21 {music21.__version__}'s corpus\n\n"
         f"Collections: {', '.join(collections)} (ABC), written as MIDI by `cadenza export-music21`, one file a "
         f"tune: {counts['tunes']} tunes from {counts['files']} ABC files.\n\n"

@@ -39,7 +39,7 @@ def test_export_music21_writes_one_midi_file_a_tune(tmp_path):
     assert r.returncode == 0, r.stderr
     files = sorted((tmp_path / "oneills1850").glob("*.mid"))
     assert len(files) >= 40 and "tunes from 1 ABC files" in r.stdout
-    assert "music21" in (tmp_path / "PROVENANCE.md").read_text()
+    assert "music21" in (tmp_path / "LICENSE.md").read_text()
     from bridge.music import load_score
 
     assert load_score(files[0]).note_count > 10
