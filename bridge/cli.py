@@ -340,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--beats", type=float, default=32.0, help="beats asked for per request (default 32: 8 bars)")
     b.add_argument("--infill", default="", metavar="MODEL",
                    help="also an infill model: 2 bars of a 32-bar piece filled, after the continue runs")
+    b.add_argument("--drums", action="store_true", help="also 2-bar groove and drumify requests (the groove model)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench_osc)
     b = bsub.add_parser("serve", help="launch to first pong and first notes, first request of each model, RSS",
@@ -832,7 +833,7 @@ def cmd_bench_osc(args) -> int:
     from .bench.osc import run_osc, table_osc
 
     logging.basicConfig(level=logging.WARNING)
-    r = run_osc(args.model, requests=args.requests, beats=args.beats, infill=args.infill)
+    r = run_osc(args.model, requests=args.requests, beats=args.beats, infill=args.infill, drums=args.drums)
     print(json.dumps(r, indent=1) if args.json else table_osc(r))
     return 0
 

@@ -54,7 +54,9 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
     for i in range(requests):
         rid = cid * 100_000 + i
         t0 = time.perf_counter()
-        if infill:  # (model, start, end, notes)
+        if infill and infill[0] in ("/cadenza/groove", "/cadenza/drumify"):  # (address, notes)
+            msg = build_message(infill[0], [rid] + infill[1] + ["midi", 0, "write_file", 0])
+        elif infill:  # (model, start, end, notes)
             model, a, b, notes = infill
             msg = build_message("/cadenza/infill", [rid, a, b] + notes + ["model", model, "midi", 0, "write_file", 0])
         else:
@@ -85,8 +87,12 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
     sock.close()
 
 
+BEAT = [p for i in range(8) for p in ((36, i * 1.0, 0.25, 110) if i % 2 == 0 else (38, i * 1.0, 0.25, 100))] + \
+    [p for i in range(16) for p in (42, i * 0.5, 0.25, 80)]  # 2 bars: kick, snare, hi-hats
+
+
 def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: float = 32.0,
-            timeout: float = 30.0, infill: str = "") -> dict:
+            timeout: float = 30.0, infill: str = "", drums: bool = False) -> dict:
     """`infill`: also an infill model, whose requests fill 2 bars (beats 64-72) of a 32-bar piece, one
     client, after the continue runs of the same daemon."""
     from ..host.config import ServeConfig
@@ -127,6 +133,17 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
                                 "requests": requests, "answered": len(out), "lost": len(lost),
                                 "first_notes_ms_p50": pct(first, 50), "first_notes_ms_p99": pct(first, 99),
                                 "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99), "lost_examples": lost[:3]}
+        if drums:  # 2-bar groove and drumify requests to the groove model, one client
+            result["drums"] = {}
+            for address, notes in (("/cadenza/groove", BEAT), ("/cadenza/drumify", PRIME)):
+                _client(port, 3, beats, timeout, [], [], 96, (address, notes))
+                out, lost = [], []
+                _client(port, requests, beats, timeout, out, lost, 95, (address, notes))
+                first = [a * 1000 for a, _ in out]
+                done = [b * 1000 for _, b in out]
+                result["drums"][address.rsplit("/", 1)[1]] = {
+                    "requests": requests, "lost": len(lost), "first_notes_ms_p50": pct(first, 50),
+                    "first_notes_ms_p99": pct(first, 99), "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99)}
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -167,6 +184,10 @@ def table_osc(r: dict) -> str:
         lines.append(f"  {x['clients']:>7}  {x['requests']:>8}  {x['lost']:>4}  "
                      f"{_f(x['first_notes_ms_p50']):>10} / {_f(x['first_notes_ms_p99']):<9}  "
                      f"{_f(x['done_ms_p50']):>7} / {_f(x['done_ms_p99']):<7}  {x['requests_per_s']:>10.1f}")
+    for name, x in r.get("drums", {}).items():
+        lines.append(f"  {name} (2 bars, groove model), 1 client, {x['requests']} requests, {x['lost']} lost: first notes "
+                     f"p50/p99 {_f(x['first_notes_ms_p50'])} / {_f(x['first_notes_ms_p99'])} ms, done "
+                     f"{_f(x['done_ms_p50'])} / {_f(x['done_ms_p99'])} ms")
     if "infill" in r:
         x = r["infill"]
         lines.append(f"  infill with {x['model']}: beats 64-72 of a {x['piece_notes']}-note 32-bar piece, 1 client, "

@@ -621,7 +621,12 @@ class Daemon:
                 req = dataclasses.replace(req, qpm=tempo_at(like, like.end_tick))  # beats are the prime's beats
                 self.check_cost(loaded, req)  # at the prime's tempo
             elif prime is not None:
+                if codec.drums:  # notes sent to a drums model are drum notes (General MIDI drums)
+                    prime = like = prime.replace(tracks=tuple(t.replace(is_drum=True, channel=9) for t in prime.tracks))
                 prime_ids = codec.encode(prime)
+                if codec.drums and not len(prime_ids):
+                    raise CadenzaError(f"{loaded.name} plays drums: send General MIDI drum notes (36 kick, 38 snare, "
+                                       "42 closed hi-hat, ...)")
             else:
                 prime_ids = codec.empty()
             req = with_meter(req, like)  # the controls count in the prime's bars
