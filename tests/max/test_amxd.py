@@ -268,3 +268,64 @@ def test_infill_needs_a_loop_region_inside_the_clip(device):
     device.call("infill")
     assert "loop only the bars to fill" in device.status[-1]
     assert not [a for a, _ in device.sent if a == "/cadenza/infill"]
+
+
+def drum_set():
+    """Track 0: a 2-bar beat (slot 0), another beat (slot 1), then empty slots."""
+    def beat(snare_at):
+        return [{"pitch": p, "start_time": t, "duration": 0.25, "velocity": 100} for t in range(8) for p in
+                ([36] if t % 2 == 0 else []) + ([38] if t % 4 == snare_at else [])] + \
+               [{"pitch": 42, "start_time": t * 0.5, "duration": 0.25, "velocity": 80} for t in range(16)]
+    slots = [{"is_midi_clip": 1, "length": 8.0, "name": "beat A", "notes": beat(1)},
+             {"is_midi_clip": 1, "length": 8.0, "name": "beat B", "notes": beat(3)}, None, None, None, None]
+    return {"tempo": 100.0, "num": 4, "den": 4, "selected": [0, 0], "tracks": [{"slots": slots}]}
+
+
+def _groove_model():
+    from bridge import store
+
+    try:
+        store.find("groove")
+    except Exception:
+        pytest.skip("no groove model in the store")
+
+
+def test_groove_and_drumify_write_new_clips(device):
+    _groove_model()
+    device.command({"set": drum_set()})
+    device.call("groove")
+    device.pump(lambda: any(a == "/cadenza/done" for a, _ in device.replies))
+    slots = device.live()["tracks"][0]["slots"]
+    before = drum_set()["tracks"][0]["slots"][0]["notes"]
+    assert slots[2]["length"] == 8.0 and len(slots[2]["notes"]) == len(before)  # every hit, played with feel
+    assert sorted(n["pitch"] for n in slots[2]["notes"]) == sorted(n["pitch"] for n in before)
+    assert device.status[-1].startswith("groove: wrote 1 clip(s)")
+    device.call("variations", 2)
+    device.call("drumify")
+    device.pump(lambda: sum(1 for a, _ in device.replies if a == "/cadenza/done") == 2)
+    slots = device.live()["tracks"][0]["slots"]
+    assert slots[3] and slots[4] and slots[3]["notes"] and slots[4]["notes"]  # two kits, one clip each
+
+
+def test_interpolate_goes_from_the_selected_clip_to_the_one_below(device):
+    _groove_model()
+    device.command({"set": drum_set()})
+    device.call("variations", 3)
+    device.call("interpolate")
+    (address, args), = [(a, x) for a, x in device.sent if a == "/cadenza/interpolate"]
+    assert args[1] == len(drum_set()["tracks"][0]["slots"][0]["notes"])  # count_a: beat A's notes
+    device.pump(lambda: any(a == "/cadenza/done" for a, _ in device.replies))
+    slots = device.live()["tracks"][0]["slots"]
+    assert all(slots[k] and slots[k]["length"] == 8.0 for k in (2, 3, 4)) and slots[5] is None
+
+
+def test_generate_fills_the_selected_empty_slot(device):
+    live = drum_set()
+    live["selected"] = [0, 3]
+    device.command({"set": live})
+    device.call("model", "chorale")
+    device.call("bars", 1)
+    device.call("generate")
+    device.pump(lambda: any(a == "/cadenza/done" for a, _ in device.replies))
+    slot = device.live()["tracks"][0]["slots"][3]
+    assert slot and slot["length"] == 4.0 and slot["notes"] and slot["name"] == "Cadenza chorale"
