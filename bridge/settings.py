@@ -97,26 +97,16 @@ def _reply_host(text: str) -> str:
     return text
 
 
-def _drum_classes(text: str) -> str:
-    if text:
-        from .codecs.drums import parse_classes
+def _drum_classes(text: str):
+    from .codecs.drums import parse_classes
 
-        try:
-            parse_classes(text)
-        except CadenzaError as e:
-            raise SettingError(str(e)) from None
-    return text
+    return parse_classes(text)
 
 
-def _velocity(text: str) -> str:
-    if text:
-        from .generation.controls import parse_velocity_range
+def _velocity(text: str):
+    from .generation.controls import parse_velocity_range
 
-        try:
-            parse_velocity_range(text)
-        except CadenzaError as e:
-            raise SettingError(str(e)) from None
-    return text
+    return parse_velocity_range(text)
 
 
 def _model(text: str) -> str:

@@ -376,10 +376,12 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
 
 # ----- the loops -------------------------------------------------------------------------------------
 @njit(**_opts)
-def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings, gram, hold, lstm, note_state):
+def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings, gram, hold, lstm, note_state,
+          cs, hist, ctl, starts, use_controls):
     """n tokens for every row of the batch, into out (B, n); the state arrays are carried in place.
     t0: the index of the first token (for the random numbers); var0: the variation of row 0.
-    settings: (strategy, temperature, k, p, n, max_hold, shortest time step)."""
+    settings: (strategy, temperature, k, p, n, max_hold, shortest time step). With `use_controls`, the
+    musician's controls (`controls` below: ctl, each row's cs and hist, the notes each token starts)."""
     is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
     strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
     max_hold, min_shift = np.float32(settings[5]), np.float32(settings[6])
@@ -388,6 +390,7 @@ def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings,
     z = np.empty((B, W[0].shape[1]), np.float32)
     x1 = np.empty((B, 2 * U), np.float32)
     full = np.empty(V, np.float32)
+    saved = np.empty(V, np.float32)
     tok = np.empty(B, np.int32)
     for t in range(n):
         for b in range(B):
@@ -395,9 +398,13 @@ def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings,
                 full[v] = logits[b, v] + mask[v]
             if gram:
                 grammar(full, snd[b], held[b], T, hold, max_hold, min_shift)
+            if use_controls:
+                controls(full, b, snd[b], cs, hist, ctl, T, starts, saved)
             x = sample_row(full, strategy, temp, k, p, nn, seed, var0 + b, t0 + t)
             tok[b] = x
             out[b, t] = x
+            if use_controls:
+                control_update(x, b, snd[b], cs, hist, ctl, T, starts)
             if gram:
                 if is_on[x]:
                     snd[b, on_t[x]] = True
@@ -597,43 +604,6 @@ def control_update(x, row, snd, cs, hist, ctl, T, starts):
                 break
         if top and p > cs[row, S_STEP_TOP]:
             cs[row, S_STEP_TOP] = p
-
-
-@njit(**_opts)
-def chunk_controlled(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings, gram, hold, lstm,
-                     note_state, cs, hist, ctl, starts):
-    """`chunk` with the musician's controls (bridge.generation.controls) applied to every draw."""
-    is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
-    strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
-    max_hold, min_shift = np.float32(settings[5]), np.float32(settings[6])
-    B, V = logits.shape
-    L, _, U = h.shape
-    z = np.empty((B, W[0].shape[1]), np.float32)
-    x1 = np.empty((B, 2 * U), np.float32)
-    full = np.empty(V, np.float32)
-    saved = np.empty(V, np.float32)
-    tok = np.empty(B, np.int32)
-    for t in range(n):
-        for b in range(B):
-            for v in range(V):
-                full[v] = logits[b, v] + mask[v]
-            if gram:
-                grammar(full, snd[b], held[b], T, hold, max_hold, min_shift)
-            controls(full, b, snd[b], cs, hist, ctl, T, starts, saved)
-            x = sample_row(full, strategy, temp, k, p, nn, seed, var0 + b, t0 + t)
-            tok[b] = x
-            out[b, t] = x
-            control_update(x, b, snd[b], cs, hist, ctl, T, starts)
-            if gram:
-                if is_on[x]:
-                    snd[b, on_t[x]] = True
-                if is_off[x]:
-                    snd[b, off_t[x]] = False
-                if hold:
-                    for q in range(PITCHES):
-                        held[b, q] = held[b, q] + tok_beats[x] if snd[b, q] else np.float32(0)
-        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
-        project(h[L - 1], W, logits)
 
 
 @njit(**_opts)

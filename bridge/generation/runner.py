@@ -166,14 +166,16 @@ def run_chunk(n: int, first: int, seed: int, rows: Rows, mask: np.ndarray, W: tu
     each token starts."""
     from . import kernels
 
-    out = np.empty((len(rows.logits), n), np.int32)
-    if ctl is not None:
-        kernels.chunk_controlled(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held,
-                                 mask, out, W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state,
-                                 rows.controls, rows.history, ctl, starts)
-        return out
+    B = len(rows.logits)
+    out = np.empty((B, n), np.int32)
+    use = ctl is not None
+    if not use:  # the kernel takes the controls' arrays either way
+        ctl = np.zeros(kernels.N_CTL, np.float32)
+    cs = rows.controls if rows.controls is not None else np.zeros((B, kernels.N_STATE), np.float32)
+    hist = rows.history if rows.history is not None else np.zeros((B, 1), np.int32)
+    starts = starts if starts is not None else np.zeros(rows.logits.shape[1], np.float32)
     kernels.chunk(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held, mask, out,
-                  W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state)
+                  W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state, cs, hist, ctl, starts, use)
     return out
 
 
