@@ -200,3 +200,37 @@ def test_the_watch_folder_keeps_the_primes_tracks_tempo_and_meter(watched, tmp_p
     end = [m.tick for m in got.markers if m.text == CONTINUATION][0] / got.tpq
     new = [n for t in got.tracks if t.name == "Cadenza continuation" for n in t.notes]
     assert new and max(n.end for n in new) / got.tpq <= end + 6 + 1e-6
+
+
+BEAT = CORPUS / "groove" / "drummer1" / "session1" / "1_funk_80_beat_4-4.mid"
+BEAT2 = CORPUS / "groove" / "drummer1" / "session1" / "2_funk_80_beat_4-4.mid"
+
+
+def test_drum_tasks_in_the_watch_folder(watched, tmp_path):
+    """task = "groove" / "drumify" / "interpolate" in a sidecar: the groove model answers, as on the command line."""
+    from bridge import store
+
+    try:
+        store.find("groove")
+    except Exception:
+        pytest.skip("no groove model in the store")
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    shutil.copy(BEAT, inbox / "beat.mid")
+    (inbox / "beat.toml").write_text('task = "groove"\nswing = 0.2\n')
+    shutil.copy(MIDI, inbox / "tune.mid")
+    (inbox / "tune.toml").write_text('task = "drumify"\ndensity = 2\n')
+    shutil.copy(BEAT, inbox / "a.mid")
+    (inbox / "a.toml").write_text('task = "interpolate"\nto = "b.mid"\nsteps = 3\n')
+    shutil.copy(BEAT2, inbox / "b.mid")
+    (inbox / "b.toml").write_text('task = "groove"\n')
+    shutil.copy(MIDI, inbox / "bad.mid")
+    (inbox / "bad.toml").write_text('task = "interpolate"\nto = "../etc/passwd"\n')
+    watched()
+    outs = [outbox / "beat.cadenza.mid", outbox / "tune.cadenza.mid"] + [outbox / f"a.cadenza-{k}.mid" for k in (1, 2, 3)]
+    assert wait_for(lambda: all(p.exists() for p in outs) and (inbox / "failed" / "bad.error.txt").exists())
+    played = read_midi(outs[0])
+    assert sum(len(t.array) for t in played.tracks if t.is_drum) > 100
+    tune = read_midi(outs[1])
+    assert any(t.is_drum for t in tune.tracks) and any(not t.is_drum for t in tune.tracks)
+    assert "no such plain file in the inbox" in (inbox / "failed" / "bad.error.txt").read_text()
