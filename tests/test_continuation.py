@@ -44,7 +44,10 @@ def test_continuation_keeps_tracks_drums_tempo_map_and_meter(tmp_path, capsys, m
     out = tmp_path / "out.mid"
     assert main(["continue", str(tmp_path / "prime.mid"), "--model", model, "--beats", "8", "--seed", "1",
                  "--out", str(out)]) == 0
-    assert f"{model} plays no drums; the drum track is kept as it was" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    drums_model = (ROOT / "models" / "drums" / "cadenza.json").is_file()
+    assert (f"{model} continues the pitched parts and the drums model the drums" if drums_model else
+            f"{model} plays no drums; the drum track is kept as it was") in said
     got = read_midi(out)
     scale = got.tpq / prime.tpq
     assert [(t.tick / got.tpq, round(t.qpm, 3)) for t in got.tempos] == \
@@ -65,6 +68,24 @@ def test_continuation_keeps_tracks_drums_tempo_map_and_meter(tmp_path, capsys, m
     ends = [n.end / got.tpq for n in new]
     assert min(starts) >= end - 1e-6 and max(ends) <= end + 8 + 1e-6  # 8 of the prime's beats
     assert max(ends) >= end + 4  # and it does not stop early (within a note or two)
+    kit = [t for t in got.tracks if t.name == "Cadenza drums"]
+    if drums_model:  # the drums go on too, alongside, on the prime's 16th-note grid
+        (kit,) = kit
+        steps = kit.array[:, 2] / got.tpq * 4
+        assert kit.is_drum and len(steps) and (abs(steps - steps.round()) < 1e-6).all()
+        assert steps.min() / 4 >= end - 0.25 and steps.max() / 4 < end + 8
+    else:
+        assert not kit
+
+
+def test_with_drums_0_keeps_the_drum_track_as_it_was(tmp_path, capsys):
+    need("chorale")
+    prime_file(tmp_path / "prime.mid", [(0, 100.0)], (4, 4))
+    out = tmp_path / "out.mid"
+    assert main(["continue", str(tmp_path / "prime.mid"), "--model", "chorale", "--beats", "4", "--seed", "1",
+                 "--with-drums", "0", "--out", str(out)]) == 0
+    assert "chorale plays no drums; the drum track is kept as it was" in capsys.readouterr().out
+    assert not [t for t in read_midi(out).tracks if t.name == "Cadenza drums"]
 
 
 def test_a_drum_only_file_is_refused_with_the_reason(tmp_path, capsys):
