@@ -18,14 +18,23 @@ import time
 import numpy as np
 
 
-def _bits(gen, prime: np.ndarray, target: np.ndarray) -> float:
-    """Bits of `target` after `prime` under a compiled generator, summed."""
-    logits, state = gen.prime(prime)
+def _bits(gen, prime: np.ndarray, target: np.ndarray, before: np.ndarray | None = None) -> float:
+    """Bits of `target` after `prime` under a compiled generator, summed. `before`: the music before the
+    prime, whose notes still sounding a model that reads them is told of (as generation does)."""
+    held = gen.note_counts(before) if before is not None and len(before) and gen.note_state else None
+    logits, state = gen.prime(prime, held)
+    counts = (held if held is not None else np.zeros(128, np.float32)) + gen.note_counts(prime)
     total = 0.0
     for t in target.tolist():
         row = logits[0].astype(np.float64)
         row -= row.max()
         total += -(row[t] - math.log(np.exp(row).sum())) / math.log(2)
+        if gen.note_state:  # what a model that reads the sounding notes is shown, as in generation
+            if gen.on_pitch[t] >= 0:
+                counts[gen.on_pitch[t]] += 1
+            if gen.off_pitch[t] >= 0:
+                counts[gen.off_pitch[t]] -= 1
+            state["sounding"][0] = counts > 0.5
         logits = gen.step(np.array([t], np.int32), state)
     return total
 
@@ -69,7 +78,7 @@ def run_infill(model: str = "chorale-infill", baseline: str = "chorale", gap: fl
                 continue
             both += _bits(g_fim, codec.infill_prime(prefix[-PREFIX_TOKENS:], suffix[:SUFFIX_TOKENS], gap), middle)
             left += _bits(g_fim, codec.infill_prime(prefix[-PREFIX_TOKENS:], codec.base.empty(), gap), middle)
-            cont += _bits(g_plain, prefix[-MAX_PRIME:], middle)
+            cont += _bits(g_plain, prefix[-MAX_PRIME:], middle, prefix[:-MAX_PRIME])
             tokens += len(middle)
             # the joins of a generated infill, against the music's own
             wholes, regions, _ = infill(fim, score, start, end, Request(seed=int(start)))
