@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --fim-order psm: the last N tokens before the gap read again after the suffix")
     p.add_argument("--fim-plain", type=float, default=0.0,
                    help="with --fim: the share of windows left in plain order, so the model also continues")
+    p.add_argument("--distribute", default="", choices=("", "mirrored", "multiworker"),
+                   help="data-parallel training: mirrored (the GPUs of one machine) or multiworker (the workers "
+                        "TF_CONFIG names; run the same command on each)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
@@ -488,7 +491,8 @@ def cmd_train(args) -> int:
                       max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
                       runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init,
                       fim=args.fim, fim_reminder=args.fim_reminder, fim_order=args.fim_order,
-                      fim_suffix=args.fim_suffix, fim_plain=args.fim_plain, fim_again=args.fim_again)
+                      fim_suffix=args.fim_suffix, fim_plain=args.fim_plain, fim_again=args.fim_again,
+                      distribute=args.distribute)
     folder = train(cfg)
     import json
 

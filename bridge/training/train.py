@@ -59,6 +59,7 @@ class TrainConfig:
     fim_suffix: int = 32  # psm: tokens of the suffix read
     fim_plain: float = 0.0  # the share of windows left in plain order (the model also continues)
     fim_again: int = 0  # psm: the prefix's last tokens read again after the suffix
+    distribute: str = ""  # "", "mirrored" or "multiworker" (TF_CONFIG): bridge/training/distributed.py
     verbose: int = 1
 
 
@@ -295,6 +296,10 @@ def train(cfg: TrainConfig) -> Path:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ..codecs import get_codec
 
+    if cfg.distribute:  # before any TensorFlow op: the multi-worker strategy configures collectives at start-up
+        from .distributed import strategy_for
+
+        strategy_for(cfg.distribute)
     codec = get_codec(cfg.codec, **cfg.codec_params)
     if cfg.fim:
         from ..codecs.fim import FimCodec
@@ -360,6 +365,8 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
     from .. import nets, store
 
     keras.utils.set_random_seed(cfg.seed)
+    if cfg.distribute:  # data-parallel over workers or devices (bridge/training/distributed.py)
+        return _fit_distributed(cfg, codec, data, corpus, paths, parts)
     model = nets.build(cfg.arch, data.build_args, codec=codec, **cfg.arch_args)
     if cfg.init:
         _start_from(model, cfg, codec)
@@ -384,10 +391,40 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
         model.load_weights(run_dir / "best.weights.h5")
     result = model.evaluate(data.full_val, verbose=0)
     val_loss = float(result[0] if isinstance(result, (list, tuple)) else result)
+    hist = {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()}
+    return _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, seconds, resumed)
+
+
+def _fit_distributed(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[str], parts: dict) -> Path:
+    import keras
+
+    from .. import nets
+    from .distributed import distributed_fit
+
+    def build():
+        model = nets.build(cfg.arch, data.build_args, codec=codec, **cfg.arch_args)
+        if cfg.init:
+            _start_from(model, cfg, codec)
+        return model
+
+    model, hist, seconds, chief, val_loss = distributed_fit(cfg, codec, data, build)
+    out = _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, seconds, False,
+                  write=chief)
+    keras.backend.clear_session()
+    return out
+
+
+def _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, seconds, resumed, write=True) -> Path:
+    """The model and its cadenza.json in the store (a worker that is not the chief writes nothing)."""
+    import keras
+    import tensorflow as tf
+
+    from .. import nets, store
+
+    run_dir = Path(cfg.runs) / cfg.name
 
     export = nets.build(cfg.arch, data.build_args, codec=codec, **cfg.arch_args)
     export.set_weights(model.get_weights())
-    hist = {k: [round(float(v), 4) for v in vals] for k, vals in history.history.items()}
     meta = {
         "name": cfg.name,
         "cadenza": __version__,
@@ -408,6 +445,8 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
                     **{k: round(v, 4) for k, v in data.baselines.items()}},
         "tokens_per_beat": round(data.tokens_per_beat, 3) if data.tokens_per_beat else None,
     }
+    if not write:
+        return Path(cfg.out) / cfg.name
     folder = store.save(Path(cfg.out) / cfg.name, export, meta)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)
     return folder

@@ -1,0 +1,132 @@
+"""`cadenza train --distribute mirrored | multiworker`: data-parallel training with tf.distribute.
+
+`multiworker` uses `tf.distribute.MultiWorkerMirroredStrategy`, which reads the cluster from `TF_CONFIG`
+(every worker runs the same command with its own `task.index`); `mirrored` uses `MirroredStrategy` over
+the devices of one machine (several GPUs). Keras 3's `model.fit` does not run under the multi-worker
+strategy (keras-team/keras#20585), so this is a custom loop in the TensorFlow guide's form:
+`strategy.run` of one step per replica, the loss averaged over the global batch
+(`tf.nn.compute_average_loss`), the gradients all-reduced by the strategy, and the dataset shared out
+by `experimental_distribute_dataset` (each worker reads its shard of every global batch). Every epoch
+the weights and the optimizer are checkpointed (`tf.train.Checkpoint`: mirrored variables, so a run
+resumes on any number of workers); the chief (worker 0) keeps the checkpoint in runs/NAME/distributed
+and exports the model, the others write theirs to a scratch folder, as the strategy requires.
+
+Status: token models (lstm, rnn) only; the attention-LSTM's three heads are not wired here yet.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CadenzaError
+
+
+_STRATEGY: dict = {}
+
+
+def strategy_for(kind: str):
+    """The strategy, made once per process: the multi-worker one must exist before TensorFlow runs any
+    op (collective ops are configured at start-up), so `train` asks for it first."""
+    if kind in _STRATEGY:
+        return _STRATEGY[kind]
+    _STRATEGY[kind] = _make(kind)
+    return _STRATEGY[kind]
+
+
+def _make(kind: str):
+    import tensorflow as tf
+
+    if kind == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise CadenzaError("--distribute multiworker reads the cluster from TF_CONFIG; set it on every worker "
+                               '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                               '"task": {"type": "worker", "index": 0}})')
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    raise CadenzaError(f"--distribute {kind!r}: mirrored or multiworker")
+
+
+def is_chief() -> bool:
+    cfg = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = cfg.get("task", {})
+    return task.get("type", "worker") in ("worker", "chief") and int(task.get("index", 0)) == 0
+
+
+def distributed_fit(cfg, codec, data, build) -> tuple:
+    """Train under the strategy; (model with the best validation weights, history dict, seconds, whether
+    this worker is the chief, its loss on every validation window).
+    `build()` makes the model (inside the strategy's scope)."""
+    import keras
+    import tensorflow as tf
+
+    if isinstance(data.losses, (list, tuple, dict)):
+        raise CadenzaError("--distribute trains token models (lstm, rnn); not the attention-LSTM yet")
+    strategy = strategy_for(cfg.distribute)
+    batch = cfg.batch
+    with strategy.scope():
+        model = build()
+        opt = keras.optimizers.Adam(cfg.lr, clipnorm=1.0)
+        opt.build(model.trainable_variables)
+    lossf = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+
+    @tf.function
+    def step(x, y):
+        def replica(x, y):
+            with tf.GradientTape() as tape:
+                per = tf.reduce_mean(lossf(y, model(x, training=True)), -1)
+                loss = tf.nn.compute_average_loss(per, global_batch_size=batch)
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+        return strategy.reduce("SUM", strategy.run(replica, args=(x, y)), axis=None)
+
+    def val_loss(ds) -> float:
+        total, n = 0.0, 0
+        for x, y in ds:
+            per = lossf(y, model(x, training=False))
+            total += float(tf.reduce_sum(per))
+            n += int(np.prod(per.shape))
+        return total / max(n, 1)
+
+    run_dir = Path(cfg.runs) / cfg.name / "distributed"
+    chief = is_chief()
+    ck_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="cadenza-worker-"))
+    ck = tf.train.Checkpoint(model=model, optimizer=opt, epoch=tf.Variable(0))
+    latest = tf.train.latest_checkpoint(str(run_dir)) if run_dir.is_dir() else None
+    if latest:
+        ck.restore(latest)  # mirrored variables: the run goes on with however many workers there are now
+    log_sums = os.environ.get("CADENZA_LOG_WEIGHT_SUMS") == "1"  # tests compare the workers' weights
+    it = iter(strategy.experimental_distribute_dataset(data.train))
+    history = {"loss": [], "val_loss": []}
+    best, best_weights, waited = np.inf, model.get_weights(), 0
+    t0 = time.time()
+    for epoch in range(int(ck.epoch.numpy()), cfg.epochs):
+        losses = []
+        for s in range(cfg.steps_per_epoch):
+            x, y = next(it)
+            losses.append(float(step(x, y)))
+            if log_sums:
+                print(f"weights epoch {epoch} step {s} {sum(float(np.abs(w).sum()) for w in model.get_weights()):.6f}",
+                      flush=True)
+        vl = val_loss(data.quick_val)
+        history["loss"].append(round(float(np.mean(losses)), 4))
+        history["val_loss"].append(round(vl, 4))
+        if cfg.verbose:
+            print(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}, val_loss {vl:.4f} "
+                  f"({strategy.num_replicas_in_sync} replicas)", flush=True)
+        ck.epoch.assign(epoch + 1)
+        ck.save(str(ck_dir / "ckpt"))
+        if vl < best - 1e-4:
+            best, best_weights, waited = vl, model.get_weights(), 0
+        else:
+            waited += 1
+        if waited >= cfg.patience or (cfg.max_minutes and time.time() - t0 > cfg.max_minutes * 60):
+            break
+    model.set_weights(best_weights)
+    return model, history, time.time() - t0, chief, val_loss(data.full_val)
