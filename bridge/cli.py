@@ -496,6 +496,12 @@ def cmd_train(args) -> int:
     folder = train(cfg)
     import json
 
+    if args.distribute:
+        from .training.distributed import is_chief
+
+        if not is_chief():  # the chief (worker 0) exports the model; this worker's part is done
+            print(f"worker done: the chief writes {folder}")
+            return 0
     m = json.loads((folder / "cadenza.json").read_text())["metrics"]
     print(f"{folder}: validation {m['val_bits_per_token']:.3f} bits/token "
           f"(bigram {m['bigram_bits_per_token']:.3f}, unigram {m['unigram_bits_per_token']:.3f})")
