@@ -71,8 +71,8 @@ def test_a_file_still_being_written_is_waited_out(watched, tmp_path):
     with open(target, "wb") as f:
         f.write(data[: len(data) // 3])  # a truncated file: reading it now would fail
         f.flush()
-        for i in range(3):
-            time.sleep(0.2)
+        for i in range(3):  # pauses, each and all shorter than the watcher's settle time (0.5 s)
+            time.sleep(0.1)
         f.write(data[len(data) // 3:])
     assert wait_for((tmp_path / "outbox" / "slow.cadenza.mid").exists)
     assert not (tmp_path / "inbox" / "failed").exists()
