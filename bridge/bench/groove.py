@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path  # noqa: F401
+from pathlib import Path
 
 import numpy as np
 

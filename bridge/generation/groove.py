@@ -271,7 +271,7 @@ def run_task(task: str, loaded, primes: list, s) -> tuple[list, str]:
     classes = parse_classes(s.drum_classes) if s.drum_classes else ()
     seed = s.seed if s.seed >= 0 else int(np.random.default_rng().integers(2**31))
     if task == "groove":
-        return [groove(model, primes[0], s.humanize, s.swing) for _ in range(1)], ""
+        return [groove(model, primes[0], s.humanize, s.swing)], ""
     if task == "drumify":
         out, note = [], ""
         for k in range(s.variations):

@@ -420,9 +420,9 @@ def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings,
 # ----- the musician's controls -----------------------------------------------------------------------
 # ctl: what a request asks (beats in the kernel's units: a codec that counts seconds counts them at its
 # decode tempo); cs: each row's running state in the current bar; hist: each row's top-voice intervals.
-C_DENSITY, C_DTOL, C_PMIN, C_PMAX, C_LEAPS, C_OFFBEATS, C_STOL, C_NGRAM, C_BAR, C_BEAT, C_GRID, C_ON = range(12)
+C_DENSITY, C_DTOL, C_PMIN, C_PMAX, C_LEAPS, C_OFFBEATS, C_STOL, C_NGRAM, C_BAR, C_BEAT, C_GRID = range(11)
 S_POS, S_COUNT, S_TOP, S_INTERVALS, S_LEAPS, S_ONSETS, S_OFF, S_TARGET, S_HLEN, S_STEP_TOP = range(10)
-N_CTL, N_STATE, HISTORY = 12, 10, 1024
+N_CTL, N_STATE, HISTORY = 11, 10, 1024
 GAIN = np.float32(3.0)
 MOST = np.float32(1.5)  # a target's pull on the logits is at most GAIN * MOST
 
