@@ -43,10 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="encode a folder of music into token shards",
                        description="Encode every music file under CORPUS on all cores into token shards "
-                                   "and a manifest.json. A file that cannot be read is listed with its "
-                                   "reason, never fatal.",
-                       epilog="example:\n  cadenza prepare ../shared/corpus/piano-midi --codec performance "
-                              "--out data/piano", formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   "and a manifest.json, streaming (memory stays flat at any corpus size). "
+                                   "A file that cannot be read is listed with its reason, never fatal. "
+                                   "--runner beam runs the same preparation as an Apache Beam pipeline "
+                                   "(same shards, byte for byte), here or on Flink, Spark or Dataflow.",
+                       epilog="examples:\n  cadenza prepare ../shared/corpus/piano-midi --codec performance "
+                              "--out data/piano\n"
+                              "  cadenza prepare ../shared/corpus/piano-midi --out data/piano --runner beam\n"
+                              "  cadenza prepare /mnt/corpus --out /mnt/prepared --runner beam "
+                              "--beam-option=--runner=FlinkRunner --beam-option=--flink_master=localhost:8081",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("corpus", help="folder of .mid/.midi/.krn/.xml/.mxl/.musicxml files (searched recursively)")
     p.add_argument("--codec", default="performance",
                    help="performance (default), notewise, messages, kern, midibytes, pianoroll")
@@ -54,7 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", type=_param, default=[], metavar="KEY=VALUE",
                    help="a codec parameter, e.g. --param num_velocity_bins=16 (repeatable)")
     p.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
-    p.add_argument("--shard-tokens", type=int, default=2_000_000, help="tokens per shard (files stay whole)")
+    p.add_argument("--shards", type=int, default=0, help="shards (default: one per 16 MB of input files)")
+    p.add_argument("--transpose", type=int, default=0, metavar="N",
+                   help="also write each file transposed by -N..N semitones (training transposes windows "
+                        "anyway; this is for training elsewhere)")
+    p.add_argument("--runner", default="", choices=["", "beam"],
+                   help="beam: an Apache Beam pipeline (pip install 'cadenza[beam]'); default: this machine")
+    p.add_argument("--beam-option", action="append", default=[], metavar="OPTION",
+                   help="a Beam pipeline option passed through, e.g. --beam-option=--runner=FlinkRunner "
+                        "(repeatable; the DirectRunner by default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_prepare)
 
@@ -105,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--distribute", default="", choices=("", "mirrored", "multiworker"),
                    help="data-parallel training: mirrored (the GPUs of one machine) or multiworker (the workers "
                         "TF_CONFIG names; run the same command on each)")
+    p.add_argument("--worker-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="multiworker: how long a step waits for the other workers before the run stops with "
+                        "its checkpoint kept (default 300)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
@@ -324,6 +341,19 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=0, help="processes for the all-cores figure")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.set_defaults(func=cmd_bench_prepare)
+    b = bsub.add_parser("corpus", help="prepare at scale: Beam against prepare, memory at 1x and 10x",
+                        description="On the same folder: `cadenza prepare` against the same preparation as an "
+                                    "Apache Beam pipeline (DirectRunner), shards compared byte for byte; then the "
+                                    "peak memory of prepare on the corpus and on COPIES transposed copies of it.",
+                        epilog="example:\n  cadenza bench corpus ../shared/corpus/piano-midi --copies 10",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("corpus")
+    b.add_argument("--copies", type=int, default=10, help="the larger corpus, in transposed copies (default 10)")
+    b.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
+    b.add_argument("--no-beam", action="store_true", help="skip the Beam runs")
+    b.add_argument("--no-memory", action="store_true", help="skip the memory runs")
+    b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    b.set_defaults(func=cmd_bench_corpus)
     b = bsub.add_parser("generate", help="the compiled loop against model.predict per token",
                         description="Tokens/s and ms per beat of the compiled loop at batch 1 and for 8 "
                                     "variations, and of a model.predict-per-token loop, on one model in one run.",
@@ -461,13 +491,21 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_prepare(args) -> int:
+    from .errors import CadenzaError
     from .training.prepare import PrepareConfig, prepare
 
+    if args.beam_option and args.runner != "beam":
+        raise CadenzaError("--beam-option is for --runner beam")
     m = prepare(PrepareConfig(corpus=args.corpus, out=args.out, codec=args.codec, params=dict(args.param),
-                              workers=args.workers, shard_tokens=args.shard_tokens, progress=not args.quiet))
+                              workers=args.workers, shards=args.shards, transpose=args.transpose,
+                              progress=not args.quiet, runner=args.runner, beam_options=args.beam_option))
     t = m["totals"]
-    print(f"{t['encoded']} of {t['files']} files encoded ({t['tokens']} {m['codec']['name']} tokens, "
-          f"{t['shards']} shard(s)) in {t['seconds']} s on {t['workers']} worker(s) -> {args.out}")
+    copies = f", {t['records']} with the transposed copies" if m.get("transpose") else ""
+    print(f"{t['encoded']} of {t['files']} files encoded ({t['tokens']} {m['codec']['name']} tokens{copies}, "
+          f"{t['shards']} shard(s)) in {t['seconds']} s on {t['workers']} worker(s)"
+          f"{' with Apache Beam' if t['runner'] == 'beam' else ''} -> {args.out}")
+    parts = m["statistics"]["parts"]
+    print("parts: " + ", ".join(f"{k} {v['files']} files" for k, v in parts.items()))
     if m["failed"]:
         print(f"{len(m['failed'])} failed:")
         for f in m["failed"]:
@@ -492,7 +530,7 @@ def cmd_train(args) -> int:
                       runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init,
                       fim=args.fim, fim_reminder=args.fim_reminder, fim_order=args.fim_order,
                       fim_suffix=args.fim_suffix, fim_plain=args.fim_plain, fim_again=args.fim_again,
-                      distribute=args.distribute)
+                      distribute=args.distribute, worker_timeout=args.worker_timeout)
     folder = train(cfg)
     import json
 
@@ -825,6 +863,15 @@ def cmd_bench_prepare(args) -> int:
     from .bench.prepare import run, table
 
     r = run(args.corpus, files=args.files, workers=args.workers)
+    print(json.dumps(r, indent=1) if args.json else table(r))
+    return 0
+
+
+def cmd_bench_corpus(args) -> int:
+    from .bench.corpus import run, table
+
+    r = run(args.corpus, copies=args.copies, workers=args.workers, beam=not args.no_beam,
+            memory=not args.no_memory)
     print(json.dumps(r, indent=1) if args.json else table(r))
     return 0
 

@@ -29,16 +29,16 @@ from ..errors import CadenzaError
 _STRATEGY: dict = {}
 
 
-def strategy_for(kind: str):
+def strategy_for(kind: str, timeout: float = 0.0):
     """The strategy, made once per process: the multi-worker one must exist before TensorFlow runs any
     op (collective ops are configured at start-up), so `train` asks for it first."""
     if kind in _STRATEGY:
         return _STRATEGY[kind]
-    _STRATEGY[kind] = _make(kind)
+    _STRATEGY[kind] = _make(kind, timeout)
     return _STRATEGY[kind]
 
 
-def _make(kind: str):
+def _make(kind: str, timeout: float):
     import tensorflow as tf
 
     if kind == "multiworker":
@@ -46,7 +46,10 @@ def _make(kind: str):
             raise CadenzaError("--distribute multiworker reads the cluster from TF_CONFIG; set it on every worker "
                                '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                                '"task": {"type": "worker", "index": 0}})')
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # a collective waits at most `timeout` seconds for the other workers: a host that vanished without
+        # closing its connections (power, network) stops the run instead of hanging it
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout or None)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
     raise CadenzaError(f"--distribute {kind!r}: mirrored or multiworker")
@@ -106,11 +109,15 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
     history = {"loss": [], "val_loss": []}
     best, best_weights, waited = np.inf, model.get_weights(), 0
     t0 = time.time()
+    history["start_epoch"] = int(ck.epoch.numpy())  # above 0: resumed from the checkpoint
     for epoch in range(int(ck.epoch.numpy()), cfg.epochs):
         losses = []
         for s in range(cfg.steps_per_epoch):
             x, y = next(it)
-            losses.append(float(step(x, y)))
+            try:
+                losses.append(float(step(x, y)))
+            except tf.errors.OpError as e:  # a worker died or hangs: the collective failed or timed out
+                raise CadenzaError(_lost_worker(e, epoch, s, run_dir, chief, int(ck.epoch.numpy()))) from None
             if log_sums:
                 print(f"weights epoch {epoch} step {s} {sum(float(np.abs(w).sum()) for w in model.get_weights()):.6f}",
                       flush=True)
@@ -130,3 +137,15 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
             break
     model.set_weights(best_weights)
     return model, history, time.time() - t0, chief, val_loss(data.full_val)
+
+
+def _lost_worker(e, epoch: int, step: int, run_dir: Path, chief: bool, saved: int) -> str:
+    """What a worker says when the run lost one of its workers."""
+    lines = [ln.strip() for ln in str(getattr(e, "message", e)).splitlines() if ln.strip()]
+    cause = next((ln for ln in lines if "aborted by" in ln or "timed out" in ln.lower() or "deadline" in ln.lower()),
+                 lines[0] if lines else type(e).__name__)
+    where = f"{run_dir}" if chief else f"{run_dir} on the chief (worker 0)"
+    kept = (f"the checkpoint of epoch {saved} is kept in {where}" if saved else
+            "no epoch had finished, so there is no checkpoint yet")
+    return (f"a worker left the run at epoch {epoch + 1}, step {step + 1} ({cause}); this worker stops. "
+            f"{kept}: start the workers again, as many as you have (TF_CONFIG listing them), to go on from it")

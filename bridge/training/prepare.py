@@ -1,34 +1,51 @@
-"""`cadenza prepare`: a folder of music -> token shards and a manifest, on all cores.
+"""`cadenza prepare`: a folder of music -> token shards and a manifest, streaming, on all cores.
 
 Output folder:
-    manifest.json      codec (name, params, vocabulary), every file with its token count, shard and
-                       offset, every failed file with its one-line reason, the corpus licence files
+    manifest.json      codec (name, params, vocabulary), every file with its token count, shard, offset,
+                       part (train / validation / generation, or the corpus's own test) and transposition;
+                       every failed file with its one-line reason; statistics; the corpus licence files
     shard-00000.npy    the token ids of whole files, concatenated (uint16; messages: (N, 3))
+
+A file's shard is a stable hash of its path (the number of shards is fixed before any file is read:
+one per 16 MB of input files), and inside a shard its files lie in path order. So the output depends
+only on the files, never on the order they were encoded in or the machine: `--runner beam`
+(bridge/training/beam.py) writes the same bytes.
+
+Memory stays flat at any corpus size: files are encoded a few at a time ahead of the writer, each
+file's ids are appended to its shard's file as soon as the files before it are written, and what is
+held is the manifest's lines (about 150 bytes a file).
 
 A bad file is listed, never fatal: reading errors are caught per file, and a file that crashes
 its worker process outright is retried alone and then listed as failed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import multiprocessing as mp
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from .. import __version__
 from ..codecs import Codec, get_codec
 from ..errors import CadenzaError
-from ..music import atomic_write_bytes, atomic_write_text
+from ..music import atomic_write_text
+from .split import official_split, part_of
 
 LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "COPYRIGHT")
+SHARD_INPUT_BYTES = 16 << 20  # one shard per this many bytes of input files, by default
+AHEAD = 4  # files encoded ahead of the writer, per worker: what bounds the memory held
 
 
 @dataclass
@@ -38,9 +55,12 @@ class PrepareConfig:
     codec: str = "performance"
     params: dict = field(default_factory=dict)  # codec parameters, stored in the manifest
     workers: int = 0  # 0: every core
-    shard_tokens: int = 2_000_000  # a shard closes once it holds this many tokens (files stay whole)
+    shards: int = 0  # 0: one per 16 MB of input files
+    transpose: int = 0  # also write each file transposed by -N..N semitones (copies out of range skipped)
     progress: bool = True
     max_files: int = 0  # encode only the first N files (0: all): smoke tests and quick trials
+    runner: str = ""  # "": this machine's processes; "beam": an Apache Beam pipeline (bridge/training/beam.py)
+    beam_options: list = field(default_factory=list)  # pipeline options passed through, e.g. --runner=FlinkRunner
 
 
 def find_files(corpus: Path, suffixes) -> list[Path]:
@@ -61,6 +81,108 @@ def find_licences(corpus: Path) -> list[dict]:
                 first = ""
             found.append({"file": str(p.resolve()), "first_line": first[:200]})
     return found
+
+
+# ---- what both runners share: a file's shard, its records, a shard's bytes -----------------------
+def shard_of(rel: str, shards: int) -> int:
+    return int(hashlib.sha1(rel.encode()).hexdigest()[:8], 16) % shards
+
+
+def shard_count(files: list[Path], asked: int) -> int:
+    if asked:
+        return asked
+    return max(1, math.ceil(sum(p.stat().st_size for p in files) / SHARD_INPUT_BYTES))
+
+
+def storage_dtype(codec: Codec):
+    small = codec.vocab_size <= 65536 and max(getattr(codec, "field_sizes", (0,))) <= 65536
+    return np.dtype(np.uint16 if small else np.int32)
+
+
+def transposer(codec: Codec, transpose: int):
+    """shift -> id table, for --transpose; refuses a codec whose tokens cannot be transposed."""
+    if not transpose:
+        return None
+    if transpose < 0 or transpose > 24:
+        raise CadenzaError(f"--transpose {transpose}: 0 to 24 semitones")
+    table = codec.transpose_table(transpose) if codec.fields == ("token",) else None
+    if table is None:
+        raise CadenzaError(f"codec {codec.name!r} has no pitch tokens to transpose; prepare it without --transpose")
+    return table
+
+
+def records(rel: str, ids: np.ndarray, table, transpose: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(shift, ids) for the file and each transposed copy that stays in the codec's range, shift order."""
+    for s in range(-transpose, transpose + 1):
+        if s == 0:
+            yield 0, ids
+            continue
+        moved = table[transpose + s][ids]
+        if (moved >= 0).all():
+            yield s, moved.astype(ids.dtype)
+
+
+def shard_header(dtype, shape: tuple) -> bytes:
+    """The .npy header of an array of `shape`: a shard is this followed by its files' ids, raw."""
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                               "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def statistics(entries: list[dict], failed: list[dict], shards: int) -> dict:
+    parts: dict[str, dict] = {}
+    per_shard = [0] * shards
+    for e in entries:
+        p = parts.setdefault(e["part"], {"records": 0, "files": set(), "tokens": 0})
+        p["records"] += 1
+        p["files"].add(e["path"])
+        p["tokens"] += e["tokens"]
+        per_shard[e["shard"]] += e["tokens"]
+    tokens = [e["tokens"] for e in entries if e.get("transpose", 0) == 0]
+    return {
+        "parts": {k: {"files": len(v["files"]), "records": v["records"], "tokens": v["tokens"]}
+                  for k, v in sorted(parts.items())},
+        "tokens_per_shard": per_shard,
+        "tokens_per_file": {"mean": round(float(np.mean(tokens)), 1) if tokens else 0,
+                            "max": int(max(tokens)) if tokens else 0},
+        "failed": len(failed),
+    }
+
+
+def manifest_of(corpus: Path, codec: Codec, dtype, files: int, entries: list[dict], failed: list[dict],
+                shards: int, transpose: int, seconds: float, workers: int, runner: str) -> dict:
+    entries.sort(key=lambda e: (e["path"], e.get("transpose", 0)))
+    failed.sort(key=lambda f: f["path"])
+    return {
+        "cadenza": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "corpus": str(corpus.resolve()),
+        "licences": find_licences(corpus),
+        "codec": codec.describe(),
+        "vocab": codec.vocab,
+        "dtype": np.dtype(dtype).name,
+        "transpose": transpose,
+        "split": "the corpus's own (info.csv) where it names a file, else a hash of corpus/path "
+                 "(cadenza train's default seed and fractions)",
+        "totals": {"files": files, "encoded": len({e["path"] for e in entries}), "records": len(entries),
+                   "failed": len(failed), "tokens": int(sum(e["tokens"] for e in entries)), "shards": shards,
+                   "seconds": round(seconds, 2), "workers": workers, "runner": runner or "local"},
+        "statistics": statistics(entries, failed, shards),
+        "files": entries,
+        "failed": failed,
+    }
+
+
+def failure(rel: str, path: str, ids, err) -> str | None:
+    """The one-line reason a file gives no records, relative to the corpus; None if it gives some."""
+    if err is not None:
+        return err.replace(path, rel, 1)
+    if len(ids) == 0:
+        return f"{rel}: no notes to encode"
+    return None
 
 
 # ---- worker side --------------------------------------------------------------------------------
@@ -86,43 +208,62 @@ def _context():
     return mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context("spawn")
 
 
-def encode_files(paths: list[str], name: str, params: dict, workers: int, progress: bool = True,
-                 desc: str = "encoding") -> dict[str, tuple[np.ndarray | None, str | None]]:
-    """Encode files on `workers` processes; returns path -> (ids, None) or (None, error)."""
+def encode_stream(paths: list[str], name: str, params: dict, workers: int, progress: bool = True,
+                  desc: str = "encoding") -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+    """(path, ids, None) or (path, None, error) for every path, in the order given, encoded on `workers`
+    processes at most AHEAD files each ahead of the caller: memory stays flat whatever the corpus."""
     from tqdm import tqdm
 
     _init_worker(name, params)
     _warm_up()
-    results: dict[str, tuple[np.ndarray | None, str | None]] = {}
     bar = tqdm(total=len(paths), desc=desc, unit="file", disable=not progress, file=sys.stderr,
                dynamic_ncols=True)
-    if workers <= 1:
-        for p in paths:
-            path, ids, err = _encode_one(p)
-            results[path] = (ids, err)
-            bar.update()
-        bar.close()
-        return results
-    pending = list(paths)
-    lone = False  # after a crash, the unfinished files run one per pool to find the culprit
-    while pending:
-        batch = pending if not lone else pending[:1]
-        try:
-            with ProcessPoolExecutor(max_workers=1 if lone else workers, mp_context=_context(),
-                                     initializer=_init_worker, initargs=(name, params)) as pool:
-                futures = {pool.submit(_encode_one, p): p for p in batch}
-                for fut in as_completed(futures):
-                    path, ids, err = fut.result()
-                    results[path] = (ids, err)
-                    bar.update()
-        except BrokenProcessPool:
-            if lone:
-                results[batch[0]] = (None, f"{batch[0]}: the encoder crashed on this file")
+    try:
+        if workers <= 1:
+            for p in paths:
+                yield _encode_one(p)
                 bar.update()
-            lone = True
-        pending = [p for p in pending if p not in results]
-    bar.close()
-    return results
+            return
+        todo = deque(paths)
+        while todo:
+            crashed = None
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+                                     initargs=(name, params)) as pool:
+                window: deque = deque()
+                while todo or window:
+                    while todo and len(window) < AHEAD * workers:
+                        p = todo.popleft()
+                        window.append((p, pool.submit(_encode_one, p)))
+                    p, fut = window[0]
+                    try:
+                        got = fut.result()
+                    except BrokenProcessPool:
+                        crashed = [q for q, _ in window]
+                        break
+                    window.popleft()
+                    yield got
+                    bar.update()
+            if crashed:  # the files in flight, each alone, to find the one that kills its process
+                for p in crashed:
+                    yield _encode_alone(p, name, params)
+                    bar.update()
+    finally:
+        bar.close()
+
+
+def _encode_alone(path: str, name: str, params: dict):
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_init_worker,
+                                 initargs=(name, params)) as pool:
+            return pool.submit(_encode_one, path).result()
+    except BrokenProcessPool:
+        return path, None, f"{path}: the encoder crashed on this file"
+
+
+def encode_files(paths: list[str], name: str, params: dict, workers: int, progress: bool = True,
+                 desc: str = "encoding") -> dict[str, tuple[np.ndarray | None, str | None]]:
+    """Encode files on `workers` processes; returns path -> (ids, None) or (None, error)."""
+    return {p: (ids, err) for p, ids, err in encode_stream(paths, name, params, workers, progress, desc)}
 
 
 def _warm_up() -> None:
@@ -139,67 +280,65 @@ def prepare(cfg: PrepareConfig) -> dict:
     if not corpus.is_dir():
         raise CadenzaError(f"{corpus}: no such folder")
     codec = get_codec(cfg.codec, **cfg.params)
+    table = transposer(codec, cfg.transpose)
     files = find_files(corpus, codec.suffixes)
     if cfg.max_files:
         files = files[:cfg.max_files]  # before encoding: a trial on 24 files reads 24 files
     if not files:
         raise CadenzaError(f"{corpus}: no music files ({', '.join(codec.suffixes)}) in this folder")
-    workers = cfg.workers or os.cpu_count() or 1
-    t0 = time.perf_counter()
-    results = encode_files([str(p) for p in files], codec.name, codec.params, min(workers, len(files)),
-                           cfg.progress, desc=f"{codec.name}")
-    elapsed = time.perf_counter() - t0
-
+    shards = shard_count(files, cfg.shards)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("shard-*.npy"):
         old.unlink()
-    dtype = np.uint16 if codec.vocab_size <= 65536 and max(getattr(codec, "field_sizes", (0,))) <= 65536 else np.int32
+    if cfg.runner == "beam":
+        from .beam import prepare_beam
+
+        return prepare_beam(cfg, corpus, codec, files, shards)
+    if cfg.runner:
+        raise CadenzaError(f"--runner {cfg.runner!r}: beam, or leave it out")
+    workers = min(cfg.workers or os.cpu_count() or 1, len(files))
+    dtype = storage_dtype(codec)
+    official = official_split(corpus)
+    t0 = time.perf_counter()
     entries, failed = [], []
-    shard: list[np.ndarray] = []
-    shard_len = 0
-    shard_index = 0
-
-    def flush():
-        nonlocal shard, shard_len, shard_index
-        if shard:
-            arr = np.concatenate(shard).astype(dtype)
-            import io
-            buf = io.BytesIO()
-            np.save(buf, arr)
-            atomic_write_bytes(out / f"shard-{shard_index:05d}.npy", buf.getvalue())
-            shard_index += 1
-        shard, shard_len = [], 0
-
-    for p in files:
-        ids, err = results[str(p)]
-        rel = str(p.relative_to(corpus))
-        if err is not None:
-            failed.append({"path": rel, "error": err.replace(str(p), rel, 1)})
-            continue
-        if len(ids) == 0:
-            failed.append({"path": rel, "error": f"{rel}: no notes to encode"})
-            continue
-        entries.append({"path": rel, "tokens": int(len(ids)), "shard": shard_index, "offset": shard_len})
-        shard.append(ids)
-        shard_len += len(ids)
-        if shard_len >= cfg.shard_tokens:
-            flush()
-    flush()
-    manifest = {
-        "cadenza": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "corpus": str(corpus.resolve()),
-        "licences": find_licences(corpus),
-        "codec": codec.describe(),
-        "vocab": codec.vocab,
-        "dtype": np.dtype(dtype).name,
-        "totals": {"files": len(files), "encoded": len(entries), "failed": len(failed),
-                   "tokens": int(sum(e["tokens"] for e in entries)), "shards": shard_index,
-                   "seconds": round(elapsed, 2), "workers": workers},
-        "files": entries,
-        "failed": failed,
-    }
+    parts = [out / f".shard-{k:05d}.npy.part" for k in range(shards)]
+    sinks = [open(p, "wb") for p in parts]
+    lengths = [0] * shards
+    try:
+        for path, ids, err in encode_stream([str(p) for p in files], codec.name, codec.params, workers,
+                                            cfg.progress, desc=codec.name):
+            rel = Path(path).relative_to(corpus).as_posix()
+            why = failure(rel, path, ids, err)
+            if why:
+                failed.append({"path": rel, "error": why})
+                continue
+            k = shard_of(rel, shards)
+            for shift, rec in records(rel, ids, table, cfg.transpose):
+                entry = {"path": rel, "tokens": int(len(rec)), "shard": k, "offset": lengths[k],
+                         "part": part_of(corpus.name, rel, official)}
+                if cfg.transpose:
+                    entry["transpose"] = shift
+                entries.append(entry)
+                sinks[k].write(np.ascontiguousarray(rec, dtype=dtype).tobytes())
+                lengths[k] += len(rec)
+        for f in sinks:
+            f.close()
+        width = () if codec.fields == ("token",) else (len(codec.fields),)
+        for k, part in enumerate(parts):  # header + ids, written beside and renamed: atomic per shard
+            tmp = out / f".shard-{k:05d}.npy.tmp"
+            with open(tmp, "wb") as dst, open(part, "rb") as src:
+                dst.write(shard_header(dtype, (lengths[k], *width)))
+                while chunk := src.read(1 << 22):
+                    dst.write(chunk)
+            os.replace(tmp, out / f"shard-{k:05d}.npy")
+    finally:
+        for f in sinks:
+            f.close()
+        for p in parts:
+            p.unlink(missing_ok=True)
+    manifest = manifest_of(corpus, codec, dtype, len(files), entries, failed, shards, cfg.transpose,
+                           time.perf_counter() - t0, workers, "")
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
     return manifest
 

@@ -10,7 +10,6 @@ table) on every core. Checkpoints go to `runs/NAME/`; an interrupted run resumes
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -24,6 +23,7 @@ import numpy as np
 
 from .. import __version__
 from .data import LN2, Data
+from .split import SEED, GENERATION, VALIDATION, official_split, split_of
 from ..errors import CadenzaError
 
 
@@ -43,9 +43,9 @@ class TrainConfig:
     lr: float = 2e-3
     patience: int = 4  # epochs without a better validation loss before stopping
     transpose: int = 5  # each window is transposed by a random shift in [-transpose, transpose]
-    val_fraction: float = 0.1
-    gen_fraction: float = 0.1
-    seed: int = 0
+    val_fraction: float = VALIDATION
+    gen_fraction: float = GENERATION
+    seed: int = SEED
     max_minutes: float = 0.0  # stop after this long, keeping the best weights (0: no limit)
     max_files: int = 0  # use only the first N files (0: all): for smoke tests
     out: Path = Path("models")  # the store folder the model is exported to
@@ -60,12 +60,8 @@ class TrainConfig:
     fim_plain: float = 0.0  # the share of windows left in plain order (the model also continues)
     fim_again: int = 0  # psm: the prefix's last tokens read again after the suffix
     distribute: str = ""  # "", "mirrored" or "multiworker" (TF_CONFIG): bridge/training/distributed.py
+    worker_timeout: float = 300.0  # multiworker: seconds a step waits for the other workers before stopping
     verbose: int = 1
-
-
-def split_of(path: str, seed: int, val: float, gen: float) -> str:
-    u = int(hashlib.sha1(f"{seed}:{path}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "generation" if u < gen else "validation" if u < gen + val else "train"
 
 
 def load_corpus(cfg: TrainConfig) -> tuple[dict, list[str], list[np.ndarray]]:
@@ -256,21 +252,6 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
     return ds, quick, full, int(n * L)
 
 
-def official_split(folder: Path) -> dict[str, str]:
-    """A corpus's own split, where it has one: an info.csv with `midi_filename` and `split` columns (the
-    Groove MIDI Dataset's): relative path -> train, validation or test."""
-    import csv
-
-    info = folder / "info.csv"
-    if not info.is_file():
-        return {}
-    with info.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "midi_filename" not in rows[0] or "split" not in rows[0]:
-        return {}
-    return {r["midi_filename"]: r["split"] for r in rows}
-
-
 def split_files(cfg: TrainConfig, paths: list[str], official: dict | None = None) -> dict[str, list[int]]:
     """Files by part: a corpus's own split where it has one (its test files are never used: held out;
     its validation files are also the generation set), else a stable hash of each path."""
@@ -299,7 +280,7 @@ def train(cfg: TrainConfig) -> Path:
     if cfg.distribute:  # before any TensorFlow op: the multi-worker strategy configures collectives at start-up
         from .distributed import strategy_for
 
-        strategy_for(cfg.distribute)
+        strategy_for(cfg.distribute, cfg.worker_timeout)
     codec = get_codec(cfg.codec, **cfg.codec_params)
     if cfg.fim:
         from ..codecs.fim import FimCodec
@@ -408,7 +389,8 @@ def _fit_distributed(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: l
         return model
 
     model, hist, seconds, chief, val_loss = distributed_fit(cfg, codec, data, build)
-    out = _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, seconds, False,
+    resumed = hist.pop("start_epoch") > 0
+    out = _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, seconds, resumed,
                   write=chief)
     keras.backend.clear_session()
     return out

@@ -15,14 +15,14 @@ from tests.conftest import CORPUS, ROOT, free_port
 CHORALES = CORPUS / "kern" / "bach-370-chorales"
 
 
-def worker(index: int, ports: list[int], tmp, runs: str, epochs: int) -> subprocess.Popen:
+def worker(index: int, ports: list[int], tmp, runs: str, epochs: int, steps: int = 3, extra=()) -> subprocess.Popen:
     env = dict(os.environ, CADENZA_LOG_WEIGHT_SUMS="1", TF_CPP_MIN_LOG_LEVEL="2",
                TF_CONFIG=json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                                      "task": {"type": "worker", "index": index}}))
     args = [sys.executable, "-m", "bridge", "train", str(CHORALES), "--codec", "notewise", "--name", "dist",
-            "--layers", "1", "--units", "32", "--seq-len", "64", "--batch", "16", "--steps-per-epoch", "3",
+            "--layers", "1", "--units", "32", "--seq-len", "64", "--batch", "16", "--steps-per-epoch", str(steps),
             "--epochs", str(epochs), "--max-files", "24", "--distribute", "multiworker", "--out", str(tmp / "store"),
-            "--runs", str(tmp / runs)]
+            "--runs", str(tmp / runs), *extra]
     return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -57,3 +57,40 @@ def test_multiworker_without_tf_config_is_explained(tmp_path):
                         "--distribute", "multiworker", "--max-files", "4", "--out", str(tmp_path), "--runs",
                         str(tmp_path / "r")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "reads the cluster from TF_CONFIG" in r.stderr
+
+
+@pytest.mark.skipif(not CHORALES.is_dir(), reason="corpus not here")
+def test_a_worker_that_stops_answering_stops_the_run_with_its_checkpoint_kept(tmp_path):
+    """Worker 1 hangs mid-epoch (SIGSTOP: its connections stay open, as with a frozen host): worker 0 stops
+    with a message saying so and where the checkpoint is, not a traceback or a hang; the checkpoint then
+    goes on with one worker and the model is exported."""
+    import signal
+    import threading
+    import time
+
+    ports = [free_port(), free_port()]
+    procs = [worker(i, ports, tmp_path, f"runs{i}", 4, steps=40, extra=("--worker-timeout", "30")) for i in (0, 1)]
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(procs[0].stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.time() + 240
+        while not any(ln.startswith("epoch 1:") for ln in lines) and time.time() < deadline:
+            time.sleep(0.1)
+        assert any(ln.startswith("epoch 1:") for ln in lines), "".join(lines)[-2000:]
+        procs[1].send_signal(signal.SIGSTOP)
+        procs[0].wait(timeout=180)
+        reader.join(timeout=10)
+    finally:
+        procs[1].kill()
+        procs[0].kill()
+    out = "".join(lines)
+    assert procs[0].returncode == 1
+    assert "cadenza: error: a worker left the run at epoch 2" in out
+    assert "the checkpoint of epoch 1 is kept in" in out and "Traceback" not in out
+    one = worker(0, [free_port()], tmp_path, "runs0", 2, steps=3)
+    resumed = one.communicate(timeout=300)[0]
+    assert one.returncode == 0, resumed[-2000:]
+    assert [e for e, _, _ in sums(resumed)] == [1, 1, 1] and "(1 replicas)" in resumed
+    meta = json.loads((tmp_path / "store" / "dist" / "cadenza.json").read_text())
+    assert meta["training"]["resumed"] is True and meta["training"]["epochs_run"] == 1

@@ -64,7 +64,7 @@ def test_manifest_and_shards_read_back_exactly(tmp_path):
     corpus.mkdir()
     for p in corpus_files("piano-midi", "*.mid", 5, step=60):
         shutil.copy(p, corpus / p.name)
-    m = prepare(PrepareConfig(corpus=corpus, out=tmp_path / "out", shard_tokens=20_000, progress=False))
+    m = prepare(PrepareConfig(corpus=corpus, out=tmp_path / "out", shards=3, progress=False))
     assert m["totals"]["encoded"] == 5 and m["totals"]["shards"] >= 2
     assert m["codec"]["name"] == "performance" and len(m["vocab"]) == 389
     manifest, seqs = load_prepared(tmp_path / "out")
