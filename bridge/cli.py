@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker-timeout", type=float, default=300.0, metavar="SECONDS",
                    help="multiworker: how long a step waits for the other workers before the run stops with "
                         "its checkpoint kept (default 300)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the split, and the draws unless --sample-seed is given")
+    p.add_argument("--sample-seed", type=int, default=-1,
+                   help="initial weights and training windows only: another draw over the same split")
     p.add_argument("--out", default=None, help="store folder (default: this repository's models/)")
     p.add_argument("--runs", default="runs", help="checkpoint folder (default runs/)")
     p.add_argument("--note", default="", help="a note on the corpus for cadenza.json")
@@ -354,6 +356,19 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-memory", action="store_true", help="skip the memory runs")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.set_defaults(func=cmd_bench_corpus)
+    b = bsub.add_parser("distribute", help="training on one worker against two (tf.distribute), and resuming",
+                        description="Two `cadenza train --distribute multiworker` workers on 127.0.0.1 against "
+                                    "one, each pinned to its own cores, the same global batch and steps: ms per "
+                                    "step and validation NLL; then the two-worker checkpoint resumed on one.",
+                        epilog="example:\n  cadenza bench distribute ../shared/corpus/kern/bach-370-chorales "
+                               "--codec notewise",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("data", help="a corpus or prepared folder")
+    b.add_argument("--codec", default="notewise")
+    b.add_argument("--epochs", type=int, default=3)
+    b.add_argument("--steps", type=int, default=50, help="steps per epoch")
+    b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    b.set_defaults(func=cmd_bench_distribute)
     b = bsub.add_parser("generate", help="the compiled loop against model.predict per token",
                         description="Tokens/s and ms per beat of the compiled loop at batch 1 and for 8 "
                                     "variations, and of a model.predict-per-token loop, on one model in one run.",
@@ -526,7 +541,7 @@ def cmd_train(args) -> int:
                       codec_params=dict(args.param), arch=args.arch, arch_args=arch_args, seq_len=args.seq_len,
                       batch=args.batch, steps_per_epoch=args.steps_per_epoch, epochs=args.epochs, lr=args.lr,
                       patience=args.patience, transpose=args.transpose, max_minutes=args.max_minutes,
-                      max_files=args.max_files, seed=args.seed, out=Path(args.out) if args.out else REPO_MODELS,
+                      max_files=args.max_files, seed=args.seed, sample_seed=args.sample_seed, out=Path(args.out) if args.out else REPO_MODELS,
                       runs=Path(args.runs), corpus_note=args.note, verbose=0 if args.quiet else 1, init=args.init,
                       fim=args.fim, fim_reminder=args.fim_reminder, fim_order=args.fim_order,
                       fim_suffix=args.fim_suffix, fim_plain=args.fim_plain, fim_again=args.fim_again,
@@ -872,6 +887,14 @@ def cmd_bench_corpus(args) -> int:
 
     r = run(args.corpus, copies=args.copies, workers=args.workers, beam=not args.no_beam,
             memory=not args.no_memory)
+    print(json.dumps(r, indent=1) if args.json else table(r))
+    return 0
+
+
+def cmd_bench_distribute(args) -> int:
+    from .bench.distribute import run, table
+
+    r = run(args.data, codec=args.codec, epochs=args.epochs, steps=args.steps)
     print(json.dumps(r, indent=1) if args.json else table(r))
     return 0
 

@@ -112,6 +112,7 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
     history["start_epoch"] = int(ck.epoch.numpy())  # above 0: resumed from the checkpoint
     for epoch in range(int(ck.epoch.numpy()), cfg.epochs):
         losses = []
+        started = time.perf_counter()
         for s in range(cfg.steps_per_epoch):
             x, y = next(it)
             try:
@@ -121,12 +122,14 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
             if log_sums:
                 print(f"weights epoch {epoch} step {s} {sum(float(np.abs(w).sum()) for w in model.get_weights()):.6f}",
                       flush=True)
+        ms = (time.perf_counter() - started) * 1000 / cfg.steps_per_epoch
+        history.setdefault("ms_per_step", []).append(round(ms, 1))
         vl = val_loss(data.quick_val)
         history["loss"].append(round(float(np.mean(losses)), 4))
         history["val_loss"].append(round(vl, 4))
         if cfg.verbose:
             print(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}, val_loss {vl:.4f} "
-                  f"({strategy.num_replicas_in_sync} replicas)", flush=True)
+                  f"({strategy.num_replicas_in_sync} replicas, {ms:.0f} ms/step)", flush=True)
         ck.epoch.assign(epoch + 1)
         ck.save(str(ck_dir / "ckpt"))
         if vl < best - 1e-4:

@@ -302,7 +302,8 @@ def prepare(cfg: PrepareConfig) -> dict:
     official = official_split(corpus)
     t0 = time.perf_counter()
     entries, failed = [], []
-    parts = [out / f".shard-{k:05d}.npy.part" for k in range(shards)]
+    tag = f"{os.getpid()}"  # two preparations of one folder (workers sharing a disk) never share a file
+    parts = [out / f".shard-{k:05d}.npy.{tag}.part" for k in range(shards)]
     sinks = [open(p, "wb") for p in parts]
     lengths = [0] * shards
     try:
@@ -326,7 +327,7 @@ def prepare(cfg: PrepareConfig) -> dict:
             f.close()
         width = () if codec.fields == ("token",) else (len(codec.fields),)
         for k, part in enumerate(parts):  # header + ids, written beside and renamed: atomic per shard
-            tmp = out / f".shard-{k:05d}.npy.tmp"
+            tmp = out / f".shard-{k:05d}.npy.{tag}.tmp"
             with open(tmp, "wb") as dst, open(part, "rb") as src:
                 dst.write(shard_header(dtype, (lengths[k], *width)))
                 while chunk := src.read(1 << 22):

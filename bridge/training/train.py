@@ -45,7 +45,8 @@ class TrainConfig:
     transpose: int = 5  # each window is transposed by a random shift in [-transpose, transpose]
     val_fraction: float = VALIDATION
     gen_fraction: float = GENERATION
-    seed: int = SEED
+    seed: int = SEED  # the split (a hash of each path with it), and the draws below unless sample_seed is set
+    sample_seed: int = -1  # initial weights and training windows (-1: seed): another draw over the same split
     max_minutes: float = 0.0  # stop after this long, keeping the best weights (0: no limit)
     max_files: int = 0  # use only the first N files (0: all): for smoke tests
     out: Path = Path("models")  # the store folder the model is exported to
@@ -78,7 +79,7 @@ def load_corpus(cfg: TrainConfig) -> tuple[dict, list[str], list[np.ndarray]]:
             if manifest["codec"]["name"] != cfg.codec:
                 raise CadenzaError(f"{data} was prepared with codec {manifest['codec']['name']!r}, not {cfg.codec!r}")
         else:
-            out = Path(cfg.runs) / cfg.name / f"prepared-{k}"
+            out = Path(cfg.runs) / cfg.name / f"prepared-{k}{_worker_suffix(cfg)}"
             prepare(PrepareConfig(corpus=data, out=out, codec=cfg.codec, params=cfg.codec_params,
                                   progress=cfg.verbose > 0, max_files=cfg.max_files))
             manifest, part = load_prepared(out)
@@ -92,6 +93,19 @@ def load_corpus(cfg: TrainConfig) -> tuple[dict, list[str], list[np.ndarray]]:
     if cfg.max_files:
         paths, seqs = paths[:cfg.max_files], seqs[:cfg.max_files]
     return corpus, paths, seqs
+
+
+def _draws(cfg: TrainConfig) -> int:
+    return cfg.seed if cfg.sample_seed < 0 else cfg.sample_seed
+
+
+def _worker_suffix(cfg: TrainConfig) -> str:
+    """Workers of one multi-worker run prepare a corpus folder each into their own folder (their runs folder
+    may be one shared disk); better, `cadenza prepare` it once and give them all the prepared folder."""
+    if cfg.distribute != "multiworker":
+        return ""
+    task = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}").get("task", {})
+    return f"-{task.get('type', 'worker')}{task.get('index', 0)}"
 
 
 def bigram_bits(train: list[np.ndarray], valid: list[np.ndarray], vocab: int, eos: int | None) -> dict:
@@ -221,7 +235,7 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
                 w = tf.cond(tf.random.uniform([]) < cfg.fim_plain, lambda: plain, lambda: w)
         return w[:-1], w[1:]
 
-    ds = (tf.data.Dataset.random(seed=cfg.seed)
+    ds = (tf.data.Dataset.random(seed=_draws(cfg))
           .map(window, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
           .batch(cfg.batch, drop_remainder=True)
           .prefetch(tf.data.AUTOTUNE))
@@ -345,7 +359,7 @@ def fit_and_export(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: lis
 
     from .. import nets, store
 
-    keras.utils.set_random_seed(cfg.seed)
+    keras.utils.set_random_seed(_draws(cfg))
     if cfg.distribute:  # data-parallel over workers or devices (bridge/training/distributed.py)
         return _fit_distributed(cfg, codec, data, corpus, paths, parts)
     model = nets.build(cfg.arch, data.build_args, codec=codec, **cfg.arch_args)

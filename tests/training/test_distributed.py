@@ -38,7 +38,7 @@ def test_two_workers_agree_after_every_step_and_resume_on_one(tmp_path):
     assert all(p.returncode == 0 for p in procs), outs[0][-2000:] + outs[1][-2000:]
     a, b = sums(outs[0]), sums(outs[1])
     assert len(a) == 6 and a == b  # 2 epochs x 3 steps, the same weights on both workers after each
-    assert "(2 replicas)" in outs[0]
+    assert "(2 replicas," in outs[0]
     assert (tmp_path / "store" / "dist" / "cadenza.json").is_file()
     meta = json.loads((tmp_path / "store" / "dist" / "cadenza.json").read_text())
     assert meta["training"]["distribute"] == "multiworker" and meta["training"]["epochs_run"] == 2
@@ -48,7 +48,7 @@ def test_two_workers_agree_after_every_step_and_resume_on_one(tmp_path):
     out = one.communicate(timeout=300)[0]
     assert one.returncode == 0, out[-2000:]
     c = sums(out)
-    assert [e for e, _, _ in c] == [2, 2, 2] and "(1 replicas)" in out
+    assert [e for e, _, _ in c] == [2, 2, 2] and "(1 replicas," in out
 
 
 def test_multiworker_without_tf_config_is_explained(tmp_path):
@@ -91,6 +91,6 @@ def test_a_worker_that_stops_answering_stops_the_run_with_its_checkpoint_kept(tm
     one = worker(0, [free_port()], tmp_path, "runs0", 2, steps=3)
     resumed = one.communicate(timeout=300)[0]
     assert one.returncode == 0, resumed[-2000:]
-    assert [e for e, _, _ in sums(resumed)] == [1, 1, 1] and "(1 replicas)" in resumed
+    assert [e for e, _, _ in sums(resumed)] == [1, 1, 1] and "(1 replicas," in resumed
     meta = json.loads((tmp_path / "store" / "dist" / "cadenza.json").read_text())
     assert meta["training"]["resumed"] is True and meta["training"]["epochs_run"] == 1

@@ -66,8 +66,13 @@ def test_transposed_copies_and_parts(mixed, tmp_path):
     score = read_midi(mixed / piece)
     for s, ids in copies.items():
         assert np.array_equal(ids, codec.encode(transpose(score, s)))
-    for e in manifest["files"]:
-        assert e["part"] == split_of(f"{mixed.name}/{e['path']}")
+    from bridge.training.train import TrainConfig, split_files
+
+    paths = [f"{mixed.name}/{e['path']}" for e in manifest["files"]]
+    trained = split_files(TrainConfig(data=[], name="x"), paths)
+    for part, idx in trained.items():
+        assert {manifest["files"][i]["part"] for i in idx} == {part}  # train's parts are the manifest's
+    assert all(e["part"] == split_of(p) for e, p in zip(manifest["files"], paths))
     assert m["statistics"]["parts"]["train"]["records"] == 5 * m["statistics"]["parts"]["train"]["files"]
 
 
