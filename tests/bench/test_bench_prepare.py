@@ -28,3 +28,20 @@ def test_bench_prepare_table():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "note-seq (1 core)" in r.stdout and "cadenza (1 core)" in r.stdout and "identical ids: 3 of 3" in r.stdout
+
+
+def test_bench_corpus_compares_beam_and_measures_memory(tmp_path):
+    """`cadenza bench corpus`: prepare against the Beam pipeline on the same files (same shards), and the
+    peak memory on the corpus and on transposed copies of it, in a table."""
+    pytest.importorskip("apache_beam")
+    import shutil
+
+    for p in corpus_files("nottingham", "*.mid", 6, step=40):
+        shutil.copy(p, tmp_path / p.name)
+    r = subprocess.run([sys.executable, "-m", "bridge", "bench", "corpus", str(tmp_path), "--copies", "2",
+                        "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    fig = json.loads(r.stdout)
+    assert fig["beam_identical"] and fig["beam_1_identical"] and fig["copies_throughput"]["beam_identical"]
+    assert fig["x2"]["files"] == 2 * fig["x1"]["files"] == fig["copies_files"] == 12
+    assert fig["x2"]["tokens"] == 2 * fig["x1"]["tokens"] and fig["x1"]["peak_mb"] > 0
