@@ -59,13 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder for shard-*.npy and manifest.json")
     p.add_argument("--param", action="append", type=_param, default=[], metavar="KEY=VALUE",
                    help="a codec parameter, e.g. --param num_velocity_bins=16 (repeatable)")
-    p.add_argument("--workers", type=int, default=0, help="processes (default: every core)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes (default: every core; with --runner beam, the DirectRunner's, default 1)")
     p.add_argument("--shards", type=int, default=0, help="shards (default: one per 16 MB of input files)")
     p.add_argument("--transpose", type=int, default=0, metavar="N",
                    help="also write each file transposed by -N..N semitones (training transposes windows "
                         "anyway; this is for training elsewhere)")
-    p.add_argument("--runner", default="", choices=["", "beam"],
-                   help="beam: an Apache Beam pipeline (pip install 'cadenza[beam]'); default: this machine")
+    p.add_argument("--runner", default="local", choices=["local", "beam"],
+                   help="local (default): this machine's processes; beam: an Apache Beam pipeline "
+                        "(pip install 'cadenza[beam]'), the same shards")
     p.add_argument("--beam-option", action="append", default=[], metavar="OPTION",
                    help="a Beam pipeline option passed through, e.g. --beam-option=--runner=FlinkRunner "
                         "(repeatable; the DirectRunner by default)")
@@ -509,11 +511,12 @@ def cmd_prepare(args) -> int:
     from .errors import CadenzaError
     from .training.prepare import PrepareConfig, prepare
 
-    if args.beam_option and args.runner != "beam":
+    runner = "" if args.runner == "local" else args.runner
+    if args.beam_option and runner != "beam":
         raise CadenzaError("--beam-option is for --runner beam")
     m = prepare(PrepareConfig(corpus=args.corpus, out=args.out, codec=args.codec, params=dict(args.param),
                               workers=args.workers, shards=args.shards, transpose=args.transpose,
-                              progress=not args.quiet, runner=args.runner, beam_options=args.beam_option))
+                              progress=not args.quiet, runner=runner, beam_options=args.beam_option))
     t = m["totals"]
     copies = f", {t['records']} with the transposed copies" if m.get("transpose") else ""
     print(f"{t['encoded']} of {t['files']} files encoded ({t['tokens']} {m['codec']['name']} tokens{copies}, "
