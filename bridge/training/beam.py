@@ -26,8 +26,8 @@ import numpy as np
 from ..codecs import get_codec
 from ..errors import CadenzaError
 from ..music import atomic_write_text
-from .prepare import (PrepareConfig, failure, manifest_of, records, shard_header, shard_of, storage_dtype,
-                      transposer)
+from .prepare import (PrepareConfig, encode_with, failure, manifest_of, records, shard_header, shard_of,
+                      storage_dtype, transposer)
 from .split import official_split, part_of
 
 NAMESPACE = "cadenza"
@@ -153,13 +153,7 @@ class Encode(_DoFn):
         from apache_beam import pvalue
 
         path = os.path.join(self.job["corpus"], rel)
-        ids, err = None, None
-        try:
-            ids = self.codec.encode_file(path)
-        except CadenzaError as e:
-            err = str(e)
-        except Exception as e:  # noqa: BLE001 - a library failing on one file must not stop the corpus
-            err = f"{path}: cannot encode: {type(e).__name__}: {e}"
+        ids, err = encode_with(self.codec, path)
         why = failure(rel, path, ids, err)
         if why:
             self.bad.inc()

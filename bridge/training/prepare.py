@@ -194,14 +194,19 @@ def _init_worker(name: str, params: dict) -> None:
     _codec = get_codec(name, **params)
 
 
+def encode_with(codec: Codec, path: str) -> tuple[np.ndarray | None, str | None]:
+    """(ids, None), or (None, the reason in one line): what either runner does with one file."""
+    try:
+        return codec.encode_file(path), None
+    except CadenzaError as e:
+        return None, str(e)
+    except Exception as e:  # noqa: BLE001 - a library failing on one file must not stop the corpus
+        return None, f"{path}: cannot encode: {type(e).__name__}: {e}"
+
+
 def _encode_one(path: str) -> tuple[str, np.ndarray | None, str | None]:
     assert _codec is not None
-    try:
-        return path, _codec.encode_file(path), None
-    except CadenzaError as e:
-        return path, None, str(e)
-    except Exception as e:  # noqa: BLE001 - a library failing on one file must not stop the corpus
-        return path, None, f"{path}: cannot encode: {type(e).__name__}: {e}"
+    return (path, *encode_with(_codec, path))
 
 
 def _context():
