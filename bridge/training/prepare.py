@@ -13,7 +13,7 @@ only on the files, never on the order they were encoded in or the machine: `--ru
 
 Memory stays flat at any corpus size: files are encoded a few at a time ahead of the writer, each
 file's ids are appended to its shard's file as soon as the files before it are written, and what is
-held is the manifest's lines (about 150 bytes a file).
+held is the manifest's list of files (a few hundred bytes a file).
 
 A bad file is listed, never fatal: reading errors are caught per file, and a file that crashes
 its worker process outright is retried alone and then listed as failed.
