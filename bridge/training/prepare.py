@@ -55,7 +55,7 @@ class PrepareConfig:
     codec: str = "performance"
     params: dict = field(default_factory=dict)  # codec parameters, stored in the manifest
     workers: int = 0  # 0: every core
-    shards: int = 0  # 0: one per 16 MB of input files
+    shards: int = 0  # 0: one per 16 MB of input files (and their transposed copies)
     transpose: int = 0  # also write each file transposed by -N..N semitones (copies out of range skipped)
     progress: bool = True
     max_files: int = 0  # encode only the first N files (0: all): smoke tests and quick trials
@@ -88,10 +88,12 @@ def shard_of(rel: str, shards: int) -> int:
     return int(hashlib.sha1(rel.encode()).hexdigest()[:8], 16) % shards
 
 
-def shard_count(files: list[Path], asked: int) -> int:
+def shard_count(files: list[Path], asked: int, transpose: int = 0) -> int:
+    """As asked, or one per 16 MB of input (of input and its transposed copies)."""
     if asked:
         return asked
-    return max(1, math.ceil(sum(p.stat().st_size for p in files) / SHARD_INPUT_BYTES))
+    size = sum(p.stat().st_size for p in files) * (2 * transpose + 1)
+    return max(1, math.ceil(size / SHARD_INPUT_BYTES))
 
 
 def storage_dtype(codec: Codec):
@@ -291,7 +293,7 @@ def prepare(cfg: PrepareConfig) -> dict:
         files = files[:cfg.max_files]  # before encoding: a trial on 24 files reads 24 files
     if not files:
         raise CadenzaError(f"{corpus}: no music files ({', '.join(codec.suffixes)}) in this folder")
-    shards = shard_count(files, cfg.shards)
+    shards = shard_count(files, cfg.shards, cfg.transpose)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("shard-*.npy"):
