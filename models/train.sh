@@ -29,6 +29,12 @@ cadenza train $C/piano-midi --codec messages --arch attention_lstm --name messag
 cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale-infill --fim --init chorale \
   --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --lr 0.001 --max-minutes 28 \
   --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0); infill (fill-in-the-middle) from the chorale model" "$@"
+# then (session 8, the shipped model) 35 more minutes in the melody's order: prefix, the suffix's start,
+# the prefix's end again, middle, with 30% plain windows
+cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale-infill --init chorale-infill --fim \
+  --fim-order psm --fim-suffix 32 --fim-again 16 --fim-plain 0.3 --layers 2 --units 256 --dropout 0.3 \
+  --steps-per-epoch 50 --patience 6 --lr 0.001 --max-minutes 35 \
+  --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0); infill (prefix, the suffix's start, the prefix's end again, middle) from the earlier chorale-infill model" "$@"
 
 # melody (session 7): music21's folk collections written as MIDI, then Nottingham and them, the top line
 # only, in fill-in-the-middle order (prefix, the suffix's start) with 30% of the windows plain, 35 minutes;
