@@ -123,3 +123,12 @@ def test_memory_stays_flat_on_a_corpus_ten_times_larger(tmp_path):
     assert ten["peak_mb"] <= 1.2 * one["peak_mb"], (one, ten)
     manifest = json.loads((tmp_path / "o10" / "manifest.json").read_text())
     assert manifest["totals"]["encoded"] == 10 * len(files)
+
+
+def test_without_beam_installed_the_error_says_what_to_install(mixed, tmp_path):
+    code = ("import sys; sys.modules['apache_beam'] = None\n"  # as if the extra were not installed
+            "from bridge.cli import main\n"
+            f"sys.exit(main(['prepare', {str(mixed / 'piano')!r}, '--out', {str(tmp_path / 'o')!r}, '--runner', 'beam']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "--runner beam needs Apache Beam: pip install 'cadenza[beam]'" in r.stderr
