@@ -130,13 +130,17 @@ def bigram_bits(train: list[np.ndarray], valid: list[np.ndarray], vocab: int, eo
     return {"unigram_bits_per_token": total_u / n, "bigram_bits_per_token": total_b / n}
 
 
-def _stream(seqs: list[np.ndarray], eos: int | None) -> np.ndarray:
-    parts = []
-    for s in seqs:
-        parts.append(s.astype(np.int32))
+def _stream(seqs: list[np.ndarray], eos: int | None, dtype=np.int32) -> np.ndarray:
+    """The files one after another (each followed by eos), written once into one array."""
+    out = np.empty(sum(len(q) for q in seqs) + (len(seqs) if eos is not None else 0), dtype)
+    at = 0
+    for q in seqs:
+        out[at:at + len(q)] = q
+        at += len(q)
         if eos is not None:
-            parts.append(np.array([eos], np.int32))
-    return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            out[at] = eos
+            at += 1
+    return out
 
 
 NOTE_EVERY = 64  # tokens between the stored counts of sounding notes in a training stream
@@ -165,7 +169,9 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
     sounding before each window (moved with the window's transposition)."""
     import tensorflow as tf
 
-    stream = _stream(train, codec.eos)
+    # the training stream as small as its ids allow (2 bytes a token for every codec but messages), held once
+    # by numpy and once by TensorFlow; windows are cast to int32 as they are cut
+    stream = _stream(train, codec.eos, np.uint16 if codec.vocab_size <= 65535 else np.int32)
     L = cfg.seq_len
     if len(stream) < L + 2:
         raise CadenzaError(f"the training files hold {len(stream)} tokens: fewer than one window of {L}")
@@ -201,14 +207,14 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
         pitches = tf.range(128)
 
         def held_before(start):  # counts at the checkpoint, plus the tokens from there to the start
-            pre = tokens[(start // NOTE_EVERY) * NOTE_EVERY:start]
+            pre = tf.cast(tokens[(start // NOTE_EVERY) * NOTE_EVERY:start], tf.int32)
             on, off = tf.gather(on_t, pre), tf.gather(off_t, pre)
             d = tf.reduce_sum(tf.one_hot(on, 128), 0) - tf.reduce_sum(tf.one_hot(off, 128), 0)  # -1: no row
             return tf.maximum(ck[start // NOTE_EVERY] + d, 0.0)
 
     def window(r):
         start = tf.cast(r % n_starts, tf.int32)
-        w = tokens[start:start + L + 1 + extra]  # a plain window as long as a reordered one
+        w = tf.cast(tokens[start:start + L + 1 + extra], tf.int32)  # a plain window as long as a reordered one
         semis = tf.constant(0)
         if tab is not None:
             shift = tf.cast((r // n_starts) % tab.shape[0], tf.int32)
