@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 LN2 = math.log(2.0)
@@ -19,3 +20,25 @@ class Data:
     baselines: dict
     train_tokens: int
     tokens_per_beat: float | None
+
+
+class EarlyStop:
+    """The best validation weights of a custom training loop, and when to stop: `patience` epochs without
+    a better loss, or `max_minutes` (0: no limit) since it was made."""
+
+    def __init__(self, model, patience: int, max_minutes: float = 0.0):
+        self.model, self.patience, self.max_minutes = model, patience, max_minutes
+        self.best, self.weights, self.waited, self.start = math.inf, model.get_weights(), 0, time.time()
+
+    def stop(self, val_loss: float) -> bool:
+        """Record an epoch's validation loss; True when training should stop."""
+        if val_loss < self.best - 1e-4:
+            self.best, self.weights, self.waited = val_loss, self.model.get_weights(), 0
+        else:
+            self.waited += 1
+        late = self.max_minutes and time.time() - self.start > self.max_minutes * 60
+        return self.waited >= self.patience or bool(late)
+
+    def restore(self) -> None:
+        """The model with the best weights seen."""
+        self.model.set_weights(self.weights)

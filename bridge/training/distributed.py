@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CadenzaError
+from .data import EarlyStop
 
 
 _STRATEGY: dict = {}
@@ -107,7 +108,7 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
     log_sums = os.environ.get("CADENZA_LOG_WEIGHT_SUMS") == "1"  # tests compare the workers' weights
     it = iter(strategy.experimental_distribute_dataset(data.train))
     history = {"loss": [], "val_loss": []}
-    best, best_weights, waited = np.inf, model.get_weights(), 0
+    early = EarlyStop(model, cfg.patience, cfg.max_minutes)
     t0 = time.time()
     history["start_epoch"] = int(ck.epoch.numpy())  # above 0: resumed from the checkpoint
     for epoch in range(int(ck.epoch.numpy()), cfg.epochs):
@@ -132,13 +133,9 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
                   f"({strategy.num_replicas_in_sync} replicas, {ms:.0f} ms/step)", flush=True)
         ck.epoch.assign(epoch + 1)
         ck.save(str(ck_dir / "ckpt"))
-        if vl < best - 1e-4:
-            best, best_weights, waited = vl, model.get_weights(), 0
-        else:
-            waited += 1
-        if waited >= cfg.patience or (cfg.max_minutes and time.time() - t0 > cfg.max_minutes * 60):
+        if early.stop(vl):
             break
-    model.set_weights(best_weights)
+    early.restore()
     return model, history, time.time() - t0, chief, val_loss(data.full_val)
 
 

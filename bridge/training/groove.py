@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CadenzaError
+from .data import EarlyStop
 
 C = 9
 TASKS = ("groove", "drumify", "beat")
@@ -195,8 +196,7 @@ def train_groove(cfg: GrooveConfig) -> Path:
             n += b - a
         return total / n, parts_sum / n
 
-    best, best_weights, waited, history = np.inf, model.get_weights(), 0, []
-    start = time.time()
+    early, history = EarlyStop(model, cfg.patience, cfg.max_minutes), []
     for epoch in range(cfg.epochs):
         losses = []
         for _ in range(cfg.steps_per_epoch):
@@ -212,13 +212,9 @@ def train_groove(cfg: GrooveConfig) -> Path:
                         "val_kl": round(float(vparts[2]), 3)})
         if cfg.verbose:
             print(json.dumps(history[-1]), flush=True)
-        if vl < best - 1e-4:
-            best, best_weights, waited = vl, model.get_weights(), 0
-        else:
-            waited += 1
-        if waited >= cfg.patience or (cfg.max_minutes and time.time() - start > cfg.max_minutes * 60):
+        if early.stop(vl):
             break
-    model.set_weights(best_weights)
+    early.restore()
     codec = get_codec("drums")
     meta = {
         "name": cfg.name, "cadenza": __version__,
@@ -232,7 +228,7 @@ def train_groove(cfg: GrooveConfig) -> Path:
                                                                                  "validation": int(len(valid[0]))}},
         "split": {k: [f"{folder.name}/{p.relative_to(folder)}" for p in v] for k, v in files.items()},
         "training": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
-                     "seconds": round(time.time() - start), "history": history, "task_share": dict(zip(TASKS, TASK_SHARE))},
-        "metrics": {"val_loss": round(best, 4)},
+                     "seconds": round(time.time() - early.start), "history": history, "task_share": dict(zip(TASKS, TASK_SHARE))},
+        "metrics": {"val_loss": round(early.best, 4)},
     }
     return store.save(Path(cfg.out) / cfg.name, model, meta)
