@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "TF_CONFIG names; run the same command on each)")
     p.add_argument("--worker-timeout", type=float, default=300.0, metavar="SECONDS",
                    help="multiworker: how long a step waits for the other workers before the run stops with "
-                        "its checkpoint kept (default 300)")
+                        "its checkpoint kept (default 300; 0: for ever)")
     p.add_argument("--seed", type=int, default=0, help="the split, and the draws unless --sample-seed is given")
     p.add_argument("--sample-seed", type=int, default=-1,
                    help="initial weights and training windows only: another draw over the same split")

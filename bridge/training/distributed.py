@@ -40,6 +40,8 @@ def strategy_for(kind: str, timeout: float = 0.0):
 
 
 def _make(kind: str, timeout: float):
+    if timeout < 0:
+        raise CadenzaError(f"--worker-timeout {timeout:g}: seconds, above 0 (0: wait for ever)")
     import tensorflow as tf
 
     if kind == "multiworker":

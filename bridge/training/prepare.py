@@ -90,6 +90,8 @@ def shard_of(rel: str, shards: int) -> int:
 
 def shard_count(files: list[Path], asked: int, transpose: int = 0) -> int:
     """As asked, or one per 16 MB of input (of input and its transposed copies)."""
+    if asked < 0 or asked > 100_000:
+        raise CadenzaError(f"--shards {asked}: 1 to 100000, or 0 for one per 16 MB of input")
     if asked:
         return asked
     size = sum(p.stat().st_size for p in files) * (2 * transpose + 1)

@@ -58,6 +58,10 @@ def test_multiworker_without_tf_config_is_explained(tmp_path):
                         "--distribute", "multiworker", "--max-files", "4", "--out", str(tmp_path), "--runs",
                         str(tmp_path / "r")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "reads the cluster from TF_CONFIG" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "bridge", "train", str(CHORALES), "--codec", "notewise", "--name", "x",
+                        "--distribute", "multiworker", "--worker-timeout", "-1", "--out", str(tmp_path), "--runs",
+                        str(tmp_path / "r")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "--worker-timeout -1: seconds, above 0" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.skipif(not CHORALES.is_dir(), reason="corpus not here")

@@ -132,3 +132,12 @@ def test_without_beam_installed_the_error_says_what_to_install(mixed, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "--runner beam needs Apache Beam: pip install 'cadenza[beam]'" in r.stderr
+
+
+def test_a_shard_count_out_of_range_is_refused(mixed, tmp_path):
+    from bridge.errors import CadenzaError
+
+    for bad in (-2, 100_001):
+        with pytest.raises(CadenzaError, match=f"--shards {bad}: 1 to 100000"):
+            prepare(PrepareConfig(corpus=mixed, out=tmp_path / "o", shards=bad, progress=False))
+    assert not (tmp_path / "o").exists()
