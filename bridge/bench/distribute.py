@@ -16,26 +16,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from ..errors import CadenzaError
+from .web import _free_tcp
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _train(data: str, codec: str, name: str, tmp: Path, runs: str, workers: int, cores: list[list[int]],
            epochs: int, steps: int, args: list[str]) -> list[str]:
-    ports = [_free_port() for _ in range(workers)]
+    ports = [_free_tcp() for _ in range(workers)]
     procs = []
     for i in range(workers):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(len(cores[i])),

@@ -26,19 +26,27 @@ import numpy as np
 from ..codecs import get_codec
 from ..errors import CadenzaError
 from ..music import atomic_write_text
-from .prepare import (PrepareConfig, encode_with, failure, manifest_of, records, shard_header, shard_of,
-                      storage_dtype, transposer)
+from .prepare import (PrepareConfig, encode_with, failure, manifest_of, record_shape, records, shard_header,
+                      shard_of, storage_dtype, transposer)
 from .split import official_split, part_of
 
 NAMESPACE = "cadenza"
 
 
+# Beam warns, as it loads, of Google Cloud client libraries that a run off Google Cloud does not need
+logging.getLogger().addFilter(lambda record: not str(record.msg).startswith("apitools not found"))
+
+try:  # the DoFns subclass beam.DoFn; without Beam the module still imports, and _beam() says what to install
+    import apache_beam as _b
+except ImportError:  # pragma: no cover - exercised only where the extra is missing
+    _b = None
+_DoFn = _b.DoFn if _b is not None else object
+
+
 def _beam():
-    try:
-        import apache_beam as beam
-    except ImportError:
-        raise CadenzaError("--runner beam needs Apache Beam: pip install 'cadenza[beam]'") from None
-    return beam
+    if _b is None:
+        raise CadenzaError("--runner beam needs Apache Beam: pip install 'cadenza[beam]'")
+    return _b
 
 
 def pipeline_options(options: list[str], workers: int):
@@ -98,8 +106,7 @@ def prepare_beam(cfg: PrepareConfig, corpus: Path, codec, files: list[Path], sha
     for k in range(shards):  # a shard no file hashed to is still written, empty, as prepare does
         path = out / f"shard-{k:05d}.npy"
         if not path.exists():
-            width = () if codec.fields == ("token",) else (len(codec.fields),)
-            path.write_bytes(shard_header(storage_dtype(codec), (0, *width)))
+            path.write_bytes(shard_header(storage_dtype(codec), (0, *record_shape(codec))))
     manifest = manifest_of(corpus, codec, storage_dtype(codec), len(files), entries, failed, shards, cfg.transpose,
                            time.perf_counter() - t0, workers, "beam")
     manifest["totals"]["counters"] = {k: int(v or 0) for k, v in sorted(counters.items())}
@@ -122,16 +129,6 @@ def _read_lines(fs, pattern: str) -> list[dict]:
         with fs.open(match.path) as f:
             rows += [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
     return rows
-
-
-# Beam warns, as it loads, of Google Cloud client libraries that a run off Google Cloud does not need
-logging.getLogger().addFilter(lambda record: not str(record.msg).startswith("apitools not found"))
-
-try:  # the DoFns subclass beam.DoFn; without Beam the module still imports (and says what to install)
-    import apache_beam as _b
-    _DoFn = _b.DoFn
-except ImportError:  # pragma: no cover - exercised only where the extra is missing
-    _DoFn = object
 
 
 class Encode(_DoFn):
@@ -181,12 +178,11 @@ class WriteShard(_DoFn):
 
         k, recs = keyed
         recs = sorted(recs, key=lambda r: (r[0], r[1]))
-        width = () if self.codec.fields == ("token",) else (len(self.codec.fields),)
         total = sum(len(r[2]) for r in recs)
         final = f"{self.job['out']}/shard-{k:05d}.npy"
         tmp = f"{self.job['out']}/.shard-{k:05d}.npy.{uuid.uuid4().hex[:8]}.tmp"
         with FileSystems.create(tmp) as f:
-            f.write(shard_header(self.dtype, (total, *width)))
+            f.write(shard_header(self.dtype, (total, *record_shape(self.codec))))
             for _, _, ids in recs:
                 f.write(np.ascontiguousarray(ids, dtype=self.dtype).tobytes())
         if FileSystems.exists(final):  # a retried bundle writes its shard again: the newer copy wins

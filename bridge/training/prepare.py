@@ -103,6 +103,11 @@ def storage_dtype(codec: Codec):
     return np.dtype(np.uint16 if small else np.int32)
 
 
+def record_shape(codec: Codec) -> tuple:
+    """The shape of one token in a shard: () for ids, (fields,) for codecs whose tokens are tuples."""
+    return () if codec.fields == ("token",) else (len(codec.fields),)
+
+
 def transposer(codec: Codec, transpose: int):
     """shift -> id table, for --transpose; refuses a codec whose tokens cannot be transposed."""
     if not transpose:
@@ -334,11 +339,10 @@ def prepare(cfg: PrepareConfig) -> dict:
                 lengths[k] += len(rec)
         for f in sinks:
             f.close()
-        width = () if codec.fields == ("token",) else (len(codec.fields),)
         for k, part in enumerate(parts):  # header + ids, written beside and renamed: atomic per shard
             tmp = out / f".shard-{k:05d}.npy.{tag}.tmp"
             with open(tmp, "wb") as dst, open(part, "rb") as src:
-                dst.write(shard_header(dtype, (lengths[k], *width)))
+                dst.write(shard_header(dtype, (lengths[k], *record_shape(codec))))
                 while chunk := src.read(1 << 22):
                     dst.write(chunk)
             os.replace(tmp, out / f"shard-{k:05d}.npy")
