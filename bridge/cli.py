@@ -566,7 +566,8 @@ def cmd_train(args) -> int:
 
 
 
-def _outputs(out: str | None, default_stem: str, n: int) -> list:
+def _output(out: str | None, default_stem: str):
+    """Where a command writes (variation k of several: NAME-k.mid beside it), checked before any work."""
     from pathlib import Path
 
     from .errors import CadenzaError
@@ -576,9 +577,7 @@ def _outputs(out: str | None, default_stem: str, n: int) -> list:
         raise CadenzaError(f"--out {base}: is a folder; give a file name such as {base / (default_stem + '.mid')}")
     if not base.parent.is_dir():
         raise CadenzaError(f"--out {base}: no folder {base.parent} to write into")
-    if n == 1:
-        return [base]
-    return [base.with_name(f"{base.stem}-{i + 1}{base.suffix}") for i in range(n)]
+    return base
 
 
 def cmd_train_groove(args) -> int:
@@ -597,125 +596,87 @@ def cmd_train_groove(args) -> int:
     return 0
 
 
-def cmd_generate(args) -> int:
+def _run_task(task) -> int:
+    """Carry out a task here, printing what it tells (bridge.tasks): 0 when it is done, else 1."""
+    from .tasks import events as E, run
 
-    from . import store
-    from .errors import CadenzaError
+    problems = []
+
+    def sink(e):
+        if isinstance(e, E.File) and e.kind == "midi":
+            print(f"{e.path}: {e.detail}" if e.detail else str(e.path))
+        elif isinstance(e, E.File):
+            print(f"{e.path}: {e.kind}")
+        elif isinstance(e, E.Info):
+            print(e.text)
+        elif isinstance(e, (E.Warning, E.Failed)):
+            problems.append(e.text if isinstance(e, E.Warning) else e.message)
+            print(f"cadenza: {problems[-1]}", file=sys.stderr)
+
+    final = run(task, sink=sink)
+    if isinstance(final, E.Done) and final.tokens:
+        print(f"{final.tokens} tokens in {final.seconds:.2f} s ({final.tokens / max(final.seconds, 1e-9):.0f} "
+              f"tokens/s, model {final.model}, seed {final.seed})")
+    return 0 if isinstance(final, E.Done) and not problems else 1
+
+
+def _task_settings(args):
+    """The settings of a generating command, its model (a name in the store or a folder) and a fixed seed."""
     import dataclasses
+    import random
 
-    from .generation import (asked_beats, continuation_of, continue_ids, decode_continuation, drum_note,
-                             prime_from_generation_set, tempo_at, with_meter, continue_drums, add_track, drums_model_here)
-    from .music import CONTINUATION, load_score, write_midi
+    s = dataclasses.replace(settings.from_args(args), model=args.model)
+    if s.seed < 0:
+        s = dataclasses.replace(s, seed=random.randrange(2**31))
+        print(f"seed {s.seed} (give --seed {s.seed} for the same music again)")
+    return s
+
+
+def cmd_generate(args) -> int:
     from pathlib import Path
 
-    s = settings.from_args(args)
-    req = settings.request_of(s, tokens=args.tokens)
-    if s.seed < 0:
-        print(f"seed {req.seed} (give --seed {req.seed} for the same music again)")
-    stem = Path(args.file).stem if args.command == "continue" else "generated"
-    outs = _outputs(args.out, stem, req.variations)  # a bad --out is reported before any work
-    loaded = store.load(args.model)
-    codec = loaded.codec
-    include_prime = True
-    like = None
+    from .tasks import Continue
+
+    s = _task_settings(args)
     if args.command == "continue":
         path = Path(args.file)
-        like = load_score(path)  # read once: its tracks, tempo map and meter are kept
-        said = drum_note(codec, like, loaded.name, drums_too=bool(s.with_drums) and not args.only_new and drums_model_here())
-        prime = codec.encode_read(like, path)
-        if not len(prime):
-            raise CadenzaError(f"{path}: no notes to continue")
-        if said:
-            print(f"{path.name}: {said}")
-        req = with_meter(dataclasses.replace(req, qpm=tempo_at(like, like.end_tick)), like)  # the prime's beats, bars
-        include_prime = not args.only_new
-    elif args.prime_set:
-        source, prime = prime_from_generation_set(loaded, args.prime_beats, req.seed)
-        print(f"prime: the first {args.prime_beats:g} beats of {source} (generation set)")
-        include_prime = False
+        out = _output(args.out, path.stem)  # a bad --out is reported before any work
+        task = Continue(s, prime=path, out=out, include_prime=not args.only_new, tokens=args.tokens)
     else:
-        prime = codec.empty()
-    result = continue_ids(loaded, prime, req)
-    drums = None
-    if like is not None and include_prime and s.with_drums and not codec.drums and args.command == "continue":
-        drums = continue_drums(like, req)  # a mixed prime's drums, continued by the drums model alongside
-    for new, out in zip(result.new, outs):
-        if like is not None:  # the prime as read, then the new music
-            score = continuation_of(codec, prime, new, like, beats=asked_beats(req), include_prime=include_prime,
-                                    velocity_range=req.controls.velocity_range)
-            score = add_track(score, drums)
-        else:
-            score = decode_continuation(codec, prime, new, include_prime, beats=asked_beats(req),
-                                        velocity_range=req.controls.velocity_range)
-        write_midi(score, out)
-        if s.render or s.picture:
-            from .audio.render import extras
-
-            for kind, made in extras(out, s.render, s.picture):
-                print(f"{made}: {kind}")
-        marks = [m.tick for m in score.markers if m.text == CONTINUATION]
-        new_beats = (score.end_tick - (marks[0] if marks else 0)) / score.tpq  # measured from what is written
-        print(f"{out}: {len(new)} new tokens, {new_beats:.1f} beats new; {score.note_count} notes, "
-              f"{score.duration_beats:.1f} beats in all")
-    print(f"{result.tokens} tokens in {result.seconds:.2f} s ({result.tokens / max(result.seconds, 1e-9):.0f} tokens/s, "
-          f"model {loaded.name}, {req.variations} variation(s))")
-    return 0
+        out = _output(args.out, "generated")
+        task = Continue(s, out=out, held_out=args.prime_beats if args.prime_set else 0.0, tokens=args.tokens)
+    return _run_task(task)
 
 
 def cmd_drum_task(args) -> int:
     from pathlib import Path
 
-    from . import store
     from .errors import CadenzaError
-    from .generation.groove import run_task
-    from .music import load_score, write_midi
+    from .tasks import Drums
 
-    s = settings.from_args(args)
-    task = args.task
-    if task == "interpolate":
+    s = _task_settings(args)
+    if args.task == "interpolate":
         out_dir = Path(args.out_dir)
         if out_dir.exists() and not out_dir.is_dir():
             raise CadenzaError(f"--out-dir {out_dir}: a file, not a folder")
-        paths = [Path(args.a), Path(args.b)]
-        stem = f"{paths[0].stem}-{paths[1].stem}"
-        outs = [out_dir / f"{stem}-{k + 1}.mid" for k in range(s.steps)]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        primes = (Path(args.a), Path(args.b))
+        out = out_dir / f"{primes[0].stem}-{primes[1].stem}.mid"
     else:
-        paths = [Path(args.file)]
-        outs = _outputs(args.out or f"{paths[0].stem}.{task}.mid", paths[0].stem,
-                        s.variations if task == "drumify" else 1)
-    loaded = store.load(args.model)
-    primes = [load_score(p) for p in paths]
-    scores, note = run_task(task, loaded, primes, s)
-    if note:
-        print(note)
-    for score, out in zip(scores, outs):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_midi(score, out)
-        drums = sum(len(t.array) for t in score.tracks if t.is_drum)
-        print(f"{out}: {drums} drum hits" + (f", {score.note_count - drums} other notes kept" if score.note_count > drums else ""))
-    return 0
+        primes = (Path(args.file),)
+        out = _output(args.out or f"{primes[0].stem}.{args.task}.mid", primes[0].stem)
+    return _run_task(Drums(args.task, s, primes, out=out))
 
 
 def cmd_infill(args) -> int:
     from pathlib import Path
 
-    from . import store
-    from .generation.infill import infill
-    from .music import load_score, write_midi
+    from .tasks import Infill
 
-    s = settings.from_args(args)
-    req = settings.request_of(s)
+    s = _task_settings(args)
     path = Path(args.file)
-    outs = _outputs(args.out or f"{path.stem}.infill.mid", path.stem, req.variations)
-    loaded = store.load(args.model)
-    score = load_score(path)
-    wholes, regions, result = infill(loaded, score, args.start_beat, args.end_beat, req)
-    for whole, region, out in zip(wholes, regions, outs):
-        write_midi(whole, out)
-        print(f"{out}: {len(region)} new notes in beats {args.start_beat:g}-{args.end_beat:g}; "
-              f"{whole.note_count} notes in all")
-    print(f"{result.tokens} tokens in {result.seconds:.2f} s (model {loaded.name}, seed {req.seed})")
-    return 0
+    out = _output(args.out or f"{path.stem}.infill.mid", path.stem)
+    return _run_task(Infill(s, prime=path, start=args.start_beat, end=args.end_beat, out=out))
 
 
 def cmd_serve(args) -> int:
@@ -814,7 +775,7 @@ def cmd_eval(args) -> int:
 def cmd_render(args) -> int:
     from pathlib import Path
 
-    from .audio.render import render_file
+    from .music.render import render_file
 
     if not 0 <= args.tail <= 60:
         print("cadenza: error: --tail is seconds, 0-60", file=sys.stderr)

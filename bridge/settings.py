@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import CadenzaError
+from .generation.sampling import STRATEGIES  # the kernels' order; checked here, as every value is
 
 MAX_BEATS = 1024.0
 MAX_TEXT = 200  # characters of any text setting
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a model's folder name in the store, never a path
-STRATEGIES = ("greedy", "temperature", "top_k", "top_p", "top_n_95", "truncated")
 RENDER_FORMATS = ("wav", "flac", "ogg", "mp3")
 
 

@@ -1,8 +1,8 @@
-"""Audio: hear a continuation, and prime from a recording.
+"""Audio as samples: the built-in synthesiser, encoding and decoding, and pitch tracking. Nothing here
+knows a Score (bridge.music.render turns a Score into sound with these; bridge.music.load_score reads a
+recording through `transcribe`).
 
-- `render`: a Score or MIDI file to sound, through FluidSynth and a General MIDI SoundFont when both
-  are present, else through the built-in synthesiser (`synth`), so rendering never fails for lack of a
-  SoundFont; encoded to WAV, FLAC, OGG or MP3 with tensorflow-io.
+- `synth`: the built-in synthesiser, notes to samples, used when FluidSynth or a SoundFont is missing.
 - `transcribe`: a WAV, FLAC, OGG or MP3 recording, decoded and resampled with tensorflow-io, to
   prime notes by pitch tracking (monophonic: one melody line; in a chord it follows the most
   periodic voice).

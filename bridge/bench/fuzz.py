@@ -275,7 +275,7 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
         "threads_before": threads0, "threads_after": threading.active_count(),
         "tracebacks_logged": tracebacks.count, "first_traceback": tracebacks.first[:2000],
         "checks": len(checks), "checks_passed": sum(1 for c in checks if c["pong"] and c["done"]),
-        "clients_kept": len(daemon.clients),
+        "clients_kept": len(daemon.osc.clients),
         "rss_mb_before": round(rss0, 1), "rss_mb_after": round(rss_mb(), 1),
     }
     if own:

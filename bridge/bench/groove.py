@@ -33,7 +33,8 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     from .. import store
     from ..codecs.drums import CLASS_NAMES
     from ..generation.groove import STEPS, model_for
-    from ..training.groove import features, tap, windows
+    from ..codecs.drums import groove_features as features
+    from ..training.groove import tap, windows
 
     loaded = store.load(model)
     m = model_for(loaded)

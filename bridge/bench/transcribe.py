@@ -56,7 +56,7 @@ def match(truth, found, tolerance: float = TOLERANCE) -> int:
 
 
 def run(seeds: int = 2, tempi=TEMPI, fluidsynth: bool = True) -> dict:
-    from ..audio.render import encode, find_soundfont, synthesize
+    from ..music.render import encode, find_soundfont, synthesize
     from ..audio.transcribe import load_audio, track_notes
 
     voices = [(name, {"synth": "builtin", "timbre": name}, 0) for name in TIMBRES]

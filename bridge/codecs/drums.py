@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..music import Score
-from ..music.score import Tempo, TimeSignature, Track, qpm_to_usec
+from ..music.score import TPQ, Tempo, TimeSignature, Track, qpm_to_usec
 from .base import Codec
 
 # (name, the pitch it is written as, the pitches read as it)
@@ -123,7 +123,7 @@ class DrumStepsCodec(Codec):
 
     def decode(self, ids, qpm: float | None = None) -> Score:
         ids = self._check_ids(ids)
-        tpq = 960
+        tpq = TPQ
         step_ticks = tpq // self.steps
         notes = []
         for i, t in enumerate(ids.tolist()):
@@ -167,7 +167,7 @@ def grid(score: Score, steps_per_quarter: int = 4, start: int = 0, length: int |
 
 
 def from_grid(hits: np.ndarray, vel: np.ndarray, off: np.ndarray, qpm: float = 120.0,
-              steps_per_quarter: int = 4, tpq: int = 960, meter=(4, 4)) -> Score:
+              steps_per_quarter: int = 4, tpq: int = TPQ, meter=(4, 4)) -> Score:
     """A drum Score from grid arrays (the inverse of `grid`): each hit at its step plus its offset."""
     notes = []
     step_ticks = tpq / steps_per_quarter
@@ -181,3 +181,12 @@ def from_grid(hits: np.ndarray, vel: np.ndarray, off: np.ndarray, qpm: float = 1
 
 
 CODEC = DrumStepsCodec
+
+
+def groove_features(hits, vel, off, tapped, task: int) -> np.ndarray:
+    """(N, S, 31): the groove model's step features, in training and in use: hits, velocities, offsets
+    (scaled to -1..1), the tapped rhythm, and the task one-hot (0 groove, 1 drumify, 2 beat)."""
+    n, s = hits.shape[:2]
+    one = np.zeros((n, s, 3), np.float32)
+    one[..., task] = 1
+    return np.concatenate([hits, vel, 2 * off, tapped[..., None], one], -1).astype(np.float32)

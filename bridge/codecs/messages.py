@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import CodecError
 from ..music import Score
-from ..music.score import Tempo, TimeSignature, Track, qpm_to_usec
+from ..music.score import TPQ, Tempo, TimeSignature, Track, qpm_to_usec
 from .base import Codec
 from .notewise import quantize_notes
 
@@ -69,7 +69,7 @@ class MessagesCodec(Codec):
             bad = (arr[:, col] < 0) | (arr[:, col] >= size)
             if bad.any():
                 raise CodecError(f"codec 'messages': {name} {int(arr[bad][0, col])} is outside 0-{size - 1}")
-        scale = 960 // p["steps_per_quarter"] if 960 % p["steps_per_quarter"] == 0 else 1
+        scale = TPQ // p["steps_per_quarter"] if TPQ % p["steps_per_quarter"] == 0 else 1
         tpq = p["steps_per_quarter"] * scale
         step = 0
         open_: dict[int, int] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..music import Score
-from ..music.score import Tempo, TimeSignature, Track, qpm_to_usec
+from ..music.score import TPQ, Tempo, TimeSignature, Track, qpm_to_usec
 from .base import Codec
 from .notewise import quantize_notes
 
@@ -87,7 +87,7 @@ class PianorollCodec(Codec):
 
     def roll_to_score(self, roll: np.ndarray, qpm: float | None = None) -> Score:
         p = self.params
-        scale = 960 // p["steps_per_quarter"]
+        scale = TPQ // p["steps_per_quarter"]
         padded = np.zeros((len(roll) + 2, roll.shape[1]), np.int8)
         padded[1:-1] = roll
         change = np.diff(padded, axis=0)

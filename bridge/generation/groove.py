@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ..codecs.drums import CLASS_NAMES, N_CLASSES, from_grid, grid
+from ..codecs.drums import CLASS_NAMES, N_CLASSES, from_grid, grid, groove_features
 from ..errors import CadenzaError
 from ..music import Score
 
@@ -88,12 +88,6 @@ def model_for(loaded) -> GrooveModel:
         m = GrooveModel(loaded)
         object.__setattr__(loaded, "_groove", m)
     return m
-
-
-def _features(hits, vel, off, tapped, task: int) -> np.ndarray:
-    from ..training.groove import features
-
-    return features(hits, vel, off, tapped, task)
 
 
 def _windows(arr: np.ndarray) -> np.ndarray:
@@ -165,7 +159,7 @@ def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float
         raise CadenzaError("no drums to groove: groove plays a drum part with feel; drumify makes one from the "
                            "rhythm of any music")
     H = _windows(hits)
-    src = _features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0)
+    src = groove_features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0)
     mu, _ = model.encode(src)
     _, pv, po = model.decode(mu, src)
     pv, po = pv.reshape(-1, C)[:n], po.reshape(-1, C)[:n]
@@ -200,7 +194,7 @@ def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), 
     n = len(tapped)
     T = _windows(tapped)
     zeros = np.zeros(T.shape + (C,), np.float32)
-    src = _features(zeros, zeros, zeros, T, 1)
+    src = groove_features(zeros, zeros, zeros, T, 1)
     mu, lv = model.encode(src)
     if temperature:
         rng = np.random.default_rng(seed)
@@ -226,13 +220,13 @@ def interpolate(model: GrooveModel, a: Score, b: Score, steps: int = 5, density:
         raise CadenzaError(f"steps {steps}: interpolate makes 2-64 beats")
     ha, va, oa = _beat(a)
     hb, vb, ob = _beat(b)
-    src = np.concatenate([_features(ha[None], va[None], oa[None], np.zeros((1, STEPS), np.float32), 2),
-                          _features(hb[None], vb[None], ob[None], np.zeros((1, STEPS), np.float32), 2)])
+    src = np.concatenate([groove_features(ha[None], va[None], oa[None], np.zeros((1, STEPS), np.float32), 2),
+                          groove_features(hb[None], vb[None], ob[None], np.zeros((1, STEPS), np.float32), 2)])
     mu, _ = model.encode(src)
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
     z = (1 - t) * mu[0] + t * mu[1]
     zeros = np.zeros((steps, STEPS, C), np.float32)
-    cond = _features(zeros, zeros, zeros, np.zeros((steps, STEPS), np.float32), 2)
+    cond = groove_features(zeros, zeros, zeros, np.zeros((steps, STEPS), np.float32), 2)
     prob, pv, po = model.decode(z, cond)
     out = []
     for k in range(steps):
@@ -249,7 +243,7 @@ def generate_beats(model: GrooveModel, bars: int = 2, temperature: float = 1.0, 
     w = math.ceil(bars / 2)
     z = temperature * np.random.default_rng(seed).standard_normal((w, model.latent)).astype(np.float32)
     zeros = np.zeros((w, STEPS, C), np.float32)
-    cond = _features(zeros, zeros, zeros, np.zeros((w, STEPS), np.float32), 2)
+    cond = groove_features(zeros, zeros, zeros, np.zeros((w, STEPS), np.float32), 2)
     prob, pv, po = (a.reshape(-1, C)[:bars * 16] for a in model.decode(z, cond))
     hits = _choose(prob, density, classes)
     return from_grid(hits, pv, _swing(po, hits, swing), qpm, SPQ)

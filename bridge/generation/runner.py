@@ -42,16 +42,6 @@ class Request:
     phase: float | None = None  # beats into a bar where the new music starts (None: from the prime's length)
     drum_classes: tuple = ()  # drum models: only these classes (bridge.codecs.drums); (): all
 
-    def __post_init__(self):
-        if not 1 <= self.variations <= 32:
-            raise CadenzaError(f"variations must be 1-32, not {self.variations}")
-        if not (0 < self.beats <= 1024) and not self.tokens:
-            raise CadenzaError(f"length must be 0-1024 beats, not {self.beats}")
-        if not 0 <= self.tokens <= 100_000:
-            raise CadenzaError(f"tokens must be 0-100000, not {self.tokens}")
-        if self.max_hold is not None and not 0 <= self.max_hold <= 1024:
-            raise CadenzaError(f"max_hold must be 0-1024 beats (0: never release), not {self.max_hold}")
-
 
 @dataclass
 class Result:

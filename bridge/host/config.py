@@ -69,6 +69,10 @@ def load_toml(path: str | Path) -> dict:
         raise CadenzaError(f"{path}: cannot read config: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
         raise CadenzaError(f"{path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise CadenzaError(f"{path}: not valid TOML: it is not UTF-8 text") from None
+    except RecursionError:
+        raise CadenzaError(f"{path}: not valid TOML: nested too deeply") from None
     return data
 
 

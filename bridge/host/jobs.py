@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..errors import CadenzaError
+
 log = logging.getLogger("cadenza.jobs")
 
 
@@ -25,7 +27,7 @@ class Job:
     on_refused: Callable[[str], None] | None = None
 
 
-class Busy(Exception):
+class Busy(CadenzaError):
     pass
 
 

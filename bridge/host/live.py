@@ -25,6 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from ..errors import CadenzaError
+from .service import Player
 from .timing import InternalClock, MidiClock, Scheduler
 
 log = logging.getLogger("cadenza.live")
@@ -78,11 +79,12 @@ class JamConfig:
 
 
 class Live:
-    """MIDI in and out, the clock, the scheduler and jam mode of one daemon."""
+    """MIDI in and out, the clock, the scheduler and jam mode of one daemon. `service`: where its answers
+    are asked for (host/service.py)."""
 
-    def __init__(self, daemon, midi_in: str | None = None, midi_out: str | None = None, virtual: bool = False,
+    def __init__(self, service, midi_in: str | None = None, midi_out: str | None = None, virtual: bool = False,
                  api: str = "auto", jam: JamConfig | None = None, link: bool = False, qpm: float = 120.0):
-        self.daemon = daemon
+        self.service = service
         self.api = api
         self.virtual = virtual
         self.want_in, self.want_out = midi_in, midi_out
@@ -104,7 +106,7 @@ class Live:
         self.answering = False
         self.sounding_out: set[tuple[int, int]] = set()  # (channel, pitch) the answer holds on MIDI out
         self.answer_log: list[dict] = []  # when each answer's downbeat and first note were due (monotonic)
-        self.osc_player: tuple | None = None  # the OSC client whose /cadenza/note phrase is being answered
+        self.player: Player | None = None  # the OSC client whose /cadenza/note phrase is being answered
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0}
         self._stop = threading.Event()
         self.gone: dict[str, bool] = {}  # named ports that went away
@@ -200,14 +202,14 @@ class Live:
         elif msg.type in ("note_off", "note_on"):
             self.note(msg.note, 0, t)
 
-    def note(self, pitch: int, velocity: int, t: float | None = None, sender: tuple | None = None) -> None:
-        """A note of the player (from MIDI in, or /cadenza/note from `sender`: the answer then also goes back
-        to that client over OSC, as /cadenza/notes and as bundles time-tagged with when each note sounds)."""
+    def note(self, pitch: int, velocity: int, t: float | None = None, player: Player | None = None) -> None:
+        """A note of the player (from MIDI in, or from another door's `player`: the answer then also goes
+        back to it, as events and as each note at the time it sounds)."""
         t = time.monotonic() if t is None else t
         beat = self.clock.beat_at(t)
         self.stats["notes_in"] += 1
-        if sender is not None:
-            self.osc_player = sender
+        if player is not None:
+            self.player = player
         if velocity > 0:
             if self.answering:
                 self.cancel_answer()  # the player leads: what the answer has not played yet is dropped
@@ -273,11 +275,26 @@ class Live:
             elif self.phrase and not self.held and self.last_off is not None and now - self.last_off >= self.jam_cfg.wait:
                 self.answer(self.next_downbeat(now))
 
+    def settings(self):
+        """Jam mode's settings for phrases from MIDI: a new client's, then `[jam]` in the config."""
+        from .. import settings as S
+
+        s = self.service.defaults()
+        for key, value in (self.service.cfg.jam_defaults or {}).items():
+            s = S.apply(s, key, value)
+        return s
+
+    def place(self, origin: float, qpm: float) -> tuple[float, float]:
+        """Where beat 0 of an answer asked for at `origin` falls on this clock: its next downbeat (time, seconds
+        a beat)."""
+        clock = self.clock
+        return clock.time_at(self.next_downbeat(clock.beat_at(origin))), 60.0 / clock.qpm
+
     def answer(self, start_beat: float) -> None:
         """Send the phrase to the model; play what comes back from `start_beat` on the clock."""
         from .. import settings as S
         from ..music import Score
-        from .jobs import Busy, Job
+        from ..tasks import Continue, events as E
 
         phrase = list(self.phrase)
         if self.jam_cfg.mode == "call":
@@ -287,15 +304,14 @@ class Live:
             return
         t0 = min(on for _, on, _, _ in phrase)
         notes = [(p, on - t0, off - on, v) for p, on, off, v in phrase]
-        player = self.osc_player
-        self.osc_player = None
+        player = self.player
+        self.player = None
         # the OSC player's own settings (model, temperature, scale, ...), else the config's [jam] table
-        s = self.daemon.settings_of(player) if player is not None else self.daemon.jam_settings()
+        s = player.settings() if player is not None else self.settings()
         beats = self.jam_cfg.bars * self.bar_beats()
         s = S.apply(S.apply(S.apply(s, "beats", beats), "qpm", round(min(400, max(10, self.qpm)), 3)), "write_file", 0)
         s = S.apply(s, "midi", 0)
         prime = Score.from_beats(notes, qpm=s.qpm, time_signature=self.jam_cfg.meter)
-        req = S.request_of(s)
         self.answer_tag += 1
         tag = self.answer_tag
         self.answering = True
@@ -303,19 +319,19 @@ class Live:
         state = {"start": start_beat}
         clock = self.clock
         channel = self.jam_cfg.channel
+        told = player.sink(tag, s) if player is not None else None
 
-        def emit(address: str, args: list) -> None:
+        def sink(event) -> None:
             if tag != self.answer_tag:
                 return
-            if player is not None:
-                self.daemon.send(self.daemon.reply_to(player), "/cadenza/jam" + address[len("/cadenza"):], args)
-            if address == "/cadenza/notes":
-                flat = args[1:]
+            if told is not None:
+                told(event)
+            if isinstance(event, E.Notes) and event.variation == 1:
                 now_beat = clock.beat_at()
                 if now_beat > state["start"] - 0.02:  # the model was late for that downbeat: the next one
                     state["start"] = self.next_downbeat(now_beat + 0.05)
-                for i in range(0, len(flat) - 3, 4):
-                    pitch, start, dur, vel = int(flat[i]), float(flat[i + 1]), float(flat[i + 2]), int(flat[i + 3])
+                for pitch, start, dur, vel in event.notes:
+                    pitch, start, dur, vel = int(pitch), float(start), float(dur), int(vel)
                     if start >= beats:
                         continue
                     on = clock.time_at(state["start"] + start)
@@ -329,21 +345,18 @@ class Live:
                     self.scheduler.at(off, ("note_off", pitch, 0, channel), tag)
                     self.stats["answer_notes"] += 1
                     if player is not None:
-                        self.daemon.send_bundle(self.daemon.reply_to(player), on, "/cadenza/play",
-                                                [tag, pitch, vel, off - on, 1])
-            elif address in ("/cadenza/done", "/cadenza/error", "/cadenza/cancelled"):
-                if address == "/cadenza/error":
-                    log.warning("jam: the model could not answer: %s", args[1] if len(args) > 1 else "")
+                        player.play(tag, pitch, vel, on, off - on)
+            elif isinstance(event, E.FINAL):
+                if isinstance(event, E.Failed):
+                    log.warning("jam: the model could not answer: %s", event.message)
                 end = clock.time_at(state["start"] + beats)
                 self.scheduler.at(end, ("answered", tag), tag)
-                if address != "/cadenza/done":
+                if not isinstance(event, E.Done):
                     self.answering = False
 
         try:
-            self.daemon.jobs.submit(Job(key=("jam", tag), label="jam answer",
-                                        run=lambda job: self.daemon._generate(job, emit, tag, s, req, prime, None,
-                                                                              f"jam-{tag}")))
-        except Busy:
+            self.service.submit(("jam", tag), "jam answer", Continue(s, prime=prime), sink)
+        except CadenzaError:
             self.answering = False
             log.warning("jam: the daemon is busy; this phrase is not answered")
 

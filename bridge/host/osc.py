@@ -25,6 +25,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from ..errors import CadenzaError
+from .access import Allowlist
 
 log = logging.getLogger("cadenza.osc")
 
@@ -105,7 +106,7 @@ class OscServer:
         self.sock.settimeout(0.2)
         self.address = self.sock.getsockname()[:2]
         self.routes = routes
-        self.allow = [ipaddress.ip_network(a, strict=False) for a in (allow or [])]
+        self.allowlist = Allowlist(allow)
         self._stop = threading.Event()
         self._send_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -164,13 +165,7 @@ class OscServer:
 
     # ----- receiving ------------------------------------------------------------------------------
     def allowed(self, host: str) -> bool:
-        if not self.allow:
-            return True
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.allow)
+        return self.allowlist.allowed(host)
 
     def handle(self, data: bytes, sender: tuple) -> None:
         self.received += 1

@@ -10,6 +10,9 @@
 - A file still being written is waited out: it is taken once its size and time have stood still.
 - Files already there at start are processed; a file whose output is newer than it is skipped, so
   a restart does not redo finished work.
+- `task = "infill"` (with `start` and `end` in beats), `"groove"`, `"drumify"` or `"interpolate"` (with `to`,
+  the other beat's file in the inbox) in the sidecar does that instead; several variations are written as
+  NAME.cadenza-1.mid, NAME.cadenza-2.mid, ...
 - A file that cannot be read moves to `inbox/failed/` with `NAME.error.txt` beside it. A symbolic
   link is refused the same way, unread: the inbox takes files, not pointers to other places.
 - The input is never changed; outputs are written atomically (no partial file, even if killed).
@@ -24,8 +27,8 @@ from pathlib import Path
 
 from ..errors import CadenzaError
 from ..music import SUFFIXES, atomic_write_text
-from . import protocol as P
-from .jobs import Busy, Job
+from ..settings import Settings, apply as apply_setting, number
+from ..tasks import DRUM_TASKS, Continue, Drums, Infill, events as E
 
 log = logging.getLogger("cadenza.watch")
 SIDECARS = (".toml", ".txt")  # settings beside a file, and the error notes Cadenza writes
@@ -33,10 +36,11 @@ SETTLE = 0.5  # seconds a file's size must stand still before it is taken
 
 
 class Watcher:
-    def __init__(self, daemon):
-        self.daemon = daemon
-        self.inbox = Path(daemon.cfg.inbox)
-        self.outbox = Path(daemon.cfg.outbox)
+    def __init__(self, service):
+        self.service = service
+        self.cfg = service.cfg
+        self.inbox = Path(self.cfg.inbox)
+        self.outbox = Path(self.cfg.outbox)
         self.failed = self.inbox / "failed"
         self.pending: dict[Path, tuple[int, float, float]] = {}  # path -> (size, mtime, first seen unchanged)
         self.queued: set[Path] = set()
@@ -50,11 +54,18 @@ class Watcher:
     def output_for(self, path: Path) -> Path:
         return self.outbox / f"{path.stem}.cadenza.mid"
 
+    def finished(self, path: Path) -> bool:
+        """Whether an output newer than the file is there (its one variation, or the first of several)."""
+        out = self.output_for(path)
+        first = out.with_name(f"{out.stem}-1{out.suffix}")
+        mtime = path.stat().st_mtime
+        return any(o.exists() and o.stat().st_mtime >= mtime for o in (out, first))
+
     def wanted(self, path: Path) -> bool:
         if path.parent.resolve() != self.inbox.resolve() or path.name.startswith("."):
             return False
         if path.is_symlink():
-            return path.suffix.lower() in SUFFIXES  # taken, to be refused with a reason in process()
+            return path.suffix.lower() in SUFFIXES  # taken, to be refused with a reason in task_for()
         if not path.is_file():
             return False
         if path.suffix.lower() not in SUFFIXES:
@@ -62,8 +73,7 @@ class Watcher:
                 self.ignored.add(path)
                 log.warning("%s: left in the inbox: not a file Cadenza reads (%s)", path.name, " ".join(SUFFIXES))
             return False
-        out = self.output_for(path)
-        return not (out.exists() and out.stat().st_mtime >= path.stat().st_mtime)
+        return not self.finished(path)
 
     def notice(self, path: Path) -> None:
         with self._lock:
@@ -127,26 +137,31 @@ class Watcher:
                 if not self.wanted(path):
                     continue
                 try:
-                    self.daemon.jobs.submit(Job(key=("watch", str(path)), run=lambda job, p=path: self.process(p, job),
-                                                label=f"watch {path.name}"))
+                    self.service.submit(("watch", str(path)), f"watch {path.name}",
+                                        lambda p=path: self.task_for(p), self.sink_for(path))
                     with self._lock:
                         self.queued.add(path)
-                except Busy:
+                except CadenzaError:  # busy
                     with self._lock:
                         self.pending[path] = (st.st_size, st.st_mtime, now)  # try again shortly
 
     TASK_KEYS = ("task", "start", "end", "to")  # what to do with the file (not request settings)
-    TASKS = ("continue", "infill", "groove", "drumify", "interpolate")
+    TASKS = ("continue", "infill") + DRUM_TASKS
 
-    def partner_of(self, path: Path) -> Path:
-        """interpolate's second beat: the sidecar's `to`, a file beside this one in the inbox."""
-        pairs = dict(self.daemon.cfg.watch_defaults)
+    def sidecar(self, path: Path) -> dict:
+        """The folder's defaults (`[watch]` in the config), then `NAME.toml` beside the file."""
+        pairs = dict(self.cfg.watch_defaults)
         sidecar = path.with_suffix(".toml")
-        if sidecar.is_file() and not sidecar.is_symlink():
+        if sidecar.is_symlink():
+            raise CadenzaError(f"{sidecar.name} is a symbolic link; settings are read only from plain files")
+        if sidecar.is_file():
             from .config import load_toml
 
             pairs.update(load_toml(sidecar))
-        name = str(pairs.get("to", ""))
+        return pairs
+
+    def partner_of(self, name: str) -> Path:
+        """interpolate's second beat: the sidecar's `to`, a file beside this one in the inbox."""
         if not name:
             raise CadenzaError('task = "interpolate" needs `to`, the other beat\'s file name in the inbox, '
                                'e.g. to = "b.mid"')
@@ -155,114 +170,58 @@ class Watcher:
             raise CadenzaError(f"to = {name!r}: no such plain file in the inbox (a name, not a path)")
         return other
 
-    def task_for(self, path: Path) -> tuple[str, float, float]:
-        """("continue", 0, 0), ("infill", start beat, end beat) from the sidecar's `task = "infill"`, or
-        (groove | drumify | interpolate, 0, 0)."""
-        pairs = dict(self.daemon.cfg.watch_defaults)
-        sidecar = path.with_suffix(".toml")
-        if sidecar.is_file() and not sidecar.is_symlink():
-            from .config import load_toml
-
-            pairs.update(load_toml(sidecar))
+    def task_for(self, path: Path):
+        """The task a dropped file asks for, from its sidecar (read here, on the worker)."""
+        if path.is_symlink():
+            raise CadenzaError(f"{path.name} is a symbolic link; the inbox takes only plain files "
+                               "(copy the file in instead)")
+        pairs = self.sidecar(path)
+        s = Settings(beats=self.cfg.beats)
+        for k, v in pairs.items():
+            if k not in self.TASK_KEYS:
+                s = apply_setting(s, k, v)
+        if s.model:
+            self.service.models.find(s.model)  # a name in the store, as from the network
         task = str(pairs.get("task", "continue"))
+        out = self.output_for(path)
         if task not in self.TASKS:
             raise CadenzaError(f"task {task!r}: choose one of {', '.join(self.TASKS)}")
-        if task == "infill":
+        if task == "infill":  # the region between start and end written anew; every other note kept
             if "start" not in pairs or "end" not in pairs:
                 raise CadenzaError('task = "infill" needs start and end (beats), e.g. start = 8 and end = 12')
-            return task, P.number(pairs["start"], "start"), P.number(pairs["end"], "end")
-        return task, 0.0, 0.0
+            return Infill(s, prime=path, start=number(pairs["start"], "start"), end=number(pairs["end"], "end"),
+                          out=out)
+        if task in DRUM_TASKS:
+            primes = (path, self.partner_of(str(pairs.get("to", "")))) if task == "interpolate" else (path,)
+            return Drums(task, s, primes, out=out)
+        return Continue(s, prime=path, out=out)
 
-    def settings_for(self, path: Path) -> P.Settings:
-        s = P.Settings(beats=self.daemon.cfg.beats)
-        pairs = [kv for kv in self.daemon.cfg.watch_defaults.items() if kv[0] not in self.TASK_KEYS]
-        sidecar = path.with_suffix(".toml")
-        if sidecar.is_symlink():
-            raise CadenzaError(f"{sidecar.name} is a symbolic link; settings are read only from plain files")
-        if sidecar.is_file():
-            from .config import load_toml
-
-            pairs += [kv for kv in load_toml(sidecar).items() if kv[0] not in self.TASK_KEYS]
-        for k, v in pairs:
-            s = P.apply_setting(s, k, v)
-        if s.model:
-            self.daemon.models.find(s.model)  # a name in the store, as from the network
-        return s
-
-    def process(self, path: Path, job: Job) -> None:
-        from ..generation import (add_track, asked_beats, continuation_of, continue_drums, continue_ids, drum_note,
-                                  drums_model_here, tempo_at, with_meter)
-        from ..settings import request_of
-        from ..music import load_score, write_midi
-
+    def sink_for(self, path: Path):
+        """What a task's events do here: log lines, a note beside a file whose audio failed, and at the end
+        the file counted as processed, or moved to failed/ with the reason."""
+        written: list[Path] = []
         t0 = time.perf_counter()
-        try:
-            if path.is_symlink():
-                raise CadenzaError(f"{path.name} is a symbolic link; the inbox takes only plain files "
-                                   "(copy the file in instead)")
-            s = self.settings_for(path)
-            loaded = self.daemon.models.get(s.model)
-            like = load_score(path)  # read once: its tracks, tempo map and meter are kept
-            task, start, end = self.task_for(path)
-            if task in ("groove", "drumify", "interpolate"):
-                from ..generation.groove import run_task
 
-                groove = self.daemon.groove_model(s)
-                primes = [like] + ([load_score(self.partner_of(path))] if task == "interpolate" else [])
-                scores, note = run_task(task, groove, primes, s)
-                if note:
-                    log.info("%s: %s", path.name, note)
-                base = self.output_for(path)
-                for k, score in enumerate(scores):
-                    out = write_midi(score, base if len(scores) == 1 else
-                                     base.with_name(f"{path.stem}.cadenza-{k + 1}.mid"))
-                    log.info("%s -> %s (%s)", path.name, out, task)
+        def sink(event) -> None:
+            if isinstance(event, E.File) and event.kind == "midi":
+                written.append(Path(event.path))
+                log.info("%s -> %s (%s)", path.name, event.path, event.detail)
+            elif isinstance(event, E.Info):
+                log.info("%s: %s", path.name, event.text)
+            elif isinstance(event, E.Warning) and written:  # the music stands; say what did not work beside it
+                atomic_write_text(written[-1].with_suffix(".error.txt"), event.text.rstrip() + "\n")
+            elif isinstance(event, E.Done):
                 self.processed += 1
-                return
-            if task == "infill":  # the region between start and end written anew; every other note kept
-                from ..generation.infill import infill
-
-                log.info("%s: infilling beats %g-%g with %s", path.name, start, end, loaded.name)
-                wholes, regions, result = infill(loaded, like, start, end, request_of(s), cancel=job.cancel)
-                if result.cancelled:
-                    return
-                out = write_midi(wholes[0], self.output_for(path))
-                self.processed += 1
-                log.info("%s -> %s (%d new notes)", path.name, out, len(regions[0]))
-                return
-            said = drum_note(loaded.codec, like, loaded.name, drums_too=bool(s.with_drums) and drums_model_here(self.daemon.models))
-            prime = loaded.codec.encode_read(like, path)
-            if not len(prime):
-                raise CadenzaError(f"{path.name}: no notes to continue")
-            if said:
-                log.info("%s: %s", path.name, said)
-            req = with_meter(request_of(s, qpm=tempo_at(like, like.end_tick)), like)  # the prime's beats and bars
-            self.daemon.check_cost(loaded, req)
-            log.info("%s: continuing with %s for %g beats", path.name, loaded.name, req.beats)
-            result = continue_ids(loaded, prime, req, cancel=job.cancel)
-            if result.cancelled:
+                log.info("%s: done in %.0f ms", path.name, (time.perf_counter() - t0) * 1000)
+            elif isinstance(event, E.Cancelled):
                 log.info("%s: cancelled; it will be processed on the next start", path.name)
-                return
-            drums = continue_drums(like, req, self.daemon.models) if s.with_drums and not loaded.codec.drums else None
-            for k, new in enumerate(result.new):  # variation 1 is NAME.cadenza.mid, then NAME.cadenza-2.mid ...
-                score = add_track(continuation_of(loaded.codec, prime, new, like, beats=asked_beats(req),
-                                                  velocity_range=req.controls.velocity_range), drums)
-                out = self.output_for(path)
-                out = write_midi(score, out if k == 0 else out.with_name(f"{path.stem}.cadenza-{k + 1}.mid"))
-                try:
-                    self.daemon.extras(out, s)
-                except CadenzaError as e:  # the continuation stands; say what did not work beside it
-                    atomic_write_text(out.with_suffix(".error.txt"), f"{out.name} written, but: {e}\n")
-            self.processed += 1
-            log.info("%s -> %s (%d notes, %.1f new beats) in %.0f ms", path.name, out, score.note_count,
-                     result.beats[0], (time.perf_counter() - t0) * 1000)
-        except CadenzaError as e:
-            self.fail(path, str(e))
-        except OSError as e:  # unreadable (permissions, vanished mid-read): reported like a bad file
-            self.fail(path, f"{path.name}: cannot read it ({e.strerror or e})")
-        finally:
-            with self._lock:
-                self.queued.discard(path)
+            elif isinstance(event, E.Failed):
+                self.fail(path, event.message)
+            if isinstance(event, E.FINAL):
+                with self._lock:
+                    self.queued.discard(path)
+
+        return sink
 
     def fail(self, path: Path, reason: str) -> None:
         self.failed.mkdir(parents=True, exist_ok=True)

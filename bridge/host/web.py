@@ -5,9 +5,9 @@ uvicorn, in a thread of the daemon. Why Starlette and not Flask: the page follow
 happens through server-sent events, one long response per request, which an ASGI server holds without a
 thread each; the daemon's job queue stays the one place where work runs.
 
-One request path: a page request is the same `Settings` (bridge/settings.py), the same `Request`, the
-same job queue with the same cost and time limits, and the same `Daemon._generate` as an OSC request;
-only its replies arrive as events instead of datagrams.
+One request path: a page request is the same `Settings` (bridge/settings.py) and the same task
+(bridge.tasks), run by the same job queue with the same cost and time limits as an OSC request; only its
+events arrive as server-sent events instead of datagrams.
 
 Security (docs/security.md): bound to 127.0.0.1 unless --host says otherwise, the OSC allowlist applies;
 the Host header must name this server by IP address or `localhost` (DNS rebinding gets 421); a request
@@ -83,9 +83,9 @@ def notes_in_beats(score) -> list[list]:
 
 
 class WebDoor:
-    def __init__(self, daemon):
-        self.daemon = daemon
-        self.cfg = daemon.cfg
+    def __init__(self, service):
+        self.service = service
+        self.cfg = service.cfg
         self.token = secrets.token_urlsafe(24)
         self.jobs: OrderedDict[str, WebJob] = OrderedDict()
         self.files: dict[str, Path] = {}  # id -> a file this page made (outbox)
@@ -157,48 +157,52 @@ class WebDoor:
         return True
 
     # ----- the page's jobs -----------------------------------------------------------------------------
-    def emit_for(self, job: WebJob):
-        """The daemon's replies for this job, as the page's events."""
+    def sink_for(self, job: WebJob):
+        """A task's events (bridge.tasks.events) as the page's events."""
+        from ..tasks import events as E
 
-        def emit(address: str, args: list) -> None:
-            kind = address.rsplit("/", 1)[-1]
-            ev: dict = {"type": kind}
-            rest = list(args[1:])
-            if kind == "notes" or kind == "variation":
-                k = 1 if kind == "notes" else int(rest.pop(0))
-                ev = {"type": "notes", "variation": k,
-                      "notes": [rest[i:i + 4] for i in range(0, len(rest) - 3, 4)]}
-            elif kind in ("file", "audio", "picture"):
-                path = Path(rest[0])
+        public = self.service.public
+
+        def sink(event) -> None:
+            if isinstance(event, E.Notes):
+                ev = {"type": "notes", "variation": event.variation, "notes": [list(n) for n in event.notes]}
+            elif isinstance(event, E.File):
                 fid = secrets.token_hex(8)
+                path = Path(event.path)
                 with self._lock:
                     self.files[fid] = path
-                ev = {"type": "file", "kind": "midi" if kind == "file" else kind, "id": fid, "name": path.name,
-                      "variation": int(rest[1]) if len(rest) > 1 else 1}
-                if kind == "file":
+                ev = {"type": "file", "kind": event.kind, "id": fid, "name": path.name,
+                      "variation": event.variation or 1}
+                if event.kind == "midi":
                     self.history.append({"job": job.id, "id": fid, "name": path.name, "time": time.time(),
                                          "variation": ev["variation"]})
                     del self.history[:-100]
-            elif kind == "midi":
-                return  # the page downloads the file instead
-            elif kind == "started":
-                ev["model"] = rest[0]
-            elif kind == "done":
-                ev["notes"] = rest[0]
-            elif kind == "error":
-                ev["message"] = rest[0]
+            elif isinstance(event, E.Started):
+                ev = {"type": "started", "model": event.model}
+            elif isinstance(event, E.Info):
+                ev = {"type": "info", "message": public(event.text)}
+            elif isinstance(event, E.Warning):
+                ev = {"type": "warning", "message": public(event.text)}
+            elif isinstance(event, E.Done):
+                ev = {"type": "done", "notes": event.notes}
+            elif isinstance(event, E.Failed):
+                ev = {"type": "error", "message": public(event.message)}
+            elif isinstance(event, E.Cancelled):
+                ev = {"type": "cancelled"}
+            else:
+                return  # the MIDI bytes: the page downloads the file instead
             job.events.append(ev)
-            if kind in ("done", "error", "cancelled"):
+            if isinstance(event, E.FINAL):
                 job.done = True
 
-        return emit
+        return sink
 
     def submit(self, body: dict) -> WebJob:
         """A page request: settings and a prime, checked as every door checks them, queued as OSC's are."""
         from .. import settings as S
         from ..generation import tempo_at
         from ..music import Score, load_score
-        from .jobs import Busy, Job
+        from ..tasks import Continue
 
         given = body.get("settings") or {}
         if not isinstance(given, dict):
@@ -213,7 +217,7 @@ class WebDoor:
             except S.SettingError as e:
                 raise FieldError(key, str(e)) from None
         if s.model:
-            self.daemon.models.find(s.model)
+            self.service.models.find(s.model)
         s = S.apply(S.apply(s, "write_file", 1), "midi", 0)
         prime = body.get("prime") or {"kind": "none"}
         kind = prime.get("kind", "none")
@@ -253,23 +257,18 @@ class WebDoor:
                  "end": round(score.end_tick / score.tpq, 4) if score is not None else 0.0,
                  "qpm": round(tempo_at(score, score.end_tick), 3) if score is not None else s.qpm}
         job = WebJob(id=jid, rid=rid, prime=drawn, key=("web", jid))
-        req = S.request_of(s)
         stem = path.stem if path is not None else f"page-{jid}"
-        label = f"page {kind}"
         with self._lock:
             self.jobs[jid] = job
             while len(self.jobs) > MAX_JOBS_KEPT:
                 self.jobs.popitem(last=False)
-        emit = self.emit_for(job)
-        prime_score = None if path is not None or score is None else score
+        task = Continue(s, prime=path if path is not None else score, out=Path(self.cfg.outbox) / f"{stem}.cadenza.mid")
         try:
-            self.daemon.jobs.submit(Job(key=job.key, label=label,
-                                        run=lambda j: self.daemon._generate(j, emit, rid, s, req, prime_score, path,
-                                                                           stem)))
-        except Busy as e:
+            self.service.submit(job.key, f"page {kind}", task, self.sink_for(job))
+        except CadenzaError:
             with self._lock:
                 self.jobs.pop(jid, None)
-            raise CadenzaError(str(e)) from None
+            raise
         return job
 
     def form_keys(self) -> list[str]:
@@ -302,7 +301,7 @@ class WebDoor:
     def _meta(self, model: str) -> dict:
         from .. import store
 
-        folder = self.daemon.models.find(model)
+        folder = self.service.models.find(model)
         return store.read_meta(folder)
 
     # ----- the app ------------------------------------------------------------------------------------
@@ -315,7 +314,7 @@ class WebDoor:
         from starlette.staticfiles import StaticFiles
 
         door = self
-        daemon = self.daemon
+        service = self.service
 
         class Guard:
             """Every request: the client allowlist, the Host header; state changes: Origin and token."""
@@ -328,7 +327,7 @@ class WebDoor:
                     return await self.app(scope, receive, send)
                 headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
                 client = (scope.get("client") or ("", 0))[0]
-                if not daemon.server.allowed(client):
+                if not service.allowed(client):
                     return await JSONResponse({"error": "not in this daemon's client allowlist"}, 403)(
                         scope, receive, send)
                 if not door.host_ok(headers.get("host", "")):
@@ -345,7 +344,7 @@ class WebDoor:
                 return await self.app(scope, receive, send)
 
         def problem(message: str, status: int = 400, field_name: str | None = None):
-            body = {"error": daemon.public(message)}
+            body = {"error": service.public(message)}
             if field_name:
                 body["field"] = field_name
             return JSONResponse(body, status)
@@ -373,7 +372,7 @@ class WebDoor:
                             "licences": [l.get("first_line", "") for l in corpus.get("licences", [])][:3],
                             "metrics": {k: v for k, v in (meta.get("metrics") or {}).items()
                                         if isinstance(v, (int, float))}})
-            return JSONResponse({"models": out, "default": daemon.cfg.model})
+            return JSONResponse({"models": out, "default": service.cfg.model})
 
         async def settings_spec(request: Request):
             from .. import settings as S
@@ -385,7 +384,7 @@ class WebDoor:
                 spec.append({"name": s.name, "kind": s.kind.__name__, "default": s.default, "help": s.help,
                              "low": s.low, "high": s.high, "choices": list(s.choices) if s.choices else None,
                              "range": s.range_text()})
-            return JSONResponse({"settings": spec, "beats": daemon.cfg.beats})
+            return JSONResponse({"settings": spec, "beats": service.cfg.beats})
 
         async def pieces(request: Request):
             try:
@@ -394,22 +393,22 @@ class WebDoor:
                 return problem(str(e))
 
         async def status(request: Request):
-            return JSONResponse({"state": "ok" if daemon.ready.is_set() else "loading", "model": daemon.cfg.model,
-                                 "running": daemon.jobs.active, "waiting": daemon.jobs.waiting,
-                                 "loaded": daemon.models.loaded(), "history": door.history[-50:][::-1]})
+            return JSONResponse({"state": "ok" if service.ready.is_set() else "loading", "model": service.cfg.model,
+                                 "running": service.running, "waiting": service.waiting,
+                                 "loaded": service.models.loaded(), "history": door.history[-50:][::-1]})
 
         async def upload(request: Request):
-            limit = int(daemon.cfg.max_upload_mb * 1024 * 1024)
+            limit = int(service.cfg.max_upload_mb * 1024 * 1024)
             length = request.headers.get("content-length")
             if length is not None and length.isdigit() and int(length) > limit + 65536:
-                return problem(f"the file is larger than this daemon takes ({daemon.cfg.max_upload_mb:g} MB, "
+                return problem(f"the file is larger than this daemon takes ({service.cfg.max_upload_mb:g} MB, "
                                "--max-upload)", 413)
             try:
                 form = await request.form(max_files=1, max_fields=4, max_part_size=limit + 1)
             except Exception as e:  # noqa: BLE001 - a malformed or oversized multipart body: say so
                 text = str(e)
                 if "size" in text.lower() or "large" in text.lower():
-                    return problem(f"the file is larger than this daemon takes ({daemon.cfg.max_upload_mb:g} MB, "
+                    return problem(f"the file is larger than this daemon takes ({service.cfg.max_upload_mb:g} MB, "
                                    "--max-upload)", 413)
                 return problem(f"not a file upload ({text[:100]})")
             item = form.get("file")
@@ -418,7 +417,7 @@ class WebDoor:
             data = await item.read(limit + 1)
             await form.close()
             if len(data) > limit:
-                return problem(f"the file is larger than this daemon takes ({daemon.cfg.max_upload_mb:g} MB, "
+                return problem(f"the file is larger than this daemon takes ({service.cfg.max_upload_mb:g} MB, "
                                "--max-upload)", 413)
             suffix = sniff(data[:8192])
             if suffix is None:
@@ -497,7 +496,7 @@ class WebDoor:
 
         async def cancel(request: Request):
             job = door.jobs.get(request.path_params["jid"])
-            if job is None or not daemon.jobs.cancel(job.key):
+            if job is None or not service.cancel(job.key):
                 return problem("nothing to cancel", 404)
             return JSONResponse({"cancelled": job.id})
 
@@ -511,7 +510,7 @@ class WebDoor:
                     return problem("as: wav, flac, ogg, mp3 or png")
                 out = path.with_suffix(f".{fmt}")
                 if not out.is_file():
-                    from ..audio.render import render_file
+                    from ..music.render import render_file
 
                     try:
                         await asyncio.to_thread(render_file, path, out)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import MusicFileError
 from .score import KeySignature, Note, Score, Tempo, TimeSignature, Track, _note_order, qpm_to_usec
 
-NOTATION_TPQ = 960  # divisible by 2**6, 3 and 5: sixty-fourths, triplets and quintuplets are exact
+from .score import TPQ as NOTATION_TPQ  # sixty-fourths, triplets and quintuplets are exact
 DEFAULT_VELOCITY = 80
 
 

@@ -13,6 +13,7 @@ from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+TPQ = 960  # ticks per quarter Cadenza writes: divisible by 2**6, 3 and 5 (sixty-fourths, triplets, quintuplets)
 DEFAULT_TEMPO = 500_000  # microseconds per quarter note: 120 qpm, the MIDI default
 PIANO_LOW, PIANO_HIGH = 21, 108  # A0 and C8
 
@@ -155,7 +156,7 @@ class Score:
                    tempos=(Tempo(0, qpm_to_usec(qpm)),), time_signatures=ts)
 
     @classmethod
-    def from_beats(cls, notes: Iterable[tuple[int, float, float, int]], tpq: int = 960,
+    def from_beats(cls, notes: Iterable[tuple[int, float, float, int]], tpq: int = TPQ,
                    qpm: float = 120.0, time_signature: tuple[int, int] | None = (4, 4)) -> "Score":
         """Notes as (pitch, start_beats, duration_beats, velocity): the layout OSC clients send."""
         made = []

@@ -26,8 +26,8 @@ import numpy as np
 from ..codecs import get_codec
 from ..errors import CadenzaError
 from ..music import atomic_write_text
-from .prepare import (PrepareConfig, encode_with, failure, manifest_of, record_shape, records, shard_header,
-                      shard_of, storage_dtype, transposer)
+from .layout import (PrepareConfig, encode_with, failure, manifest_of, record_shape, records, shard_header,
+                     shard_of, storage_dtype, transposer)
 from .split import official_split, part_of
 
 NAMESPACE = "cadenza"

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CadenzaError
+from ..codecs.drums import groove_features as features
 from .data import EarlyStop
 
 C = 9
@@ -103,14 +104,6 @@ def tap(hits: np.ndarray) -> np.ndarray:
     return (hits.max(-1) > 0.5).astype(np.float32)
 
 
-def features(hits, vel, off, tapped, task: int) -> np.ndarray:
-    """(N, S, 31): the model's step features (offsets scaled to -1..1)."""
-    n, s = hits.shape[:2]
-    one = np.zeros((n, s, 3), np.float32)
-    one[..., task] = 1
-    return np.concatenate([hits, vel, 2 * off, tapped[..., None], one], -1).astype(np.float32)
-
-
 def make_examples(h, v, o, tasks: np.ndarray):
     """(source, condition, target) for each window and its task (0 groove, 1 drumify, 2 beat)."""
     zeros = np.zeros_like(h)
@@ -142,7 +135,7 @@ def train_groove(cfg: GrooveConfig) -> Path:
 
     from .. import __version__, nets, store
     from ..codecs import get_codec
-    from .prepare import find_licences
+    from .layout import find_licences
 
     folder = Path(cfg.data)
     files = _files(folder, cfg.max_files)

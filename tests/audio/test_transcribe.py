@@ -27,7 +27,7 @@ def test_pitch_tracking_recovers_nine_notes_in_ten():
 
 
 def test_every_audio_format_decodes_to_the_same_melody(tmp_path):
-    from bridge.audio.render import encode, synthesize
+    from bridge.music.render import encode, synthesize
     from bridge.bench.transcribe import match, melody
 
     score, truth = melody(7, 100, notes=12)
@@ -44,7 +44,7 @@ def test_every_audio_format_decodes_to_the_same_melody(tmp_path):
 def test_cadenza_continue_takes_a_recording(tmp_path):
     if not (ROOT / "models" / "chorale" / "cadenza.json").exists():
         pytest.skip("no shipped model")
-    from bridge.audio.render import encode, synthesize
+    from bridge.music.render import encode, synthesize
     from bridge.bench.transcribe import melody
 
     score, truth = melody(3, 90, notes=10)
@@ -72,7 +72,7 @@ def test_an_undecodable_recording_is_named(tmp_path, content, message):
 def test_silence_has_no_notes(tmp_path):
     import numpy as np
 
-    from bridge.audio.render import encode
+    from bridge.music.render import encode
     from bridge.errors import CadenzaError
 
     (tmp_path / "quiet.wav").write_bytes(encode(np.zeros((44100, 2), np.float32), 44100, ".wav"))

@@ -77,10 +77,14 @@ def test_kernel_random_numbers_are_uniform_and_independent_per_counter():
 
 
 def test_bad_settings_are_named():
+    """Sampling values are checked once, by the specification every door uses (bridge.settings)."""
+    from bridge.settings import Settings, apply, request_of
+
     with pytest.raises(CadenzaError, match="unknown strategy"):
-        Sampling(strategy="beam")
+        apply(Settings(), "strategy", "beam")
     with pytest.raises(CadenzaError, match="temperature"):
-        Sampling(temperature=0)
+        apply(Settings(), "temperature", 0)
+    assert request_of(apply(Settings(), "strategy", "top_k")).sampling.strategy == "top_k"
 
 
 def test_scales_and_ranges():

@@ -17,7 +17,7 @@ MIDI = CORPUS / "nottingham" / "ashover1.mid"
 
 def recording(path, seed=5, qpm=100):
     """A melody rendered from known notes, as a FLAC file; returns its pitches."""
-    from bridge.audio.render import encode, synthesize
+    from bridge.music.render import encode, synthesize
     from bridge.bench.transcribe import melody
 
     score, truth = melody(seed, qpm, notes=10)

@@ -42,8 +42,8 @@ def test_ping_set_status_and_errors_route_to_the_sender(daemon, replies):
                                                                  "reply_port", 45679])
     assert replies[2][:2] == (("127.0.0.1", 45679), "/cadenza/status") and replies[2][2][:2] == [3, "ok"]
     assert replies[3][1] == "/cadenza/error" and "unknown strategy" in replies[3][2][1]
-    assert daemon.settings_of(SENDER).temperature == pytest.approx(0.8)
-    daemon.clients.pop(SENDER, None)
+    assert daemon.osc.settings_of(SENDER).temperature == pytest.approx(0.8)
+    daemon.osc.clients.forget(SENDER)
 
 
 def test_a_continuation_is_started_streamed_and_done(daemon, replies):

@@ -179,9 +179,9 @@ def test_a_request_over_the_time_limit_is_stopped_with_an_error(client, daemon):
 
 # ----- 7. per-sender state is bounded ----------------------------------------------------------------
 def test_pings_from_many_ports_keep_no_state(daemon):
-    from bridge.host import daemon as D
+    from bridge.host import clients as D
 
-    before = len(daemon.clients)
+    before = len(daemon.osc.clients)
     socks = [Client(daemon.server.address[1]) for _ in range(50)]
     try:
         for c in socks:
@@ -189,29 +189,28 @@ def test_pings_from_many_ports_keep_no_state(daemon):
             c.send("/cadenza/status", 2)
         for c in socks:
             c.receive(until=("/cadenza/status",), timeout=10)
-        assert len(daemon.clients) == before
+        assert len(daemon.osc.clients) == before
         for c in socks:  # settings are kept, up to the cap
             c.send("/cadenza/set", "temperature", 0.9)
         for c in socks:
             c.receive(until=("/cadenza/ok",), timeout=10)
-        assert len(daemon.clients) <= D.MAX_CLIENTS
+        assert len(daemon.osc.clients) <= D.MAX_CLIENTS
     finally:
         for c in socks:
             c.close()
 
 
 def test_the_client_cap_forgets_the_least_recently_heard(daemon, monkeypatch):
-    from bridge.host import daemon as D
-
-    monkeypatch.setattr(D, "MAX_CLIENTS", 5)
+    clients = daemon.osc.clients
+    monkeypatch.setattr(clients, "limit", 5)
     for port in range(40000, 40020):
-        daemon.client(("127.0.0.9", port))
-    assert len(daemon.clients) == 5 and ("127.0.0.9", 40019) in daemon.clients
-    daemon.clients.clear()
+        clients.client(("127.0.0.9", port))
+    assert len(clients) == 5 and ("127.0.0.9", 40019) in clients
+    clients.forget()
 
 
 def test_live_notes_are_capped_per_client(client, daemon):
-    from bridge.host import daemon as D
+    from bridge.host import clients as D
 
     for i in range(D.MAX_LIVE_NOTES + 200):
         client.send("/cadenza/note", 1, 60 + i % 12, 90)
@@ -219,7 +218,7 @@ def test_live_notes_are_capped_per_client(client, daemon):
         if i % 100 == 0:
             time.sleep(0.02)
     assert ping_works(client)
-    c = daemon.clients[("127.0.0.1", client.port)]
+    c = daemon.osc.clients.get(("127.0.0.1", client.port))
     assert len(c.played) == D.MAX_LIVE_NOTES and len(c.held) <= 128
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CadenzaError
-from . import AUDIO_SUFFIXES, tfio
+from ..audio import AUDIO_SUFFIXES, tfio
 
 SAMPLE_RATE = 44100
 FADE = 0.05  # seconds faded out at the very end
@@ -50,7 +50,7 @@ def find_soundfont(explicit: str | os.PathLike | None = None) -> Path | None:
 
 
 def _fluidsynth(score, soundfont: Path, sr: int) -> np.ndarray:
-    from ..music import midi_bytes
+    from . import midi_bytes
 
     with tempfile.TemporaryDirectory(prefix="cadenza-render-") as tmp:
         mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
@@ -87,7 +87,7 @@ def synthesize(score, sr: int = SAMPLE_RATE, synth: str = "auto", soundfont=None
         tfio()  # the output is encoded with tensorflow-io: say so before rendering, not after
         audio, info = _fluidsynth(score, font, sr), {"synth": "fluidsynth", "soundfont": str(font)}
     else:
-        from .synth import synthesize as builtin
+        from ..audio.synth import synthesize as builtin
 
         audio, info = builtin(score, sr=sr, tail=tail, timbre=timbre), {"synth": "builtin", "soundfont": None,
                                                                        "timbre": timbre or "by program"}
@@ -164,7 +164,7 @@ def _on_big_stack(fn, stack_bytes: int):
 def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0, timbre: str | None = None,
                 sr: int = SAMPLE_RATE, prime_beats: float | None = None) -> dict:
     """Render `src` (any file Cadenza reads) to `out`: audio by suffix, or a piano roll for .png."""
-    from ..music import atomic_write_bytes, load_score
+    from . import atomic_write_bytes, load_score
 
     out = Path(out)
     suffix = out.suffix.lower()
@@ -173,7 +173,7 @@ def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0
                            f"{', '.join(AUDIO_SUFFIXES)} for audio or .png for a piano roll")
     score = load_score(src)
     if suffix == ".png":
-        from ..music.picture import piano_roll_png
+        from .picture import piano_roll_png
 
         atomic_write_bytes(out, piano_roll_png(score, prime_beats=prime_beats))
         return {"out": str(out), "kind": "piano roll", "notes": score.note_count}
