@@ -195,7 +195,7 @@ def jam_figures(model: str, jams: int) -> dict:
     from ..host.daemon import Daemon
 
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-clock-"))
-    d = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
+    d = Daemon(ServeConfig(http_port=0, port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
                            virtual_ports=True, midi_api="jack", jam=True, jam_wait=1.0, jam_bars=1))
     d.start()
     d.wait_ready(120)

@@ -212,7 +212,7 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
     tracebacks = _Tracebacks()
     logging.getLogger().addHandler(tracebacks)
     if own:
-        daemon = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
+        daemon = Daemon(ServeConfig(http_port=0, port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
                                     queue=8, max_tokens=2000, max_seconds=5.0))
         daemon.start()
     daemon.wait_ready(300)  # the model loaded: what the datagrams add is what RSS after minus before shows

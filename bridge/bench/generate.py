@@ -73,6 +73,7 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
     from .. import store
     from ..generation import Request, Sampling, generator_for, prime_from_generation_set
 
+    repeats = max(1, repeats)
     loaded = store.load(model)
     messages = len(loaded.codec.fields) > 1  # tokens of several fields: the attention-LSTM's three heads
     gen = generator_for(loaded)

@@ -99,7 +99,7 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
     from ..host.daemon import Daemon
 
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
-    d = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False, queue=64))
+    d = Daemon(ServeConfig(http_port=0, port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False, queue=64))
     d.start()
     port = d.server.address[1]
     result = {"model": model, "beats": beats, "requests_per_client": requests, "runs": []}
@@ -155,7 +155,7 @@ def run_watch(files: list[Path], model: str = "piano", beats: float = 16.0, time
     from ..host.daemon import Daemon
 
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
-    d = Daemon(ServeConfig(port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", beats=beats, queue=64))
+    d = Daemon(ServeConfig(http_port=0, port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", beats=beats, queue=64))
     d.start()
     times = []
     try:
@@ -204,3 +204,11 @@ def table_watch(r: dict) -> str:
 
 def _f(x):
     return "-" if x is None else f"{x:.1f}"
+
+
+def run_watch_folder(corpus: str, model: str = "piano", files: int = 10, beats: float = 16.0) -> dict:
+    """`cadenza bench watch`: the first `files` music files of a folder dropped one by one."""
+    from ..music import SUFFIXES
+    from ..training.prepare import find_files
+
+    return run_watch(find_files(Path(corpus), SUFFIXES)[:files], model, beats=beats)

@@ -336,3 +336,20 @@ def table(r: dict) -> str:
         for row in PUBLISHED:
             lines.append(f"  {row[0]:48s} {row[col]:16.2f}")
     return "\n".join(lines)
+
+
+def main(file, out=None, **settings) -> dict:
+    """`cadenza bench pianoroll`: the flags given (others keep BenchConfig's defaults); progress on stderr,
+    the report also written to `out`."""
+    import json
+    import sys
+
+    from pathlib import Path
+
+    from ..music.atomic import atomic_write_text
+
+    cfg = BenchConfig(**{k: v for k, v in settings.items() if v is not None})
+    r = run(file, cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if out:
+        atomic_write_text(Path(out), json.dumps(r, indent=1))
+    return r

@@ -20,39 +20,48 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import CadenzaError
+from ..flags import option
 
 
 @dataclass
 class ServeConfig:
-    host: str = "127.0.0.1"  # loopback only, unless told otherwise
-    port: int = 9000  # clear of SuperCollider (57110/57120), Sonic Pi (4560), Wekinator, AbletonOSC
-    model: str = "piano"  # the default model
-    inbox: Path = Path("cadenza/inbox")  # watched folder: drop files here
-    outbox: Path = Path("cadenza/outbox")  # continuations and OSC results are written here
-    allowed_dirs: list = field(default_factory=list)  # more folders /cadenza/continue_file may read
-    allow: list = field(default_factory=list)  # client addresses or networks allowed (empty: any that reach us)
+    host: str = option("127.0.0.1", "address to listen on (127.0.0.1: this machine only)")
+    port: int = option(9000, "UDP port for OSC (0: any free port; the ready line says which)")  # clear of SuperCollider, Sonic Pi, AbletonOSC
+    model: str = option("piano", "the default model")
+    inbox: Path = option(Path("cadenza/inbox"), "the watched folder: drop files here (default ./cadenza/inbox)")
+    outbox: Path = option(Path("cadenza/outbox"), "where continuations and OSC results are written "
+                                                  "(default ./cadenza/outbox)")
+    allowed_dirs: list = option([], "another folder /cadenza/continue_file may read (repeatable)", flag="--allow-dir",
+                               metavar="DIR")
+    allow: list = option([], "a client address or network allowed (repeatable; none: any that reach the daemon)",
+                        metavar="ADDRESS")
     queue: int = 16  # requests that may wait; more are answered "busy" at once
-    max_tokens: int = 100_000  # a request's cost limit: tokens in all its variations (about 8 s here at worst)
-    max_seconds: float = 30.0  # a request running longer is stopped with an error
-    http_port: int = 0  # the web page's port (0: no page; `cadenza serve` gives 8000 unless told otherwise)
-    midi_in: str = ""  # a MIDI input port to listen to (a name or part of one)
-    midi_out: str = ""  # a MIDI output port to play on
-    virtual_ports: bool = False  # open "Cadenza in" and "Cadenza out" for other programs to connect to
-    midi_api: str = "auto"  # alsa, jack, coremidi, windows or auto
-    link: bool = False  # join an Ableton Link session (the optional extra cadenza[link])
-    qpm: float = 120.0  # the tempo when no Link session or MIDI clock gives one
-    jam: bool = False  # answer the player's phrases on MIDI out, in time
-    jam_mode: str = "call"  # call (answer when the player stops) or accompany (answer at every bar line)
-    jam_wait: float = 2.0  # beats of silence that end a phrase
-    jam_bars: int = 2  # bars of answer
-    jam_meter: str = "4/4"
-    jam_channel: int = 1  # MIDI channel of the answer, 1-16
+    max_tokens: int = option(100_000, "a request's cost limit in tokens, all variations together; a request over "
+                                      "it is refused before any work")
+    max_seconds: float = option(30.0, "a request running longer is stopped with an error")
+    http_port: int = option(8000, "the web page's port (0: no page)")
+    midi_in: str = option("", "a MIDI input to listen to (a port name or part of one)", group="playing in time (docs/timing.md)")
+    midi_out: str = option("", "a MIDI output to play on", group="playing in time (docs/timing.md)")
+    virtual_ports: bool = option(False, 'open "Cadenza in" and "Cadenza out" for other programs to connect to',
+                                 group="playing in time (docs/timing.md)")
+    midi_api: str = option("auto", "alsa, jack, coremidi, windows or auto", group="playing in time (docs/timing.md)")
+    link: bool = option(False, "join an Ableton Link session (needs the extra: pip install 'cadenza[link]')",
+                        group="playing in time (docs/timing.md)")
+    qpm: float = option(120.0, "the tempo when no Link session or MIDI clock gives one", group="playing in time (docs/timing.md)")
+    jam: bool = option(False, "answer the player's phrases (MIDI in or /cadenza/note) on MIDI out, in time",
+                       group="playing in time (docs/timing.md)")
+    jam_mode: str = option("call", "call: answer when the player stops; accompany: at every bar line",
+                           choices=("call", "accompany"), group="playing in time (docs/timing.md)")
+    jam_wait: float = option(2.0, "beats of silence that end a phrase", group="playing in time (docs/timing.md)")
+    jam_bars: int = option(2, "bars of answer", group="playing in time (docs/timing.md)")
+    jam_meter: str = option("4/4", "the meter bars are counted in", group="playing in time (docs/timing.md)")
+    jam_channel: int = option(1, "MIDI channel of the answer, 1-16", group="playing in time (docs/timing.md)")
     jam_defaults: dict = field(default_factory=dict)  # request settings for jam answers ([jam] in the TOML)
-    max_upload_mb: float = 20.0  # the largest file the page takes
-    beats: float = 16.0  # default length of new music
-    watch: bool = True  # watch the inbox
+    max_upload_mb: float = option(20.0, "the largest file the page takes, in MB", flag="--max-upload", metavar="MB")
+    beats: float = option(16.0, "default length of new music, in beats")
+    watch: bool = option(True, "do not watch the inbox", invert="--no-watch")
     watch_defaults: dict = field(default_factory=dict)  # settings for dropped files ([watch] in the TOML)
-    log_level: str = "INFO"
+    log_level: str = option("INFO", "DEBUG, INFO or WARNING")
 
 
 def load_toml(path: str | Path) -> dict:

@@ -40,11 +40,15 @@ class Service:
         self.models = models
         self.ready = ready  # the default model is loaded (or failed to)
         self.defaults = defaults  # a new client's settings (the clock's tempo)
-        self.limits = Limits(max_tokens=cfg.max_tokens, max_seconds=float(cfg.max_seconds))
         self.folders = Folders(cfg.inbox, cfg.outbox, cfg.allowed_dirs)
         self.allowlist = Allowlist(cfg.allow)
         self._jobs = jobs
         self.stats = {"requests": 0, "failed": 0}
+
+    @property
+    def limits(self) -> Limits:
+        """What one request may spend, as the config says now."""
+        return Limits(max_tokens=int(self.cfg.max_tokens), max_seconds=float(self.cfg.max_seconds))
 
     def submit(self, key: tuple, label: str, task, sink: Callable[[object], None]) -> None:
         """Queue a task (or a function that makes one on the worker: a watched file's sidecar is read

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,31 +29,12 @@ import numpy as np
 
 from ..errors import CadenzaError
 from ..codecs.drums import groove_features as features
+from .config import GrooveConfig  # noqa: F401 - the settings (and flags) of `cadenza train-groove`
 from .data import EarlyStop
 
 C = 9
 TASKS = ("groove", "drumify", "beat")
 TASK_SHARE = (0.4, 0.3, 0.3)
-
-
-@dataclass
-class GrooveConfig:
-    data: Path
-    name: str = "groove"
-    out: Path = Path("models")
-    batch: int = 64
-    lr: float = 1e-3
-    beta: float = 0.2  # weight of the KL term
-    free_bits: float = 16.0  # nats of KL a window may use unpenalised (else z collapses: the decoder ignores it)
-    max_minutes: float = 30.0
-    steps_per_epoch: int = 200
-    epochs: int = 200
-    patience: int = 6
-    seed: int = 0
-    max_files: int = 0
-    args: dict = field(default_factory=dict)  # groovae arguments (latent, enc_units, dec_units)
-    note: str = ""
-    verbose: int = 1
 
 
 def _files(folder: Path, max_files: int = 0) -> dict[str, list[Path]]:

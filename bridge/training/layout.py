@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -15,26 +14,12 @@ import numpy as np
 from .. import __version__
 from ..codecs import Codec
 from ..errors import CadenzaError
+from .config import PrepareConfig  # noqa: F401 - re-exported: the settings (and flags) of `cadenza prepare`
 
 
 LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "COPYRIGHT")
 SHARD_INPUT_BYTES = 16 << 20  # one shard per this many bytes of input files, by default
 AHEAD = 4  # files encoded ahead of the writer, per worker: what bounds the memory held
-
-
-@dataclass
-class PrepareConfig:
-    corpus: Path
-    out: Path
-    codec: str = "performance"
-    params: dict = field(default_factory=dict)  # codec parameters, stored in the manifest
-    workers: int = 0  # 0: every core
-    shards: int = 0  # 0: one per 16 MB of input files (and their transposed copies)
-    transpose: int = 0  # also write each file transposed by -N..N semitones (copies out of range skipped)
-    progress: bool = True
-    max_files: int = 0  # encode only the first N files (0: all): smoke tests and quick trials
-    runner: str = ""  # "": this machine's processes; "beam": an Apache Beam pipeline (bridge/training/beam.py)
-    beam_options: list = field(default_factory=list)  # pipeline options passed through, e.g. --runner=FlinkRunner
 
 
 def find_files(corpus: Path, suffixes) -> list[Path]:

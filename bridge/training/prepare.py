@@ -145,8 +145,8 @@ def prepare(cfg: PrepareConfig) -> dict:
         from .beam import prepare_beam
 
         return prepare_beam(cfg, corpus, codec, files, shards)
-    if cfg.runner:
-        raise CadenzaError(f"--runner {cfg.runner!r}: beam, or leave it out")
+    if cfg.runner not in ("local", ""):
+        raise CadenzaError(f"--runner {cfg.runner!r}: local or beam")
     workers = min(cfg.workers or os.cpu_count() or 1, len(files))
     dtype = storage_dtype(codec)
     official = official_split(corpus)

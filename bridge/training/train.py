@@ -15,7 +15,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,46 +23,10 @@ import numpy as np
 
 from .. import __version__
 from .data import LN2, Data
-from .split import SEED, GENERATION, VALIDATION, official_split, split_of
+from .config import TrainConfig  # noqa: F401 - the settings (and flags) of `cadenza train`
+from .split import official_split, split_of
 from ..errors import CadenzaError
 
-
-
-@dataclass
-class TrainConfig:
-    data: list  # corpus folders, or folders written by `cadenza prepare` (one or several)
-    name: str  # the model's name in the store
-    codec: str = "performance"
-    codec_params: dict = field(default_factory=dict)
-    arch: str = "lstm"
-    arch_args: dict = field(default_factory=dict)  # e.g. {"layers": 2, "units": 256}
-    seq_len: int = 256  # tokens per training window
-    batch: int = 32
-    steps_per_epoch: int = 200
-    epochs: int = 100  # an upper bound: early stopping or the time budget usually ends sooner
-    lr: float = 2e-3
-    patience: int = 4  # epochs without a better validation loss before stopping
-    transpose: int = 5  # each window is transposed by a random shift in [-transpose, transpose]
-    val_fraction: float = VALIDATION
-    gen_fraction: float = GENERATION
-    seed: int = SEED  # the split (a hash of each path with it), and the draws below unless sample_seed is set
-    sample_seed: int = -1  # initial weights and training windows (-1: seed): another draw over the same split
-    max_minutes: float = 0.0  # stop after this long, keeping the best weights (0: no limit)
-    max_files: int = 0  # use only the first N files (0: all): for smoke tests
-    out: Path = Path("models")  # the store folder the model is exported to
-    runs: Path = Path("runs")  # checkpoints, for resuming
-    corpus_note: str = ""  # free text for cadenza.json (e.g. the corpus licence in words)
-    val_windows: int = 96  # validation windows checked each epoch (the final figure uses them all)
-    init: str = ""  # start from this model's weights (a name or folder: same architecture and codec)
-    fim: bool = False  # train for infill: windows in fill-in-the-middle order (bridge/codecs/fim.py)
-    fim_reminder: int = 0  # and the suffix's first tokens read again before the middle
-    fim_order: str = "spm"  # spm: suffix, prefix, middle; psm: prefix, the suffix's start, middle
-    fim_suffix: int = 32  # psm: tokens of the suffix read
-    fim_plain: float = 0.0  # the share of windows left in plain order (the model also continues)
-    fim_again: int = 0  # psm: the prefix's last tokens read again after the suffix
-    distribute: str = ""  # "", "mirrored" or "multiworker" (TF_CONFIG): bridge/training/distributed.py
-    worker_timeout: float = 300.0  # multiworker: seconds a step waits for the other workers before stopping
-    verbose: int = 1
 
 
 def load_corpus(cfg: TrainConfig) -> tuple[dict, list[str], list[np.ndarray]]:

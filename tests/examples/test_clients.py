@@ -103,7 +103,7 @@ def test_supercollider_jams_over_osc(tmp_path):
     from bridge.host.daemon import Daemon
     from tests.host.conftest import MODEL
 
-    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
+    d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
                            jam=True, jam_wait=1.0, jam_bars=1, qpm=240.0))
     d.start()
     d.wait_ready(120)

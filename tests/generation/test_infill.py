@@ -80,7 +80,7 @@ def test_the_cli_and_osc_doors(fim_model, tmp_path, monkeypatch):
     # OSC: the piece as notes, the region's notes back, streamed; a name in the store (not a path)
     monkeypatch.setenv("CADENZA_MODELS", str(tmp_path / "store"))
     shutil.copytree(fim_model, tmp_path / "store" / "fim")
-    d = Daemon(ServeConfig(port=0, model="chorale", inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
+    d = Daemon(ServeConfig(http_port=0, port=0, model="chorale", inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
     d.start()
     d.wait_ready(120)
     c = Client(d.server.address[1])
@@ -119,7 +119,7 @@ def test_the_watch_folder_infills_with_a_sidecar(fim_model, tmp_path, monkeypatc
     (inbox / "piece.toml").write_text('task = "infill"\nstart = 4\nend = 8\nmodel = "fim"\nseed = 1\n')
     shutil.copy(PIECE, inbox / "bad.krn")
     (inbox / "bad.toml").write_text('task = "infill"\nstart = 8\nmodel = "fim"\n')
-    d = Daemon(ServeConfig(port=0, model="chorale", inbox=inbox, outbox=tmp_path / "outbox"))
+    d = Daemon(ServeConfig(http_port=0, port=0, model="chorale", inbox=inbox, outbox=tmp_path / "outbox"))
     d.start()
     try:
         out, err = tmp_path / "outbox" / "piece.cadenza.mid", inbox / "failed" / "bad.error.txt"

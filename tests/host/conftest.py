@@ -64,7 +64,7 @@ def daemon(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve")
     extra = root / "scores"
     extra.mkdir()
-    cfg = ServeConfig(port=0, model=MODEL, inbox=root / "inbox", outbox=root / "outbox", allowed_dirs=[extra],
+    cfg = ServeConfig(http_port=0, port=0, model=MODEL, inbox=root / "inbox", outbox=root / "outbox", allowed_dirs=[extra],
                       queue=4, beats=4.0, watch=False)
     d = Daemon(cfg)
     d.start()

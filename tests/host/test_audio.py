@@ -85,7 +85,7 @@ def test_a_recording_dropped_in_the_inbox_is_continued_and_rendered(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     pitches = recording(tmp_path / "hum.wav")
-    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=inbox, outbox=tmp_path / "outbox", beats=4.0,
+    d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=inbox, outbox=tmp_path / "outbox", beats=4.0,
                            watch_defaults={"render": "ogg", "picture": 1}))
     d.start()
     try:

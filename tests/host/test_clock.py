@@ -47,7 +47,7 @@ def test_accompany_answers_at_the_bar_lines(tmp_path):
     from bridge.host.daemon import Daemon
     from tests.host.conftest import MODEL, Client
 
-    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
+    d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
                            jam=True, jam_mode="accompany", jam_bars=1, qpm=240.0))
     d.start()
     d.wait_ready(120)

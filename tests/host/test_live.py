@@ -40,7 +40,7 @@ def band(jack, tmp_path_factory):
     from bridge.host.daemon import Daemon
 
     root = tmp_path_factory.mktemp("band")
-    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=root / "in", outbox=root / "out", watch=False,
+    d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=root / "in", outbox=root / "out", watch=False,
                            virtual_ports=True, midi_api="jack", jam=True, jam_wait=1.0, jam_bars=1))
     d.start()
     d.wait_ready(120)
@@ -165,7 +165,7 @@ def test_timed_osc_bundles_carry_when_each_note_sounds(tmp_path):
     from bridge.host.config import ServeConfig
     from bridge.host.daemon import Daemon
 
-    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
+    d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
     d.start()
     d.wait_ready(120)
     c = Client(d.server.address[1])
@@ -223,7 +223,7 @@ def test_a_named_port_that_goes_away_is_taken_back_when_it_returns(jack, tmp_pat
 
     be = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
     keyboard = be.open_output("Test keyboard", virtual=True)
-    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
+    d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
                            midi_in="Test keyboard", midi_api="jack"))
     d.start()
     try:

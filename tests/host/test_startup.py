@@ -17,7 +17,7 @@ def test_a_request_sent_at_launch_waits_for_the_model_and_completes(tmp_path):
     from bridge.host.config import ServeConfig
     from bridge.host.daemon import Daemon
 
-    d = Daemon(ServeConfig(port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
+    d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False))
     d.start()  # returns before the model is loaded
     c = Client(d.server.address[1])
     try:

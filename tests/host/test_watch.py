@@ -37,7 +37,7 @@ def watched(tmp_path):
     made = []
 
     def start(**kw):
-        cfg = ServeConfig(port=0, model=MODEL, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox", beats=4.0, **kw)
+        cfg = ServeConfig(http_port=0, port=0, model=MODEL, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox", beats=4.0, **kw)
         d = Daemon(cfg)
         d.start()
         made.append(d)
