@@ -362,6 +362,11 @@ def cmd_drum_task(args) -> int:
     from .errors import CadenzaError
     from .tasks import Drums
 
+    from .store import find, read_meta
+
+    if read_meta(find(args.model)).get("arch", {}).get("name") != "groovae":  # --model names the groove model
+        raise CadenzaError(f"{args.model} is not a groove model: groove, drumify and interpolate need one "
+                           "(the shipped `groove`, or train one with `cadenza train-groove`)")
     s = _task_settings(args)
     if args.task == "interpolate":
         out_dir = Path(args.out_dir)

@@ -23,6 +23,7 @@ from .generation.sampling import STRATEGIES  # the kernels' order; checked here,
 
 MAX_BEATS = 1024.0
 MAX_TEXT = 200  # characters of any text setting
+MAX_NOTES = 4096  # prime notes in one request
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a model's folder name in the store, never a path
 RENDER_FORMATS = ("wav", "flac", "ogg", "mp3")
 
@@ -341,3 +342,37 @@ def markdown() -> str:
 
 if __name__ == "__main__":  # python -m bridge.settings: the table for the docs
     print(markdown(), end="")
+
+
+# ----- prime notes a client sends -------------------------------------------------------------------
+@dataclass(frozen=True)
+class PrimeNote:
+    pitch: int
+    start: float  # beats
+    duration: float  # beats
+    velocity: int
+
+
+def parse_notes(flat: list) -> list[PrimeNote]:
+    """Prime notes sent by a client (OSC, the page), as flat (pitch, start beats, duration beats, velocity)
+    numbers: each checked here, for every door."""
+    if len(flat) % 4:
+        raise SettingError(f"prime notes come as 4 numbers each (pitch, start, duration, velocity); "
+                            f"got {len(flat)} numbers")
+    if len(flat) // 4 > MAX_NOTES:
+        raise SettingError(f"{len(flat) // 4} prime notes: at most {MAX_NOTES} in one request")
+    notes = []
+    for i in range(0, len(flat), 4):
+        k = i // 4 + 1
+        pitch = integer(flat[i], f"note {k} pitch")
+        start = number(flat[i + 1], f"note {k} start")
+        dur = number(flat[i + 2], f"note {k} duration")
+        vel = integer(flat[i + 3], f"note {k} velocity")
+        if not 0 <= pitch <= 127:
+            raise SettingError(f"note {k}: pitch {pitch} is outside 0-127")
+        if not 0 <= start <= 100_000 or not 0 < dur <= 1024:
+            raise SettingError(f"note {k}: start {start} and duration {dur} must be beats >= 0 (duration > 0)")
+        if not 1 <= vel <= 127:
+            raise SettingError(f"note {k}: velocity {vel} is outside 1-127")
+        notes.append(PrimeNote(pitch, start, dur, vel))
+    return notes

@@ -31,6 +31,9 @@ from .timing import InternalClock, MidiClock, Scheduler
 log = logging.getLogger("cadenza.live")
 MAX_PHRASE = 1024  # notes of a phrase kept (the oldest go first)
 MAX_INCOMING = 4096  # MIDI messages waiting to be read (a flood is dropped, counted and said once)
+MAX_HELD = 512  # notes held at once, over every player and channel
+HOLD_BARS = 4  # a note held longer than this many bars is let go: its note-off was lost
+ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123  # MIDI channel mode messages that end every held note
 
 
 def backend(api: str = "auto"):
@@ -100,14 +103,14 @@ class Live:
         self.incoming: deque = deque(maxlen=MAX_INCOMING)
         self.dropped = 0
         self.phrase: deque = deque(maxlen=MAX_PHRASE)  # (pitch, on beat, off beat, velocity)
-        self.held: dict[int, tuple[float, int]] = {}
+        self.held: dict[tuple, tuple[float, int]] = {}  # ((player, channel), pitch) -> (on beat, velocity)
         self.last_off: float | None = None  # beat of the phrase's last note-off
         self.answer_tag = 0
         self.answering = False
         self.sounding_out: set[tuple[int, int]] = set()  # (channel, pitch) the answer holds on MIDI out
         self.answer_log: list[dict] = []  # when each answer's downbeat and first note were due (monotonic)
         self.player: Player | None = None  # the OSC client whose /cadenza/note phrase is being answered
-        self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0}
+        self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0, "let_go": 0}
         self._stop = threading.Event()
         self.gone: dict[str, bool] = {}  # named ports that went away
         self.scheduler: Scheduler | None = None
@@ -196,28 +199,67 @@ class Live:
             self.midi_clock.feed(msg, t)
             if msg.type == "stop":
                 self.cancel_answer()
+                self.let_go(None, t, "stop")
             return
         if msg.type == "note_on" and msg.velocity > 0:
-            self.note(msg.note, msg.velocity, t)
+            self.note(msg.note, msg.velocity, t, channel=msg.channel)
         elif msg.type in ("note_off", "note_on"):
-            self.note(msg.note, 0, t)
+            self.note(msg.note, 0, t, channel=msg.channel)
+        elif msg.type == "control_change" and msg.control in (ALL_SOUND_OFF, ALL_NOTES_OFF):
+            self.let_go(("midi", msg.channel), t, "all notes off" if msg.control == ALL_NOTES_OFF else "all sound off")
 
-    def note(self, pitch: int, velocity: int, t: float | None = None, player: Player | None = None) -> None:
-        """A note of the player (from MIDI in, or from another door's `player`: the answer then also goes
-        back to it, as events and as each note at the time it sounds)."""
+    def note(self, pitch: int, velocity: int, t: float | None = None, player: Player | None = None,
+             channel: int = 0) -> None:
+        """A note of the player (from MIDI in on `channel`, or from another door's `player`: the answer then
+        also goes back to it, as events and as each note at the time it sounds). Held notes are kept per
+        player and channel: one player's note-off never ends another's note."""
         t = time.monotonic() if t is None else t
         beat = self.clock.beat_at(t)
         self.stats["notes_in"] += 1
+        source = (player.key if player is not None else "midi", channel)
         if player is not None:
             self.player = player
+        key = (source, pitch)
         if velocity > 0:
             if self.answering:
                 self.cancel_answer()  # the player leads: what the answer has not played yet is dropped
-            self.held[pitch] = (beat, velocity)
-        elif pitch in self.held:
-            on, vel = self.held.pop(pitch)
+            if key not in self.held and len(self.held) >= MAX_HELD:
+                return  # a flood of note-ons: the notes already held stay, the new ones are not kept
+            self.held[key] = (beat, velocity)
+        elif key in self.held:
+            on, vel = self.held.pop(key)
             self.phrase.append((pitch, on, max(beat, on + 1 / 64), vel))
             self.last_off = beat
+
+    def let_go(self, source, t: float | None = None, why: str = "") -> int:
+        """End the held notes of one source (player key and channel; None: every source) as if their
+        note-offs came now: after CC 120/123, a stop, or a note held past HOLD_BARS bars."""
+        t = time.monotonic() if t is None else t
+        beat = self.clock.beat_at(t)
+        mine = [k for k in list(self.held) if source is None or k[0] == source]
+        for key in mine:
+            on, vel = self.held.pop(key, (beat, 0))
+            if vel:
+                self.phrase.append((key[1], on, max(beat, on + 1 / 64), vel))
+        if mine:
+            self.last_off = beat
+            self.stats["let_go"] += len(mine)
+            if why:
+                log.info("jam: %d held note(s) let go (%s)", len(mine), why)
+        return len(mine)
+
+    def stuck(self, now: float) -> None:
+        """A note held longer than HOLD_BARS bars is let go (a lost note-off must not silence jam mode)."""
+        limit = HOLD_BARS * self.bar_beats()
+        old = [k for k, (on, _) in list(self.held.items()) if now - on > limit]
+        for key in old:
+            on, vel = self.held.pop(key, (now, 0))
+            if vel:
+                self.phrase.append((key[1], on, on + limit, vel))
+                self.last_off = now
+        if old:
+            self.stats["let_go"] += len(old)
+            log.warning("jam: %d note(s) held longer than %d bars let go (a note-off was lost?)", len(old), HOLD_BARS)
 
     # ----- jam --------------------------------------------------------------------------------------------
     def bar_beats(self) -> float:
@@ -267,6 +309,8 @@ class Live:
             if self.jam_cfg is None or self.answering:
                 continue
             now = self.clock.beat_at()
+            if self.held:
+                self.stuck(now)
             if self.jam_cfg.mode == "accompany":
                 bar = math.floor(now / self.bar_beats())
                 if last_bar is not None and bar != last_bar and self.phrase:

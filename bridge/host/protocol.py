@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import CadenzaError
-from ..settings import (KEYS, MAX_BEATS, RENDER_FORMATS, Settings, apply as apply_setting, apply_pairs,
-                        integer, number, short)
+from ..settings import (KEYS, MAX_BEATS, MAX_NOTES, RENDER_FORMATS, PrimeNote, Settings, apply as apply_setting,
+                        apply_pairs, integer, number, parse_notes, short)
 
 __all__ = ["PREFIX", "MAX_NOTES", "NOTES_PER_REPLY", "MAX_BLOB", "ProtocolError", "request_id", "PrimeNote",
            "parse_notes", "split_continue_args", "note_chunks",
@@ -20,7 +20,6 @@ __all__ = ["PREFIX", "MAX_NOTES", "NOTES_PER_REPLY", "MAX_BLOB", "ProtocolError"
            "short"]
 
 PREFIX = "/cadenza"
-MAX_NOTES = 4096  # prime notes in one request
 NOTES_PER_REPLY = 32  # 4 numbers a note: a reply stays well under a 1500-byte datagram
 MAX_BLOB = 8192  # a Standard MIDI File goes inline as a blob up to this size (else only its path)
 
@@ -36,38 +35,6 @@ def request_id(args: list) -> int:
     if not -2**31 <= rid < 2**31:
         raise ProtocolError(f"request id {rid} does not fit an OSC int32")
     return rid
-
-
-@dataclass(frozen=True)
-class PrimeNote:
-    pitch: int
-    start: float  # beats
-    duration: float  # beats
-    velocity: int
-
-
-def parse_notes(flat: list) -> list[PrimeNote]:
-    """Flat (pitch, start_beats, dur_beats, velocity) 4-tuples."""
-    if len(flat) % 4:
-        raise ProtocolError(f"prime notes come as 4 numbers each (pitch, start, duration, velocity); "
-                            f"got {len(flat)} numbers")
-    if len(flat) // 4 > MAX_NOTES:
-        raise ProtocolError(f"{len(flat) // 4} prime notes: at most {MAX_NOTES} in one request")
-    notes = []
-    for i in range(0, len(flat), 4):
-        k = i // 4 + 1
-        pitch = integer(flat[i], f"note {k} pitch")
-        start = number(flat[i + 1], f"note {k} start")
-        dur = number(flat[i + 2], f"note {k} duration")
-        vel = integer(flat[i + 3], f"note {k} velocity")
-        if not 0 <= pitch <= 127:
-            raise ProtocolError(f"note {k}: pitch {pitch} is outside 0-127")
-        if not 0 <= start <= 100_000 or not 0 < dur <= 1024:
-            raise ProtocolError(f"note {k}: start {start} and duration {dur} must be beats >= 0 (duration > 0)")
-        if not 1 <= vel <= 127:
-            raise ProtocolError(f"note {k}: velocity {vel} is outside 1-127")
-        notes.append(PrimeNote(pitch, start, dur, vel))
-    return notes
 
 
 def split_continue_args(args: list) -> tuple[list, list]:

@@ -203,7 +203,9 @@ class Watcher:
         t0 = time.perf_counter()
 
         def sink(event) -> None:
-            if isinstance(event, E.File) and event.kind == "midi":
+            if isinstance(event, E.Started):
+                log.info("%s: %s", path.name, event.doing)
+            elif isinstance(event, E.File) and event.kind == "midi":
                 written.append(Path(event.path))
                 log.info("%s -> %s (%s)", path.name, event.path, event.detail)
             elif isinstance(event, E.Info):

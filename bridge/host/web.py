@@ -35,7 +35,13 @@ from ..errors import CadenzaError
 log = logging.getLogger("cadenza.web")
 STATIC = Path(__file__).resolve().parent.parent / "web"
 MAX_JOBS_KEPT = 200  # finished page jobs remembered (their events and files); older ones are forgotten
-MAX_NOTES = 4096  # notes a page may send as a prime
+MAX_BODY = 1 << 20  # bytes of a request's JSON (a 4,096-note prime is about 150 KB)
+MAX_DEPTH = 32  # nesting of a request's JSON
+HEADER_SECONDS = 10.0  # a connection must send a whole request's headers within this (slowloris)
+IDLE_SECONDS = 5.0  # a kept-alive connection with no new request is closed after this
+MAX_CONNECTIONS = 512  # open connections in all; more are closed at once
+MAX_CONNECTIONS_PER_CLIENT = 64  # open connections from one address
+MAX_STREAMS_PER_CLIENT = 16  # open event streams from one address
 
 
 @dataclass
@@ -47,6 +53,58 @@ class WebJob:
     done: bool = False
     created: float = field(default_factory=time.time)
     key: tuple = ()
+    waiters: set = field(default_factory=set)  # (loop, asyncio.Event) of the streams following it
+
+    def notify(self) -> None:
+        """Wake every stream following this job (called from a worker thread)."""
+        for loop, event in list(self.waiters):
+            loop.call_soon_threadsafe(event.set)
+
+
+@dataclass
+class Kept:
+    path: Path
+    size: int
+    made: float = field(default_factory=time.time)
+    drawn: dict | None = None  # an upload: its notes for the page to draw
+
+
+def guarded_protocol():
+    """uvicorn's HTTP protocol with what it lacks for a door on a network: a connection must send its
+    request's headers within HEADER_SECONDS (idle and slowloris connections are closed), and there are at
+    most MAX_CONNECTIONS open, MAX_CONNECTIONS_PER_CLIENT from one address."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Guarded(H11Protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._timer = None
+            ip = self.client[0] if self.client else ""
+            mine = sum(1 for c in self.connections if c.client and c.client[0] == ip)
+            if len(self.connections) > MAX_CONNECTIONS or mine > MAX_CONNECTIONS_PER_CLIENT:
+                transport.close()
+                return
+            self._arm()
+
+        def _arm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_later(HEADER_SECONDS, self._expire, self.cycle)
+
+        def _expire(self, cycle) -> None:
+            if self.cycle is cycle and not self.transport.is_closing():  # no request began since
+                self.transport.close()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()  # the next request's headers, too, must come in time
+
+        def connection_lost(self, exc) -> None:
+            if getattr(self, "_timer", None) is not None:
+                self._timer.cancel()
+            super().connection_lost(exc)
+
+    return Guarded
 
 
 def sniff(head: bytes) -> str | None:
@@ -88,8 +146,9 @@ class WebDoor:
         self.cfg = service.cfg
         self.token = secrets.token_urlsafe(24)
         self.jobs: OrderedDict[str, WebJob] = OrderedDict()
-        self.files: dict[str, Path] = {}  # id -> a file this page made (outbox)
-        self.uploads: dict[str, Path] = {}  # id -> an uploaded file (private folder, never served)
+        self.files: OrderedDict[str, Kept] = OrderedDict()  # id -> a file this page made (outbox)
+        self.uploads: OrderedDict[str, Kept] = OrderedDict()  # id -> an uploaded file (private folder, never served)
+        self.streams: dict[str, int] = {}  # client address -> event streams open
         self.history: list[dict] = []
         self._rids = itertools.count(1)
         self._lock = threading.Lock()
@@ -120,7 +179,8 @@ class WebDoor:
         sock.listen(64)
         self.address = sock.getsockname()[:2]
         config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False,
-                                timeout_graceful_shutdown=1)
+                                timeout_graceful_shutdown=1, http=guarded_protocol(), timeout_keep_alive=IDLE_SECONDS,
+                                h11_max_incomplete_event_size=32 * 1024)
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # the daemon owns signals
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, name="cadenza-web",
@@ -156,6 +216,29 @@ class WebDoor:
             return False
         return True
 
+    # ----- what the page keeps: uploads and the files it made, expiring -----------------------------------
+    def keep(self, store: OrderedDict, kid: str, kept: Kept) -> None:
+        """Remember a file by id; then forget (and delete) what is older than --page-files-hours and, oldest
+        first, what takes the uploads or the page's files past --page-files-mb."""
+        limit_age = float(self.cfg.page_files_hours) * 3600
+        limit_bytes = int(float(self.cfg.page_files_mb) * (1 << 20))
+        now = time.time()
+        gone = []
+        with self._lock:
+            store[kid] = kept
+            total = sum(k.size for k in store.values())
+            while store:
+                oldest_id, oldest = next(iter(store.items()))
+                if now - oldest.made <= limit_age and total <= limit_bytes:
+                    break
+                store.pop(oldest_id)
+                total -= oldest.size
+                gone.append(oldest.path)
+        for path in gone:
+            path.unlink(missing_ok=True)
+        if gone:
+            log.info("the page's files: %d expired (--page-files-hours, --page-files-mb)", len(gone))
+
     # ----- the page's jobs -----------------------------------------------------------------------------
     def sink_for(self, job: WebJob):
         """A task's events (bridge.tasks.events) as the page's events."""
@@ -169,8 +252,7 @@ class WebDoor:
             elif isinstance(event, E.File):
                 fid = secrets.token_hex(8)
                 path = Path(event.path)
-                with self._lock:
-                    self.files[fid] = path
+                self.keep(self.files, fid, Kept(path, path.stat().st_size if path.is_file() else 0))
                 ev = {"type": "file", "kind": event.kind, "id": fid, "name": path.name,
                       "variation": event.variation or 1}
                 if event.kind == "midi":
@@ -194,6 +276,7 @@ class WebDoor:
             job.events.append(ev)
             if isinstance(event, E.FINAL):
                 job.done = True
+            job.notify()
 
         return sink
 
@@ -205,7 +288,7 @@ class WebDoor:
         from ..tasks import Continue
 
         given = body.get("settings") or {}
-        if not isinstance(given, dict):
+        if not isinstance(given, dict) or len(given) > 100:
             raise CadenzaError("settings must be an object of key: value")
         s = S.Settings(beats=self.cfg.beats)
         for key, value in given.items():
@@ -220,17 +303,23 @@ class WebDoor:
             self.service.models.find(s.model)
         s = S.apply(S.apply(s, "write_file", 1), "midi", 0)
         prime = body.get("prime") or {"kind": "none"}
+        if not isinstance(prime, dict):
+            raise CadenzaError('prime must be an object: {"kind": "none" | "upload" | "piece" | "notes", ...}')
         kind = prime.get("kind", "none")
         path = score = None
+        drawn = None
         if kind == "upload":
-            path = self.uploads.get(str(prime.get("id", "")))
-            if path is None or not path.is_file():
+            kept = self.uploads.get(str(prime.get("id", "")))
+            if kept is None or not kept.path.is_file():
                 raise CadenzaError("that upload is gone; drop the file again")
-            score = load_score(path)
+            path, drawn = kept.path, kept.drawn
         elif kind == "piece":
             path = self.piece_path(s.model, str(prime.get("id", "")))
             whole = load_score(path)
-            beats = float(prime.get("beats", 8))
+            try:
+                beats = float(prime.get("beats", 8))
+            except (TypeError, ValueError):
+                raise FieldError("prime_beats", "the opening to continue is a number of beats, 1-64") from None
             if not 0 < beats <= 64:
                 raise FieldError("prime_beats", "the opening to continue is 1-64 beats")
             from ..generation import cut_at
@@ -238,24 +327,23 @@ class WebDoor:
             score = cut_at(whole, int(beats * whole.tpq))
             path = None  # the opening, not the whole piece, is the prime: it goes as notes
         elif kind == "notes":
-            notes = prime.get("notes") or []
-            if not isinstance(notes, list) or not notes or len(notes) > MAX_NOTES:
-                raise CadenzaError(f"play or send 1-{MAX_NOTES} notes first")
-            try:
-                flat = [(int(n[0]), float(n[1]), float(n[2]), int(n[3])) for n in notes]
-            except (TypeError, ValueError, IndexError):
-                raise CadenzaError("notes are [pitch, start beat, duration, velocity]") from None
-            for p, st, d, v in flat:
-                if not (0 <= p <= 127 and 0 <= st <= 100_000 and 0 < d <= 1024 and 1 <= v <= 127):
-                    raise CadenzaError(f"note {p} at {st}: pitch 0-127, start >= 0, duration > 0, velocity 1-127")
-            score = Score.from_beats(flat, qpm=s.qpm, time_signature=S.parse_meter(s.meter))
+            notes = prime.get("notes")
+            if not isinstance(notes, list) or not notes:
+                raise CadenzaError("play or send some notes first")
+            if not all(isinstance(n, list) and len(n) == 4 for n in notes[:S.MAX_NOTES + 1]):
+                raise CadenzaError("notes are [pitch, start beat, duration, velocity]")
+            flat = [x for n in notes[:S.MAX_NOTES + 1] for x in n]
+            parsed = S.parse_notes(flat)  # the one check of prime notes, every door's
+            score = Score.from_beats([(n.pitch, n.start, n.duration, n.velocity) for n in parsed], qpm=s.qpm,
+                                     time_signature=S.parse_meter(s.meter))
         elif kind != "none":
-            raise CadenzaError(f"prime {kind!r}: choose none, upload, piece or notes")
+            raise CadenzaError(f"prime {str(kind)[:40]!r}: choose none, upload, piece or notes")
         jid = secrets.token_hex(6)
         rid = next(self._rids)
-        drawn = {"notes": notes_in_beats(score) if score is not None else [],
-                 "end": round(score.end_tick / score.tpq, 4) if score is not None else 0.0,
-                 "qpm": round(tempo_at(score, score.end_tick), 3) if score is not None else s.qpm}
+        if drawn is None:
+            drawn = {"notes": notes_in_beats(score) if score is not None else [],
+                     "end": round(score.end_tick / score.tpq, 4) if score is not None else 0.0,
+                     "qpm": round(tempo_at(score, score.end_tick), 3) if score is not None else s.qpm}
         job = WebJob(id=jid, rid=rid, prime=drawn, key=("web", jid))
         stem = path.stem if path is not None else f"page-{jid}"
         with self._lock:
@@ -395,7 +483,8 @@ class WebDoor:
         async def status(request: Request):
             return JSONResponse({"state": "ok" if service.ready.is_set() else "loading", "model": service.cfg.model,
                                  "running": service.running, "waiting": service.waiting,
-                                 "loaded": service.models.loaded(), "history": door.history[-50:][::-1]})
+                                 "loaded": service.models.loaded(),
+                                 "history": door.history[-50:][::-1] if has_token(request) else []})
 
         async def upload(request: Request):
             limit = int(service.cfg.max_upload_mb * 1024 * 1024)
@@ -429,55 +518,102 @@ class WebDoor:
             from ..music import atomic_write_bytes, load_score
 
             atomic_write_bytes(path, data)
+            from dataclasses import replace
+
+            from ..music.bounded import LIMITS
+
+            bounds = replace(LIMITS, seconds=float(service.cfg.max_seconds))
             try:
-                score = await asyncio.to_thread(load_score, path)
+                score = await asyncio.to_thread(load_score, path, bounds)
             except CadenzaError as e:
                 path.unlink(missing_ok=True)
                 return problem(str(e).replace(str(path), Path(item.filename or "file").name), 422)
-            with door._lock:
-                door.uploads[uid] = path
             from ..generation import tempo_at
 
+            door.keep(door.uploads, uid, Kept(path, len(data), drawn={
+                "notes": notes_in_beats(score), "end": round(score.end_tick / score.tpq, 4),
+                "qpm": round(tempo_at(score, score.end_tick), 3)}))
             sigs = [(t.numerator, t.denominator) for t in score.time_signatures[:1]]
             return JSONResponse({"id": uid, "name": Path(item.filename or "upload").name,
                                  "notes": notes_in_beats(score), "end": round(score.end_tick / score.tpq, 4),
                                  "qpm": round(tempo_at(score, 0), 3), "meter": sigs[0] if sigs else [4, 4]})
 
         def event_stream(job: WebJob, request: Request, first: dict | None = None):
-            """Server-sent events of a job, from its first to its last (done, error or cancelled)."""
+            """Server-sent events of a job, from its first to its last (done, error or cancelled). The stream
+            sleeps until the job has news (no polling); Starlette ends it when the client leaves."""
+            client = (request.client.host if request.client else "")
+            with door._lock:
+                if door.streams.get(client, 0) >= MAX_STREAMS_PER_CLIENT:
+                    return problem(f"{MAX_STREAMS_PER_CLIENT} event streams are open from this address; close one "
+                                   "first", 429)
+                door.streams[client] = door.streams.get(client, 0) + 1
 
             async def stream():
-                if first is not None:
-                    yield f"data: {json.dumps(first)}\n\n"
-                sent = 0
-                idle = time.monotonic()
-                while True:
-                    if sent < len(job.events):
-                        fresh = job.events[sent:]  # counted before yielding: more may come while we wait
-                        sent += len(fresh)
-                        yield "".join(f"data: {json.dumps(ev)}\n\n" for ev in fresh)
-                        idle = time.monotonic()
-                    elif job.done:
-                        return
-                    elif time.monotonic() - idle > 15:
-                        yield ": keep-alive\n\n"
-                        idle = time.monotonic()
-                    else:
-                        await asyncio.sleep(0.002)
-                    if await request.is_disconnected():
-                        return
+                loop = asyncio.get_running_loop()
+                news = asyncio.Event()
+                waiter = (loop, news)
+                job.waiters.add(waiter)
+                try:
+                    if first is not None:
+                        yield f"data: {json.dumps(first)}\n\n"
+                    sent = 0
+                    while True:
+                        news.clear()
+                        if sent < len(job.events):
+                            fresh = job.events[sent:]  # counted before yielding: more may come while we wait
+                            sent += len(fresh)
+                            yield "".join(f"data: {json.dumps(ev)}\n\n" for ev in fresh)
+                            continue
+                        if job.done:
+                            return
+                        try:
+                            await asyncio.wait_for(news.wait(), 15)
+                        except asyncio.TimeoutError:
+                            yield ": keep-alive\n\n"
+                finally:
+                    job.waiters.discard(waiter)
+                    with door._lock:
+                        left = door.streams.get(client, 1) - 1
+                        if left > 0:
+                            door.streams[client] = left
+                        else:
+                            door.streams.pop(client, None)
 
             return StreamingResponse(stream(), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
+        async def read_json(request: Request):
+            """The request's JSON object, read within MAX_BODY bytes and MAX_DEPTH levels; a 4xx line if not."""
+            size = request.headers.get("content-length", "")
+            if size.isdigit() and int(size) > MAX_BODY:
+                return None, problem(f"the request is larger than {MAX_BODY // 1024} KB", 413)
+            data = bytearray()
+            async for chunk in request.stream():
+                data += chunk
+                if len(data) > MAX_BODY:
+                    return None, problem(f"the request is larger than {MAX_BODY // 1024} KB", 413)
+            depth = deepest = 0
+            for byte in data:  # nesting counted before the parser recurses
+                if byte in b"[{":
+                    depth += 1
+                    deepest = max(deepest, depth)
+                elif byte in b"]}":
+                    depth -= 1
+            if deepest > MAX_DEPTH:
+                return None, problem(f"the request's JSON is nested more than {MAX_DEPTH} deep")
+            try:
+                body = json.loads(bytes(data))
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return None, problem("the request is not JSON")
+            if not isinstance(body, dict):
+                return None, problem("the request is not a JSON object")
+            return body, None
+
         async def create_job(request: Request):
             """A request; the answer is its event stream (one round trip: the first event names the job)."""
-            try:
-                body = await request.json()
-            except (ValueError, UnicodeDecodeError):
-                return problem("the request is not JSON")
-            if not isinstance(body, dict):
-                return problem("the request is not a JSON object")
+            body, refused = await read_json(request)
+            if refused is not None:
+                return refused
             try:
                 job = await asyncio.to_thread(door.submit, body)
             except FieldError as e:
@@ -500,12 +636,19 @@ class WebDoor:
                 return problem("nothing to cancel", 404)
             return JSONResponse({"cancelled": job.id})
 
+        def has_token(request: Request) -> bool:
+            given = request.headers.get("x-cadenza-token") or request.query_params.get("t", "")
+            return secrets.compare_digest(given, door.token)
+
         async def download(request: Request):
-            path = door.files.get(request.path_params["fid"])
+            kept = door.files.get(request.path_params["fid"])
+            path = kept.path if kept is not None else None
             if path is None or not path.is_file():
                 return problem("no such file", 404)
             fmt = request.query_params.get("as", "")
             if fmt:
+                if not has_token(request):  # rendering costs the daemon time: only for its own page
+                    return problem("missing or wrong page token: reload the page", 403)
                 if fmt not in ("wav", "flac", "ogg", "mp3", "png"):
                     return problem("as: wav, flac, ogg, mp3 or png")
                 out = path.with_suffix(f".{fmt}")

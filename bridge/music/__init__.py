@@ -32,14 +32,26 @@ __all__ = ["Score", "Track", "Note", "Tempo", "TimeSignature", "KeySignature", "
            "AUDIO_SUFFIXES"]
 
 
-def load_score(path: str | os.PathLike) -> Score:
-    """Read any supported file by its suffix. Raises MusicFileError naming the problem."""
-    suffix = Path(path).suffix.lower()
+def load_score(path: str | os.PathLike, limits=None, cancel=None) -> Score:
+    """Read any supported file by its suffix, within `limits` (bounded.ReadLimits: bytes, bytes unpacked,
+    events, seconds; the defaults unless given). Raises MusicFileError naming the problem. `cancel`: a
+    threading.Event that stops a notation file's reading."""
+    from .bounded import LIMITS, check_notation, check_size, read_notation_bounded
+
+    limits = limits or LIMITS
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in SUFFIXES:
+        check_size(path, limits)
     if suffix in MIDI_SUFFIXES:
         return read_midi(path)
     if suffix in NOTATION_SUFFIXES:
-        from .notation import read_notation
-        return read_notation(path)
+        if not path.is_file():
+            raise MusicFileError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise MusicFileError(f"{path}: empty file")
+        check_notation(path, limits)
+        return read_notation_bounded(path, limits, cancel)
     if suffix in AUDIO_SUFFIXES:  # a recording: its melody, by pitch tracking
         from ..audio.transcribe import transcribe
         return Score.from_beats(transcribe(path), qpm=120.0)

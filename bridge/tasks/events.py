@@ -20,6 +20,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Started:
     model: str
+    doing: str = ""  # what, in words: "continuing with piano for 16 beats"
 
 
 @dataclass(frozen=True)

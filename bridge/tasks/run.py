@@ -23,6 +23,7 @@ from .types import Continue, Drums, Infill, outputs
 
 log = logging.getLogger("cadenza")
 Sink = Callable[[object], None]
+MIN_QPM, MAX_QPM = 4.0, 1500.0  # the tempos a prime file may have
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def run(task, models=None, sink: Sink = lambda e: None, cancel: threading.Event 
         else:
             raise TypeError(f"not a task: {type(task).__name__}")
     except CadenzaError as e:
-        final = E.Failed(str(e))
+        final = E.Cancelled() if cancel.is_set() and not work.late else E.Failed(str(e))
     except Exception as e:  # noqa: BLE001 - a fault in the work is answered, never left silent
         log.exception("task %s failed", type(task).__name__)
         final = E.Failed(f"Cadenza could not finish this request ({type(e).__name__}: {e}); the daemon's log "
@@ -73,12 +74,15 @@ def run(task, models=None, sink: Sink = lambda e: None, cancel: threading.Event 
     return final
 
 
-def read(path: Path) -> Score:
-    """A prime file, read once (every track, tempo map and meter kept); an unreadable one named."""
+def read(path: Path, limits: Limits = Limits(), cancel: threading.Event | None = None) -> Score:
+    """A prime file, read once (every track, tempo map and meter kept) within the bounds every door shares
+    (bridge.music.bounded), stopped past the request's time limit or on a cancel; an unreadable one named."""
     from ..music import load_score
+    from ..music.bounded import LIMITS
 
+    bounds = dataclasses.replace(LIMITS, seconds=limits.max_seconds) if limits.max_seconds else LIMITS
     try:
-        return load_score(path)
+        return load_score(path, limits=bounds, cancel=cancel)
     except OSError as e:
         raise CadenzaError(f"{path.name}: cannot read it ({e.strerror or e})") from None
 
@@ -128,6 +132,16 @@ class _Work:
         self.t0 = time.perf_counter()
 
     # ----- shared steps ------------------------------------------------------------------------------
+    def read(self, path: Path) -> Score:
+        score = read(path, self.limits, self.cancel)
+        if self.cancel.is_set():
+            raise CadenzaError(f"{path.name}: reading stopped")
+        for tempo in score.tempos:  # beats are counted at the file's tempo: an absurd one asks for absurd work
+            if not MIN_QPM <= tempo.qpm <= MAX_QPM:
+                raise CadenzaError(f"{path.name}: a tempo of {tempo.qpm:,.6g} qpm at beat {tempo.tick / score.tpq:g}; "
+                                   f"Cadenza reads music at {MIN_QPM:g}-{MAX_QPM:g} qpm")
+        return score
+
     def tick(self) -> None:
         """Between chunks: a request past its time limit is stopped as a cancel is."""
         if self.deadline is not None and time.perf_counter() > self.deadline:
@@ -192,7 +206,7 @@ class _Work:
         like = empty_like(s)
         said = None
         if path is not None:
-            like = read(path)
+            like = self.read(path)
             said = drum_note(codec, like, loaded.name,
                              drums_too=bool(s.with_drums) and include and drums_model_here(self.models))
             prime_ids = codec.encode_read(like, path)
@@ -214,7 +228,9 @@ class _Work:
         else:
             prime_ids = codec.empty()
         req = with_meter(req, like)  # the controls count in the prime's bars
-        self.sink(E.Started(loaded.name))
+        length = f"{req.tokens} tokens" if req.tokens else f"{req.beats:g} beats"
+        self.sink(E.Started(loaded.name, f"{'continuing' if len(prime_ids) else 'generating'} with {loaded.name} "
+                                         f"for {length}"))
         if said:
             self.sink(E.Info(said))
         beats = asked_beats(req)
@@ -276,9 +292,9 @@ class _Work:
         req = request_of(s)
         loaded = self.models.get(s.model)
         check_cost(loaded, req, self.limits)
-        score = read(task.prime) if isinstance(task.prime, Path) else task.prime
+        score = self.read(task.prime) if isinstance(task.prime, Path) else task.prime
         start, end = task.start, task.end
-        self.sink(E.Started(loaded.name))
+        self.sink(E.Started(loaded.name, f"infilling beats {start:g}-{end:g} with {loaded.name}"))
         streams: list = []
 
         def on_prime(prime, r):  # the region's context, once infill() has built it
@@ -313,8 +329,8 @@ class _Work:
 
         s = task.settings
         loaded = groove_model(self.models, s)
-        primes = [read(p) if isinstance(p, Path) else p for p in task.primes]
-        self.sink(E.Started(loaded.name))
+        primes = [self.read(p) if isinstance(p, Path) else p for p in task.primes]
+        self.sink(E.Started(loaded.name, f"{task.kind} with {loaded.name}"))
         t0 = time.perf_counter()
         scores, note = run_task(task.kind, loaded, primes, s)
         if note:

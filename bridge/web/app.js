@@ -424,10 +424,10 @@ function onEvent(ev) {
     if (ev.variation === 1) {
       for (const fmt of ['wav', 'flac', 'png']) {
         const b = document.createElement('a');
-        b.href = `/api/files/${ev.id}?as=${fmt}`; b.textContent = fmt.toUpperCase(); b.target = '_blank';
+        b.href = `/api/files/${ev.id}?as=${fmt}&t=${encodeURIComponent(TOKEN)}`; b.textContent = fmt.toUpperCase(); b.target = '_blank';
         $('downloads').append(b);
       }
-      $('audio').src = `/api/files/${ev.id}?as=wav`;
+      $('audio').src = `/api/files/${ev.id}?as=wav&t=${encodeURIComponent(TOKEN)}`;
     }
   } else if (ev.type === 'done') {
     state.done = true; say(`done: ${ev.notes} new notes`, true); finish();

@@ -251,3 +251,55 @@ def test_a_named_port_that_goes_away_is_taken_back_when_it_returns(jack, tmp_pat
     finally:
         keyboard.close()
         d.stop()
+
+
+def wait_for_answer(d, answers_before, seconds=15):
+    deadline = time.time() + seconds
+    while time.time() < deadline and d.live.stats["answers"] <= answers_before:
+        time.sleep(0.02)
+    return d.live.stats["answers"] > answers_before
+
+
+def phrase(to_cadenza, pitches=(60, 64, 67), channel=0):
+    import mido
+
+    for pitch in pitches:
+        to_cadenza.send(mido.Message("note_on", note=pitch, velocity=90, channel=channel))
+        time.sleep(0.15)
+        to_cadenza.send(mido.Message("note_off", note=pitch, velocity=0, channel=channel))
+        time.sleep(0.05)
+
+
+def test_a_stuck_note_is_let_go_and_cc_123_clears_held_notes(band):
+    """One note-on whose note-off never comes (MIDI 9F 64 01) must not silence jam mode for good."""
+    import mido
+
+    from bridge.host import live
+
+    d, to_cadenza, heard = band
+    with ClockSender(to_cadenza, 240.0):  # 4 bars of 4/4 in 4 s
+        time.sleep(0.5)
+        to_cadenza.send(mido.Message.from_bytes([0x9F, 0x64, 0x01]))  # channel 16, never released
+        before = d.live.stats["answers"]
+        phrase(to_cadenza)
+        # the stuck note holds the phrase open until it is let go after HOLD_BARS bars; then the phrase is answered
+        assert wait_for_answer(d, before, live.HOLD_BARS * 4 * 60 / 240 + 10)
+        assert d.live.stats["let_go"] >= 1 and not d.live.held
+        time.sleep(1.5)
+        # all notes off (CC 123) ends held notes at once: the next phrase is answered without waiting
+        before = d.live.stats["answers"]
+        to_cadenza.send(mido.Message("note_on", note=70, velocity=80, channel=3))
+        phrase(to_cadenza, (62, 65))
+        to_cadenza.send(mido.Message("control_change", control=123, value=0, channel=3))
+        assert wait_for_answer(d, before, 10)
+
+
+def test_one_players_note_off_never_ends_anothers_note(band):
+    d, to_cadenza, _ = band
+    d.live.held.clear()
+    d.live.note(60, 90, player=None, channel=0)
+    d.live.note(60, 90, player=None, channel=5)
+    d.live.note(60, 0, player=None, channel=5)
+    assert list(d.live.held) == [(("midi", 0), 60)]
+    d.live.let_go(None)
+    assert not d.live.held

@@ -1,0 +1,214 @@
+"""The page's door against hostile clients (issue 27), on a real daemon over real TCP sockets: bombs
+refused by the one reader every door shares, bodies bounded, malformed JSON answered with a 4xx line, idle
+and slowloris connections closed, streams that sleep instead of polling, files that expire, renders only
+for the page's own token."""
+from __future__ import annotations
+
+import io
+import json
+import socket
+import time
+import zipfile
+
+import pytest
+
+from tests.web.test_page import request, sse
+
+
+def headers(studio, **more):
+    host, port = studio.web.address
+    return {"Host": f"{host}:{port}", "Origin": f"http://{host}:{port}", "X-Cadenza-Token": studio.web.token,
+            **more}
+
+
+def upload(studio, name: str, data: bytes):
+    boundary = "cadenza-hostile"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return request(studio, "POST", "/api/upload", headers(studio, **{"Content-Type":
+                                                                        f"multipart/form-data; boundary={boundary}"}),
+                   body)
+
+
+def rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_zip_bomb_musicxml_is_refused_at_once(studio):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("score.xml", "w", force_zip64=True) as f:  # 1 GiB of spaces: about 1 MB compressed
+            f.write(b"<?xml version='1.0'?><score-partwise>")
+            block = b" " * (1 << 20)
+            for _ in range(1024):
+                f.write(block)
+    data = buf.getvalue()
+    assert len(data) < 2 << 20
+    before, t0 = rss_mb(), time.monotonic()
+    status, out = upload(studio, "bomb.mxl", data)
+    assert status == 422 and "unpacks to" in json.loads(out)["error"]
+    assert time.monotonic() - t0 < 10 and rss_mb() - before < 500
+
+
+def test_a_kern_bomb_is_refused_before_music21_sees_it(studio):
+    t0 = time.monotonic()
+    status, out = upload(studio, "bomb.krn", b"**kern\n" + b"4c\n" * 500_000)
+    assert status == 422 and "more than 200,000" in json.loads(out)["error"]
+    assert time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize("body,problem", [
+    ('{"prime":"x"}', "prime must be an object"),
+    ('{"prime":[1,2]}', "prime must be an object"),
+    ('{"prime":{"kind":"notes","notes":[{"a":1}]}}', "[pitch, start beat, duration, velocity]"),
+    ('{"prime":{"kind":"notes","notes":[[200,0,1,90]]}}', "pitch 200"),
+    ('{"prime":{"kind":"piece","beats":"many"}}', "choose a piece"),
+    ('{"settings":[1]}', "settings must be an object"),
+    ("[" * 100_000 + "]" * 100_000, "nested more than"),
+    ("{not json", "not JSON"),
+    ('"a string"', "not a JSON object"),
+])
+def test_malformed_requests_get_a_4xx_line_never_a_500(studio, body, problem):
+    status, out = request(studio, "POST", "/api/jobs", headers(studio, **{"Content-Type": "application/json"}),
+                          body.encode())
+    assert 400 <= status < 500, (status, out[:200])
+    assert problem in json.loads(out)["error"]
+
+
+def test_a_large_body_is_refused_unread(studio):
+    body = json.dumps({"settings": {}, "prime": {"kind": "none"}, "pad": "x" * (4 << 20)}).encode()
+    status, out = request(studio, "POST", "/api/jobs", headers(studio, **{"Content-Type": "application/json"}), body)
+    assert status == 413 and "larger than" in json.loads(out)["error"]
+
+
+def connect(studio) -> socket.socket:
+    s = socket.create_connection(studio.web.address, timeout=30)
+    return s
+
+
+def closed_within(s: socket.socket, seconds: float) -> bool:
+    s.settimeout(seconds)
+    try:
+        return s.recv(1) == b""
+    except (socket.timeout, TimeoutError):
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_idle_and_slowloris_connections_are_closed(studio):
+    from bridge.host import web
+
+    idle = connect(studio)
+    slow = connect(studio)
+    slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # headers that never end
+    t0 = time.monotonic()
+    assert closed_within(idle, web.HEADER_SECONDS + 5)
+    for _ in range(3):
+        try:
+            slow.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            break
+        time.sleep(1)
+    assert closed_within(slow, web.HEADER_SECONDS + 5)
+    assert time.monotonic() - t0 < web.HEADER_SECONDS + 8
+    idle.close()
+    slow.close()
+    status, _ = request(studio, "GET", "/api/status", headers(studio))
+    assert status == 200
+
+
+def test_a_flood_of_connections_is_capped_and_the_page_still_answers(studio):
+    from bridge.host import web
+
+    socks = []
+    try:
+        for _ in range(web.MAX_CONNECTIONS_PER_CLIENT + 40):
+            socks.append(connect(studio))
+        time.sleep(0.5)
+        open_ones = sum(not closed_within(s, 0.05) for s in socks)
+        assert open_ones <= web.MAX_CONNECTIONS_PER_CLIENT
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(0.3)
+    status, _ = request(studio, "GET", "/api/status", headers(studio))
+    assert status == 200
+
+
+def test_open_streams_are_capped_per_client_and_sleep(studio):
+    """Followers of a job that has no news yet cost nothing: each stream sleeps until the job speaks; one
+    address may hold only so many."""
+    from bridge.host import web
+
+    job = web.WebJob(id="waiting-job", rid=0, prime={}, key=("web", "waiting-job"))
+    studio.web.jobs[job.id] = job
+    host, port = studio.web.address
+    socks = []
+    try:
+        for _ in range(web.MAX_STREAMS_PER_CLIENT):
+            s = connect(studio)
+            s.sendall(f"GET /api/jobs/{job.id}/events HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+            socks.append(s)
+        deadline = time.time() + 10
+        while studio.web.streams.get("127.0.0.1", 0) < web.MAX_STREAMS_PER_CLIENT and time.time() < deadline:
+            time.sleep(0.05)
+        status, out = request(studio, "GET", f"/api/jobs/{job.id}/events", headers(studio))
+        assert status == 429 and "event streams are open" in json.loads(out)["error"]
+        cpu = time.process_time()
+        time.sleep(2)
+        assert time.process_time() - cpu < 0.5  # 16 streams polling every 2 ms took most of a core
+        job.events.append({"type": "done", "notes": 0})
+        job.done = True
+        job.notify()
+        for s in socks:
+            s.settimeout(10)
+            data = b""
+            while b'"done"' not in data:
+                chunk = s.recv(4096)
+                assert chunk, data
+                data += chunk
+    finally:
+        for s in socks:
+            s.close()
+        studio.web.jobs.pop(job.id, None)
+
+
+def test_renders_and_the_history_are_for_the_page_only(studio):
+    body = json.dumps({"settings": {"beats": 2}, "prime": {"kind": "none"}})
+    status, out = request(studio, "POST", "/api/jobs", headers(studio, **{"Content-Type": "application/json"}),
+                          body.encode())
+    events = sse(out)
+    fid = [e["id"] for e in events if e["type"] == "file"][0]
+    host, port = studio.web.address
+    plain = {"Host": f"{host}:{port}"}
+    assert request(studio, "GET", f"/api/files/{fid}?as=png", plain)[0] == 403
+    assert request(studio, "GET", f"/api/files/{fid}?as=png&t={studio.web.token}", plain)[0] == 200
+    assert request(studio, "GET", f"/api/files/{fid}", plain)[0] == 200  # the MIDI itself, by its secret id
+    status, out = request(studio, "GET", "/api/status", plain)
+    assert status == 200 and json.loads(out)["history"] == []
+    status, out = request(studio, "GET", "/api/status", headers(studio))
+    assert any(h["id"] == fid for h in json.loads(out)["history"])
+
+
+def test_uploads_and_page_files_expire_by_size(studio, tmp_path, monkeypatch):
+    from tests.test_continuation import prime_file
+
+    prime_file(tmp_path / "p.mid", [(0, 100.0)], (4, 4))
+    data = (tmp_path / "p.mid").read_bytes()
+    monkeypatch.setattr(studio.cfg, "page_files_mb", len(data) * 3.5 / (1 << 20))
+    ids = []
+    for _ in range(6):
+        status, out = upload(studio, "p.mid", data)
+        assert status == 200
+        ids.append(json.loads(out)["id"])
+    kept = studio.web.uploads
+    assert len(kept) == 3 and list(kept)[-3:] == ids[-3:]
+    assert sum(1 for _ in studio.web.private.iterdir()) == 3
+    body = json.dumps({"settings": {}, "prime": {"kind": "upload", "id": ids[0]}})
+    status, out = request(studio, "POST", "/api/jobs", headers(studio, **{"Content-Type": "application/json"}),
+                          body.encode())
+    assert status == 400 and "upload is gone" in json.loads(out)["error"]
