@@ -51,3 +51,39 @@ def smf(*tracks: bytes, fmt: int = 1, division: int = 480, ntracks: int | None =
 
 def ev(delta: int, *data: int) -> bytes:
     return vlq(delta) + bytes(data)
+
+
+LASTING_THREADS = ("cadenza-half",)  # the one pool every model's split batches share: made once, kept by design
+FD_SLACK = 8  # files a module may leave open for good (caches opened once: numba's index, TensorFlow's)
+
+
+def _our_threads() -> set:
+    import threading
+
+    return {t for t in threading.enumerate() if t.name.startswith(("cadenza", "Thread-")) and t.is_alive()
+            and not t.name.startswith(LASTING_THREADS)}
+
+
+def _open_fds() -> int:
+    import os
+
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:  # not Linux: nothing to count
+        return 0
+
+
+@pytest.fixture(scope="module")
+def no_leaks():
+    """Around a module that starts servers: every thread it started has ended and its sockets and files are
+    closed when it is done (a daemon's stop() must leave nothing behind)."""
+    import time
+
+    threads, fds = _our_threads(), _open_fds()
+    yield
+    deadline = time.time() + 15
+    while time.time() < deadline and ((_our_threads() - threads) or _open_fds() > fds + FD_SLACK):
+        time.sleep(0.1)
+    left = sorted(t.name for t in _our_threads() - threads)
+    assert not left, f"threads left running: {left}"
+    assert _open_fds() <= fds + FD_SLACK, f"{_open_fds() - fds} files or sockets left open"

@@ -180,3 +180,13 @@ def bar_report(notes: np.ndarray, c: Controls, bars: int, bar: float, beat: floa
         if asked:
             out[k] = v / counted if counted else 0.0
     return out
+
+
+def refuse_unsupported(req, name: str, *, in_loop: bool, drums: bool) -> None:
+    """The same refusal from every generator for what it cannot honour: controls that work inside the loop
+    (`in_loop`: this generator runs them) and drum classes (`drums`: a drum model)."""
+    if req.controls.in_loop and not in_loop:
+        raise CadenzaError(f"{name} cannot take density, polyphony, leaps, offbeats or no_repeat yet: they need a "
+                           "model whose tokens are notes and time steps (chorale, piano, melody)")
+    if req.drum_classes and not drums:
+        raise CadenzaError(f"{name} plays no drums: drum_classes is for the drums model")

@@ -117,6 +117,9 @@ class MessagesGenerator:
         from . import messages_kernels as K
         from .sampling import STRATEGIES
 
+        from .controls import refuse_unsupported
+
+        refuse_unsupported(req, self.loaded.name, in_loop=False, drums=False)
         t0 = time.perf_counter()
         whole = np.asarray(prime, dtype=np.int32).reshape(-1, 3)
         prime = whole[-MAX_PRIME:]

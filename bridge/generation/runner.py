@@ -370,6 +370,10 @@ class Generator:
     def control_array(self, req: Request) -> np.ndarray | None:
         """The kernel's ctl array, or None when no control works inside the loop. A melody model plays one
         note at a time unless asked otherwise."""
+        from .controls import refuse_unsupported
+
+        refuse_unsupported(req, self.loaded.name, in_loop=self.token_beats is not None and (self.grammar or self.codec.drums),
+                           drums=self.codec.drums)
         c = req.controls
         grid = self.min_shift / self.scale_of(req) if self.min_shift else None
         c.check(self.codec, self.loaded.name, grid)
@@ -382,9 +386,6 @@ class Generator:
         if self.codec.drums and (c.polyphony_min or c.polyphony_max or c.leaps >= 0 or c.no_repeat):
             raise CadenzaError(f"{self.loaded.name} plays drums: polyphony, leaps and no_repeat are for pitched notes "
                                "(density, offbeats and drum_classes apply)")
-        if self.token_beats is None or not (self.grammar or self.codec.drums):
-            raise CadenzaError(f"{self.loaded.name} cannot take density, polyphony, leaps, offbeats or no_repeat yet: "
-                               "they need a model whose tokens are notes and time steps (chorale, piano, melody)")
         return c.kernel_array(req.bar, req.beat, self.min_shift or 1.0 / 12, self.scale_of(req))
 
     def control_state(self, n: int, ctl: np.ndarray, music: np.ndarray, whole: np.ndarray, req: Request):

@@ -1,8 +1,9 @@
 """Reading untrusted files within bounds: bytes on disk, bytes unpacked (an .mxl is a zip), events
 (notes of MusicXML, lines of **kern) and seconds, so that one hostile file cannot take the machine.
 
-Notation is parsed by music21, which cannot be interrupted: it runs in a child process that is killed
-when the time is up or the caller cancels, and the Score comes back through a pipe. MIDI is read by
+Notation is parsed by music21, which cannot be interrupted: it runs in a forked child process that is
+killed when the time is up or the caller cancels, and the Score comes back through a pipe. music21 and
+its parsers are imported before the first fork, so a child imports nothing and takes no lock. MIDI is read by
 Cadenza's own reader, in time linear in its bytes.
 """
 from __future__ import annotations
@@ -95,6 +96,31 @@ def check_notation(path: Path, limits: ReadLimits) -> None:
             _count(_chunks(f), b"<note", limits.max_events, limits.max_bytes, name)
 
 
+_WARM = threading.Event()
+_WARM_LOCK = threading.Lock()
+
+
+def _warm() -> None:
+    """music21 and its parsers imported here, once, before the first reader is forked: a forked child then
+    imports nothing (an import lock another thread held at the fork would hang it until it is killed)."""
+    if _WARM.is_set():
+        return
+    with _WARM_LOCK:
+        if _WARM.is_set():
+            return
+        import music21  # noqa: F401
+        import music21.humdrum  # noqa: F401
+        import music21.musicxml.xmlToM21  # noqa: F401
+
+        from .notation import read_notation
+
+        try:
+            read_notation("warm-up", text="**kern\n*M4/4\n4c\n*-\n", fmt="humdrum")
+        except MusicFileError:
+            pass
+        _WARM.set()
+
+
 def _child(path: str, conn) -> None:
     try:
         from .notation import read_notation
@@ -111,8 +137,7 @@ def _child(path: str, conn) -> None:
 def read_notation_bounded(path: Path, limits: ReadLimits, cancel: threading.Event | None = None):
     """music21's reading of `path` in a child process: the Score, or a MusicFileError when the file is refused,
     the time is up or `cancel` is set (the child is killed either way)."""
-    import music21  # noqa: F401 - imported once here, so each forked child has it already
-
+    _warm()
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(str(path), send), daemon=True, name="cadenza-notation")

@@ -158,6 +158,21 @@ def test_a_model_that_cannot_take_a_control_says_so_before_any_work():
         continue_ids(loaded, loaded.codec.empty(), req)
 
 
+@pytest.mark.parametrize("model,key,value,named", [
+    ("messages", "density", 2, "messages cannot take density"),  # the attention-LSTM refuses as the LSTM does
+    ("messages", "drum_classes", "kick,snare", "messages plays no drums"),
+    ("chorale", "drum_classes", "kick,snare", "chorale plays no drums"),
+])
+def test_every_architecture_refuses_what_it_cannot_honour_by_name(model, key, value, named):
+    from bridge import store
+    from bridge.generation import continue_ids
+
+    _have(model)
+    loaded = store.load(model)
+    with pytest.raises(CadenzaError, match=named):
+        continue_ids(loaded, loaded.codec.empty(), S.request_of(S.apply(S.Settings(), key, value)))
+
+
 def test_the_cost_of_a_control_on_real_music():
     """bits_of walks real music with the control applied as in generation: a bound the music breaks forbids
     some of its tokens; with no control nothing is forbidden."""

@@ -78,3 +78,9 @@ def client(daemon):
     c = Client(daemon.server.address[1])
     yield c
     c.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_leaks(no_leaks):
+    """Every module here starts servers: each must end its threads and close its sockets (tests/conftest.py)."""
+    yield

@@ -36,12 +36,12 @@ def daemon(tmp_path_factory):
 @pytest.fixture
 def broken_writer(monkeypatch):
     """A fault in Cadenza after the notes were streamed: writing the file raises."""
-    import bridge.generation.decode as decode
+    import bridge.generation as generation
 
     def broken(*args, **kwargs):
         raise RuntimeError("a fault injected by the test")
 
-    monkeypatch.setattr(decode, "continuation_of", broken)
+    monkeypatch.setattr(generation, "continuation_of", broken)  # the name every caller imports
 
 
 def test_osc_gets_its_notes_then_an_error_and_the_daemon_goes_on(daemon, broken_writer):

@@ -74,7 +74,7 @@ def test_a_worker_that_stops_answering_stops_the_run_with_its_checkpoint_kept(tm
     import time
 
     ports = [free_port(), free_port()]
-    procs = [worker(i, ports, tmp_path, f"runs{i}", 4, steps=40, extra=("--worker-timeout", "30")) for i in (0, 1)]
+    procs = [worker(i, ports, tmp_path, f"runs{i}", 4, steps=40, extra=("--worker-timeout", "12")) for i in (0, 1)]
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(procs[0].stdout), daemon=True)
     reader.start()

@@ -46,3 +46,9 @@ def browser():
     driver = headless_chromium()
     yield driver
     driver.quit()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_leaks(no_leaks):
+    """Every module here starts servers: each must end its threads and close its sockets (tests/conftest.py)."""
+    yield
