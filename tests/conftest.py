@@ -87,3 +87,34 @@ def no_leaks():
     left = sorted(t.name for t in _our_threads() - threads)
     assert not left, f"threads left running: {left}"
     assert _open_fds() <= fds + FD_SLACK, f"{_open_fds() - fds} files or sockets left open"
+
+
+class Ran:
+    """What a command printed and returned, as subprocess.CompletedProcess has it."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def cadenza(*args, cwd=None) -> Ran:
+    """`cadenza ARGS` in this process (bridge.cli.main, its output captured): the same command line and
+    output as a subprocess, without importing TensorFlow again for each call. Tests of start-up, signals
+    and the entry point itself still run a real process."""
+    import contextlib
+    import io
+    import os
+
+    from bridge.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as e:  # argparse's refusals
+                code = e.code if isinstance(e.code, int) else 2
+    finally:
+        os.chdir(here)
+    return Ran(code, out.getvalue(), err.getvalue())

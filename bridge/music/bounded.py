@@ -1,14 +1,13 @@
 """Reading untrusted files within bounds: bytes on disk, bytes unpacked (an .mxl is a zip), events
 (notes of MusicXML, lines of **kern) and seconds, so that one hostile file cannot take the machine.
 
-Notation is parsed by music21, which cannot be interrupted: it runs in a forked child process that is
-killed when the time is up or the caller cancels, and the Score comes back through a pipe. music21 and
-its parsers are imported before the first fork, so a child imports nothing and takes no lock. MIDI is read by
-Cadenza's own reader, in time linear in its bytes.
+Notation is parsed by music21, which cannot be interrupted: it runs in a helper process (started with
+subprocess, music21 loaded once, kept for the next file) that is killed when the time is up or the caller
+cancels; the Score comes back through a pipe. MIDI is read by Cadenza's own reader, in time linear in its
+bytes.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import sys
 import threading
 import time
@@ -96,73 +95,112 @@ def check_notation(path: Path, limits: ReadLimits) -> None:
             _count(_chunks(f), b"<note", limits.max_events, limits.max_bytes, name)
 
 
-_WARM = threading.Event()
-_WARM_LOCK = threading.Lock()
+class _Reader:
+    """A helper process with music21 loaded that parses one file at a time, started with subprocess (never a
+    fork of this process, whose other threads may hold locks) and killed when a parse runs too long or its
+    request is cancelled. Requests and answers are length-prefixed pickles over its stdin and stdout."""
+
+    def __init__(self):
+        import os
+        import subprocess
+
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2])] + [p for p in [os.environ.get("PYTHONPATH", "")] if p]))
+        self.proc = subprocess.Popen([sys.executable, "-c", "from bridge.music.bounded import serve; serve()"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     env=env, close_fds=True)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait(5)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            pipe.close()
+
+    def read(self, path: Path, limits: ReadLimits, cancel: threading.Event | None):
+        import pickle
+        import select
+        import struct
+
+        data = pickle.dumps(str(path))
+        self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + limits.seconds
+        fd = self.proc.stdout.fileno()
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                break
+            if cancel is not None and cancel.is_set():
+                self.kill()
+                raise MusicFileError(f"{path.name}: reading stopped (the request was cancelled)")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise MusicFileError(f"{path.name}: reading it took more than {limits.seconds:g} s; stopped")
+            if not self.alive():
+                raise MusicFileError(f"{path.name}: the notation reader stopped (exit {self.proc.returncode})")
+        head = self.proc.stdout.read(4)
+        if len(head) < 4:
+            self.kill()
+            raise MusicFileError(f"{path.name}: the notation reader stopped without an answer")
+        kind, value = pickle.loads(self.proc.stdout.read(struct.unpack(">I", head)[0]))
+        if kind == "ok":
+            return value
+        raise MusicFileError(value)
 
 
-def _warm() -> None:
-    """music21 and its parsers imported here, once, before the first reader is forked: a forked child then
-    imports nothing (an import lock another thread held at the fork would hang it until it is killed)."""
-    if _WARM.is_set():
-        return
-    with _WARM_LOCK:
-        if _WARM.is_set():
-            return
-        import music21  # noqa: F401
-        import music21.humdrum  # noqa: F401
-        import music21.musicxml.xmlToM21  # noqa: F401
-
-        from .notation import read_notation
-
-        try:
-            read_notation("warm-up", text="**kern\n*M4/4\n4c\n*-\n", fmt="humdrum")
-        except MusicFileError:
-            pass
-        _WARM.set()
-
-
-def _child(path: str, conn) -> None:
-    try:
-        from .notation import read_notation
-
-        conn.send(("ok", read_notation(path)))
-    except MusicFileError as e:
-        conn.send(("refused", str(e)))
-    except BaseException as e:  # noqa: BLE001 - whatever it was, the parent says it in a line
-        conn.send(("refused", f"{path}: cannot read notation: {type(e).__name__}: {e}"))
-    finally:
-        conn.close()
+_IDLE: list[_Reader] = []
+_IDLE_LOCK = threading.Lock()
+MAX_IDLE_READERS = 2
 
 
 def read_notation_bounded(path: Path, limits: ReadLimits, cancel: threading.Event | None = None):
-    """music21's reading of `path` in a child process: the Score, or a MusicFileError when the file is refused,
-    the time is up or `cancel` is set (the child is killed either way)."""
-    _warm()
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(str(path), send), daemon=True, name="cadenza-notation")
-    child.start()
-    send.close()
-    deadline = time.monotonic() + limits.seconds
+    """music21's reading of `path` in a helper process: the Score, or a MusicFileError when the file is
+    refused, the time is up or `cancel` is set (the helper is killed then, and a new one started next time)."""
+    with _IDLE_LOCK:
+        reader = _IDLE.pop() if _IDLE else None
+    if reader is None or not reader.alive():
+        reader = _Reader()
     try:
-        while True:
-            if receive.poll(0.05):
-                try:
-                    kind, value = receive.recv()
-                except (EOFError, OSError):
-                    raise MusicFileError(f"{path.name}: the notation reader stopped without an answer") from None
-                if kind == "ok":
-                    return value
-                raise MusicFileError(value)
-            if cancel is not None and cancel.is_set():
-                raise MusicFileError(f"{path.name}: reading stopped (the request was cancelled)")
-            if time.monotonic() > deadline:
-                raise MusicFileError(f"{path.name}: reading it took more than {limits.seconds:g} s; stopped")
-            if not child.is_alive() and not receive.poll(0):
-                raise MusicFileError(f"{path.name}: the notation reader stopped without an answer "
-                                     f"(exit {child.exitcode})")
-    finally:
-        receive.close()
-        if child.is_alive():
-            child.kill()
-        child.join(5)
+        score = reader.read(path, limits, cancel)
+    except BaseException:
+        if reader.alive():  # a refusal: the helper is fine and is kept
+            _keep(reader)
+        raise
+    _keep(reader)
+    return score
+
+
+def _keep(reader: _Reader) -> None:
+    with _IDLE_LOCK:
+        if len(_IDLE) < MAX_IDLE_READERS and reader.alive():
+            _IDLE.append(reader)
+            return
+    reader.kill()
+
+
+def serve() -> None:
+    """The helper's loop: a path in, ("ok", Score) or ("refused", why) out, until its stdin closes."""
+    import pickle
+    import struct
+
+    from .notation import read_notation
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        head = stdin.read(4)
+        if len(head) < 4:
+            return
+        path = pickle.loads(stdin.read(struct.unpack(">I", head)[0]))
+        try:
+            answer = ("ok", read_notation(path))
+        except MusicFileError as e:
+            answer = ("refused", str(e))
+        except Exception as e:  # noqa: BLE001 - whatever music21 raised, said in a line
+            answer = ("refused", f"{Path(path).name}: cannot read notation: {type(e).__name__}: {e}")
+        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.write(struct.pack(">I", len(data)) + data)
+        stdout.flush()

@@ -3,22 +3,17 @@ and the piano roll of a continuation, its prime and new music in two colours."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import soundfile
 
 from bridge.music import CONTINUATION, Marker, Note, Score, read_midi, write_midi
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, cadenza
 
-CADENZA = [sys.executable, "-m", "bridge"]
 FLUIDSYNTH = shutil.which("fluidsynth") is not None
 
 
-def cadenza(*args, cwd=None):
-    return subprocess.run(CADENZA + list(args), capture_output=True, text=True, cwd=cwd or ROOT, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,12 @@
 their controls, the drums LSTM, bad input, and the command line."""
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from bridge.errors import CadenzaError
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, cadenza
 
 GROOVE = CORPUS / "groove"
 BEAT = GROOVE / "drummer1" / "session1" / "1_funk_80_beat_4-4.mid"
@@ -17,9 +15,8 @@ MELODY = CORPUS / "nottingham" / "ashover1.mid"
 pytestmark = pytest.mark.skipif(not BEAT.is_file(), reason="the Groove MIDI Dataset is not here")
 
 
-def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT, **kw)
+def cli(*args):
+    return cadenza(*args)
 
 
 @pytest.fixture(scope="module")
