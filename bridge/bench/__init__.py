@@ -73,12 +73,14 @@ BENCHES: dict[str, Bench] = {
         "Tokens/s and ms per beat of the compiled loop at batch 1 and for 8 variations, and of a "
         "model.predict-per-token loop, on one model in one run.", "cadenza bench generate --model piano --json"),
     "osc": Bench(
-        "request to first notes and to done over OSC, at 1 and 8 clients", "osc:run_osc", "osc:table_osc",
+        "request to first notes and to done over OSC, at 1, 8 or any number of clients at once", "osc:run_osc", "osc:table_osc",
         (MODEL, arg("--requests", type=int, default=20, help="requests per client (default 20)"),
          arg("--beats", type=float, default=32.0, help="beats asked for per request (default 32: 8 bars)"),
          arg("--infill", default="", metavar="MODEL",
              help="also an infill model: 2 bars of a 32-bar piece filled, after the continue runs"),
-         arg("--drums", action="store_true", help="also 2-bar groove and drumify requests (the groove model)")),
+         arg("--drums", action="store_true", help="also 2-bar groove and drumify requests (the groove model)"),
+         arg("--clients", nargs="+", type=int, default=[1, 8], help="how many clients at once, each count a run "
+                                                                    "(default 1 8)")),
         example="cadenza bench osc --model piano --requests 100"),
     "serve": Bench(
         "launch to first pong and first notes, first request of each model, RSS", "serve:run_serve",

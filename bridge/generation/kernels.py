@@ -1,7 +1,8 @@
 """The sampling loop of lstm and rnn models as compiled kernels (numba), the state carried in arrays.
 
-`chunk()` makes n tokens for every variation of a batch: the masks and the note grammar on the
-logits, a seeded draw with the request's strategy, then one recurrent step for all rows. `prime()`
+`chunk()` makes n tokens for every row of a batch, each row with its own request's masks, settings and
+seed (rows of several requests run as one batch): the masks and the note grammar on the logits, a seeded
+draw with the row's strategy, then one recurrent step for all rows. `prime()`
 reads a prime into the state of one row. Both run without the GIL, so two halves of a batch run on
 two cores at once.
 
@@ -376,15 +377,14 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
 
 # ----- the loops -------------------------------------------------------------------------------------
 @njit(**_opts)
-def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings, gram, hold, lstm, note_state,
-          cs, hist, ctl, starts, use_controls):
-    """n tokens for every row of the batch, into out (B, n); the state arrays are carried in place.
-    t0: the index of the first token (for the random numbers); var0: the variation of row 0.
-    settings: (strategy, temperature, k, p, n, max_hold, shortest time step). With `use_controls`, the
-    musician's controls (`controls` below: ctl, each row's cs and hist, the notes each token starts)."""
+def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, W, T, settings, gram, hold, lstm,
+          note_state, cs, hist, ctls, uses, starts):
+    """n tokens for every row of the batch, into out (B, n); the state arrays are carried in place. Each row
+    brings its own request: t0s (B,) the index of its first token here, variations (B,) and seeds (B,) (its
+    random numbers), masks[mrow[b]] its mask, settings[b] (strategy, temperature, k, p, n, max_hold, shortest
+    time step), and, where uses[b], the musician's controls (`controls` below: ctls[b], its cs and hist rows,
+    the notes each token starts). Rows of different requests share only the network's arithmetic."""
     is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
-    strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
-    max_hold, min_shift = np.float32(settings[5]), np.float32(settings[6])
     B, V = logits.shape
     L, _, U = h.shape
     z = np.empty((B, W[0].shape[1]), np.float32)
@@ -394,17 +394,20 @@ def chunk(n, t0, var0, seed, logits, h, c, snd, held, mask, out, W, T, settings,
     tok = np.empty(B, np.int32)
     for t in range(n):
         for b in range(B):
+            s = settings[b]
+            strategy, temp, k, p, nn = int(s[0]), s[1], int(s[2]), s[3], int(s[4])
+            mask = masks[mrow[b]]
             for v in range(V):
                 full[v] = logits[b, v] + mask[v]
             if gram:
-                grammar(full, snd[b], held[b], T, hold, max_hold, min_shift)
-            if use_controls:
-                controls(full, b, snd[b], cs, hist, ctl, T, starts, saved)
-            x = sample_row(full, strategy, temp, k, p, nn, seed, var0 + b, t0 + t)
+                grammar(full, snd[b], held[b], T, hold, np.float32(s[5]), np.float32(s[6]))
+            if uses[b]:
+                controls(full, b, snd[b], cs, hist, ctls[b], T, starts, saved)
+            x = sample_row(full, strategy, temp, k, p, nn, seeds[b], variations[b], t0s[b] + t)
             tok[b] = x
             out[b, t] = x
-            if use_controls:
-                control_update(x, b, snd[b], cs, hist, ctl, T, starts)
+            if uses[b]:
+                control_update(x, b, snd[b], cs, hist, ctls[b], T, starts)
             if gram:
                 if is_on[x]:
                     snd[b, on_t[x]] = True

@@ -118,19 +118,18 @@ def halves(batch: int, split: bool = True) -> list[tuple[int, int]]:
 
 
 class Rows(NamedTuple):
-    """The state a run carries for a contiguous set of variations (one thread's half of a batch)."""
-    var0: int  # the variation of the first row (its random numbers depend on it)
+    """The state a run carries for a contiguous set of rows."""
     logits: np.ndarray  # (B, vocab) for the next token
     h: np.ndarray  # (layers, B, units)
     c: np.ndarray  # (layers, B, units)
     sounding: np.ndarray  # (B, 128) bool: pitches sounding
     held: np.ndarray  # (B, 128) beats each has sounded
-    controls: np.ndarray | None = None  # (B, N_STATE) each row's place in the bar and what it holds (controls)
-    history: np.ndarray | None = None  # (B, HISTORY) each row's top-voice intervals (no_repeat)
+    controls: np.ndarray  # (B, N_STATE) each row's place in the bar and what it holds (controls)
+    history: np.ndarray  # (B, HISTORY) each row's top-voice intervals (no_repeat)
 
 
 class Draw(NamedTuple):
-    """How each token is drawn (the kernel reads it as a plain tuple, in this order)."""
+    """How each token is drawn (a kernel reads it as a plain tuple, in this order; `chunk` as each row's settings)."""
     strategy: float  # index into STRATEGIES
     temperature: float
     top_k: float
@@ -141,32 +140,156 @@ class Draw(NamedTuple):
 
 
 class Loop(NamedTuple):
-    """What the compiled loop does besides sampling."""
+    """What the compiled loop does besides sampling (the model's, the same for every row)."""
     grammar: bool  # releases only sounding pitches, starts only silent ones
     hold: bool  # max_hold applies
     lstm: bool  # LSTM layers (else plain RNN)
     note_state: bool  # the first layer reads the sounding pitches
 
 
-def run_chunk(n: int, first: int, seed: int, rows: Rows, mask: np.ndarray, W: tuple, T: tuple, draw: Draw,
-              loop: Loop, ctl: np.ndarray | None = None, starts: np.ndarray | None = None) -> np.ndarray:
-    """`n` tokens for every row, (B, n); the rows' state advances in place. The named structures are
-    unpacked here into the compiled kernel's positional arguments (numba takes plain tuples).
-    `ctl`: the musician's controls (kernels.controls), with the rows' control state; `starts`: the notes
-    each token starts."""
+@dataclass(eq=False)
+class Flight:
+    """One request in the loop: its rows' state and what each of its rows brings to the kernel."""
+    rows: Rows
+    seed: int
+    settings: np.ndarray  # (7,) float64: strategy, temperature, k, p, n, max_hold, shortest time step
+    mask: np.ndarray  # (vocab,) float32
+    ctl: np.ndarray | None  # the musician's controls (kernels.controls), or None
+    stopper: "Stopper"
+    cap: int
+    on_chunk: Callable | None = None
+    cancel: threading.Event | None = None
+    made: int = 0  # tokens made per row so far
+    cancelled: bool = False
+    error: BaseException | None = None  # what stopped the batch it flew in
+    landed: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def size(self) -> int:
+        return len(self.rows.logits)
+
+    @property
+    def over(self) -> bool:
+        return self.stopper.finished or self.made >= self.cap or self.cancelled
+
+
+def _merge(flights: list[Flight], a: int, b: int, n_ctl: int):
+    """Rows a..b of the flights laid end to end: the kernel's arrays, and where each flight's rows are."""
+    parts, at = [], 0
+    for f in flights:
+        lo, hi = max(a, at), min(b, at + f.size)
+        if lo < hi:
+            parts.append((f, lo - at, hi - at))
+        at += f.size
+
+    def cat(get, axis=0):
+        return np.ascontiguousarray(np.concatenate([get(f)[lo:hi] if axis == 0 else get(f)[:, lo:hi]
+                                                    for f, lo, hi in parts], axis=axis))
+
+    def each(value, dtype):
+        return np.concatenate([np.full(hi - lo, value(f), dtype) for f, lo, hi in parts])
+
+    arrays = dict(
+        t0s=each(lambda f: f.made, np.int64),
+        variations=np.concatenate([np.arange(lo, hi, dtype=np.int64) for f, lo, hi in parts]),
+        seeds=each(lambda f: f.seed, np.int64),
+        logits=cat(lambda f: f.rows.logits), h=cat(lambda f: f.rows.h, 1), c=cat(lambda f: f.rows.c, 1),
+        snd=cat(lambda f: f.rows.sounding), held=cat(lambda f: f.rows.held),
+        masks=np.stack([f.mask for f, _, _ in parts]),
+        mrow=np.concatenate([np.full(hi - lo, i, np.int32) for i, (f, lo, hi) in enumerate(parts)]),
+        settings=np.concatenate([np.repeat(f.settings[None], hi - lo, 0) for f, lo, hi in parts]),
+        cs=cat(lambda f: f.rows.controls), hist=cat(lambda f: f.rows.history),
+        ctls=np.concatenate([np.repeat((f.ctl if f.ctl is not None else np.zeros(n_ctl, np.float32))[None],
+                                       hi - lo, 0) for f, lo, hi in parts]).astype(np.float32),
+        uses=each(lambda f: f.ctl is not None, np.bool_))
+    return parts, arrays
+
+
+def _unmerge(parts, arrays) -> None:
+    """The state the kernel advanced, back into each flight's own arrays."""
+    at = 0
+    for f, lo, hi in parts:
+        n = hi - lo
+        r = f.rows
+        r.logits[lo:hi] = arrays["logits"][at:at + n]
+        r.h[:, lo:hi] = arrays["h"][:, at:at + n]
+        r.c[:, lo:hi] = arrays["c"][:, at:at + n]
+        r.sounding[lo:hi] = arrays["snd"][at:at + n]
+        r.held[lo:hi] = arrays["held"][at:at + n]
+        r.controls[lo:hi] = arrays["cs"][at:at + n]
+        r.history[lo:hi] = arrays["hist"][at:at + n]
+        at += n
+
+
+def step(gen: "Generator", flights: list[Flight], split: bool = True) -> list[np.ndarray]:
+    """One chunk for every row of every flight, as one batch (two halves on two cores from four rows up):
+    each flight's (rows, chunk) tokens. Its state advances in place."""
     from . import kernels
 
-    B = len(rows.logits)
-    out = np.empty((B, n), np.int32)
-    use = ctl is not None
-    if not use:  # the kernel takes the controls' arrays either way
-        ctl = np.zeros(kernels.N_CTL, np.float32)
-    cs = rows.controls if rows.controls is not None else np.zeros((B, kernels.N_STATE), np.float32)
-    hist = rows.history if rows.history is not None else np.zeros((B, 1), np.int32)
-    starts = starts if starts is not None else np.zeros(rows.logits.shape[1], np.float32)
-    kernels.chunk(n, first, rows.var0, seed, rows.logits, rows.h, rows.c, rows.sounding, rows.held, mask, out,
-                  W, T, tuple(draw), loop.grammar, loop.hold, loop.lstm, loop.note_state, cs, hist, ctl, starts, use)
-    return out
+    total = sum(f.size for f in flights)
+    out = np.empty((total, gen.chunk), np.int32)
+
+    def half(ab):
+        a, b = ab
+        parts, A = _merge(flights, a, b, kernels.N_CTL)
+        kernels.chunk(gen.chunk, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
+                      A["held"], A["masks"], A["mrow"], out[a:b], gen.W, gen.T, A["settings"], gen.loop.grammar,
+                      gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"], A["ctls"], A["uses"],
+                      gen.starts)
+        _unmerge(parts, A)
+
+    spans = halves(total, split)
+    if len(spans) == 1:
+        half(spans[0])
+    else:
+        for f in [halves_pool().submit(half, ab) for ab in spans]:
+            f.result()
+    made, at = [], 0
+    for f in flights:
+        made.append(out[at:at + f.size])
+        at += f.size
+    return made
+
+
+def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True) -> None:
+    """Each flight one chunk further: its tokens to its stopper and callback; a cancel seen between chunks."""
+    live = []
+    for f in flights:
+        if f.cancel is not None and f.cancel.is_set():
+            f.cancelled = True
+        else:
+            live.append(f)
+    if not live:
+        return
+    for f, made in zip(live, step(gen, live, split)):
+        f.made += gen.chunk
+        taken = f.stopper.take(list(made))
+        if f.on_chunk is not None:
+            f.on_chunk(taken)
+
+
+def drive(pool, parts, make, chunk: int, cap: int, stopper: Stopper, on_chunk=None,
+          cancel: threading.Event | None = None) -> bool:
+    """The loop between chunks of a generator that runs alone (the attention-LSTM's): `make(part, first token
+    index)` for every part (on the pool's threads when there are two), each chunk to the stopper and the
+    callback, until the stopper is done, `cap` tokens are made or `cancel` is set (checked between chunks).
+    Returns whether it was cancelled."""
+    counter = 0
+    while counter * chunk < cap:
+        if cancel is not None and cancel.is_set():
+            return True
+        first = counter * chunk
+        if len(parts) == 1:
+            made = make(parts[0], first)
+        else:
+            made = np.concatenate([f.result() for f in [pool.submit(make, part, first) for part in parts]])
+        counter += 1
+        taken = stopper.take(list(made))
+        if on_chunk is not None:
+            on_chunk(taken)
+        if stopper.finished:
+            break
+    return False
 
 
 _POOL = None
@@ -185,27 +308,59 @@ def halves_pool():
         return _POOL
 
 
-def drive(pool, parts, make, chunk: int, cap: int, stopper: Stopper, on_chunk=None,
-          cancel: threading.Event | None = None) -> bool:
-    """The loop between chunks: `make(part, first token index)` for every part (on the pool's threads
-    when there are two), each chunk to the stopper and the callback, until the stopper is done, `cap`
-    tokens are made or `cancel` is set (checked between chunks). Returns whether it was cancelled."""
-    counter = 0
-    while counter * chunk < cap:
-        if cancel is not None and cancel.is_set():
-            return True
-        first = counter * chunk
-        if len(parts) == 1:
-            made = make(parts[0], first)
-        else:
-            made = np.concatenate([f.result() for f in [pool.submit(make, part, first) for part in parts]])
-        counter += 1
-        taken = stopper.take(list(made))
-        if on_chunk is not None:
-            on_chunk(taken)
-        if stopper.finished:
-            break
-    return False
+class Batcher:
+    """Requests for one model that wait at the same moment run as one batch (continuous batching): a request
+    joins the running batch at the next chunk boundary and leaves when its beats are done, each with its own
+    settings, seed, controls and stop; its music is what it would be alone (each row's random numbers depend
+    on its own seed, variation and token index). One thread a model runs the loop while requests fly."""
+
+    MAX_ROWS = 64  # rows in one batch; more wait for the next chunk
+
+    def __init__(self, gen: "Generator"):
+        self.gen = gen
+        self.waiting: list[Flight] = []
+        self.flying: list[Flight] = []
+        self.lock = threading.Condition()
+        self.thread: threading.Thread | None = None
+        self.batches = 0  # chunks run, and of those, how many with more than one request
+        self.shared = 0
+
+    def fly(self, flight: Flight) -> None:
+        """Run `flight` with whatever else is in the air; returns when it has landed."""
+        with self.lock:
+            self.waiting.append(flight)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, name="cadenza-batch", daemon=True)
+                self.thread.start()
+        flight.landed.wait()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                with self.lock:
+                    rows = sum(f.size for f in self.flying)
+                    while self.waiting and (not self.flying or rows + self.waiting[0].size <= self.MAX_ROWS):
+                        f = self.waiting.pop(0)
+                        self.flying.append(f)
+                        rows += f.size
+                    if not self.flying:
+                        self.thread = None
+                        return
+                    flying = list(self.flying)
+                self.batches += 1
+                self.shared += len(flying) > 1
+                advance_flights(self.gen, flying, self.gen.split)
+                with self.lock:
+                    for f in flying:
+                        if f.over:
+                            self.flying.remove(f)
+                            f.landed.set()
+        except BaseException as e:  # noqa: BLE001 - every request in the air is told; none is left waiting
+            with self.lock:
+                for f in self.flying + self.waiting:
+                    f.error = e
+                    f.landed.set()
+                self.flying, self.waiting, self.thread = [], [], None
 
 
 class Generator:
@@ -268,6 +423,8 @@ class Generator:
         self.starts = (hits.sum(1) if hits is not None else (on_p >= 0)).astype(np.float32)  # notes a token starts
         self.T = (on_p >= 0, off_p >= 0, np.maximum(on_p, 0).astype(np.int32), np.maximum(off_p, 0).astype(np.int32),
                   beats.astype(np.float32), beats > 0)
+        self.loop = Loop(grammar=self.grammar, hold=self.hold, lstm=self.is_lstm, note_state=self.note_state)
+        self.batcher = Batcher(self)
 
     def new_state(self, batch: int) -> dict:
         """Zero state for `batch` rows: h, c (layers, batch, units), the sounding pitches and for how long."""
@@ -453,8 +610,10 @@ class Generator:
             return int(max(256, req.beats * per * 5)), req.beats * 1.25 + 2
         return int(req.beats * per), None
 
-    def run(self, prime: np.ndarray, req: Request, on_chunk: Callable[[list[np.ndarray]], None] | None = None,
-            cancel: threading.Event | None = None) -> Result:
+    def flight(self, prime: np.ndarray, req: Request, on_chunk=None, cancel=None) -> tuple[Flight, Callable]:
+        """A request made ready to fly: its prime read into its rows' state, its masks, settings and stop;
+        and the function that makes its Result when it has landed."""
+        from . import kernels
         from .sampling import STRATEGIES
 
         t0 = time.perf_counter()
@@ -478,35 +637,45 @@ class Generator:
         on, held = self.sounding_after(music)
         state["sounding"][:] = on
         state["held"][:] = held
-        parts = []
-        for a, b in halves(B, self.split):
-            n = b - a
-            cs = hist = None
-            if ctl is not None:
-                cs, hist = self.control_state(n, ctl, music, whole, req)
-            parts.append(Rows(var0=a, logits=np.repeat(logits, n, 0),
-                              h=np.ascontiguousarray(np.repeat(state["h"], n, 1)),
-                              c=np.ascontiguousarray(np.repeat(state["c"], n, 1)),
-                              sounding=np.repeat(state["sounding"], n, 0), held=np.repeat(state["held"], n, 0),
-                              controls=cs, history=hist))
-        draw = Draw(strategy=float(STRATEGIES.index(s.strategy)), temperature=float(s.temperature),
-                    top_k=float(s.top_k or 40), top_p=float(s.top_p), n=float(s.n), max_hold=self.max_hold(req),
-                    min_shift=self.min_shift)
-        loop = Loop(grammar=self.grammar, hold=self.hold, lstm=self.is_lstm, note_state=self.note_state)
-        seed = req.seed & 0x7FFFFFFF
-
-        def make(rows: Rows, t_first: int):
-            return run_chunk(self.chunk, t_first, seed, rows, mask, self.W, self.T, draw, loop, ctl, self.starts)
-
+        if ctl is not None:
+            cs, hist = self.control_state(B, ctl, music, whole, req)
+        else:
+            cs, hist = np.zeros((B, kernels.N_STATE), np.float32), np.zeros((B, kernels.HISTORY), np.int32)
+        rows = Rows(logits=np.repeat(logits, B, 0), h=np.ascontiguousarray(np.repeat(state["h"], B, 1)),
+                    c=np.ascontiguousarray(np.repeat(state["c"], B, 1)),
+                    sounding=np.repeat(state["sounding"], B, 0), held=np.repeat(state["held"], B, 0),
+                    controls=cs, history=hist)
+        settings = np.array([float(STRATEGIES.index(s.strategy)), float(s.temperature), float(s.top_k or 40),
+                             float(s.top_p), float(s.n), self.max_hold(req), self.min_shift], np.float64)
         counters = None
         if token_beats is None and stop_beats is not None:
             counters = [self.codec.beat_counter() for _ in range(B)]
         stopper = Stopper(B, stop_beats, lambda row: token_beats[row], counters)
-        cancelled = drive(halves_pool(), parts, make, self.chunk, cap, stopper, on_chunk, cancel)
-        new = stopper.new(cap, np.zeros(0, np.int32))
-        if counters is not None:
-            beats = [float(min(b, req.beats)) for b in stopper.beats]
+        flight = Flight(rows=rows, seed=req.seed & 0x7FFFFFFF, settings=settings, mask=mask, ctl=ctl,
+                        stopper=stopper, cap=cap, on_chunk=on_chunk, cancel=cancel)
+
+        def result() -> Result:
+            if flight.error is not None:
+                raise flight.error
+            new = stopper.new(cap, np.zeros(0, np.int32))
+            if counters is not None:
+                beats = [float(min(b, req.beats)) for b in stopper.beats]
+            else:
+                beats = [float(token_beats[n].sum()) if token_beats is not None else
+                         len(n) / (self.tokens_per_beat or 40.0) for n in new]
+            return Result(new=new, prime=prime, beats=beats, seconds=time.perf_counter() - t0,
+                          cancelled=flight.cancelled)
+
+        return flight, result
+
+    def run(self, prime: np.ndarray, req: Request, on_chunk: Callable[[list[np.ndarray]], None] | None = None,
+            cancel: threading.Event | None = None, alone: bool = False) -> Result:
+        """Generate for one request: with the other requests for this model in one batch (the batcher), or
+        `alone` in this thread. The music is the same either way."""
+        flight, result = self.flight(prime, req, on_chunk, cancel)
+        if alone:
+            while not flight.over:
+                advance_flights(self, [flight], self.split)
         else:
-            beats = [float(token_beats[n].sum()) if token_beats is not None else
-                     len(n) / (self.tokens_per_beat or 40.0) for n in new]
-        return Result(new=new, prime=prime, beats=beats, seconds=time.perf_counter() - t0, cancelled=cancelled)
+            self.batcher.fly(flight)
+        return result()

@@ -7,7 +7,6 @@ service (service.py) with a sink for its events. This file makes the pieces, sta
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -21,8 +20,10 @@ from .oscdoor import OscDoor, straight
 from .service import Service
 
 log = logging.getLogger("cadenza")
-# Requests generated at once: the compiled loop releases the GIL, so two use the two cores of a small machine.
-WORKERS = max(1, min(2, os.cpu_count() or 1))
+# Requests carried out at once. The lstm and rnn models' generation runs in each model's batcher (one batch for
+# every request in the air, on the machine's cores), so a worker mostly waits for its request to land: eight let
+# eight players fly together. Other work (reading a file, the attention-LSTM) shares the cores.
+WORKERS = 8
 
 
 class Daemon:

@@ -155,14 +155,17 @@ def test_cancel_mid_generation(client):
 
 
 def test_a_full_queue_answers_busy_at_once(daemon):
+    from bridge.host.daemon import WORKERS
+
+    many = WORKERS + daemon.cfg.queue + 4  # more than run and wait at once
     c = Client(daemon.server.address[1])
     try:
-        for i in range(12):
+        for i in range(many):
             c.send("/cadenza/continue", 100 + i, *PRIME, "beats", 200.0)
         busy = [m for m in c.receive(until=("/cadenza/error",), timeout=10) if m[0] == "/cadenza/error"]
         assert "busy" in busy[0][1][1]
     finally:
-        for i in range(12):
+        for i in range(many):
             c.send("/cadenza/cancel", 100 + i)
         time.sleep(1.0)
         c.close()
