@@ -16,8 +16,10 @@ from collections import Counter
 
 import numpy as np
 
+from ..music.score import TPQ
+
 CONTEXT = 512  # tokens of what came before, decoded with each chunk
-GRID = 960  # notes are told apart by pitch and start on a grid of 1/960 beat
+GRID = TPQ  # notes are told apart by pitch and start on a grid of 1/TPQ beat (the ticks Cadenza writes)
 
 
 class NoteStream:
