@@ -50,6 +50,26 @@ class Client:
                     return out
         raise AssertionError(f"no {until} within {timeout} s; got {out}")
 
+    def timed(self, timeout: float = 30.0) -> tuple[list, list, str]:
+        """Until the request ends: the /cadenza/play bundles as (time tag, params), the /cadenza/notes notes
+        as [pitch, start, duration, velocity], and the address it ended with."""
+        plays, notes, end = [], [], ""
+        deadline = time.time() + timeout
+        while time.time() < deadline and not end:
+            try:
+                data, _ = self.sock.recvfrom(65536)
+            except OSError:
+                continue
+            for m in OscPacket(data).messages:
+                params = list(m.message.params)
+                if m.message.address == "/cadenza/play":
+                    plays.append((m.time, params))
+                elif m.message.address == "/cadenza/notes":
+                    notes += [params[1:][i:i + 4] for i in range(0, len(params) - 1, 4)]
+                elif m.message.address in ("/cadenza/done", "/cadenza/error", "/cadenza/cancelled"):
+                    end = m.message.address
+        return plays, notes, end
+
     def close(self):
         self.sock.close()
 

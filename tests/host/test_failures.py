@@ -130,8 +130,6 @@ def test_interpolate_refuses_a_fractional_count(daemon):
 
 def test_drum_requests_honour_timed_too(daemon):
     """`timed 1` sends each note again time-tagged with when it sounds, for a groove as for a continuation."""
-    from pythonosc.osc_packet import OscPacket
-
     if not (ROOT / "models" / "groove" / "cadenza.json").is_file():
         pytest.skip("no groove model")
     beat = [36, 0.0, 0.25, 100, 42, 0.0, 0.25, 80, 38, 1.0, 0.25, 100, 42, 1.5, 0.25, 70, 36, 2.0, 0.25, 100]
@@ -139,24 +137,10 @@ def test_drum_requests_honour_timed_too(daemon):
     try:
         sent = time.time()
         c.send("/cadenza/groove", 4, *beat, "timed", 1, "latency", 0.5, "qpm", 120.0, "write_file", 0)
-        plays, notes = [], []
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                data, _ = c.sock.recvfrom(65536)
-            except OSError:
-                continue
-            for m in OscPacket(data).messages:
-                params = list(m.message.params)
-                if m.message.address == "/cadenza/play":
-                    plays.append((m.time, params))
-                elif m.message.address == "/cadenza/notes":
-                    notes += [params[1:][i:i + 4] for i in range(0, len(params) - 1, 4)]
-                elif m.message.address in ("/cadenza/done", "/cadenza/error"):
-                    assert m.message.address == "/cadenza/done", params
-                    deadline = 0
+        plays, notes, end = c.timed()
     finally:
         c.close()
+    assert end == "/cadenza/done"
     assert notes and len(plays) == len(notes)
     first = min(start for _, start, _, _ in notes)
     assert min(t for t, _ in plays) - sent == pytest.approx(0.5 + first * 0.5, abs=0.15)

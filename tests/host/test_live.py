@@ -160,8 +160,6 @@ def test_bad_input_never_stops_it(band):
 
 
 def test_timed_osc_bundles_carry_when_each_note_sounds(tmp_path):
-    from pythonosc.osc_packet import OscPacket
-
     from bridge.host.config import ServeConfig
     from bridge.host.daemon import Daemon
 
@@ -173,22 +171,7 @@ def test_timed_osc_bundles_carry_when_each_note_sounds(tmp_path):
         sent = time.time()
         c.send("/cadenza/continue", 3, 60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, "beats", 4.0, "timed", 1, "latency", 0.5,
                "qpm", 120.0, "write_file", 0)
-        bundles, notes = [], []
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                data, _ = c.sock.recvfrom(65536)
-            except OSError:
-                continue
-            packet = OscPacket(data)
-            for m in packet.messages:
-                if m.message.address == "/cadenza/play":
-                    bundles.append((m.time, list(m.message.params)))
-                elif m.message.address == "/cadenza/notes":
-                    p = list(m.message.params)[1:]
-                    notes += [p[i:i + 4] for i in range(0, len(p), 4)]
-                elif m.message.address == "/cadenza/done":
-                    deadline = 0
+        bundles, notes, _ = c.timed()
     finally:
         c.close()
         d.stop()
