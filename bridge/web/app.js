@@ -435,6 +435,8 @@ function onEvent(ev) {
     state.done = true; state.error = ev.message; say(ev.message); finish();
   } else if (ev.type === 'cancelled') {
     state.done = true; say('cancelled', true); finish();
+  } else if (ev.type === 'info' || ev.type === 'warning') {
+    say(ev.message, ev.type === 'info');  // worth knowing (a warning: a part did not work; the rest stands)
   }
 }
 
