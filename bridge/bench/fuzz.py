@@ -14,6 +14,7 @@ the receive loop's and workers' threads alive, tracebacks logged, RSS before and
 """
 from __future__ import annotations
 
+import json
 import logging
 import random
 import socket
@@ -202,8 +203,10 @@ def check_alive(port: int, timeout: float = 60.0) -> dict:
     return got
 
 
-def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 500, daemon=None) -> dict:
-    """Send n datagrams to a daemon (a new one on a free port unless given); the figures as a dict."""
+def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 500, daemon=None,
+             page: int = 0) -> dict:
+    """Send n datagrams to a daemon (a new one on a free port unless given), then `page` hostile requests to its
+    page (when it serves one); the figures as a dict."""
     from ..host.config import ServeConfig
     from ..host.daemon import Daemon
 
@@ -212,8 +215,10 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
     tracebacks = _Tracebacks()
     logging.getLogger().addHandler(tracebacks)
     if own:
-        daemon = Daemon(ServeConfig(http_port=0, port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
-                                    queue=8, max_tokens=2000, max_seconds=5.0))
+        from .web import _free_tcp
+
+        daemon = Daemon(ServeConfig(http_port=_free_tcp() if page else 0, port=0, model=model, inbox=tmp / "in",
+                                    outbox=tmp / "out", watch=False, queue=8, max_tokens=2000, max_seconds=5.0))
         daemon.start()
     daemon.wait_ready(300)  # the model loaded: what the datagrams add is what RSS after minus before shows
     check_alive(daemon.server.address[1])  # and its first request served (compiled code loaded)
@@ -278,6 +283,13 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
         "clients_kept": len(daemon.osc.clients),
         "rss_mb_before": round(rss0, 1), "rss_mb_after": round(rss_mb(), 1),
     }
+    if page and daemon.web is not None:
+        logging.getLogger().addHandler(tracebacks)
+        try:
+            r["page"] = page_fuzz(daemon, page, seed)
+        finally:
+            logging.getLogger().removeHandler(tracebacks)
+        r["page"]["tracebacks_logged"] = tracebacks.count - r["tracebacks_logged"]
     if own:
         daemon.stop()
     return r
@@ -293,4 +305,82 @@ def table_fuzz(r: dict) -> str:
              f"tracebacks logged {r['tracebacks_logged']}; ping + continue after each batch: "
              f"{r['checks_passed']}/{r['checks']}",
              f"RSS {r['rss_mb_before']} MB -> {r['rss_mb_after']} MB; clients kept {r['clients_kept']}"]
+    if "page" in r:
+        p = r["page"]
+        lines.append(f"the page: {p['requests']} hostile requests in {p['seconds']} s, statuses {p['statuses']}; "
+                     f"server errors {p['server_errors']}; answers after {p['page_answers_after']}")
     return "\n".join(lines)
+
+
+# ----- the page's door ----------------------------------------------------------------------------------
+def _json_value(rng: random.Random, depth: int = 0):
+    kind = rng.random()
+    if depth > 3 or kind < 0.35:
+        return rng.choice(NASTY_NUMBERS + NASTY_STRINGS + [None, True, False, "upload", "notes", "piece", "none"])
+    if kind < 0.6:
+        return [_json_value(rng, depth + 1) for _ in range(rng.randrange(0, 6))]
+    keys = ["kind", "id", "notes", "beats", "settings", "prime", "model", "temperature"] + KEYS
+    return {rng.choice(keys): _json_value(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
+
+
+def page_requests(seed: int, n: int):
+    """n hostile page requests (method, path, headers, body), seeded: JSON of every wrong shape, nesting,
+    bodies and uploads of every wrong kind, paths that are not there."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.45:  # a request whose JSON is wrong in shape, type or depth
+            body = {"settings": _json_value(rng), "prime": _json_value(rng)} if rng.random() < 0.7 else _json_value(rng)
+            data = json.dumps(body, allow_nan=True).encode()
+            if rng.random() < 0.1:
+                data = b"[" * rng.choice([40, 5000, 100_000]) + b"]" * 10
+            elif rng.random() < 0.1:
+                data = data[:rng.randrange(1, max(2, len(data)))]
+            yield "POST", "/api/jobs", {"Content-Type": "application/json"}, data
+        elif kind < 0.7:  # an upload: garbage, a truncated MIDI, a notation bomb in small, a wrong field
+            payload = rng.choice([b"", b"MThd\x00\x00", b"MThd" + bytes(rng.randrange(256) for _ in range(64)),
+                                  b"**kern\n" + b"4c\n" * rng.randrange(1, 2000), b"<score-partwise>" * 50,
+                                  b"PK\x03\x04" + bytes(32), bytes(rng.randrange(256) for _ in range(300))])
+            field = rng.choice(["file", "file", "other"])
+            name = rng.choice(["a.mid", "../../x.mid", "x" * 300 + ".krn", "b.mxl", "", "c.wav"])
+            boundary = "fuzz"
+            body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\r\n"
+                    ).encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+            if rng.random() < 0.1:
+                body = body[:rng.randrange(1, len(body))]
+            yield "POST", "/api/upload", {"Content-Type": f"multipart/form-data; boundary={boundary}"}, body
+        else:  # reads of things that are not there, or not for this client
+            path = rng.choice(["/api/files/" + rng.choice(["x", "../../etc/passwd", "%00", "a" * 500]),
+                               "/api/files/x?as=" + rng.choice(["wav", "exe", ""]), "/api/jobs/none/events",
+                               "/api/pieces?model=" + rng.choice(["../x", "piano", "nope", ""]), "/api/status",
+                               "/nothing", "/api/jobs/x/cancel"])
+            yield ("POST" if path.endswith("cancel") else "GET"), path, {}, None
+
+
+def page_fuzz(daemon, n: int = 500, seed: int = 0) -> dict:
+    """Hostile page requests against a daemon's page: statuses counted; any 5xx is a failure; afterwards
+    the page still answers and its threads live."""
+    import http.client
+
+    host, port = daemon.web.address
+    base = {"Host": f"{host}:{port}", "Origin": f"http://{host}:{port}", "X-Cadenza-Token": daemon.web.token}
+    statuses: dict[int, int] = {}
+    t0 = time.perf_counter()
+    for method, path, headers, body in page_requests(seed, n):
+        c = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            c.request(method, path, body=body, headers={**base, **headers})
+            r = c.getresponse()
+            r.read()
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+        except (OSError, http.client.HTTPException):
+            statuses[0] = statuses.get(0, 0) + 1  # the server closed it: counted, not a failure by itself
+        finally:
+            c.close()
+    c = http.client.HTTPConnection(host, port, timeout=30)
+    c.request("GET", "/api/status", headers=base)
+    alive = c.getresponse().status == 200
+    c.close()
+    return {"requests": n, "seconds": round(time.perf_counter() - t0, 2), "statuses": dict(sorted(statuses.items())),
+            "server_errors": sum(v for k, v in statuses.items() if k >= 500), "page_answers_after": alive,
+            "web_thread_alive": daemon.web.thread.is_alive()}

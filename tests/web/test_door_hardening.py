@@ -212,3 +212,18 @@ def test_uploads_and_page_files_expire_by_size(studio, tmp_path, monkeypatch):
     status, out = request(studio, "POST", "/api/jobs", headers(studio, **{"Content-Type": "application/json"}),
                           body.encode())
     assert status == 400 and "upload is gone" in json.loads(out)["error"]
+
+
+def test_300_fuzzed_page_requests_get_no_server_error(studio, caplog):
+    """The page's fuzz (bridge.bench.fuzz.page_requests: wrong JSON shapes and depths, broken uploads, paths
+    that are not there), seeded: every answer a 2xx or 4xx, no traceback, the page alive after."""
+    import logging
+
+    from bridge.bench.fuzz import page_fuzz
+
+    with caplog.at_level(logging.WARNING):
+        r = page_fuzz(studio, 300, seed=3)
+    assert r["server_errors"] == 0, r["statuses"]
+    assert r["page_answers_after"] and r["web_thread_alive"]
+    assert not [rec for rec in caplog.records if rec.exc_info]
+    assert sum(v for k, v in r["statuses"].items() if 400 <= k < 500) > 100  # it was refused, by name
