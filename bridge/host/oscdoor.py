@@ -162,16 +162,18 @@ class OscDoor:
         """Each note again as a bundle time-tagged with when it sounds: from the request's arrival plus the
         latency, or on the daemon's clock (Link, MIDI clock) from its first downbeat after that."""
         origin, spb = self.place(received + s.latency, s.qpm)
+        wall = time.time() - time.monotonic()  # one clock offset for the event: notes together stay together
         for pitch, start, dur, vel in event.notes:
             self.send_bundle(to, origin + float(start) * spb, "/cadenza/play",
-                             [rid, int(pitch), int(vel), float(dur) * spb, event.variation])
+                             [rid, int(pitch), int(vel), float(dur) * spb, event.variation], wall)
 
-    def send_bundle(self, to, when: float, address: str, args: list) -> None:
-        """One message in a bundle time-tagged with `when` (monotonic seconds, sent as NTP time)."""
+    def send_bundle(self, to, when: float, address: str, args: list, wall: float | None = None) -> None:
+        """One message in a bundle time-tagged with `when` (monotonic seconds, sent as NTP time; `wall`: the
+        wall clock minus the monotonic one, measured once for a group of bundles)."""
         from pythonosc.osc_bundle_builder import OscBundleBuilder
         from pythonosc.osc_message_builder import OscMessageBuilder
 
-        b = OscBundleBuilder(when + time.time() - time.monotonic())
+        b = OscBundleBuilder(when + (time.time() - time.monotonic() if wall is None else wall))
         m = OscMessageBuilder(address)
         for value in args:
             m.add_arg(value, "f" if isinstance(value, float) else "i")
