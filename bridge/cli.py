@@ -101,6 +101,15 @@ COMMANDS = (
             "--fim`): every note outside the region stays as it was; the new notes are a track of their own.",
             "cadenza infill chorale.krn --start-beat 8 --end-beat 12 --out filled.mid",
             request=True, skip=("model", "beats")),
+    Command("harmonize", "write the parts under a melody (the melody stays as given, on top)", "cmd_harmonize",
+            (FILE, arg("--model", default="chorale-harmony",
+                       help="a harmony model (default chorale-harmony: alto, tenor and bass under a soprano)"),
+             arg("--out", help=OUT_MID.format("NAME.harmony.mid"))),
+            "Harmonize a melody (MIDI, **kern or MusicXML; one line): the output holds the melody exactly as given, "
+            "its top line, and the parts the model wrote under it as a track of their own.",
+            "cadenza harmonize tune.mid --model chorale-harmony --out h.mid\n"
+            "  cadenza harmonize tune.mid --variations 4 --temperature 0.9 --voices 3 --out h.mid",
+            request=True, skip=("model", "beats")),
     Command("groove", "play a drum part with feel: timing and dynamics from the groove model (its hits kept)",
             "cmd_drum_task", (FILE, arg("--model", default="groove", help="a groove model (default groove)"),
                               arg("--out", help="output .mid (default NAME.groove.mid)")),
@@ -390,6 +399,17 @@ def cmd_infill(args) -> int:
     path = Path(args.file)
     out = _output(args.out or f"{path.stem}.infill.mid", path.stem)
     return _run_task(Infill(s, prime=path, start=args.start_beat, end=args.end_beat, out=out))
+
+
+def cmd_harmonize(args) -> int:
+    from pathlib import Path
+
+    from .tasks import Harmonize
+
+    s = _task_settings(args)
+    path = Path(args.file)
+    out = _output(args.out or f"{path.stem}.harmony.mid", path.stem)
+    return _run_task(Harmonize(s, prime=path, out=out))
 
 
 def cmd_serve(args) -> int:

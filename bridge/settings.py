@@ -160,6 +160,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("drum_classes", str, "", "drums: only these classes, e.g. 'kick,snare,closed hi-hat' (kick snare "
             "closed hi-hat, open hi-hat, low tom, mid tom, high tom, crash, ride); \"\": all", check=_drum_classes),
     Setting("steps", int, 5, "interpolate: beats from the first to the second, both included", 2, 64),
+    Setting("voices", int, 0, "harmonize: at most this many parts sounding under the melody; 0: the model's own "
+            "(three under a chorale's soprano)", 0, 8),
     Setting("with_drums", int, 1, "continue: where the prime has drums, 1 continues them with the drums model "
             "too (one output, both parts); 0 keeps them as they were", 0, 1),
     Setting("render", str, "", "also write each output as audio", choices=("",) + RENDER_FORMATS),

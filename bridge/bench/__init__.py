@@ -109,6 +109,19 @@ BENCHES: dict[str, Bench] = {
          arg("--gap", type=float, default=4.0, help="beats of each gap (default 4)"),
          arg("--pieces", type=int, default=24, help="held-out pieces (default 24)")),
         example="cadenza bench infill --model chorale-infill --baseline chorale", record=_infill_figures),
+    "harmonize": Bench(
+        "harmonize: does the model listen to the melody (bits), how its parts sound, the speed",
+        "harmonize:run", "harmonize:table",
+        (arg("--model", default="chorale-harmony"),
+         arg("--baseline", default="chorale", help="the unconditional model of the same music (\"\": none)"),
+         arg("--pieces", type=int, default=40, help="held-out pieces (default 40)"),
+         arg("--temperature", type=float, default=1.0, help="of the generated parts (default 1.0)"),
+         arg("--voices", type=int, default=3, help="parts under the melody (default 3)")),
+        "On held-out pieces: bits per part token of the real parts given the melody, with it withheld and by the "
+        "unconditional model; on-beat chord tones, parallels, parts above the melody and voice ranges of "
+        "generated parts against the real ones; 8 bars harmonized.",
+        "cadenza bench harmonize --model chorale-harmony --baseline chorale --json",
+        record=_all_but_model("harmonize_bench")),
     "groove": Bench(
         "groove, drumify and interpolate on the Groove MIDI Dataset's validation split", "groove:run_groove",
         "groove:table_groove",

@@ -12,6 +12,7 @@
 | midibytes   | bytes of a MIDI track, header restored on decode                      | article 000 |
 | pianoroll   | chord-wise frames: the pitches of a time slice, then end-of-frame     | article 003 |
 | drums       | a 16th-note step: the set of 9 drum classes struck on it              | DrumsRNN, GrooVAE |
+| harmony     | a melody read ahead of the parts under it, note-wise                  | anticipation |
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ _MODULES = {
     "midibytes": "midibytes",
     "pianoroll": "pianoroll",
     "drums": "drums",
+    "harmony": "harmony",
 }
 NAMES = tuple(_MODULES)
 DEFAULT = "performance"

@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..errors import CadenzaError
 from ..settings import parse_meter
-from ..tasks import Continue, Drums, Infill, events as E
+from ..tasks import Continue, Drums, Harmonize, Infill, events as E
 from . import protocol as P
 from .clients import Clients
 from .osc import OscServer
@@ -50,6 +50,7 @@ class OscDoor:
             f"{p}/note": self.on_note,
             f"{p}/continue_file": self.on_continue_file,
             f"{p}/infill": self.on_infill,
+            f"{p}/harmonize": self.on_harmonize,
             f"{p}/groove": self.on_groove,
             f"{p}/drumify": self.on_drumify,
             f"{p}/interpolate": self.on_interpolate,
@@ -315,6 +316,18 @@ class OscDoor:
         task = Infill(s, prime=self.prime(P.parse_notes(flat), s), start=start, end=end,
                       out=self.out(s, f"osc-{sender[1]}-{rid}", "infill"))
         self.queue(sender, rid, s, task, f"infill {start:g}-{end:g}")
+
+    def on_harmonize(self, sender, args):
+        """/cadenza/harmonize id pitch start dur vel ... [key value ...]: a melody (one note at a time); a
+        harmony model's parts under it stream back in the melody's beats."""
+        rid = P.request_id(args)
+        flat, pairs = P.split_continue_args(list(args[1:]))
+        s = self.settings(sender, pairs)
+        if not flat:
+            raise P.ProtocolError("/cadenza/harmonize id pitch start dur vel ... [key value ...]: send the melody")
+        task = Harmonize(s, prime=self.prime(P.parse_notes(flat), s), out=self.out(s, f"osc-{sender[1]}-{rid}",
+                                                                                     "harmony"))
+        self.queue(sender, rid, s, task, f"harmonize {len(flat) // 4} notes")
 
     # ----- drums: groove, drumify, interpolate (the groove model) ----------------------------------------
     def on_groove(self, sender, args):

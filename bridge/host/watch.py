@@ -28,7 +28,7 @@ from pathlib import Path
 from ..errors import CadenzaError
 from ..music import SUFFIXES, atomic_write_text
 from ..settings import Settings, apply as apply_setting, number
-from ..tasks import DRUM_TASKS, Continue, Drums, Infill, events as E
+from ..tasks import DRUM_TASKS, Continue, Drums, Harmonize, Infill, events as E
 
 log = logging.getLogger("cadenza.watch")
 SIDECARS = (".toml", ".txt")  # settings beside a file, and the error notes Cadenza writes
@@ -146,7 +146,7 @@ class Watcher:
                         self.pending[path] = (st.st_size, st.st_mtime, now)  # try again shortly
 
     TASK_KEYS = ("task", "start", "end", "to")  # what to do with the file (not request settings)
-    TASKS = ("continue", "infill") + DRUM_TASKS
+    TASKS = ("continue", "infill", "harmonize") + DRUM_TASKS
 
     def sidecar(self, path: Path) -> dict:
         """The folder's defaults (`[watch]` in the config), then `NAME.toml` beside the file."""
@@ -191,6 +191,8 @@ class Watcher:
                 raise CadenzaError('task = "infill" needs start and end (beats), e.g. start = 8 and end = 12')
             return Infill(s, prime=path, start=number(pairs["start"], "start"), end=number(pairs["end"], "end"),
                           out=out)
+        if task == "harmonize":  # the parts under the file's melody, which stays as it is
+            return Harmonize(s, prime=path, out=out)
         if task in DRUM_TASKS:
             primes = (path, self.partner_of(str(pairs.get("to", "")))) if task == "interpolate" else (path,)
             return Drums(task, s, primes, out=out)

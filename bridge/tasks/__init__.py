@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import events
 from .run import Limits, StoreModels, check_cost, groove_model, run
-from .types import DRUM_TASKS, Continue, Drums, Infill, Task, outputs
+from .types import DRUM_TASKS, HARMONY_MODEL, Continue, Drums, Harmonize, Infill, Task, outputs
 
 __all__ = ["events", "run", "Limits", "StoreModels", "check_cost", "groove_model", "Continue", "Infill", "Drums",
-           "Task", "DRUM_TASKS", "outputs"]
+           "Harmonize", "HARMONY_MODEL", "Task", "DRUM_TASKS", "outputs"]

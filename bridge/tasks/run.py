@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..errors import CadenzaError
 from ..music import Score
 from . import events as E
-from .types import Continue, Drums, Infill, outputs
+from .types import HARMONY_MODEL, Continue, Drums, Harmonize, Infill, outputs
 
 log = logging.getLogger("cadenza")
 Sink = Callable[[object], None]
@@ -62,6 +64,8 @@ def run(task, models=None, sink: Sink = lambda e: None, cancel: threading.Event 
             final = work.infill(task)
         elif isinstance(task, Drums):
             final = work.drums(task)
+        elif isinstance(task, Harmonize):
+            final = work.harmonize(task)
         else:
             raise TypeError(f"not a task: {type(task).__name__}")
     except CadenzaError as e:
@@ -351,3 +355,63 @@ class _Work:
         log.info("%s with %s: %d answers, %d hits in the first, %.1f ms", task.kind, loaded.name, len(scores),
                  first or 0, (time.perf_counter() - t0) * 1000)
         return E.Done(first or 0, model=loaded.name, seconds=time.perf_counter() - t0, seed=s.seed)
+
+    # ----- harmonize -------------------------------------------------------------------------------------
+    def harmonize(self, task: Harmonize):
+        from ..generation.harmonize import harmonize, melody_of
+        from ..music import Track
+        from ..settings import MAX_BEATS, request_of
+
+        s = task.settings
+        loaded = self.models.get(s.model or HARMONY_MODEL)
+        if loaded.codec.name != "harmony":
+            raise CadenzaError(f"{loaded.name} does not harmonize: it is a {loaded.codec.name} model; the harmony "
+                               f"models write parts under a melody (model {HARMONY_MODEL})")
+        path = task.prime if isinstance(task.prime, Path) else None
+        if task.prime is None:
+            raise CadenzaError("harmonize needs a melody")
+        score = self.read(path) if path is not None else task.prime
+        name = path.name if path is not None else "the melody"
+        melody = melody_of(score, name)
+        beats = melody.end_tick / melody.tpq
+        if beats > MAX_BEATS:
+            raise CadenzaError(f"{name} is {beats:,.0f} beats long; harmonize takes at most {MAX_BEATS:,.0f} beats "
+                               "a request: send it in sections")
+        req = dataclasses.replace(request_of(s), beats=max(beats, 1.0))
+        check_cost(loaded, req, self.limits)
+        voices = s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3))
+        self.sink(E.Started(loaded.name, f"harmonizing {beats:g} beats of melody with {loaded.name}, "
+                                         f"{voices} parts under it"))
+        vel = [0]
+
+        def on_chunk(rows):
+            for k, notes in enumerate(rows):
+                self.notes(k, [(q, a, d, vel[0]) for q, a, d in notes])
+            self.tick()
+
+        vel[0] = max(1, min(127, int(round(float(np.median(melody.tracks[0].array[:, 1])) * 0.85))))
+        result = harmonize(loaded, melody, req, voices=voices, on_chunk=on_chunk, cancel=self.cancel)
+        if result.cancelled:
+            if self.late:
+                return E.Failed(f"stopped after {self.limits.max_seconds:g} s, this daemon's limit for one "
+                                "request (--max-seconds); send a shorter melody")
+            return E.Cancelled()
+        many = len(result.parts) > 1
+        outs = outputs(task.out, len(result.parts)) if task.out is not None else [None] * len(result.parts)
+        first = None
+        for k, (parts, out) in enumerate(zip(result.parts, outs)):
+            parts = parts.copy()
+            parts[:, 2:] = np.round(parts[:, 2:] * (score.tpq / melody.tpq))
+            whole = score.replace(tracks=score.tracks + (Track(parts, name="harmony", channel=1),))
+            first = whole if first is None else first
+            if out is not None:
+                self.write(whole, out, k + 1 if many else None, s,
+                           f"the melody as given (the top line) and {len(parts)} notes of {voices} parts under it")
+        if s.midi and first is not None:
+            from ..music import midi_bytes
+
+            self.sink(E.Midi(midi_bytes(first)))
+        log.info("harmonize with %s: %d tokens, %d notes in the first, %.1f ms", loaded.name, result.tokens,
+                 len(result.parts[0]), result.seconds * 1000)
+        return E.Done(len(result.parts[0]), tokens=result.tokens, seconds=result.seconds, model=loaded.name,
+                      seed=req.seed)

@@ -59,7 +59,18 @@ class Drums:
                                else f"{self.kind} takes one piece")
 
 
-Task = Union[Continue, Infill, Drums]
+HARMONY_MODEL = "chorale-harmony"  # what harmonize uses when no model is named
+
+
+@dataclass(frozen=True)
+class Harmonize:
+    """Write the parts under a melody with a harmony model: the melody stays exactly as given, the top line."""
+    settings: Settings
+    prime: Prime  # the melody: one line (chords are refused by name)
+    out: Path | None = None
+
+
+Task = Union[Continue, Infill, Drums, Harmonize]
 
 
 def outputs(out: Path, n: int) -> list[Path]:

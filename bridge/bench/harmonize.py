@@ -1,0 +1,171 @@
+"""`cadenza bench harmonize`: does the harmony model listen to the melody, and how do its parts sound?
+
+On held-out pieces (the harmony model's validation and generation sets: never trained on; the chorale
+model's split is the same hash, so they are held out from it too), one run:
+
+- **bits per part token** (the parts' note starts and ends) of the *real* parts: by the harmony model given
+  the melody (read ahead, as it harmonizes), by the same model with the melody withheld (its tokens taken
+  out of the stream), and by the unconditional model of the same music (`--baseline`, e.g. `chorale`, which
+  reads the melody's notes only as they come, in time, among the parts). Lower is better.
+- **harmony** of generated parts against the real ones under the same melodies (bridge.music.voicing):
+  the share of the melody's on-beat notes whose pitch class the parts sound, parallel fifths and octaves
+  per 100 voice-pair motions, moments with a part above the melody, parts in their voice's range.
+- **speed**: 8 bars (32 beats) of melody harmonized, the median of five.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+
+def token_bits(gen, ids: np.ndarray) -> np.ndarray:
+    """(N,) bits of each token after the ones before it (an empty start), by a compiled generator."""
+    logits, state = gen.prime(np.zeros(0, np.int32))
+    out = np.empty(len(ids))
+    for i, t in enumerate(ids.tolist()):
+        row = logits[0].astype(np.float64)
+        row -= row.max()
+        out[i] = -(row[t] - math.log(np.exp(row).sum())) / math.log(2)
+        logits = gen.step(np.array([t], np.int32), state)
+    return out
+
+
+def _without_melody(codec, ids: np.ndarray) -> np.ndarray:
+    """The harmony stream with the melody's tokens taken out (adjacent waits joined up to the longest)."""
+    out: list[int] = []
+    w0, mw = codec.wait0, codec.params["max_wait"]
+    for t in ids.tolist():
+        if t >= codec.melody0:
+            continue
+        if w0 <= t < w0 + mw and out and w0 <= out[-1] < w0 + mw:
+            total = (out[-1] - w0 + 1) + (t - w0 + 1)
+            out[-1] = w0 + min(total, mw) - 1
+            if total > mw:
+                out.append(w0 + total - mw - 1)
+            continue
+        out.append(t)
+    return np.array(out, np.int32)
+
+
+def _baseline_part_tokens(codec, ids: np.ndarray, melody: np.ndarray) -> np.ndarray:
+    """(N,) bool: the notewise tokens that start or end a note of the parts (not of the melody)."""
+    lo, n = codec.params["low"], codec.n_pitches
+    w0 = 2 * n
+    ons = {(int(p), int(s)) for p, _, s, _ in melody.tolist()}
+    offs = {(int(p), int(e)) for p, _, _, e in melody.tolist()}
+    step = 0
+    part = np.zeros(len(ids), bool)
+    for i, t in enumerate(ids.tolist()):
+        if t < n:
+            part[i] = (t + lo, step) not in ons
+        elif t < w0:
+            part[i] = (t - n + lo, step) not in offs
+        elif t < w0 + codec.params["max_wait"]:
+            step += t - w0 + 1
+    return part
+
+
+def _pieces(loaded, limit: int):
+    from ..evaluate import resolve_split
+    from ..music import load_score
+
+    split = resolve_split(loaded.meta, None)
+    out = []
+    for path in (split.get("validation", []) + split.get("generation", []))[:limit]:
+        try:
+            out.append(load_score(path))
+        except Exception:  # noqa: BLE001 - a piece that does not read is left out
+            continue
+    return out
+
+
+def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int = 40, temperature: float = 1.0,
+        voices: int = 3) -> dict:
+    from .. import store
+    from ..codecs.harmony import split_melody
+    from ..codecs.notewise import quantize_notes
+    from ..generation import Request, Sampling, generator_for
+    from ..generation.harmonize import harmonize
+    from ..music import voicing
+
+    loaded = store.load(model)
+    base = store.load(baseline) if baseline else None
+    codec = loaded.codec
+    gen = generator_for(loaded)
+    bits = {"given_melody": [0.0, 0], "melody_withheld": [0.0, 0], "baseline": [0.0, 0]}
+    real = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
+    made = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
+    scores = _pieces(loaded, pieces)
+    for i, score in enumerate(scores):
+        ids = codec.encode(score)
+        b = token_bits(gen, ids)
+        part = ids < 2 * codec.n_pitches
+        bits["given_melody"][0] += b[part].sum()
+        bits["given_melody"][1] += int(part.sum())
+        alone = _without_melody(codec, ids)
+        b = token_bits(gen, alone)
+        part = alone < 2 * codec.n_pitches
+        bits["melody_withheld"][0] += b[part].sum()
+        bits["melody_withheld"][1] += int(part.sum())
+        melody, parts = split_melody(score)
+        if base is not None:
+            bids = base.codec.encode(score)
+            bp = base.codec.params
+            mq = quantize_notes(melody, bp["steps_per_quarter"], bp["low"], bp["high"])
+            mask = _baseline_part_tokens(base.codec, bids, mq)
+            b = token_bits(generator_for(base), bids)
+            bits["baseline"][0] += b[mask].sum()
+            bits["baseline"][1] += int(mask.sum())
+        mel, par = melody.tracks[0].array, parts.tracks[0].array
+        h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature)), voices=voices)
+        for figs, p in ((real, par), (made, h.parts[0])):
+            a, c = voicing.chord_tone_share(mel, p, score.tpq)
+            figs["agree"][0] += a
+            figs["agree"][1] += c
+            a, c = voicing.voice_range_share(mel, p)
+            figs["in_range"][0] += a
+            figs["in_range"][1] += c
+            figs["motion"].append(voicing.motion_figures(mel, p))
+
+    def summary(f):
+        m = {k: sum(x[k] for x in f["motion"]) for k in f["motion"][0]} if f["motion"] else {}
+        return {"on_beat_melody_in_parts": round(f["agree"][0] / max(f["agree"][1], 1), 3),
+                "parallels_per_100_motions": round(100 * m.get("parallels", 0) / max(m.get("motions", 0), 1), 2),
+                "moments_with_a_part_above_melody": round(m.get("above_melody", 0) / max(m.get("moments", 0), 1), 4),
+                "four_voice_moments": round(m.get("four_voice_moments", 0) / max(m.get("moments", 0), 1), 3),
+                "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3)}
+
+    r = {"model": model, "baseline": baseline, "pieces": len(scores), "temperature": temperature,
+         "bits_per_part_token": {k: round(v[0] / max(v[1], 1), 3) for k, v in bits.items() if v[1]},
+         "part_tokens": {k: v[1] for k, v in bits.items() if v[1]},
+         "real": summary(real), "generated": summary(made)}
+    bp = r["bits_per_part_token"]
+    if "baseline" in bp:
+        r["vs_baseline"] = round(bp["given_melody"] / bp["baseline"], 3)
+    r["vs_withheld"] = round(bp["given_melody"] / bp["melody_withheld"], 3)
+    # speed: the first 32 beats of a held-out melody, harmonized, the median of five
+    melody = split_melody(scores[0])[0]
+    arr = melody.tracks[0].array
+    eight = melody.replace(tracks=(melody.tracks[0].replace(notes=arr[arr[:, 2] < 32 * melody.tpq]),))
+    times = []
+    for k in range(5):
+        t = time.perf_counter()
+        harmonize(loaded, eight, Request(seed=k), voices=voices)
+        times.append((time.perf_counter() - t) * 1000)
+    r["eight_bars_ms"] = round(float(np.median(times)), 1)
+    return r
+
+
+def table(r: dict) -> str:
+    b = r["bits_per_part_token"]
+    lines = [f"{r['pieces']} held-out pieces; bits per part token of the real parts: given the melody "
+             f"{b['given_melody']}, melody withheld {b['melody_withheld']}"
+             + (f", {r['baseline']} (no melody ahead) {b['baseline']}: {r['vs_baseline']}x" if "baseline" in b else "")
+             + f"; given/withheld {r['vs_withheld']}x",
+             "| figure | real | generated |", "|---|---|---|"]
+    for k in r["real"]:
+        lines.append(f"| {k.replace('_', ' ')} | {r['real'][k]} | {r['generated'][k]} |")
+    lines.append(f"8 bars harmonized: {r['eight_bars_ms']} ms (median of 5)")
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""Harmonize: a harmony model writes parts under a melody; the melody stays exactly as given and on top, the
+parts stay under it, a seed gives the same parts, and bad melodies get one clear line with nothing written."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import CORPUS
+
+CHORALES = CORPUS / "kern" / "bach-370-chorales"
+TUNE = [(64, 1), (64, 1), (65, 1), (67, 1), (67, 1), (65, 1), (64, 1), (62, 1), (60, 1), (60, 1), (62, 1), (64, 1),
+        (64, 1.5), (62, 0.5), (62, 2)]  # Ode to joy, 16 beats
+
+
+@pytest.fixture(scope="module")
+def harmony(tmp_path_factory):
+    """A small harmony model trained here on a few chorales (real, if not musical)."""
+    if not CHORALES.is_dir():
+        pytest.skip("corpus not here")
+    from bridge.training.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("harmony")
+    return train(TrainConfig(data=[CHORALES], name="harmony", codec="harmony",
+                             arch_args={"layers": 1, "units": 64, "embed": 16}, seq_len=64, batch=16,
+                             steps_per_epoch=40, epochs=2, patience=10, max_files=24, val_fraction=0.2,
+                             gen_fraction=0.2, out=root / "models", runs=root / "runs", verbose=0))
+
+
+def tune_file(path, notes=TUNE, qpm=90.0):
+    from bridge.music import Score, write_midi
+
+    t, out = 0.0, []
+    for p, d in notes:
+        out.append((p, t, d, 96))
+        t += d
+    return write_midi(Score.from_beats(out, qpm=qpm), path)
+
+
+def run(harmony, prime, out=None, **settings):
+    from bridge.settings import Settings
+    from bridge.tasks import Harmonize, run as run_task
+
+    events = []
+    final = run_task(Harmonize(Settings(model=str(harmony), **settings), prime=prime, out=out), sink=events.append)
+    return final, events
+
+
+def test_the_melody_stays_as_given_and_on_top(harmony, tmp_path):
+    from bridge.music import load_score
+    from bridge.tasks import events as E
+
+    tune = tune_file(tmp_path / "tune.mid")
+    before = tune.read_bytes()
+    final, events = run(harmony, tune, tmp_path / "h.mid", seed=3, temperature=1.5)
+    assert isinstance(final, E.Done), final
+    assert tune.read_bytes() == before  # the input is never touched
+    given, out = load_score(tune), load_score(tmp_path / "h.mid")
+    assert np.array_equal(out.tracks[0].array, given.tracks[0].array)  # the melody, note for note
+    parts = out.tracks[-1].array
+    assert out.tracks[-1].name == "harmony" and len(parts) == final.notes > 0
+    mel = given.tracks[0].array
+    for p, _, s, e in parts.tolist():  # every part starts below the melody note sounding (or last sounded)
+        sounding = mel[(mel[:, 2] <= s)]
+        assert p < sounding[-1, 0], (p, s, sounding[-1])
+        assert 0 <= s < e <= mel[:, 3].max()
+    for t in np.unique(parts[:, 2]):  # at most three parts at once
+        assert ((parts[:, 2] <= t) & (parts[:, 3] > t)).sum() <= 3
+    streamed = [n for e in events if isinstance(e, E.Notes) for n in e.notes]
+    assert len(streamed) == len(parts)
+    assert sorted((p, round(s * 960)) for p, s, _, _ in streamed) == sorted((p, s) for p, _, s, _ in parts.tolist())
+
+
+def test_a_seed_gives_the_same_parts_and_variations_differ(harmony, tmp_path):
+    from bridge.music import load_score
+
+    tune = tune_file(tmp_path / "tune.mid")
+    run(harmony, tune, tmp_path / "a.mid", seed=11, variations=2, temperature=1.5)
+    run(harmony, tune, tmp_path / "b.mid", seed=11, temperature=1.5)
+    a1, a2, b = (load_score(tmp_path / n).tracks[-1].array for n in ("a-1.mid", "a-2.mid", "b.mid"))
+    assert np.array_equal(a1, b)  # a variation's music does not depend on the others beside it
+    assert not np.array_equal(a1, a2)
+
+
+def test_voices_and_pitch_range_hold(harmony, tmp_path):
+    from bridge.music import load_score
+
+    tune = tune_file(tmp_path / "tune.mid")
+    run(harmony, tune, tmp_path / "v.mid", seed=5, voices=1, pitch_range="48-60", temperature=1.5)
+    parts = load_score(tmp_path / "v.mid").tracks[-1].array
+    assert len(parts) and ((parts[:, 0] >= 48) & (parts[:, 0] <= 60)).all()
+    for t in np.unique(parts[:, 2]):
+        assert ((parts[:, 2] <= t) & (parts[:, 3] > t)).sum() <= 1
+
+
+@pytest.mark.parametrize("what", ["empty", "chords", "drums", "too long", "not a harmony model"])
+def test_bad_melodies_get_one_clear_line_and_nothing_is_written(harmony, tmp_path, what):
+    from bridge.music import Score, write_midi
+    from bridge.tasks import events as E
+
+    path, model = tmp_path / "in.mid", harmony
+    if what == "empty":
+        write_midi(Score.from_beats([], qpm=120), path)
+        expect = "no notes"
+    elif what == "chords":
+        write_midi(Score.from_beats([(p, b, 1, 90) for b in range(8) for p in (60, 64, 67)], qpm=120), path)
+        expect = "one note at a time"
+    elif what == "drums":
+        s = Score.from_beats([(36, b, 0.5, 90) for b in range(8)], qpm=120)
+        write_midi(s.replace(tracks=tuple(t.replace(is_drum=True, channel=9) for t in s.tracks)), path)
+        expect = "only drums"
+    elif what == "too long":  # 10,000 bars
+        tune_file(path, [(60 + (k % 12), 4) for k in range(10_000)], qpm=120)
+        expect = "40,000 beats long"
+    else:
+        tune_file(path)
+        model = "chorale"
+        expect = "does not harmonize"
+    final, events = run(model, path, tmp_path / "out.mid", seed=1)
+    assert isinstance(final, E.Failed) and expect in final.message, final
+    assert "\n" not in final.message
+    assert not (tmp_path / "out.mid").exists()
+    assert not any(isinstance(e, E.Notes) for e in events)
+
+
+def test_the_cost_limit_refuses_by_name(harmony, tmp_path):
+    from bridge.settings import Settings
+    from bridge.tasks import Harmonize, Limits, events as E, run as run_task
+
+    tune = tune_file(tmp_path / "tune.mid", TUNE * 8)
+    final = run_task(Harmonize(Settings(model=str(harmony), seed=1, variations=4), prime=tune),
+                     limits=Limits(max_tokens=500))
+    assert isinstance(final, E.Failed) and "--max-tokens" in final.message
+
+
+def test_the_command_line_says_the_top_line_is_the_melody(harmony, tmp_path):
+    from tests.conftest import cadenza
+
+    tune = tune_file(tmp_path / "tune.mid")
+    ran = cadenza("harmonize", str(tune), "--model", str(harmony), "--out", str(tmp_path / "h.mid"), "--seed", "2")
+    assert ran.returncode == 0, ran.stderr
+    assert "the melody as given (the top line)" in ran.stdout and (tmp_path / "h.mid").is_file()
