@@ -17,6 +17,8 @@ What the patch does:
   model), and the typed prime as `/cadenza/drumify id notes...` (a kit that plays its rhythm);
 - notes come back in chunks as `/cadenza/notes id pitch start dur vel ...`; each is delayed to its start
   beat at the patch's tempo ([pipe]) and played by [makenote] -> [noteout];
+- a typed melody sent as `/cadenza/harmonize id notes...`: the parts under it (chorale-harmony) come back
+  as notes and play with it;
 - the status line shows started / done / the error message.
 """
 from __future__ import annotations
@@ -27,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 SEND_PORT = 9000
 REPLY_PORT = 9124
 TYPED_PRIME = "60 0 1 90 64 1 1 90 67 2 1 90 72 3 1 100"
+# a melody to harmonize (the opening of "Ode to joy"): pitch start dur vel ...
+TYPED_MELODY = " ".join(f"{p} {i} 1 90" for i, p in enumerate([64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64]))
 # a 2-bar rock beat in General MIDI drums: kick 36, snare 38, closed hi-hat 42 (pitch start dur vel ...)
 TYPED_BEAT = " ".join(f"{p} {b + s:g} 0.25 {v}" for b in (0, 4) for p, s, v in
                       [(36, 0, 110), (42, 0, 80), (42, 0.5, 70), (38, 1, 105), (42, 1, 80), (42, 1.5, 70),
@@ -108,6 +112,8 @@ def build(path: Path = HERE / "cadenza.maxpat"):
 
     typed_request(TYPED_BEAT, "/cadenza/groove", 3000001, 700, 130, "a beat (GM drums): click to groove it")
     typed_request(TYPED_PRIME, "/cadenza/drumify", 4000001, 700, 240, "the prime's rhythm: click for drums")
+    typed_request(TYPED_MELODY, "/cadenza/harmonize", 5000001, 700, 350,
+                  "a melody: click for the parts under it (chorale-harmony)")
 
     # settings: a control, and the /cadenza/set message it drives
     def setting(label, control, key, x, width):

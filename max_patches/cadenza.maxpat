@@ -630,6 +630,116 @@
                     "numinlets": 1,
                     "numoutlets": 0,
                     "patching_rect": [
+                        700,
+                        350,
+                        330,
+                        20
+                    ],
+                    "text": "a melody: click for the parts under it (chorale-harmony)"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-34",
+                    "maxclass": "message",
+                    "numinlets": 2,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        700,
+                        372,
+                        330,
+                        22
+                    ],
+                    "text": "64 0 1 90 64 1 1 90 65 2 1 90 67 3 1 90 67 4 1 90 65 5 1 90 64 6 1 90 62 7 1 90 60 8 1 90 60 9 1 90 62 10 1 90 64 11 1 90",
+                    "outlettype": [
+                        ""
+                    ]
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-35",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        700,
+                        398,
+                        50,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        ""
+                    ],
+                    "text": "t b l"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-36",
+                    "maxclass": "newobj",
+                    "numinlets": 5,
+                    "numoutlets": 4,
+                    "patching_rect": [
+                        700,
+                        424,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        "",
+                        "",
+                        "",
+                        ""
+                    ],
+                    "text": "counter 5000001 6000000"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-37",
+                    "maxclass": "newobj",
+                    "numinlets": 2,
+                    "numoutlets": 2,
+                    "patching_rect": [
+                        860,
+                        424,
+                        60,
+                        22
+                    ],
+                    "outlettype": [
+                        "list",
+                        "inactive"
+                    ],
+                    "text": "zl.join"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-38",
+                    "maxclass": "newobj",
+                    "numinlets": 1,
+                    "numoutlets": 1,
+                    "patching_rect": [
+                        930,
+                        424,
+                        150,
+                        22
+                    ],
+                    "outlettype": [
+                        ""
+                    ],
+                    "text": "prepend /cadenza/harmonize"
+                }
+            },
+            {
+                "box": {
+                    "id": "obj-39",
+                    "maxclass": "comment",
+                    "numinlets": 1,
+                    "numoutlets": 0,
+                    "patching_rect": [
                         20,
                         300,
                         60,
@@ -640,7 +750,7 @@
             },
             {
                 "box": {
-                    "id": "obj-34",
+                    "id": "obj-40",
                     "maxclass": "umenu",
                     "numinlets": 1,
                     "numoutlets": 3,
@@ -660,7 +770,7 @@
             },
             {
                 "box": {
-                    "id": "obj-35",
+                    "id": "obj-41",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -678,7 +788,7 @@
             },
             {
                 "box": {
-                    "id": "obj-36",
+                    "id": "obj-42",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -693,7 +803,7 @@
             },
             {
                 "box": {
-                    "id": "obj-37",
+                    "id": "obj-43",
                     "maxclass": "flonum",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -712,7 +822,7 @@
             },
             {
                 "box": {
-                    "id": "obj-38",
+                    "id": "obj-44",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -730,7 +840,7 @@
             },
             {
                 "box": {
-                    "id": "obj-39",
+                    "id": "obj-45",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -745,7 +855,7 @@
             },
             {
                 "box": {
-                    "id": "obj-40",
+                    "id": "obj-46",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -764,7 +874,7 @@
             },
             {
                 "box": {
-                    "id": "obj-41",
+                    "id": "obj-47",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -782,7 +892,7 @@
             },
             {
                 "box": {
-                    "id": "obj-42",
+                    "id": "obj-48",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -797,7 +907,7 @@
             },
             {
                 "box": {
-                    "id": "obj-43",
+                    "id": "obj-49",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -816,7 +926,7 @@
             },
             {
                 "box": {
-                    "id": "obj-44",
+                    "id": "obj-50",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -834,7 +944,7 @@
             },
             {
                 "box": {
-                    "id": "obj-45",
+                    "id": "obj-51",
                     "maxclass": "comment",
                     "numinlets": 1,
                     "numoutlets": 0,
@@ -849,7 +959,7 @@
             },
             {
                 "box": {
-                    "id": "obj-46",
+                    "id": "obj-52",
                     "maxclass": "number",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -868,7 +978,7 @@
             },
             {
                 "box": {
-                    "id": "obj-47",
+                    "id": "obj-53",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -886,7 +996,7 @@
             },
             {
                 "box": {
-                    "id": "obj-48",
+                    "id": "obj-54",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -904,7 +1014,7 @@
             },
             {
                 "box": {
-                    "id": "obj-49",
+                    "id": "obj-55",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -922,7 +1032,7 @@
             },
             {
                 "box": {
-                    "id": "obj-50",
+                    "id": "obj-56",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -940,7 +1050,7 @@
             },
             {
                 "box": {
-                    "id": "obj-51",
+                    "id": "obj-57",
                     "maxclass": "newobj",
                     "numinlets": 6,
                     "numoutlets": 6,
@@ -963,7 +1073,7 @@
             },
             {
                 "box": {
-                    "id": "obj-52",
+                    "id": "obj-58",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -982,7 +1092,7 @@
             },
             {
                 "box": {
-                    "id": "obj-53",
+                    "id": "obj-59",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1001,7 +1111,7 @@
             },
             {
                 "box": {
-                    "id": "obj-54",
+                    "id": "obj-60",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1019,7 +1129,7 @@
             },
             {
                 "box": {
-                    "id": "obj-55",
+                    "id": "obj-61",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1038,7 +1148,7 @@
             },
             {
                 "box": {
-                    "id": "obj-56",
+                    "id": "obj-62",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1056,7 +1166,7 @@
             },
             {
                 "box": {
-                    "id": "obj-57",
+                    "id": "obj-63",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1075,7 +1185,7 @@
             },
             {
                 "box": {
-                    "id": "obj-58",
+                    "id": "obj-64",
                     "maxclass": "message",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1093,7 +1203,7 @@
             },
             {
                 "box": {
-                    "id": "obj-59",
+                    "id": "obj-65",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1112,7 +1222,7 @@
             },
             {
                 "box": {
-                    "id": "obj-60",
+                    "id": "obj-66",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1130,7 +1240,7 @@
             },
             {
                 "box": {
-                    "id": "obj-61",
+                    "id": "obj-67",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1149,7 +1259,7 @@
             },
             {
                 "box": {
-                    "id": "obj-62",
+                    "id": "obj-68",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 1,
@@ -1167,7 +1277,7 @@
             },
             {
                 "box": {
-                    "id": "obj-63",
+                    "id": "obj-69",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1186,7 +1296,7 @@
             },
             {
                 "box": {
-                    "id": "obj-64",
+                    "id": "obj-70",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1205,7 +1315,7 @@
             },
             {
                 "box": {
-                    "id": "obj-65",
+                    "id": "obj-71",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1224,7 +1334,7 @@
             },
             {
                 "box": {
-                    "id": "obj-66",
+                    "id": "obj-72",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 4,
@@ -1245,7 +1355,7 @@
             },
             {
                 "box": {
-                    "id": "obj-67",
+                    "id": "obj-73",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1264,7 +1374,7 @@
             },
             {
                 "box": {
-                    "id": "obj-68",
+                    "id": "obj-74",
                     "maxclass": "newobj",
                     "numinlets": 1,
                     "numoutlets": 2,
@@ -1283,7 +1393,7 @@
             },
             {
                 "box": {
-                    "id": "obj-69",
+                    "id": "obj-75",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 1,
@@ -1301,7 +1411,7 @@
             },
             {
                 "box": {
-                    "id": "obj-70",
+                    "id": "obj-76",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 2,
@@ -1320,7 +1430,7 @@
             },
             {
                 "box": {
-                    "id": "obj-71",
+                    "id": "obj-77",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1338,7 +1448,7 @@
             },
             {
                 "box": {
-                    "id": "obj-72",
+                    "id": "obj-78",
                     "maxclass": "newobj",
                     "numinlets": 4,
                     "numoutlets": 1,
@@ -1356,7 +1466,7 @@
             },
             {
                 "box": {
-                    "id": "obj-73",
+                    "id": "obj-79",
                     "maxclass": "newobj",
                     "numinlets": 2,
                     "numoutlets": 1,
@@ -1374,7 +1484,7 @@
             },
             {
                 "box": {
-                    "id": "obj-74",
+                    "id": "obj-80",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 2,
@@ -1393,7 +1503,7 @@
             },
             {
                 "box": {
-                    "id": "obj-75",
+                    "id": "obj-81",
                     "maxclass": "newobj",
                     "numinlets": 3,
                     "numoutlets": 0,
@@ -1803,7 +1913,7 @@
                 "patchline": {
                     "source": [
                         "obj-34",
-                        1
+                        0
                     ],
                     "destination": [
                         "obj-35",
@@ -1816,10 +1926,36 @@
                 "patchline": {
                     "source": [
                         "obj-35",
+                        1
+                    ],
+                    "destination": [
+                        "obj-37",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-35",
                         0
                     ],
                     "destination": [
-                        "obj-2",
+                        "obj-36",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-36",
+                        0
+                    ],
+                    "destination": [
+                        "obj-37",
                         0
                     ],
                     "order": 0
@@ -1855,7 +1991,7 @@
                 "patchline": {
                     "source": [
                         "obj-40",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-41",
@@ -1906,32 +2042,6 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-4",
-                        0
-                    ],
-                    "destination": [
-                        "obj-48",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-48",
-                        0
-                    ],
-                    "destination": [
-                        "obj-46",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
                         "obj-46",
                         0
                     ],
@@ -1958,11 +2068,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-46",
+                        "obj-49",
                         0
                     ],
                     "destination": [
-                        "obj-49",
+                        "obj-50",
                         0
                     ],
                     "order": 0
@@ -1975,7 +2085,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-51",
+                        "obj-2",
                         0
                     ],
                     "order": 0
@@ -1984,11 +2094,89 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-51",
+                        "obj-4",
+                        0
+                    ],
+                    "destination": [
+                        "obj-54",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-54",
+                        0
+                    ],
+                    "destination": [
+                        "obj-52",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-52",
+                        0
+                    ],
+                    "destination": [
+                        "obj-53",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-53",
+                        0
+                    ],
+                    "destination": [
+                        "obj-2",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-52",
+                        0
+                    ],
+                    "destination": [
+                        "obj-55",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-56",
+                        0
+                    ],
+                    "destination": [
+                        "obj-57",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-57",
                         4
                     ],
                     "destination": [
-                        "obj-52",
+                        "obj-58",
                         0
                     ],
                     "order": 0
@@ -1997,76 +2185,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-52",
+                        "obj-58",
                         1
                     ],
                     "destination": [
-                        "obj-53",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-53",
-                        1
-                    ],
-                    "destination": [
-                        "obj-54",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-53",
-                        0
-                    ],
-                    "destination": [
-                        "obj-55",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-55",
-                        0
-                    ],
-                    "destination": [
-                        "obj-56",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-54",
-                        0
-                    ],
-                    "destination": [
-                        "obj-34",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-56",
-                        0
-                    ],
-                    "destination": [
-                        "obj-34",
+                        "obj-59",
                         0
                     ],
                     "order": 0
@@ -2088,11 +2211,24 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-51",
-                        2
+                        "obj-59",
+                        0
                     ],
                     "destination": [
-                        "obj-59",
+                        "obj-61",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-61",
+                        0
+                    ],
+                    "destination": [
+                        "obj-62",
                         0
                     ],
                     "order": 0
@@ -2105,33 +2241,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-57",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-51",
-                        3
-                    ],
-                    "destination": [
-                        "obj-61",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-61",
-                        1
-                    ],
-                    "destination": [
-                        "obj-62",
+                        "obj-40",
                         0
                     ],
                     "order": 0
@@ -2144,85 +2254,7 @@
                         0
                     ],
                     "destination": [
-                        "obj-57",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-51",
-                        1
-                    ],
-                    "destination": [
-                        "obj-63",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-63",
-                        1
-                    ],
-                    "destination": [
-                        "obj-58",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-58",
-                        0
-                    ],
-                    "destination": [
-                        "obj-57",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-63",
-                        0
-                    ],
-                    "destination": [
-                        "obj-67",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-51",
-                        0
-                    ],
-                    "destination": [
-                        "obj-64",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-64",
-                        1
-                    ],
-                    "destination": [
-                        "obj-65",
+                        "obj-40",
                         0
                     ],
                     "order": 0
@@ -2232,7 +2264,7 @@
                 "patchline": {
                     "source": [
                         "obj-65",
-                        0
+                        1
                     ],
                     "destination": [
                         "obj-66",
@@ -2244,64 +2276,38 @@
             {
                 "patchline": {
                     "source": [
+                        "obj-57",
+                        2
+                    ],
+                    "destination": [
+                        "obj-65",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
                         "obj-66",
+                        0
+                    ],
+                    "destination": [
+                        "obj-63",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-57",
                         3
                     ],
                     "destination": [
-                        "obj-72",
-                        1
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-66",
-                        2
-                    ],
-                    "destination": [
-                        "obj-71",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-71",
-                        0
-                    ],
-                    "destination": [
-                        "obj-72",
-                        2
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-66",
-                        1
-                    ],
-                    "destination": [
-                        "obj-68",
-                        0
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-68",
-                        1
-                    ],
-                    "destination": [
                         "obj-67",
-                        1
+                        0
                     ],
                     "order": 0
                 }
@@ -2310,37 +2316,11 @@
                 "patchline": {
                     "source": [
                         "obj-67",
-                        0
-                    ],
-                    "destination": [
-                        "obj-69",
-                        2
-                    ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-49",
-                        0
-                    ],
-                    "destination": [
-                        "obj-69",
                         1
                     ],
-                    "order": 0
-                }
-            },
-            {
-                "patchline": {
-                    "source": [
-                        "obj-49",
-                        0
-                    ],
                     "destination": [
-                        "obj-71",
-                        1
+                        "obj-68",
+                        0
                     ],
                     "order": 0
                 }
@@ -2352,6 +2332,19 @@
                         0
                     ],
                     "destination": [
+                        "obj-63",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-57",
+                        1
+                    ],
+                    "destination": [
                         "obj-69",
                         0
                     ],
@@ -2362,6 +2355,45 @@
                 "patchline": {
                     "source": [
                         "obj-69",
+                        1
+                    ],
+                    "destination": [
+                        "obj-64",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-64",
+                        0
+                    ],
+                    "destination": [
+                        "obj-63",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-69",
+                        0
+                    ],
+                    "destination": [
+                        "obj-73",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-57",
                         0
                     ],
                     "destination": [
@@ -2375,10 +2407,166 @@
                 "patchline": {
                     "source": [
                         "obj-70",
+                        1
+                    ],
+                    "destination": [
+                        "obj-71",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-71",
                         0
                     ],
                     "destination": [
                         "obj-72",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-72",
+                        3
+                    ],
+                    "destination": [
+                        "obj-78",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-72",
+                        2
+                    ],
+                    "destination": [
+                        "obj-77",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-77",
+                        0
+                    ],
+                    "destination": [
+                        "obj-78",
+                        2
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-72",
+                        1
+                    ],
+                    "destination": [
+                        "obj-74",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-74",
+                        1
+                    ],
+                    "destination": [
+                        "obj-73",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-73",
+                        0
+                    ],
+                    "destination": [
+                        "obj-75",
+                        2
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
+                        0
+                    ],
+                    "destination": [
+                        "obj-75",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-55",
+                        0
+                    ],
+                    "destination": [
+                        "obj-77",
+                        1
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-74",
+                        0
+                    ],
+                    "destination": [
+                        "obj-75",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-75",
+                        0
+                    ],
+                    "destination": [
+                        "obj-76",
+                        0
+                    ],
+                    "order": 0
+                }
+            },
+            {
+                "patchline": {
+                    "source": [
+                        "obj-76",
+                        0
+                    ],
+                    "destination": [
+                        "obj-78",
                         3
                     ],
                     "order": 0
@@ -2387,11 +2575,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-66",
+                        "obj-72",
                         0
                     ],
                     "destination": [
-                        "obj-72",
+                        "obj-78",
                         0
                     ],
                     "order": 1
@@ -2400,11 +2588,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-72",
+                        "obj-78",
                         0
                     ],
                     "destination": [
-                        "obj-73",
+                        "obj-79",
                         0
                     ],
                     "order": 0
@@ -2413,11 +2601,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-73",
+                        "obj-79",
                         2
                     ],
                     "destination": [
-                        "obj-74",
+                        "obj-80",
                         2
                     ],
                     "order": 0
@@ -2426,11 +2614,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-73",
+                        "obj-79",
                         1
                     ],
                     "destination": [
-                        "obj-74",
+                        "obj-80",
                         1
                     ],
                     "order": 1
@@ -2439,11 +2627,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-73",
+                        "obj-79",
                         0
                     ],
                     "destination": [
-                        "obj-74",
+                        "obj-80",
                         0
                     ],
                     "order": 2
@@ -2452,11 +2640,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-74",
+                        "obj-80",
                         0
                     ],
                     "destination": [
-                        "obj-75",
+                        "obj-81",
                         0
                     ],
                     "order": 0
@@ -2465,11 +2653,11 @@
             {
                 "patchline": {
                     "source": [
-                        "obj-74",
+                        "obj-80",
                         1
                     ],
                     "destination": [
-                        "obj-75",
+                        "obj-81",
                         1
                     ],
                     "order": 1

@@ -60,6 +60,9 @@ cadenza train $C/groove --codec drums --name drums --transpose 0 --layers 2 --un
   --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: its own train/validation split" "$@"
 cadenza train-groove $C/groove --name groove --max-minutes 20 --patience 10 --free-bits 16 \
   --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: train and validation splits"
+# (session 10) drumify's threshold per drum class, calibrated on the training split (train-groove now does it
+# itself): each class struck as often as the drummers struck it; written into models/groove/cadenza.json
+python -c "from bridge.training.groove import calibrate; print(calibrate('groove'))"
 
 # piano-infill (session 7): from the piano model's weights (its note-state input dropped), psm order
 cadenza train $C/piano-midi --codec performance --name piano-infill --init piano --fim --fim-order psm \

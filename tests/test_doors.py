@@ -122,3 +122,43 @@ def test_every_door_gives_the_same_music(doors, tmp_path, model):
     assert len(streamed) == len(written)
     for a, b in zip(streamed, written):
         assert a[0] == b[0] and a[3] == b[3] and abs(a[1] - b[1]) < 2e-3 and abs(a[2] - b[2]) < 2e-3
+
+
+def test_harmonize_gives_the_same_parts_through_every_door(doors, tmp_path):
+    """`cadenza harmonize`, the watch folder's task = "harmonize" (the same bytes) and OSC /cadenza/harmonize
+    (the same parts, streamed)."""
+    if not (ROOT / "models" / "chorale-harmony" / "cadenza.json").is_file():
+        pytest.skip("no shipped harmony model")
+    from tests.generation.test_harmonize import TUNE, tune_file
+
+    daemon, root, _ = doors
+    tune = tune_file(tmp_path / "tune.mid", qpm=90.0)
+    cli_out = tmp_path / "cli.mid"
+    assert main(["harmonize", str(tune), "--seed", "4", "--temperature", "0.9", "--out", str(cli_out)]) == 0
+    parts = sorted((n.pitch, n.start / 960, (n.end - n.start) / 960, n.velocity)
+                   for n in read_midi(cli_out).tracks[-1].notes)
+    assert parts
+    flat, t = [], 0.0
+    for p, d in TUNE:
+        flat += [p, t, float(d), 96]
+        t += d
+    c = Client(daemon.server.address[1])
+    try:
+        c.send("/cadenza/harmonize", 7, *flat, "seed", 4, "temperature", 0.9, "qpm", 90.0)
+        got = c.receive(rid=7, timeout=120)
+    finally:
+        c.close()
+    assert got[-1][0] == "/cadenza/done", got[-1]
+    streamed = sorted((p[i], p[i + 1], p[i + 2], p[i + 3]) for a, p in got if a == "/cadenza/notes"
+                      for i in range(1, len(p), 4))
+    assert len(streamed) == len(parts)
+    for a, b in zip(streamed, parts):
+        assert a[0] == b[0] and a[3] == b[3] and abs(a[1] - b[1]) < 2e-3 and abs(a[2] - b[2]) < 2e-3
+    inbox = daemon.cfg.inbox
+    (inbox / "tune-h.toml").write_text('task = "harmonize"\nseed = 4\ntemperature = 0.9\n')
+    shutil.copy(tune, inbox / "tune-h.mid")
+    out = daemon.cfg.outbox / "tune-h.cadenza.mid"
+    deadline = time.time() + 120
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert out.read_bytes() == cli_out.read_bytes()

@@ -122,6 +122,18 @@ BENCHES: dict[str, Bench] = {
         "generated parts against the real ones; 8 bars harmonized.",
         "cadenza bench harmonize --model chorale-harmony --baseline chorale --json",
         record=_all_but_model("harmonize_bench")),
+    "along": Bench(
+        "jam mode along played live: beats on time, note timing, harmony against offline and Bach",
+        "along:run", "along:table",
+        (arg("--model", default="chorale-harmony"),
+         arg("--melodies", type=int, default=12, help="held-out melodies at each tempo (default 12)"),
+         arg("--beats", type=float, default=16.0, help="beats of each melody (default 16)"),
+         arg("--qpm", type=float, nargs="+", default=[60.0, 120.0, 180.0], help="tempi (default 60 120 180)"),
+         arg("--seed", type=int, default=0)),
+        "A daemon in jam mode along on its steady clock; a test player sends held-out melodies over OSC "
+        "(/cadenza/note) in real time. Per tempo: beats decided on time, MIDI-out timing error, decision time, and "
+        "the melody's on-beat notes among the parts' pitch classes, live against offline harmonize and Bach.",
+        "cadenza bench along --melodies 34 --qpm 60 120 180 --json"),
     "groove": Bench(
         "groove, drumify and interpolate on the Groove MIDI Dataset's validation split", "groove:run_groove",
         "groove:table_groove",

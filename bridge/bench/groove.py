@@ -89,7 +89,7 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     for a in range(0, n, 256):
         mu, _ = m.encode(dsrc[a:a + 256])
         prob[a:a + 256], _, _ = m.decode(mu, dsrc[a:a + 256])
-    made = prob > 0.5
+    made = prob > m.thresholds  # each class's threshold, calibrated on the training split
     common: dict[int, Counter] = {}
     for h, t in zip(TH > 0.5, tap(TH)):
         common.setdefault(int(t.sum()), Counter())[h.tobytes()] += 1

@@ -70,6 +70,8 @@ class GrooveModel:
         self.out = [w.astype(np.float32) for w in a.get("out")]
         self.latent = self.mu[1].shape[0]
         self.name = loaded.name
+        # drumify's threshold per class, calibrated on the training split (bridge.training.groove.calibrate)
+        self.thresholds = np.array(loaded.meta.get("drumify", {}).get("thresholds", [0.5] * C), np.float32)
 
     def encode(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = np.concatenate([_lstm(source, *self.fwd), _lstm(source, *self.bwd, reverse=True)], -1)
@@ -123,11 +125,12 @@ def _classes_mask(classes) -> np.ndarray:
     return mask
 
 
-def _choose(prob: np.ndarray, density: float, classes, beats_per_bar: float = 4.0) -> np.ndarray:
-    """Hits from probabilities (S, 9): over 0.5, or with `density`, the likeliest density x beats per bar."""
+def _choose(prob: np.ndarray, density: float, classes, beats_per_bar: float = 4.0, thresholds=0.5) -> np.ndarray:
+    """Hits from probabilities (S, 9): over each class's threshold, or with `density`, the likeliest density x
+    beats per bar."""
     prob = prob * _classes_mask(classes)
     if not density:
-        return (prob > 0.5).astype(np.float32)
+        return (prob > thresholds).astype(np.float32)
     hits = np.zeros_like(prob)
     per_bar = int(round(density * beats_per_bar))
     bar = int(round(beats_per_bar * SPQ))
@@ -200,7 +203,7 @@ def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), 
         rng = np.random.default_rng(seed)
         mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
     prob, pv, po = (a.reshape(-1, C)[:n] for a in model.decode(mu, src))
-    hits = _choose(prob, density, classes)
+    hits = _choose(prob, density, classes, thresholds=model.thresholds)
     out = from_grid(hits, pv, _swing(po, hits, swing), score.qpm, SPQ, score.tpq)
     return _with_drums(score, out, "Cadenza drumify"), from_notes
 

@@ -50,8 +50,9 @@ class ServeConfig:
     qpm: float = option(120.0, "the tempo when no Link session or MIDI clock gives one", group="playing in time (docs/timing.md)")
     jam: bool = option(False, "answer the player's phrases (MIDI in or /cadenza/note) on MIDI out, in time",
                        group="playing in time (docs/timing.md)")
-    jam_mode: str = option("call", "call: answer when the player stops; accompany: at every bar line",
-                           choices=("call", "accompany"), group="playing in time (docs/timing.md)")
+    jam_mode: str = option("call", "call: answer when the player stops; accompany: at every bar line; along: "
+                           "play the parts under the player's melody beat by beat while they play (a harmony model)",
+                           choices=("call", "accompany", "along"), group="playing in time (docs/timing.md)")
     jam_wait: float = option(2.0, "beats of silence that end a phrase", group="playing in time (docs/timing.md)")
     jam_bars: int = option(2, "bars of answer", group="playing in time (docs/timing.md)")
     jam_meter: str = option("4/4", "the meter bars are counted in", group="playing in time (docs/timing.md)")
@@ -105,9 +106,9 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
     cfg.inbox, cfg.outbox = Path(cfg.inbox), Path(cfg.outbox)
     if int(cfg.max_tokens) < 1 or float(cfg.max_seconds) <= 0:
         raise CadenzaError("max_tokens and max_seconds must be positive")
-    if cfg.jam_mode not in ("call", "accompany") or not 0 < float(cfg.jam_wait) <= 64 or not 1 <= int(cfg.jam_bars) <= 64 \
+    if cfg.jam_mode not in ("call", "accompany", "along") or not 0 < float(cfg.jam_wait) <= 64 or not 1 <= int(cfg.jam_bars) <= 64 \
             or not 1 <= int(cfg.jam_channel) <= 16 or not 10 <= float(cfg.qpm) <= 400:
-        raise CadenzaError("jam: mode call or accompany, wait 0-64 beats, bars 1-64, channel 1-16; qpm 10-400")
+        raise CadenzaError("jam: mode call, accompany or along, wait 0-64 beats, bars 1-64, channel 1-16; qpm 10-400")
     if not 0 < float(cfg.page_files_hours) <= 24 * 365 or not 0 < float(cfg.page_files_mb) <= 1 << 20:
         raise CadenzaError("page_files_hours and page_files_mb must be positive")
     if not 0 <= int(cfg.http_port) < 65536 or not 0 < float(cfg.max_upload_mb) <= 1024:

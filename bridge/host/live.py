@@ -14,6 +14,11 @@ beats, the phrase goes to the model as a prime (the same request path as every d
 `[jam]` in the config) and the answer is played on MIDI out from the next downbeat, note by note on the
 clock, for `--jam-bars` bars. With `--jam-mode accompany` it answers at every bar line instead.
 Notes of the answer that are still due when the player starts again are dropped: the player leads.
+
+With `--jam-mode along` a harmony model plays the parts under the player's melody *while* they play, beat by
+beat (bridge.generation.along): ALONG_MARGIN before each beat, the parts starting in that beat are decided
+from every note played so far and scheduled on the clock; a note counts from the next beat when it arrives
+ALONG_MARGIN or more before it. When the player has been silent for `--jam-wait` beats the parts stop.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ MAX_INCOMING = 4096  # MIDI messages waiting to be read (a flood is dropped, cou
 MAX_HELD = 512  # notes held at once, over every player and channel
 HOLD_BARS = 4  # a note held longer than this many bars is let go: its note-off was lost
 ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123  # MIDI channel mode messages that end every held note
+ALONG_MARGIN = 0.03  # seconds before a beat at which its parts are decided (jam mode along)
 
 
 def backend(api: str = "auto"):
@@ -74,7 +80,7 @@ def find_port(names: list[str], wanted: str) -> str:
 
 @dataclass
 class JamConfig:
-    mode: str = "call"  # "call": answer after the player stops; "accompany": answer at every bar line
+    mode: str = "call"  # "call": after the player stops; "accompany": at every bar line; "along": while they play
     wait: float = 2.0  # beats of silence that end a phrase
     bars: int = 2  # bars of answer
     meter: tuple[int, int] = (4, 4)
@@ -110,6 +116,8 @@ class Live:
         self.sounding_out: set[tuple[int, int]] = set()  # (channel, pitch) the answer holds on MIDI out
         self.answer_log: list[dict] = []  # when each answer's downbeat and first note were due (monotonic)
         self.player: Player | None = None  # the OSC client whose /cadenza/note phrase is being answered
+        self.session: dict | None = None  # jam mode along: the model playing along, and where it is
+        self.along_log: list[dict] = []  # each ended take: beats played, beats decided late, ms per decision
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0, "let_go": 0}
         self._stop = threading.Event()
         self.gone: dict[str, bool] = {}  # named ports that went away
@@ -198,6 +206,8 @@ class Live:
             self.stats["clock_in"] += 1
             self.midi_clock.feed(msg, t)
             if msg.type == "stop":
+                if self.session is not None:
+                    self.end_along("the clock stopped")
                 self.cancel_answer()
                 self.let_go(None, t, "stop")
             return
@@ -221,7 +231,7 @@ class Live:
             self.player = player
         key = (source, pitch)
         if velocity > 0:
-            if self.answering:
+            if self.answering and self.session is None:
                 self.cancel_answer()  # the player leads: what the answer has not played yet is dropped
             if key not in self.held and len(self.held) >= MAX_HELD:
                 return  # a flood of note-ons: the notes already held stay, the new ones are not kept
@@ -311,6 +321,13 @@ class Live:
             now = self.clock.beat_at()
             if self.held:
                 self.stuck(now)
+            if self.jam_cfg.mode == "along":
+                try:
+                    self.along(now)
+                except Exception:  # noqa: BLE001 - a fault ends this take, never the jam thread
+                    log.exception("jam along: stopped")
+                    self.end_along("a fault (the log has it)")
+                continue
             if self.jam_cfg.mode == "accompany":
                 bar = math.floor(now / self.bar_beats())
                 if last_bar is not None and bar != last_bar and self.phrase:
@@ -403,6 +420,92 @@ class Live:
         except CadenzaError:
             self.answering = False
             log.warning("jam: the daemon is busy; this phrase is not answered")
+
+    # ----- jam mode along ---------------------------------------------------------------------------------
+    def along(self, now: float) -> None:
+        """Start a take at the player's first note, decide each beat's parts ALONG_MARGIN before it, and end the
+        take when the player has been silent for --jam-wait beats."""
+        sess = self.session
+        if sess is None:
+            if not (self.phrase or self.held):
+                return
+            self.session = sess = self.start_along(now)
+            if sess is None:
+                return
+        if not self.held and self.last_off is not None and now - self.last_off >= self.jam_cfg.wait:
+            self.end_along("the player stopped")
+            return
+        clock = self.clock
+        origin, nb = sess["origin"], sess["next"]
+        if time.monotonic() < clock.time_at(origin + nb) - ALONG_MARGIN:
+            return
+        late = clock.beat_at(time.monotonic() + ALONG_MARGIN / 4) > origin + nb  # its beat has begun: skip it
+        spq = sess["spq"]
+        melody = [(p, round((on - origin) * spq), round((off - origin) * spq)) for p, on, off, _ in self.phrase
+                  if on >= origin]
+        melody += [(key[1], round((on - origin) * spq), None) for key, (on, _) in list(self.held.items()) if on >= origin]
+        t0 = time.perf_counter()
+        notes = sess["along"].beat(melody, spq * (nb + 1))
+        sess["ms"].append((time.perf_counter() - t0) * 1000)
+        del sess["ms"][:-1000]
+        sess["next"] = nb + 1
+        sess["beats"] += 1
+        if late:
+            sess["late"] += 1
+        tag, vel, channel, player = sess["tag"], sess["velocity"], self.jam_cfg.channel, sess["player"]
+        for pitch, on, off in notes:
+            t_on, t_off = clock.time_at(origin + on / spq), clock.time_at(origin + off / spq)
+            self.scheduler.at(t_on, ("note_on", pitch, vel, channel), tag)
+            self.scheduler.at(t_off, ("note_off", pitch, 0, channel), tag)
+            self.stats["answer_notes"] += 1
+            self.answer_log.append({"tag": tag, "downbeat": clock.time_at(origin + nb), "first_due": t_on,
+                                    "beat": nb, "pitch": pitch, "on": origin + on / spq, "off": origin + off / spq})
+            del self.answer_log[:-1000]
+            if player is not None:
+                player.play(tag, pitch, vel, t_on, t_off - t_on)
+
+    def start_along(self, now: float) -> dict | None:
+        from ..generation.along import Along
+        from ..settings import request_of
+        from ..tasks import HARMONY_MODEL
+
+        player = self.player
+        s = player.settings() if player is not None else self.settings()
+        try:
+            loaded = self.service.models.get(s.model) if s.model else None
+            if loaded is None or loaded.codec.name != "harmony":
+                loaded = self.service.models.get(HARMONY_MODEL)
+            along = Along(loaded, request_of(s), voices=s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3)))
+        except CadenzaError as e:
+            log.warning("jam along: %s", e)
+            self.phrase.clear()
+            return None
+        first = min([on for _, on, _, _ in self.phrase] + [on for on, _ in self.held.values()])
+        origin = math.floor(first + 1e-9)
+        vels = [v for *_, v in self.phrase] + [v for _, v in self.held.values()]
+        self.answer_tag += 1
+        self.answering = False
+        self.stats["answers"] += 1
+        log.info("jam along: %s plays along from beat %g", loaded.name, origin)
+        spq = loaded.codec.params["steps_per_quarter"]
+        nb = max(1, math.floor(now - origin) + 1)  # the first beat still to come
+        along.decided = spq * nb
+        return {"along": along, "origin": origin, "next": nb, "spq": spq, "tag": self.answer_tag, "player": player,
+                "velocity": max(1, min(127, round(sorted(vels)[len(vels) // 2] * 0.85))) if vels else 70,
+                "beats": 0, "late": 0, "ms": [], "model": loaded.name}
+
+    def end_along(self, why: str) -> None:
+        sess, self.session = self.session, None
+        self.phrase.clear()
+        self.last_off = None
+        if sess is None:
+            return
+        if self.scheduler is not None:
+            self.scheduler.cancel(sess["tag"])
+        self.all_notes_off()
+        self.along_log.append({k: sess[k] for k in ("beats", "late", "model", "tag", "origin")} | {"ms": list(sess["ms"])})
+        del self.along_log[:-100]
+        log.info("jam along: %d beats played, %d late (%s)", sess["beats"], sess["late"], why)
 
     def cancel_answer(self) -> None:
         dropped = self.scheduler.cancel(self.answer_tag) if self.scheduler else 0

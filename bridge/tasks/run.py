@@ -203,6 +203,9 @@ class _Work:
             raise CadenzaError(f"{loaded.name} is a groove model: it plays drum parts with feel (groove, drumify, "
                                "interpolate), it does not continue music; the drums model continues a beat "
                                "(model drums)")
+        if loaded.codec.name == "harmony":
+            raise CadenzaError(f"{loaded.name} writes the parts under a melody (harmonize), it does not continue "
+                               "music: send the melody to harmonize, or choose a continuation model (e.g. chorale)")
         codec = loaded.codec
         check_cost(loaded, req, self.limits)
         path = task.prime if isinstance(task.prime, Path) else None

@@ -205,4 +205,46 @@ def train_groove(cfg: GrooveConfig) -> Path:
                      "seconds": round(time.time() - early.start), "history": history, "task_share": dict(zip(TASKS, TASK_SHARE))},
         "metrics": {"val_loss": round(early.best, 4)},
     }
-    return store.save(Path(cfg.out) / cfg.name, model, meta)
+    folder = store.save(Path(cfg.out) / cfg.name, model, meta)
+    calibrate(str(folder), files["train"])
+    return folder
+
+
+def calibrate(model: str, files: list | None = None, every: int = 3) -> list[float]:
+    """Drumify's threshold for each drum class, from the training split: the probability above which a class
+    is struck as often as the drummers struck it (every `every`-th training file), written into the model's
+    cadenza.json (`drumify.thresholds`). At one threshold of 0.5 for all, the rarer classes (open hi-hat, toms,
+    crash, ride) stayed under it and were never played."""
+    from .. import store
+    from ..generation.groove import model_for
+
+    loaded = store.load(model)
+    if files is None:  # the training split as the model records it, in the corpus folder it was trained on
+        folder = Path(loaded.meta["corpus"]["paths"][0])
+        files = [folder / rel.partition("/")[2] for rel in loaded.meta["split"].get("train", [])]
+    files = [f for f in files[::every] if Path(f).is_file()]
+    if not files:
+        raise CadenzaError(f"{model}: its training files are not here")
+    H, _, _, _ = windows(files)
+    T = tap(H)
+    zeros = np.zeros_like(H)
+    src = features(zeros, zeros, zeros, T, 1)
+    m = model_for(loaded)
+    prob = np.empty_like(H)
+    for a in range(0, len(H), 256):
+        mu, _ = m.encode(src[a:a + 256])
+        prob[a:a + 256], _, _ = m.decode(mu, src[a:a + 256])
+    out = []
+    for k in range(H.shape[-1]):
+        real = int((H[..., k] > 0.5).sum())
+        ranked = np.sort(prob[..., k].ravel())[::-1]
+        out.append(round(float(np.clip(ranked[min(real, len(ranked) - 1)], 0.02, 0.95)), 4))
+    path = Path(loaded.folder) / "cadenza.json"
+    meta = json.loads(path.read_text())
+    meta["drumify"] = {"thresholds": out, "windows": int(len(H)), "files": len(files),
+                       "how": "per class, the probability above which it is struck as often as in the training "
+                              "windows (bridge.training.groove.calibrate)"}
+    from ..music.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(meta, indent=1) + "\n")
+    return out
