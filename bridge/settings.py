@@ -46,6 +46,9 @@ class Setting:
     aliases: tuple = ()
     osc_only: bool = False  # about replies: no meaning on the command line or in the watch folder
     check: Callable[[Any], Any] | None = None  # further parsing (scale, pitch range): raises CadenzaError
+    tasks: tuple = ()  # the tasks it means something to (TASKS); (): every one
+    label: str = ""  # the page's words for it ("" : the name, spaced)
+    first: bool = False  # one of the few the page shows before "More"
 
     @property
     def flag(self) -> str:
@@ -117,53 +120,58 @@ def _model(text: str) -> str:
     return text
 
 
+TASKS = ("continue", "infill", "harmonize", "groove", "drumify", "interpolate")  # what a request can ask for
+TOKEN_TASKS = ("continue", "infill", "harmonize")  # the tasks a token model samples for
+NOTE_TASKS = ("continue", "infill")  # the tasks the note controls work in
+DRUMS = ("groove", "drumify", "interpolate")
+
 SPEC: tuple[Setting, ...] = (
     Setting("model", str, "", "which model: a name in the model store (`cadenza models`, `/cadenza/models`); "
             "\"\": the daemon's default", check=_model),
     Setting("beats", float, 16.0, "length of the new music, in the prime's beats (quarter notes)", 0, MAX_BEATS,
-            low_open=True, aliases=("length_beats",)),
-    Setting("temperature", float, 1.0, "lower is safer, higher wilder", 0.01, 10),
+            low_open=True, aliases=("length_beats",), tasks=("continue",), label="length (beats)", first=True),
+    Setting("temperature", float, 1.0, "lower is safer, higher wilder", 0.01, 10, tasks=TOKEN_TASKS + ("drumify",), first=True),
     Setting("strategy", str, "top_p", "how each token is drawn (article 003's top_n_95 and truncated too)",
-            choices=STRATEGIES),
-    Setting("top_k", int, 0, "top_k: tokens kept (0: 40)", 0, 100_000),
-    Setting("top_p", float, 0.95, "top_p: the probability mass kept", 0, 1, low_open=True),
-    Setting("n", int, 4, "top_n_95 and truncated: the n of \"top n\"", 1, 1000),
+            choices=STRATEGIES, tasks=TOKEN_TASKS),
+    Setting("top_k", int, 0, "top_k: tokens kept (0: 40)", 0, 100_000, tasks=TOKEN_TASKS),
+    Setting("top_p", float, 0.95, "top_p: the probability mass kept", 0, 1, low_open=True, tasks=TOKEN_TASKS),
+    Setting("n", int, 4, "top_n_95 and truncated: the n of \"top n\"", 1, 1000, tasks=TOKEN_TASKS),
     Setting("seed", int, -1, "-1: a new seed each time (the one used is reported); else the same seed gives "
-            "the same music", 0, 2**31 - 1, also=(-1,)),
-    Setting("variations", int, 1, "versions generated as one batch (each written as a file)", 1, 16),
-    Setting("qpm", float, 120.0, "the tempo notes given in beats mean; a file prime's own tempo map wins", 10, 400),
+            "the same music", 0, 2**31 - 1, also=(-1,), first=True),
+    Setting("variations", int, 1, "versions generated as one batch (each written as a file)", 1, 16, tasks=TOKEN_TASKS + ("groove", "drumify"), first=True),
+    Setting("qpm", float, 120.0, "the tempo notes given in beats mean; a file prime's own tempo map wins", 10, 400, label="tempo (quarter notes a minute)", first=True),
     Setting("meter", str, "4/4", "the meter notes given in beats are in, e.g. 3/4, 6/8; a file prime's own "
-            "meter wins", check=lambda t: parse_meter(t) and t),
+            "meter wins", check=lambda t: parse_meter(t) and t, tasks=("continue", "infill", "harmonize")),
     Setting("scale", str, "", "only notes of this scale: 'C major', 'F# minor', 'D dorian', '0,2,4,7,9'",
-            check=_scale),
+            check=_scale, tasks=TOKEN_TASKS, first=True),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
-            check=_range),
+            check=_range, tasks=TOKEN_TASKS, label="pitch range (MIDI notes)"),
     Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
-            "(5 s for performance models, as Magenta), 0: never", 0, MAX_BEATS, also=(-1,)),
+            "(5 s for performance models, as Magenta), 0: never", 0, MAX_BEATS, also=(-1,), tasks=NOTE_TASKS, label="longest note (beats)"),
     Setting("density", float, 0.0, "notes per beat, held bar by bar within density_tolerance; 0: the model's own",
-            0, 16),
-    Setting("density_tolerance", float, 0.25, "how far a bar's notes may be from density, as a share of it", 0, 1),
-    Setting("polyphony_min", int, 0, "at least this many notes sounding whenever time passes; 0: free", 0, 16),
-    Setting("polyphony_max", int, 0, "at most this many notes sounding; 0: free (a melody model plays one)", 0, 16),
-    Setting("velocity_range", str, "", "only velocities in LOW-HIGH (1-127), e.g. 40-90", check=_velocity),
+            0, 16, tasks=NOTE_TASKS + ("drumify", "interpolate"), label="density (notes a beat)"),
+    Setting("density_tolerance", float, 0.25, "how far a bar's notes may be from density, as a share of it", 0, 1, tasks=NOTE_TASKS),
+    Setting("polyphony_min", int, 0, "at least this many notes sounding whenever time passes; 0: free", 0, 16, tasks=NOTE_TASKS),
+    Setting("polyphony_max", int, 0, "at most this many notes sounding; 0: free (a melody model plays one)", 0, 16, tasks=NOTE_TASKS),
+    Setting("velocity_range", str, "", "only velocities in LOW-HIGH (1-127), e.g. 40-90", check=_velocity, tasks=NOTE_TASKS),
     Setting("leaps", float, -1.0, "the share of the top voice's intervals larger than a whole tone, bar by bar; "
-            "-1: free", 0, 1, also=(-1,)),
+            "-1: free", 0, 1, also=(-1,), tasks=NOTE_TASKS),
     Setting("offbeats", float, -1.0, "the share of notes starting off the beat (rhythmic interest), bar by bar; "
-            "-1: free", 0, 1, also=(-1,)),
-    Setting("share_tolerance", float, 0.15, "how far a bar's leaps and offbeats shares may be from the asked", 0, 1),
+            "-1: free", 0, 1, also=(-1,), tasks=NOTE_TASKS),
+    Setting("share_tolerance", float, 0.15, "how far a bar's leaps and offbeats shares may be from the asked", 0, 1, tasks=NOTE_TASKS),
     Setting("no_repeat", int, 0, "n: no n-gram of the top voice's pitch intervals twice in the new music; 0: off",
-            0, 16),
+            0, 16, tasks=NOTE_TASKS),
     Setting("humanize", float, 1.0, "groove: 0 keeps the drums as quantised, 1 plays them as the groove model "
-            "does, between blends timing and velocity", 0, 1),
+            "does, between blends timing and velocity", 0, 1, tasks=("groove",), first=True),
     Setting("swing", float, 0.0, "groove, drumify, interpolate: the second 16th of each 8th later by up to a "
-            "third of a step", 0, 1),
+            "third of a step", 0, 1, tasks=DRUMS, first=True),
     Setting("drum_classes", str, "", "drums: only these classes, e.g. 'kick,snare,closed hi-hat' (kick snare "
-            "closed hi-hat, open hi-hat, low tom, mid tom, high tom, crash, ride); \"\": all", check=_drum_classes),
-    Setting("steps", int, 5, "interpolate: beats from the first to the second, both included", 2, 64),
+            "closed hi-hat, open hi-hat, low tom, mid tom, high tom, crash, ride); \"\": all", check=_drum_classes, tasks=("continue",) + DRUMS),
+    Setting("steps", int, 5, "interpolate: beats from the first to the second, both included", 2, 64, tasks=("interpolate",), first=True),
     Setting("voices", int, 0, "harmonize: at most this many parts sounding under the melody; 0: the model's own "
-            "(three under a chorale's soprano)", 0, 8),
+            "(three under a chorale's soprano)", 0, 8, tasks=("harmonize",), first=True),
     Setting("with_drums", int, 1, "continue: where the prime has drums, 1 continues them with the drums model "
-            "too (one output, both parts); 0 keeps them as they were", 0, 1),
+            "too (one output, both parts); 0 keeps them as they were", 0, 1, tasks=("continue",)),
     Setting("render", str, "", "also write each output as audio", choices=("",) + RENDER_FORMATS),
     Setting("picture", int, 0, "1: also draw each output as a piano-roll PNG", 0, 1),
     Setting("reply_host", str, "", "where replies go: the sender's own address (\"\") or one --allow admits",

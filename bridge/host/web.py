@@ -285,7 +285,6 @@ class WebDoor:
         from .. import settings as S
         from ..generation import tempo_at
         from ..music import Score, load_score
-        from ..tasks import Continue
 
         given = body.get("settings") or {}
         if not isinstance(given, dict) or len(given) > 100:
@@ -302,6 +301,10 @@ class WebDoor:
         if s.model:
             self.service.models.find(s.model)
         s = S.apply(S.apply(s, "write_file", 1), "midi", 0)
+        task_kind = body.get("task", "continue")
+        if task_kind not in S.TASKS or task_kind == "interpolate":
+            raise CadenzaError(f"task {str(task_kind)[:40]!r}: the page does continue, infill, harmonize, groove "
+                               "and drumify")
         prime = body.get("prime") or {"kind": "none"}
         if not isinstance(prime, dict):
             raise CadenzaError('prime must be an object: {"kind": "none" | "upload" | "piece" | "notes", ...}')
@@ -324,8 +327,13 @@ class WebDoor:
                 raise FieldError("prime_beats", "the opening to continue is 1-64 beats")
             from ..generation import cut_at
 
-            score = cut_at(whole, int(beats * whole.tpq))
-            path = None  # the opening, not the whole piece, is the prime: it goes as notes
+            # continuing: the opening is the prime (it goes as notes); the other tasks take the whole piece
+            score = cut_at(whole, int(beats * whole.tpq)) if task_kind == "continue" else whole
+            if task_kind == "harmonize":  # a held-out piece's own melody, its top line, to harmonize anew
+                from ..codecs.harmony import split_melody
+
+                score = split_melody(whole)[0]
+            path = None
         elif kind == "notes":
             notes = prime.get("notes")
             if not isinstance(notes, list) or not notes:
@@ -350,7 +358,8 @@ class WebDoor:
             self.jobs[jid] = job
             while len(self.jobs) > MAX_JOBS_KEPT:
                 self.jobs.popitem(last=False)
-        task = Continue(s, prime=path if path is not None else score, out=Path(self.cfg.outbox) / f"{stem}.cadenza.mid")
+        task = self.task_of(task_kind, body, s, path if path is not None else score,
+                            Path(self.cfg.outbox) / f"{stem}.{task_kind}.mid")
         try:
             self.service.submit(job.key, f"page {kind}", task, self.sink_for(job))
         except CadenzaError:
@@ -358,6 +367,31 @@ class WebDoor:
                 self.jobs.pop(jid, None)
             raise
         return job
+
+    @staticmethod
+    def task_of(kind: str, body: dict, s, prime, out: Path):
+        """The task a page request asks for (bridge.tasks), its prime already read or named."""
+        from .. import settings as S
+        from ..tasks import Continue, Drums, Harmonize, Infill
+
+        if kind == "continue":
+            return Continue(s, prime=prime, out=out)
+        if prime is None:
+            raise CadenzaError(f"{kind} needs music: drop a file, choose a piece or play some notes")
+        if kind == "infill":
+            region = body.get("region")
+            if not isinstance(region, list) or len(region) != 2:
+                raise FieldError("region", "infill needs a region: drag across the piano roll, or give its start "
+                                           "and end beats")
+            start = S.number(region[0], "the region's start")
+            end = S.number(region[1], "the region's end")
+            if not 0 <= start < end <= 100_000:
+                raise FieldError("region", f"the region {start:g}-{end:g}: its start must be before its end, "
+                                           "both beats from 0")
+            return Infill(s, prime=prime, start=start, end=end, out=out)
+        if kind == "harmonize":
+            return Harmonize(s, prime=prime, out=out)
+        return Drums(kind, s, (prime,), out=out)
 
     def form_keys(self) -> list[str]:
         from .. import settings as S
@@ -454,7 +488,11 @@ class WebDoor:
                 except CadenzaError:
                     continue
                 corpus = meta.get("corpus", {})
-                out.append({"name": m["name"], "codec": m["codec"], "arch": m["arch"],
+                metrics = meta.get("metrics") or {}
+                figures = {label: metrics[key] for key, label in FIGURES if isinstance(metrics.get(key), (int, float))}
+                out.append({"name": m["name"], "codec": m["codec"], "arch": m["arch"], "tasks": tasks_of(meta),
+                            "figures": figures, "licence": (corpus.get("note", "").split("(")[-1].rstrip(")")
+                                                             if "(" in corpus.get("note", "") else ""),
                             "plays": meta.get("description") or corpus.get("note", ""),
                             "corpus": corpus.get("note", ""), "files": corpus.get("files"),
                             "licences": [l.get("first_line", "") for l in corpus.get("licences", [])][:3],
@@ -471,8 +509,9 @@ class WebDoor:
                     continue
                 spec.append({"name": s.name, "kind": s.kind.__name__, "default": s.default, "help": s.help,
                              "low": s.low, "high": s.high, "choices": list(s.choices) if s.choices else None,
-                             "range": s.range_text()})
-            return JSONResponse({"settings": spec, "beats": service.cfg.beats})
+                             "range": s.range_text(), "tasks": list(s.tasks or S.TASKS),
+                             "label": s.label or s.name.replace("_", " "), "first": s.first})
+            return JSONResponse({"settings": spec, "beats": service.cfg.beats, "tasks": list(S.TASKS)})
 
         async def pieces(request: Request):
             try:
@@ -683,6 +722,22 @@ class WebDoor:
 
         return Starlette(routes=routes, middleware=[Middleware(Guard)],
                          exception_handlers={404: not_found, 500: crashed})
+
+
+FIGURES = (("val_bits_per_token", "bits per token (held out)"), ("bigram_bits_per_token", "bigram baseline"),
+           ("unigram_bits_per_token", "unigram baseline"), ("val_loss", "validation loss"))
+
+
+def tasks_of(meta: dict) -> list[str]:
+    """What a model does, for the page's task switch: its card's words."""
+    codec = meta.get("codec", {})
+    if meta.get("arch", {}).get("name") == "groovae":
+        return ["groove", "drumify"]
+    if codec.get("name") == "harmony":
+        return ["harmonize"]
+    if codec.get("fim"):
+        return ["infill", "continue"]
+    return ["continue"]
 
 
 class FieldError(CadenzaError):

@@ -9,7 +9,8 @@ const PRIME_COLOUR = '#3b6fb6';
 // What tests and benchmarks read: counts, not pixels.
 const state = window.cadenza = {
   ready: false, drawnNotes: 0, firstNoteAt: null, clickedAt: null, job: null, done: false, error: null,
-  prime: { notes: [], end: 0 }, variations: {}, files: [], played: [], settings: [], models: [],
+  prime: { notes: [], end: 0 }, variations: {}, files: [], played: [], settings: [], models: [], task: 'continue',
+  region: [0, 0],
 };
 
 async function api(path, options = {}) {
@@ -31,11 +32,12 @@ function say(text, ok = false) {
 async function loadModels() {
   const { models, default: def } = await api('/api/models');
   state.models = models;
+  state.defaultModel = def;
   const sel = $('model');
   sel.innerHTML = '';
-  for (const m of models) {
+  for (const m of modelsFor('continue')) {
     const o = document.createElement('option');
-    o.value = m.name; o.textContent = `${m.name} (${m.codec}, ${m.arch})`;
+    o.value = m.name; o.textContent = m.name;
     if (m.name === def) o.selected = true;
     sel.append(o);
   }
@@ -45,24 +47,65 @@ async function loadModels() {
 
 function showCard() {
   const m = state.models.find((x) => x.name === $('model').value);
+  const card = $('card');
+  card.replaceChildren();
   if (!m) return;
-  const metrics = Object.entries(m.metrics).slice(0, 4)
-    .map(([k, v]) => `${k.replace(/_/g, ' ')} ${typeof v === 'number' ? +v.toFixed(3) : v}`).join('; ');
-  $('card').textContent = `${m.corpus || m.plays}${m.files ? ` (${m.files} files)` : ''}. ` +
-    `${m.licences.length ? 'Licence: ' + m.licences.join('; ') + '. ' : ''}${metrics}`;
+  const what = document.createElement('p');
+  const plays = (m.plays || m.corpus || '').split(' (')[0];
+  what.textContent = `${m.name}: ${m.tasks.join(', ')}${plays ? ' · ' + plays : ''}${m.files ? ` (${m.files} files)` : ''}`;
+  card.append(what);
+  const figures = Object.entries(m.figures || {});
+  if (figures.length) {
+    const table = document.createElement('table');
+    for (const [k, v] of figures) {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th'); th.textContent = k;
+      const td = document.createElement('td'); td.textContent = typeof v === 'number' ? +v.toFixed(3) : v;
+      tr.append(th, td); table.append(tr);
+    }
+    card.append(table);
+  }
+  if (m.licence) { const l = document.createElement('p'); l.className = 'licence'; l.textContent = `Licence: ${m.licence}`; card.append(l); }
+}
+
+// ----- the task -----------------------------------------------------------------------------------------
+function task() { return $('task').value; }
+function modelsFor(t) { return state.models.filter((m) => m.tasks.includes(t)); }
+function showTask() {
+  const t = task();
+  const sel = $('model');
+  const keep = sel.value;
+  sel.innerHTML = '';
+  const fit = modelsFor(t);
+  for (const m of fit) {
+    const o = document.createElement('option');
+    o.value = m.name; o.textContent = m.name;
+    sel.append(o);
+  }
+  if (fit.some((m) => m.name === keep)) sel.value = keep;
+  else if (t === 'continue' && fit.some((m) => m.name === state.defaultModel)) sel.value = state.defaultModel;
+  $('region-box').hidden = t !== 'infill';
+  const none = document.querySelector('input[name="prime"][value="none"]');
+  none.disabled = t !== 'continue';
+  if (none.disabled && none.checked) document.querySelector('input[name="prime"][value="upload"]').checked = true;
+  showCard();
+  showSettings();
+  showPrimePanel();
+  loadPieces();
+  draw();
 }
 
 async function loadSettings() {
   const { settings } = await api('/api/settings');
   state.settings = settings;
-  const box = $('settings');
-  box.innerHTML = '';
+  $('settings').innerHTML = '';
+  $('settings-more').innerHTML = '';
   for (const s of settings) {
     if (s.name === 'model') continue;
     const id = `set-${s.name}`;
     const label = document.createElement('label');
     label.htmlFor = id;
-    label.textContent = s.name.replace(/_/g, ' ') + (s.range ? ` (${s.range.replace(/`/g, '')})` : '');
+    label.textContent = s.label;
     let input;
     if (s.choices) {
       input = document.createElement('select');
@@ -84,15 +127,34 @@ async function loadSettings() {
     help.className = 'sr'; help.id = `${id}-help`; help.textContent = s.help;  // read aloud; shown as the tooltip
     const cell = document.createElement('div');
     cell.className = 'cell';
+    cell.id = `cell-${s.name}`;
     cell.append(label, input, help);
-    box.append(cell);
+    $(s.first ? 'settings' : 'settings-more').append(cell);
+  }
+  showSettings();
+}
+
+// only the settings the task (and the model) take: the first few in view, the rest under "More settings"
+function applies(s) {
+  const t = task();
+  if (!s.tasks.includes(t)) return false;
+  if (s.name === 'drum_classes' && t === 'continue') {
+    const m = state.models.find((x) => x.name === $('model').value);
+    return !!m && m.codec === 'drums';
+  }
+  return true;
+}
+function showSettings() {
+  for (const s of state.settings) {
+    const cell = $(`cell-${s.name}`);
+    if (cell) cell.hidden = !applies(s);
   }
 }
 
 function settingsValues() {
   const out = { model: $('model').value };
   for (const s of state.settings) {
-    if (s.name === 'model') continue;
+    if (s.name === 'model' || !applies(s)) continue;
     const el = $(`set-${s.name}`);
     el.classList.remove('field-error');
     if (el.value === '' && s.kind !== 'str') continue;
@@ -120,9 +182,10 @@ function fillPieces() {
 }
 
 function primeKind() { return document.querySelector('input[name="prime"]:checked').value; }
+const VERBS = { continue: 'Continue', infill: 'Infill', harmonize: 'Harmonize', groove: 'Groove', drumify: 'Drumify' };
 function showPrimePanel() {
   for (const k of ['piece', 'upload', 'notes']) $(`prime-${k}`).hidden = primeKind() !== k;
-  $('go').textContent = primeKind() === 'none' ? 'Generate' : 'Continue';
+  $('go').textContent = task() === 'continue' && primeKind() === 'none' ? 'Generate' : VERBS[task()];
 }
 
 let upload = null;
@@ -136,7 +199,7 @@ async function sendFile(file) {
     state.prime = { notes: upload.notes, end: upload.end };
     state.variations = {};
     draw();
-    say(`${upload.name} is ready to continue`, true);
+    say(`${upload.name} is ready`, true);
   } catch (e) {
     upload = null;
     $('upload-name').textContent = '';
@@ -260,8 +323,10 @@ const synth = {
 let playback = null;
 function allNotes() {
   const out = state.prime.notes.filter((n) => !n[4]).map((n) => ({ p: n[0], s: n[1], d: n[2], v: n[3] }));
-  for (const n of state.variations[1] || []) out.push({ p: n[0], s: n[1] + state.prime.end, d: n[2], v: n[3] });
-  return out;
+  const inside = (b) => state.task === 'infill' && b >= state.region[0] && b < state.region[1];
+  const kept = out.filter((n) => !inside(n.s));
+  for (const n of state.variations[1] || []) kept.push({ p: n[0], s: n[1] + offset(), d: n[2], v: n[3] });
+  return kept;
 }
 function play() {
   stop();
@@ -314,6 +379,10 @@ function tick() {
 }
 
 // ----- the piano roll ----------------------------------------------------------------------------------
+// a continuation's notes count from the prime's end; every other task's are in the piece's own beats
+function offset() { return state.task === 'continue' ? state.prime.end : 0; }
+let view = { end: 4, W: 960 };
+function region() { return [Number($('region-start').value), Number($('region-end').value)]; }
 function draw(playhead = null) {
   const c = $('roll');
   const g = c.getContext('2d');
@@ -324,7 +393,8 @@ function draw(playhead = null) {
   let lo = 127, hi = 0, end = Math.max(state.prime.end, 4);
   const seen = (p) => { lo = Math.min(lo, p); hi = Math.max(hi, p); };
   for (const n of prime) { if (!n[4]) seen(n[0]); end = Math.max(end, n[1] + n[2]); }
-  for (const [, notes] of vars) for (const n of notes) { seen(n[0]); end = Math.max(end, state.prime.end + n[1] + n[2]); }
+  for (const [, notes] of vars) for (const n of notes) { seen(n[0]); end = Math.max(end, offset() + n[1] + n[2]); }
+  view = { end, W };
   if (lo > hi) { lo = 48; hi = 84; }
   lo -= 2; hi += 2;
   const x = (b) => (b / end) * W;
@@ -332,16 +402,20 @@ function draw(playhead = null) {
   const h = Math.max(2, H / (hi - lo + 1) - 1);
   g.fillStyle = '#f0f0f0';
   for (let b = 0; b < end; b += 4) g.fillRect(x(b), 0, 1, H);
+  const [r0, r1] = region();
+  const showRegion = task() === 'infill' && r1 > r0;
+  if (showRegion) { g.fillStyle = '#fff1d6'; g.fillRect(x(r0), 0, x(r1) - x(r0), H); }
   let drawn = 0;
   g.fillStyle = PRIME_COLOUR;
-  for (const n of prime) { if (n[4]) continue; g.fillRect(x(n[1]), y(n[0]), Math.max(1, x(n[2])), h); }
+  const replaced = (b) => state.task === 'infill' && vars.length && b >= state.region[0] && b < state.region[1];
+  for (const n of prime) { if (n[4] || replaced(n[1])) continue; g.fillRect(x(n[1]), y(n[0]), Math.max(1, x(n[2])), h); }
   vars.forEach(([k, notes]) => {
     g.fillStyle = COLOURS[(Number(k) - 1) % COLOURS.length];
     g.globalAlpha = vars.length > 1 && k !== '1' ? 0.6 : 1;
-    for (const n of notes) { g.fillRect(x(state.prime.end + n[1]), y(n[0]), Math.max(1, x(n[2])), h); drawn++; }
+    for (const n of notes) { g.fillRect(x(offset() + n[1]), y(n[0]), Math.max(1, x(n[2])), h); drawn++; }
   });
   g.globalAlpha = 1;
-  if (state.prime.end) { g.fillStyle = '#000'; g.fillRect(x(state.prime.end), 0, 1, H); }
+  if (state.prime.end && (state.task || task()) === 'continue') { g.fillStyle = '#000'; g.fillRect(x(state.prime.end), 0, 1, H); }
   if (playhead !== null) { g.fillStyle = '#d00'; g.fillRect(x(playhead), 0, 2, H); }
   state.drawnNotes = drawn;
   const legend = $('legend');
@@ -365,6 +439,10 @@ async function go() {
   if (kind === 'upload') { if (!upload) { say('drop a file first'); return; } prime.id = upload.id; }
   if (kind === 'piece') { prime.id = $('piece').value; prime.beats = Number($('prime-beats').value); if (!prime.id) { say('this model has no held-out piece on this machine'); return; } }
   if (kind === 'notes') { if (!played.length) { say('play some notes first'); return; } prime.notes = played.slice(); }
+  const body = { task: task(), settings: settingsValues(), prime };
+  if (task() === 'infill') body.region = region();
+  if (task() !== 'continue' && kind === 'none') { say('this task needs music: drop a file, choose a piece or play some notes'); return; }
+  state.task = task(); state.region = region();
   state.clickedAt = performance.now();
   state.firstNoteAt = null; state.done = false; state.error = null; state.files = [];
   state.variations = {};
@@ -372,9 +450,10 @@ async function go() {
   $('go').disabled = true;
   let response;
   try {
+    $('region-start').classList.remove('field-error');
     response = await fetch('/api/jobs', { method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Cadenza-Token': TOKEN },
-      body: JSON.stringify({ settings: settingsValues(), prime }) });
+      body: JSON.stringify(body) });
   } catch (e) {
     $('go').disabled = false; say(`the daemon does not answer (${e.message})`); state.error = e.message; return;
   }
@@ -382,7 +461,8 @@ async function go() {
     let body = {};
     try { body = await response.json(); } catch (e) { body = { error: `the daemon answered ${response.status}` }; }
     $('go').disabled = false;
-    if (body.field && $(`set-${body.field}`)) { $(`set-${body.field}`).classList.add('field-error'); $(`set-${body.field}`).focus(); }
+    const field = body.field === 'region' ? $('region-start') : body.field && $(`set-${body.field}`);
+    if (field) { field.classList.add('field-error'); field.focus(); }
     say(body.error); state.error = body.error; return;
   }
   $('cancel').disabled = false;
@@ -470,11 +550,49 @@ async function refreshStatus() {
   }
 }
 
+// infill's region, dragged across the roll (pointer or touch)
+function dragRegion() {
+  const c = $('roll');
+  let from = null;
+  const beat = (e) => {
+    const r = c.getBoundingClientRect();
+    return Math.max(0, Math.round(((e.clientX - r.left) / r.width) * view.end * 4) / 4);
+  };
+  c.addEventListener('pointerdown', (e) => {
+    if (task() !== 'infill') return;
+    from = beat(e); c.setPointerCapture(e.pointerId);
+  });
+  c.addEventListener('pointermove', (e) => {
+    if (from === null) return;
+    const b = beat(e);
+    $('region-start').value = Math.min(from, b); $('region-end').value = Math.max(from, b);
+    draw();
+  });
+  c.addEventListener('pointerup', () => { from = null; });
+}
+
+// the keyboard: Enter runs, Escape cancels, Space plays (not while typing, and not on the on-screen keys)
+function keys() {
+  document.addEventListener('keydown', (e) => {
+    const typing = ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName) || e.target.closest('#keys');
+    if (e.key === 'Escape') { cancel(); stop(); return; }
+    if (typing || e.repeat) return;
+    if (e.key === 'Enter' && e.target.tagName !== 'BUTTON' && !$('go').disabled) { e.preventDefault(); go(); }
+    else if (e.key === ' ' && e.target.tagName !== 'BUTTON' && primeKind() !== 'notes') {
+      e.preventDefault(); if (playback) stop(); else play();
+    }
+  });
+}
+
 // ----- start -----------------------------------------------------------------------------------------
 async function main() {
   buildKeys();
   for (const r of document.querySelectorAll('input[name="prime"]')) r.addEventListener('change', showPrimePanel);
-  $('model').addEventListener('change', () => { showCard(); loadPieces(); });
+  $('model').addEventListener('change', () => { showCard(); showSettings(); loadPieces(); });
+  $('task').addEventListener('change', showTask);
+  for (const id of ['region-start', 'region-end']) $(id).addEventListener('input', () => draw());
+  dragRegion();
+  keys();
   $('collection').addEventListener('change', fillPieces);
   $('go').addEventListener('click', go);
   $('cancel').addEventListener('click', cancel);
@@ -489,8 +607,7 @@ async function main() {
   try {
     await Promise.all([loadModels(), loadSettings()]);
   } catch (e) { say(`cannot reach the daemon: ${e.message}`); }
-  showPrimePanel();
-  draw();
+  showTask();
   refreshStatus();
   setInterval(refreshStatus, 3000);
   setupMidi();

@@ -1,0 +1,167 @@
+"""Every task on the page, in a real headless Chromium against a real daemon: the form shows only what the task
+and model take; infill over a dragged or typed region, harmonize, groove and drumify draw their notes as they
+stream; bad input for each is one readable line and nothing is lost from the roll. With CADENZA_SCREENSHOTS=1
+the tests also take the pictures in docs/ (studio-TASK.png)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_continuation import prime_file
+from tests.web.test_page import choose, open_page, wait
+
+SHOTS = os.environ.get("CADENZA_SCREENSHOTS") == "1"
+
+
+def shipped(name: str) -> bool:
+    return (ROOT / "models" / name / "cadenza.json").is_file()
+
+
+def pick_task(driver, task):
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("id", "task")).select_by_value(task)
+
+
+def visible(driver, name) -> bool:
+    return driver.execute_script(f"const c = document.getElementById('cell-{name}'); return !!c && !c.hidden")
+
+
+def models(driver) -> list[str]:
+    return driver.execute_script("return [...document.getElementById('model').options].map((o) => o.value)")
+
+
+def upload(driver, path):
+    choose(driver, "upload")
+    driver.find_element("id", "file").send_keys(str(path))
+    wait(driver, f"document.getElementById('upload-name').textContent.includes('{path.name}')")
+
+
+def run(driver):
+    driver.find_element("id", "go").click()
+    wait(driver, "window.cadenza.done", timeout=120)
+
+
+def shot(driver, task):
+    if SHOTS:
+        driver.save_screenshot(str(ROOT / "docs" / f"studio-{task}.png"))
+
+
+def tune_file(path):
+    from tests.generation.test_harmonize import tune_file as write
+
+    return write(path)
+
+
+def test_the_form_fits_the_task_and_the_model(browser, studio):
+    open_page(browser, studio)
+    assert visible(browser, "beats") and visible(browser, "temperature") and not visible(browser, "voices")
+    assert not visible(browser, "humanize") and not visible(browser, "steps")
+    assert not browser.execute_script("return document.getElementById('more').open")  # the rest waits under More
+    assert "groove" not in models(browser)  # a groove model does not continue
+    pick_task(browser, "groove")
+    assert models(browser) == [m for m in ("groove",) if shipped(m)]
+    assert visible(browser, "humanize") and visible(browser, "swing") and not visible(browser, "temperature")
+    assert not visible(browser, "beats") and browser.find_element("id", "region-box").get_attribute("hidden")
+    assert browser.execute_script("return document.querySelector('input[name=prime][value=none]').disabled")
+    pick_task(browser, "infill")
+    assert set(models(browser)) >= {m for m in ("chorale-infill", "piano-infill", "melody") if shipped(m)}
+    assert not browser.find_element("id", "region-box").get_attribute("hidden") and not visible(browser, "beats")
+    if shipped("chorale-harmony"):
+        pick_task(browser, "harmonize")
+        assert "chorale-harmony" in models(browser) and "chorale" not in models(browser)
+        assert visible(browser, "voices") and not visible(browser, "beats") and not visible(browser, "density")
+    # the model card: a line, its figures as a table, the licence in one line
+    pick_task(browser, "continue")
+    card = browser.find_element("id", "card")
+    assert card.find_elements("css selector", "table tr") and "Licence:" in card.text
+    assert "A digital edition" not in card.text  # not the raw licence text
+
+
+@pytest.mark.skipif(not shipped("chorale-infill"), reason="no shipped infill model")
+def test_infill_a_region_dragged_on_the_roll(browser, studio):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    open_page(browser, studio)
+    pick_task(browser, "infill")
+    source = ROOT.parent / "shared" / "corpus" / "kern" / "bach-370-chorales" / "chor012.krn"
+    if not source.is_file():
+        pytest.skip("corpus not here")
+    upload(browser, source)
+    before = browser.execute_script("return window.cadenza.prime.notes.length")
+    roll = browser.find_element("id", "roll")
+    width = roll.size["width"]
+    end = browser.execute_script("return window.cadenza.prime.end")
+    # drag from beat 4 to beat 8 of the piece
+    x0, x1 = width * 4 / end - width / 2, width * 8 / end - width / 2
+    ActionChains(browser).move_to_element_with_offset(roll, x0, 0).click_and_hold() \
+        .move_to_element_with_offset(roll, x1, 0).release().perform()
+    start, stop = browser.execute_script(
+        "return [Number(document.getElementById('region-start').value), Number(document.getElementById('region-end').value)]")
+    assert abs(start - 4) <= 0.5 and abs(stop - 8) <= 0.5
+    run(browser)
+    assert browser.execute_script("return window.cadenza.error") is None
+    new = browser.execute_script("return window.cadenza.variations[1] || []")
+    assert new and all(start - 1e-6 <= n[1] < stop for n in new)
+    assert browser.execute_script("return window.cadenza.prime.notes.length") == before  # nothing lost
+    assert browser.execute_script("return window.cadenza.drawnNotes") == len(new)
+    shot(browser, "infill")
+    # a region outside the piece: one line, the roll as it was
+    browser.execute_script("document.getElementById('region-start').value = 900; "
+                           "document.getElementById('region-end').value = 904;")
+    run(browser)
+    message = browser.find_element("id", "message").text
+    assert message and "\n" not in message and browser.execute_script("return window.cadenza.error")
+    assert browser.execute_script("return window.cadenza.prime.notes.length") == before
+
+
+@pytest.mark.skipif(not shipped("chorale-harmony"), reason="no shipped harmony model")
+def test_harmonize_a_melody_on_the_page(browser, studio, tmp_path):
+    open_page(browser, studio)
+    pick_task(browser, "harmonize")
+    upload(browser, tune_file(tmp_path / "tune.mid"))
+    browser.find_element("id", "go").send_keys("\n")  # Enter runs (on the button: its own click)
+    wait(browser, "window.cadenza.done", timeout=120)
+    assert browser.execute_script("return window.cadenza.error") is None
+    parts = browser.execute_script("return window.cadenza.variations[1] || []")
+    melody = browser.execute_script("return window.cadenza.prime.notes")
+    assert parts and browser.execute_script("return window.cadenza.drawnNotes") == len(parts)
+    for p, s, d, v in parts:  # under the melody note sounding then
+        top = [m[0] for m in melody if m[1] <= s + 1e-6]
+        assert p < top[-1]
+    shot(browser, "harmonize")
+    # chords are not a melody: named on the page
+    prime_file(tmp_path / "chords.mid", [(0, 100.0)], (4, 4), drums=False)
+    chords = tmp_path / "chords.mid"
+    from bridge.music import Score, write_midi
+
+    write_midi(Score.from_beats([(p, b, 1, 90) for b in range(8) for p in (60, 64, 67)], qpm=100), chords)
+    upload(browser, chords)
+    run(browser)
+    assert "one note at a time" in browser.find_element("id", "message").text
+
+
+@pytest.mark.skipif(not shipped("groove"), reason="no shipped groove model")
+def test_groove_and_drumify_on_the_page(browser, studio, tmp_path):
+    open_page(browser, studio)
+    pick_task(browser, "groove")
+    prime_file(tmp_path / "beat.mid", [(0, 100.0)], (4, 4), pitched=False)
+    upload(browser, tmp_path / "beat.mid")
+    run(browser)
+    assert browser.execute_script("return window.cadenza.error") is None
+    hits = browser.execute_script("return window.cadenza.variations[1] || []")
+    assert hits and all(35 <= h[0] <= 59 for h in hits)
+    shot(browser, "groove")
+    # a file with no drums: groove says so, on one line
+    prime_file(tmp_path / "tune.mid", [(0, 100.0)], (4, 4), drums=False)
+    upload(browser, tmp_path / "tune.mid")
+    run(browser)
+    assert "no drums" in browser.find_element("id", "message").text
+    # drumify plays a kit for the same tune's rhythm
+    pick_task(browser, "drumify")
+    run(browser)
+    assert browser.execute_script("return window.cadenza.error") is None
+    assert browser.execute_script("return (window.cadenza.variations[1] || []).length") > 0
+    shot(browser, "drumify")
