@@ -9,8 +9,6 @@ import pytest
 from tests.conftest import ROOT
 
 MODEL = "chorale"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-DRIVER = shutil.which("chromedriver")
 
 
 def free_tcp_port() -> int:
@@ -37,13 +35,20 @@ def studio(tmp_path_factory):
     d.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM or not DRIVER:
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    from bridge.bench.web import browser as headless_chromium
+@pytest.fixture(scope="module", params=["chromium", "firefox"])
+def browser(request):
+    """Each page test runs in Chromium and again in Firefox ESR (tests/web/browsers.py)."""
+    from tests.web import browsers
 
-    driver = headless_chromium()
+    if request.param == "chromium":
+        if not browsers.CHROMIUM or not browsers.CHROMEDRIVER:
+            pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+        driver = browsers.chromium()
+    else:
+        if not browsers.FIREFOX:
+            pytest.skip("Firefox ESR is not installed (apt-get install firefox-esr)")
+        pytest.importorskip("marionette_driver")
+        driver = browsers.Firefox()
     yield driver
     driver.quit()
 

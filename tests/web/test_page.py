@@ -51,7 +51,7 @@ def test_upload_continue_draw_listen_and_download(browser, studio, tmp_path):
     browser.execute_script("document.getElementById('audio').load()")  # rendered when asked for
     wait(browser, "document.getElementById('audio').duration > 0", timeout=120)
     # the MIDI download is the file continued: mido reads it, prime and new music in it
-    href = browser.find_element("css selector", "#downloads a").get_attribute("href")
+    href = browser.execute_script("return document.querySelector('#downloads a').href")
     data = urllib.request.urlopen(href, timeout=30).read()
     mid = mido.MidiFile(file=io.BytesIO(data))
     ons = [m for t in mid.tracks for m in t if m.type == "note_on" and m.velocity]

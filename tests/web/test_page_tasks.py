@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_continuation import prime_file
+from tests.web.browsers import ENTER
 from tests.web.test_page import choose, open_page, wait
 
 SHOTS = os.environ.get("CADENZA_SCREENSHOTS") == "1"
@@ -20,9 +21,11 @@ def shipped(name: str) -> bool:
 
 
 def pick_task(driver, task):
-    from selenium.webdriver.support.ui import Select
+    driver.find_element("css selector", f"#task option[value={task}]").click()
 
-    Select(driver.find_element("id", "task")).select_by_value(task)
+
+def hidden(driver, id_) -> bool:
+    return driver.execute_script(f"return document.getElementById('{id_}').hidden")
 
 
 def visible(driver, name) -> bool:
@@ -46,7 +49,7 @@ def run(driver):
 
 def shot(driver, task):
     if SHOTS:
-        driver.save_screenshot(str(ROOT / "docs" / f"studio-{task}.png"))
+        driver.save_screenshot(str(ROOT / "docs" / f"studio-{task}-{driver.kind}.png"))
 
 
 def tune_file(path):
@@ -64,11 +67,11 @@ def test_the_form_fits_the_task_and_the_model(browser, studio):
     pick_task(browser, "groove")
     assert models(browser) == [m for m in ("groove",) if shipped(m)]
     assert visible(browser, "humanize") and visible(browser, "swing") and not visible(browser, "temperature")
-    assert not visible(browser, "beats") and browser.find_element("id", "region-box").get_attribute("hidden")
+    assert not visible(browser, "beats") and hidden(browser, "region-box")
     assert browser.execute_script("return document.querySelector('input[name=prime][value=none]').disabled")
     pick_task(browser, "infill")
     assert set(models(browser)) >= {m for m in ("chorale-infill", "piano-infill", "melody") if shipped(m)}
-    assert not browser.find_element("id", "region-box").get_attribute("hidden") and not visible(browser, "beats")
+    assert not hidden(browser, "region-box") and not visible(browser, "beats")
     if shipped("chorale-harmony"):
         pick_task(browser, "harmonize")
         assert "chorale-harmony" in models(browser) and "chorale" not in models(browser)
@@ -82,8 +85,6 @@ def test_the_form_fits_the_task_and_the_model(browser, studio):
 
 @pytest.mark.skipif(not shipped("chorale-infill"), reason="no shipped infill model")
 def test_infill_a_region_dragged_on_the_roll(browser, studio):
-    from selenium.webdriver.common.action_chains import ActionChains
-
     open_page(browser, studio)
     pick_task(browser, "infill")
     source = ROOT.parent / "shared" / "corpus" / "kern" / "bach-370-chorales" / "chor012.krn"
@@ -96,8 +97,7 @@ def test_infill_a_region_dragged_on_the_roll(browser, studio):
     end = browser.execute_script("return window.cadenza.prime.end")
     # drag from beat 4 to beat 8 of the piece
     x0, x1 = width * 4 / end - width / 2, width * 8 / end - width / 2
-    ActionChains(browser).move_to_element_with_offset(roll, x0, 0).click_and_hold() \
-        .move_to_element_with_offset(roll, x1, 0).release().perform()
+    browser.drag(roll, (x0, 0), (x1, 0))
     start, stop = browser.execute_script(
         "return [Number(document.getElementById('region-start').value), Number(document.getElementById('region-end').value)]")
     assert abs(start - 4) <= 0.5 and abs(stop - 8) <= 0.5
@@ -122,7 +122,7 @@ def test_harmonize_a_melody_on_the_page(browser, studio, tmp_path):
     open_page(browser, studio)
     pick_task(browser, "harmonize")
     upload(browser, tune_file(tmp_path / "tune.mid"))
-    browser.find_element("id", "go").send_keys("\n")  # Enter runs (on the button: its own click)
+    browser.find_element("id", "go").send_keys(ENTER)  # Enter on the button runs it
     wait(browser, "window.cadenza.done", timeout=120)
     assert browser.execute_script("return window.cadenza.error") is None
     parts = browser.execute_script("return window.cadenza.variations[1] || []")
