@@ -91,6 +91,9 @@ class Firefox:
         # in the page's own scope (Marionette's default sandbox does not see what the page sets on window)
         return self.m.execute_script(script, sandbox=None)
 
+    def execute_async_script(self, script: str):
+        return self.m.execute_async_script(script, sandbox=None, script_timeout=60000)
+
     def find_element(self, by: str, value: str):
         return _Element(self.m.find_element(_by(by), value))
 
