@@ -39,6 +39,8 @@ class Codec:
     suffixes: ClassVar[tuple[str, ...]] = MIDI_SUFFIXES + NOTATION_SUFFIXES  # the one list (bridge.music)
     #: names of the id fields, for codecs whose tokens are tuples
     fields: ClassVar[tuple[str, ...]] = ("token",)
+    #: whether its models write the parts under a given melody (harmonize), rather than continue music
+    harmonizes: ClassVar[bool] = False
 
     def __init__(self, **params: Any):
         unknown = set(params) - set(self.defaults())

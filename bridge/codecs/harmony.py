@@ -40,6 +40,7 @@ def split_melody(score: Score) -> tuple[Score, Score]:
 
 class HarmonyCodec(Codec):
     name = "harmony"
+    harmonizes = True
 
     @classmethod
     def defaults(cls):

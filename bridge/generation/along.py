@@ -33,7 +33,7 @@ class Along:
         from .sampling import STRATEGIES
 
         codec = loaded.codec
-        if codec.name != "harmony":
+        if not codec.harmonizes:
             raise CadenzaError(f"{loaded.name} does not play along (it is a {codec.name} model): choose a harmony "
                                "model, e.g. chorale-harmony")
         self.codec, self.req, self.voices = codec, req, voices
@@ -140,7 +140,7 @@ class Along:
         owed = set(sounding)  # their ends are decided already: read when they come, never drawn
         while s < end or (new and s < limit):
             self._imagine(logits, state, mel, mel_started, s)
-            tops.append((s, max(mel) if mel else (top if top is not None else last)))
+            tops.append((s, max(mel) if mel else (top if top is not None else last), bool(mel)))
             logits = state["_logits"]
             real = s - self.lead
             while fi < len(forced) and forced[fi][0] == s:  # decided parts, read as they are
@@ -157,8 +157,8 @@ class Along:
                 t = None
                 for _ in range(2 * self.n):
                     room = min(nxt, end if s < end else limit) - s
-                    t = self._draw_part(logits, sounding, owed, real, self._top_at(tops, real, top, last), room,
-                                        starting=s < end)
+                    under, singing = self._top_at(tops, real, top, last)
+                    t = self._draw_part(logits, sounding, owed, real, under, room, starting=s < end, full=singing)
                     if t >= self.w0:
                         break
                     q = self.lo + (t % self.n)
@@ -216,13 +216,13 @@ class Along:
 
     @staticmethod
     def _top_at(tops, step: int, top, last):
-        """The melody's top pitch at `step` (a stream step of the melody), from the change points."""
-        found = top if top is not None else last
-        for s, p in tops:
+        """(the melody's top pitch at `step`, a stream step of the melody, and whether a note sounds then)."""
+        found, sounding = (top if top is not None else last), top is not None
+        for s, p, on in tops:
             if s > step:
                 break
-            found = p if p is not None else found
-        return found
+            found, sounding = (p if p is not None else found), on
+        return found, sounding
 
     def _uniform(self) -> float:
         from . import kernels
@@ -244,10 +244,12 @@ class Along:
         row[self.w0:self.w0 + k] = logits[0][self.w0:self.w0 + k]
         return self._draw(row)
 
-    def _draw_part(self, logits, sounding: dict, owed: set, real: int, top, room: int, starting: bool) -> int:
+    def _draw_part(self, logits, sounding: dict, owed: set, real: int, top, room: int, starting: bool,
+                   full: bool = False) -> int:
         """A part's start or end, or a wait of at most `room` steps. `owed`: parts whose end is decided already
         (read when it comes, never drawn); `starting`: whether a part may start here (not past the beat, where
-        the speculation only ends what it started)."""
+        the speculation only ends what it started); `full`: a melody note sounds, so time moves on only with
+        every part sounding (as harmonize does)."""
         row = logits[0] + self.base
         row[self.m0:] = NEG  # the melody is the player's
         pitches = np.arange(self.lo, self.lo + self.n)
@@ -261,4 +263,6 @@ class Along:
             row[:self.n] += np.where(pitches < top, 0, NEG)
         k = min(max(room, 1), self.mw)
         row[self.w0 + k:self.w0 + self.mw] = NEG
+        if full and starting and snd.sum() < self.voices and (row[:self.n] > NEG / 2).any():
+            row[self.w0:self.w0 + self.mw] = NEG
         return self._draw(row)

@@ -5,8 +5,10 @@ model draws the parts, `lead` steps behind the melody it has already read (it he
 next before it writes the chord under it). What is drawn is held to what the parts may do:
 
 - a wait never jumps past the melody's next token (the melody is read on time, every time);
-- a part starts only below the melody note sounding with it (the melody stays the top line);
-- at most `voices` parts sound at once (a chorale's three under the soprano);
+- a part starts only below the melody note sounding with it, and ends where the melody comes down to it
+  (the melody stays the top line);
+- `voices` parts sound whenever a melody note does (a chorale's three under the soprano): time moves on only
+  once they all sound, and never more than `voices`;
 - the note grammar: a part ends only if it sounds, starts only if silent, lasts at least a step;
 - the scale and pitch range of the request, on the parts' starts.
 
@@ -81,7 +83,7 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     from .sampling import STRATEGIES
 
     codec = loaded.codec
-    if codec.name != "harmony":
+    if not codec.harmonizes:
         raise CadenzaError(f"{loaded.name} does not harmonize (it is a {codec.name} model): choose a harmony model, "
                            "e.g. chorale-harmony")
     t0 = time.perf_counter()
@@ -103,6 +105,7 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     for pitch, _, a, b in real.tolist():
         sa, sb = int(np.floor(a / f + 0.5)), max(int(np.floor(b / f + 0.5)), int(np.floor(a / f + 0.5)) + 1)
         top[sa:sb] = pitch
+    singing = top < 128  # where a melody note sounds: there the parts sound in full (`voices` of them)
     # between notes the last melody pitch still bounds the parts (they stay under the tune through its rests)
     held = 128
     for i in range(len(top)):
@@ -171,7 +174,17 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
             else:
                 row[part_on] += np.where(pitches < under, 0, NEG)
             gap = min(int(ev_step[k]), end) - st
+            if snd.any():  # a part sounding reaches the melody where it goes down: it ends there, before time moves
+                highest = int(pitches[snd].max())
+                ahead = top[st - lead + 1:st - lead + mw + 1] if st >= lead else np.full(mw, 128)
+                low = np.flatnonzero(ahead <= highest)
+                if top[max(st - lead, 0)] <= highest:
+                    gap = 0
+                elif len(low):
+                    gap = min(gap, int(low[0]) + 1)
             row[w0:w0 + mw] += np.where(wait_len <= gap, 0, NEG)
+            if singing[max(st - lead, 0)] and snd.sum() < voices and st >= lead and (row[part_on] > NEG / 2).any():
+                row[w0:w0 + mw] = NEG  # under a sounding melody, time moves on only with every part sounding
             t = int(kernels.sample_row(row, code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n,
                                        req.seed, r, int(produced[r])))
             if row[t] <= NEG / 2:  # nothing allowed is left (cannot happen: a wait of 1 always fits)

@@ -111,6 +111,7 @@ class Live:
         self.phrase: deque = deque(maxlen=MAX_PHRASE)  # (pitch, on beat, off beat, velocity)
         self.held: dict[tuple, tuple[float, int]] = {}  # ((player, channel), pitch) -> (on beat, velocity)
         self.last_off: float | None = None  # beat of the phrase's last note-off
+        self.last_off_at: float | None = None  # and when it came (monotonic): a silence measured in time, too
         self.answer_tag = 0
         self.answering = False
         self.sounding_out: set[tuple[int, int]] = set()  # (channel, pitch) the answer holds on MIDI out
@@ -240,6 +241,7 @@ class Live:
             on, vel = self.held.pop(key)
             self.phrase.append((pitch, on, max(beat, on + 1 / 64), vel))
             self.last_off = beat
+            self.last_off_at = t
 
     def let_go(self, source, t: float | None = None, why: str = "") -> int:
         """End the held notes of one source (player key and channel; None: every source) as if their
@@ -426,13 +428,19 @@ class Live:
         """Start a take at the player's first note, decide each beat's parts ALONG_MARGIN before it, and end the
         take when the player has been silent for --jam-wait beats."""
         sess = self.session
+        # silent for --jam-wait beats, counted in seconds at the clock's tempo (a clock that is still settling
+        # on a new tempo must not end a take while the player plays)
+        quiet = self.last_off_at is None or time.monotonic() - self.last_off_at >= self.jam_cfg.wait * 60 / self.qpm
         if sess is None:
+            if not self.held and quiet:
+                self.phrase.clear()  # nothing played lately: old notes start no take
+                return
             if not (self.phrase or self.held):
                 return
             self.session = sess = self.start_along(now)
             if sess is None:
                 return
-        if not self.held and self.last_off is not None and now - self.last_off >= self.jam_cfg.wait:
+        if not self.held and quiet:
             self.end_along("the player stopped")
             return
         clock = self.clock
@@ -473,7 +481,7 @@ class Live:
         s = player.settings() if player is not None else self.settings()
         try:
             loaded = self.service.models.get(s.model) if s.model else None
-            if loaded is None or loaded.codec.name != "harmony":
+            if loaded is None or not loaded.codec.harmonizes:
                 loaded = self.service.models.get(HARMONY_MODEL)
             along = Along(loaded, request_of(s), voices=s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3)))
         except CadenzaError as e:
@@ -497,12 +505,15 @@ class Live:
     def end_along(self, why: str) -> None:
         sess, self.session = self.session, None
         self.phrase.clear()
-        self.last_off = None
+        self.last_off = self.last_off_at = None
         if sess is None:
             return
         if self.scheduler is not None:
             self.scheduler.cancel(sess["tag"])
-        self.all_notes_off()
+            # through the scheduler, so a note it is sending at this very moment is ended too
+            self.scheduler.at(time.monotonic(), ("all_off",))
+        else:
+            self.all_notes_off()
         self.along_log.append({k: sess[k] for k in ("beats", "late", "model", "tag", "origin")} | {"ms": list(sess["ms"])})
         del self.along_log[:-100]
         log.info("jam along: %d beats played, %d late (%s)", sess["beats"], sess["late"], why)
@@ -522,6 +533,9 @@ class Live:
         if item[0] == "answered":
             if item[1] == self.answer_tag:
                 self.answering = False
+            return
+        if item[0] == "all_off":
+            self.all_notes_off()
             return
         kind, pitch, vel, channel = item
         if kind == "note_on":

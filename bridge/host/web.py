@@ -733,7 +733,9 @@ def tasks_of(meta: dict) -> list[str]:
     codec = meta.get("codec", {})
     if meta.get("arch", {}).get("name") == "groovae":
         return ["groove", "drumify"]
-    if codec.get("name") == "harmony":
+    from ..codecs import codec_class
+
+    if codec.get("name") and codec_class(codec["name"]).harmonizes:
         return ["harmonize"]
     if codec.get("fim"):
         return ["infill", "continue"]

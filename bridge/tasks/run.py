@@ -203,7 +203,7 @@ class _Work:
             raise CadenzaError(f"{loaded.name} is a groove model: it plays drum parts with feel (groove, drumify, "
                                "interpolate), it does not continue music; the drums model continues a beat "
                                "(model drums)")
-        if loaded.codec.name == "harmony":
+        if loaded.codec.harmonizes:
             raise CadenzaError(f"{loaded.name} writes the parts under a melody (harmonize), it does not continue "
                                "music: send the melody to harmonize, or choose a continuation model (e.g. chorale)")
         codec = loaded.codec
@@ -367,7 +367,7 @@ class _Work:
 
         s = task.settings
         loaded = self.models.get(s.model or HARMONY_MODEL)
-        if loaded.codec.name != "harmony":
+        if not loaded.codec.harmonizes:
             raise CadenzaError(f"{loaded.name} does not harmonize: it is a {loaded.codec.name} model; the harmony "
                                f"models write parts under a melody (model {HARMONY_MODEL})")
         path = task.prime if isinstance(task.prime, Path) else None
