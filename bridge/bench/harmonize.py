@@ -82,7 +82,7 @@ def _pieces(loaded, limit: int):
 
 
 def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int = 40, temperature: float = 1.0,
-        voices: int = 3) -> dict:
+        voices: int = 3, candidates: int = 4) -> dict:
     from .. import store
     from ..codecs.harmony import split_melody
     from ..codecs.notewise import quantize_notes
@@ -119,7 +119,8 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
             bits["baseline"][0] += b[mask].sum()
             bits["baseline"][1] += int(mask.sum())
         mel, par = melody.tracks[0].array, parts.tracks[0].array
-        h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature)), voices=voices)
+        h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature)), voices=voices,
+                      candidates=candidates)
         for figs, p in ((real, par), (made, h.parts[0])):
             a, c = voicing.chord_tone_share(mel, p, score.tpq)
             figs["agree"][0] += a
@@ -138,6 +139,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3)}
 
     r = {"model": model, "baseline": baseline, "pieces": len(scores), "temperature": temperature,
+         "candidates": candidates,
          "bits_per_part_token": {k: round(v[0] / max(v[1], 1), 3) for k, v in bits.items() if v[1]},
          "part_tokens": {k: v[1] for k, v in bits.items() if v[1]},
          "real": summary(real), "generated": summary(made)}
@@ -152,7 +154,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     times = []
     for k in range(5):
         t = time.perf_counter()
-        harmonize(loaded, eight, Request(seed=k), voices=voices)
+        harmonize(loaded, eight, Request(seed=k), voices=voices, candidates=candidates)
         times.append((time.perf_counter() - t) * 1000)
     r["eight_bars_ms"] = round(float(np.median(times)), 1)
     return r
@@ -167,5 +169,5 @@ def table(r: dict) -> str:
              "| figure | real | generated |", "|---|---|---|"]
     for k in r["real"]:
         lines.append(f"| {k.replace('_', ' ')} | {r['real'][k]} | {r['generated'][k]} |")
-    lines.append(f"8 bars harmonized: {r['eight_bars_ms']} ms (median of 5)")
+    lines.append(f"8 bars harmonized, {r.get('candidates', 1)} candidates: {r['eight_bars_ms']} ms (median of 5)")
     return "\n".join(lines)

@@ -72,11 +72,45 @@ class _Rows:
 
 
 def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=None, cancel=None,
-              chunk: int = 64) -> Harmony:
+              chunk: int = 64, candidates: int = 1) -> Harmony:
     """Parts under `melody` (one line, as melody_of gives it) for each variation of `req`.
 
-    `on_chunk(rows)`: every `chunk` tokens, per variation the part notes finished since the last call,
-    as (pitch, start beat, duration beats) in the melody's beats. `cancel`: an Event checked between chunks."""
+    `on_chunk(rows)`: per variation the part notes finished since the last call, as (pitch, start beat,
+    duration beats) in the melody's beats: every `chunk` tokens, or once at the end with `candidates` above 1.
+    `candidates`: parts drawn for each variation in the same batch; the one kept has the fewest parallel fifths
+    and octaves between voices and the most of the melody's on-beat notes among its pitch classes
+    (bridge.music.voicing). `cancel`: an Event checked between chunks."""
+    if candidates <= 1:
+        return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk)
+    import dataclasses
+
+    from ..music import voicing
+
+    many = _draw(loaded, melody, dataclasses.replace(req, variations=req.variations * candidates), voices, None,
+                 cancel, chunk)
+    mel = melody.tracks[0].array
+    chosen = []
+    for v in range(req.variations):
+        group = many.parts[v * candidates:(v + 1) * candidates]
+        chosen.append(min(group, key=lambda parts: _score(voicing, mel, parts, melody.tpq)))
+    if on_chunk is not None and not many.cancelled:
+        on_chunk([[(int(q), a / melody.tpq, (b - a) / melody.tpq) for q, _, a, b in parts.tolist()]
+                  for parts in chosen])
+    return Harmony(chosen, many.tokens, many.seconds, many.cancelled)
+
+
+def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
+    """Lower is better: parallel fifths and octaves per 100 voice-pair motions, weighted five times, less the
+    percentage of the melody's on-beat notes whose pitch class the parts sound."""
+    if not len(parts):
+        return float("inf")
+    m = voicing.motion_figures(melody, parts)
+    agree, counted = voicing.chord_tone_share(melody, parts, tpq)
+    return 500.0 * m["parallels"] / max(m["motions"], 1) - 100.0 * agree / max(counted, 1)
+
+
+def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int) -> Harmony:
+    """Parts under the melody for each variation of `req`, one row each (harmonize's loop)."""
     from . import kernels
     from .constraints import mask as make_mask
     from .decode import generator_for

@@ -393,7 +393,8 @@ class _Work:
             self.tick()
 
         vel[0] = max(1, min(127, int(round(float(np.median(melody.tracks[0].array[:, 1])) * 0.85))))
-        result = harmonize(loaded, melody, req, voices=voices, on_chunk=on_chunk, cancel=self.cancel)
+        result = harmonize(loaded, melody, req, voices=voices, on_chunk=on_chunk, cancel=self.cancel,
+                           candidates=s.candidates)
         if result.cancelled:
             if self.late:
                 return E.Failed(f"stopped after {self.limits.max_seconds:g} s, this daemon's limit for one "
