@@ -367,8 +367,7 @@
                                 "chorale-infill",
                                 "piano-infill",
                                 "melody",
-                                "chorale-harmony",
-                                "folk-chords"
+                                "chorale-harmony"
                             ],
                             "parameter_initial": [
                                 0
