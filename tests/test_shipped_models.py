@@ -104,5 +104,5 @@ def test_shipped_harmony_models_listen_to_the_melody(name):
     bits = b["bits_per_part_token"]
     assert bits["given_melody"] < 0.85 * bits["melody_withheld"]
     assert b["part_tokens"]["given_melody"] > 2000
-    assert b["generated"]["moments_with_a_part_above_melody"] == 0
-    assert b["generated"]["on_beat_melody_in_parts"] > 0.5
+    assert b["generated"]["moments_with_a_part_above_melody"] == 0  # the melody stays the top line
+    assert b["generated"]["on_beat_melody_in_parts"] >= b["real"]["on_beat_melody_in_parts"] - 0.1
