@@ -204,6 +204,32 @@ def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
 
 
 # ----- the whole evaluation ---------------------------------------------------------------------------
+def _harmonized(loaded, path, beats: float, seed: int, temperature: float):
+    """(generated statistics, real statistics, generated notes, real notes) of a held-out piece's first `beats`
+    beats: its melody with the parts the model writes under it, against the piece as Bach (or the tune's
+    arranger) wrote it."""
+    from .codecs.harmony import split_melody
+    from .generation import Request, Sampling
+    from .generation.harmonize import harmonize
+    from .music import Score, load_score
+    from .music.score import Track
+
+    score = load_score(path)
+    end = int(beats * score.tpq)
+    melody, parts = split_melody(score)
+    mel = melody.tracks[0].array
+    mel = mel[mel[:, 2] < end]
+    if not len(mel):
+        return None, None, None, None
+    melody = melody.replace(tracks=(melody.tracks[0].replace(notes=mel),))
+    h = harmonize(loaded, melody, Request(seed=seed, sampling=Sampling(temperature=temperature)),
+                  voices=int(loaded.meta.get("harmonize", {}).get("voices", 3)), candidates=4)
+    made = notes_in_beats(Score(tpq=score.tpq, tracks=(Track(mel), Track(h.parts[0]))))
+    real = window(notes_in_beats(score), 0.0, beats)
+    made = window(made, 0.0, beats)
+    return statistics(made, beats), statistics(real, beats), made, real
+
+
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
              seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -242,6 +268,16 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         piece_notes = notes_in_beats(codec.decode(ids), drums)
         if not len(piece_notes) or piece_notes[:, 1].max() < prime_beats + beats * 0.75:
             continue  # too short to give a real continuation to compare with
+        if codec.harmonizes:  # a harmony model: the piece's own melody harmonized, against the piece itself
+            g, r, made, real = _harmonized(loaded, path, beats, seed + len(used), temperature)
+            if g is None or r is None:
+                continue
+            gen_rows.append(g)
+            real_rows.append(r)
+            gen_notes.append(made)
+            real_notes.append(real)
+            used.append(str(path))
+            continue
         prime = ids[:int(round(prime_beats * codec.steps))] if drums else opening(loaded, ids, prime_beats)
         req = Request(beats=beats, seed=seed + len(used), variations=1,
                       sampling=Sampling(strategy="top_p", temperature=temperature, top_p=0.95))
