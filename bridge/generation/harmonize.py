@@ -151,7 +151,6 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     onp = codec.onset_pitches()
     base = make_mask(onp, req.scale, req.pitch_range, forbid=codec.never_sampled())
     part_on = np.arange(n)
-    part_off = np.arange(n, 2 * n)
     pitches = lo + part_on
     wait_len = np.arange(1, mw + 1)
     s = req.sampling
@@ -181,9 +180,13 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             rows.fresh[r] = []
         on_chunk(out)
 
+    topx = np.concatenate([top, np.full(mw + 1, 128)])  # the melody's pitch, with room to look ahead
+    singx = np.concatenate([singing, np.zeros(mw + 1, bool)])
+    look = np.arange(1, mw + 1)
     while not rows.done.all():
         tok = np.zeros(B, np.int32)
-        for r in range(B):
+        draw = []
+        for r in range(B):  # rows that are done, read the melody, or end: no draw
             if rows.done[r]:
                 tok[r] = w0  # a row that is done reads waits, and nothing of it is kept
                 continue
@@ -197,45 +200,52 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
                 finish(r)
                 tok[r] = w0
                 continue
-            row = logits[r] + base
-            snd = rows.sounding[r, pitches]
-            row[part_on] += np.where(snd, NEG, 0)
-            young = rows.started[r, pitches] == st  # a part lasts at least a step
-            row[part_off] += np.where(snd & ~young, 0, NEG)
-            under = top[max(st - lead, 0)]
-            if snd.sum() >= voices or st < lead:  # (before `lead` the parts would sound before the tune)
-                row[part_on] = NEG
-            else:
-                row[part_on] += np.where(pitches < under, 0, NEG)
-            gap = min(int(ev_step[k]), end) - st
-            if snd.any():  # a part sounding reaches the melody where it goes down: it ends there, before time moves
-                highest = int(pitches[snd].max())
-                ahead = top[st - lead + 1:st - lead + mw + 1] if st >= lead else np.full(mw, 128)
-                low = np.flatnonzero(ahead <= highest)
-                if top[max(st - lead, 0)] <= highest:
-                    gap = 0
-                elif len(low):
-                    gap = min(gap, int(low[0]) + 1)
-            row[w0:w0 + mw] += np.where(wait_len <= gap, 0, NEG)
-            if singing[max(st - lead, 0)] and snd.sum() < voices and st >= lead and (row[part_on] > NEG / 2).any():
-                row[w0:w0 + mw] = NEG  # under a sounding melody, time moves on only with every part sounding
-            t = int(kernels.sample_row(row, code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n,
-                                       req.seed, r, int(produced[r])))
-            if row[t] <= NEG / 2:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
-                t = w0
-            tok[r] = t
-            if t < n:
-                q = lo + t
-                rows.sounding[r, q] = True
-                rows.started[r, q] = st
-            elif t < 2 * n:
-                q = lo + t - n
-                rows.notes[r].append((q, int(rows.started[r, q]), st))
-                rows.fresh[r].append(rows.notes[r][-1])
-                rows.sounding[r, q] = False
-            elif t < w0 + mw:
-                rows.step[r] = st + t - w0 + 1
-            produced[r] += 1
+            draw.append(r)
+        if draw:
+            # the masks of every row that draws, at once: (R, vocab)
+            R = np.array(draw)
+            st = rows.step[R]
+            real_ = np.maximum(st - lead, 0)
+            rowsL = logits[R] + base
+            snd = rows.sounding[R][:, pitches]
+            count = snd.sum(1)
+            young = rows.started[R][:, pitches] == st[:, None]  # a part lasts at least a step
+            rowsL[:, :n] += np.where(snd, NEG, 0)
+            rowsL[:, n:2 * n] += np.where(snd & ~young, 0, NEG)
+            under = topx[real_]
+            closed = (count >= voices) | (st < lead)  # (before `lead` the parts would sound before the tune)
+            rowsL[:, :n] += np.where(closed[:, None] | (pitches[None, :] >= under[:, None]), NEG, 0)
+            gap = np.minimum(ev_step[rows.next[R]], end) - st
+            # a part sounding reaches the melody where it goes down: it ends there, before time moves on
+            highest = np.where(snd, pitches[None, :], -1).max(1)
+            ahead = np.where((st >= lead)[:, None], topx[real_[:, None] + look[None, :]], 128)
+            low = ahead <= highest[:, None]
+            first_low = np.where(low.any(1), low.argmax(1) + 1, mw + 1)
+            gap = np.where(highest >= 0, np.where(topx[real_] <= highest, 0, np.minimum(gap, first_low)), gap)
+            rowsL[:, w0:w0 + mw] += np.where(wait_len[None, :] <= gap[:, None], 0, NEG)
+            # under a sounding melody, time moves on only with every part sounding
+            full = singx[real_] & (count < voices) & (st >= lead) & (rowsL[:, :n] > NEG / 2).any(1)
+            rowsL[full, w0:w0 + mw] = NEG
+            for i, r in enumerate(draw):
+                row = rowsL[i]
+                t = int(kernels.sample_row(row, code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p),
+                                           s.n, req.seed, r, int(produced[r])))
+                if row[t] <= NEG / 2:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
+                    t = w0
+                tok[r] = t
+                stp = int(st[i])
+                if t < n:
+                    q = lo + t
+                    rows.sounding[r, q] = True
+                    rows.started[r, q] = stp
+                elif t < 2 * n:
+                    q = lo + t - n
+                    rows.notes[r].append((q, int(rows.started[r, q]), stp))
+                    rows.fresh[r].append(rows.notes[r][-1])
+                    rows.sounding[r, q] = False
+                elif t < w0 + mw:
+                    rows.step[r] = stp + t - w0 + 1
+                produced[r] += 1
         tokens += int((~rows.done).sum())
         logits = gen.step(tok, state)
         it += 1
