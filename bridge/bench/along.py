@@ -23,7 +23,7 @@ import numpy as np
 def _melodies(model, count: int, beats: float):
     from .. import store
     from ..codecs.harmony import split_melody
-    from .harmonize import _pieces
+    from .infill import _pieces
 
     loaded = store.load(model)
     out = []

@@ -67,20 +67,6 @@ def _baseline_part_tokens(codec, ids: np.ndarray, melody: np.ndarray) -> np.ndar
     return part
 
 
-def _pieces(loaded, limit: int):
-    from ..evaluate import resolve_split
-    from ..music import load_score
-
-    split = resolve_split(loaded.meta, None)
-    out = []
-    for path in (split.get("validation", []) + split.get("generation", []))[:limit]:
-        try:
-            out.append(load_score(path))
-        except Exception:  # noqa: BLE001 - a piece that does not read is left out
-            continue
-    return out
-
-
 def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int = 40, temperature: float = 1.0,
         voices: int = 3, candidates: int = 4) -> dict:
     from .. import store
@@ -89,6 +75,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     from ..generation import Request, Sampling, generator_for
     from ..generation.harmonize import harmonize
     from ..music import voicing
+    from .infill import _pieces
 
     loaded = store.load(model)
     base = store.load(baseline) if baseline else None

@@ -20,7 +20,7 @@ import numpy as np
 from ..music import Score
 from ..music.score import TPQ, Tempo, TimeSignature, Track, qpm_to_usec
 from .base import Codec
-from .notewise import quantize_notes
+from .notewise import quantize_notes, with_waits
 
 
 def split_melody(score: Score) -> tuple[Score, Score]:
@@ -127,16 +127,7 @@ class HarmonyCodec(Codec):
         ev += [(int(e) + lead, 1, 0, n + int(q) - lo) for q, _, s, e in par.tolist()]
         ev += [(int(s) + lead, 1, 1, int(q) - lo) for q, _, s, e in par.tolist()]
         ev.sort()
-        out, cur, mw = [], 0, p["max_wait"]
-        for s, _, _, t in ev:
-            gap = s - cur
-            while gap > 0:
-                w = min(gap, mw)
-                out.append(self.wait0 + w - 1)
-                gap -= w
-            cur = s
-            out.append(t)
-        return np.array(out, np.int32)
+        return with_waits(((s, t) for s, _, _, t in ev), self.wait0, p["max_wait"])
 
     def decode(self, ids, qpm: float | None = None) -> Score:
         ids = self._check_ids(ids)

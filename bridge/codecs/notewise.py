@@ -43,6 +43,21 @@ def quantize_notes(score: Score, steps_per_quarter: int, low: int, high: int) ->
     return a[np.lexsort((a[:, 3], a[:, 0], a[:, 2]))]
 
 
+def with_waits(events, wait0: int, max_wait: int) -> np.ndarray:
+    """Ids of (step, id) events in step order, with the waits between them: `wait{n}` is id wait0 + n - 1,
+    longer gaps repeat the longest wait."""
+    out, cur = [], 0
+    for s, t in events:
+        gap = s - cur
+        while gap > 0:
+            w = min(gap, max_wait)
+            out.append(wait0 + w - 1)
+            gap -= w
+        cur = s
+        out.append(t)
+    return np.array(out, np.int32)
+
+
 class NotewiseCodec(Codec):
     name = "notewise"
 
@@ -105,19 +120,7 @@ class NotewiseCodec(Codec):
         tok = np.concatenate([pitch + self.n_pitches, pitch])
         order = np.lexsort((tok, kind, steps))
         steps, tok = steps[order], tok[order]
-        out = []
-        cur = 0
-        w0 = 2 * self.n_pitches - 1
-        mw = p["max_wait"]
-        for s, t in zip(steps.tolist(), tok.tolist()):
-            gap = s - cur
-            while gap > 0:
-                w = min(gap, mw)
-                out.append(w0 + w)
-                gap -= w
-            cur = s
-            out.append(t)
-        return np.array(out, np.int32)
+        return with_waits(zip(steps.tolist(), tok.tolist()), 2 * self.n_pitches, p["max_wait"])
 
     def decode(self, ids, qpm: float | None = None) -> Score:
         ids = self._check_ids(ids)
