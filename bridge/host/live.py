@@ -447,7 +447,6 @@ class Live:
         origin, nb = sess["origin"], sess["next"]
         if time.monotonic() < clock.time_at(origin + nb) - ALONG_MARGIN:
             return
-        late = clock.beat_at(time.monotonic() + ALONG_MARGIN / 4) > origin + nb  # its beat has begun: skip it
         spq = sess["spq"]
         melody = [(p, round((on - origin) * spq), round((off - origin) * spq)) for p, on, off, _ in self.phrase
                   if on >= origin]
@@ -455,6 +454,7 @@ class Live:
         t0 = time.perf_counter()
         notes = sess["along"].beat(melody, spq * (nb + 1))
         sess["ms"].append((time.perf_counter() - t0) * 1000)
+        late = time.monotonic() > clock.time_at(origin + nb)  # decided after its beat began: its first notes late
         del sess["ms"][:-1000]
         sess["next"] = nb + 1
         sess["beats"] += 1
