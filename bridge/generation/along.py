@@ -88,6 +88,10 @@ class Along:
                 if end < hi:
                     self.ended.add(key)
                     out.append((end, 0, self.m0 + self.n + i))
+        # what is remembered of the melody is bounded by the melody given (the daemon keeps a bounded phrase)
+        given = {(int(p), int(on)) for p, on, _ in melody}
+        self.heard = {k: v for k, v in self.heard.items() if k in given}
+        self.ended &= given
         return sorted(out)
 
     def _part_events(self, lo: int, hi: int):

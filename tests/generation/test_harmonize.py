@@ -139,3 +139,30 @@ def test_the_command_line_says_the_top_line_is_the_melody(harmony, tmp_path):
     ran = cadenza("harmonize", str(tune), "--model", str(harmony), "--out", str(tmp_path / "h.mid"), "--seed", "2")
     assert ran.returncode == 0, ran.stderr
     assert "the melody as given (the top line)" in ran.stdout and (tmp_path / "h.mid").is_file()
+
+
+def test_along_decides_each_beat_from_the_past_only_and_remembers_a_bounded_melody(harmony):
+    """Jam mode along's model (bridge.generation.along): the parts of a beat never depend on what is played after
+    it is decided; every part starts within its beat with its whole length; memory follows the given melody."""
+    from bridge import store
+    from bridge.generation import Request
+    from bridge.generation.along import Along
+
+    loaded = store.load(str(harmony))
+    tune = [(p, 12 * k, 12 * k + 11) for k, (p, _) in enumerate(TUNE)]
+
+    def play(known_until):
+        along = Along(loaded, Request(seed=2), voices=3)
+        along.decided = 12
+        out = []
+        for b in range(1, 16):
+            now = 12 * b
+            melody = [(p, on, off if off <= now else None) for p, on, off in tune if on < min(now, known_until)]
+            notes = along.beat(melody, 12 * (b + 1))
+            assert all(12 * b <= on < 12 * (b + 1) and off > on for _, on, off in notes)
+            assert len(along.heard) <= len(melody)
+            out += notes
+        return out
+
+    whole, cut = play(10 ** 9), play(12 * 8)
+    assert whole and [n for n in whole if n[1] < 12 * 9] == [n for n in cut if n[1] < 12 * 9]
