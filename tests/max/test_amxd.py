@@ -25,13 +25,15 @@ HARNESS = ROOT / "tests" / "max" / "live_harness.js"
 pytest.importorskip("py2max")
 
 
-def builder():
+def builder(name: str = "build_device"):
+    """A builder script of max_patches/ as a module (they are scripts, not a package)."""
+    import importlib
+
     sys.path.insert(0, str(ROOT / "max_patches"))
     try:
-        import build_device
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
-    return build_device
 
 
 def test_the_amxd_header_and_the_patcher_inside(tmp_path):

@@ -17,22 +17,13 @@ from pythonosc.osc_packet import OscPacket
 
 from tests.conftest import ROOT, free_port
 from tests.host.conftest import daemon  # noqa: F401
-from tests.max.test_amxd import osc
+from tests.max.test_amxd import builder, osc
 
 JS = ROOT / "max_patches" / "cadenza_miditool.js"
 HARNESS = ROOT / "tests" / "max" / "miditool_harness.js"
 TOOLS = {"generate": ROOT / "max_patches" / "Cadenza Generate.amxd",
          "transform": ROOT / "max_patches" / "Cadenza Transform.amxd"}
 pytest.importorskip("py2max")
-
-
-def builder():
-    sys.path.insert(0, str(ROOT / "max_patches"))
-    try:
-        import build_miditools
-    finally:
-        sys.path.pop(0)
-    return build_miditools
 
 
 def unwrap(data: bytes) -> dict:
@@ -55,7 +46,7 @@ def test_the_tool_containers_hold_valid_patchers_and_are_what_the_script_builds(
     source.write_text(json.dumps(patcher))
     r = subprocess.run([sys.executable, "-m", "py2max", "validate", str(source)], capture_output=True, text=True)
     assert r.returncode == 0 and "clean" in r.stdout, r.stdout + r.stderr
-    fresh = builder().build(role, tmp_path / "x.maxpat", tmp_path / f"Cadenza {role.capitalize()}.amxd")
+    fresh = builder("build_miditools").build(role, tmp_path / "x.maxpat", tmp_path / f"Cadenza {role.capitalize()}.amxd")
     assert fresh.read_bytes() == TOOLS[role].read_bytes()
     # the wiring: the tool's notes and context into the script, its answer out to the clip
     boxes = {b["box"]["id"]: b["box"] for b in patcher["patcher"]["boxes"]}
