@@ -382,6 +382,15 @@ class _Work:
                                "a request: send it in sections")
         req = dataclasses.replace(request_of(s), beats=max(beats, 1.0))
         check_cost(loaded, req, self.limits)
+        if s.candidates > 1 and self.limits.max_tokens:  # every candidate is drawn: it costs what a variation does
+            from ..generation import expected_tokens
+
+            cost = expected_tokens(loaded, dataclasses.replace(req, variations=req.variations * s.candidates))
+            if cost > self.limits.max_tokens:
+                raise CadenzaError(f"{beats:g} beats x {req.variations} variation(s) x {s.candidates} candidates of "
+                                   f"{loaded.name} is about {cost:,} tokens; this daemon allows "
+                                   f"{self.limits.max_tokens:,} a request (--max-tokens): ask fewer candidates or "
+                                   "variations, or a shorter melody")
         voices = s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3))
         self.sink(E.Started(loaded.name, f"harmonizing {beats:g} beats of melody with {loaded.name}, "
                                          f"{voices} parts under it"))

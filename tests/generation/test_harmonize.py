@@ -130,6 +130,12 @@ def test_the_cost_limit_refuses_by_name(harmony, tmp_path):
     final = run_task(Harmonize(Settings(model=str(harmony), seed=1, variations=4), prime=tune),
                      limits=Limits(max_tokens=500))
     assert isinstance(final, E.Failed) and "--max-tokens" in final.message
+    # candidates are drawn too: one variation of 16 candidates costs what 16 variations do
+    tune = tune_file(tmp_path / "short.mid", TUNE)
+    limits = Limits(max_tokens=2000)
+    one = run_task(Harmonize(Settings(model=str(harmony), seed=1, candidates=1), prime=tune), limits=limits)
+    many = run_task(Harmonize(Settings(model=str(harmony), seed=1, candidates=16), prime=tune), limits=limits)
+    assert isinstance(one, E.Done) and isinstance(many, E.Failed) and "16 candidates" in many.message
 
 
 def test_the_command_line_says_the_top_line_is_the_melody(harmony, tmp_path):
