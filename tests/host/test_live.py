@@ -367,7 +367,7 @@ def test_jam_along_plays_parts_under_the_melody_beat_by_beat_while_it_is_played(
                 sounding.discard(m.note)
         return sounding
 
-    assert settles(lambda: not left_sounding(), 2), [(round(t - last_off, 3), m.type, m.note, m.velocity)
+    assert settles(lambda: not left_sounding(), 6), [(round(t - last_off, 3), m.type, m.note, m.velocity)
                                                      for t, m in heard if m.note in left_sounding()]
 
 
