@@ -90,31 +90,30 @@ def build(role: str, source: Path, device: Path) -> Path:
     title = p.add_comment(f"Cadenza {role.capitalize()}", patching_rect=[140, 20, 150, 20], fontsize=13)
     add_to_presentation(title, [6, 2, 150, 18])
 
+    def wired(control, key, prepend_rect, where, outlet=0):
+        """A control in the device strip whose value goes to the script as `KEY value`."""
+        pre = box(f"prepend {key}", patching_rect=prepend_rect)
+        line(control, pre, outlet=outlet)
+        line(pre, js)
+        add_to_presentation(control, where)
+        return control
+
     def menu(items, x, where):
         m = box("live.menu", patching_rect=[x, 120, 100, 15], varname="model",
                 saved_attribute_attributes=_param("Model", "Model", 2, parameter_enum=items, parameter_initial=[0]))
-        pre = box("prepend model", patching_rect=[x, 150, 90, 22])
-        line(m, pre, outlet=1)
-        line(pre, js)
-        add_to_presentation(m, where)
+        wired(m, "model", [x, 150, 90, 22], where, outlet=1)  # a menu's item text comes from outlet 1
 
     def dial(name, short, low, high, initial, x, where):
         d = box("live.dial", patching_rect=[x, 110, 44, 48], varname=name,
                 saved_attribute_attributes=_param(name.capitalize(), short, 0, parameter_mmin=low, parameter_mmax=high,
                                                   parameter_initial=[initial]))
-        pre = box(f"prepend {name}", patching_rect=[x, 190, 120, 22])
-        line(d, pre, outlet=0)
-        line(pre, js)
-        add_to_presentation(d, where)
+        wired(d, name, [x, 190, 120, 22], where)
 
     def numbox(name, short, low, high, initial, x, where):
         n = box("live.numbox", patching_rect=[x, 120, 40, 15], varname=name,
                 saved_attribute_attributes=_param(name.capitalize(), short, 1, parameter_mmin=low, parameter_mmax=high,
                                                   parameter_initial=[initial]))
-        pre = box(f"prepend {name}", patching_rect=[x, 150, 90, 22])
-        line(n, pre, outlet=0)
-        line(pre, js)
-        add_to_presentation(n, where)
+        wired(n, name, [x, 150, 90, 22], where)
         label = p.add_comment(name, patching_rect=[x + 45, 118, 50, 20])
         add_to_presentation(label, [where[0] + 42, where[1] - 2, 50, 18])
 
@@ -122,10 +121,7 @@ def build(role: str, source: Path, device: Path) -> Path:
         t = box("live.toggle", patching_rect=[x, 220, 15, 15], varname=name,
                 saved_attribute_attributes=_param(name.capitalize(), name[:8], 2, parameter_enum=["off", "on"],
                                                   parameter_initial=[1 if name == "use_scale" else 0]))
-        pre = box(f"prepend {name}", patching_rect=[x, 245, 95, 22])
-        line(t, pre, outlet=0)
-        line(pre, js)
-        add_to_presentation(t, where)
+        wired(t, name, [x, 245, 95, 22], where)
         label = p.add_comment(name.replace("_", " "), patching_rect=[x + 20, 218, 70, 20])
         add_to_presentation(label, [where[0] + 18, where[1] - 3, 70, 18])
 
@@ -147,10 +143,7 @@ def build(role: str, source: Path, device: Path) -> Path:
     else:
         tab = box("live.tab", patching_rect=[20, 220, 250, 20], varname="mode",
                   saved_attribute_attributes=_param("Mode", "Mode", 2, parameter_enum=MODES, parameter_initial=[0]))
-        pre = box("prepend mode", patching_rect=[20, 250, 90, 22])
-        line(tab, pre, outlet=0)
-        line(pre, js)
-        add_to_presentation(tab, [6, 22, 250, 18])
+        wired(tab, "mode", [20, 250, 90, 22], [6, 22, 250, 18])
         menu(TRANSFORM_MODELS, 20, [6, 46, 110, 15])
         dial("temperature", "Temp", 0.1, 2.0, 1.0, 140, [122, 42, 40, 44])
         numbox("seed", "Seed", -1, 99999, -1, 300, [170, 46, 40, 15])
