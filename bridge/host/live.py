@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from ..errors import CadenzaError
@@ -509,9 +509,18 @@ class Live:
         if sess is None:
             return
         if self.scheduler is not None:
-            self.scheduler.cancel(sess["tag"])
+            # the take's notes still to come are dropped; a note already sounding gets its own note-off now
+            # (not only the all-off: a part that starts a pitch just as another part lets it go is still ended)
+            now, dropped = time.monotonic(), self.scheduler.cancel(sess["tag"])
+            unsent = Counter((m[1], m[3]) for m in dropped if m[0] == "note_on")
+            for m in dropped:
+                if m[0] == "note_off":
+                    if unsent[m[1], m[3]] > 0:
+                        unsent[m[1], m[3]] -= 1
+                    else:
+                        self.scheduler.at(now, m)
             # through the scheduler, so a note it is sending at this very moment is ended too
-            self.scheduler.at(time.monotonic(), ("all_off",))
+            self.scheduler.at(now, ("all_off",))
         else:
             self.all_notes_off()
         self.along_log.append({k: sess[k] for k in ("beats", "late", "model", "tag", "origin")} | {"ms": list(sess["ms"])})
@@ -519,10 +528,10 @@ class Live:
         log.info("jam along: %d beats played, %d late (%s)", sess["beats"], sess["late"], why)
 
     def cancel_answer(self) -> None:
-        dropped = self.scheduler.cancel(self.answer_tag) if self.scheduler else 0
+        dropped = len(self.scheduler.cancel(self.answer_tag)) if self.scheduler else 0
         if dropped:
             self.stats["dropped_late"] += dropped
-            self.all_notes_off()
+            self.scheduler.at(time.monotonic(), ("all_off",))  # on the scheduler's thread: no note slips past it
         self.answer_tag += 1
         self.answering = False
 

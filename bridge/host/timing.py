@@ -146,14 +146,14 @@ class Scheduler:
             heapq.heappush(self.queue, (t, next(self.order), message, tag))
             self.cv.notify()
 
-    def cancel(self, tag) -> int:
-        """Drop the messages not yet sent that carry `tag`; how many."""
+    def cancel(self, tag) -> list:
+        """Drop the messages not yet sent that carry `tag`; the dropped messages, in the order they were due."""
         with self.cv:
             keep = [e for e in self.queue if e[3] != tag]
-            dropped = len(self.queue) - len(keep)
+            dropped = sorted(e for e in self.queue if e[3] == tag)
             self.queue = keep
             heapq.heapify(self.queue)
-            return dropped
+            return [e[2] for e in dropped]
 
     def pending(self) -> int:
         with self.cv:
