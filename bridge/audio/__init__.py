@@ -3,7 +3,7 @@ knows a Score (bridge.music.render turns a Score into sound with these; bridge.m
 recording through `transcribe`).
 
 - `synth`: the built-in synthesiser, notes to samples, used when FluidSynth or a SoundFont is missing.
-- `transcribe`: a WAV, FLAC, OGG or MP3 recording, decoded and resampled with tensorflow-io, to
+- `transcribe`: a WAV, FLAC, OGG or MP3 recording, decoded with tensorflow-io, to
   prime notes by pitch tracking (monophonic: one melody line; in a chord it follows the most
   periodic voice).
 

@@ -71,8 +71,8 @@ def run(seeds: int = 2, tempi=TEMPI, fluidsynth: bool = True) -> dict:
                 for seed in range(seeds):
                     score, truth = melody(seed * 1000 + int(qpm), qpm, program=program)
                     audio, _ = synthesize(score, **kw)
-                    path = Path(tmp) / f"{name}-{qpm}-{seed}.flac"
-                    path.write_bytes(encode(audio, 44100, ".flac"))
+                    path = Path(tmp) / f"{name}-{qpm}-{seed}.wav"  # lossless like FLAC, and 100x quicker to write
+                    path.write_bytes(encode(audio, 44100, ".wav"))
                     t = time.perf_counter()
                     found = track_notes(load_audio(path))
                     seconds = time.perf_counter() - t
