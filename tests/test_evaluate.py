@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from bridge.evaluate import copy_rate, ngrams, statistics, window
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, cadenza
 
 
 def rows(notes):
@@ -52,8 +50,7 @@ def test_eval_on_the_chorale_model(tmp_path):
         pytest.skip("shipped model or corpus missing")
     meta = json.loads((ROOT / "models" / "chorale" / "cadenza.json").read_text())
     out, plot = tmp_path / "e.json", tmp_path / "e.png"
-    r = subprocess.run([sys.executable, "-m", "bridge", "eval", "--model", "chorale", "--pieces", "3", "--beats", "16",
-                        "--out", str(out), "--plot", str(plot)], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    r = cadenza("eval", "--model", "chorale", "--pieces", "3", "--beats", "16", "--out", out, "--plot", plot)
     assert r.returncode == 0, r.stderr
     assert "validation NLL" in r.stdout and "copy rate" in r.stdout and "pitch-class entropy" in r.stdout
     report = json.loads(out.read_text())

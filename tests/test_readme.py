@@ -13,7 +13,7 @@ def commands():
 
 def test_readme_starts_with_exactly_two_commands():
     install, test = commands()[:2]
-    assert "cadenza " in install and "pytest" in test
+    assert "cadenza " in install and "-m tests" in test
     assert len(commands()) == 2
 
 

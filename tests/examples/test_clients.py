@@ -83,6 +83,7 @@ def test_puredata_gets_a_beat(daemon):  # noqa: F811
 
 
 @pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")
+@pytest.mark.timing  # each note within 10 ms of its time: alone, after the rest (tests/__main__.py)
 def test_supercollider_plays_timed_bundles_at_their_time(daemon):  # noqa: F811
     env = dict(os.environ, CADENZA_PORT=str(daemon.server.address[1]), CADENZA_HEADLESS="1",
                QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
@@ -98,6 +99,7 @@ def test_supercollider_plays_timed_bundles_at_their_time(daemon):  # noqa: F811
 
 
 @pytest.mark.skipif(not shutil.which("sclang"), reason="supercollider-language not installed")
+@pytest.mark.timing  # each note within 10 ms of its time: alone, after the rest (tests/__main__.py)
 def test_supercollider_jams_over_osc(tmp_path):
     from bridge.host.config import ServeConfig
     from bridge.host.daemon import Daemon

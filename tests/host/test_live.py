@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.host.conftest import MODEL, Client
 
+pytestmark = pytest.mark.timing  # `python -m tests` runs these alone, after the rest (tests/__main__.py)
+
 
 @pytest.fixture(scope="module")
 def jack():

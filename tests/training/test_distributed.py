@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT, free_port
+from tests.conftest import CORPUS, ROOT, cadenza, free_port
 
 CHORALES = CORPUS / "kern" / "bach-370-chorales"
 
@@ -52,15 +52,13 @@ def test_two_workers_agree_after_every_step_and_resume_on_one(tmp_path):
     assert [e for e, _, _ in c] == [2, 2, 2] and "(1 replicas," in out
 
 
-def test_multiworker_without_tf_config_is_explained(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    r = subprocess.run([sys.executable, "-m", "bridge", "train", str(CHORALES), "--codec", "notewise", "--name", "x",
-                        "--distribute", "multiworker", "--max-files", "4", "--out", str(tmp_path), "--runs",
-                        str(tmp_path / "r")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+def test_multiworker_without_tf_config_is_explained(tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    r = cadenza("train", CHORALES, "--codec", "notewise", "--name", "x", "--distribute", "multiworker",
+                "--max-files", "4", "--out", tmp_path, "--runs", tmp_path / "r")
     assert r.returncode != 0 and "reads the cluster from TF_CONFIG" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "bridge", "train", str(CHORALES), "--codec", "notewise", "--name", "x",
-                        "--distribute", "multiworker", "--worker-timeout", "-1", "--out", str(tmp_path), "--runs",
-                        str(tmp_path / "r")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = cadenza("train", CHORALES, "--codec", "notewise", "--name", "x", "--distribute", "multiworker",
+                "--worker-timeout", "-1", "--out", tmp_path, "--runs", tmp_path / "r")
     assert r.returncode != 0 and "--worker-timeout -1: seconds, above 0" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -74,7 +72,7 @@ def test_a_worker_that_stops_answering_stops_the_run_with_its_checkpoint_kept(tm
     import time
 
     ports = [free_port(), free_port()]
-    procs = [worker(i, ports, tmp_path, f"runs{i}", 4, steps=40, extra=("--worker-timeout", "12")) for i in (0, 1)]
+    procs = [worker(i, ports, tmp_path, f"runs{i}", 4, steps=40, extra=("--worker-timeout", "6")) for i in (0, 1)]
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(procs[0].stdout), daemon=True)
     reader.start()
