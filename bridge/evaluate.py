@@ -177,6 +177,23 @@ def resolve_split(meta: dict, corpus: str | os.PathLike | None = None) -> dict[s
     return out
 
 
+def held_out_ids(loaded, pieces: int, tokens: int) -> list[np.ndarray]:
+    """The first `tokens` ids of each of the first `pieces` validation pieces of a model's split (pieces that
+    do not read are left out): held-out music to measure bits per token on."""
+    from .music import load_score
+
+    codec = getattr(loaded.codec, "base", loaded.codec)
+    out = []
+    for path in resolve_split(loaded.meta, None).get("validation", [])[:pieces]:
+        try:
+            ids = codec.encode(load_score(path))
+        except Exception:  # noqa: BLE001 - a piece that does not read is left out
+            continue
+        if len(ids):
+            out.append(np.asarray(ids[:tokens], np.int32))
+    return out
+
+
 def _encode(loaded, paths: list[Path], workers: int) -> list[np.ndarray]:
     from .training.prepare import encode_files
 

@@ -18,17 +18,6 @@ def corpus_files(sub: str, pattern: str, count: int, step: int = 1) -> list[Path
     return files[::step][:count]
 
 
-def free_port() -> int:
-    """A UDP port of 127.0.0.1 free right now, for a client that must listen on a port of its own."""
-    import socket
-
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def vlq(n: int) -> bytes:
     out = [n & 0x7F]
     n >>= 7

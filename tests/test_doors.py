@@ -10,7 +10,7 @@ import pytest
 from bridge.cli import main
 from bridge.music import CONTINUATION, read_midi
 from tests.conftest import ROOT
-from tests.host.conftest import Client
+from bridge.harness.osc import Client
 from tests.test_continuation import prime_file
 
 MODELS = [m for m in ("chorale", "piano", "messages", "sonata-kern") if (ROOT / "models" / m / "cadenza.json").is_file()]
@@ -27,7 +27,7 @@ def doors(tmp_path_factory):
     primes = root / "primes"
     primes.mkdir()
     prime_file(primes / "waltz.mid", [(0, 90.0)], (3, 4), drums=False)
-    from tests.web.conftest import free_tcp_port
+    from bridge.harness.net import free_tcp_port
 
     d = Daemon(ServeConfig(port=0, model=MODELS[0], inbox=root / "inbox", outbox=root / "outbox",
                            allowed_dirs=[primes], beats=4.0, http_port=free_tcp_port()))

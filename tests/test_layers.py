@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-# where an OSC address may be written: the OSC door and its socket loop, and the benchmarks that are OSC clients
+# where an OSC address may be written: the OSC door and its socket loop, and the clients the tests and the
+# benchmarks drive it with
 OSC_HOMES = {"bridge/host/oscdoor.py", "bridge/host/osc.py", "bridge/host/protocol.py"}
 
 
@@ -38,7 +39,7 @@ def test_osc_addresses_only_in_the_osc_door():
     stray = {}
     for path in sorted((ROOT / "bridge").rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
-        if rel in OSC_HOMES or rel.startswith("bridge/bench/"):
+        if rel in OSC_HOMES or rel.startswith(("bridge/bench/", "bridge/harness/")):
             continue
         hits = addresses(path)
         if hits:
@@ -52,3 +53,19 @@ def test_the_daemon_only_wires():
         text = path.read_text(encoding="utf-8")
         assert "._generate(" not in text and "def _generate(" not in text, path
     assert len((ROOT / "bridge/host/daemon.py").read_text().splitlines()) < 250
+
+
+def test_tests_share_the_harness_not_the_benchmarks():
+    """What the tests and the benchmarks both need is in bridge/harness/; a test reaches into bridge/bench/ only
+    to test a benchmark (tests/bench/), and then through its command where it can."""
+    stray = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("tests/bench/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bridge.bench"):
+                stray.setdefault(rel, []).append(node.module)
+            elif isinstance(node, ast.Import) and any(a.name.startswith("bridge.bench") for a in node.names):
+                stray.setdefault(rel, []).append(node.names[0].name)
+    assert not stray, f"tests importing from bridge/bench/: {stray}"

@@ -25,11 +25,6 @@ MELODIC = dict(POLYPHONIC, density=[{"density": 0.5}, {"density": 1.0}, {"densit
                polyphony=[{"polyphony_max": 1}, {"polyphony_min": 1, "polyphony_max": 1}])
 
 
-def _notes(score) -> np.ndarray:
-    rows = [(p, v, a / score.tpq, b / score.tpq) for t in score.tracks if not t.is_drum for p, v, a, b in t.array.tolist()]
-    return np.array(rows, float).reshape(-1, 4)
-
-
 def _request(values: dict, seed: int, beats: float, variations: int):
     from .. import settings as S
 
@@ -39,27 +34,12 @@ def _request(values: dict, seed: int, beats: float, variations: int):
     return S.request_of(s)
 
 
-def _held_out(loaded, pieces: int, tokens: int) -> list[np.ndarray]:
-    from ..evaluate import resolve_split
-    from ..music import load_score
-
-    codec = getattr(loaded.codec, "base", loaded.codec)
-    out = []
-    for path in resolve_split(loaded.meta, None).get("validation", [])[:pieces]:
-        try:
-            ids = codec.encode(load_score(path))
-        except Exception:  # noqa: BLE001 - a piece that does not read is left out
-            continue
-        if len(ids):
-            out.append(np.asarray(ids[:tokens], np.int32))
-    return out
-
-
 def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, pieces: int = 20,
                  tokens: int = 512, only: tuple = ()) -> dict:
     from .. import store
     from ..generation import continue_ids, decode_continuation, generator_for
-    from ..generation.controls import bar_report
+    from ..evaluate import held_out_ids
+    from ..generation.controls import bar_report, notes_of
 
     loaded = store.load(model)
     codec = loaded.codec
@@ -67,7 +47,7 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
     plan = MELODIC if codec.monophonic else POLYPHONIC
     variations = 10
     seeds = range(max(1, generations // variations))
-    real = _held_out(loaded, pieces, tokens)
+    real = held_out_ids(loaded, pieces, tokens)
     free_req = _request({}, 0, 4.0 * bars, 1)
     free_bits = [gen.bits_of(ids, free_req, controls=False) for ids in real]
     n_real = sum(len(i) for i in real)
@@ -88,7 +68,7 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
                     for new in res.new:
                         sc = decode_continuation(codec, codec.empty(), new, include_prime=False, beats=4.0 * bars,
                                                  velocity_range=req.controls.velocity_range)
-                        sink.append(bar_report(_notes(sc), control, bars, 4.0, 1.0)[name])
+                        sink.append(bar_report(notes_of(sc), control, bars, 4.0, 1.0)[name])
             creq = _request(values, 0, 4.0 * bars, 1)
             walked = [gen.bits_of(ids, creq, controls=True) for ids in real]
             allowed = n_real - sum(f for _, f in walked)

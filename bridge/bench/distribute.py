@@ -22,14 +22,14 @@ import tempfile
 from pathlib import Path
 
 from ..errors import CadenzaError
-from .web import _free_tcp
+from ..harness.net import free_tcp_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _train(data: str, codec: str, name: str, tmp: Path, runs: str, workers: int, cores: list[list[int]],
            epochs: int, steps: int, args: list[str]) -> list[str]:
-    ports = [_free_tcp() for _ in range(workers)]
+    ports = [free_tcp_port() for _ in range(workers)]
     procs = []
     for i in range(workers):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_NUM_INTRAOP_THREADS=str(len(cores[i])),

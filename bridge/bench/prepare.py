@@ -16,23 +16,10 @@ import warnings
 from pathlib import Path
 
 from ..errors import CadenzaError
+from ..harness.reference import note_seq_ids
 from ..training.prepare import _context, encode_files, find_files
 
 MIDI = (".mid", ".midi")
-
-
-def note_seq_ids(path: str, num_velocity_bins: int = 32, sustain: bool = True) -> list[int]:
-    import note_seq
-    from note_seq import performance_lib, sequences_lib
-    from note_seq.performance_encoder_decoder import PerformanceOneHotEncoding
-
-    ns = note_seq.midi_file_to_note_sequence(path)
-    if sustain:
-        ns = sequences_lib.apply_sustain_control_changes(ns)
-    quantized = sequences_lib.quantize_note_sequence_absolute(ns, 100)
-    perf = performance_lib.Performance(quantized, num_velocity_bins=num_velocity_bins)
-    enc = PerformanceOneHotEncoding(num_velocity_bins=num_velocity_bins)
-    return [enc.encode_event(e) for e in perf]
 
 
 def run(corpus: str, files: int = 0, workers: int = 0, progress: bool = False) -> dict:

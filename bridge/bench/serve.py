@@ -13,33 +13,26 @@ Each figure is measured on a real `cadenza serve` process on a free port of 127.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from ..harness.measure import reload_threads
+from ..harness.net import free_udp_port
 
 PRIME = [60, 0.0, 0.5, 90, 64, 0.5, 0.5, 85, 67, 1.0, 0.5, 88, 72, 1.5, 1.5, 96]
 DRUM_PRIME = [36, 0.0, 0.25, 100, 42, 0.0, 0.25, 80, 42, 0.5, 0.25, 70, 38, 1.0, 0.25, 100, 42, 1.0, 0.25, 80,
               42, 1.5, 0.25, 70, 36, 2.0, 0.25, 100, 42, 2.0, 0.25, 80, 38, 3.0, 0.25, 100, 42, 3.5, 0.25, 70]  # a bar of rock
 
 
-def _free_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class _Daemon:
     def __init__(self, model: str, tmp: Path):
-        self.port = _free_port()
+        self.port = free_udp_port()
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", str(self.port), "--model",
                                       model, "--inbox", str(tmp / "in"), "--outbox", str(tmp / "out"), "--no-watch",
@@ -131,34 +124,6 @@ class _Daemon:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.sock.close()
-
-
-def reload_threads(model: str, reloads: int = 20) -> dict:
-    """Threads before and after `reloads` reloads of a copy of a model whose file times change."""
-    from .. import store
-    from ..host.models import ModelStore
-
-    src = store.find(model)
-    tmp = Path(tempfile.mkdtemp(prefix="cadenza-reload-"))
-    old = os.environ.get("CADENZA_MODELS")
-    os.environ["CADENZA_MODELS"] = str(tmp)
-    try:
-        shutil.copytree(src, tmp / "reloaded")
-        models = ModelStore("reloaded")
-        models.get("reloaded")
-        before = threading.active_count()
-        for i in range(reloads):
-            t = time.time() + i + 1
-            os.utime(tmp / "reloaded" / store.WEIGHTS, (t, t))
-            models.get("reloaded")
-        after = threading.active_count()
-    finally:
-        if old is None:
-            os.environ.pop("CADENZA_MODELS", None)
-        else:
-            os.environ["CADENZA_MODELS"] = old
-        shutil.rmtree(tmp, ignore_errors=True)
-    return {"reloads": reloads, "threads_before": before, "threads_after": after}
 
 
 def stream_chunks(model: str, beats: float = 1024.0) -> dict:

@@ -11,48 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from ..harness.melodies import match, melody
 
-TOLERANCE = 0.05  # seconds
 TEMPI = (60, 100, 160)
 TIMBRES = ("piano", "organ", "strings", "sine")
 PROGRAMS = {"gm-piano": 0, "gm-flute": 73, "gm-violin": 40, "gm-trumpet": 56}
-SCALE = (0, 2, 4, 5, 7, 9, 11)
-
-
-def melody(seed: int, qpm: float, notes: int = 24, low: int = 55, high: int = 81, program: int = 0):
-    """A Score of one melody line, and its notes as (pitch, onset s)."""
-    from ..music import Score
-
-    rng = np.random.default_rng(seed)
-    tonic = int(rng.integers(0, 12))
-    pitches = [p for p in range(low, high + 1) if (p - tonic) % 12 in SCALE]
-    k = len(pitches) // 2
-    beat, made = 0.0, []
-    for _ in range(notes):
-        k = int(np.clip(k + rng.choice([-3, -2, -1, -1, 1, 1, 2, 3, 0]), 0, len(pitches) - 1))
-        span = float(rng.choice([0.5, 0.5, 1.0, 1.0, 1.5, 2.0, 3.0]))
-        made.append((pitches[k], beat, span * 0.9, int(rng.integers(70, 110))))
-        beat += span
-    score = Score.from_beats(made, qpm=qpm)
-    score = score.replace(tracks=tuple(t.replace(program=program) for t in score.tracks))
-    return score, [(p, b * 60.0 / qpm) for p, b, _, _ in made]
-
-
-def match(truth, found, tolerance: float = TOLERANCE) -> int:
-    """How many true (pitch, onset) notes have a found note of that pitch within `tolerance` seconds."""
-    used = set()
-    hits = 0
-    for pitch, onset in truth:
-        best, best_d = None, tolerance
-        for j, (p, s, *_rest) in enumerate(found):
-            d = abs(s - onset)
-            if j not in used and p == pitch and d <= best_d:
-                best, best_d = j, d
-        if best is not None:
-            used.add(best)
-            hits += 1
-    return hits
 
 
 def run(seeds: int = 2, tempi=TEMPI, fluidsynth: bool = True) -> dict:

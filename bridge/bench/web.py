@@ -13,36 +13,14 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import socket
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from ..harness.browsers import CHROMEDRIVER, CHROMIUM, chromium
+from ..harness.net import free_tcp_port
 from .osc import PRIME, pct
-
-
-def _free_tcp() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def browser():
-    from selenium import webdriver
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        raise RuntimeError("chromium and chromedriver are needed (Debian: apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,900", "--autoplay-policy=no-user-gesture-required"):
-        opts.add_argument(arg)
-    return webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=driver))
 
 
 def _wait(driver, script: str, timeout: float = 60.0):
@@ -87,12 +65,14 @@ def run_web(model: str = "piano", requests: int = 20, beats: float = 16.0, clien
     from .osc import _client
 
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-web-"))
-    d = Daemon(ServeConfig(port=0, http_port=_free_tcp(), model=model, inbox=tmp / "in", outbox=tmp / "out",
+    d = Daemon(ServeConfig(port=0, http_port=free_tcp_port(), model=model, inbox=tmp / "in", outbox=tmp / "out",
                            watch=False, queue=64))
     d.start()
     d.wait_ready(300)
     r: dict = {"model": model, "beats": beats}
-    driver = browser()
+    if not CHROMIUM or not CHROMEDRIVER:
+        raise RuntimeError("chromium and chromedriver are needed (Debian: apt-get install chromium chromium-driver)")
+    driver = chromium()
     try:
         # the OSC door, the same prime and length, in this run
         osc: list = []

@@ -123,6 +123,12 @@ def top_voice(notes: np.ndarray) -> np.ndarray:
     return np.array(out, np.int64)
 
 
+def notes_of(score) -> np.ndarray:
+    """(N, 4) pitch, velocity, start beat, end beat of a Score's pitched notes: what bar_report reads."""
+    rows = [(p, v, a / score.tpq, b / score.tpq) for t in score.tracks if not t.is_drum for p, v, a, b in t.array.tolist()]
+    return np.array(rows, float).reshape(-1, 4)
+
+
 def bar_report(notes: np.ndarray, c: Controls, bars: int, bar: float, beat: float, start: float = 0.0) -> dict:
     """For each whole bar from `start`, whether it meets each control asked: {control: share of bars}.
     notes: (N, 4) pitch, velocity, start beat, end beat."""

@@ -1,6 +1,7 @@
 """Audio primes: melodies rendered from known notes (several timbres, 60-160 qpm) come back as those notes."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -8,15 +9,16 @@ import sys
 import pytest
 
 from bridge.music import load_score, write_midi
-from tests.conftest import ROOT
+from tests.conftest import ROOT, cadenza
 
 
 def test_pitch_tracking_recovers_nine_notes_in_ten():
     """Built-in timbres (struck, steady, bowed, sine) and, with FluidSynth, General MIDI piano, flute, violin
-    and trumpet, at 60, 100 and 160 qpm: >= 90% of notes with the right pitch and an onset within 50 ms."""
-    from bridge.bench.transcribe import run
-
-    r = run(seeds=1)
+    and trumpet, at 60, 100 and 160 qpm: >= 90% of notes with the right pitch and an onset within 50 ms
+    (`cadenza bench transcribe`, what it prints)."""
+    ran = cadenza("bench", "transcribe", "--seeds", "1", "--json")
+    assert ran.returncode == 0, ran.stderr
+    r = json.loads(ran.stdout)
     voices = {row["voice"] for row in r["rows"]}
     assert {"piano", "organ", "strings", "sine"} <= voices
     if shutil.which("fluidsynth"):
@@ -28,7 +30,7 @@ def test_pitch_tracking_recovers_nine_notes_in_ten():
 
 def test_every_audio_format_decodes_to_the_same_melody(tmp_path):
     from bridge.music.render import encode, synthesize
-    from bridge.bench.transcribe import match, melody
+    from bridge.harness.melodies import match, melody
 
     score, truth = melody(7, 100, notes=12)
     audio, _ = synthesize(score, synth="builtin", timbre="piano")
@@ -45,7 +47,7 @@ def test_cadenza_continue_takes_a_recording(tmp_path):
     if not (ROOT / "models" / "chorale" / "cadenza.json").exists():
         pytest.skip("no shipped model")
     from bridge.music.render import encode, synthesize
-    from bridge.bench.transcribe import melody
+    from bridge.harness.melodies import melody
 
     score, truth = melody(3, 90, notes=10)
     audio, _ = synthesize(score, synth="builtin", timbre="organ")

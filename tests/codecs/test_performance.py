@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bridge.bench.prepare import note_seq_ids
+from bridge.harness.reference import note_seq_ids
 from bridge.codecs import get_codec
 from bridge.music import Note, Score, Track, read_midi
 from tests.conftest import corpus_files

@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
+from bridge.harness.net import free_udp_port
 from tests.host.conftest import daemon  # noqa: F401 - the running daemon fixture
 
 QPM = 480  # a fast tempo keeps the test short: 8 beats in one second
@@ -32,7 +33,7 @@ def test_supercollider_example(daemon):  # noqa: F811
 
 @pytest.mark.skipif(not shutil.which("pd"), reason="puredata not installed")
 def test_puredata_example(daemon):  # noqa: F811
-    listen = free_port()
+    listen = free_udp_port()
     r = subprocess.run(["pd", "-nogui", "-noaudio", "-nomidi", "-stderr",
                         "-send", f"cadenza-port {daemon.server.address[1]}", "-send", f"cadenza-listen {listen}",
                         "-send", f"cadenza-qpm {QPM}", "-send", "cadenza-headless bang",
@@ -68,7 +69,7 @@ def test_supercollider_gets_a_beat(daemon):  # noqa: F811
 @pytest.mark.skipif(not shutil.which("pd"), reason="puredata not installed")
 def test_puredata_gets_a_beat(daemon):  # noqa: F811
     """examples/puredata/beat.pd: the same, in Pd, on [noteout 10]."""
-    listen = free_port()
+    listen = free_udp_port()
     r = subprocess.run(["pd", "-nogui", "-noaudio", "-nomidi", "-stderr",
                         "-send", f"cadenza-port {daemon.server.address[1]}", "-send", f"cadenza-listen {listen}",
                         "-send", f"cadenza-qpm {QPM}", "-send", "cadenza-headless bang",

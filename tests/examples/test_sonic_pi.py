@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from tests.conftest import ROOT
-from tests.host.conftest import Client, daemon  # noqa: F401
+from bridge.harness.osc import Client
+from tests.host.conftest import daemon  # noqa: F401
 
 SCRIPT = ROOT / "examples" / "sonic-pi" / "cadenza.rb"
 

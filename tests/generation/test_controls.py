@@ -20,8 +20,8 @@ def _have(name):
 
 def _generate(model: str, seed: int = 1, variations: int = 4, **asked):
     from bridge import store
-    from bridge.bench.controls import _notes
     from bridge.generation import continue_ids, decode_continuation
+    from bridge.generation.controls import notes_of
 
     _have(model)
     loaded = store.load(model)
@@ -30,7 +30,7 @@ def _generate(model: str, seed: int = 1, variations: int = 4, **asked):
         s = S.apply(s, k, v)
     req = S.request_of(s)
     res = continue_ids(loaded, loaded.codec.empty(), req)
-    out = [_notes(decode_continuation(loaded.codec, loaded.codec.empty(), new, include_prime=False, beats=4.0 * BARS,
+    out = [notes_of(decode_continuation(loaded.codec, loaded.codec.empty(), new, include_prime=False, beats=4.0 * BARS,
                                       velocity_range=req.controls.velocity_range)) for new in res.new]
     return out, req.controls
 
@@ -177,13 +177,13 @@ def test_the_cost_of_a_control_on_real_music():
     """bits_of walks real music with the control applied as in generation: a bound the music breaks forbids
     some of its tokens; with no control nothing is forbidden."""
     from bridge import store
-    from bridge.bench.controls import _held_out
+    from bridge.evaluate import held_out_ids
     from bridge.generation import generator_for
 
     _have("chorale")
     loaded = store.load("chorale")
     gen = generator_for(loaded)
-    real = _held_out(loaded, 2, 256)
+    real = held_out_ids(loaded, 2, 256)
     free = S.request_of(S.Settings())
     mono = S.request_of(S.apply(S.Settings(), "polyphony_max", 1))
     for ids in real:

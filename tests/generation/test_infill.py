@@ -70,7 +70,7 @@ def test_the_cli_and_osc_doors(fim_model, tmp_path, monkeypatch):
     from bridge.host.config import ServeConfig
     from bridge.host.daemon import Daemon
     from bridge.music import load_score, read_midi
-    from tests.host.conftest import Client
+    from bridge.harness.osc import Client
 
     out = tmp_path / "filled.mid"
     assert main(["infill", str(PIECE), "--start-beat", "4", "--end-beat", "8", "--model", str(fim_model),

@@ -1,7 +1,6 @@
 """Streaming: each chunk decoded with a bounded context gives exactly the notes a whole decode gives."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from tests.conftest import ROOT

@@ -18,7 +18,7 @@ MIDI = CORPUS / "nottingham" / "ashover1.mid"
 def recording(path, seed=5, qpm=100):
     """A melody rendered from known notes, as a FLAC file; returns its pitches."""
     from bridge.music.render import encode, synthesize
-    from bridge.bench.transcribe import melody
+    from bridge.harness.melodies import melody
 
     score, truth = melody(seed, qpm, notes=10)
     audio, _ = synthesize(score, synth="builtin", timbre="piano")

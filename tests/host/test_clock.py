@@ -45,7 +45,8 @@ def test_internal_clock_keeps_its_beat_across_a_tempo_change():
 def test_accompany_answers_at_the_bar_lines(tmp_path):
     from bridge.host.config import ServeConfig
     from bridge.host.daemon import Daemon
-    from tests.host.conftest import MODEL, Client
+    from bridge.harness.osc import Client
+    from tests.host.conftest import MODEL
 
     d = Daemon(ServeConfig(http_port=0, port=0, model=MODEL, inbox=tmp_path / "in", outbox=tmp_path / "out", watch=False,
                            jam=True, jam_mode="accompany", jam_bars=1, qpm=240.0))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bridge.bench.fuzz import message
+from bridge.harness.osc import message
 
 
 @pytest.fixture

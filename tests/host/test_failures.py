@@ -10,8 +10,9 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.host.conftest import MODEL, Client
-from tests.web.conftest import free_tcp_port
+from bridge.harness.osc import Client
+from tests.host.conftest import MODEL
+from bridge.harness.net import free_tcp_port
 from tests.web.test_page import request, sse
 
 PRIME = [60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, 67, 2.0, 1.0, 90]

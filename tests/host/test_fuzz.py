@@ -1,11 +1,11 @@
-"""Fuzzing the OSC door (bounded, seeded): the generator of bridge.bench.fuzz over the real grammar,
+"""Fuzzing the OSC door (bounded, seeded): the generator of bridge.harness.fuzz over the real grammar,
 through UDP to a real daemon and straight into the dispatcher. After every batch the daemon answers a
 ping and completes a continuation; nothing it logs is a traceback; no thread dies."""
 from __future__ import annotations
 
 import logging
 
-from bridge.bench.fuzz import datagrams, run_fuzz
+from bridge.harness.fuzz import datagrams, run_fuzz
 
 
 def test_5000_hostile_datagrams_through_udp(daemon):

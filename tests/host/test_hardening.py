@@ -14,7 +14,8 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.host.conftest import MODEL, Client
+from bridge.harness.osc import Client
+from tests.host.conftest import MODEL
 
 PRIME = [60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, 67, 2.0, 1.0, 90]
 
@@ -100,7 +101,7 @@ def test_an_error_is_never_answered_with_an_error(client, daemon):
 
 
 def test_one_error_reply_at_most_for_a_bundle_of_bad_messages(client):
-    from bridge.bench.fuzz import bundle, message
+    from bridge.harness.osc import bundle, message
 
     client.raw(bundle([message("/cadenza/nonsense", [i]) for i in range(20)]))
     got = client.receive(until=("/cadenza/error",), timeout=10)

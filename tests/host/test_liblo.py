@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import free_port
+from bridge.harness.net import free_udp_port
 
 pytestmark = pytest.mark.skipif(not (shutil.which("oscsend") and shutil.which("oscdump")),
                                 reason="liblo-tools (oscsend, oscdump) not installed")
@@ -29,7 +29,7 @@ def dump_until(proc, word, timeout=60):
 
 def test_oscsend_continue_and_oscdump_receive(daemon):
     port = daemon.server.address[1]
-    listen = free_port()
+    listen = free_udp_port()
     dump = subprocess.Popen(["oscdump", "-L", str(listen)], stdout=subprocess.PIPE, text=True)
     try:
         time.sleep(0.3)

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.host.conftest import MODEL, Client
+from bridge.harness.osc import Client
+from tests.host.conftest import MODEL
 
 pytestmark = pytest.mark.timing  # `python -m tests` runs these alone, after the rest (tests/__main__.py)
 
@@ -203,7 +204,7 @@ def test_link_two_peers_in_a_network_namespace():
     """Cadenza's Link clock and a second aalink peer, both inside a namespace made for the test (nothing on
     the host's network): they find each other, a tempo change reaches Cadenza, they agree on the beat."""
     pytest.importorskip("aalink")
-    from bridge.bench.clock import link_figures
+    from bridge.harness.link import link_figures
 
     r = link_figures()
     if "skipped" in r:

@@ -8,7 +8,7 @@ import pytest
 
 from bridge.music import parse_midi
 from tests.conftest import CORPUS
-from tests.host.conftest import Client
+from bridge.harness.osc import Client
 
 PRIME = [60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, 67, 2.0, 1.0, 90, 72, 3.0, 1.0, 90]
 

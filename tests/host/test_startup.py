@@ -8,7 +8,8 @@ import sys
 import threading
 
 from tests.conftest import ROOT
-from tests.host.conftest import MODEL, Client
+from bridge.harness.osc import Client
+from tests.host.conftest import MODEL
 
 PRIME = [60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90]
 
@@ -33,7 +34,7 @@ def test_a_request_sent_at_launch_waits_for_the_model_and_completes(tmp_path):
 
 
 def test_twenty_reloads_leave_no_threads_behind():
-    from bridge.bench.serve import reload_threads
+    from bridge.harness.measure import reload_threads
 
     before = threading.active_count()
     r = reload_threads(MODEL, reloads=20)

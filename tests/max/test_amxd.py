@@ -15,7 +15,8 @@ import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
+from bridge.harness.net import free_udp_port
 from tests.host.conftest import daemon  # noqa: F401
 
 DEVICE = ROOT / "max_patches" / "Cadenza.amxd"
@@ -96,7 +97,7 @@ class Device:
 
     def __init__(self, daemon_port: int):
         self.reply = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.reply.bind(("127.0.0.1", free_port()))
+        self.reply.bind(("127.0.0.1", free_udp_port()))
         self.reply.settimeout(0.1)
         self.node = subprocess.Popen(["node", str(HARNESS), str(JS), str(self.reply.getsockname()[1])],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)

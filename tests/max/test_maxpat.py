@@ -10,7 +10,8 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.host.conftest import Client, daemon  # noqa: F401
+from bridge.harness.osc import Client
+from tests.host.conftest import daemon  # noqa: F401
 
 PATCH = ROOT / "max_patches" / "cadenza.maxpat"
 pytest.importorskip("py2max")

@@ -15,7 +15,8 @@ import time
 import pytest
 from pythonosc.osc_packet import OscPacket
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
+from bridge.harness.net import free_udp_port
 from tests.host.conftest import daemon  # noqa: F401
 from tests.max.test_amxd import builder, osc
 
@@ -69,7 +70,7 @@ class Tool:
 
     def __init__(self, role: str, daemon_port: int):
         self.reply = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.reply.bind(("127.0.0.1", free_port()))
+        self.reply.bind(("127.0.0.1", free_udp_port()))
         self.reply.settimeout(0.1)
         self.node = subprocess.Popen(["node", str(HARNESS), str(JS), role, str(self.reply.getsockname()[1])],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -285,7 +286,7 @@ def test_an_error_and_a_timeout_leave_the_clip_as_it_was(transform, daemon):  # 
     t.pump(lambda: t.done)
     assert not t.written and "unchanged" in t.status[-1] and "Cadenza:" in t.status[-1]
     # nobody answers: after the timeout the tool says so and sets nothing
-    t.daemon = ("127.0.0.1", free_port())
+    t.daemon = ("127.0.0.1", free_udp_port())
     t.call("timeout", 0.5)
     t.call("mode", "drumify")
     t.apply(clip_notes(), context(0.0, 4.0))

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT, cadenza, free_port
+from tests.conftest import CORPUS, ROOT, cadenza
+from bridge.harness.net import free_udp_port
 
 CHORALES = CORPUS / "kern" / "bach-370-chorales"
 
@@ -32,7 +33,7 @@ def sums(out: str) -> list[tuple]:
 
 @pytest.mark.skipif(not CHORALES.is_dir(), reason="corpus not here")
 def test_two_workers_agree_after_every_step_and_resume_on_one(tmp_path):
-    ports = [free_port(), free_port()]
+    ports = [free_udp_port(), free_udp_port()]
     procs = [worker(i, ports, tmp_path, "runs", 2) for i in (0, 1)]  # one runs folder, as on a shared disk
     outs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outs[0][-2000:] + outs[1][-2000:]
@@ -45,7 +46,7 @@ def test_two_workers_agree_after_every_step_and_resume_on_one(tmp_path):
     run = tmp_path / "runs" / "dist"
     assert sorted(p.name for p in run.iterdir()) == ["distributed", "prepared-0-worker0", "prepared-0-worker1"]
     # the chief's checkpoint goes on with one worker: from epoch 3, where the two left off
-    one = worker(0, [free_port()], tmp_path, "runs", 3)
+    one = worker(0, [free_udp_port()], tmp_path, "runs", 3)
     out = one.communicate(timeout=300)[0]
     assert one.returncode == 0, out[-2000:]
     c = sums(out)
@@ -71,7 +72,7 @@ def test_a_worker_that_stops_answering_stops_the_run_with_its_checkpoint_kept(tm
     import threading
     import time
 
-    ports = [free_port(), free_port()]
+    ports = [free_udp_port(), free_udp_port()]
     procs = [worker(i, ports, tmp_path, f"runs{i}", 4, steps=40, extra=("--worker-timeout", "6")) for i in (0, 1)]
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(procs[0].stdout), daemon=True)
@@ -91,7 +92,7 @@ def test_a_worker_that_stops_answering_stops_the_run_with_its_checkpoint_kept(tm
     assert procs[0].returncode == 1
     assert "cadenza: error: a worker left the run at epoch 2" in out
     assert "the checkpoint of epoch 1 is kept in" in out and "Traceback" not in out
-    one = worker(0, [free_port()], tmp_path, "runs0", 2, steps=3)
+    one = worker(0, [free_udp_port()], tmp_path, "runs0", 2, steps=3)
     resumed = one.communicate(timeout=300)[0]
     assert one.returncode == 0, resumed[-2000:]
     assert [e for e, _, _ in sums(resumed)] == [1, 1, 1] and "(1 replicas," in resumed

@@ -102,7 +102,7 @@ def test_memory_stays_flat_on_a_corpus_ten_times_larger(tmp_path):
     while its ids alone (as the encoder returns them) are three times that allowance: a preparation that
     held the corpus would break it. The larger run also runs under an address-space limit of the smaller
     run's peak plus 40 MB."""
-    from bridge.bench.corpus import peak_memory
+    from bridge.harness.measure import peak_memory
 
     files = sorted((CORPUS / "piano-midi").rglob("*.mid"))
     if not files:

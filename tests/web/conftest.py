@@ -1,22 +1,12 @@
 """A real daemon serving the page on a free port of 127.0.0.1, and a real headless Chromium."""
 from __future__ import annotations
 
-import shutil
-import socket
-
 import pytest
 
+from bridge.harness.net import free_tcp_port
 from tests.conftest import ROOT
 
 MODEL = "chorale"
-
-
-def free_tcp_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +27,8 @@ def studio(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=["chromium", "firefox"])
 def browser(request):
-    """Each page test runs in Chromium and again in Firefox ESR (tests/web/browsers.py)."""
-    from tests.web import browsers
+    """Each page test runs in Chromium and again in Firefox ESR (bridge/harness/browsers.py)."""
+    from bridge.harness import browsers
 
     if request.param == "chromium":
         if not browsers.CHROMIUM or not browsers.CHROMEDRIVER:

@@ -215,11 +215,11 @@ def test_uploads_and_page_files_expire_by_size(studio, tmp_path, monkeypatch):
 
 
 def test_300_fuzzed_page_requests_get_no_server_error(studio, caplog):
-    """The page's fuzz (bridge.bench.fuzz.page_requests: wrong JSON shapes and depths, broken uploads, paths
+    """The page's fuzz (bridge.harness.fuzz.page_requests: wrong JSON shapes and depths, broken uploads, paths
     that are not there), seeded: every answer a 2xx or 4xx, no traceback, the page alive after."""
     import logging
 
-    from bridge.bench.fuzz import page_fuzz
+    from bridge.harness.fuzz import page_fuzz
 
     with caplog.at_level(logging.WARNING):
         r = page_fuzz(studio, 300, seed=3)

@@ -10,7 +10,6 @@ import time
 import urllib.request
 
 import mido
-import pytest
 
 from tests.test_continuation import prime_file
 

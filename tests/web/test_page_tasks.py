@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_continuation import prime_file
-from tests.web.browsers import ENTER
+from bridge.harness.browsers import ENTER
 from tests.web.test_page import choose, open_page, wait
 
 SHOTS = os.environ.get("CADENZA_SCREENSHOTS") == "1"

@@ -1,6 +1,6 @@
-"""The real browsers the page's tests run in, behind one small interface (what the tests use of Selenium's):
-Debian's Chromium through chromedriver (Selenium), and Debian's Firefox ESR through Marionette
-(Mozilla's marionette-driver; geckodriver is not packaged there).
+"""The real browsers the page is tried in (its tests, `cadenza bench web`), behind one small interface (what
+the tests use of Selenium's): Debian's Chromium through chromedriver (Selenium), and Debian's Firefox ESR
+through Marionette (Mozilla's marionette-driver; geckodriver is not packaged there).
 
     driver.get(url); driver.execute_script("return ..."); el = driver.find_element("id", "go")
     el.click(); el.send_keys(text or a file path); el.text; el.get_attribute(name); el.size
