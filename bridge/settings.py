@@ -170,9 +170,10 @@ SPEC: tuple[Setting, ...] = (
     Setting("steps", int, 5, "interpolate: beats from the first to the second, both included", 2, 64, tasks=("interpolate",), first=True),
     Setting("voices", int, 0, "harmonize: at most this many parts sounding under the melody; 0: the model's own "
             "(three under a chorale's soprano)", 0, 8, tasks=("harmonize",), first=True),
-    Setting("candidates", int, 4, "harmonize: parts drawn for each variation at once; the one with the fewest "
-            "parallel fifths and octaves and the most chord tones under the melody is kept; 1: the first, streamed "
-            "as it is written", 1, 16, tasks=("harmonize",)),
+    Setting("candidates", int, 4, "harmonize and infill: drawn for each variation at once, the best kept (harmonize: "
+            "the parts with the fewest parallel fifths and octaves and the most chord tones under the melody; infill: "
+            "the middle the music after the region follows best); 1: the first, streamed as it is written", 1, 16,
+            tasks=("harmonize", "infill")),
     Setting("with_drums", int, 1, "continue: where the prime has drums, 1 continues them with the drums model "
             "too (one output, both parts); 0 keeps them as they were", 0, 1, tasks=("continue",)),
     Setting("render", str, "", "also write each output as audio", choices=("",) + RENDER_FORMATS),

@@ -1,6 +1,7 @@
 """`python -m tests [PYTEST ARGS]`: every test, as fast as this machine allows.
 
-Two runs of pytest, one after the other:
+First `cadenza warm`, so that numba compiles Cadenza's kernels once rather than in every worker; then two
+runs of pytest, one after the other:
   1. every test not marked `timing`, spread over the machine's cores (pytest-xdist, a test file per worker,
      at most 8 workers: each imports TensorFlow);
   2. the `timing` tests alone, in one process: they play music in real time through JACK and the OSC
@@ -21,6 +22,7 @@ NO_TESTS = 5  # pytest's exit status when a run selects nothing (say, `-k` match
 def main(args: list[str]) -> int:
     workers = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
     runs = [["-n", str(workers), "--dist", "loadfile", "-m", "not timing"], ["-p", "no:xdist", "-m", "timing"]]
+    subprocess.call([sys.executable, "-m", "bridge", "warm"], stdout=subprocess.DEVNULL)  # a failure: the tests say why
     codes = [subprocess.call([sys.executable, "-m", "pytest", *run, *args]) for run in runs]
     failed = [c for c in codes if c not in (0, NO_TESTS)]
     return failed[0] if failed else NO_TESTS if all(c == NO_TESTS for c in codes) else 0

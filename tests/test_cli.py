@@ -64,3 +64,21 @@ def test_codecs_lists_all_six():
     out = cadenza("codecs").stdout
     for name in ("performance", "notewise", "messages", "kern", "midibytes", "pianoroll"):
         assert name in out
+
+
+def test_warm_compiles_ahead_and_names_a_model_it_cannot_find():
+    """`cadenza warm` (the README's install command runs it before `cadenza serve`) runs each model it is given
+    once and says how long each took; a name not in the store is named, and the exit status says so."""
+    from tests.conftest import ROOT, cadenza
+
+    if not (ROOT / "models" / "chorale" / "cadenza.json").is_file():
+        import pytest
+
+        pytest.skip("no shipped model")
+    r = cadenza("warm", "chorale")
+    assert r.returncode == 0, r.stderr
+    assert "MIDI reading and writing:" in r.stdout and "chorale:" in r.stdout and "warm in" in r.stdout
+    r = cadenza("warm", "no-such-model")
+    assert r.returncode == 1 and "no-such-model" in r.stderr
+    install = (ROOT / "README.md").read_text().split("\n    python3 -m venv")[1].splitlines()[0]
+    assert install.index("cadenza warm") < install.index("cadenza serve")

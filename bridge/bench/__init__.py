@@ -33,7 +33,8 @@ def _infill_figures(r: dict) -> tuple[str, dict]:
         "bits_per_token_given_both_sides": b["infill_both_sides"],
         "bits_per_token_infill_model_left_only": b["infill_model_left_only"],
         "bits_per_token_continuation_model_left_only": b["continuation_model_left_only"],
-        "continuation_model": r["baseline"], "joins": r.get("joins"), "two_bar_infill_ms": r["two_bar_infill_ms"]}
+        "continuation_model": r["baseline"], "joins": r.get("joins"), "two_bar_infill_ms": r["two_bar_infill_ms"],
+        "by_candidates": r.get("candidates")}
 
 
 def _all_but_model(key: str):
@@ -86,8 +87,10 @@ BENCHES: dict[str, Bench] = {
         "launch to first pong and first notes, first request of each model, RSS", "serve:run_serve",
         "serve:table_serve",
         (arg("--model", default="piano", help="the default model (default piano)"),
-         arg("--models", nargs="*", help="models whose first request is timed (default: every one in the store)")),
-        example="cadenza bench serve --json"),
+         arg("--models", nargs="*", help="models whose first request is timed (default: every one in the store)"),
+         arg("--fresh", type=int, default=0, metavar="N",
+             help="also N launches as on a new machine (empty numba and array caches), without and after `cadenza warm`")),
+        example="cadenza bench serve --json\n  cadenza bench serve --fresh 5 --models"),
     "web": Bench(
         "the page in headless Chromium: load, click to first note, HTTP clients", "web:run_web", "web:table_web",
         (MODEL, arg("--requests", type=int, default=20, help="page requests timed (default 20)"),
@@ -107,8 +110,11 @@ BENCHES: dict[str, Bench] = {
         (arg("--model", default="chorale-infill"),
          arg("--baseline", default="chorale", help="the continuation model of the same family"),
          arg("--gap", type=float, default=4.0, help="beats of each gap (default 4)"),
-         arg("--pieces", type=int, default=24, help="held-out pieces (default 24)")),
-        example="cadenza bench infill --model chorale-infill --baseline chorale", record=_infill_figures),
+         arg("--pieces", type=int, default=24, help="held-out pieces (default 24)"),
+         arg("--candidates", type=int, nargs="+", help="the counts of candidates whose joins and speed are measured "
+                                                      "(default: 1 and the setting's default)")),
+        example="cadenza bench infill --model chorale-infill --baseline chorale --candidates 1 2 4 8",
+        record=_infill_figures),
     "harmonize": Bench(
         "harmonize: does the model listen to the melody (bits), how its parts sound, the speed",
         "harmonize:run", "harmonize:table",

@@ -13,6 +13,7 @@ Each figure is measured on a real `cadenza serve` process on a free port of 127.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import statistics
@@ -31,12 +32,15 @@ DRUM_PRIME = [36, 0.0, 0.25, 100, 42, 0.0, 0.25, 80, 42, 0.5, 0.25, 70, 38, 1.0,
 
 
 class _Daemon:
-    def __init__(self, model: str, tmp: Path):
+    def __init__(self, model: str, tmp: Path, env: dict | None = None):
         self.port = free_udp_port()
+        self.log = tmp / f"serve-{self.port}.log"  # what the daemon said, for the message when it does not answer
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", str(self.port), "--model",
-                                      model, "--inbox", str(tmp / "in"), "--outbox", str(tmp / "out"), "--no-watch",
-                                      "--log-level", "WARNING"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--port", str(self.port), "--model",
+                                          model, "--http-port", "0", "--inbox", str(tmp / "in"), "--outbox",
+                                          str(tmp / "out"), "--no-watch", "--log-level", "WARNING"],
+                                         stdout=log, stderr=subprocess.STDOUT, env=env)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.01)
@@ -62,7 +66,8 @@ class _Daemon:
             for m in OscPacket(data).messages:
                 if m.message.address in addresses and m.message.params[:1] == [rid]:
                     return m.message.address, now - self.t0
-        raise TimeoutError(f"no {addresses} for {rid} within {timeout} s")
+        said = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
+        raise TimeoutError(f"no {addresses} for {rid} within {timeout} s; the daemon said:\n{said}")
 
     def request(self, rid: int, model: str = "", kind: str = "continue") -> tuple[float, float]:
         """(first notes, done) in seconds from sending a request of the kind the model answers: a continuation,
@@ -158,7 +163,48 @@ def stream_chunks(model: str, beats: float = 1024.0) -> dict:
             "whole_decode_at_last_chunk_ms": round(whole, 3)}
 
 
-def run_serve(model: str = "piano", models: list[str] | None = None, warm_requests: int = 4) -> dict:
+def _first_notes(model: str, tmp: Path, env: dict) -> float:
+    """Seconds from launching `cadenza serve` to the first notes of a continuation asked at once."""
+    d = _Daemon(model, tmp, env)
+    try:
+        d.wait(("/cadenza/pong",), 1, resend=lambda: d.send("/cadenza/ping", [1]))  # the door is open
+        d.send("/cadenza/continue", [2] + PRIME + ["beats", 16.0, "seed", 1, "write_file", 0, "midi", 0])
+        which, t = d.wait(("/cadenza/notes", "/cadenza/error"), 2, timeout=300)
+        if which == "/cadenza/error":
+            raise RuntimeError(f"{model}: the first request was refused")
+        return t
+    finally:
+        d.stop()
+
+
+def fresh_launches(model: str, runs: int) -> dict:
+    """A new machine and path, `runs` times: numba's cache and the array cache each a new empty folder. Launch ->
+    first notes with nothing compiled (the first `cadenza serve` without the install step), and after `cadenza
+    warm` (the README's install command runs it): how long the warm step takes, then launch -> first notes."""
+    cold, warmed, warm_s = [], [], []
+    for i in range(runs):
+        for after_warm in (False, True):
+            tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-fresh-"))
+            env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp / "numba"), "CADENZA_CACHE": str(tmp / "cache")}
+            try:
+                if after_warm:
+                    t = time.perf_counter()
+                    subprocess.run([sys.executable, "-m", "bridge", "warm"], env=env, check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+                    warm_s.append(time.perf_counter() - t)
+                (warmed if after_warm else cold).append(_first_notes(model, tmp, env))
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def p50(xs):
+        return round(statistics.median(xs), 3)
+
+    return {"runs": runs, "cold_launch_to_first_notes_s": [round(x, 3) for x in cold], "cold_p50_s": p50(cold),
+            "warm_step_s": [round(x, 1) for x in warm_s], "warm_step_p50_s": p50(warm_s),
+            "after_warm_launch_to_first_notes_s": [round(x, 3) for x in warmed], "after_warm_p50_s": p50(warmed)}
+
+
+def run_serve(model: str = "piano", models: list[str] | None = None, warm_requests: int = 4, fresh: int = 0) -> dict:
     from .. import store
 
     listed = {m["name"]: m for m in store.list_models()}
@@ -199,6 +245,8 @@ def run_serve(model: str = "piano", models: list[str] | None = None, warm_reques
             d.stop()
     r["reload"] = reload_threads(model)
     r["stream"] = stream_chunks(model)
+    if fresh:
+        r["fresh"] = fresh_launches(model, fresh)
     shutil.rmtree(tmp, ignore_errors=True)
     return r
 
@@ -220,4 +268,9 @@ def table_serve(r: dict) -> str:
     lines.append(f"streaming a {st['beats']:g}-beat continuation ({st['chunks']} chunks): {st['first_chunks_ms']} ms a "
                  f"chunk at the start, {st['last_chunks_ms']} ms at the end: {st['last_vs_first']}x (goal <= 1.5); decoding the "
                  f"whole continuation again would cost {st['whole_decode_at_last_chunk_ms']} ms there")
+    if "fresh" in r:
+        f = r["fresh"]
+        lines.append(f"a new machine and path ({f['runs']} runs, p50): launch -> first notes {f['cold_p50_s']:.2f} s with "
+                     f"nothing compiled; after `cadenza warm` ({f['warm_step_p50_s']:.0f} s, the install step) "
+                     f"{f['after_warm_p50_s']:.2f} s (goal <= 2)")
     return "\n".join(lines)

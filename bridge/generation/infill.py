@@ -19,6 +19,7 @@ SUFFIX_TOKENS = 128  # of the music after the region: the start of it is what th
 PREFIX_TOKENS = 128  # of the music before it: as in training (a gap begins 32-128 tokens into a window), so the
 # recurrent state still holds the suffix when it starts writing
 INFILL_START, INFILL_END = "infill", "infill end"
+SCORED_TOKENS = 32  # of the music after the region: what a candidate middle is judged by (K > 1)
 
 
 def check_region(score: Score, start: float, end: float, max_gap: int) -> None:
@@ -47,10 +48,15 @@ def split(score: Score, start: float, end: float) -> tuple[Score, Score]:
 
 
 def infill(loaded, score: Score, start: float, end: float, req: Request, on_chunk=None, cancel=None,
-           on_prime=None) -> tuple[list[Score], list[list[tuple]], Result]:
+           on_prime=None, candidates: int = 1) -> tuple[list[Score], list[list[tuple]], Result]:
     """(whole scores, the region's notes of each variation as (pitch, start beat, duration, velocity) in the
     piece's beats, the generation result). `on_prime(prime, request)`: called with what the model reads
-    before it writes (a streaming door builds its note streams from it)."""
+    before it writes (a streaming door builds its note streams from it).
+
+    `candidates` K > 1 (and music after the region): K middles are drawn for each variation in one batch,
+    and the one the real music after the region follows best (the fewest bits of its first SCORED_TOKENS
+    tokens, read after the music before the region and that middle) is kept; the chosen middles reach
+    `on_chunk` at once, when they are chosen."""
     codec = loaded.codec
     if not hasattr(codec, "infill_prime"):
         raise CadenzaError(f"{loaded.name} is not an infill model: it continues from the end, and is never passed "
@@ -69,7 +75,13 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
     req = with_meter(dataclasses.replace(req, beats=end - start, tokens=0, qpm=qpm), score, int(round(start * score.tpq)))
     if on_prime is not None:
         on_prime(prime, req)
-    result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
+    k = max(1, int(candidates)) if len(suffix) else 1
+    if k == 1:
+        result = continue_ids(loaded, prime, req, on_chunk=on_chunk, cancel=cancel)
+    else:
+        result = _best_of(loaded, prime, req, k, prefix, suffix[:SCORED_TOKENS], cancel)
+        if on_chunk is not None and not result.cancelled:
+            on_chunk(list(result.new))
     s_tick, e_tick = int(round(start * score.tpq)), int(round(end * score.tpq))
     pitched = [t for t in score.tracks if not t.is_drum and len(t.array)]
     lead = max(pitched, key=lambda t: len(t.array)) if pitched else None
@@ -95,3 +107,20 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
         wholes.append(score.replace(tracks=tuple(kept) + (track,), markers=tuple(sorted(markers))))
         regions.append(sorted((int(p), a / score.tpq, (b - a) / score.tpq, int(v)) for p, v, a, b in arr.tolist()))
     return wholes, regions, result
+
+
+def _best_of(loaded, prime: np.ndarray, req: Request, k: int, prefix: np.ndarray, suffix: np.ndarray,
+             cancel) -> Result:
+    """K candidates a variation, drawn as one batch (candidate j of variation v is row v * K + j, so its seed
+    is its own), each judged by the bits of the real suffix after it; the best of each variation kept."""
+    import dataclasses
+
+    from .decode import generator_for
+
+    many = continue_ids(loaded, prime, dataclasses.replace(req, variations=req.variations * k), cancel=cancel)
+    if many.cancelled:
+        return many
+    gen = generator_for(loaded)
+    bits = gen.suffix_bits(prefix, many.new, suffix)
+    keep = [min(range(v * k, (v + 1) * k), key=lambda i: bits[i]) for v in range(req.variations)]
+    return dataclasses.replace(many, new=[many.new[i] for i in keep], beats=[many.beats[i] for i in keep])

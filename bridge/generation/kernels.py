@@ -611,9 +611,10 @@ def control_update(x, row, snd, cs, hist, ctl, T, starts):
 
 @njit(**_opts)
 def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, lstm, note_state, cs, hist, ctl,
-              starts, use_controls):
+              starts, use_controls, skip):
     """The bits of real ids under the model, with the mask, grammar and (if asked) the controls applied
-    as in generation: (total bits of the tokens allowed, tokens the controls or masks forbid). One row."""
+    as in generation: (total bits of the tokens allowed, tokens the controls or masks forbid), counted from
+    the id at `skip` on (the ones before it are read, not counted). One row."""
     is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
     max_hold, min_shift = np.float32(settings[5]), np.float32(settings[6])
     V = logits.shape[1]
@@ -634,7 +635,9 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
             grammar(full, snd[0], held[0], T, hold, max_hold, min_shift)
         if use_controls:
             controls(full, 0, snd[0], cs, hist, ctl, T, starts, saved)
-        if full[x] <= NEG * np.float32(0.5):
+        if t < skip:
+            pass
+        elif full[x] <= NEG * np.float32(0.5):
             forbidden += 1
         else:
             mx = -np.inf

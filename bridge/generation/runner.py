@@ -572,12 +572,34 @@ class Generator:
         """(bits, forbidden): the bits of real ids from the start of a piece under the model with the
         request's masks, grammar and (if `controls`) controls applied as in generation, summed over the
         tokens they allow, and how many real tokens they forbid. What a control costs the real music."""
+        start = np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
+        logits, state = self.prime(start)
+        return self._walk(np.ascontiguousarray(ids, np.int32), logits, state, req, controls, 0)
+
+    def suffix_bits(self, prefix: np.ndarray, middles: list[np.ndarray], suffix: np.ndarray) -> list[float]:
+        """For each candidate middle, the bits of the real `suffix` read after `prefix` + that middle, in plain
+        order, with the note grammar and no masks or controls: how well the music after a gap follows each
+        candidate (infill keeps the one it follows best). The prefix is read once."""
+        prefix = np.ascontiguousarray(prefix[-MAX_PRIME:], np.int32)
+        suffix = np.ascontiguousarray(suffix, np.int32)
+        logits, state = self.prime(prefix) if len(prefix) else self.prime(
+            np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32))
+        on, held = self.sounding_after(prefix)
+        state["sounding"][:] = on
+        state["held"][:] = held
+        plain = Request()
+        out = []
+        for middle in middles:
+            ids = np.concatenate([np.asarray(middle, np.int32), suffix])
+            copy = {k: v.copy() for k, v in state.items()}
+            out.append(self._walk(ids, logits.copy(), copy, plain, False, len(middle))[0])
+        return out
+
+    def _walk(self, ids: np.ndarray, logits: np.ndarray, state: dict, req: Request, controls: bool,
+              skip: int) -> tuple[float, int]:
         from . import kernels
         from .sampling import STRATEGIES
 
-        ids = np.ascontiguousarray(ids, np.int32)
-        start = np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
-        logits, state = self.prime(start)
         mask = make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, self.codec.never_sampled())
         mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req),
                                     np.float32)
@@ -593,7 +615,7 @@ class Generator:
                     max_hold=self.max_hold(req), min_shift=self.min_shift)
         bits, forbidden = kernels.walk_bits(ids, logits, state["h"], state["c"], state["sounding"], state["held"],
                                             mask, self.W, self.T, tuple(draw), self.grammar, self.hold, self.is_lstm,
-                                            self.note_state, cs, hist, ctl, self.starts, use)
+                                            self.note_state, cs, hist, ctl, self.starts, use, skip)
         return float(bits), int(forbidden)
 
     # ----- the loop ---------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from .. import store
 from ..errors import CadenzaError
+from ..generation.warm import warm
 
 log = logging.getLogger("cadenza.models")
 
@@ -45,7 +47,11 @@ class ModelStore:
                 return current
             try:
                 fresh = store.load(str(folder), paths=True)
-                self._warm(fresh)
+                t0 = time.perf_counter()
+                warm(fresh)
+                if time.perf_counter() - t0 > 3:  # compiled now, on its first run on this machine
+                    log.info("%s: compiled for this machine in %.0f s (cached now; `cadenza warm` does it ahead)",
+                             fresh.name, time.perf_counter() - t0)
             except CadenzaError as e:
                 self._refused[folder] = mtime
                 if current is not None:
@@ -69,25 +75,6 @@ class ModelStore:
         if folder in self._refused:
             return f"{folder.name}: the latest version was refused; the previous one keeps serving"
         return None
-
-    @staticmethod
-    def _warm(loaded) -> None:
-        from ..generation import Request, Sampling, generator_for
-
-        from ..generation import decode_continuation
-
-        if loaded.arch == "groovae":  # the groove model: read its weights and run it once
-            from ..generation.groove import generate_beats, model_for
-
-            generate_beats(model_for(loaded), 2)
-            return
-        gen = generator_for(loaded)
-        for b in (1, 2):  # compile the loop for one and for several variations before a client waits on it
-            result = gen.run(loaded.codec.empty(), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))
-        try:  # and decode once: a codec's first decode may import what it reads with (music21 for **kern)
-            decode_continuation(loaded.codec, loaded.codec.empty(), result.new[0], include_prime=False)
-        except CadenzaError:
-            pass
 
     def loaded(self) -> list[str]:
         return sorted(m.name for m in self._models.values())

@@ -91,17 +91,20 @@ def read(path: Path, limits: Limits = Limits(), cancel: threading.Event | None =
         raise CadenzaError(f"{path.name}: cannot read it ({e.strerror or e})") from None
 
 
-def check_cost(loaded, req, limits: Limits) -> None:
-    """Refuse, before any work, a request whose estimated cost is over the limit."""
+def check_cost(loaded, req, limits: Limits, candidates: int = 1) -> None:
+    """Refuse, before any work, a request whose estimated cost is over the limit. Every candidate is drawn
+    (harmonize, infill): it costs what a variation does."""
     from ..generation import expected_tokens
 
     if not limits.max_tokens:
         return
-    cost = expected_tokens(loaded, req)
+    cost = expected_tokens(loaded, dataclasses.replace(req, variations=req.variations * max(1, candidates)))
     if cost > limits.max_tokens:
+        what = f"{req.variations} variation(s)" + (f" x {candidates} candidates" if candidates > 1 else "")
+        fewer = "beats, variations or candidates" if candidates > 1 else "beats or variations"
         raise CadenzaError(
-            f"{req.beats:g} beats x {req.variations} variation(s) of {loaded.name} is about {cost:,} tokens; "
-            f"this daemon allows {limits.max_tokens:,} a request (--max-tokens): ask fewer beats or variations")
+            f"{req.beats:g} beats x {what} of {loaded.name} is about {cost:,} tokens; this daemon allows "
+            f"{limits.max_tokens:,} a request (--max-tokens): ask fewer {fewer}")
 
 
 def groove_model(models, s):
@@ -298,9 +301,9 @@ class _Work:
         s = task.settings
         req = request_of(s)
         loaded = self.models.get(s.model)
-        check_cost(loaded, req, self.limits)
-        score = self.read(task.prime) if isinstance(task.prime, Path) else task.prime
         start, end = task.start, task.end
+        check_cost(loaded, dataclasses.replace(req, beats=end - start), self.limits, s.candidates)
+        score = self.read(task.prime) if isinstance(task.prime, Path) else task.prime
         self.sink(E.Started(loaded.name, f"infilling beats {start:g}-{end:g} with {loaded.name}"))
         streams: list = []
 
@@ -317,7 +320,7 @@ class _Work:
             self.tick()
 
         wholes, regions, result = infill(loaded, score, start, end, req, on_chunk=on_chunk, cancel=self.cancel,
-                                         on_prime=on_prime)
+                                         on_prime=on_prime, candidates=s.candidates)
         final = self.stopped(result)
         if final is not None:
             return final
@@ -381,16 +384,7 @@ class _Work:
             raise CadenzaError(f"{name} is {beats:,.0f} beats long; harmonize takes at most {MAX_BEATS:,.0f} beats "
                                "a request: send it in sections")
         req = dataclasses.replace(request_of(s), beats=max(beats, 1.0))
-        check_cost(loaded, req, self.limits)
-        if s.candidates > 1 and self.limits.max_tokens:  # every candidate is drawn: it costs what a variation does
-            from ..generation import expected_tokens
-
-            cost = expected_tokens(loaded, dataclasses.replace(req, variations=req.variations * s.candidates))
-            if cost > self.limits.max_tokens:
-                raise CadenzaError(f"{beats:g} beats x {req.variations} variation(s) x {s.candidates} candidates of "
-                                   f"{loaded.name} is about {cost:,} tokens; this daemon allows "
-                                   f"{self.limits.max_tokens:,} a request (--max-tokens): ask fewer candidates or "
-                                   "variations, or a shorter melody")
+        check_cost(loaded, req, self.limits, s.candidates)
         voices = s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3))
         self.sink(E.Started(loaded.name, f"harmonizing {beats:g} beats of melody with {loaded.name}, "
                                          f"{voices} parts under it"))

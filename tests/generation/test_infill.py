@@ -152,3 +152,54 @@ def test_the_fim_order_and_the_prefix_it_gives_the_grammar():
     assert set(fim.never_sampled()) >= set(fim.sentinels())
     with pytest.raises(ValueError, match="durations"):
         FimCodec(get_codec("kern"))
+
+
+def test_of_four_candidates_the_one_the_music_after_follows_best_is_kept(fim_model):
+    """Four middles drawn in one batch (candidate j is row j: the same rows four variations give), each judged
+    by the bits of the real music after the region read after it: the kept region is the best one's."""
+    import numpy as np
+
+    from bridge import store
+    from bridge.generation import Request, generator_for
+    from bridge.generation.infill import SCORED_TOKENS, infill, split
+    from bridge.music import load_score
+
+    loaded = store.load(str(fim_model))
+    score = load_score(PIECE)
+    _, best, _ = infill(loaded, score, 8.0, 12.0, Request(seed=5), candidates=4)
+    _, four, result = infill(loaded, score, 8.0, 12.0, Request(seed=5, variations=4), candidates=1)
+    before, after = split(score, 8.0, 12.0)
+    base = loaded.codec.base
+    bits = generator_for(loaded).suffix_bits(base.encode(before), result.new, base.encode(after)[:SCORED_TOKENS])
+    assert len(set(np.round(bits, 3))) > 1  # the candidates differ, and so do their scores
+    assert best[0] == four[int(np.argmin(bits))]
+
+
+def test_the_music_after_a_gap_follows_the_real_middle_better_than_a_wrong_one():
+    """What candidates are judged by, on the shipped chorale-infill model and held-out chorales: the real music
+    after a gap costs fewer bits after the real middle than after the same middle a tritone away."""
+    import numpy as np
+
+    from bridge import store
+    from bridge.evaluate import resolve_split
+    from bridge.generation import generator_for
+    from bridge.generation.infill import SCORED_TOKENS
+    from bridge.music import load_score
+    from bridge.music.transforms import transpose
+
+    if not (ROOT / "models" / "chorale-infill" / "cadenza.json").is_file():
+        pytest.skip("no shipped chorale-infill model")
+    loaded = store.load("chorale-infill")
+    gen, base = generator_for(loaded), loaded.codec.base
+    wins = trials = 0
+    for path in resolve_split(loaded.meta, None)["validation"][:6]:
+        score = load_score(path)
+        ids, moved = base.encode(score), base.encode(transpose(score, 6))
+        cum = np.cumsum(base.token_beats()[ids])
+        a, b = int(np.searchsorted(cum, 8.0)) + 1, int(np.searchsorted(cum, 12.0)) + 1
+        if len(moved) != len(ids) or b >= len(ids):
+            continue
+        real, wrong = gen.suffix_bits(ids[:a], [ids[a:b], moved[a:b]], ids[b:b + SCORED_TOKENS])
+        wins += real < wrong
+        trials += 1
+    assert trials >= 4 and wins >= trials - 1, (wins, trials)

@@ -1,0 +1,37 @@
+"""Compile before anyone waits: numba compiles Cadenza's kernels the first time they run on a machine (and
+for a new checkout path), ~10-25 s in all, then loads them from its disk cache in milliseconds. `warm(loaded)`
+runs a model's generator once for one and for several variations and decodes once, so that a client's first
+request finds everything compiled; `cadenza warm` (the README's install command runs it) does this for every
+model in the store, and reads and writes a MIDI file (the MIDI kernels), ahead of the first `cadenza serve`.
+"""
+from __future__ import annotations
+
+from ..errors import CadenzaError
+
+
+def warm(loaded) -> None:
+    """Run a loaded model once (compiling what it needs), for one variation and for several."""
+    from .decode import decode_continuation, generator_for
+    from .runner import Request
+    from .sampling import Sampling
+
+    if loaded.arch == "groovae":  # the groove model: read its weights and run it once
+        from .groove import generate_beats, model_for
+
+        generate_beats(model_for(loaded), 2)
+        return
+    gen = generator_for(loaded)
+    for b in (1, 2):  # compile the loop for one and for several variations before a client waits on it
+        result = gen.run(loaded.codec.empty(), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))
+    try:  # and decode once: a codec's first decode may import what it reads with (music21 for **kern)
+        decode_continuation(loaded.codec, loaded.codec.empty(), result.new[0], include_prime=False)
+    except CadenzaError:
+        pass
+
+
+def warm_midi() -> None:
+    """Write and read a small MIDI file in memory: the MIDI reader's and writer's kernels compiled."""
+    from ..music import Score, read_midi
+    from ..music.midi import midi_bytes
+
+    read_midi(midi_bytes(Score.from_beats([(60, 0, 1, 80), (64, 1, 1, 90)])))
