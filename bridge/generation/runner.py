@@ -588,12 +588,14 @@ class Generator:
         state["sounding"][:] = on
         state["held"][:] = held
         plain = Request()
-        out = []
-        for middle in middles:
+
+        def judge(middle):
             ids = np.concatenate([np.asarray(middle, np.int32), suffix])
-            copy = {k: v.copy() for k, v in state.items()}
-            out.append(self._walk(ids, logits.copy(), copy, plain, False, len(middle))[0])
-        return out
+            return self._walk(ids, logits.copy(), {k: v.copy() for k, v in state.items()}, plain, False, len(middle))[0]
+
+        if len(middles) < 2:
+            return [judge(m) for m in middles]
+        return list(halves_pool().map(judge, middles))  # the walks release Python's lock: one a core
 
     def _walk(self, ids: np.ndarray, logits: np.ndarray, state: dict, req: Request, controls: bool,
               skip: int) -> tuple[float, int]:
