@@ -80,7 +80,8 @@ class Firefox:
     def __init__(self):
         from marionette_driver.marionette import Marionette
 
-        self.m = Marionette(bin=FIREFOX, headless=True)
+        # port 0: a free port of its own (the default, 2828, is one per machine: two test workers would collide)
+        self.m = Marionette(bin=FIREFOX, headless=True, port=0)
         self.m.start_session()
         self.m.set_window_rect(width=1400, height=900)
 
