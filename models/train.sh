@@ -79,3 +79,10 @@ cadenza train $C/kern/bach-370-chorales --codec harmony --name chorale-harmony -
   --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --lr 0.0015 --max-minutes 45 \
   --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0); the soprano read two beats ahead of alto, tenor and bass" "$@"
 cadenza bench harmonize --model chorale-harmony --baseline chorale --record
+
+# folk-chords (session 11): the same codec on the Nottingham tunes, the tune (the top line) read two beats ahead
+# of its chords and bass (the second part), 32 minutes from scratch
+cadenza train $C/nottingham --codec harmony --name folk-chords --layers 2 --units 256 --dropout 0.3 \
+  --steps-per-epoch 50 --patience 6 --max-minutes 32 \
+  --note "Nottingham folk tunes (GPL-3.0): the tune read two beats ahead of its chords" "$@"
+cadenza bench harmonize --model folk-chords --baseline "" --record  # no unconditional model of tune-and-chords here: given against withheld

@@ -159,15 +159,18 @@ BENCHES: dict[str, Bench] = {
                                                    "no_repeat)")),
         example="cadenza bench controls --model chorale --generations 100", record=_all_but_model("controls_bench")),
     "fuzz": Bench(
-        "hostile datagrams against a real daemon, then hostile page requests: replies, thread deaths, memory", "fuzz:run_fuzz",
+        "hostile datagrams against a real daemon, then hostile page requests and jam notes: replies, thread deaths, memory",
+        "fuzz:run_fuzz",
         "fuzz:table_fuzz",
         (arg("--datagrams", dest="n", type=int, default=5000, help="how many (default 5000)"),
          arg("--seed", type=int, default=0, help="the generator's seed (the same seed, the same datagrams)"),
          arg("--model", default="chorale", help="the daemon's model (default chorale)"),
-         arg("--page", type=int, default=500, help="then this many hostile requests to the page (default 500; 0: none)")),
-        example="cadenza bench fuzz --datagrams 5000 --page 500 --json", log="CRITICAL",
+         arg("--page", type=int, default=500, help="then this many hostile requests to the page (default 500; 0: none)"),
+         arg("--jam", type=int, default=500, help="then this many hostile notes to the daemon's jam, which must still "
+                                                  "answer a phrase after them (default 500; 0: none)")),
+        example="cadenza bench fuzz --datagrams 5000 --page 500 --jam 500 --json", log="CRITICAL",
         ok=lambda r: r["thread_deaths"] == 0 and r["checks_passed"] == r["checks"]
-        and r.get("page", {}).get("server_errors", 0) == 0),
+        and r.get("page", {}).get("server_errors", 0) == 0 and r.get("jam", {}).get("answered_after", True)),
     "watch": Bench(
         "file dropped in the inbox to output written", "osc:run_watch_folder", "osc:table_watch",
         (arg("corpus", help="a folder of music files to drop"), MODEL, arg("--files", type=int, default=10),

@@ -22,4 +22,10 @@ def table_fuzz(r: dict) -> str:
         p = r["page"]
         lines.append(f"the page: {p['requests']} hostile requests in {p['seconds']} s, statuses {p['statuses']}; "
                      f"server errors {p['server_errors']}; answers after {p['page_answers_after']}")
+    if "jam" in r:
+        j = r["jam"]
+        lines.append(f"the jam: {j['notes']} hostile notes in {j['seconds']} s; held after them {j['held_after_fuzz']} "
+                     f"(limit {j['held_limit']}), at the end {j['held_at_end']}; a phrase after them answered "
+                     f"{j['answered_after']} ({j['answer_seconds']} s); its threads alive {j['live_threads_alive']}; "
+                     f"tracebacks {j['tracebacks_logged']}")
     return "\n".join(lines)

@@ -156,10 +156,94 @@ def check_alive(port: int, timeout: float = 60.0) -> dict:
     return got
 
 
+def jam_notes(seed: int, n: int):
+    """n hostile /cadenza/note datagrams for a jamming daemon, the same for the same seed: notes left held (stuck),
+    note-offs of notes never played, floods of note-ons, values of every wrong kind and size, and bundles of
+    them; from several players (ids)."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        r = rng.random()
+        player = rng.choice([1, 2, 3, 2**31 - 1, -1])
+        if r < 0.3:  # a note-on never ended
+            yield message("/cadenza/note", [player, rng.randrange(0, 128), rng.randrange(1, 128)])
+        elif r < 0.5:  # a note-off of a note never played
+            yield message("/cadenza/note", [player, rng.randrange(0, 128), 0])
+        elif r < 0.7:  # wrong values and types
+            args = [rng.choice([player, rng.choice(NASTY_NUMBERS), rng.choice(NASTY_STRINGS)])]
+            args += [rng.choice(NASTY_NUMBERS + NASTY_STRINGS) for _ in range(rng.randrange(0, 5))]
+            yield message("/cadenza/note", args, tags="".join(rng.choice("ifsdhTN") for _ in args)
+                          if rng.random() < 0.3 else None)
+        elif r < 0.85:  # a flood: a chord of every pitch, held
+            yield bundle([message("/cadenza/note", [player, p, 100]) for p in rng.sample(range(128), 40)])
+        else:  # played properly, in bundles
+            p = rng.randrange(0, 128)
+            yield bundle([message("/cadenza/note", [player, p, 90]), message("/cadenza/note", [player, p, 0])])
+
+
+def jam_fuzz(daemon, n: int = 500, seed: int = 0, timeout: float = 30.0) -> dict:
+    """Send n hostile notes (`jam_notes`) to a daemon in jam mode, then have a well-behaved player play a short
+    phrase and wait for its answer: the jam must survive stuck notes, floods and nonsense, and still answer."""
+    from ..host.live import MAX_HELD
+
+    tracebacks = _Tracebacks()
+    logging.getLogger().addHandler(tracebacks)
+    port = daemon.server.address[1]
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+    t0 = time.perf_counter()
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+        for i, d in enumerate(jam_notes(seed, n)):
+            socks[i % len(socks)].sendto(d, ("127.0.0.1", port))
+            if i % 50 == 49:
+                time.sleep(0.01)
+        time.sleep(0.3)
+        held_after_fuzz = len(daemon.live.held)
+        answered, answer_s = _jam_answers(port, timeout)
+    finally:
+        for s in socks:
+            s.close()
+        logging.getLogger().removeHandler(tracebacks)
+    return {"notes": n, "seconds": round(time.perf_counter() - t0, 2), "held_after_fuzz": held_after_fuzz,
+            "held_limit": MAX_HELD, "held_at_end": len(daemon.live.held), "answered_after": answered,
+            "answer_seconds": round(answer_s, 2), "live_threads_alive": all(t.is_alive() for t in daemon.live.threads),
+            "tracebacks_logged": tracebacks.count, "first_traceback": tracebacks.first[:2000]}
+
+
+def _jam_answers(port: int, timeout: float) -> tuple[bool, float]:
+    """A player plays four notes and waits for the jam's answer (/cadenza/jam/done): (answered, seconds)."""
+    from pythonosc.osc_packet import OscPacket
+
+    from ..host.osc import build_message
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.1)
+    t = time.perf_counter()
+    try:
+        for pitch in (60, 64, 67, 72):
+            s.sendto(build_message("/cadenza/note", [77, pitch, 96]), ("127.0.0.1", port))
+            time.sleep(0.1)
+            s.sendto(build_message("/cadenza/note", [77, pitch, 0]), ("127.0.0.1", port))
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                data, _ = s.recvfrom(65536)
+            except socket.timeout:
+                continue
+            for m in OscPacket(data).messages:
+                if m.message.address == "/cadenza/jam/done":
+                    return True, time.perf_counter() - t
+        return False, time.perf_counter() - t
+    finally:
+        s.close()
+
+
 def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 500, daemon=None,
-             page: int = 0) -> dict:
+             page: int = 0, jam: int = 0) -> dict:
     """Send n datagrams to a daemon (a new one on a free port unless given), then `page` hostile requests to its
-    page (when it serves one); the figures as a dict."""
+    page (when it serves one) and `jam` hostile notes to its jam (when it jams); the figures as a dict."""
     from ..host.config import ServeConfig
     from ..host.daemon import Daemon
 
@@ -171,7 +255,8 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
         from .net import free_tcp_port
 
         daemon = Daemon(ServeConfig(http_port=free_tcp_port() if page else 0, port=0, model=model, inbox=tmp / "in",
-                                    outbox=tmp / "out", watch=False, queue=8, max_tokens=2000, max_seconds=5.0))
+                                    outbox=tmp / "out", watch=False, queue=8, max_tokens=2000, max_seconds=5.0,
+                                    jam=bool(jam), jam_wait=1.0, jam_bars=1, qpm=240.0))
         daemon.start()
     daemon.wait_ready(300)  # the model loaded: what the datagrams add is what RSS after minus before shows
     check_alive(daemon.server.address[1])  # and its first request served (compiled code loaded)
@@ -243,6 +328,8 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
         finally:
             logging.getLogger().removeHandler(tracebacks)
         r["page"]["tracebacks_logged"] = tracebacks.count - r["tracebacks_logged"]
+    if jam and daemon.live is not None:
+        r["jam"] = jam_fuzz(daemon, jam, seed)
     if own:
         daemon.stop()
     return r

@@ -281,9 +281,16 @@ def test_generate_into_a_folder_is_a_one_line_error(tmp_path):
 
 
 def test_bench_fuzz_prints_its_figures():
-    r = subprocess.run([sys.executable, "-m", "bridge", "bench", "fuzz", "--datagrams", "300", "--json"],
-                       capture_output=True, text=True, timeout=300)
+    """Hostile datagrams, then hostile notes to the daemon's jam (stuck notes, floods, nonsense from several
+    players): nothing dies, nothing is logged as a traceback, held notes stay bounded, and a phrase played
+    properly afterwards is still answered."""
+    r = subprocess.run([sys.executable, "-m", "bridge", "bench", "fuzz", "--datagrams", "300", "--page", "0",
+                        "--jam", "400", "--json"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     figures = json.loads(r.stdout)
     assert figures["datagrams"] == 300 and figures["thread_deaths"] == 0 and figures["tracebacks_logged"] == 0
     assert figures["error_replies_per_datagram"] <= 1 and figures["checks_passed"] == figures["checks"] >= 1
+    jam = figures["jam"]
+    assert jam["notes"] == 400 and jam["tracebacks_logged"] == 0, jam["first_traceback"]
+    assert jam["held_after_fuzz"] <= jam["held_limit"] and jam["live_threads_alive"]
+    assert jam["answered_after"], jam
