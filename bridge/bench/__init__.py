@@ -98,6 +98,17 @@ BENCHES: dict[str, Bench] = {
          arg("--per-client", type=int, default=50, help="requests each (default 50)"),
          arg("--screenshot", help="also save a screenshot of the page here (.png)")),
         example="cadenza bench web --json", log="ERROR", ok=lambda r: r["http_clients"]["lost"] == 0),
+    "siege": Bench(
+        "the page's door under siege (idle connections, open streams): what OSC, the page and generation cost then",
+        "siege:run_siege", "siege:table_siege",
+        (arg("--model", default="chorale", help="the daemon's model (default chorale)"),
+         arg("--idle", type=int, default=20000, help="idle TCP connections to the page (default 20000)"),
+         arg("--streams", type=int, default=200, help="event streams on one job from one address (default 200)"),
+         arg("--beats", type=float, default=450.0, help="beats of each of the two timed continuations (default 450)")),
+        "Quiet, then with IDLE connections that send nothing, then with STREAMS event streams following one job: "
+        "an OSC ping, GET / and two continuations at once, each against the quiet figure of the same run.",
+        "cadenza bench siege --idle 20000 --streams 200", log="ERROR",
+        ok=lambda r: r["idle_connections"]["get_ms"] is not None and r["streams"]["get_ms"] is not None),
     "clock": Bench(
         "playing in time: MIDI out timing, clock follow, Link, jam, bad input", "clock:run_clock",
         "clock:table_clock",

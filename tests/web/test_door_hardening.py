@@ -227,3 +227,19 @@ def test_300_fuzzed_page_requests_get_no_server_error(studio, caplog):
     assert r["page_answers_after"] and r["web_thread_alive"]
     assert not [rec for rec in caplog.records if rec.exc_info]
     assert sum(v for k, v in r["statuses"].items() if 400 <= k < 500) > 100  # it was refused, by name
+
+
+def test_bench_siege_prints_what_a_siege_costs_everyone_else():
+    """`cadenza bench siege`: quiet, then with idle connections from another address, then with event streams
+    from one: the page still answers GET / (the idle ones are capped and timed out, streams capped by name)."""
+    import json
+
+    from tests.conftest import cadenza
+
+    r = cadenza("bench", "siege", "--idle", "300", "--streams", "40", "--beats", "16", "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout)
+    assert got["idle_connections"]["opened"] >= 200 and got["idle_connections"]["get_ms"] is not None
+    s = got["streams"]
+    assert s["open"] == 16 and s["statuses"].get("429") == 24 and s["get_ms"] is not None
+    assert all(k in got[key]["vs_quiet"] for key in ("idle_connections", "streams") for k in ("ping", "get"))

@@ -1,0 +1,181 @@
+"""`cadenza bench siege`: the page's door under siege, and what it costs everyone else, in one run.
+
+A daemon serves OSC and the page on free ports of 127.0.0.1. First, quiet: an OSC ping's round trip (p50 of
+20), `GET /` and two `--beats`-long continuations over OSC at once (done, the slower of the two). Then the
+same three while
+- `--idle` TCP connections to the page send nothing, from another address (127.0.0.2; as many as this
+  process may open: its file limit is raised to the hard limit); the daemon keeps at most 512 (64 from one
+  address), closes the rest at once and closes the idle ones after 10 s;
+- `--streams` event streams follow a long job, all from one address (16 are admitted, the rest refused by
+  name, and an admitted stream sleeps until its job has news).
+Each figure is reported with its ratio to the quiet one measured in the same run (these machines are noisy).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import resource
+import shutil
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from ..harness.net import free_tcp_port
+from ..harness.osc import Client
+from .osc import PRIME
+
+
+def _ping_ms(c: Client, n: int = 20) -> float:
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        c.send("/cadenza/ping", 900 + i)
+        c.receive(until=("/cadenza/pong",), timeout=30)
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def _get_ms(addr) -> float | None:
+    t = time.perf_counter()
+    try:
+        conn = http.client.HTTPConnection(*addr, timeout=30)
+        conn.request("GET", "/")
+        ok = conn.getresponse().status == 200
+        conn.close()
+    except OSError:
+        return None
+    return round((time.perf_counter() - t) * 1000, 1) if ok else None
+
+
+def _two_generations_s(port: int, beats: float, rid: int) -> float:
+    """Two continuations of `beats` beats asked at once over OSC: seconds until the slower is done."""
+    clients = [Client(port), Client(port)]
+    try:
+        t = time.perf_counter()
+        for k, c in enumerate(clients):
+            c.send("/cadenza/continue", rid + k, *PRIME, "beats", float(beats), "seed", k, "write_file", 0, "midi", 0)
+        for k, c in enumerate(clients):
+            got = c.receive(rid=rid + k, timeout=300)
+            if got[-1][0] != "/cadenza/done":
+                raise RuntimeError(f"a continuation failed: {got[-1]}")
+        return round(time.perf_counter() - t, 2)
+    finally:
+        for c in clients:
+            c.close()
+
+
+def _measure(d, beats: float, rid: int) -> dict:
+    c = Client(d.server.address[1])
+    try:
+        return {"ping_ms": _ping_ms(c), "get_ms": _get_ms(d.web.address),
+                "two_generations_s": _two_generations_s(d.server.address[1], beats, rid)}
+    finally:
+        c.close()
+
+
+def _open_idle(addr, n: int) -> list[socket.socket]:
+    """n connections that send nothing, from 127.0.0.2 (another address than the one measuring, as an
+    attacker's would be; where that address cannot be bound, from the same one)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(2)
+        try:
+            try:
+                s.bind(("127.0.0.2", 0))
+            except OSError:
+                pass
+            s.connect(addr)
+        except OSError:
+            s.close()
+            break
+        socks.append(s)
+    return socks
+
+
+def _open_streams(d, n: int) -> tuple[list, dict]:
+    """A long job, then n event streams on it from this address: (the open connections, status counts)."""
+    host, port = d.web.address
+    body = json.dumps({"settings": {"beats": 900.0, "seed": 1}, "prime": {"kind": "notes", "notes":
+                       [PRIME[j:j + 4] for j in range(0, len(PRIME), 4)]}})
+    c = http.client.HTTPConnection(host, port, timeout=30)
+    c.request("POST", "/api/jobs?stream=0", body=body, headers={"Content-Type": "application/json",
+                                                                "X-Cadenza-Token": d.web.token,
+                                                                "Origin": f"http://{host}:{port}"})
+    jid = json.loads(c.getresponse().read())["id"]
+    c.close()
+    conns, statuses = [], {}
+    for _ in range(n):
+        s = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            s.request("GET", f"/api/jobs/{jid}/events")
+            r = s.getresponse()
+        except OSError:
+            statuses["failed"] = statuses.get("failed", 0) + 1
+            continue
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+        if r.status == 200:
+            conns.append((s, r))  # left open, unread: a follower that never leaves
+        else:
+            r.read()
+            s.close()
+    return conns, statuses
+
+
+def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, beats: float = 450.0) -> dict:
+    from ..host.config import ServeConfig
+    from ..host.daemon import Daemon
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, idle + 1024) if hard != resource.RLIM_INFINITY else idle + 1024
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-siege-"))
+    d = Daemon(ServeConfig(port=0, http_port=free_tcp_port(), model=model, inbox=tmp / "in", outbox=tmp / "out",
+                           watch=False, max_tokens=1_000_000, max_seconds=300.0))
+    d.start()
+    d.wait_ready(300)
+    r: dict = {"model": model, "beats": beats, "file_limit": want}
+    try:
+        _two_generations_s(d.server.address[1], 8.0, 100)  # compiled code loaded before anything is timed
+        r["quiet"] = _measure(d, beats, 200)
+        socks = _open_idle(d.web.address, min(idle, want - 512))
+        try:
+            time.sleep(1.0)
+            r["idle_connections"] = {"opened": len(socks), **_measure(d, beats, 300)}
+        finally:
+            for s in socks:
+                s.close()
+        time.sleep(1.0)
+        conns, statuses = _open_streams(d, streams)
+        try:
+            r["streams"] = {"asked": streams, "statuses": {str(k): v for k, v in statuses.items()},
+                            "open": len(conns), **_measure(d, beats, 400)}
+        finally:
+            for s, _ in conns:
+                s.close()
+        for key in ("idle_connections", "streams"):
+            q, s = r["quiet"], r[key]
+            s["vs_quiet"] = {"ping": round(s["ping_ms"] / q["ping_ms"], 2),
+                             "get": round(s["get_ms"] / q["get_ms"], 2) if s["get_ms"] and q["get_ms"] else None,
+                             "two_generations": round(s["two_generations_s"] / q["two_generations_s"], 2)}
+    finally:
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return r
+
+
+def table_siege(r: dict) -> str:
+    q = r["quiet"]
+    lines = [f"quiet: OSC ping {q['ping_ms']} ms, GET / {q['get_ms']} ms, two {r['beats']:g}-beat continuations "
+             f"{q['two_generations_s']} s"]
+    for key, what in (("idle_connections", "{opened} idle connections open"),
+                      ("streams", "{asked} event streams asked ({open} admitted; statuses {statuses})")):
+        s = r[key]
+        v = s["vs_quiet"]
+        lines.append(f"{what.format(**s)}: ping {s['ping_ms']} ms ({v['ping']}x), GET / "
+                     f"{s['get_ms'] if s['get_ms'] is not None else 'failed'} ms ({v['get']}x), two continuations "
+                     f"{s['two_generations_s']} s ({v['two_generations']}x)")
+    return "\n".join(lines)
