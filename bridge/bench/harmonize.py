@@ -84,6 +84,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     bits = {"given_melody": [0.0, 0], "melody_withheld": [0.0, 0], "baseline": [0.0, 0]}
     real = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
     made = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
+    with_real = {"generated": [0.0, 0], "rule": [0.0, 0]}  # the real parts' pitch classes on strong beats
     scores = _pieces(loaded, pieces)
     for i, score in enumerate(scores):
         ids = codec.encode(score)
@@ -108,6 +109,11 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
         mel, par = melody.tracks[0].array, parts.tracks[0].array
         h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature)), voices=voices,
                       candidates=candidates)
+        strong = voicing.strong_beats(mel, score.tpq)
+        for key, p in (("generated", h.parts[0]), ("rule", voicing.rule_chords(mel, strong, score.tpq))):
+            a, c = voicing.chord_agreement(par, p, strong)
+            with_real[key][0] += a
+            with_real[key][1] += c
         for figs, p in ((real, par), (made, h.parts[0])):
             a, c = voicing.chord_tone_share(mel, p, score.tpq)
             figs["agree"][0] += a
@@ -129,7 +135,9 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
          "candidates": candidates,
          "bits_per_part_token": {k: round(v[0] / max(v[1], 1), 3) for k, v in bits.items() if v[1]},
          "part_tokens": {k: v[1] for k, v in bits.items() if v[1]},
-         "real": summary(real), "generated": summary(made)}
+         "real": summary(real), "generated": summary(made),
+         "real_chord_tones_sounded": {k: round(v[0] / max(v[1], 1), 3) for k, v in with_real.items()},
+         "strong_beats": with_real["generated"][1]}
     bp = r["bits_per_part_token"]
     if "baseline" in bp:
         r["vs_baseline"] = round(bp["given_melody"] / bp["baseline"], 3)
@@ -156,5 +164,10 @@ def table(r: dict) -> str:
              "| figure | real | generated |", "|---|---|---|"]
     for k in r["real"]:
         lines.append(f"| {k.replace('_', ' ')} | {r['real'][k]} | {r['generated'][k]} |")
+    if "real_chord_tones_sounded" in r:
+        w = r["real_chord_tones_sounded"]
+        lines.append(f"on {r['strong_beats']} strong beats, the share of the real parts' pitch classes sounded: generated "
+                     f"{w['generated']}, the rule baseline (the key's I, IV or V triad holding the melody note, else "
+                     f"another diatonic triad) {w['rule']}")
     lines.append(f"8 bars harmonized, {r.get('candidates', 1)} candidates: {r['eight_bars_ms']} ms (median of 5)")
     return "\n".join(lines)

@@ -31,6 +31,64 @@ def chord_tone_share(melody: np.ndarray, parts: np.ndarray, tpq: int) -> tuple[i
     return agree, counted
 
 
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])  # Krumhansl-Kessler
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def key_of(notes: np.ndarray) -> tuple[int, bool]:
+    """(tonic pitch class, major?) of some notes: the Krumhansl-Schmuckler key, pitch classes weighted by
+    duration, correlated with the major and minor key profiles in all twelve transpositions."""
+    weights = np.zeros(12)
+    for p, _, a, b in notes.tolist():
+        weights[p % 12] += b - a
+    best = (-2.0, 0, True)
+    for tonic in range(12):
+        for major, profile in ((True, MAJOR_PROFILE), (False, MINOR_PROFILE)):
+            r = np.corrcoef(weights, np.roll(profile, tonic))[0, 1] if weights.any() else 0.0
+            if r > best[0]:
+                best = (r, tonic, major)
+    return best[1], best[2]
+
+
+def strong_beats(melody: np.ndarray, tpq: int) -> list[int]:
+    """The ticks of the melody's notes that start on a half-bar of 4/4 (every second quarter note)."""
+    return [int(s) for _, _, s, _ in melody.tolist() if s % (2 * tpq) == 0]
+
+
+def chord_agreement(real: np.ndarray, made: np.ndarray, ticks: list[int]) -> tuple[float, int]:
+    """(summed agreement, moments): at each tick where the real parts sound, the share of the real chord's
+    pitch classes that the made parts sound too (|real & made| / |real|)."""
+    total, n = 0.0, 0
+    for t in ticks:
+        want = set((_sounding(real, t) % 12).tolist())
+        if not want:
+            continue
+        got = set((_sounding(made, t) % 12).tolist())
+        total += len(want & got) / len(want)
+        n += 1
+    return total, n
+
+
+def rule_chords(melody: np.ndarray, ticks: list[int], tpq: int) -> np.ndarray:
+    """The rule baseline of a folk accompaniment: at each tick, the diatonic triad of the melody's key that
+    contains the melody's note sounding there, the tonic, subdominant or dominant triad where one does (in
+    that order), held to the next tick; (N, 4) notes of the triads in the octave below middle C."""
+    tonic, major = key_of(melody)
+    scale = [0, 2, 4, 5, 7, 9, 11] if major else [0, 2, 3, 5, 7, 8, 10]
+    triads = [sorted({(tonic + scale[(d + k) % 7]) % 12 for k in (0, 2, 4)}) for d in range(7)]
+    order = [0, 3, 4, 5, 1, 2, 6]  # I, IV, V, then vi, ii, iii, vii
+    out = []
+    ends = list(ticks[1:]) + [int(melody[:, 3].max()) if len(melody) else 0]
+    for t, end in zip(ticks, ends):
+        here = _sounding(melody, t)
+        if not len(here) or end <= t:
+            continue
+        pc = int(here.max()) % 12
+        degree = next((d for d in order if pc in triads[d]), 0)
+        out += [(48 + q, 80, t, end) for q in triads[degree]]
+    return np.array(out, np.int64).reshape(-1, 4)
+
+
 def slices(melody: np.ndarray, parts: np.ndarray) -> list[tuple[int, list[int]]]:
     """(tick, pitches sounding from the top) at every onset, the melody's note first where one sounds."""
     times = np.unique(np.concatenate([melody[:, 2], parts[:, 2]])) if len(parts) else np.unique(melody[:, 2])

@@ -1,0 +1,39 @@
+"""The harmony figures of bench harmonize and eval, on music whose answers are known."""
+from __future__ import annotations
+
+import numpy as np
+
+from bridge.music import voicing
+
+TPQ = 480
+
+
+def notes(*rows):
+    return np.array([(p, 80, round(a * TPQ), round(b * TPQ)) for p, a, b in rows], np.int64).reshape(-1, 4)
+
+
+def test_the_key_of_a_tune_in_g_major_and_one_in_a_minor():
+    g_major = notes(*[(p, i, i + 1) for i, p in enumerate([67, 71, 74, 72, 71, 69, 66, 67, 62, 67])])
+    assert voicing.key_of(g_major) == (7, True)
+    a_minor = notes(*[(p, i, i + 1) for i, p in enumerate([69, 72, 76, 74, 72, 71, 68, 69, 64, 69])])
+    assert voicing.key_of(a_minor) == (9, False)
+
+
+def test_the_rule_baseline_holds_the_melody_note_in_i_iv_or_v():
+    # C major: C on beat 0 -> C major triad; F on beat 2 -> F major (IV); B on beat 4 -> G major (V)
+    melody = notes((60, 0, 2), (65, 2, 4), (71, 4, 6), (72, 6, 8))
+    strong = voicing.strong_beats(melody, TPQ)
+    assert strong == [0, 2 * TPQ, 4 * TPQ, 6 * TPQ]
+    chords = voicing.rule_chords(melody, strong, TPQ)
+    at = {int(a // TPQ): sorted(int(p) % 12 for p, _, s, _ in chords.tolist() if s == a)
+          for a in chords[:, 2].tolist()}
+    assert at[0] == [0, 4, 7] and at[2] == [0, 5, 9] and at[4] == [2, 7, 11]
+
+
+def test_chord_agreement_is_the_share_of_the_real_chord_sounded():
+    real = notes((48, 0, 2), (52, 0, 2), (55, 0, 2), (53, 2, 4), (57, 2, 4), (60, 2, 4))
+    same = real.copy()
+    half = notes((48, 0, 4))  # C only: one of three at beat 0, one of three (C) at beat 2
+    assert voicing.chord_agreement(real, same, [0, 2 * TPQ]) == (2.0, 2)
+    total, n = voicing.chord_agreement(real, half, [0, 2 * TPQ])
+    assert n == 2 and abs(total - 2 / 3) < 1e-9
