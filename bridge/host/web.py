@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -490,11 +491,13 @@ class WebDoor:
                 corpus = meta.get("corpus", {})
                 metrics = meta.get("metrics") or {}
                 figures = {label: metrics[key] for key, label in FIGURES if isinstance(metrics.get(key), (int, float))}
+                files = corpus.get("files")
+                if isinstance(files, dict):  # counted per split
+                    files = sum(v for v in files.values() if isinstance(v, int))
                 out.append({"name": m["name"], "codec": m["codec"], "arch": m["arch"], "tasks": tasks_of(meta),
-                            "figures": figures, "licence": (corpus.get("note", "").split("(")[-1].rstrip(")")
-                                                             if "(" in corpus.get("note", "") else ""),
+                            "figures": figures, "licence": licence_of(corpus.get("note", "")),
                             "plays": meta.get("description") or corpus.get("note", ""),
-                            "corpus": corpus.get("note", ""), "files": corpus.get("files"),
+                            "corpus": corpus.get("note", ""), "files": files,
                             "licences": [l.get("first_line", "") for l in corpus.get("licences", [])][:3],
                             "metrics": {k: v for k, v in (meta.get("metrics") or {}).items()
                                         if isinstance(v, (int, float))}})
@@ -511,7 +514,10 @@ class WebDoor:
                              "low": s.low, "high": s.high, "choices": list(s.choices) if s.choices else None,
                              "range": s.range_text(), "tasks": list(s.tasks or S.TASKS),
                              "label": s.label or s.name.replace("_", " "), "first": s.first})
-            return JSONResponse({"settings": spec, "beats": service.cfg.beats, "tasks": list(S.TASKS)})
+            from ..codecs.drums import CLASSES
+
+            kit = [[name, list(pitches)] for name, _, pitches in CLASSES]  # the drum grid's rows, top to bottom
+            return JSONResponse({"settings": spec, "beats": service.cfg.beats, "tasks": list(S.TASKS), "kit": kit})
 
         async def pieces(request: Request):
             try:
@@ -726,6 +732,19 @@ class WebDoor:
 
 FIGURES = (("val_bits_per_token", "bits per token (held out)"), ("bigram_bits_per_token", "bigram baseline"),
            ("unigram_bits_per_token", "unigram baseline"), ("val_loss", "validation loss"))
+
+
+LICENCES = re.compile(r"CC[ -]BY(?:[- ](?:NC|SA|ND))*(?:[ -]\d\.\d)?|cc-by-sa|GPL-\d\.\d|CC0|MIT|public domain", re.I)
+
+
+def licence_of(note: str) -> str:
+    """The licence a model card's corpus note names (CC BY 4.0, CC BY-NC-SA 4.0, GPL-3.0, ...), else what its
+    last parentheses say, else nothing."""
+    m = LICENCES.search(note)
+    if m:
+        return m.group(0)
+    inside = re.findall(r"\(([^()]*)\)", note)
+    return inside[-1] if inside else ""
 
 
 def tasks_of(meta: dict) -> list[str]:

@@ -95,9 +95,11 @@ function showTask() {
   draw();
 }
 
+let KIT = [];  // the drum grid's rows: [name, [General MIDI pitches]] (the groove model's nine classes)
 async function loadSettings() {
-  const { settings } = await api('/api/settings');
+  const { settings, kit } = await api('/api/settings');
   state.settings = settings;
+  KIT = kit || [];
   $('settings').innerHTML = '';
   $('settings-more').innerHTML = '';
   for (const s of settings) {
@@ -383,7 +385,20 @@ function tick() {
 function offset() { return state.task === 'continue' ? state.prime.end : 0; }
 let view = { end: 4, W: 960 };
 function region() { return [Number($('region-start').value), Number($('region-end').value)]; }
+function drumView() {  // drum tasks, or a prime of drums alone: the kit's rows instead of pitches
+  const t = state.task || task();
+  if (t === 'groove' || t === 'drumify') return true;
+  const prime = state.prime.notes;
+  return t === 'continue' && prime.length > 0 && prime.every((n) => n[4]);
+}
+function kitRow(pitch) {
+  const k = KIT.findIndex(([, pitches]) => pitches.includes(pitch));
+  return k;  // -1: not a drum of the kit
+}
 function draw(playhead = null) {
+  if (drumView() && KIT.length) { drawGrid(playhead); return; }
+  state.grid = null;
+  $('roll').setAttribute('aria-label', 'Piano roll: the prime and what the model wrote');
   const c = $('roll');
   const g = c.getContext('2d');
   const W = c.width, H = c.height;
@@ -418,6 +433,66 @@ function draw(playhead = null) {
   if (state.prime.end && (state.task || task()) === 'continue') { g.fillStyle = '#000'; g.fillRect(x(state.prime.end), 0, 1, H); }
   if (playhead !== null) { g.fillStyle = '#d00'; g.fillRect(x(playhead), 0, 2, H); }
   state.drawnNotes = drawn;
+  legendOf(vars);
+}
+
+// the drum grid: one row a kit piece (kick at the bottom), a hit's shade its velocity; notes of the prime
+// that are not drums (drumify's rhythm) in a row of their own at the top
+function drawGrid(playhead) {
+  const c = $('roll');
+  const g = c.getContext('2d');
+  const W = c.width, H = c.height, LABEL = 96;
+  c.setAttribute('aria-label', 'Drum grid: a row for each piece of the kit, each hit shaded by its velocity');
+  g.clearRect(0, 0, W, H);
+  const prime = state.prime.notes;
+  const vars = Object.entries(state.variations);
+  let end = Math.max(state.prime.end, 4);
+  for (const n of prime) end = Math.max(end, n[1] + n[2]);
+  for (const [, notes] of vars) for (const n of notes) end = Math.max(end, offset() + n[1] + n[2]);
+  view = { end, W };
+  const rows = KIT.length + 1;
+  const rowH = H / rows;
+  const x = (b) => LABEL + (b / end) * (W - LABEL);
+  const y = (row) => H - (row + 1) * rowH;  // row 0 (kick) at the bottom; row KIT.length: the rhythm
+  g.fillStyle = '#f0f0f0';
+  for (let b = 0; b < end; b += 4) g.fillRect(x(b), 0, 1, H);
+  for (let r = 0; r <= rows; r++) g.fillRect(LABEL, r * rowH, W - LABEL, 1);
+  g.fillStyle = '#333';
+  g.font = '12px sans-serif';
+  g.textBaseline = 'middle';
+  KIT.forEach(([name], r) => g.fillText(name, 4, y(r) + rowH / 2));
+  g.fillText('rhythm', 4, y(KIT.length) + rowH / 2);
+  const hit = (b, row, v) => {
+    g.globalAlpha = 0.25 + 0.75 * Math.min(127, Math.max(1, v)) / 127;  // the shade is the velocity
+    g.fillRect(x(b), y(row) + 2, Math.max(3, (W - LABEL) / end / 8), rowH - 4);
+  };
+  const cells = {};
+  const count = (row) => { cells[row] = (cells[row] || 0) + 1; };
+  g.fillStyle = PRIME_COLOUR;
+  for (const n of prime) {
+    const row = n[4] ? kitRow(n[0]) : KIT.length;
+    if (row < 0) continue;
+    hit(n[1], row, n[3]);
+  }
+  let drawn = 0;
+  vars.forEach(([k, notes]) => {
+    g.fillStyle = COLOURS[(Number(k) - 1) % COLOURS.length];
+    for (const n of notes) {
+      const row = kitRow(n[0]);
+      if (row < 0) continue;
+      hit(offset() + n[1], row, n[3]);
+      if (k === '1') count(KIT[row][0]);
+      drawn++;
+    }
+  });
+  g.globalAlpha = 1;
+  if (playhead !== null) { g.fillStyle = '#d00'; g.fillRect(x(playhead), 0, 2, H); }
+  state.drawnNotes = drawn;
+  state.grid = { rows: KIT.map(([name]) => name), hits: cells };  // what the grid shows (the tests read it)
+  legendOf(vars);
+}
+
+function legendOf(vars) {
   const legend = $('legend');
   legend.replaceChildren();
   for (const [name, colour] of [['prime', PRIME_COLOUR]].concat(

@@ -153,6 +153,10 @@ def test_groove_and_drumify_on_the_page(browser, studio, tmp_path):
     assert browser.execute_script("return window.cadenza.error") is None
     hits = browser.execute_script("return window.cadenza.variations[1] || []")
     assert hits and all(35 <= h[0] <= 59 for h in hits)
+    # drawn on the drum grid: nine rows, the kit's, each hit in its piece's row
+    grid = browser.execute_script("return window.cadenza.grid")
+    assert grid["rows"][:3] == ["kick", "snare", "closed hi-hat"] and len(grid["rows"]) == 9
+    assert sum(grid["hits"].values()) == len(hits) and grid["hits"].get("kick", 0) > 0
     shot(browser, "groove")
     # a file with no drums: groove says so, on one line
     prime_file(tmp_path / "tune.mid", [(0, 100.0)], (4, 4), drums=False)
@@ -164,4 +168,5 @@ def test_groove_and_drumify_on_the_page(browser, studio, tmp_path):
     run(browser)
     assert browser.execute_script("return window.cadenza.error") is None
     assert browser.execute_script("return (window.cadenza.variations[1] || []).length") > 0
+    assert browser.execute_script("return window.cadenza.grid.rows.length") == 9  # the kit, and the tune's rhythm
     shot(browser, "drumify")
