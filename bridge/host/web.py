@@ -303,9 +303,8 @@ class WebDoor:
             self.service.models.find(s.model)
         s = S.apply(S.apply(s, "write_file", 1), "midi", 0)
         task_kind = body.get("task", "continue")
-        if task_kind not in S.TASKS or task_kind == "interpolate":
-            raise CadenzaError(f"task {str(task_kind)[:40]!r}: the page does continue, infill, harmonize, groove "
-                               "and drumify")
+        if task_kind not in S.TASKS:
+            raise CadenzaError(f"task {str(task_kind)[:40]!r}: the page does {', '.join(S.TASKS)}")
         prime = body.get("prime") or {"kind": "none"}
         if not isinstance(prime, dict):
             raise CadenzaError('prime must be an object: {"kind": "none" | "upload" | "piece" | "notes", ...}')
@@ -360,7 +359,7 @@ class WebDoor:
             while len(self.jobs) > MAX_JOBS_KEPT:
                 self.jobs.popitem(last=False)
         task = self.task_of(task_kind, body, s, path if path is not None else score,
-                            Path(self.cfg.outbox) / f"{stem}.{task_kind}.mid")
+                            Path(self.cfg.outbox) / f"{stem}.{task_kind}.mid", self.second_beat(body, task_kind))
         try:
             self.service.submit(job.key, f"page {kind}", task, self.sink_for(job))
         except CadenzaError:
@@ -369,8 +368,20 @@ class WebDoor:
             raise
         return job
 
+    def second_beat(self, body: dict, task_kind: str) -> Path | None:
+        """Interpolate's beat to end on: an upload named by `to`."""
+        if task_kind != "interpolate":
+            return None
+        to = body.get("to")
+        if not isinstance(to, dict) or to.get("kind") != "upload":
+            raise FieldError("to", "interpolate needs the beat to end on: choose a second drum file")
+        kept = self.uploads.get(str(to.get("id", "")))
+        if kept is None or not kept.path.is_file():
+            raise FieldError("to", "the beat to end on is gone; choose the file again")
+        return kept.path
+
     @staticmethod
-    def task_of(kind: str, body: dict, s, prime, out: Path):
+    def task_of(kind: str, body: dict, s, prime, out: Path, second: Path | None = None):
         """The task a page request asks for (bridge.tasks), its prime already read or named."""
         from .. import settings as S
         from ..tasks import Continue, Drums, Harmonize, Infill
@@ -392,7 +403,7 @@ class WebDoor:
             return Infill(s, prime=prime, start=start, end=end, out=out)
         if kind == "harmonize":
             return Harmonize(s, prime=prime, out=out)
-        return Drums(kind, s, (prime,), out=out)
+        return Drums(kind, s, (prime, second) if kind == "interpolate" else (prime,), out=out)
 
     def form_keys(self) -> list[str]:
         from .. import settings as S
@@ -751,7 +762,7 @@ def tasks_of(meta: dict) -> list[str]:
     """What a model does, for the page's task switch: its card's words."""
     codec = meta.get("codec", {})
     if meta.get("arch", {}).get("name") == "groovae":
-        return ["groove", "drumify"]
+        return ["groove", "drumify", "interpolate"]
     from ..codecs import codec_class
 
     if codec.get("name") and codec_class(codec["name"]).harmonizes:

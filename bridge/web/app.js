@@ -85,6 +85,7 @@ function showTask() {
   if (fit.some((m) => m.name === keep)) sel.value = keep;
   else if (t === 'continue' && fit.some((m) => m.name === state.defaultModel)) sel.value = state.defaultModel;
   $('region-box').hidden = t !== 'infill';
+  $('second-box').hidden = t !== 'interpolate';
   const none = document.querySelector('input[name="prime"][value="none"]');
   none.disabled = t !== 'continue';
   if (none.disabled && none.checked) document.querySelector('input[name="prime"][value="upload"]').checked = true;
@@ -184,10 +185,26 @@ function fillPieces() {
 }
 
 function primeKind() { return document.querySelector('input[name="prime"]:checked').value; }
-const VERBS = { continue: 'Continue', infill: 'Infill', harmonize: 'Harmonize', groove: 'Groove', drumify: 'Drumify' };
+const VERBS = { continue: 'Continue', infill: 'Infill', harmonize: 'Harmonize', groove: 'Groove', drumify: 'Drumify',
+  interpolate: 'Interpolate' };
 function showPrimePanel() {
   for (const k of ['piece', 'upload', 'notes']) $(`prime-${k}`).hidden = primeKind() !== k;
   $('go').textContent = task() === 'continue' && primeKind() === 'none' ? 'Generate' : VERBS[task()];
+}
+
+let second = null;  // interpolate's beat to end on
+async function sendSecond(file) {
+  const form = new FormData();
+  form.append('file', file);
+  try {
+    second = await api('/api/upload', { method: 'POST', body: form });
+    $('second-name').textContent = `${second.name}: ${second.notes.length} notes, ${second.end} beats`;
+    say(`${second.name} is ready`, true);
+  } catch (e) {
+    second = null;
+    $('second-name').textContent = '';
+    say(e.message);
+  }
 }
 
 let upload = null;
@@ -327,7 +344,9 @@ function allNotes() {
   const out = state.prime.notes.filter((n) => !n[4]).map((n) => ({ p: n[0], s: n[1], d: n[2], v: n[3] }));
   const inside = (b) => state.task === 'infill' && b >= state.region[0] && b < state.region[1];
   const kept = out.filter((n) => !inside(n.s));
-  for (const n of state.variations[1] || []) kept.push({ p: n[0], s: n[1] + offset(), d: n[2], v: n[3] });
+  // interpolate: every step, one after another; the other tasks: the first variation
+  const parts = state.task === 'interpolate' ? Object.entries(state.variations) : [['1', state.variations[1] || []]];
+  for (const [k, notes] of parts) for (const n of notes) kept.push({ p: n[0], s: n[1] + offset(k), d: n[2], v: n[3] });
   return kept;
 }
 function play() {
@@ -382,12 +401,17 @@ function tick() {
 
 // ----- the piano roll ----------------------------------------------------------------------------------
 // a continuation's notes count from the prime's end; every other task's are in the piece's own beats
-function offset() { return state.task === 'continue' ? state.prime.end : 0; }
+// interpolate's steps (a variation each, two bars long) one after another
+const STEP_BEATS = 8;
+function offset(k = '1') {
+  if (state.task === 'interpolate') return (Number(k) - 1) * STEP_BEATS;
+  return state.task === 'continue' ? state.prime.end : 0;
+}
 let view = { end: 4, W: 960 };
 function region() { return [Number($('region-start').value), Number($('region-end').value)]; }
 function drumView() {  // drum tasks, or a prime of drums alone: the kit's rows instead of pitches
   const t = state.task || task();
-  if (t === 'groove' || t === 'drumify') return true;
+  if (t === 'groove' || t === 'drumify' || t === 'interpolate') return true;
   const prime = state.prime.notes;
   return t === 'continue' && prime.length > 0 && prime.every((n) => n[4]);
 }
@@ -448,7 +472,7 @@ function drawGrid(playhead) {
   const vars = Object.entries(state.variations);
   let end = Math.max(state.prime.end, 4);
   for (const n of prime) end = Math.max(end, n[1] + n[2]);
-  for (const [, notes] of vars) for (const n of notes) end = Math.max(end, offset() + n[1] + n[2]);
+  for (const [k, notes] of vars) for (const n of notes) end = Math.max(end, offset(k) + n[1] + n[2]);
   view = { end, W };
   const rows = KIT.length + 1;
   const rowH = H / rows;
@@ -480,8 +504,8 @@ function drawGrid(playhead) {
     for (const n of notes) {
       const row = kitRow(n[0]);
       if (row < 0) continue;
-      hit(offset() + n[1], row, n[3]);
-      if (k === '1') count(KIT[row][0]);
+      hit(offset(k) + n[1], row, n[3]);
+      if (k === '1' || state.task === 'interpolate') count(KIT[row][0]);
       drawn++;
     }
   });
@@ -496,7 +520,8 @@ function legendOf(vars) {
   const legend = $('legend');
   legend.replaceChildren();
   for (const [name, colour] of [['prime', PRIME_COLOUR]].concat(
-    vars.map(([k]) => [`variation ${k}`, COLOURS[(Number(k) - 1) % COLOURS.length]]))) {
+    vars.map(([k]) => [`${state.task === 'interpolate' ? 'step' : 'variation'} ${k}`,
+      COLOURS[(Number(k) - 1) % COLOURS.length]]))) {
     const item = document.createElement('span');
     const swatch = document.createElement('i');
     swatch.style.background = colour;  // set through the DOM: the page's policy allows no inline style
@@ -516,6 +541,10 @@ async function go() {
   if (kind === 'notes') { if (!played.length) { say('play some notes first'); return; } prime.notes = played.slice(); }
   const body = { task: task(), settings: settingsValues(), prime };
   if (task() === 'infill') body.region = region();
+  if (task() === 'interpolate') {
+    if (!second) { say('choose the beat to end on, too'); return; }
+    body.to = { kind: 'upload', id: second.id };
+  }
   if (task() !== 'continue' && kind === 'none') { say('this task needs music: drop a file, choose a piece or play some notes'); return; }
   state.task = task(); state.region = region();
   state.clickedAt = performance.now();
@@ -536,7 +565,8 @@ async function go() {
     let body = {};
     try { body = await response.json(); } catch (e) { body = { error: `the daemon answered ${response.status}` }; }
     $('go').disabled = false;
-    const field = body.field === 'region' ? $('region-start') : body.field && $(`set-${body.field}`);
+    const field = body.field === 'region' ? $('region-start') : body.field === 'to' ? $('file2')
+      : body.field && $(`set-${body.field}`);
     if (field) { field.classList.add('field-error'); field.focus(); }
     say(body.error); state.error = body.error; return;
   }
@@ -674,6 +704,7 @@ async function main() {
   $('play').addEventListener('click', play);
   $('stop').addEventListener('click', stop);
   $('file').addEventListener('change', () => { if ($('file').files[0]) sendFile($('file').files[0]); });
+  $('file2').addEventListener('change', () => { if ($('file2').files[0]) sendSecond($('file2').files[0]); });
   const drop = $('drop');
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));

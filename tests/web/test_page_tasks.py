@@ -170,3 +170,34 @@ def test_groove_and_drumify_on_the_page(browser, studio, tmp_path):
     assert browser.execute_script("return (window.cadenza.variations[1] || []).length") > 0
     assert browser.execute_script("return window.cadenza.grid.rows.length") == 9  # the kit, and the tune's rhythm
     shot(browser, "drumify")
+
+
+@pytest.mark.skipif(not shipped("groove"), reason="no shipped groove model")
+def test_interpolate_from_one_beat_to_another_on_the_page(browser, studio, tmp_path):
+    """Interpolate: the prime is the first beat, a second file the beat to end on; the steps come back on the
+    drum grid. Without the second beat the page says what is missing and sends nothing."""
+    from mido import MidiFile
+
+    open_page(browser, studio)
+    pick_task(browser, "interpolate")
+    assert not hidden(browser, "second-box") and visible(browser, "steps")
+    prime_file(tmp_path / "a.mid", [(0, 100.0)], (4, 4), pitched=False)
+    upload(browser, tmp_path / "a.mid")
+    browser.find_element("id", "go").click()
+    wait(browser, "document.getElementById('message').textContent.includes('beat to end on')")
+    # the second beat: the same kit a half-bar later in each bar (kick and snare swapped)
+    mid = MidiFile(tmp_path / "a.mid")
+    for track in mid.tracks:
+        for msg in track:
+            if msg.type in ("note_on", "note_off") and msg.note in (36, 38):
+                msg.note = 74 - msg.note
+    mid.save(tmp_path / "b.mid")
+    browser.find_element("id", "file2").send_keys(str(tmp_path / "b.mid"))
+    wait(browser, "document.getElementById('second-name').textContent.includes('b.mid')")
+    run(browser)
+    assert browser.execute_script("return window.cadenza.error") is None
+    steps = browser.execute_script("return window.cadenza.variations")
+    assert sorted(steps) == ["1", "2", "3", "4", "5"] and all(steps.values())  # five steps (the default), each a beat
+    grid = browser.execute_script("return window.cadenza.grid")
+    assert len(grid["rows"]) == 9 and sum(grid["hits"].values()) == sum(len(v) for v in steps.values())
+    shot(browser, "interpolate")
