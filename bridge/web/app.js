@@ -478,8 +478,12 @@ function drawGrid(playhead) {
   const rowH = H / rows;
   const x = (b) => LABEL + (b / end) * (W - LABEL);
   const y = (row) => H - (row + 1) * rowH;  // row 0 (kick) at the bottom; row KIT.length: the rhythm
+  // sixteenths, beats and bars, so a hit played off the grid (groove's feel) shows as off its line
+  for (let i = 0; i * 0.25 < end; i++) {
+    g.fillStyle = i % 16 === 0 ? '#c8c8c8' : i % 4 === 0 ? '#e0e0e0' : '#f4f4f4';
+    g.fillRect(x(i * 0.25), 0, 1, H);
+  }
   g.fillStyle = '#f0f0f0';
-  for (let b = 0; b < end; b += 4) g.fillRect(x(b), 0, 1, H);
   for (let r = 0; r <= rows; r++) g.fillRect(LABEL, r * rowH, W - LABEL, 1);
   g.fillStyle = '#333';
   g.font = '12px sans-serif';
@@ -488,7 +492,7 @@ function drawGrid(playhead) {
   g.fillText('rhythm', 4, y(KIT.length) + rowH / 2);
   const hit = (b, row, v) => {
     g.globalAlpha = 0.25 + 0.75 * Math.min(127, Math.max(1, v)) / 127;  // the shade is the velocity
-    g.fillRect(x(b), y(row) + 2, Math.max(3, (W - LABEL) / end / 8), rowH - 4);
+    g.fillRect(x(b), y(row) + 2, 3, rowH - 4);  // a hit's left edge at its time
   };
   const cells = {};
   const count = (row) => { cells[row] = (cells[row] || 0) + 1; };
