@@ -80,6 +80,8 @@ BENCHES: dict[str, Bench] = {
          arg("--infill", default="", metavar="MODEL",
              help="also an infill model: 2 bars of a 32-bar piece filled, after the continue runs"),
          arg("--drums", action="store_true", help="also 2-bar groove and drumify requests (the groove model)"),
+         arg("--harmonize", default="", metavar="MODEL",
+             help="also a harmony model: an 8-bar melody harmonized with 1 candidate (streamed) and 4"),
          arg("--clients", nargs="+", type=int, default=[1, 8], help="how many clients at once, each count a run "
                                                                     "(default 1 8)")),
         example="cadenza bench osc --model piano --requests 100"),

@@ -54,8 +54,9 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
     for i in range(requests):
         rid = cid * 100_000 + i
         t0 = time.perf_counter()
-        if infill and infill[0] in ("/cadenza/groove", "/cadenza/drumify"):  # (address, notes)
-            msg = build_message(infill[0], [rid] + infill[1] + ["midi", 0, "write_file", 0])
+        if infill and infill[0].startswith("/cadenza/"):  # (address, notes[, settings])
+            extra = list(infill[2]) if len(infill) > 2 else []
+            msg = build_message(infill[0], [rid] + infill[1] + ["midi", 0, "write_file", 0] + extra)
         elif infill:  # (model, start, end, notes)
             model, a, b, notes = infill
             msg = build_message("/cadenza/infill", [rid, a, b] + notes + ["model", model, "midi", 0, "write_file", 0])
@@ -92,7 +93,7 @@ BEAT = [p for i in range(8) for p in ((36, i * 1.0, 0.25, 110) if i % 2 == 0 els
 
 
 def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: float = 32.0,
-            timeout: float = 30.0, infill: str = "", drums: bool = False) -> dict:
+            timeout: float = 30.0, infill: str = "", drums: bool = False, harmonize: str = "") -> dict:
     """`infill`: also an infill model, whose requests fill 2 bars (beats 64-72) of a 32-bar piece, one
     client, after the continue runs of the same daemon."""
     from ..host.config import ServeConfig
@@ -144,6 +145,23 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
                 result["drums"][address.rsplit("/", 1)[1]] = {
                     "requests": requests, "lost": len(lost), "first_notes_ms_p50": pct(first, 50),
                     "first_notes_ms_p99": pct(first, 99), "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99)}
+        if harmonize:  # an 8-bar melody harmonized, one client: parts streamed (1 candidate) or chosen (4)
+            from ..harness.melodies import melody
+
+            score, _ = melody(5, 120.0, notes=24)
+            tune = [x for n in score.notes() for x in (n.pitch, n.start / score.tpq, (n.end - n.start) / score.tpq,
+                                                          n.velocity)]
+            result["harmonize"] = {"model": harmonize, "melody_beats": round(score.end_tick / score.tpq, 2)}
+            for k in (1, 4):
+                ask = ("/cadenza/harmonize", tune, ["model", harmonize, "candidates", k])
+                _client(port, 3, beats, timeout, [], [], 94, ask)
+                out, lost = [], []
+                _client(port, requests, beats, timeout, out, lost, 93, ask)
+                first = [a * 1000 for a, _ in out]
+                done = [b * 1000 for _, b in out]
+                result["harmonize"][f"candidates_{k}"] = {
+                    "requests": requests, "lost": len(lost), "first_parts_ms_p50": pct(first, 50),
+                    "first_parts_ms_p99": pct(first, 99), "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99)}
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -188,6 +206,14 @@ def table_osc(r: dict) -> str:
         lines.append(f"  {name} (2 bars, groove model), 1 client, {x['requests']} requests, {x['lost']} lost: first notes "
                      f"p50/p99 {_f(x['first_notes_ms_p50'])} / {_f(x['first_notes_ms_p99'])} ms, done "
                      f"{_f(x['done_ms_p50'])} / {_f(x['done_ms_p99'])} ms")
+    if "harmonize" in r:
+        h = r["harmonize"]
+        for k in (1, 4):
+            x = h.get(f"candidates_{k}")
+            if x:
+                lines.append(f"  harmonize with {h['model']}, a {h['melody_beats']:g}-beat melody, {k} candidate(s): first "
+                             f"parts p50 {x['first_parts_ms_p50']:.1f} ms, p99 {x['first_parts_ms_p99']:.1f} ms; done "
+                             f"p50 {x['done_ms_p50']:.1f} ms ({x['lost']} lost)")
     if "infill" in r:
         x = r["infill"]
         lines.append(f"  infill with {x['model']}: beats 64-72 of a {x['piece_notes']}-note 32-bar piece, 1 client, "
