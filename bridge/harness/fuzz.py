@@ -213,31 +213,22 @@ def jam_fuzz(daemon, n: int = 500, seed: int = 0, timeout: float = 30.0) -> dict
 
 def _jam_answers(port: int, timeout: float) -> tuple[bool, float]:
     """A player plays four notes and waits for the jam's answer (/cadenza/jam/done): (answered, seconds)."""
-    from pythonosc.osc_packet import OscPacket
+    from .osc import Client
 
-    from ..host.osc import build_message
-
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(0.1)
+    c = Client(port)
     t = time.perf_counter()
     try:
         for pitch in (60, 64, 67, 72):
-            s.sendto(build_message("/cadenza/note", [77, pitch, 96]), ("127.0.0.1", port))
+            c.send("/cadenza/note", 77, pitch, 96)
             time.sleep(0.1)
-            s.sendto(build_message("/cadenza/note", [77, pitch, 0]), ("127.0.0.1", port))
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                data, _ = s.recvfrom(65536)
-            except socket.timeout:
-                continue
-            for m in OscPacket(data).messages:
-                if m.message.address == "/cadenza/jam/done":
-                    return True, time.perf_counter() - t
-        return False, time.perf_counter() - t
+            c.send("/cadenza/note", 77, pitch, 0)
+        try:
+            c.receive(until=("/cadenza/jam/done",), timeout=timeout)
+        except AssertionError:  # not within the time
+            return False, time.perf_counter() - t
+        return True, time.perf_counter() - t
     finally:
-        s.close()
+        c.close()
 
 
 def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 500, daemon=None,
