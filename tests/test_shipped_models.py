@@ -104,11 +104,13 @@ def test_the_groove_model_plays_without_tensorflow(name):
 def test_shipped_harmony_models_listen_to_the_melody(name):
     """Recorded by `cadenza bench harmonize --record` on held-out pieces: the real parts are clearly likelier given
     the melody read ahead than by the same model without it; the generated parts stay under the melody, in full
-    and in their voices' ranges."""
+    and in their voices' ranges (folk chords, whose real parts sit in no chorale voice's range, as often as the
+    real ones)."""
     b = _meta(name)["metrics"]["harmonize_bench"]
     bits = b["bits_per_part_token"]
     assert bits["given_melody"] < 0.85 * bits["melody_withheld"]
     assert b["part_tokens"]["given_melody"] > 2000
     assert b["generated"]["moments_with_a_part_above_melody"] == 0  # the melody stays the top line
     assert b["generated"]["four_voice_moments"] >= 0.9  # the parts sound in full under it, as Bach's do
-    assert b["generated"]["parts_in_voice_range"] >= 0.9
+    # in the voices' ranges (a chorale's alto, tenor and bass) at least as often as the real parts are, or 90%
+    assert b["generated"]["parts_in_voice_range"] >= min(0.9, b["real"]["parts_in_voice_range"])
