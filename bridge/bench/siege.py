@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
+import os
 import resource
 import shutil
 import socket
@@ -22,19 +24,43 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..harness.fuzz import Tracebacks
 from ..harness.net import free_tcp_port
 from ..harness.osc import Client
 from .osc import PRIME
 
 
-def _ping_ms(c: Client, n: int = 20) -> float:
+def _ping_ms(c: Client, n: int = 40) -> tuple[float, float]:
+    """An OSC ping's round trip: (p50, p99) ms over n."""
     times = []
     for i in range(n):
         t = time.perf_counter()
         c.send("/cadenza/ping", 900 + i)
         c.receive(until=("/cadenza/pong",), timeout=30)
         times.append((time.perf_counter() - t) * 1000)
-    return round(statistics.median(times), 2)
+    times.sort()
+    return round(statistics.median(times), 2), round(times[min(len(times) - 1, int(len(times) * 0.99))], 2)
+
+
+def _first_notes_ms(port: int, rid: int) -> float:
+    """A 16-beat continuation over OSC: ms from asking to its first notes."""
+    c = Client(port)
+    try:
+        t = time.perf_counter()
+        c.send("/cadenza/continue", rid, *PRIME, "beats", 16.0, "seed", 1, "write_file", 0, "midi", 0)
+        c.receive(until=("/cadenza/notes", "/cadenza/error"), timeout=60, rid=rid)
+        first = (time.perf_counter() - t) * 1000
+        c.receive(rid=rid, timeout=60)
+        return round(first, 2)
+    finally:
+        c.close()
+
+
+def _fds() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
 
 
 def _get_ms(addr) -> float | None:
@@ -69,7 +95,9 @@ def _two_generations_s(port: int, beats: float, rid: int) -> float:
 def _measure(d, beats: float, rid: int) -> dict:
     c = Client(d.server.address[1])
     try:
-        return {"ping_ms": _ping_ms(c), "get_ms": _get_ms(d.web.address),
+        p50, p99 = _ping_ms(c)
+        return {"ping_ms": p50, "ping_p99_ms": p99, "get_ms": _get_ms(d.web.address),
+                "first_notes_ms": _first_notes_ms(d.server.address[1], rid + 50),
                 "two_generations_s": _two_generations_s(d.server.address[1], beats, rid)}
     finally:
         c.close()
@@ -138,9 +166,12 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
     d.start()
     d.wait_ready(300)
     r: dict = {"model": model, "beats": beats, "file_limit": want}
+    tracebacks = Tracebacks()
+    logging.getLogger().addHandler(tracebacks)
     try:
         _two_generations_s(d.server.address[1], 8.0, 100)  # compiled code loaded before anything is timed
         r["quiet"] = _measure(d, beats, 200)
+        fds_quiet = _fds()  # the daemon runs in this process: its sockets are this process's files
         socks = _open_idle(d.web.address, min(idle, want - 512))
         try:
             time.sleep(1.0)
@@ -156,12 +187,18 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
         finally:
             for s, _ in conns:
                 s.close()
+        time.sleep(1.0)
+        r["fds"] = {"quiet": fds_quiet, "after": _fds()}
+        r["tracebacks_logged"] = tracebacks.count
         for key in ("idle_connections", "streams"):
             q, s = r["quiet"], r[key]
             s["vs_quiet"] = {"ping": round(s["ping_ms"] / q["ping_ms"], 2),
+                             "ping_p99": round(s["ping_p99_ms"] / q["ping_p99_ms"], 2),
+                             "first_notes": round(s["first_notes_ms"] / q["first_notes_ms"], 2),
                              "get": round(s["get_ms"] / q["get_ms"], 2) if s["get_ms"] and q["get_ms"] else None,
                              "two_generations": round(s["two_generations_s"] / q["two_generations_s"], 2)}
     finally:
+        logging.getLogger().removeHandler(tracebacks)
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return r
@@ -169,13 +206,16 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
 
 def table_siege(r: dict) -> str:
     q = r["quiet"]
-    lines = [f"quiet: OSC ping {q['ping_ms']} ms, GET / {q['get_ms']} ms, two {r['beats']:g}-beat continuations "
-             f"{q['two_generations_s']} s"]
+    lines = [f"quiet: OSC ping p50 {q['ping_ms']} / p99 {q['ping_p99_ms']} ms, first notes {q['first_notes_ms']} ms, "
+             f"GET / {q['get_ms']} ms, two {r['beats']:g}-beat continuations {q['two_generations_s']} s"]
     for key, what in (("idle_connections", "{opened} idle connections open"),
                       ("streams", "{asked} event streams asked ({open} admitted; statuses {statuses})")):
         s = r[key]
         v = s["vs_quiet"]
-        lines.append(f"{what.format(**s)}: ping {s['ping_ms']} ms ({v['ping']}x), GET / "
+        lines.append(f"{what.format(**s)}: ping p50 {s['ping_ms']} ms ({v['ping']}x), p99 {s['ping_p99_ms']} ms "
+                     f"({v['ping_p99']}x), first notes {s['first_notes_ms']} ms ({v['first_notes']}x), GET / "
                      f"{s['get_ms'] if s['get_ms'] is not None else 'failed'} ms ({v['get']}x), two continuations "
                      f"{s['two_generations_s']} s ({v['two_generations']}x)")
+    lines.append(f"files open: {r['fds']['quiet']} quiet, {r['fds']['after']} after; tracebacks logged "
+                 f"{r['tracebacks_logged']}")
     return "\n".join(lines)

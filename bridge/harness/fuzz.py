@@ -112,7 +112,10 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class _Tracebacks(logging.Handler):
+class Tracebacks(logging.Handler):
+    """Counts the log records that carry a traceback (and keeps the first): added to the root logger while
+    hostile input is sent, it says whether anything escaped a door's handling."""
+
     def __init__(self):
         super().__init__(logging.WARNING)
         self.count = 0
@@ -185,7 +188,7 @@ def jam_fuzz(daemon, n: int = 500, seed: int = 0, timeout: float = 30.0) -> dict
     phrase and wait for its answer: the jam must survive stuck notes, floods and nonsense, and still answer."""
     from ..host.live import MAX_HELD
 
-    tracebacks = _Tracebacks()
+    tracebacks = Tracebacks()
     logging.getLogger().addHandler(tracebacks)
     port = daemon.server.address[1]
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
@@ -240,7 +243,7 @@ def run_fuzz(n: int = 5000, seed: int = 0, model: str = "chorale", batch: int = 
 
     own = daemon is None
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-fuzz-"))
-    tracebacks = _Tracebacks()
+    tracebacks = Tracebacks()
     logging.getLogger().addHandler(tracebacks)
     if own:
         from .net import free_tcp_port

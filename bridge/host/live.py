@@ -402,7 +402,8 @@ class Live:
                     if "first_due" not in state or on < state["first_due"]:
                         state["first_due"] = on
                         state["downbeat"] = clock.time_at(state["start"])
-                        self.answer_log.append({"tag": tag, "downbeat": state["downbeat"], "first_due": on})
+                        self.answer_log.append({"tag": tag, "downbeat": state["downbeat"], "first_due": on,
+                                                "start_beat": state["start"]})
                         del self.answer_log[:-100]
                     self.scheduler.at(on, ("note_on", pitch, vel, channel), tag)
                     self.scheduler.at(off, ("note_off", pitch, 0, channel), tag)
