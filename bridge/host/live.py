@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass
 
 from ..errors import CadenzaError
@@ -118,6 +118,7 @@ class Live:
         self.answer_log: list[dict] = []  # when each answer's downbeat and first note were due (monotonic)
         self.player: Player | None = None  # the OSC client whose /cadenza/note phrase is being answered
         self.session: dict | None = None  # jam mode along: the model playing along, and where it is
+        self.along_lock = threading.RLock()  # the take is decided on the tick's thread, and may end on MIDI in's
         self.along_log: list[dict] = []  # each ended take: beats played, beats decided late, ms per decision
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0, "let_go": 0}
         self._stop = threading.Event()
@@ -428,6 +429,10 @@ class Live:
     def along(self, now: float) -> None:
         """Start a take at the player's first note, decide each beat's parts ALONG_MARGIN before it, and end the
         take when the player has been silent for --jam-wait beats."""
+        with self.along_lock:  # a MIDI stop may end the take from the input's thread meanwhile
+            self._along(now)
+
+    def _along(self, now: float) -> None:
         sess = self.session
         # silent for --jam-wait beats, counted in seconds at the clock's tempo (a clock that is still settling
         # on a new tempo must not end a take while the player plays)
@@ -463,6 +468,7 @@ class Live:
             sess["late"] += 1
         tag, vel, channel, player = sess["tag"], sess["velocity"], self.jam_cfg.channel, sess["player"]
         for pitch, on, off in notes:
+            sess["pitches"].add((pitch, channel))
             t_on, t_off = clock.time_at(origin + on / spq), clock.time_at(origin + off / spq)
             self.scheduler.at(t_on, ("note_on", pitch, vel, channel), tag)
             self.scheduler.at(t_off, ("note_off", pitch, 0, channel), tag)
@@ -501,25 +507,26 @@ class Live:
         along.decided = spq * nb
         return {"along": along, "origin": origin, "next": nb, "spq": spq, "tag": self.answer_tag, "player": player,
                 "velocity": max(1, min(127, round(sorted(vels)[len(vels) // 2] * 0.85))) if vels else 70,
-                "beats": 0, "late": 0, "ms": [], "model": loaded.name}
+                "beats": 0, "late": 0, "ms": [], "model": loaded.name, "pitches": set()}
 
     def end_along(self, why: str) -> None:
+        with self.along_lock:
+            self._end_along(why)
+
+    def _end_along(self, why: str) -> None:
         sess, self.session = self.session, None
         self.phrase.clear()
         self.last_off = self.last_off_at = None
         if sess is None:
             return
         if self.scheduler is not None:
-            # the take's notes still to come are dropped; a note already sounding gets its own note-off now
-            # (not only the all-off: a part that starts a pitch just as another part lets it go is still ended)
-            now, dropped = time.monotonic(), self.scheduler.cancel(sess["tag"])
-            unsent = Counter((m[1], m[3]) for m in dropped if m[0] == "note_on")
-            for m in dropped:
-                if m[0] == "note_off":
-                    if unsent[m[1], m[3]] > 0:
-                        unsent[m[1], m[3]] -= 1
-                    else:
-                        self.scheduler.at(now, m)
+            # the take's notes still to come are dropped, and every pitch the take turned on gets a note-off now
+            # (not only the all-off's: a part that starts a pitch just as another part lets it go is ended too;
+            # a note-off for a note already ended is harmless)
+            now = time.monotonic()
+            self.scheduler.cancel(sess["tag"])
+            for pitch, channel in sorted(sess["pitches"]):
+                self.scheduler.at(now, ("note_off", pitch, 0, channel))
             # through the scheduler, so a note it is sending at this very moment is ended too
             self.scheduler.at(now, ("all_off",))
         else:
