@@ -159,13 +159,16 @@ class Along:
                 t = self._draw_wait(logits, min(nxt, start + self.lead) - s)
             else:
                 t = None
+                order = (0, 0)  # the codec's order at a step: ends, then starts, each in ascending pitch
                 for _ in range(2 * self.n):
                     room = min(nxt, end if s < end else limit) - s
                     under, singing = self._top_at(tops, real, top, last)
-                    t = self._draw_part(logits, sounding, owed, real, under, room, starting=s < end, full=singing)
+                    t = self._draw_part(logits, sounding, owed, real, under, room, starting=s < end, full=singing,
+                                        order=order)
                     if t >= self.w0:
                         break
                     q = self.lo + (t % self.n)
+                    order = (2 if t < self.n else 1, q)
                     if t < self.n:
                         sounding[q] = real
                         new[q] = real
@@ -249,11 +252,12 @@ class Along:
         return self._draw(row)
 
     def _draw_part(self, logits, sounding: dict, owed: set, real: int, top, room: int, starting: bool,
-                   full: bool = False) -> int:
+                   full: bool = False, order: tuple[int, int] = (0, 0)) -> int:
         """A part's start or end, or a wait of at most `room` steps. `owed`: parts whose end is decided already
         (read when it comes, never drawn); `starting`: whether a part may start here (not past the beat, where
         the speculation only ends what it started); `full`: a melody note sounds, so time moves on only with
-        every part sounding (as harmonize does)."""
+        every part sounding (as harmonize does); `order`: the last part token at this step (0 none, 1 an end,
+        2 a start) and its pitch, so the stream keeps the codec's order (ends, then starts, ascending)."""
         row = logits[0] + self.base
         row[self.m0:] = NEG  # the melody is the player's
         pitches = np.arange(self.lo, self.lo + self.n)
@@ -261,6 +265,12 @@ class Along:
         free = np.array([q in sounding and q not in owed and sounding[q] != real for q in pitches.tolist()])
         row[:self.n] += np.where(snd, NEG, 0)
         row[self.n:2 * self.n] += np.where(free, 0, NEG)
+        kind, after = order
+        if kind == 2:
+            row[self.n:2 * self.n] = NEG
+            row[:self.n] += np.where(pitches > after, 0, NEG)
+        elif kind == 1:
+            row[self.n:2 * self.n] += np.where(pitches > after, 0, NEG)
         if not starting or snd.sum() >= self.voices:
             row[:self.n] = NEG
         elif top is not None:

@@ -10,6 +10,11 @@ next before it writes the chord under it). What is drawn is held to what the par
 - `voices` parts sound whenever a melody note does (a chorale's three under the soprano): time moves on only
   once they all sound, and never more than `voices`;
 - the note grammar: a part ends only if it sounds, starts only if silent, lasts at least a step;
+- the stream's order at a step, as the codec writes it (and so as the model learned it): the parts' ends
+  before their starts, each in ascending pitch; no part before the melody's first note; a wait that stops
+  short of the melody's next token (and of the longest wait) is followed by a part's start or end, as the
+  codec never writes two waits in a row; where nothing but time can move, the wait is the one the codec
+  would write (the longest that fits), not drawn;
 - the scale and pitch range of the request, on the parts' starts.
 
 Variations are one batch, one row each; each row keeps its own place in time. Draws are seeded by
@@ -160,6 +165,10 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     logits = np.zeros((B, V), np.float32)
     tokens = 0
     produced = np.zeros(B, np.int64)
+    first = int(mel[:, 2].min())  # the melody's first note (real steps): no part sounds before it
+    lastk = np.zeros(B, np.int8)  # the last part token at this step: 0 none yet, 1 an end, 2 a start
+    lastq = np.zeros(B, np.int64)  # ... and its pitch
+    owe = np.zeros(B, bool)  # a wait stopped short of the melody: a part's start or end comes next
     cap = 64 * (end + 1) + 4 * len(events)  # no row can need more; a bound, never reached in practice
     cancelled = False
     it = 0
@@ -195,6 +204,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             if ev_step[k] == st:  # the melody, read as given
                 tok[r] = ev_id[k]
                 rows.next[r] = k + 1
+                lastk[r] = 0
                 continue
             if st >= end or produced[r] >= cap:
                 finish(r)
@@ -212,8 +222,14 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             young = rows.started[R][:, pitches] == st[:, None]  # a part lasts at least a step
             rowsL[:, :n] += np.where(snd, NEG, 0)
             rowsL[:, n:2 * n] += np.where(snd & ~young, 0, NEG)
+            # the codec's order at a step: ends, then starts, each in ascending pitch; a part the melody has come
+            # down to ends first (before any start), and may end out of order rather than sound above the tune
             under = topx[real_]
-            closed = (count >= voices) | (st < lead)  # (before `lead` the parts would sound before the tune)
+            lk, lq = lastk[R][:, None], lastq[R][:, None]
+            must = snd & ~young & (pitches[None, :] >= under[:, None])
+            rowsL[:, n:2 * n] += np.where(((lk == 2) | ((lk == 1) & (pitches[None, :] <= lq))) & ~must, NEG, 0)
+            rowsL[:, :n] += np.where(((lk == 2) & (pitches[None, :] <= lq)) | must.any(1)[:, None], NEG, 0)
+            closed = (count >= voices) | (st < lead) | (real_ < first)  # no part before the tune
             rowsL[:, :n] += np.where(closed[:, None] | (pitches[None, :] >= under[:, None]), NEG, 0)
             gap = np.minimum(ev_step[rows.next[R]], end) - st
             # a part sounding reaches the melody where it goes down: it ends there, before time moves on
@@ -226,10 +242,16 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             # under a sounding melody, time moves on only with every part sounding
             full = singx[real_] & (count < voices) & (st >= lead) & (rowsL[:, :n] > NEG / 2).any(1)
             rowsL[full, w0:w0 + mw] = NEG
+            act = owe[R] & (rowsL[:, :2 * n] > NEG / 2).any(1)
+            rowsL[act, w0:w0 + mw] = NEG
+            only_time = ~(rowsL[:, :2 * n] > NEG / 2).any(1)
             for i, r in enumerate(draw):
                 row = rowsL[i]
-                t = int(kernels.sample_row(row, code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p),
-                                           s.n, req.seed, r, int(produced[r])))
+                if only_time[i]:  # nothing but time can move: the wait the codec writes, up to what comes next
+                    t = w0 + int(max(1, min(gap[i], mw))) - 1
+                else:
+                    t = int(kernels.sample_row(row, code, np.float32(s.temperature), s.top_k or 40,
+                                               np.float32(s.top_p), s.n, req.seed, r, int(produced[r])))
                 if row[t] <= NEG / 2:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
                     t = w0
                 tok[r] = t
@@ -238,13 +260,17 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
                     q = lo + t
                     rows.sounding[r, q] = True
                     rows.started[r, q] = stp
+                    lastk[r], lastq[r] = 2, q
                 elif t < 2 * n:
                     q = lo + t - n
                     rows.notes[r].append((q, int(rows.started[r, q]), stp))
                     rows.fresh[r].append(rows.notes[r][-1])
                     rows.sounding[r, q] = False
+                    lastk[r], lastq[r] = 1, q
                 elif t < w0 + mw:
                     rows.step[r] = stp + t - w0 + 1
+                    lastk[r] = 0
+                owe[r] = w0 <= t < w0 + mw and t - w0 + 1 < min(int(gap[i]), mw)  # short of the melody's next
                 produced[r] += 1
         tokens += int((~rows.done).sum())
         logits = gen.step(tok, state)
