@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +23,9 @@ FORMAT = 1
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("CADENZA_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cadenza"
-    return Path(base) / "weights"
+    from .music.readcache import cache_root
+
+    return cache_root() / "weights"
 
 
 def digest(path: Path) -> str:
@@ -88,5 +90,5 @@ class Arrays:
                     return None
                 layers = {n: [z[f"{n}/{i}"] for i in range(c)] for n, c in zip(meta["names"], meta["counts"])}
             return cls(list(meta["names"]), layers, meta.get("attrs", {}))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             return None

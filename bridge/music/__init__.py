@@ -51,7 +51,16 @@ def load_score(path: str | os.PathLike, limits=None, cancel=None) -> Score:
         if path.stat().st_size == 0:
             raise MusicFileError(f"{path}: empty file")
         check_notation(path, limits)
-        return read_notation_bounded(path, limits, cancel)
+        from . import readcache
+
+        if not readcache.enabled():
+            return read_notation_bounded(path, limits, cancel)
+        key = readcache.key_of(path)
+        score = readcache.get(key)  # read before, on this machine: the same bytes give the same Score
+        if score is None:
+            score = read_notation_bounded(path, limits, cancel)
+            readcache.put(key, score)
+        return score
     if suffix in AUDIO_SUFFIXES:  # a recording: its melody, by pitch tracking
         from ..audio.transcribe import transcribe
         return Score.from_beats(transcribe(path), qpm=120.0)
