@@ -5,7 +5,9 @@ Measured on the same model and prime, after a warm-up that compiles every graph:
   - 8 variations as one batch: the same, and its cost relative to one;
   - a model.predict-per-token loop (the way articles 002 and 003 sample): the same;
   - the same compiled loop on an untrained 2 x 256 LSTM with the model's vocabulary, the reference
-    size of the speed target, so the figure needs no scaling (lstm and rnn models).
+    size of the speed target, so the figure needs no scaling (lstm and rnn models);
+  - the plain numpy loop on the model's own weights at batch 1 (`numpy_loop`: numpy's BLAS for each product,
+    numpy's softmax and a draw from the cumulative sum): what the compiled loop must beat (lstm and rnn).
 For the attention-LSTM a token is a message (pitch, on/off, delta): three draws, and its predict loop
 makes three calls a message, since each head reads the values drawn before it.
 Each timing is the median of `repeats` runs, batch 1 and 8 variations taking turns.
@@ -69,6 +71,54 @@ def _predict_messages(model, codec, prime, n, window=128):
     return time.perf_counter() - t
 
 
+class NumpyLSTM:
+    """The compiled generator's network (gen.W) stepped by plain numpy at batch 1: one np.dot (BLAS) a
+    product, then the LSTM's gates (or the RNN's tanh). The sounding-pitch input of note_state models is left
+    out: the reference is the arithmetic every model has."""
+
+    def __init__(self, gen):
+        self.W, self.L, self.U, self.lstm = gen.W, gen.n_layers, gen.units, gen.is_lstm
+        self.h = np.zeros((self.L, self.U), np.float32)
+        self.c = np.zeros((self.L, self.U), np.float32)
+
+    def step(self, tok: int) -> np.ndarray:
+        table0, _, rec0, wr, br, wo, bo = self.W
+        h, c, U = self.h, self.c, self.U
+        z = table0[tok] + rec0 @ h[0]
+        for i in range(self.L):
+            if i:
+                z = br[i - 1] + wr[i - 1] @ np.concatenate((h[i - 1], h[i]))
+            if self.lstm:
+                c[i] = _sigmoid(z[U:2 * U]) * c[i] + _sigmoid(z[:U]) * np.tanh(z[2 * U:3 * U])
+                h[i] = _sigmoid(z[3 * U:]) * np.tanh(c[i])
+            else:
+                h[i] = np.tanh(z)
+        return wo @ h[-1] + bo
+
+
+def _sigmoid(x):
+    return 0.5 * np.tanh(0.5 * x) + 0.5
+
+
+def numpy_loop(gen, prime, n: int, seed: int = 0):
+    """(seconds, ids): `n` tokens after `prime` at batch 1 by plain numpy (NumpyLSTM, softmax, a draw by the
+    cumulative sum). No mask, grammar or controls: the arithmetic alone. The prime is read first, untimed."""
+    net = NumpyLSTM(gen)
+    logits = np.zeros(gen.vocab, np.float32)
+    for t in np.asarray(prime, np.int64).reshape(-1).tolist():
+        logits = net.step(t)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n, np.int64)
+    t0 = time.perf_counter()
+    for i in range(n):
+        p = np.exp(logits - logits.max())
+        cum = np.cumsum(p)
+        tok = min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")), len(p) - 1)
+        out[i] = tok
+        logits = net.step(tok)
+    return time.perf_counter() - t0, out
+
+
 def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int = 24, repeats: int = 5) -> dict:
     from .. import store
     from ..generation import Request, Sampling, generator_for, prime_from_generation_set
@@ -95,6 +145,9 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
     tp = tp / predict_tokens * tokens  # the same number of tokens, extrapolated from a short run
 
     ref = (None, None) if messages else _reference(loaded.codec, prime, tokens, repeats)
+    plain = None
+    if not messages:  # the plain numpy loop on the same weights, the median of the same number of runs
+        plain = tokens / statistics.median(numpy_loop(gen, prime, tokens, seed=k)[0] for k in range(repeats))
     args = loaded.meta["arch"]["args"]
     size = f"{args.get('units')} units, window {args.get('window')}" if messages else \
         f"{args.get('layers')}x{args.get('units')}"
@@ -111,6 +164,7 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
         "predict_tokens_per_s": tokens / tp, "predict_ms_per_beat": per_beat(tp, tokens),
         "compiled_vs_predict": tp / t1,
         "reference_2x256_b1_tokens_per_s": ref[0], "reference_2x256_b8_cost_vs_b1": ref[1],
+        "numpy_b1_tokens_per_s": plain, "compiled_b1_vs_numpy": (tokens / t1) / plain if plain else None,
         "predict_measured_tokens": predict_tokens,
     }
 
@@ -146,8 +200,11 @@ def table(r: dict) -> str:
              f(r["compiled_b8_ms_per_beat"], "{:.2f}"), f"costs {r['b8_cost_vs_b1']:.2f}x one"),
             ("reference 2x256, batch 1", f(r["reference_2x256_b1_tokens_per_s"], "{:.0f}"), "",
              f"8 cost {f(r['reference_2x256_b8_cost_vs_b1'], '{:.2f}')}x")]
+    if r.get("numpy_b1_tokens_per_s"):
+        rows.append(("plain numpy, batch 1", f(r["numpy_b1_tokens_per_s"], "{:.0f}"), "",
+                     f"compiled {r['compiled_b1_vs_numpy']:.2f}x it"))
     if r["reference_2x256_b1_tokens_per_s"] is None:  # (a reference for lstm and rnn models only)
-        rows = rows[:-1]
+        rows = [row for row in rows if not row[0].startswith("reference")]
     w = [max(len(row[i]) for row in rows) for i in range(4)]
     out = [f"bench generate: {r['model']} ({r['arch']}, {r['codec']}), {r['tokens']} tokens after a "
            f"{r['prime_tokens']}-token prime, {f(r['tokens_per_beat'], '{:.1f}')} tokens/beat"]

@@ -26,8 +26,28 @@ def test_bench_generate_prints_every_figure(model, arch):
     assert out["prime_tokens"] > 0  # primed from the model's generation set
     # the 2x256 reference exists for the lstm family only
     assert (out["reference_2x256_b1_tokens_per_s"] is None) == (arch == "attention_lstm")
+    assert (out["numpy_b1_tokens_per_s"] is None) == (arch == "attention_lstm")  # the plain numpy loop too
     from bridge.bench.generate import table
 
     text = table(out)
     assert "compiled, 8 variations" in text and "model.predict per token" in text
     assert ("reference 2x256" in text) == (arch == "lstm")
+    assert ("plain numpy, batch 1" in text) == (arch == "lstm")
+
+
+def test_the_numpy_reference_is_the_same_network():
+    """The plain numpy loop the compiled loop is measured against computes the same logits as the compiled
+    generator after the same tokens (so the comparison is of speed, not of work)."""
+    import numpy as np
+
+    from bridge import store
+    from bridge.bench.generate import NumpyLSTM
+    from bridge.generation import generator_for
+
+    gen = generator_for(store.load("chorale"))
+    ids = np.array([3, 40, 41, 100, 7, 7, 64, 12], np.int32) % gen.vocab
+    net = NumpyLSTM(gen)
+    for t in ids.tolist():
+        plain = net.step(t)
+    compiled, _ = gen.prime(ids)
+    assert np.allclose(plain, compiled[0], atol=1e-3), np.abs(plain - compiled[0]).max()
