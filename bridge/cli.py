@@ -159,6 +159,8 @@ COMMANDS = (
              arg("--beats", type=float, default=32.0, help="beats per generated piece (default 32)"),
              arg("--prime-beats", type=float, default=8.0, help="beats of each held-out piece that prime (8)"),
              arg("--temperature", type=float, default=1.0), arg("--seed", type=int, default=0),
+             arg("--key-prior", type=float, default=None,
+                 help="the key_prior setting (default: the setting's default; 0: the model's own distribution)"),
              arg("--json", action="store_true", help="print JSON instead of the table"),
              arg("--out", help="also write the JSON report here"),
              arg("--plot", help="also draw the statistics' distributions to this PNG")),
@@ -519,7 +521,8 @@ def cmd_eval(args) -> int:
         print(line, file=sys.stderr, flush=True)
 
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
-                 seed=args.seed, temperature=args.temperature, progress=say)
+                 seed=args.seed, temperature=args.temperature, progress=say,
+                 key_prior=settings.KEY_PRIOR if args.key_prior is None else args.key_prior)
     if args.out:
         atomic_write_text(Path(args.out), json.dumps(r, indent=1))
     if args.plot:

@@ -221,7 +221,7 @@ def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
 
 
 # ----- the whole evaluation ---------------------------------------------------------------------------
-def _harmonized(loaded, path, beats: float, seed: int, temperature: float):
+def _harmonized(loaded, path, beats: float, seed: int, temperature: float, key_prior: float = 0.0):
     """(generated statistics, real statistics, generated notes, real notes) of a held-out piece's first `beats`
     beats: its melody with the parts the model writes under it, against the piece as Bach (or the tune's
     arranger) wrote it."""
@@ -239,7 +239,7 @@ def _harmonized(loaded, path, beats: float, seed: int, temperature: float):
     if not len(mel):
         return None, None, None, None
     melody = melody.replace(tracks=(melody.tracks[0].replace(notes=mel),))
-    h = harmonize(loaded, melody, Request(seed=seed, sampling=Sampling(temperature=temperature)),
+    h = harmonize(loaded, melody, Request(seed=seed, sampling=Sampling(temperature=temperature), key_prior=key_prior),
                   voices=int(loaded.meta.get("harmonize", {}).get("voices", 3)), candidates=4)
     made = notes_in_beats(Score(tpq=score.tpq, tracks=(Track(mel), Track(h.parts[0]))))
     real = window(notes_in_beats(score), 0.0, beats)
@@ -248,7 +248,8 @@ def _harmonized(loaded, path, beats: float, seed: int, temperature: float):
 
 
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
-             seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print) -> dict:
+             seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print,
+             key_prior: float = 0.0) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import store
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
@@ -286,7 +287,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         if not len(piece_notes) or piece_notes[:, 1].max() < prime_beats + beats * 0.75:
             continue  # too short to give a real continuation to compare with
         if codec.harmonizes:  # a harmony model: the piece's own melody harmonized, against the piece itself
-            g, r, made, real = _harmonized(loaded, path, beats, seed + len(used), temperature)
+            g, r, made, real = _harmonized(loaded, path, beats, seed + len(used), temperature, key_prior)
             if g is None or r is None:
                 continue
             gen_rows.append(g)
@@ -297,7 +298,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
             continue
         prime = ids[:int(round(prime_beats * codec.steps))] if drums else opening(loaded, ids, prime_beats)
         req = Request(beats=beats, seed=seed + len(used), variations=1,
-                      sampling=Sampling(strategy="top_p", temperature=temperature, top_p=0.95))
+                      sampling=Sampling(strategy="top_p", temperature=temperature, top_p=0.95), key_prior=key_prior)
         result = continue_ids(loaded, prime, req)
         new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False), drums)
         if drums:  # steps: the real music from the very step where the prime ends, on the same grid
@@ -346,7 +347,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
                       "real_ngrams": real_grams, "training_ngrams": len(train_grams)},
         "primes": used,
         "per_piece": {"generated": gen_rows, "real": real_rows},
-        "settings": {"seed": seed, "temperature": temperature, "strategy": "top_p 0.95",
+        "settings": {"seed": seed, "temperature": temperature, "strategy": "top_p 0.95", "key_prior": key_prior,
                      "max_hold_beats": loaded.codec.max_hold_beats()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }

@@ -136,7 +136,8 @@ BENCHES: dict[str, Bench] = {
          arg("--pieces", type=int, default=40, help="held-out pieces (default 40)"),
          arg("--temperature", type=float, default=1.0, help="of the generated parts (default 1.0)"),
          arg("--voices", type=int, default=3, help="parts under the melody (default 3)"),
-         arg("--candidates", type=int, default=4, help="parts drawn per melody, the best kept (default 4)")),
+         arg("--candidates", type=int, default=4, help="parts drawn per melody, the best kept (default 4)"),
+         arg("--key-prior", type=float, default=None, help="the key_prior setting (default: the setting's)")),
         "On held-out pieces: bits per part token of the real parts given the melody, with it withheld and by the "
         "unconditional model; on-beat chord tones, parallels, parts above the melody and voice ranges of "
         "generated parts against the real ones; 8 bars harmonized.",

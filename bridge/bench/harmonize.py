@@ -68,7 +68,7 @@ def _baseline_part_tokens(codec, ids: np.ndarray, melody: np.ndarray) -> np.ndar
 
 
 def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int = 40, temperature: float = 1.0,
-        voices: int = 3, candidates: int = 4) -> dict:
+        voices: int = 3, candidates: int = 4, key_prior: float | None = None) -> dict:
     from .. import store
     from ..codecs.harmony import split_melody
     from ..codecs.notewise import quantize_notes
@@ -77,6 +77,9 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     from ..music import voicing
     from .infill import _pieces
 
+    from ..settings import KEY_PRIOR
+
+    key_prior = KEY_PRIOR if key_prior is None else key_prior  # the setting's default, as every door harmonizes
     loaded = store.load(model)
     base = store.load(baseline) if baseline else None
     codec = loaded.codec
@@ -107,8 +110,8 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
             bits["baseline"][0] += b[mask].sum()
             bits["baseline"][1] += int(mask.sum())
         mel, par = melody.tracks[0].array, parts.tracks[0].array
-        h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature)), voices=voices,
-                      candidates=candidates)
+        h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature), key_prior=key_prior),
+                      voices=voices, candidates=candidates)
         strong = voicing.strong_beats(mel, score.tpq)
         for key, p in (("generated", h.parts[0]), ("rule", voicing.rule_chords(mel, strong, score.tpq))):
             a, c = voicing.chord_agreement(par, p, strong)
@@ -132,7 +135,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3)}
 
     r = {"model": model, "baseline": baseline, "pieces": len(scores), "temperature": temperature,
-         "candidates": candidates,
+         "candidates": candidates, "key_prior": key_prior,
          "bits_per_part_token": {k: round(v[0] / max(v[1], 1), 3) for k, v in bits.items() if v[1]},
          "part_tokens": {k: v[1] for k, v in bits.items() if v[1]},
          "real": summary(real), "generated": summary(made),

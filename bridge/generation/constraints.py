@@ -1,5 +1,6 @@
 """Masks on what may be played: a key or scale, a pitch range. They forbid the tokens that would
-start a note outside; endings, time and velocity tokens stay free."""
+start a note outside; endings, time and velocity tokens stay free. And one soft prior: the key of the music
+given (`key_prior`), which makes notes outside it less likely without forbidding them."""
 from __future__ import annotations
 
 import re
@@ -62,3 +63,25 @@ def mask(onset_pitches: np.ndarray, scale: frozenset[int] | None = None,
     for t in forbid:
         allowed[t] = False
     return np.where(allowed, 0.0, -1e9).astype(np.float32)
+
+
+KEY_NOTES = 8  # the music given must start at least this many notes before its key is guessed
+
+
+def key_prior(onset_pitches: np.ndarray, given_pitches, strength: float) -> np.ndarray:
+    """(V,) additive logits: -strength (nats) on the tokens that start a note outside the key of the pitches
+    given (the notes of the prime or the melody: Krumhansl-Schmuckler on their pitch classes, counted; a minor
+    key keeps its raised seventh, the leading tone); 0 elsewhere, and 0 everywhere when strength is 0 or fewer
+    than KEY_NOTES notes are given (no key to keep to)."""
+    from ..music.voicing import key_of_weights
+
+    out = np.zeros(len(onset_pitches), np.float32)
+    given = np.asarray(given_pitches, np.int64).reshape(-1)
+    given = given[given >= 0]
+    if strength <= 0 or len(given) < KEY_NOTES:
+        return out
+    tonic, major = key_of_weights(np.bincount(given % 12, minlength=12).astype(float))
+    steps = MODES["major"] if major else MODES["harmonic_minor"] + (10,)  # minor: both sevenths
+    inside = np.isin(onset_pitches % 12, [(tonic + i) % 12 for i in steps])
+    out[(onset_pitches >= 0) & ~inside] = -np.float32(strength)
+    return out

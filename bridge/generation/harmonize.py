@@ -117,6 +117,7 @@ def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int) -> Harmony:
     """Parts under the melody for each variation of `req`, one row each (harmonize's loop)."""
     from . import kernels
+    from .constraints import key_prior
     from .constraints import mask as make_mask
     from .decode import generator_for
     from .sampling import STRATEGIES
@@ -155,6 +156,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     V = gen.vocab
     onp = codec.onset_pitches()
     base = make_mask(onp, req.scale, req.pitch_range, forbid=codec.never_sampled())
+    base = base + key_prior(onp, melody.tracks[0].array[:, 0], req.key_prior)  # the parts keep to the tune's key
     part_on = np.arange(n)
     pitches = lo + part_on
     wait_len = np.arange(1, mw + 1)

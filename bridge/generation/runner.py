@@ -18,6 +18,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..errors import CadenzaError
+from .constraints import key_prior
 from .constraints import mask as make_mask
 from .controls import Controls
 from .sampling import Sampling
@@ -41,6 +42,7 @@ class Request:
     beat: float = 1.0  # the beat off-beat notes are counted against
     phase: float | None = None  # beats into a bar where the new music starts (None: from the prime's length)
     drum_classes: tuple = ()  # drum models: only these classes (bridge.codecs.drums); (): all
+    key_prior: float = 0.0  # nats off the notes outside the key of the music given (constraints.key_prior)
 
 
 @dataclass
@@ -602,9 +604,12 @@ class Generator:
         from . import kernels
         from .sampling import STRATEGIES
 
-        mask = make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, self.codec.never_sampled())
-        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req),
-                                    np.float32)
+        onp = self.codec.onset_pitches()
+        mask = make_mask(onp, req.scale, req.pitch_range, self.codec.never_sampled())
+        # the key prior keeps to the key of the walk's first quarter, as a continuation to its prime's
+        given = self.on_pitch[ids[:max(1, len(ids) // 4)]] if req.key_prior and not self.codec.drums else ids[:0]
+        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
+                                    + key_prior(onp, given, req.key_prior), np.float32)
         ctl = self.control_array(req) if controls else None
         use = ctl is not None
         if ctl is None:
@@ -647,8 +652,10 @@ class Generator:
             raise CadenzaError(f"prime ids outside this model's vocabulary (0-{self.vocab - 1})")
         start = prime if len(prime) else np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
         forbid = self.codec.never_sampled()
-        mask = make_mask(self.codec.onset_pitches(), req.scale, req.pitch_range, forbid)
-        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req),
+        onp = self.codec.onset_pitches()
+        mask = make_mask(onp, req.scale, req.pitch_range, forbid)
+        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
+                                    + key_prior(onp, self.on_pitch[whole], 0.0 if self.codec.drums else req.key_prior),
                                     np.float32)
         ctl = self.control_array(req)
         cap, stop_beats = self.budget(req)

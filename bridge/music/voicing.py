@@ -41,6 +41,14 @@ def key_of(notes: np.ndarray) -> tuple[int, bool]:
     weights = np.zeros(12)
     for p, _, a, b in notes.tolist():
         weights[p % 12] += b - a
+    return key_of_weights(weights)
+
+
+def key_of_weights(weights: np.ndarray) -> tuple[int, bool]:
+    """(tonic pitch class, major?) of a (12,) pitch-class weighting (durations, or counts of notes)."""
+    weights = np.asarray(weights, float)
+    if np.ptp(weights) == 0:  # no notes, or every pitch class alike: no key to tell
+        return 0, True
     best = (-2.0, 0, True)
     for tonic in range(12):
         for major, profile in ((True, MAJOR_PROFILE), (False, MINOR_PROFILE)):

@@ -120,3 +120,45 @@ def test_kernel_exp_is_exp_and_masked_tokens_get_nothing():
     assert out[-2] == 0 and out[-1] == 0
     kernels.exp_shifted(row, np.float32(-1), np.float32(0.5), out)  # shifted and scaled (temperature 2)
     np.testing.assert_allclose(out[:-2], np.exp((row[:-2].astype(np.float64) + 1) * 0.5), rtol=1e-5)
+
+
+def test_the_key_prior_lowers_notes_outside_the_key_given_and_only_them():
+    from bridge.generation.constraints import KEY_NOTES, key_prior
+
+    codec = get_codec("performance")
+    onp = codec.onset_pitches()
+    c_major = [60, 62, 64, 65, 67, 69, 71, 72, 60, 67, 64, 60]  # a tune in C major
+    prior = key_prior(onp, c_major, 2.0)
+    assert prior[60] == 0 and prior[62] == 0 and prior[71] == 0  # C, D, B: in the key
+    assert prior[61] == -2.0 and prior[66] == -2.0 and prior[70] == -2.0  # C#, F#, Bb: outside, less likely
+    assert (prior[128:] == 0).all()  # note-offs, time shifts, velocities: never touched
+    a_minor = [69, 71, 72, 74, 76, 77, 79, 81, 69, 76, 72, 69, 68, 69]  # A minor with its leading tone
+    prior = key_prior(onp, a_minor, 2.0)
+    assert prior[68] == 0 and prior[67] == 0 and prior[70] == -2.0  # both sevenths kept, Bb not
+    assert not key_prior(onp, c_major[:KEY_NOTES - 1], 2.0).any()  # too few notes to tell a key
+    assert not key_prior(onp, c_major, 0.0).any()  # 0: off
+
+
+def test_music_keeps_to_its_primes_key_as_much_as_asked():
+    """The shipped piano model continuing a C major scale: with key_prior its new notes are in C major more
+    often than without, and the prime's own notes are untouched."""
+    from bridge import store
+    from bridge.generation import Request, generator_for
+    from bridge.music import Score
+
+    loaded = store.load("piano")
+    prime = loaded.codec.encode(Score.from_beats([(p, i * 0.5, 0.5, 80) for i, p in enumerate(
+        [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 67])], qpm=120))
+    onp = loaded.codec.onset_pitches()
+    gen = generator_for(loaded)
+
+    def in_key(strength):
+        r = gen.run(prime, Request(beats=16, seed=5, variations=4, key_prior=strength))
+        starts = np.concatenate([onp[n] for n in r.new])
+        starts = starts[starts >= 0]
+        return np.isin(starts % 12, [0, 2, 4, 5, 7, 9, 11]).mean(), len(starts)
+
+    free, n_free = in_key(0.0)
+    kept, n_kept = in_key(3.0)
+    assert n_free > 20 and n_kept > 20
+    assert kept > free and kept >= 0.97, (free, kept)
