@@ -42,8 +42,9 @@ class Along:
         self.spq, self.lead, self.lo, self.n = p["steps_per_quarter"], p["lead"], p["low"], codec.n_pitches
         self.w0, self.mw, self.m0 = codec.wait0, p["max_wait"], codec.melody0
         self.code = STRATEGIES.index(req.sampling.strategy)
-        onp = codec.onset_pitches()
-        self.base = make_mask(onp, req.scale, req.pitch_range, forbid=(codec.eos,) if codec.eos is not None else ())
+        self.onp = codec.onset_pitches()
+        self.mask = make_mask(self.onp, req.scale, req.pitch_range, forbid=(codec.eos,) if codec.eos is not None else ())
+        self.base = self.mask  # and the key prior of the melody played so far, each beat (beat())
         self.logits, self.state = self.gen.prime(np.zeros(0, np.int32))
         self.read = 0  # stream steps read for good (real melody, parts as decided)
         self.decided = 0  # real steps whose parts are decided
@@ -117,9 +118,12 @@ class Along:
         played so far: (pitch, on step, off step or None while held). Returns the new parts as whole notes
         [(pitch, on step, off step)]: a part that starts now is given its end now too (the speculation runs
         on until it ends, at most HOLD beats), so a client can be sent each note, with its length, on time."""
+        from .constraints import key_prior
+
         start = self.decided
         if upto <= start:
             return []
+        self.base = self.mask + key_prior(self.onp, [int(m[0]) for m in melody], self.req.key_prior)
         # 1. read for good what is real: the melody up to `start`, the parts decided up to start - lead
         ev = self._melody_events(melody, self.read, start) + self._part_events(self.read, start)
         self.logits = self._feed(self._stream(sorted(ev), self.read, start), self.state, self.logits)
