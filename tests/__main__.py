@@ -21,7 +21,7 @@ NO_TESTS = 5  # pytest's exit status when a run selects nothing (say, `-k` match
 
 
 def main(args: list[str]) -> int:
-    workers = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+    workers = int(os.environ.get("TEST_WORKERS", "0")) or max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
     runs = [["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder", "-m", "not timing"], ["-p", "no:xdist", "-m", "timing"]]
     subprocess.call([sys.executable, "-m", "bridge", "warm"], stdout=subprocess.DEVNULL)  # a failure: the tests say why
     codes = [subprocess.call([sys.executable, "-m", "pytest", *run, *args]) for run in runs]

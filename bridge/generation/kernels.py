@@ -427,7 +427,7 @@ C_DENSITY, C_DTOL, C_PMIN, C_PMAX, C_LEAPS, C_OFFBEATS, C_STOL, C_NGRAM, C_BAR, 
 S_POS, S_COUNT, S_TOP, S_INTERVALS, S_LEAPS, S_ONSETS, S_OFF, S_TARGET, S_HLEN, S_STEP_TOP = range(10)
 N_CTL, N_STATE, HISTORY = 11, 10, 1024
 GAIN = np.float32(3.0)
-MOST = np.float32(1.5)  # a target's pull on the logits is at most GAIN * MOST
+MOST = np.float32(2.0)  # a target's pull on the logits is at most GAIN * MOST
 
 
 @njit(**_opts)
@@ -530,7 +530,7 @@ def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
             elif ctl[C_OFFBEATS] >= 0:  # lean the next onsets' positions toward the share asked
                 land = pos + tok_beats[v]
                 short = ctl[C_OFFBEATS] * (cs[row, S_ONSETS] + 1) - cs[row, S_OFF] - np.float32(0.5)
-                full[v] += np.float32(0.5) * (_pull(short) if _off_beat(land, ctl[C_BEAT]) else -_pull(short))
+                full[v] += _pull(short) if _off_beat(land, ctl[C_BEAT]) else -_pull(short)
     alive = False
     for v in range(V):
         if full[v] > NEG * np.float32(0.5):
