@@ -80,8 +80,13 @@ class Firefox:
     def __init__(self):
         from marionette_driver.marionette import Marionette
 
-        # port 0: a free port of its own (the default, 2828, is one per machine: two test workers would collide)
-        self.m = Marionette(bin=FIREFOX, headless=True, port=0)
+        import os
+        import tempfile
+
+        # port 0: a free port of its own (the default, 2828, is one per machine: two test workers would collide);
+        # Firefox's own log goes to the temporary folder, not to gecko.log in the working directory
+        self.m = Marionette(bin=FIREFOX, headless=True, port=0,
+                            gecko_log=os.path.join(tempfile.gettempdir(), f"cadenza-gecko-{os.getpid()}.log"))
         self.m.start_session()
         self.m.set_window_rect(width=1400, height=900)
 
