@@ -16,9 +16,9 @@ clock, for `--jam-bars` bars. With `--jam-mode accompany` it answers at every ba
 Notes of the answer that are still due when the player starts again are dropped: the player leads.
 
 With `--jam-mode along` a harmony model plays the parts under the player's melody *while* they play, beat by
-beat (bridge.generation.along): ALONG_MARGIN before each beat, the parts starting in that beat are decided
-from every note played so far and scheduled on the clock; a note counts from the next beat when it arrives
-ALONG_MARGIN or more before it. When the player has been silent for `--jam-wait` beats the parts stop.
+beat (bridge.generation.along): ALONG_MARGIN before each beat (more on a loaded machine: `along_margin`), the
+parts starting in that beat are decided from every note played so far and scheduled on the clock; a note
+counts from the next beat when it arrives before that moment. When the player has been silent for `--jam-wait` beats the parts stop.
 """
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ MAX_INCOMING = 4096  # MIDI messages waiting to be read (a flood is dropped, cou
 MAX_HELD = 512  # notes held at once, over every player and channel
 HOLD_BARS = 4  # a note held longer than this many bars is let go: its note-off was lost
 ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123  # MIDI channel mode messages that end every held note
-ALONG_MARGIN = 0.03  # seconds before a beat at which its parts are decided (jam mode along)
+ALONG_MARGIN = 0.03  # seconds before a beat at which its parts are decided (jam mode along), at the least:
+# twice the longest of the last 8 decisions when that is more (a loaded machine decides earlier), at most half a beat
 
 
 def backend(api: str = "auto"):
@@ -119,6 +120,7 @@ class Live:
         self.player: Player | None = None  # the OSC client whose /cadenza/note phrase is being answered
         self.session: dict | None = None  # jam mode along: the model playing along, and where it is
         self.along_lock = threading.RLock()  # the take is decided on the tick's thread, and may end on MIDI in's
+        self.along_ms: deque = deque(maxlen=8)  # the last decisions of jam mode along, in milliseconds (along_margin)
         self.along_log: list[dict] = []  # each ended take: beats played, beats decided late, ms per decision
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0, "let_go": 0}
         self._stop = threading.Event()
@@ -451,7 +453,7 @@ class Live:
             return
         clock = self.clock
         origin, nb = sess["origin"], sess["next"]
-        if time.monotonic() < clock.time_at(origin + nb) - ALONG_MARGIN:
+        if time.monotonic() < clock.time_at(origin + nb) - self.along_margin():
             return
         spq = sess["spq"]
         melody = [(p, round((on - origin) * spq), round((off - origin) * spq)) for p, on, off, _ in self.phrase
@@ -460,6 +462,7 @@ class Live:
         t0 = time.perf_counter()
         notes = sess["along"].beat(melody, spq * (nb + 1))
         sess["ms"].append((time.perf_counter() - t0) * 1000)
+        self.along_ms.append(sess["ms"][-1])
         late = time.monotonic() > clock.time_at(origin + nb)  # decided after its beat began: its first notes late
         del sess["ms"][:-1000]
         sess["next"] = nb + 1
@@ -478,6 +481,13 @@ class Live:
             del self.answer_log[:-1000]
             if player is not None:
                 player.play(tag, pitch, vel, t_on, t_off - t_on)
+
+    def along_margin(self) -> float:
+        """Seconds before a beat at which its parts are decided: ALONG_MARGIN, or twice the longest of the last 8
+        decisions (of this take or the last) when that is more, so that a loaded machine still decides in time;
+        at most half a beat. A note played after that moment counts from the next beat."""
+        recent = max(self.along_ms, default=0.0) / 1000
+        return min(max(ALONG_MARGIN, 2 * recent), 0.5 * 60 / self.qpm)
 
     def start_along(self, now: float) -> dict | None:
         from ..generation.along import Along
