@@ -511,6 +511,15 @@ class Generator:
         out[bad] = -1e9
         return out
 
+    def request_mask(self, req: Request, given: np.ndarray) -> np.ndarray:
+        """(V,) float32, added to the logits before every draw: the scale, pitch range, velocity range and drum
+        classes a request allows (-1e9 elsewhere), and its key prior towards the key of the `given` ids' notes."""
+        onp = self.codec.onset_pitches()
+        mask = make_mask(onp, req.scale, req.pitch_range, self.codec.never_sampled())
+        prior = key_prior(onp, self.on_pitch[np.asarray(given, np.int64)], 0.0 if self.codec.drums else req.key_prior)
+        return np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
+                                    + prior, np.float32)
+
     def class_mask(self, req: Request) -> np.ndarray:
         """-1e9 on drum steps that strike a class the request leaves out (drum models); else 0."""
         out = np.zeros(self.vocab, np.float32)
@@ -604,12 +613,8 @@ class Generator:
         from . import kernels
         from .sampling import STRATEGIES
 
-        onp = self.codec.onset_pitches()
-        mask = make_mask(onp, req.scale, req.pitch_range, self.codec.never_sampled())
-        # the key prior keeps to the key of the walk's first quarter, as a continuation to its prime's
-        given = self.on_pitch[ids[:max(1, len(ids) // 4)]] if req.key_prior and not self.codec.drums else ids[:0]
-        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
-                                    + key_prior(onp, given, req.key_prior), np.float32)
+        # the key prior keeps to the key of the walk's first quarter, as a continuation keeps to its prime's
+        mask = self.request_mask(req, ids[:max(1, len(ids) // 4)])
         ctl = self.control_array(req) if controls else None
         use = ctl is not None
         if ctl is None:
@@ -651,12 +656,7 @@ class Generator:
         if len(whole) and (whole.min() < 0 or whole.max() >= self.vocab):
             raise CadenzaError(f"prime ids outside this model's vocabulary (0-{self.vocab - 1})")
         start = prime if len(prime) else np.array([self.codec.eos if self.codec.eos is not None else 0], np.int32)
-        forbid = self.codec.never_sampled()
-        onp = self.codec.onset_pitches()
-        mask = make_mask(onp, req.scale, req.pitch_range, forbid)
-        mask = np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
-                                    + key_prior(onp, self.on_pitch[whole], 0.0 if self.codec.drums else req.key_prior),
-                                    np.float32)
+        mask = self.request_mask(req, whole)
         ctl = self.control_array(req)
         cap, stop_beats = self.budget(req)
         token_beats = self.codec.token_beats(req.qpm) if req.qpm and self.token_beats is not None else self.token_beats
