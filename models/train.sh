@@ -88,7 +88,7 @@ cadenza train $C/nottingham --codec harmony --name folk-chords --layers 2 --unit
 cadenza bench harmonize --model folk-chords --baseline "" --record  # no unconditional model of tune-and-chords here: given against withheld
 
 # chorale, further (session 12, the shipped chorale model): 75 more minutes from the 40-minute chorale model
-# above (its curve was still falling), last so that chorale-infill and chorale-harmony start from that one, as shipped
+# above (its curve was still falling), last so that chorale-infill starts from that one, as shipped
 cadenza train $C/kern/bach-370-chorales --codec notewise --name chorale --init chorale \
   --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6 --max-minutes 75 \
   --note "Bach 370 chorales, **kern (CC BY-NC-SA 4.0)" "$@"
