@@ -528,6 +528,9 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate, plot_png, table
     from .music import atomic_write_bytes, atomic_write_text
 
+    if args.key_prior is not None and not 0 <= args.key_prior <= 10:
+        print(f"cadenza: error: --key-prior {args.key_prior:g}: nats, 0-10 (0: off)", file=sys.stderr)
+        return 2
     if args.pieces < 1 or args.beats <= 0 or args.prime_beats <= 0:
         print("cadenza: error: --pieces, --beats and --prime-beats must be positive", file=sys.stderr)
         return 2
