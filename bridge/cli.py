@@ -538,8 +538,7 @@ def cmd_eval(args) -> int:
         print(line, file=sys.stderr, flush=True)
 
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
-                 seed=args.seed, temperature=args.temperature, progress=say,
-                 key_prior=settings.KEY_PRIOR if args.key_prior is None else args.key_prior)
+                 seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior)
     if args.out:
         atomic_write_text(Path(args.out), json.dumps(r, indent=1))
     if args.plot:

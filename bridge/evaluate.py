@@ -221,7 +221,7 @@ def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
 
 
 # ----- the whole evaluation ---------------------------------------------------------------------------
-def _harmonized(loaded, path, beats: float, seed: int, temperature: float, key_prior: float = 0.0):
+def _harmonized(loaded, path, beats: float, seed: int, temperature: float, key_prior: float):
     """(generated statistics, real statistics, generated notes, real notes) of a held-out piece's first `beats`
     beats: its melody with the parts the model writes under it, against the piece as Bach (or the tune's
     arranger) wrote it."""
@@ -249,11 +249,14 @@ def _harmonized(loaded, path, beats: float, seed: int, temperature: float, key_p
 
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
              seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print,
-             key_prior: float = 0.0) -> dict:
+             key_prior: float | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import store
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
 
+    from .settings import KEY_PRIOR
+
+    key_prior = KEY_PRIOR if key_prior is None else key_prior  # the setting's default, as every door samples
     loaded = store.load(name)
     codec = loaded.codec
     drums = bool(codec.drums)

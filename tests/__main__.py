@@ -3,9 +3,8 @@
 First `cadenza warm`, so that numba compiles Cadenza's kernels once rather than in every worker; then two
 runs of pytest at the same time:
   1. every test not marked `timing`, spread over the machine's cores (pytest-xdist, a test file per worker,
-     at most 8 workers: each imports TensorFlow; `TEST_WORKERS=N` to choose), the longest files handed out
-     first (tests/conftest.py LONGEST_FIRST) so that no worker is left alone with a long file at the end; these
-     workers run at a lower scheduling priority (nice 10);
+     at most 8 workers: each imports TensorFlow; `TEST_WORKERS=N` to choose); these workers run at a lower
+     scheduling priority (nice 10);
   2. the `timing` tests, in one process at the normal priority: they play music in real time through JACK and
      the OSC clients (a MIDI clock followed to a tenth of a beat per minute, notes due to the millisecond) and
      need little of the processor, but need it at once; the kernel gives it to them before the workers.
@@ -31,8 +30,8 @@ def main(args: list[str]) -> int:
     with tempfile.TemporaryFile("w+") as timing_out:
         timing = subprocess.Popen([*pytest, "-p", "no:xdist", "-m", "timing", *args], stdout=timing_out,
                                   stderr=subprocess.STDOUT)
-        rest = subprocess.call([*pytest, "-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder",
-                                "-m", "not timing", *args], preexec_fn=lambda: os.nice(10))
+        rest = subprocess.call([*pytest, "-n", str(workers), "--dist", "loadfile", "-m", "not timing", *args],
+                               preexec_fn=lambda: os.nice(10))
         codes = [rest, timing.wait()]
         timing_out.seek(0)
         sys.stdout.write("\n--- the timing tests, run alongside ---\n" + timing_out.read())

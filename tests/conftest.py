@@ -107,26 +107,3 @@ def cadenza(*args, cwd=None) -> Ran:
     finally:
         os.chdir(here)
     return Ran(code, out.getvalue(), err.getvalue())
-
-
-# The test files that take longest on the two-core CI machine (seconds, measured with `--durations`), longest
-# first: `python -m tests` hands them to its workers first (and turns off xdist's own order), so that no worker
-# is left alone with a long file at the end while the other has nothing to do. A hint only: a file missing
-# here runs after these, in the usual order.
-LONGEST_FIRST = {
-    "tests/training/test_distributed.py": 86, "tests/generation/test_generate.py": 64,
-    "tests/test_evaluate.py": 46, "tests/audio/test_transcribe.py": 42, "tests/bench/test_bench_generate.py": 36,
-    "tests/training/test_prepare_scale.py": 35, "tests/bench/test_bench_prepare.py": 32,
-    "tests/training/test_resume.py": 31, "tests/generation/test_infill.py": 30,
-    "tests/web/test_door_hardening.py": 29, "tests/examples/test_clients.py": 21, "tests/bench/test_pianoroll.py": 19,
-    "tests/host/test_startup.py": 14, "tests/web/test_page.py": 12, "tests/generation/test_harmonize.py": 10,
-    "tests/generation/test_drums.py": 10, "tests/web/test_page_tasks.py": 10, "tests/host/test_fuzz.py": 9,
-    "tests/host/test_watch.py": 9,
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("loadscopereorder", True):  # xdist orders files itself unless told not to
-        return
-    order = {f: i for i, f in enumerate(sorted(LONGEST_FIRST, key=LONGEST_FIRST.get, reverse=True))}
-    items.sort(key=lambda item: order.get(item.nodeid.split("::")[0], len(order)))  # stable within a file
