@@ -51,6 +51,12 @@ def load_score(path: str | os.PathLike, limits=None, cancel=None) -> Score:
         if path.stat().st_size == 0:
             raise MusicFileError(f"{path}: empty file")
         check_notation(path, limits)
+        if suffix == ".krn":  # plain **kern: read here, in milliseconds; anything else by music21
+            from .humdrum import read_kern_file
+
+            score = read_kern_file(path, limits.seconds, cancel)
+            if score is not None:
+                return score
         from . import readcache
 
         if not readcache.enabled():

@@ -1,7 +1,8 @@
 """Reading untrusted files within bounds: bytes on disk, bytes unpacked (an .mxl is a zip), events
 (notes of MusicXML, lines of **kern) and seconds, so that one hostile file cannot take the machine.
 
-Notation is parsed by music21, which cannot be interrupted: it runs in a helper process (started with
+Plain **kern is read by humdrum.py in the caller, which looks at the clock and the cancel itself. Other
+notation is parsed by music21, which cannot be interrupted: it runs in a helper process (started with
 subprocess, music21 loaded once, kept for the next file) that is killed when the time is up or the caller
 cancels; the Score comes back through a pipe. MIDI is read by Cadenza's own reader, in time linear in its
 bytes.

@@ -1,6 +1,7 @@
 """**kern and MusicXML (.krn, .xml, .mxl, .musicxml) through music21, into a Score.
 
-music21 is imported here only, when a notation file is actually read: it costs about a second.
+music21 is imported here only, when a notation file is actually read: it costs about a second. Plain
+**kern (text given here, or a file given to load_score) is read by humdrum.py instead, to the same Score.
 Ties are merged into single notes; grace notes (no duration) are skipped; repeats are not
 expanded (music21 fails on some badly formed repeats, and a continuation wants the score as written).
 """
@@ -19,6 +20,12 @@ DEFAULT_VELOCITY = 80
 def read_notation(path: str | os.PathLike, text: str | None = None, fmt: str | None = None) -> Score:
     """Read a notation file (or `text` in format `fmt`, e.g. 'humdrum') into a Score."""
     label = str(path)
+    if text is not None and (fmt or "humdrum") == "humdrum":
+        from .humdrum import read_kern
+
+        score = read_kern(text, label=label)  # plain **kern: no music21 needed
+        if score is not None:
+            return score
     try:
         import music21
     except ImportError as e:  # pragma: no cover - music21 is a declared dependency
