@@ -47,11 +47,6 @@ class NoteState(keras.layers.Layer):
         return {**super().get_config(), "on": self.on, "off": self.off}
 
 
-def note_tables(codec) -> tuple[list[int], list[int]]:
-    """(on, off): the pitch each id starts / releases, -1 for none (the codec's own fact)."""
-    return codec.note_tables()
-
-
 def build(vocab_size: int, layers: int, units: int, embed: int, dropout: float, note_state: bool = False,
           codec=None):
     if not 1 <= layers <= 4:
@@ -64,7 +59,7 @@ def build(vocab_size: int, layers: int, units: int, embed: int, dropout: float, 
             raise ValueError("note_state needs a codec with note-on and note-off tokens (performance, notewise)")
         held = keras.Input((PITCHES,), dtype="float32", name="held")
         inputs = [ids, held]
-        x = keras.layers.Concatenate(name="with_notes")([x, NoteState(*note_tables(codec), name="note_state")(ids, held)])
+        x = keras.layers.Concatenate(name="with_notes")([x, NoteState(*codec.note_tables(), name="note_state")(ids, held)])
     for i in range(layers):
         x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i}")(x)
         if dropout:

@@ -113,9 +113,7 @@ NOTE_EVERY = 64  # tokens between the stored counts of sounding notes in a train
 def note_counts(stream: np.ndarray, codec, every: int) -> np.ndarray:
     """(len(stream) // every + 1, 128) float32: how many notes of each pitch sound before tokens 0,
     every, 2 every, ... of the stream (a start adds one, a release takes one away)."""
-    from ..nets.lstm import note_tables
-
-    on, off = (np.asarray(t) for t in note_tables(codec))
+    on, off = (np.asarray(t) for t in codec.note_tables())
     counts = np.zeros(128, np.int64)
     out = np.zeros((len(stream) // every + 1, 128), np.float32)
     s = np.asarray(stream, np.int64)
@@ -164,10 +162,8 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
                              w[a:b]], 0)
             return tf.ensure_shape(seq, [L + 1 + extra])
     if notes:
-        from ..nets.lstm import note_tables
-
         ck = tf.constant(note_counts(stream, codec, NOTE_EVERY))
-        on_t, off_t = (tf.constant(t, tf.int32) for t in note_tables(codec))
+        on_t, off_t = (tf.constant(t, tf.int32) for t in codec.note_tables())
         pitches = tf.range(128)
 
         def held_before(start):  # counts at the checkpoint, plus the tokens from there to the start

@@ -9,8 +9,6 @@ import sys
 
 import pytest
 
-pytest.importorskip("tensorflow")
-
 
 @pytest.mark.parametrize("model, arch", [("messages", "attention_lstm"), ("chorale", "lstm")])
 def test_bench_generate_prints_every_figure(model, arch):

@@ -14,7 +14,6 @@ from bridge.generation import Request, Sampling, continue_score, generator_for, 
 from bridge.music import load_score, read_midi
 from tests.conftest import CORPUS
 
-pytest.importorskip("tensorflow")
 CHORALES = CORPUS / "kern" / "bach-370-chorales"
 
 

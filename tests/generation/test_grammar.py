@@ -7,11 +7,10 @@ import pytest
 
 from bridge.codecs import get_codec
 from bridge.generation import kernels
-from bridge.nets.lstm import note_tables
 
 CODEC = get_codec("performance")
 BEATS = CODEC.token_beats().astype(np.float32)  # at 120 qpm: a 10 ms step is 0.02 beats
-ON, OFF = (np.asarray(t) for t in note_tables(CODEC))
+ON, OFF = (np.asarray(t) for t in CODEC.note_tables())
 TABLES = (ON >= 0, OFF >= 0, np.maximum(ON, 0).astype(np.int32), np.maximum(OFF, 0).astype(np.int32), BEATS, BEATS > 0)
 SHORTEST = float(BEATS[BEATS > 0].min())
 

@@ -10,8 +10,6 @@ from bridge import nets
 from bridge.codecs import get_codec
 from bridge.store import LoadedModel
 
-tf = pytest.importorskip("tensorflow")
-
 
 def loaded(arch, codec, **args):
     size = codec.field_sizes if arch == "attention_lstm" else codec.vocab_size

@@ -7,8 +7,6 @@ from bridge.errors import MusicFileError
 from bridge.music import load_score, read_midi, write_midi
 from tests.conftest import corpus_files
 
-music21 = pytest.importorskip("music21")
-
 
 def test_kern_chorale():
     path = corpus_files("kern/bach-370-chorales", "chor001.krn", 1)[0]
@@ -21,6 +19,8 @@ def test_kern_chorale():
 
 
 def test_musicxml_from_music21_corpus_and_back_to_midi(tmp_path):
+    import music21
+
     path = music21.corpus.getWork("bach/bwv66.6")
     s = load_score(path)
     expected = sum(len(p.flatten().stripTies().notes) for p in music21.corpus.parse("bach/bwv66.6").parts)
@@ -30,6 +30,8 @@ def test_musicxml_from_music21_corpus_and_back_to_midi(tmp_path):
 
 
 def test_bwv277_whose_music21_midi_export_fails_reads_from_kern_and_musicxml(tmp_path):
+    import music21
+
     for path in music21.corpus.getWork("bach/bwv277"):  # a .krn and a .mxl edition
         s = load_score(path)
         expected = sum(len(p.flatten().stripTies().notes) for p in music21.converter.parse(path).parts)

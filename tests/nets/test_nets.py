@@ -7,8 +7,6 @@ import pytest
 from bridge import nets
 from bridge.errors import CadenzaError
 
-keras = pytest.importorskip("keras")
-
 
 @pytest.mark.parametrize("arch", ["lstm", "rnn"])
 def test_shapes_and_safe_mode_round_trip(arch, tmp_path):
@@ -17,6 +15,8 @@ def test_shapes_and_safe_mode_round_trip(arch, tmp_path):
     y = model.predict(x, verbose=0)
     assert y.shape == (3, 17, 50)
     model.save(tmp_path / "m.keras")
+    import keras
+
     again = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
     np.testing.assert_allclose(again.predict(x, verbose=0), y, rtol=1e-5, atol=1e-5)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from bridge.training.split import split_of
 from tests.conftest import CORPUS, ROOT, corpus_files
 from tests.training.test_prepare import wild_folder
 
-pytest.importorskip("apache_beam")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("apache_beam") is None, reason="apache-beam not installed")
 
 
 def shards(folder: Path) -> dict[str, str]:

@@ -9,7 +9,6 @@ from bridge.codecs import get_codec
 from bridge.music import read_midi
 from tests.conftest import CORPUS
 
-tf = pytest.importorskip("tensorflow")
 PIANO = CORPUS / "piano-midi"
 
 
