@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import SHARED, cadenza
 
 JSB = SHARED / "benchmarks" / "pianoroll" / "JSB_Chorales.mat"
 
@@ -69,8 +67,7 @@ def test_a_uniform_model_scores_exactly_log_of_the_choices(tmp_path):
 @pytest.mark.parametrize("content,message", [(b"not a mat file", "not a MATLAB .mat file")])
 def test_a_file_that_is_not_mat_is_named(tmp_path, content, message):
     (tmp_path / "x.mat").write_bytes(content)
-    r = subprocess.run([sys.executable, "-m", "bridge", "bench", "pianoroll", str(tmp_path / "x.mat")],
-                       capture_output=True, text=True, timeout=120)
+    r = cadenza("bench", "pianoroll", tmp_path / "x.mat")
     assert r.returncode == 1 and message in r.stderr
 
 
@@ -88,9 +85,8 @@ def test_missing_splits_are_named(tmp_path):
 def test_the_command_trains_keeps_the_best_checkpoint_and_reports(tmp_path):
     write_mat(tmp_path / "toy.mat", np.random.default_rng(1))
     out = tmp_path / "r.json"
-    r = subprocess.run([sys.executable, "-m", "bridge", "bench", "pianoroll", str(tmp_path / "toy.mat"), "--epochs",
-                        "4", "--units", "32", "--layers", "1", "--out", str(out)], capture_output=True, text=True,
-                       timeout=600, cwd=ROOT)
+    r = cadenza("bench", "pianoroll", tmp_path / "toy.mat", "--epochs", "4", "--units", "32", "--layers", "1",
+                "--out", out)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     history = [h["valid_nats_per_frame"] for h in report["history"]]

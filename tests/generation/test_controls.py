@@ -193,20 +193,18 @@ def test_the_cost_of_a_control_on_real_music():
 
 
 def test_the_cli_takes_the_controls(tmp_path):
-    import subprocess
-    import sys
+    from tests.conftest import cadenza
 
     _have("chorale")
     out = tmp_path / "x.mid"
-    r = subprocess.run([sys.executable, "-m", "bridge", "generate", "--model", "chorale", "--seed", "1", "--beats", "16",
-                        "--polyphony-max", "1", "--velocity-range", "50-70", "--out", str(out)],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = cadenza("generate", "--model", "chorale", "--seed", "1", "--beats", "16", "--polyphony-max", "1",
+                "--velocity-range", "50-70", "--out", out)
     assert r.returncode == 0, r.stderr
     from bridge.music import load_score
 
     notes = load_score(out).note_array()
     assert len(notes) and notes[:, 1].min() >= 50 and notes[:, 1].max() <= 70
-    r = subprocess.run([sys.executable, "-m", "bridge", "generate", "--model", "chorale", "--polyphony-min", "3",
-                        "--polyphony-max", "2", "--out", str(tmp_path / "y.mid")], capture_output=True, text=True, cwd=ROOT)
+    r = cadenza("generate", "--model", "chorale", "--polyphony-min", "3", "--polyphony-max", "2", "--out",
+                tmp_path / "y.mid")
     assert r.returncode != 0 and "polyphony_min 3 is above polyphony_max 2" in r.stderr
     assert not (tmp_path / "y.mid").exists()

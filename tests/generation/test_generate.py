@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -130,9 +128,7 @@ def test_scale_mask_holds_in_generated_music(tiny):
 
 
 def test_cli_generate_and_continue_write_valid_midi(tiny, tmp_path):
-    def cadenza(*args):
-        return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], capture_output=True, text=True,
-                              timeout=300)
+    from tests.conftest import cadenza
 
     r = cadenza("generate", "--model", tiny, "--beats", "8", "--out", tmp_path / "g.mid", "--strategy", "top_n_95",
                 "--seed", "0")  # the default is a fresh seed each run; a tiny model may rest for 8 beats

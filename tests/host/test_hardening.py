@@ -274,8 +274,9 @@ def test_sighup_stops_the_daemon_cleanly(tmp_path):
 
 
 def test_generate_into_a_folder_is_a_one_line_error(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "bridge", "generate", "--model", MODEL, "--beats", "2", "--out",
-                        str(tmp_path)], capture_output=True, text=True, timeout=300)
+    from tests.conftest import cadenza
+
+    r = cadenza("generate", "--model", MODEL, "--beats", "2", "--out", tmp_path)
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "is a folder" in r.stderr, r.stderr
 
