@@ -91,13 +91,19 @@ class Daemon:
             self.ready.set()
 
     def _load_default(self) -> None:
-        """Load and warm the default model; a request that comes first waits for it (the store's lock)."""
+        """Load and warm the default model (and in jam mode along the harmony model); a request that comes first
+        waits for it (the store's lock)."""
         t0 = time.perf_counter()
         try:
             self.models.get("")
             log.info("default model %s ready in %.2f s", self.cfg.model, time.perf_counter() - t0)
         except CadenzaError as e:
             log.error("default model: %s", e)
+        try:
+            if self.live is not None and self.live.jam_cfg is not None and self.live.jam_cfg.mode == "along":
+                self.live.warm_along()  # the harmony model too: the first take's first beat is on time
+        except CadenzaError as e:
+            log.error("jam along: %s", e)
         finally:
             self.ready.set()
 

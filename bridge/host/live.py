@@ -121,6 +121,7 @@ class Live:
         self.session: dict | None = None  # jam mode along: the model playing along, and where it is
         self.along_lock = threading.RLock()  # the take is decided on the tick's thread, and may end on MIDI in's
         self.along_ms: deque = deque(maxlen=8)  # the last decisions of jam mode along, in milliseconds (along_margin)
+        self.along_warm: set[str] = set()  # harmony models whose first decision has been made in this process
         self.along_log: list[dict] = []  # each ended take: beats played, beats decided late, ms per decision
         self.stats = {"notes_in": 0, "clock_in": 0, "answers": 0, "answer_notes": 0, "dropped_late": 0, "let_go": 0}
         self._stop = threading.Event()
@@ -489,22 +490,49 @@ class Live:
         recent = max(self.along_ms, default=0.0) / 1000
         return min(max(ALONG_MARGIN, 2 * recent), 0.5 * 60 / self.qpm)
 
+    def along_model(self, s):
+        """The harmony model a take plays with: the settings' model if it harmonizes, else the default one."""
+        from ..tasks import HARMONY_MODEL
+
+        loaded = self.service.models.get(s.model) if s.model else None
+        if loaded is None or not loaded.codec.harmonizes:
+            loaded = self.service.models.get(HARMONY_MODEL)
+        return loaded
+
+    def warm_along(self, loaded=None, s=None) -> None:
+        """Load the take's harmony model and make one throwaway decision with it (reading its weights, the
+        compiled loop's first call: up to a second on a new machine), so that a take's first beat is not late.
+        The daemon calls it at start in jam mode along; a take's start calls it for a model not yet warm."""
+        from ..generation.along import Along
+        from ..settings import request_of
+
+        s = s or self.settings()
+        loaded = loaded or self.along_model(s)
+        if loaded.name in self.along_warm:
+            return
+        t0 = time.perf_counter()
+        spq = loaded.codec.params["steps_per_quarter"]
+        trial = Along(loaded, request_of(s), voices=3)
+        trial.decided = spq
+        trial.beat([(60, 0, spq), (62, spq, None)], 2 * spq)
+        self.along_warm.add(loaded.name)
+        log.info("jam along: %s ready in %.2f s", loaded.name, time.perf_counter() - t0)
+
     def start_along(self, now: float) -> dict | None:
         from ..generation.along import Along
         from ..settings import request_of
-        from ..tasks import HARMONY_MODEL
 
         player = self.player
         s = player.settings() if player is not None else self.settings()
         try:
-            loaded = self.service.models.get(s.model) if s.model else None
-            if loaded is None or not loaded.codec.harmonizes:
-                loaded = self.service.models.get(HARMONY_MODEL)
+            loaded = self.along_model(s)
+            self.warm_along(loaded, s)
             along = Along(loaded, request_of(s), voices=s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3)))
         except CadenzaError as e:
             log.warning("jam along: %s", e)
             self.phrase.clear()
             return None
+        now = max(now, self.clock.beat_at())  # loading may have taken beats: the first part is for a beat to come
         first = min([on for _, on, _, _ in self.phrase] + [on for on, _ in self.held.values()])
         origin = math.floor(first + 1e-9)
         vels = [v for *_, v in self.phrase] + [v for _, v in self.held.values()]
