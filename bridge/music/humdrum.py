@@ -40,7 +40,7 @@ INSTRUMENTS = {
     "*Ipanpi": "Pan Flute", "*Ipicco": "Piccolo", "*Ireedo": "Reed Organ", "*IsaxS": "Soprano Saxophone",
     "*IsaxA": "Alto Saxophone", "*IsaxT": "Tenor Saxophone", "*IsaxR": "Baritone Saxophone",
     "*Ishaku": "Shakuhachi", "*Itromt": "Trombone", "*Itromb": "Bass Trombone", "*Itromp": "Trumpet",
-    "*Ituba": "Tuba", "*Iorgan": "Pipe Organ", "*Iclest": "Celesta", "*Ihammd": "Electric Organ",
+    "*Ituba": "Tuba", "*Iclest": "Celesta", "*Ihammd": "Electric Organ",
     "*Ivibra": "Vibraphone", "*Ixylo": "Xylophone", "*Imarim": "Marimba", "*Iglock": "Glockenspiel",
     "*Itimpa": "Timpani",
 }  # unpitched percussion codes are left to music21
