@@ -22,9 +22,9 @@ import time
 from fractions import Fraction
 
 from ..errors import MusicFileError
-from .score import TPQ, KeySignature, Note, Score, Tempo, TimeSignature, Track, _note_order, qpm_to_usec
+from .notation import DEFAULT_VELOCITY  # music21's notes carry no velocity: the one notation.py gives them
+from .score import DEFAULT_TEMPO, TPQ, KeySignature, Note, Score, Tempo, TimeSignature, Track, _note_order, qpm_to_usec
 
-DEFAULT_VELOCITY = 80  # music21's notes carry no velocity; notation.py gives them this one
 # music21's name for a part with each instrument code (music21/humdrum/instruments.py), read from music21 10
 INSTRUMENTS = {
     "*ICvox": "Voice", "*ICstr": "StringInstrument", "*ICww": "Woodwind", "*ICbras": "Brass",
@@ -265,7 +265,7 @@ def _read(text: str, seconds: float | None, cancel: threading.Event | None, labe
     for tick in sorted(by_tick):
         tempos.append(Tempo(tick, qpm_to_usec(by_tick[tick][-1])))
     if not tempos or tempos[0].tick != 0:
-        tempos.insert(0, Tempo(0, 500_000))
+        tempos.insert(0, Tempo(0, DEFAULT_TEMPO))
     top = parts[0]
     return Score(tpq=TPQ, tracks=tuple(tracks), tempos=tuple(tempos),
                  time_signatures=tuple(top.meters[k] for k in sorted(top.meters)),
