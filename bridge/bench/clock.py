@@ -62,6 +62,7 @@ def midi_out_timing(notes: int, model: str, jack: bool) -> dict:
     """The scheduler's error over `notes` notes, under a concurrent generation."""
     from .. import store
     from ..generation import Request, continue_ids
+    from ..host.midiin import MidiInput
     from ..host.timing import Scheduler
 
     received: list = []
@@ -72,8 +73,8 @@ def midi_out_timing(notes: int, model: str, jack: bool) -> dict:
 
         be = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
         port = be.open_output("bench out", virtual=True)
-        rx = be.open_input([n for n in be.get_input_names() if "bench out" in n][0],
-                           callback=lambda m: received.append((time.monotonic(), m)))
+        rx = MidiInput("jack", [n for n in be.get_input_names() if "bench out" in n][0],
+                       on_message=lambda t, m: received.append((t, m)))
 
     def send(item):
         i, msg = item
@@ -130,6 +131,7 @@ def jam_figures(model: str, jams: int) -> dict:
 
     from ..host.config import ServeConfig
     from ..host.daemon import Daemon
+    from ..host.midiin import MidiInput
 
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-clock-"))
     d = Daemon(ServeConfig(http_port=0, port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False,
@@ -139,8 +141,8 @@ def jam_figures(model: str, jams: int) -> dict:
     be = mido.Backend("mido.backends.rtmidi/UNIX_JACK")
     heard: list = []
     out = be.open_output([n for n in be.get_output_names() if "Cadenza in" in n][0])
-    rx = be.open_input([n for n in be.get_input_names() if "Cadenza out" in n][0],
-                       callback=lambda m: heard.append((time.monotonic(), m)))
+    rx = MidiInput("jack", [n for n in be.get_input_names() if "Cadenza out" in n][0],
+                   on_message=lambda t, m: heard.append((t, m)))
     running = threading.Event()
     running.set()
 

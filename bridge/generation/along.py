@@ -23,7 +23,7 @@ from ..errors import CadenzaError
 from .runner import Request
 
 NEG = np.float32(-1e9)
-HOLD = 8  # beats a part started by the speculation may sound at most (it is ended there)
+HOLD = 8  # a part started by the speculation sounds at most to HOLD beats after the end of its own beat (ended there)
 
 
 class Along:

@@ -4,8 +4,8 @@
     cadenza serve --midi-in "Keystep" --midi-out "Synth" --jam --jam-wait 2 --jam-bars 2
     cadenza serve --link --virtual-ports --jam     # on an Ableton Link session's beat
 
-Ports are opened through mido with python-rtmidi (ALSA or JACK on Linux, CoreMIDI on macOS, Windows
-MIDI with loopMIDI for virtual ports). The clock is, in this order: an Ableton Link session (`--link`),
+Ports are opened with python-rtmidi (ALSA or JACK on Linux, CoreMIDI on macOS, Windows MIDI with loopMIDI
+for virtual ports): output through mido, input read from rtmidi's queue by a thread of ours (midiin.py). The clock is, in this order: an Ableton Link session (`--link`),
 else MIDI clock arriving on the input (24 ticks a beat, Start/Stop/Continue, Song Position), else a
 steady `qpm`; its tempo drives every request's `qpm`.
 
@@ -35,7 +35,6 @@ from .timing import InternalClock, MidiClock, Scheduler
 
 log = logging.getLogger("cadenza.live")
 MAX_PHRASE = 1024  # notes of a phrase kept (the oldest go first)
-MAX_INCOMING = 4096  # MIDI messages waiting to be read (a flood is dropped, counted and said once)
 MAX_HELD = 512  # notes held at once, over every player and channel
 HOLD_BARS = 4  # a note held longer than this many bars is let go: its note-off was lost
 ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123  # MIDI channel mode messages that end every held note
@@ -43,14 +42,13 @@ ALONG_MARGIN = 0.03  # seconds before a beat at which its parts are decided (jam
 # twice the longest of the last 8 decisions when that is more (a loaded machine decides earlier), at most half a beat
 
 
-def backend(api: str = "auto"):
-    """The mido backend for a MIDI API: alsa, jack, coremidi, windows, or auto."""
+def midi_api(api: str = "auto") -> str:
+    """The MIDI API to use: alsa, jack, coremidi or windows (auto: the system's)."""
     import os
     import sys
 
-    import mido
+    from .midiin import RTMIDI_API
 
-    names = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE", "windows": "WINDOWS_MM"}
     if api == "auto":
         if sys.platform == "darwin":
             api = "coremidi"
@@ -58,10 +56,20 @@ def backend(api: str = "auto"):
             api = "windows"
         else:
             api = "alsa" if os.path.exists("/dev/snd/seq") else "jack"
-    if api not in names:
+    if api not in RTMIDI_API:
         raise CadenzaError(f"MIDI API {api!r}: choose alsa, jack, coremidi, windows or auto")
+    return api
+
+
+def backend(api: str = "auto"):
+    """The mido backend for a MIDI API: alsa, jack, coremidi, windows, or auto."""
+    import mido
+
+    from .midiin import RTMIDI_API
+
+    api = midi_api(api)
     try:
-        return mido.Backend(f"mido.backends.rtmidi/{names[api]}", load=True)
+        return mido.Backend(f"mido.backends.rtmidi/{RTMIDI_API[api]}", load=True)
     except Exception as e:  # noqa: BLE001 - python-rtmidi missing, or built without that API
         raise CadenzaError(f"MIDI through {api} is not available here ({e}); install python-rtmidi "
                            "(pip install 'cadenza[midi]')") from None
@@ -77,6 +85,15 @@ def find_port(names: list[str], wanted: str) -> str:
         return hits[0]
     raise CadenzaError(f"no MIDI port {wanted!r}" + (f" (ports: {', '.join(names)})" if names else " (no ports)")
                        + ("; several match" if hits else ""))
+
+
+def close_quietly(port) -> None:
+    """Close a MIDI port (None: nothing); one that went away may fail to close, and that is no matter."""
+    if port is not None:
+        try:
+            port.close()
+        except Exception:  # noqa: BLE001 - closing a port that went away
+            pass
 
 
 @dataclass
@@ -107,8 +124,6 @@ class Live:
             from .link import LinkClock
 
             self.link = LinkClock(qpm)
-        self.incoming: deque = deque(maxlen=MAX_INCOMING)
-        self.dropped = 0
         self.phrase: deque = deque(maxlen=MAX_PHRASE)  # (pitch, on beat, off beat, velocity)
         self.held: dict[tuple, tuple[float, int]] = {}  # ((player, channel), pitch) -> (on beat, velocity)
         self.last_off: float | None = None  # beat of the phrase's last note-off
@@ -149,18 +164,17 @@ class Live:
         if self.want_in or self.want_out or self.virtual:
             self._open()
         self.scheduler = Scheduler(self._send)
-        for target, name in ((self._read, "cadenza-midi-in"), (self._watch, "cadenza-jam")):
-            t = threading.Thread(target=target, name=name, daemon=True)
-            t.start()
-            self.threads.append(t)
+        t = threading.Thread(target=self._watch, name="cadenza-jam", daemon=True)
+        t.start()
+        self.threads.append(t)
 
     def _open(self) -> None:
         be = backend(self.api)
         if self.virtual:
-            self.inport = be.open_input("Cadenza in", virtual=True, callback=self._callback)
+            self.inport = self._open_input(virtual="Cadenza in")
             self.outport = be.open_output("Cadenza out", virtual=True)
         if self.want_in:
-            self.inport = be.open_input(find_port(be.get_input_names(), self.want_in), callback=self._callback)
+            self.inport = self._open_input(find_port(be.get_input_names(), self.want_in))
         if self.want_out:
             self.outport = be.open_output(find_port(be.get_output_names(), self.want_out))
         log.info("MIDI: in %s, out %s", getattr(self.inport, "name", None), getattr(self.outport, "name", None))
@@ -171,39 +185,19 @@ class Live:
             self.scheduler.stop()
         self.all_notes_off()
         for port in (self.inport, self.outport):
-            if port is not None:
-                try:
-                    port.close()
-                except Exception:  # noqa: BLE001 - closing a port that went away
-                    pass
+            close_quietly(port)
         if self.link is not None:
             self.link.stop()
         for t in self.threads:
             t.join(2)
 
     # ----- MIDI in --------------------------------------------------------------------------------------
-    def _callback(self, msg) -> None:
-        """rtmidi's thread: only timestamp and queue (a flood is bounded)."""
-        if len(self.incoming) >= MAX_INCOMING:
-            self.dropped += 1
-            return
-        self.incoming.append((time.monotonic(), msg))
+    def _open_input(self, port: str | None = None, virtual: str | None = None):
+        """A MidiInput (bridge.host.midiin: read by a Python thread, so a busy daemon loses no message) whose
+        messages go to `message`."""
+        from .midiin import MidiInput
 
-    def _read(self) -> None:
-        said = 0
-        while not self._stop.is_set():
-            if not self.incoming:
-                time.sleep(0.0005)
-                if self.dropped > said:
-                    log.warning("MIDI in: %d messages dropped (more than %d waiting)", self.dropped - said,
-                                MAX_INCOMING)
-                    said = self.dropped
-                continue
-            t, msg = self.incoming.popleft()
-            try:
-                self.message(msg, t)
-            except Exception:  # noqa: BLE001 - one odd message never stops the input
-                log.exception("MIDI in: %s not handled", msg)
+        return MidiInput(midi_api(self.api), port, virtual=virtual, on_message=lambda t, msg: self.message(msg, t))
 
     def message(self, msg, t: float | None = None) -> None:
         t = time.monotonic() if t is None else t
@@ -306,10 +300,12 @@ class Live:
                 log.warning("MIDI %s %r went away; Cadenza plays on and takes it back when it returns", kind, want)
             elif present and gone:
                 try:
+                    old = self.inport if kind == "input" else self.outport
                     if kind == "input":
-                        self.inport = be.open_input(find_port(names, want), callback=self._callback)
+                        self.inport = self._open_input(find_port(names, want))
                     else:
                         self.outport = be.open_output(find_port(names, want))
+                    close_quietly(old)
                     self.gone[kind] = False
                     log.info("MIDI %s %r is back", kind, want)
                 except Exception as e:  # noqa: BLE001 - not ready yet: next time
