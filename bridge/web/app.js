@@ -70,7 +70,9 @@ function showCard() {
 
 // ----- the task -----------------------------------------------------------------------------------------
 function task() { return $('task').value; }
-function modelsFor(t) { return state.models.filter((m) => m.tasks.includes(t)); }
+// jam is played here, in the page; each answer is a continuation of the phrase, asked as the Continue task is
+function serverTask(t) { return t === 'jam' ? 'continue' : t; }
+function modelsFor(t) { return state.models.filter((m) => m.tasks.includes(serverTask(t))); }
 function showTask() {
   const t = task();
   const sel = $('model');
@@ -83,12 +85,19 @@ function showTask() {
     sel.append(o);
   }
   if (fit.some((m) => m.name === keep)) sel.value = keep;
-  else if (t === 'continue' && fit.some((m) => m.name === state.defaultModel)) sel.value = state.defaultModel;
+  else if (serverTask(t) === 'continue' && fit.some((m) => m.name === state.defaultModel)) sel.value = state.defaultModel;
+  if (t !== 'jam') stopJam();
   $('region-box').hidden = t !== 'infill';
   $('second-box').hidden = t !== 'interpolate';
+  $('jam-box').hidden = t !== 'jam';
+  $('clear-notes').hidden = $('notes-count').hidden = t === 'jam';  // a jam's phrases come and go
   const none = document.querySelector('input[name="prime"][value="none"]');
   none.disabled = t !== 'continue';
   if (none.disabled && none.checked) document.querySelector('input[name="prime"][value="upload"]').checked = true;
+  for (const r of document.querySelectorAll('input[name="prime"]')) {  // a jam's prime is what is played
+    if (r.value !== 'none') r.disabled = t === 'jam' && r.value !== 'notes';
+    if (t === 'jam' && r.value === 'notes') r.checked = true;
+  }
   showCard();
   showSettings();
   showPrimePanel();
@@ -139,8 +148,9 @@ async function loadSettings() {
 
 // only the settings the task (and the model) take: the first few in view, the rest under "More settings"
 function applies(s) {
-  const t = task();
+  const t = serverTask(task());
   if (!s.tasks.includes(t)) return false;
+  if (task() === 'jam' && (s.name === 'beats' || s.name === 'variations')) return false;  // the bars above; one answer
   if (s.name === 'drum_classes' && t === 'continue') {
     const m = state.models.find((x) => x.name === $('model').value);
     return !!m && m.codec === 'drums';
@@ -186,10 +196,11 @@ function fillPieces() {
 
 function primeKind() { return document.querySelector('input[name="prime"]:checked').value; }
 const VERBS = { continue: 'Continue', infill: 'Infill', harmonize: 'Harmonize', groove: 'Groove', drumify: 'Drumify',
-  interpolate: 'Interpolate' };
+  interpolate: 'Interpolate', jam: 'Start jamming' };
 function showPrimePanel() {
   for (const k of ['piece', 'upload', 'notes']) $(`prime-${k}`).hidden = primeKind() !== k;
-  $('go').textContent = task() === 'continue' && primeKind() === 'none' ? 'Generate' : VERBS[task()];
+  $('go').textContent = task() === 'continue' && primeKind() === 'none' ? 'Generate'
+    : task() === 'jam' && jam.on ? 'Stop jamming' : VERBS[task()];
 }
 
 let second = null;  // interpolate's beat to end on
@@ -232,6 +243,7 @@ const sounding = new Map();
 let t0 = null;
 function noteOn(pitch, vel = 90) {
   const now = performance.now() / 1000;
+  if (jam.on) jamNoteOn(pitch, vel, now);
   if (t0 === null) t0 = now;
   sounding.set(pitch, { start: now, vel });
   synth.start(pitch, vel, 0);
@@ -241,6 +253,7 @@ function noteOff(pitch) {
   if (!n) return;
   sounding.delete(pitch);
   synth.stop(pitch);
+  if (jam.on) { jamNoteOff(pitch, performance.now() / 1000); return; }
   const qpm = Number(($('set-qpm') || {}).value) || 120;
   const k = qpm / 60;
   played.push([pitch, +((n.start - t0) * k).toFixed(4), Math.max(1 / 16, +((performance.now() / 1000 - n.start) * k).toFixed(4)), n.vel]);
@@ -405,6 +418,7 @@ function tick() {
 const STEP_BEATS = 8;
 function offset(k = '1') {
   if (state.task === 'interpolate') return (Number(k) - 1) * STEP_BEATS;
+  if (state.task === 'jam') return jam.offset;  // the answer starts on the bar line after the phrase
   return state.task === 'continue' ? state.prime.end : 0;
 }
 let view = { end: 4, W: 960 };
@@ -455,6 +469,7 @@ function draw(playhead = null) {
   });
   g.globalAlpha = 1;
   if (state.prime.end && (state.task || task()) === 'continue') { g.fillStyle = '#000'; g.fillRect(x(state.prime.end), 0, 1, H); }
+  if (state.task === 'jam' && vars.length) { g.fillStyle = '#000'; g.fillRect(x(jam.offset), 0, 1, H); }
   if (playhead !== null) { g.fillStyle = '#d00'; g.fillRect(x(playhead), 0, 2, H); }
   state.drawnNotes = drawn;
   legendOf(vars);
@@ -524,7 +539,7 @@ function legendOf(vars) {
   const legend = $('legend');
   legend.replaceChildren();
   for (const [name, colour] of [['prime', PRIME_COLOUR]].concat(
-    vars.map(([k]) => [`${state.task === 'interpolate' ? 'step' : 'variation'} ${k}`,
+    vars.map(([k]) => [state.task === 'jam' ? 'answer' : `${state.task === 'interpolate' ? 'step' : 'variation'} ${k}`,
       COLOURS[(Number(k) - 1) % COLOURS.length]]))) {
     const item = document.createElement('span');
     const swatch = document.createElement('i');
@@ -534,9 +549,218 @@ function legendOf(vars) {
   }
 }
 
+// ----- jam: the page plays with the player ---------------------------------------------------------------
+// The page keeps its own clock: beat 0 when Start is pressed, at the tempo setting; bar lines every bar of
+// the meter setting (4/4 when none). A phrase is what was played since the last answer. When nothing is held
+// and the player has been silent for the wait, the phrase goes to the daemon as a continuation of its notes
+// (the Continue task, its settings from the form), and the answer plays from the next bar line, each note
+// scheduled at its beat as it streams in (a model late for that bar line: from the one after). A note played
+// while the answer is due ends it and drops what has not sounded: the player leads.
+const MAX_PHRASE = 1024;  // notes of a phrase kept (the oldest go first), as the daemon's jam keeps
+const jam = state.jam = { on: false, t0: 0, qpm: 120, bar: 4, phrase: [], held: new Map(), lastOff: null,
+  answer: null, offset: 0, log: [], timer: null, lastBeat: -1 };
+
+function jamBeat(now = performance.now() / 1000) { return (now - jam.t0) * jam.qpm / 60; }
+function jamSeconds(beat) { return jam.t0 + beat * 60 / jam.qpm; }  // on performance.now()'s clock, in seconds
+function barBeats() {
+  const [num, den] = (($('set-meter') || {}).value || '').split('/').map(Number);
+  return num > 0 && den > 0 ? num * 4 / den : 4;
+}
+function jamNumber(id, lo, hi, what) {
+  const el = $(id);
+  el.classList.remove('field-error');
+  const v = Number(el.value);
+  if (el.value === '' || !(v >= lo && v <= hi)) { el.classList.add('field-error'); el.focus(); say(`${what} must be ${lo}-${hi}`); return null; }
+  return v;
+}
+
+function startJam() {
+  say('');
+  const qpm = jamNumber('set-qpm', 10, 400, 'the tempo (quarter notes a minute)');
+  const wait = qpm && jamNumber('jam-wait', 0.5, 16, 'the wait before an answer (beats)');
+  const bars = wait && jamNumber('jam-bars', 1, 8, "the answer's length (bars)");
+  if (!bars) return;
+  Object.assign(jam, { on: true, t0: performance.now() / 1000, qpm, wait, bars, bar: barBeats(), phrase: [],
+    held: new Map(), lastOff: null, lastBeat: -1, answer: null });
+  state.task = 'jam'; state.prime = { notes: [], end: 0 }; state.variations = {}; state.error = null;
+  synth.ensure();
+  jam.timer = setInterval(jamTick, 5);
+  requestAnimationFrame(jamFrame);
+  say('jamming: play a phrase, then listen', true);
+  showPrimePanel();
+}
+
+function stopJam() {
+  if (!jam.on) return;
+  jam.on = false;
+  clearInterval(jam.timer);
+  dropAnswer();
+  $('jam-beat').textContent = 'not jamming';
+  showPrimePanel();
+  draw();
+}
+
+function jamNoteOn(pitch, vel, now) {
+  dropAnswer();  // the player leads
+  if (!jam.phrase.length && !jam.held.size) { state.prime = { notes: [], end: 0 }; state.variations = {}; }
+  jam.held.set(pitch, { on: jamBeat(now), vel });
+}
+function jamNoteOff(pitch, now) {
+  const n = jam.held.get(pitch);
+  if (!n) return;
+  jam.held.delete(pitch);
+  const off = jamBeat(now);
+  jam.phrase.push([pitch, n.on, Math.max(1 / 16, off - n.on), n.vel]);
+  if (jam.phrase.length > MAX_PHRASE) jam.phrase.shift();
+  jam.lastOff = off;
+  showPhrase(jam.phrase);
+}
+function showPhrase(phrase) {
+  if (!phrase.length) return;
+  const start = Math.min(...phrase.map((n) => n[1]));
+  const notes = phrase.map(([p, on, d, v]) => [p, +(on - start).toFixed(4), +d.toFixed(4), v]);
+  state.prime = { notes: notes.map((n) => [...n, 0]), end: Math.max(...notes.map((n) => n[1] + n[2])) };
+  return { start, notes };
+}
+
+function jamTick() {
+  const beat = jamBeat();
+  const whole = Math.floor(beat);
+  if (whole !== jam.lastBeat) {  // the beat shown, and clicked when asked (the click scheduled on the beat itself)
+    jam.lastBeat = whole;
+    $('jam-beat').textContent = `bar ${Math.floor(whole / jam.bar) + 1}, beat ${Math.floor(whole % jam.bar) + 1}`;
+    if ($('jam-click').checked) blip(jamSeconds(whole + 1), (whole + 1) % jam.bar === 0);
+  }
+  if (jam.phrase.length && !jam.held.size && jam.lastOff !== null && beat - jam.lastOff >= jam.wait) ask(beat);
+}
+function jamFrame() {
+  if (!jam.on) return;
+  const start = jam.answer ? jam.answer.start : null;
+  draw(start === null ? null : jamBeat() - start);
+  requestAnimationFrame(jamFrame);
+}
+
+async function ask(beat) {
+  const { start, notes } = showPhrase(jam.phrase);
+  const lastOff = jam.lastOff;
+  jam.phrase = []; jam.lastOff = null;
+  const beats = jam.bars * jam.bar;
+  const downbeat = Math.ceil(beat / jam.bar - 1e-9) * jam.bar;
+  const entry = { phrase: notes.length, lastOff, asked: beat, downbeat, arrived: null, first: null,
+    notes: 0, dropped: 0, error: null };
+  jam.log.push(entry);
+  if (jam.log.length > 100) jam.log.shift();
+  const answer = jam.answer = { entry, start, downbeat, beats, pending: [], pitches: new Set(), cancelled: false,
+    job: null, out: midiAccess && midiAccess.outputs.get($('midi-out').value) };
+  jam.offset = downbeat - start;
+  state.variations = {};
+  state.clickedAt = performance.now(); state.firstNoteAt = null;
+  const settings = Object.assign(settingsValues(), { beats, variations: 1, qpm: jam.qpm });
+  let response;
+  try {
+    response = await fetch('/api/jobs', { method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Cadenza-Token': TOKEN },
+      body: JSON.stringify({ task: 'continue', settings, prime: { kind: 'notes', notes } }) });
+  } catch (e) { jamFailed(entry, `the daemon does not answer (${e.message})`); return; }
+  if (!response.ok) {
+    let body = {};
+    try { body = await response.json(); } catch (e) { body = { error: `the daemon answered ${response.status}` }; }
+    const field = body.field && $(`set-${body.field}`);
+    if (field) field.classList.add('field-error');
+    jamFailed(entry, body.error);
+    return;
+  }
+  await readEvents(response, (ev) => jamEvent(answer, ev));
+}
+function jamFailed(entry, message) {
+  entry.error = message; state.error = message;
+  say(message);  // one line; the jam stops so that the player sees it (fix the setting, start again)
+  stopJam();
+}
+
+function jamEvent(answer, ev) {
+  if (ev.type === 'job') { answer.job = ev.id; return; }
+  if (ev.type === 'error') { answer.done = true; answer.entry.error = ev.message; state.error = ev.message; say(ev.message); return; }
+  if (ev.type === 'done' || ev.type === 'cancelled') { answer.done = true; return; }
+  if (ev.type !== 'notes' || ev.variation !== 1 || answer.cancelled) return;
+  const entry = answer.entry;
+  if (entry.arrived === null) {
+    entry.arrived = jamBeat();
+    if (entry.arrived > answer.downbeat - 0.02) {  // the model was late for that bar line: the next one
+      answer.downbeat = Math.ceil((entry.arrived + 0.05) / jam.bar) * jam.bar;
+      entry.downbeat = answer.downbeat;
+      jam.offset = answer.downbeat - answer.start;
+    }
+    state.firstNoteAt = performance.now();
+  }
+  const mine = state.variations[1] = state.variations[1] || [];
+  for (const [p, s, d, v] of ev.notes) {
+    if (s >= answer.beats) continue;
+    const len = Math.min(d, answer.beats - s);
+    sound(answer, p, v, answer.downbeat + s, len);
+    mine.push([p, s, len, v]);
+    entry.notes++;
+    if (entry.first === null || answer.downbeat + s < entry.first) entry.first = answer.downbeat + s;
+  }
+}
+
+// one note of the answer at its beat: Web MIDI out (time-stamped) or this page's synth (Web Audio time)
+function sound(answer, pitch, vel, at, len) {
+  const on = jamSeconds(at), off = jamSeconds(at + len);
+  answer.pitches.add(pitch);
+  if (answer.out) {
+    answer.out.send([0x90, pitch, vel], on * 1000);
+    answer.out.send([0x80, pitch, 0], off * 1000);
+    answer.pending.push({ at: on });
+    return;
+  }
+  const ctx = synth.ensure();
+  const shift = ctx.currentTime - performance.now() / 1000;
+  const a = Math.max(ctx.currentTime, on + shift), b = Math.max(a + 0.05, off + shift);
+  const osc = ctx.createOscillator(); const gain = ctx.createGain();
+  osc.type = 'triangle'; osc.frequency.value = 440 * Math.pow(2, (pitch - 69) / 12);
+  gain.gain.setValueAtTime(0, a);
+  gain.gain.linearRampToValueAtTime(0.2 * vel / 127, a + 0.01);
+  gain.gain.setTargetAtTime(0, b, 0.05);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start(a); osc.stop(b + 0.4);
+  answer.pending.push({ at: on, osc, gain });
+}
+
+function dropAnswer() {
+  const answer = jam.answer;
+  if (!answer) return;
+  jam.answer = null;
+  answer.cancelled = true;
+  const now = performance.now() / 1000;
+  answer.entry.dropped = answer.pending.filter((n) => n.at > now).length;
+  const ctx = synth.ctx;
+  for (const n of answer.pending) {
+    if (!n.osc) continue;
+    try { n.gain.gain.cancelScheduledValues(ctx.currentTime); n.gain.gain.setTargetAtTime(0, ctx.currentTime, 0.02); n.osc.stop(ctx.currentTime + 0.1); } catch (e) { /* over */ }
+  }
+  if (answer.out) {
+    if (answer.out.clear) answer.out.clear();  // what is queued and not sent yet
+    for (const p of answer.pitches) answer.out.send([0x80, p, 0]);
+  }
+  if (answer.job && !answer.done) api(`/api/jobs/${answer.job}/cancel`, { method: 'POST' }).catch(() => {});
+}
+
+function blip(when, accent) {  // the click: a short tick at `when` (performance.now() seconds)
+  const ctx = synth.ensure();
+  const a = Math.max(ctx.currentTime, when + ctx.currentTime - performance.now() / 1000);
+  const osc = ctx.createOscillator(); const gain = ctx.createGain();
+  osc.frequency.value = accent ? 1760 : 1320;
+  gain.gain.setValueAtTime(0.15, a);
+  gain.gain.exponentialRampToValueAtTime(1e-4, a + 0.05);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start(a); osc.stop(a + 0.06);
+}
+
 // ----- a request -----------------------------------------------------------------------------------------
 let reading = null;
 async function go() {
+  if (task() === 'jam') { if (jam.on) stopJam(); else startJam(); return; }
   say('');
   const kind = primeKind();
   const prime = { kind };
@@ -575,7 +799,12 @@ async function go() {
     say(body.error); state.error = body.error; return;
   }
   $('cancel').disabled = false;
-  // the answer is the request's event stream: read it as it comes
+  await readEvents(response, onEvent);
+  if (!state.done) { state.done = true; say('the connection to the daemon was cut'); finish(); }
+}
+
+// a request's answer is its event stream (server-sent events): each event to `handle` as it comes
+async function readEvents(response, handle) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -589,12 +818,11 @@ async function go() {
       while ((cut = buffer.indexOf('\n\n')) >= 0) {
         const block = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
-        for (const line of block.split('\n')) if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)));
+        for (const line of block.split('\n')) if (line.startsWith('data: ')) handle(JSON.parse(line.slice(6)));
       }
     }
-  } catch (e) { /* the stream was cut: said below */ }
+  } catch (e) { /* the stream was cut: the caller says so */ }
   reading = null;
-  if (!state.done) { state.done = true; say('the connection to the daemon was cut'); finish(); }
 }
 
 function onEvent(ev) {
@@ -684,7 +912,7 @@ function dragRegion() {
 function keys() {
   document.addEventListener('keydown', (e) => {
     const typing = ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName) || e.target.closest('#keys');
-    if (e.key === 'Escape') { cancel(); stop(); return; }
+    if (e.key === 'Escape') { cancel(); stop(); stopJam(); return; }
     if (typing || e.repeat) return;
     if (e.key === 'Enter' && e.target.tagName !== 'BUTTON' && !$('go').disabled) { e.preventDefault(); go(); }
     else if (e.key === ' ' && e.target.tagName !== 'BUTTON' && primeKind() !== 'notes') {

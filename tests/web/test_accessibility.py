@@ -21,7 +21,7 @@ def violations(driver) -> list[dict]:
     return json.loads(result)
 
 
-@pytest.mark.parametrize("task", ["continue", "infill", "harmonize", "groove", "interpolate"])
+@pytest.mark.parametrize("task", ["continue", "infill", "harmonize", "groove", "interpolate", "jam"])
 def test_no_serious_or_critical_violations(browser, studio, task):
     open_page(browser, studio)
     pick_task(browser, task)

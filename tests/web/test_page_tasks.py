@@ -201,3 +201,65 @@ def test_interpolate_from_one_beat_to_another_on_the_page(browser, studio, tmp_p
     grid = browser.execute_script("return window.cadenza.grid")
     assert len(grid["rows"]) == 9 and sum(grid["hits"].values()) == sum(len(v) for v in steps.values())
     shot(browser, "interpolate")
+
+
+PLAY_PHRASE = """
+const j = window.cadenza.jam, keys = [...document.querySelectorAll('#keys button')];
+const b0 = Math.ceil((performance.now() / 1000 - j.t0) * j.qpm / 60) + 0.25;  // a quarter past the next beat
+const ms = (beat) => Math.max(0, (j.t0 + beat * 60 / j.qpm) * 1000 - performance.now());
+[0, 4, 7, 12].forEach((k, i) => {  // C E G C, a note every half beat, each held 0.4 of a beat
+  setTimeout(() => keys[k].dispatchEvent(new PointerEvent('pointerdown')), ms(b0 + i / 2));
+  setTimeout(() => keys[k].dispatchEvent(new PointerEvent('pointerup')), ms(b0 + i / 2 + 0.4));
+});
+return b0;
+"""
+
+
+def test_jam_on_the_page_answers_on_the_next_bar_line_and_lets_the_player_lead(browser, studio):
+    """Jam: the page's clock at its tempo; a phrase played on the keys is answered from the first bar line after
+    the wait, each note at its beat; a note played before the answer sounds drops it; a bad tempo is one line."""
+    open_page(browser, studio)
+    pick_task(browser, "jam")
+    assert not hidden(browser, "jam-box") and hidden(browser, "region-box")
+    assert browser.execute_script("return document.querySelector('input[name=prime][value=notes]').checked")
+    assert browser.execute_script("return document.querySelector('input[name=prime][value=upload]').disabled")
+    assert visible(browser, "temperature") and not visible(browser, "beats") and not visible(browser, "variations")
+    assert "chorale" in models(browser) and "groove" not in models(browser)
+    browser.execute_script("document.getElementById('set-qpm').value = 120; document.getElementById('jam-wait').value = 1;"
+                           "document.getElementById('jam-bars').value = 1; return true")
+    go = browser.find_element("id", "go")
+    assert go.text == "Start jamming"
+    go.click()
+    assert browser.execute_script("return window.cadenza.jam.on") and go.text == "Stop jamming"
+    b0 = browser.execute_script(PLAY_PHRASE)
+    wait(browser, "window.cadenza.jam.log.length && window.cadenza.jam.log[0].first !== null", timeout=60)
+    entry = browser.execute_script("return window.cadenza.jam.log[0]")
+    assert entry["phrase"] == 4 and entry["error"] is None, entry
+    assert entry["lastOff"] >= b0 + 1.9 - 0.01  # the phrase ended when its last note did
+    assert entry["asked"] >= entry["lastOff"] + 1 - 0.05  # after one beat of silence
+    assert entry["downbeat"] % 4 == 0 and entry["downbeat"] >= entry["asked"]  # a bar line: 4/4 at the page's clock
+    assert entry["downbeat"] > entry["arrived"]  # the answer was there before its bar line (else the next one)
+    assert entry["downbeat"] <= entry["first"] < entry["downbeat"] + 4 and entry["notes"] > 0
+    wait(browser, "!window.cadenza.jam.answer || window.cadenza.jam.answer.done", timeout=60)
+    entry = browser.execute_script("return window.cadenza.jam.log[0]")
+    drawn = browser.execute_script("return window.cadenza.drawnNotes")
+    assert drawn == entry["notes"] and browser.execute_script("return window.cadenza.prime.notes.length") == 4
+    shot(browser, "jam")
+    # the player leads: a note played while the answer is still due drops what has not sounded
+    before = browser.execute_script(
+        "const j = window.cadenza.jam, e = j.log[0], k = document.querySelectorAll('#keys button')[2];"
+        "const now = (performance.now() / 1000 - j.t0) * j.qpm / 60;"
+        "k.dispatchEvent(new PointerEvent('pointerdown')); k.dispatchEvent(new PointerEvent('pointerup'));"
+        "return now < e.first")
+    entry = browser.execute_script("return window.cadenza.jam.log[0]")
+    if before:
+        assert entry["dropped"] == entry["notes"], entry
+    assert browser.execute_script("return window.cadenza.jam.answer") is None
+    go.click()
+    assert not browser.execute_script("return window.cadenza.jam.on") and go.text == "Start jamming"
+    # a tempo the clock cannot keep: one line, the field marked, no jam
+    browser.execute_script("document.getElementById('set-qpm').value = 1000; return true")
+    go.click()
+    message = browser.find_element("id", "message").text
+    assert "tempo" in message and "\n" not in message and not browser.execute_script("return window.cadenza.jam.on")
+    assert browser.execute_script("return document.getElementById('set-qpm').classList.contains('field-error')")
