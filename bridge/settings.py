@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from .errors import CadenzaError
 from .generation.sampling import STRATEGIES  # the kernels' order; checked here, as every value is
+from .music.styles import STYLES
 
 MAX_BEATS = 1024.0
 MAX_TEXT = 200  # characters of any text setting
@@ -172,6 +173,8 @@ SPEC: tuple[Setting, ...] = (
             "third of a step", 0, 1, tasks=DRUMS, first=True),
     Setting("drum_classes", str, "", "drums: only these classes, e.g. 'kick,snare,closed hi-hat' (kick snare "
             "closed hi-hat, open hi-hat, low tom, mid tom, high tom, crash, ride); \"\": all", check=_drum_classes, tasks=("continue",) + DRUMS),
+    Setting("style", str, "", "groove, drumify, interpolate: the style the groove model plays in (the Groove MIDI "
+            "Dataset's); \"\": not said", choices=("",) + STYLES, tasks=DRUMS, first=True),
     Setting("steps", int, 5, "interpolate: beats from the first to the second, both included", 2, 64, tasks=("interpolate",), first=True),
     Setting("voices", int, 0, "harmonize: at most this many parts sounding under the melody; 0: the model's own "
             "(three under a chorale's soprano)", 0, 8, tasks=("harmonize",), first=True),

@@ -12,6 +12,10 @@ Every 2-bar window (4/4, a bar apart, 4 hits or more) of the validation files, a
   number of tapped steps.
 - Interpolate: pairs of validation beats, 5 steps from A to B: the share of pairs whose steps' Hamming
   distance to A's decoded pattern never falls and to B's never rises.
+- Realism: each class's spread (standard deviation) of timing offsets and velocities on the real hits, the
+  model's against the real performance's (a model that always plays the mean is accurate and lifeless: 0x).
+- A model that hears the style and tempo (trained with styles) is told each window's own style (as a user
+  choosing it would) and, in rows of their own, not told it.
 - Speed: groove and drumify of 2 bars, the median of 50 calls, in milliseconds.
 """
 from __future__ import annotations
@@ -33,8 +37,7 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     from .. import store
     from ..codecs.drums import CLASS_NAMES
     from ..generation.groove import STEPS, model_for
-    from ..codecs.drums import groove_features as features
-    from ..training.groove import tap, windows
+    from ..training.groove import styles_of, tap, windows
 
     loaded = store.load(model)
     m = model_for(loaded)
@@ -42,8 +45,14 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     train_files = _paths(loaded, "train")[:max_files or None]
     if not valid_files or not train_files:
         raise SystemExit(f"{model}: its training or validation files are not here (../shared/corpus/groove)")
-    H, V, O, Q = windows(valid_files)
-    TH, TV, TO, _ = windows(train_files)
+    styles = styles_of(Path(loaded.meta["corpus"]["paths"][0])) if m.styles else None
+    H, V, O, Q, S = windows(valid_files, styles=styles)
+    TH, TV, TO, _, _ = windows(train_files)
+    told = {"": S, ", style not said": np.full_like(S, -1)} if m.styles else {"": S}
+
+    def features(h, v, o, t, task, style=S):
+        return m.features(h, v, o, t, task, style, Q)
+
     n = len(H)
     ms_per_step = 60000.0 / Q / 4  # (N,)
     hit = H > 0.5
@@ -52,11 +61,14 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
          "validation_files": len(valid_files)}
 
     # ----- groove --------------------------------------------------------------------------------------
-    src = features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0)
-    pv, po = np.empty_like(H), np.empty_like(H)
-    for a in range(0, n, 256):
-        mu, _ = m.encode(src[a:a + 256])
-        _, pv[a:a + 256], po[a:a + 256] = m.decode(mu, src[a:a + 256])
+    played = {}
+    for said, sty in told.items():
+        src = features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, sty)
+        pv, po = np.empty_like(H), np.empty_like(H)
+        for a in range(0, n, 256):
+            mu, _ = m.encode(src[a:a + 256])
+            _, pv[a:a + 256], po[a:a + 256] = m.decode(mu, src[a:a + 256])
+        played["model" + said] = (po, pv)
     scale = ms_per_step[:, None, None] * np.ones_like(H)
     mean_vel = float(TV[TH > 0.5].mean())
     pos = np.arange(STEPS) % 16
@@ -76,20 +88,34 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
                 round(float(np.abs(vel - V)[hit].mean() * 127), 2))
 
     r["groove"] = {"timing_mae_ms": {}, "velocity_mae": {}}
-    for name, (off, vel) in {"model": (po, pv), "quantised input": (np.zeros_like(O), np.full_like(V, mean_vel)),
+    for name, (off, vel) in {**played, "quantised input": (np.zeros_like(O), np.full_like(V, mean_vel)),
                              "class x position means": (base_off, base_vel)}.items():
         t, v = errors(off, vel)
         r["groove"]["timing_mae_ms"][name] = t
         r["groove"]["velocity_mae"][name] = v
+    # realism: each class's spread of offsets (ms) and velocities on the real hits, the model's over the real's
+    po, pv = played["model"]
+    spread = {}
+    for k, c in enumerate(CLASS_NAMES):
+        sel = hit[..., k]
+        if sel.sum() < 20:
+            continue
+        real_off, real_vel = (O[..., k] * scale[..., k])[sel], V[..., k][sel]
+        spread[c] = {"offset": round(float((po[..., k] * scale[..., k])[sel].std() / max(1e-9, real_off.std())), 2),
+                     "velocity": round(float(pv[..., k][sel].std() / max(1e-9, real_vel.std())), 2)}
+    r["groove"]["spread_vs_real"] = spread
 
     # ----- drumify ---------------------------------------------------------------------------------------
     T = tap(H)
-    dsrc = features(zeros, zeros, zeros, T, 1)
-    prob = np.empty_like(H)
-    for a in range(0, n, 256):
-        mu, _ = m.encode(dsrc[a:a + 256])
-        prob[a:a + 256], _, _ = m.decode(mu, dsrc[a:a + 256])
-    made = prob > m.thresholds  # each class's threshold, calibrated on the training split
+    kits = {}
+    for said, sty in told.items():
+        dsrc = features(zeros, zeros, zeros, T, 1, sty)
+        prob = np.empty_like(H)
+        for a in range(0, n, 256):
+            mu, _ = m.encode(dsrc[a:a + 256])
+            prob[a:a + 256], _, _ = m.decode(mu, dsrc[a:a + 256])
+        kits["model" + said] = prob > m.thresholds  # each class's threshold, calibrated on the training split
+    made = kits["model"]
     common: dict[int, Counter] = {}
     for h, t in zip(TH > 0.5, tap(TH)):
         common.setdefault(int(t.sum()), Counter())[h.tobytes()] += 1
@@ -103,7 +129,7 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
         tp = float((pred & hit).sum())
         return round(2 * tp / max(1.0, float(pred.sum() + hit.sum())), 3)
 
-    r["drumify"] = {"hit_f1": {"model": f1(made), "most common pattern for the tap count": f1(base)},
+    r["drumify"] = {"hit_f1": {**{k: f1(v) for k, v in kits.items()}, "most common pattern for the tap count": f1(base)},
                     "hits_per_window_by_class": {c: {"model": round(float(made[..., k].sum()) / n, 2),
                                                      "real": round(float(hit[..., k].sum()) / n, 2),
                                                      "baseline": round(float(base[..., k].sum()) / n, 2)}
@@ -115,11 +141,11 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     mono = 0
     count = min(pairs, n // 2)
     order = rng.permutation(n)
-    cond = features(np.zeros((5, STEPS, 9), np.float32), np.zeros((5, STEPS, 9), np.float32),
-                    np.zeros((5, STEPS, 9), np.float32), np.zeros((5, STEPS), np.float32), 2)
     for i in range(count):
         a, b = order[2 * i], order[2 * i + 1]
         mu, _ = m.encode(asrc[[a, b]])
+        cond = m.features(np.zeros((5, STEPS, 9), np.float32), np.zeros((5, STEPS, 9), np.float32),
+                          np.zeros((5, STEPS, 9), np.float32), np.zeros((5, STEPS), np.float32), 2, S[a], Q[a])
         t = np.linspace(0, 1, 5, dtype=np.float32)[:, None]
         p, _, _ = m.decode((1 - t) * mu[0] + t * mu[1], cond)
         pats = p > 0.5
@@ -155,6 +181,9 @@ def table_groove(r: dict) -> str:
              "groove (on the real hits)          timing MAE ms   velocity MAE"]
     for k in g["timing_mae_ms"]:
         lines.append(f"  {k:<32} {g['timing_mae_ms'][k]:>13.2f}   {g['velocity_mae'][k]:>12.2f}")
+    if g.get("spread_vs_real"):
+        lines.append("  spread of offsets / velocities on the real hits, model over real: " + "; ".join(
+            f"{c} {v['offset']:.2f}/{v['velocity']:.2f}" for c, v in g["spread_vs_real"].items()))
     lines.append("drumify hit F1: " + ", ".join(f"{k} {v:.3f}" for k, v in d["hit_f1"].items()))
     lines.append("  hits per window by class (model / real / baseline): " + "; ".join(
         f"{c} {v['model']:.1f}/{v['real']:.1f}/{v['baseline']:.1f}" for c, v in d["hits_per_window_by_class"].items()))

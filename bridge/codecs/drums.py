@@ -30,6 +30,7 @@ import numpy as np
 
 from ..music import Score
 from ..music.score import TPQ, Tempo, TimeSignature, Track, qpm_to_usec
+from ..music.styles import STYLES
 from .base import Codec
 
 # (name, the pitch it is written as, the pitches read as it)
@@ -183,10 +184,27 @@ def from_grid(hits: np.ndarray, vel: np.ndarray, off: np.ndarray, qpm: float = 1
 CODEC = DrumStepsCodec
 
 
-def groove_features(hits, vel, off, tapped, task: int) -> np.ndarray:
+def style_of(name: str) -> int:
+    """A style's index in STYLES; -1 for none ("": not said). Unknown names are refused by the settings."""
+    return STYLES.index(name) if name else -1
+
+
+def groove_features(hits, vel, off, tapped, task: int, style=None, qpm=None) -> np.ndarray:
     """(N, S, 31): the groove model's step features, in training and in use: hits, velocities, offsets
-    (scaled to -1..1), the tapped rhythm, and the task one-hot (0 groove, 1 drumify, 2 beat)."""
+    (scaled to -1..1), the tapped rhythm, and the task one-hot (0 groove, 1 drumify, 2 beat).
+
+    With `style` and `qpm` (a model that conditions on them: (N,) style indices, -1 where not known, and
+    (N,) tempi), 19 more: the style one-hot (all zero: not known) and the tempo, (qpm - 120) / 60."""
     n, s = hits.shape[:2]
     one = np.zeros((n, s, 3), np.float32)
     one[..., task] = 1
-    return np.concatenate([hits, vel, 2 * off, tapped[..., None], one], -1).astype(np.float32)
+    parts = [hits, vel, 2 * off, tapped[..., None], one]
+    if style is not None:
+        style = np.broadcast_to(np.asarray(style, np.int64), (n,))
+        sty = np.zeros((n, len(STYLES)), np.float32)
+        known = style >= 0
+        sty[np.nonzero(known)[0], style[known]] = 1
+        tempo = ((np.broadcast_to(np.asarray(qpm, np.float32), (n,)) - 120.0) / 60.0).clip(-2, 3)
+        extra = np.concatenate([sty, tempo[:, None]], -1)
+        parts.append(np.repeat(extra[:, None, :], s, 1))
+    return np.concatenate(parts, -1).astype(np.float32)

@@ -9,6 +9,9 @@ weights are read as arrays (bridge/arrays.py) and the LSTMs run as numpy product
     interpolate(model, a, b, steps=5)                 2-bar beats from a's to b's, through the latent space
     generate_beats(model, bars, ...)                  beats from z ~ N(0, temperature^2)
 
+A model trained with styles (`cadenza train-groove`, the default) also hears the style (`style`: one of the
+Groove MIDI Dataset's 18, or none said) and the piece's tempo at every step.
+
 Controls: `humanize` (0: the quantised input as it came, 1: the model's performance, between: a blend
 of timing and velocity), `swing` (0-1: the second 16th of each 8th delayed by up to a third of a step,
 after the model), `density` (notes per beat: each bar gets that many hits times its beats, the likeliest
@@ -21,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..codecs.drums import CLASS_NAMES, N_CLASSES, from_grid, grid, groove_features
+from ..codecs.drums import CLASS_NAMES, N_CLASSES, from_grid, grid, groove_features, style_of
 from ..errors import CadenzaError
 from ..music import Score
 
@@ -70,8 +73,16 @@ class GrooveModel:
         self.out = [w.astype(np.float32) for w in a.get("out")]
         self.latent = self.mu[1].shape[0]
         self.name = loaded.name
+        self.styles = int(loaded.meta.get("arch", {}).get("args", {}).get("styles", 0))  # hears style and tempo
         # drumify's threshold per class, calibrated on the training split (bridge.training.groove.calibrate)
         self.thresholds = np.array(loaded.meta.get("drumify", {}).get("thresholds", [0.5] * C), np.float32)
+
+    def features(self, hits, vel, off, tapped, task: int, style=-1, qpm=120.0) -> np.ndarray:
+        """The step features this model reads: with the style (an index, -1: not said) and the tempo when it
+        was trained with them (bridge.codecs.drums.groove_features)."""
+        if not self.styles:
+            return groove_features(hits, vel, off, tapped, task)
+        return groove_features(hits, vel, off, tapped, task, style, qpm)
 
     def encode(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = np.concatenate([_lstm(source, *self.fwd), _lstm(source, *self.bwd, reverse=True)], -1)
@@ -153,16 +164,18 @@ def _swing(off: np.ndarray, hits: np.ndarray, swing: float) -> np.ndarray:
     return off
 
 
-def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0) -> Score:
+def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0, style: str = "") -> Score:
     """The score with its drum part played by the model: its hits kept, with the timing and velocities of a
-    performance (blended with the quantised input by `humanize`), swung by `swing`."""
+    performance (blended with the quantised input by `humanize`), swung by `swing`; in `style` (one of
+    STYLES, "": not said) at the score's tempo, for a model that hears them."""
     n = _steps_of(score)
     hits, vel, off = grid(score, SPQ, 0, n)
     if not hits.any():
         raise CadenzaError("no drums to groove: groove plays a drum part with feel; drumify makes one from the "
                            "rhythm of any music")
     H = _windows(hits)
-    src = groove_features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0)
+    src = model.features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0,
+                         style_of(style), score.qpm)
     mu, _ = model.encode(src)
     _, pv, po = model.decode(mu, src)
     pv, po = pv.reshape(-1, C)[:n], po.reshape(-1, C)[:n]
@@ -190,14 +203,14 @@ def rhythm_of(score: Score) -> tuple[np.ndarray, bool]:
 
 
 def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), temperature: float = 0.0,
-            seed: int = 0, swing: float = 0.0) -> tuple[Score, bool]:
+            seed: int = 0, swing: float = 0.0, style: str = "") -> tuple[Score, bool]:
     """A kit part that plays the score's rhythm (its drums' onsets, or its notes' where it has no drums),
     with the score's other parts kept. Returns (score, whether the notes' onsets were used)."""
     tapped, from_notes = rhythm_of(score)
     n = len(tapped)
     T = _windows(tapped)
     zeros = np.zeros(T.shape + (C,), np.float32)
-    src = groove_features(zeros, zeros, zeros, T, 1)
+    src = model.features(zeros, zeros, zeros, T, 1, style_of(style), score.qpm)
     mu, lv = model.encode(src)
     if temperature:
         rng = np.random.default_rng(seed)
@@ -216,20 +229,21 @@ def _beat(score: Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def interpolate(model: GrooveModel, a: Score, b: Score, steps: int = 5, density: float = 0.0, classes=(),
-                swing: float = 0.0) -> list[Score]:
+                swing: float = 0.0, style: str = "") -> list[Score]:
     """`steps` 2-bar beats from a's first 2 bars to b's, decoded from points along the line between their
     latent codes (the first is a's own decoding, the last b's)."""
     if not 2 <= steps <= 64:
         raise CadenzaError(f"steps {steps}: interpolate makes 2-64 beats")
     ha, va, oa = _beat(a)
     hb, vb, ob = _beat(b)
-    src = np.concatenate([groove_features(ha[None], va[None], oa[None], np.zeros((1, STEPS), np.float32), 2),
-                          groove_features(hb[None], vb[None], ob[None], np.zeros((1, STEPS), np.float32), 2)])
+    sq = (style_of(style), a.qpm)
+    src = np.concatenate([model.features(ha[None], va[None], oa[None], np.zeros((1, STEPS), np.float32), 2, *sq),
+                          model.features(hb[None], vb[None], ob[None], np.zeros((1, STEPS), np.float32), 2, *sq)])
     mu, _ = model.encode(src)
     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
     z = (1 - t) * mu[0] + t * mu[1]
     zeros = np.zeros((steps, STEPS, C), np.float32)
-    cond = groove_features(zeros, zeros, zeros, np.zeros((steps, STEPS), np.float32), 2)
+    cond = model.features(zeros, zeros, zeros, np.zeros((steps, STEPS), np.float32), 2, *sq)
     prob, pv, po = model.decode(z, cond)
     out = []
     for k in range(steps):
@@ -239,14 +253,14 @@ def interpolate(model: GrooveModel, a: Score, b: Score, steps: int = 5, density:
 
 
 def generate_beats(model: GrooveModel, bars: int = 2, temperature: float = 1.0, seed: int = 0, density: float = 0.0,
-                   classes=(), swing: float = 0.0, qpm: float = 120.0) -> Score:
+                   classes=(), swing: float = 0.0, qpm: float = 120.0, style: str = "") -> Score:
     """New beats from the latent space: a z ~ N(0, temperature^2) every 2 bars."""
     if not 1 <= bars <= MAX_BARS:
         raise CadenzaError(f"bars {bars}: 1-{MAX_BARS}")
     w = math.ceil(bars / 2)
     z = temperature * np.random.default_rng(seed).standard_normal((w, model.latent)).astype(np.float32)
     zeros = np.zeros((w, STEPS, C), np.float32)
-    cond = groove_features(zeros, zeros, zeros, np.zeros((w, STEPS), np.float32), 2)
+    cond = model.features(zeros, zeros, zeros, np.zeros((w, STEPS), np.float32), 2, style_of(style), qpm)
     prob, pv, po = (a.reshape(-1, C)[:bars * 16] for a in model.decode(z, cond))
     hits = _choose(prob, density, classes)
     return from_grid(hits, pv, _swing(po, hits, swing), qpm, SPQ)
@@ -268,12 +282,12 @@ def run_task(task: str, loaded, primes: list, s) -> tuple[list, str]:
     classes = parse_classes(s.drum_classes) if s.drum_classes else ()
     seed = s.seed if s.seed >= 0 else int(np.random.default_rng().integers(2**31))
     if task == "groove":
-        return [groove(model, primes[0], s.humanize, s.swing)], ""
+        return [groove(model, primes[0], s.humanize, s.swing, s.style)], ""
     if task == "drumify":
         out, note = [], ""
         for k in range(s.variations):
             score, from_notes = drumify(model, primes[0], density=s.density, classes=classes,
-                                        temperature=s.temperature, seed=seed + k, swing=s.swing)
+                                        temperature=s.temperature, seed=seed + k, swing=s.swing, style=s.style)
             out.append(score)
             if from_notes:
                 note = "no drums here: the notes' onsets are the rhythm the kit plays"
@@ -281,5 +295,6 @@ def run_task(task: str, loaded, primes: list, s) -> tuple[list, str]:
     if task == "interpolate":
         if len(primes) != 2:
             raise CadenzaError("interpolate takes two beats")
-        return interpolate(model, primes[0], primes[1], s.steps, density=s.density, classes=classes, swing=s.swing), ""
+        return interpolate(model, primes[0], primes[1], s.steps, density=s.density, classes=classes, swing=s.swing,
+                           style=s.style), ""
     raise CadenzaError(f"unknown drum task {task!r}: one of {', '.join(TASKS)}")

@@ -2,7 +2,8 @@
 
 Every step (a 16th note) of a 2-bar window is 31 numbers: the nine drum classes' hits (0/1),
 velocities (0-1) and timing offsets (-1 to 1: twice the fraction of a step a hit is early or late),
-a tapped rhythm (one voice), and the task (groove, drumify, or the beat itself). A bidirectional LSTM
+a tapped rhythm (one voice), and the task (groove, drumify, or the beat itself); a model built with
+`styles` also reads the style (the Groove MIDI Dataset's 18, or none said) and the tempo at every step. A bidirectional LSTM
 encoder reads the source to a latent z (mean and log-variance); an LSTM decoder reads z and the
 condition at every step and writes the nine hits' logits, velocities and offsets:
 
@@ -24,15 +25,20 @@ DEFAULTS = {
     "latent": 32,
     "enc_units": 128,  # per direction
     "dec_units": 256,
+    "styles": 0,  # the styles it hears (with the tempo) at every step; 0: neither (the first shipped models)
 }
 CLASSES = 9
 FEATURES = 3 * CLASSES + 1 + 3  # hits, velocities, offsets; the tap; the task
 OUT = 3 * CLASSES
 
 
-def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 128, dec_units: int = 256, codec=None):
-    source = keras.Input((steps, FEATURES), name="source")
-    cond = keras.Input((steps, FEATURES), name="condition")
+def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 128, dec_units: int = 256, codec=None,
+          styles: int = 0):
+    """`styles`: with the Groove MIDI Dataset's 18, every step also carries the style one-hot and the tempo
+    (bridge.codecs.drums.groove_features): the model hears what it plays."""
+    width = FEATURES + (styles + 1 if styles else 0)
+    source = keras.Input((steps, width), name="source")
+    cond = keras.Input((steps, width), name="condition")
     z = keras.Input((latent,), name="z")
     h = keras.layers.Bidirectional(keras.layers.LSTM(enc_units), name="encoder")(source)
     mu = keras.layers.Dense(latent, name="mu")(h)

@@ -108,5 +108,9 @@ class GrooveConfig:
     seed: int = 0
     max_files: int = option(0, "only the first N files of each part (smoke tests)", show_default=False)
     args: dict = option({}, "a groovae argument: latent, enc_units, dec_units (repeatable)", flag="--arg")
+    styles: bool = option(True, "no style and tempo at every step (the model then hears neither)",
+                          invert="--no-styles")
+    style_drop: float = option(0.25, "the share of training windows whose style is not said (so that a request "
+                               "without one plays well too)")
     note: str = option("", "a note on the corpus for cadenza.json")
     verbose: int = option(1, "no progress", invert="--quiet")

@@ -28,13 +28,25 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CadenzaError
-from ..codecs.drums import groove_features as features
+from ..codecs.drums import STYLES, groove_features as features  # noqa: F401 - STYLES: styles_of
 from .config import GrooveConfig  # noqa: F401 - the settings (and flags) of `cadenza train-groove`
 from .data import EarlyStop
 
 C = 9
 TASKS = ("groove", "drumify", "beat")
 TASK_SHARE = (0.4, 0.3, 0.3)
+
+
+def styles_of(folder: Path) -> dict[Path, int]:
+    """Each file's style (an index in STYLES: info.csv's style before "/"; -1 for one not in STYLES)."""
+    import csv
+
+    out = {}
+    with (folder / "info.csv").open(newline="") as f:
+        for row in csv.DictReader(f):
+            name = row.get("style", "").split("/")[0]
+            out[folder / row["midi_filename"]] = STYLES.index(name) if name in STYLES else -1
+    return out
 
 
 def _files(folder: Path, max_files: int = 0) -> dict[str, list[Path]]:
@@ -57,12 +69,13 @@ def _files(folder: Path, max_files: int = 0) -> dict[str, list[Path]]:
     return out
 
 
-def windows(paths, steps: int = 32, hop: int = 16, min_hits: int = 4):
-    """(hits, velocities, offsets) each (N, steps, 9), and the tempo (qpm) of each window's file."""
+def windows(paths, steps: int = 32, hop: int = 16, min_hits: int = 4, styles: dict | None = None):
+    """(hits, velocities, offsets) each (N, steps, 9), the tempo (qpm) of each window's file, and its style
+    (an index in STYLES, -1 where not known; `styles`: a file's, from styles_of)."""
     from ..codecs.drums import grid
     from ..music import load_score
 
-    H, V, O, Q = [], [], [], []
+    H, V, O, Q, S = [], [], [], [], []
     for p in paths:
         try:
             score = load_score(p)
@@ -75,9 +88,10 @@ def windows(paths, steps: int = 32, hop: int = 16, min_hits: int = 4):
                 V.append(v[a:a + steps])
                 O.append(o[a:a + steps])
                 Q.append(score.qpm)
+                S.append((styles or {}).get(p, -1))
     if not H:
-        return (np.zeros((0, steps, C), np.float32),) * 3 + (np.zeros(0),)
-    return np.stack(H), np.stack(V), np.stack(O), np.array(Q)
+        return (np.zeros((0, steps, C), np.float32),) * 3 + (np.zeros(0), np.zeros(0, np.int64))
+    return np.stack(H), np.stack(V), np.stack(O), np.array(Q), np.array(S, np.int64)
 
 
 def tap(hits: np.ndarray) -> np.ndarray:
@@ -85,24 +99,27 @@ def tap(hits: np.ndarray) -> np.ndarray:
     return (hits.max(-1) > 0.5).astype(np.float32)
 
 
-def make_examples(h, v, o, tasks: np.ndarray):
-    """(source, condition, target) for each window and its task (0 groove, 1 drumify, 2 beat)."""
+def make_examples(h, v, o, tasks: np.ndarray, style=None, qpm=None):
+    """(source, condition, target) for each window and its task (0 groove, 1 drumify, 2 beat); with `style`
+    and `qpm` (each (N,)), every step also carries them (a model built with `styles`)."""
     zeros = np.zeros_like(h)
-    src = np.empty(h.shape[:2] + (3 * C + 4,), np.float32)
+    width = 3 * C + 4 + (len(STYLES) + 1 if style is not None else 0)
+    src = np.empty(h.shape[:2] + (width,), np.float32)
     cond = np.empty_like(src)
     for t in range(3):
         m = tasks == t
         if not m.any():
             continue
+        sq = {} if style is None else {"style": np.asarray(style)[m], "qpm": np.asarray(qpm)[m]}
         if t == 0:  # quantised: hits only
-            f = features(h[m], zeros[m], zeros[m], np.zeros(h[m].shape[:2], np.float32), 0)
+            f = features(h[m], zeros[m], zeros[m], np.zeros(h[m].shape[:2], np.float32), 0, **sq)
             src[m], cond[m] = f, f
         elif t == 1:  # the tapped rhythm
-            f = features(zeros[m], zeros[m], zeros[m], tap(h[m]), 1)
+            f = features(zeros[m], zeros[m], zeros[m], tap(h[m]), 1, **sq)
             src[m], cond[m] = f, f
-        else:  # the beat itself; the decoder is told only the task
-            src[m] = features(h[m], v[m], o[m], np.zeros(h[m].shape[:2], np.float32), 2)
-            cond[m] = features(zeros[m], zeros[m], zeros[m], np.zeros(h[m].shape[:2], np.float32), 2)
+        else:  # the beat itself; the decoder is told only the task (and the style and tempo)
+            src[m] = features(h[m], v[m], o[m], np.zeros(h[m].shape[:2], np.float32), 2, **sq)
+            cond[m] = features(zeros[m], zeros[m], zeros[m], np.zeros(h[m].shape[:2], np.float32), 2, **sq)
     target = np.concatenate([h, v, 2 * o], -1).astype(np.float32)
     return src, cond, target
 
@@ -121,15 +138,16 @@ def train_groove(cfg: GrooveConfig) -> Path:
     folder = Path(cfg.data)
     files = _files(folder, cfg.max_files)
     t0 = time.time()
-    train = windows(files["train"])
-    valid = windows(files["validation"])
+    styles = styles_of(folder) if cfg.styles else None
+    train = windows(files["train"], styles=styles)
+    valid = windows(files["validation"], styles=styles)
     if not len(train[0]) or not len(valid[0]):
         raise CadenzaError("no 2-bar windows with drums in the training or validation files")
     if cfg.verbose:
         print(f"{len(train[0])} training and {len(valid[0])} validation windows ({time.time() - t0:.0f} s)")
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    args = {**nets.defaults("groovae"), **cfg.args}
+    args = {**nets.defaults("groovae"), **({"styles": len(STYLES)} if cfg.styles else {}), **cfg.args}
     model = nets.build("groovae", None, **args)
     enc, mu_l, lv_l = model.get_layer("encoder"), model.get_layer("mu"), model.get_layer("logvar")
     rep, cat, dec, out_l = (model.get_layer(n) for n in ("z_steps", "decoder_in", "decoder", "out"))
@@ -157,7 +175,8 @@ def train_groove(cfg: GrooveConfig) -> Path:
         return loss, parts
 
     vt = rng.choice(3, len(valid[0]), p=TASK_SHARE)
-    vsrc, vcond, vtarget = make_examples(*valid[:3], vt)
+    vsq = valid[4:] + valid[3:4] if cfg.styles else ()  # (style, qpm): the validation windows' own
+    vsrc, vcond, vtarget = make_examples(*valid[:3], vt, *vsq)
     latent = args["latent"]
 
     def val_loss():
@@ -176,7 +195,11 @@ def train_groove(cfg: GrooveConfig) -> Path:
         for _ in range(cfg.steps_per_epoch):
             idx = rng.integers(0, len(train[0]), cfg.batch)
             tasks = rng.choice(3, cfg.batch, p=TASK_SHARE)
-            src, cond, target = make_examples(train[0][idx], train[1][idx], train[2][idx], tasks)
+            sq = ()
+            if cfg.styles:  # a share of the windows is not told its style: requests often say none
+                sty = np.where(rng.random(cfg.batch) < cfg.style_drop, -1, train[4][idx])
+                sq = (sty, train[3][idx])
+            src, cond, target = make_examples(train[0][idx], train[1][idx], train[2][idx], tasks, *sq)
             eps = rng.standard_normal((cfg.batch, latent)).astype(np.float32)
             loss, _ = step(src, cond, target, eps)
             losses.append(float(loss))
@@ -219,17 +242,21 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
     from ..generation.groove import model_for
 
     loaded = store.load(model)
-    if files is None:  # the training split as the model records it, in the corpus folder it was trained on
-        folder = Path(loaded.meta["corpus"]["paths"][0])
+    folder = Path(loaded.meta["corpus"]["paths"][0])  # the corpus folder it was trained on
+    if files is None:  # the training split as the model records it
         files = [folder / rel.partition("/")[2] for rel in loaded.meta["split"].get("train", [])]
     files = [f for f in files[::every] if Path(f).is_file()]
     if not files:
         raise CadenzaError(f"{model}: its training files are not here")
-    H, _, _, _ = windows(files)
+    m = model_for(loaded)
+    H, _, _, Q, S = windows(files, styles=styles_of(folder) if m.styles else None)
     T = tap(H)
     zeros = np.zeros_like(H)
-    src = features(zeros, zeros, zeros, T, 1)
-    m = model_for(loaded)
+    if m.styles:  # a model that hears the style: calibrated on the windows told their style and not told it
+        H, T, Q = np.concatenate([H, H]), np.concatenate([T, T]), np.concatenate([Q, Q])
+        S = np.concatenate([S, np.full_like(S, -1)])
+        zeros = np.zeros_like(H)
+    src = m.features(zeros, zeros, zeros, T, 1, S, Q)
     prob = np.empty_like(H)
     for a in range(0, len(H), 256):
         mu, _ = m.encode(src[a:a + 256])

@@ -72,8 +72,10 @@ def test_numpy_inference_equals_keras(tiny_groove, model):
     from bridge import store
     from bridge.training.groove import make_examples, windows
 
-    H, V, O, _ = windows([BEAT])
-    src, cond, _ = make_examples(H[:6], V[:6], O[:6], np.array([0, 1, 2, 0, 1, 2]))
+    H, V, O, Q, _ = windows([BEAT])
+    assert model.styles == 18  # trained with the style and tempo at every step (the default)
+    style = np.array([16, -1, 9, 16, -1, 9])  # rock, not said, jazz
+    src, cond, _ = make_examples(H[:6], V[:6], O[:6], np.array([0, 1, 2, 0, 1, 2]), style, Q[:6])
     z = np.random.default_rng(0).standard_normal((6, model.latent)).astype(np.float32)
     mu, lv, out = store.load(str(tiny_groove)).model.predict([src, cond, z], verbose=0)
     nmu, nlv = model.encode(src)
@@ -205,3 +207,24 @@ def test_the_drums_model_continues_a_mixed_file_s_drums(tiny_drums, tmp_path):
     r = cli("generate", "--model", tiny_drums, "--polyphony-max", "2", "--out", tmp_path / "y.mid")
     assert r.returncode != 0 and "plays drums" in r.stderr
     assert isinstance(got, Score)
+
+
+def test_the_style_and_tempo_reach_the_model(model):
+    """A model trained with styles reads the style (the `style` setting) and the piece's tempo: told jazz rather
+    than rock, or at another tempo, it plays otherwise; an unknown style is refused by the settings."""
+    from bridge import settings as S
+    from bridge.codecs.drums import STYLES
+    from bridge.generation.groove import drumify
+    from bridge.music import load_score
+
+    beat = load_score(BEAT)
+    rock, _ = drumify(model, beat, style="rock")
+    jazz, _ = drumify(model, beat, style="jazz")
+    none, _ = drumify(model, beat)
+    assert rock.tracks[0].notes != jazz.tracks[0].notes and rock.tracks[0].notes != none.tracks[0].notes
+    z = np.zeros((1, 32, 9), np.float32)
+    a = model.features(z, z, z, np.zeros((1, 32), np.float32), 1, 16, 90.0)
+    b = model.features(z, z, z, np.zeros((1, 32), np.float32), 1, 16, 150.0)
+    assert a.shape[-1] == 31 + len(STYLES) + 1 and a[0, 0, 31 + 16] == 1 and (a != b).any()
+    with pytest.raises(S.SettingError, match="polka"):
+        S.apply(S.Settings(), "style", "polka")
