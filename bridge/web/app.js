@@ -681,7 +681,7 @@ function jamFailed(entry, message) {
 function jamEvent(answer, ev) {
   if (ev.type === 'job') { answer.job = ev.id; return; }
   if (ev.type === 'error') { answer.done = true; answer.entry.error = ev.message; state.error = ev.message; say(ev.message); return; }
-  if (ev.type === 'done' || ev.type === 'cancelled') { answer.done = true; return; }
+  if (ev.type === 'done' || ev.type === 'cancelled') { answer.done = true; $('play').disabled = !allNotes().length; return; }
   if (ev.type !== 'notes' || ev.variation !== 1 || answer.cancelled) return;
   const entry = answer.entry;
   if (entry.arrived === null) {
