@@ -154,6 +154,9 @@ COMMANDS = (
             "it again costs a second or two.", "cadenza warm\n  cadenza warm piano chorale"),
     Command("eval", "a model's quality: NLL against baselines, music statistics, copy rate", "cmd_eval",
             (arg("--model", default="piano"),
+             arg("--all", action="store_true", help="every shipped model, each measured as it is used (continue, "
+                 "harmonize, infill, groove and drumify), in one table against the goals"),
+             arg("--only", nargs="+", metavar="MODEL", help="with --all: only these models"),
              arg("--corpus", help="the folder of the model's training corpus, if it is not where it was"),
              arg("--pieces", type=int, default=16, help="generated pieces to compare (default 16)"),
              arg("--beats", type=float, default=32.0, help="beats per generated piece (default 32)"),
@@ -168,7 +171,7 @@ COMMANDS = (
             "music statistics of generated pieces next to real ones; the share of generated 8-note pitch n-grams "
             "copied from the training set.",
             "cadenza eval --model piano\n  cadenza eval --model chorale --pieces 32 --json --out chorale-eval.json "
-            "--plot chorale-eval.png"),
+            "--plot chorale-eval.png\n  cadenza eval --all --json --out eval-all.json"),
     Command("render", "turn a MIDI file into audio (wav flac ogg mp3) or a piano-roll picture (png)", "cmd_render",
             (arg("input", help="a MIDI, **kern or MusicXML file (or a recording: its transcription)"),
              arg("--out", "-o", required=True, help="output: .wav .flac .ogg .mp3 or .png"),
@@ -537,6 +540,14 @@ def cmd_eval(args) -> int:
     def say(line):
         print(line, file=sys.stderr, flush=True)
 
+    if args.all:
+        from .bench.evalall import run_all, table_all
+
+        r = run_all(pieces=args.pieces, seed=args.seed, models=args.only, progress=say)
+        if args.out:
+            atomic_write_text(Path(args.out), json.dumps(r, indent=1))
+        print(json.dumps(r, indent=1) if args.json else table_all(r))
+        return 0
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
                  seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior)
     if args.out:

@@ -66,6 +66,24 @@ def test_eval_on_the_chorale_model(tmp_path):
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_eval_all_measures_each_model_as_it_is_used(tmp_path):
+    """`cadenza eval --all`: one table of every shipped model's figures against the goals; an infill model gets
+    its continuation statistics and its suffix use and joins (here one model, one piece, to stay quick)."""
+    if not (ROOT / "models" / "melody" / "cadenza.json").exists():
+        pytest.skip("shipped model missing")
+    out = tmp_path / "all.json"
+    r = cadenza("eval", "--all", "--only", "melody", "--pieces", "1", "--out", out)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert report["models"] == {"melody": "infill"}
+    figures = {row["figure"]: row for row in report["rows"]}
+    assert "scale_consistency" in figures and "copy rate" in figures and "2-bar infill ms" in figures
+    use = figures["suffix use (real middle's bits, both sides against left only)"]
+    assert use["goal"] == ">= 5% lower" and use["ok"] == (use["value"] >= 0.05)
+    assert report["goals"] == sum(1 for row in report["rows"] if row["ok"] is not None) > 5
+    assert f"{report['goals_met']} of {report['goals']} goals met" in r.stdout and "suffix use" in r.stdout
+
+
 def test_eval_names_a_missing_corpus(tmp_path):
     from bridge.errors import CadenzaError
     from bridge.evaluate import resolve_split
