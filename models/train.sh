@@ -58,7 +58,9 @@ cadenza train $C/nottingham data/folk --codec notewise --param melody=true --par
 cadenza train $C/groove --codec drums --name drums --transpose 0 --layers 2 --units 256 --dropout 0.2 \
   --steps-per-epoch 100 --patience 4 --max-minutes 15 \
   --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: its own train/validation split" "$@"
-cadenza train-groove $C/groove --name groove --max-minutes 20 --patience 10 --free-bits 16 \
+# (session 14) the groove model hears the style and the tempo (train-groove's default now; --no-styles for the
+# session 7 model), 35 minutes; it calibrates drumify's thresholds itself
+cadenza train-groove $C/groove --name groove --max-minutes 35 --patience 15 --free-bits 16 \
   --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: train and validation splits"
 # (session 10) drumify's threshold per drum class, calibrated on the training split (train-groove now does it
 # itself): each class struck as often as the drummers struck it; written into models/groove/cadenza.json

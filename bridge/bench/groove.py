@@ -62,11 +62,14 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
 
     # ----- groove --------------------------------------------------------------------------------------
     played = {}
-    for said, sty in told.items():
+    rng = np.random.default_rng(0)
+    for said, sty, temperature in [(said, sty, 0.0) for said, sty in told.items()] + [(", z drawn (temperature 1)", S, 1.0)]:
         src = features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, sty)
         pv, po = np.empty_like(H), np.empty_like(H)
         for a in range(0, n, 256):
-            mu, _ = m.encode(src[a:a + 256])
+            mu, lv = m.encode(src[a:a + 256])
+            if temperature:  # a draw from the encoder's distribution of z, not its mean
+                mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
             _, pv[a:a + 256], po[a:a + 256] = m.decode(mu, src[a:a + 256])
         played["model" + said] = (po, pv)
     scale = ms_per_step[:, None, None] * np.ones_like(H)
@@ -94,16 +97,17 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
         r["groove"]["timing_mae_ms"][name] = t
         r["groove"]["velocity_mae"][name] = v
     # realism: each class's spread of offsets (ms) and velocities on the real hits, the model's over the real's
-    po, pv = played["model"]
-    spread = {}
-    for k, c in enumerate(CLASS_NAMES):
-        sel = hit[..., k]
-        if sel.sum() < 20:
-            continue
-        real_off, real_vel = (O[..., k] * scale[..., k])[sel], V[..., k][sel]
-        spread[c] = {"offset": round(float((po[..., k] * scale[..., k])[sel].std() / max(1e-9, real_off.std())), 2),
-                     "velocity": round(float(pv[..., k][sel].std() / max(1e-9, real_vel.std())), 2)}
-    r["groove"]["spread_vs_real"] = spread
+    for said, key in (("model", "spread_vs_real"), ("model, z drawn (temperature 1)", "spread_vs_real_z_drawn")):
+        po, pv = played[said]
+        spread = {}
+        for k, c in enumerate(CLASS_NAMES):
+            sel = hit[..., k]
+            if sel.sum() < 20:
+                continue
+            real_off, real_vel = (O[..., k] * scale[..., k])[sel], V[..., k][sel]
+            spread[c] = {"offset": round(float((po[..., k] * scale[..., k])[sel].std() / max(1e-9, real_off.std())), 2),
+                         "velocity": round(float(pv[..., k][sel].std() / max(1e-9, real_vel.std())), 2)}
+        r["groove"][key] = spread
 
     # ----- drumify ---------------------------------------------------------------------------------------
     T = tap(H)
@@ -114,7 +118,8 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
         for a in range(0, n, 256):
             mu, _ = m.encode(dsrc[a:a + 256])
             prob[a:a + 256], _, _ = m.decode(mu, dsrc[a:a + 256])
-        kits["model" + said] = prob > m.thresholds  # each class's threshold, calibrated on the training split
+        # each class's threshold, calibrated on the training split (a set for a style said, one for none)
+        kits["model" + said] = prob > (m.thresholds_unsaid if said else m.thresholds)
     made = kits["model"]
     common: dict[int, Counter] = {}
     for h, t in zip(TH > 0.5, tap(TH)):
@@ -130,7 +135,9 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
         return round(2 * tp / max(1.0, float(pred.sum() + hit.sum())), 3)
 
     r["drumify"] = {"hit_f1": {**{k: f1(v) for k, v in kits.items()}, "most common pattern for the tap count": f1(base)},
-                    "hits_per_window_by_class": {c: {"model": round(float(made[..., k].sum()) / n, 2),
+                    "hits_per_window_by_class": {c: {**{key: round(float(kit[..., k].sum()) / n, 2)
+                                                        for key, kit in kits.items() if key != "model"},
+                                                     "model": round(float(made[..., k].sum()) / n, 2),
                                                      "real": round(float(hit[..., k].sum()) / n, 2),
                                                      "baseline": round(float(base[..., k].sum()) / n, 2)}
                                                  for k, c in enumerate(CLASS_NAMES)}}
@@ -181,9 +188,10 @@ def table_groove(r: dict) -> str:
              "groove (on the real hits)          timing MAE ms   velocity MAE"]
     for k in g["timing_mae_ms"]:
         lines.append(f"  {k:<32} {g['timing_mae_ms'][k]:>13.2f}   {g['velocity_mae'][k]:>12.2f}")
-    if g.get("spread_vs_real"):
-        lines.append("  spread of offsets / velocities on the real hits, model over real: " + "; ".join(
-            f"{c} {v['offset']:.2f}/{v['velocity']:.2f}" for c, v in g["spread_vs_real"].items()))
+    for key, said in (("spread_vs_real", ""), ("spread_vs_real_z_drawn", ", z drawn")):
+        if g.get(key):
+            lines.append(f"  spread of offsets / velocities on the real hits, model{said} over real: " + "; ".join(
+                f"{c} {v['offset']:.2f}/{v['velocity']:.2f}" for c, v in g[key].items()))
     lines.append("drumify hit F1: " + ", ".join(f"{k} {v:.3f}" for k, v in d["hit_f1"].items()))
     lines.append("  hits per window by class (model / real / baseline): " + "; ".join(
         f"{c} {v['model']:.1f}/{v['real']:.1f}/{v['baseline']:.1f}" for c, v in d["hits_per_window_by_class"].items()))

@@ -75,7 +75,13 @@ class GrooveModel:
         self.name = loaded.name
         self.styles = int(loaded.meta.get("arch", {}).get("args", {}).get("styles", 0))  # hears style and tempo
         # drumify's threshold per class, calibrated on the training split (bridge.training.groove.calibrate)
-        self.thresholds = np.array(loaded.meta.get("drumify", {}).get("thresholds", [0.5] * C), np.float32)
+        d = loaded.meta.get("drumify", {})
+        self.thresholds = np.array(d.get("thresholds", [0.5] * C), np.float32)
+        # a model that hears the style: another set for requests that do not say one
+        self.thresholds_unsaid = np.array(d.get("thresholds_style_not_said", self.thresholds), np.float32)
+
+    def thresholds_for(self, style: str) -> np.ndarray:
+        return self.thresholds if style or not self.styles else self.thresholds_unsaid
 
     def features(self, hits, vel, off, tapped, task: int, style=-1, qpm=120.0) -> np.ndarray:
         """The step features this model reads: with the style (an index, -1: not said) and the tempo when it
@@ -164,10 +170,13 @@ def _swing(off: np.ndarray, hits: np.ndarray, swing: float) -> np.ndarray:
     return off
 
 
-def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0, style: str = "") -> Score:
+def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0, style: str = "",
+           temperature: float = 0.0, seed: int = 0) -> Score:
     """The score with its drum part played by the model: its hits kept, with the timing and velocities of a
     performance (blended with the quantised input by `humanize`), swung by `swing`; in `style` (one of
-    STYLES, "": not said) at the score's tempo, for a model that hears them."""
+    STYLES, "": not said) at the score's tempo, for a model that hears them. `temperature` 0 plays from the
+    encoder's mean z (the likeliest performance); above 0, from a z drawn around it (seeded): a performance
+    among those the input allows, as varied as a drummer's."""
     n = _steps_of(score)
     hits, vel, off = grid(score, SPQ, 0, n)
     if not hits.any():
@@ -176,7 +185,10 @@ def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float
     H = _windows(hits)
     src = model.features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0,
                          style_of(style), score.qpm)
-    mu, _ = model.encode(src)
+    mu, lv = model.encode(src)
+    if temperature:
+        rng = np.random.default_rng(seed)
+        mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
     _, pv, po = model.decode(mu, src)
     pv, po = pv.reshape(-1, C)[:n], po.reshape(-1, C)[:n]
     q_vel = np.where(hits > 0, vel, 0)
@@ -216,7 +228,7 @@ def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), 
         rng = np.random.default_rng(seed)
         mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
     prob, pv, po = (a.reshape(-1, C)[:n] for a in model.decode(mu, src))
-    hits = _choose(prob, density, classes, thresholds=model.thresholds)
+    hits = _choose(prob, density, classes, thresholds=model.thresholds_for(style))
     out = from_grid(hits, pv, _swing(po, hits, swing), score.qpm, SPQ, score.tpq)
     return _with_drums(score, out, "Cadenza drumify"), from_notes
 

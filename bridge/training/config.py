@@ -110,7 +110,10 @@ class GrooveConfig:
     args: dict = option({}, "a groovae argument: latent, enc_units, dec_units (repeatable)", flag="--arg")
     styles: bool = option(True, "no style and tempo at every step (the model then hears neither)",
                           invert="--no-styles")
-    style_drop: float = option(0.25, "the share of training windows whose style is not said (so that a request "
+    style_drop: float = option(0.5, "the share of training windows whose style is not said (so that a request "
                                "without one plays well too)")
+    tempo_jitter: float = option(0.1, "the tempo a training window is told, off its file's by this much (log "
+                                 "scale, one standard deviation): style and exact tempo together name a file, and "
+                                 "the model learned the files by heart")
     note: str = option("", "a note on the corpus for cadenza.json")
     verbose: int = option(1, "no progress", invert="--quiet")
