@@ -15,20 +15,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..codecs import codec_class
-
 STAT_GOAL = 0.5  # a statistic within this many real standard deviations of the real pieces'
 
 
 def _kind(meta: dict) -> str:
-    codec = meta.get("codec", {})
-    if meta.get("arch", {}).get("name") == "groovae":
-        return "groove"
-    if codec.get("fim"):
-        return "infill"
-    if codec.get("name") and codec_class(codec["name"]).harmonizes:
-        return "harmonize"
-    return "continue"
+    """What a model is measured as: the first of the tasks the page lists for it (groove, harmonize, infill,
+    continue)."""
+    from ..host.web import tasks_of
+
+    return tasks_of(meta)[0]
 
 
 def _row(model, figure, value, against=None, goal=None, ok=None) -> dict:

@@ -170,13 +170,10 @@ def _swing(off: np.ndarray, hits: np.ndarray, swing: float) -> np.ndarray:
     return off
 
 
-def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0, style: str = "",
-           temperature: float = 0.0, seed: int = 0) -> Score:
+def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0, style: str = "") -> Score:
     """The score with its drum part played by the model: its hits kept, with the timing and velocities of a
     performance (blended with the quantised input by `humanize`), swung by `swing`; in `style` (one of
-    STYLES, "": not said) at the score's tempo, for a model that hears them. `temperature` 0 plays from the
-    encoder's mean z (the likeliest performance); above 0, from a z drawn around it (seeded): a performance
-    among those the input allows, as varied as a drummer's."""
+    STYLES, "": not said) at the score's tempo, for a model that hears them."""
     n = _steps_of(score)
     hits, vel, off = grid(score, SPQ, 0, n)
     if not hits.any():
@@ -185,10 +182,7 @@ def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float
     H = _windows(hits)
     src = model.features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0,
                          style_of(style), score.qpm)
-    mu, lv = model.encode(src)
-    if temperature:
-        rng = np.random.default_rng(seed)
-        mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
+    mu, _ = model.encode(src)
     _, pv, po = model.decode(mu, src)
     pv, po = pv.reshape(-1, C)[:n], po.reshape(-1, C)[:n]
     q_vel = np.where(hits > 0, vel, 0)

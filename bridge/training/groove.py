@@ -3,7 +3,9 @@
 Data: every 4/4 file of the corpus's own split (info.csv: train for training, validation for the
 figures; the test files are not here and never used), cut into 2-bar windows (32 steps) a bar apart,
 each step as hits, velocities and offsets of the nine drum classes (bridge/codecs/drums.py `grid`).
-Windows with fewer than 4 hits are left out. Each training example is one of three tasks, drawn at
+Windows with fewer than 4 hits are left out. With styles (the default), every step also carries the file's
+style (info.csv; not said in `--style-drop` of the windows) and its tempo (off by `--tempo-jitter`: style and
+exact tempo together name a file, and a model told both learned the files by heart). Each training example is one of three tasks, drawn at
 random (groove 40%, drumify 30%, the beat itself 30%), made from the same real window by a simple
 transformation:
 
