@@ -285,6 +285,9 @@ def run_task(task: str, loaded, primes: list, s) -> tuple[list, str]:
     from ..codecs.drums import parse_classes
 
     model = model_for(loaded)
+    if s.style and not model.styles:  # a setting the model cannot honour is refused by name, never ignored
+        raise CadenzaError(f"style {s.style!r}: {loaded.name} was trained without styles and does not hear one; "
+                           "leave style unset, or use a groove model trained with them (the shipped `groove`)")
     classes = parse_classes(s.drum_classes) if s.drum_classes else ()
     seed = s.seed if s.seed >= 0 else int(np.random.default_rng().integers(2**31))
     if task == "groove":

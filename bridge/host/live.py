@@ -5,9 +5,10 @@
     cadenza serve --link --virtual-ports --jam     # on an Ableton Link session's beat
 
 Ports are opened with python-rtmidi (ALSA or JACK on Linux, CoreMIDI on macOS, Windows MIDI with loopMIDI
-for virtual ports): output through mido, input read from rtmidi's queue by a thread of ours (midiin.py). The clock is, in this order: an Ableton Link session (`--link`),
-else MIDI clock arriving on the input (24 ticks a beat, Start/Stop/Continue, Song Position), else a
-steady `qpm`; its tempo drives every request's `qpm`.
+for virtual ports): output through mido, input read from rtmidi's queue by a thread of ours (midiin.py).
+The clock is, in this order: an Ableton Link session (`--link`), else MIDI clock arriving on the input
+(24 ticks a beat, Start/Stop/Continue, Song Position), else a steady `qpm`; its tempo drives every
+request's `qpm`.
 
 Jam mode listens to MIDI in (and `/cadenza/note`): when the player has been silent for `--jam-wait`
 beats, the phrase goes to the model as a prime (the same request path as every door, its settings from

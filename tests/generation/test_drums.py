@@ -228,3 +228,21 @@ def test_the_style_and_tempo_reach_the_model(model):
     assert a.shape[-1] == 31 + len(STYLES) + 1 and a[0, 0, 31 + 16] == 1 and (a != b).any()
     with pytest.raises(S.SettingError, match="polka"):
         S.apply(S.Settings(), "style", "polka")
+
+
+def test_a_model_without_styles_refuses_a_style_by_name(tmp_path):
+    """A groove model trained without styles (`--no-styles`) cannot honour `style`: refused by name, not ignored."""
+    from bridge import settings as S, store
+    from bridge.errors import CadenzaError
+    from bridge.generation.groove import run_task
+    from bridge.music import load_score
+    from bridge.training.groove import GrooveConfig, train_groove
+
+    folder = train_groove(GrooveConfig(data=GROOVE, name="plain", out=tmp_path, max_files=6, steps_per_epoch=2,
+                                       epochs=1, styles=False, args={"latent": 8, "enc_units": 16, "dec_units": 32},
+                                       verbose=0))
+    loaded = store.load(str(folder))
+    beat = load_score(BEAT)
+    assert run_task("groove", loaded, [beat], S.Settings())[0]  # no style said: plays
+    with pytest.raises(CadenzaError, match="style 'jazz'.*trained without styles"):
+        run_task("groove", loaded, [beat], S.apply(S.Settings(), "style", "jazz"))
