@@ -352,6 +352,18 @@ const synth = {
   },
 };
 
+// one note of the page's synth from Web Audio time a to b (Play and the jam's answers)
+function voice(ctx, pitch, vel, a, b) {
+  const osc = ctx.createOscillator(); const gain = ctx.createGain();
+  osc.type = 'triangle'; osc.frequency.value = 440 * Math.pow(2, (pitch - 69) / 12);
+  gain.gain.setValueAtTime(0, a);
+  gain.gain.linearRampToValueAtTime(0.2 * vel / 127, a + 0.01);
+  gain.gain.setTargetAtTime(0, b, 0.05);
+  osc.connect(gain).connect(ctx.destination);
+  osc.start(a); osc.stop(b + 0.4);
+  return { osc, gain };
+}
+
 let playback = null;
 function allNotes() {
   const out = state.prime.notes.filter((n) => !n[4]).map((n) => ({ p: n[0], s: n[1], d: n[2], v: n[3] }));
@@ -380,15 +392,8 @@ function play() {
     const ctx = synth.ensure();
     const t0a = ctx.currentTime + 0.05;
     for (const n of notes) {
-      const osc = ctx.createOscillator(); const gain = ctx.createGain();
-      osc.type = 'triangle'; osc.frequency.value = 440 * Math.pow(2, (n.p - 69) / 12);
-      const a = t0a + n.s * spb; const b = a + Math.max(0.05, n.d * spb);
-      gain.gain.setValueAtTime(0, a);
-      gain.gain.linearRampToValueAtTime(0.2 * n.v / 127, a + 0.01);
-      gain.gain.setTargetAtTime(0, b, 0.05);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(a); osc.stop(b + 0.4);
-      timers.push(osc);
+      const a = t0a + n.s * spb;
+      timers.push(voice(ctx, n.p, n.v, a, a + Math.max(0.05, n.d * spb)).osc);
     }
   }
   const end = Math.max(...notes.map((n) => n.s + n.d));
@@ -716,15 +721,8 @@ function sound(answer, pitch, vel, at, len) {
   }
   const ctx = synth.ensure();
   const shift = ctx.currentTime - performance.now() / 1000;
-  const a = Math.max(ctx.currentTime, on + shift), b = Math.max(a + 0.05, off + shift);
-  const osc = ctx.createOscillator(); const gain = ctx.createGain();
-  osc.type = 'triangle'; osc.frequency.value = 440 * Math.pow(2, (pitch - 69) / 12);
-  gain.gain.setValueAtTime(0, a);
-  gain.gain.linearRampToValueAtTime(0.2 * vel / 127, a + 0.01);
-  gain.gain.setTargetAtTime(0, b, 0.05);
-  osc.connect(gain).connect(ctx.destination);
-  osc.start(a); osc.stop(b + 0.4);
-  answer.pending.push({ at: on, osc, gain });
+  const a = Math.max(ctx.currentTime, on + shift);
+  answer.pending.push({ at: on, ...voice(ctx, pitch, vel, a, Math.max(a + 0.05, off + shift)) });
 }
 
 function dropAnswer() {
