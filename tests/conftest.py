@@ -107,3 +107,124 @@ def cadenza(*args, cwd=None) -> Ran:
     finally:
         os.chdir(here)
     return Ran(code, out.getvalue(), err.getvalue())
+
+
+# ----- tiny models, trained once per test session ---------------------------------------------------------
+# What they test is the machinery (training, export, safe loading, the doors), not the music: a few steps on a
+# handful of real files. Each is trained the first time a test asks for it and kept in one folder for the
+# whole session; pytest-xdist's workers share that folder, and a lock makes a second worker wait for the first
+# worker's model instead of training its own.
+CHORALES = CORPUS / "kern" / "bach-370-chorales"
+GROOVE = CORPUS / "groove"
+
+
+def _train_notewise(out: Path) -> Path:
+    from bridge.training.train import TrainConfig, train
+
+    return train(TrainConfig(data=[CHORALES], name="tiny", codec="notewise",
+                             arch_args={"layers": 1, "units": 64, "embed": 16}, seq_len=64, batch=16,
+                             steps_per_epoch=60, epochs=5, patience=10, max_files=24, val_fraction=0.2,
+                             gen_fraction=0.2, out=out, runs=out / "runs", verbose=0))
+
+
+def _train_harmony(out: Path) -> Path:
+    from bridge.training.train import TrainConfig, train
+
+    return train(TrainConfig(data=[CHORALES], name="harmony", codec="harmony",
+                             arch_args={"layers": 1, "units": 64, "embed": 16}, seq_len=64, batch=16,
+                             steps_per_epoch=40, epochs=2, patience=10, max_files=24, val_fraction=0.2,
+                             gen_fraction=0.2, out=out, runs=out / "runs", verbose=0))
+
+
+def _train_fim(out: Path) -> Path:
+    """An infill model from the shipped chorale model's weights (a few steps)."""
+    import json
+
+    from bridge.training.train import TrainConfig, train
+
+    meta = json.loads((ROOT / "models" / "chorale" / "cadenza.json").read_text())
+    return train(TrainConfig(data=[CHORALES], name="fim", codec="notewise", arch_args=meta["arch"]["args"],
+                             init="chorale", fim=True, seq_len=128, batch=16, steps_per_epoch=20, epochs=1,
+                             patience=10, max_files=24, out=out, runs=out / "runs", verbose=0))
+
+
+def _train_groove(out: Path) -> Path:
+    from bridge.training.groove import GrooveConfig, train_groove
+
+    return train_groove(GrooveConfig(data=GROOVE, name="groove", out=out, max_files=12, steps_per_epoch=4, epochs=2,
+                                     args={"latent": 8, "enc_units": 16, "dec_units": 32}, verbose=0))
+
+
+def _train_drums(out: Path) -> Path:
+    from bridge.training.train import TrainConfig, train
+
+    return train(TrainConfig(data=[GROOVE], name="drums", codec="drums", arch_args={"layers": 1, "units": 32},
+                             transpose=0, seq_len=64, batch=8, steps_per_epoch=5, epochs=1, max_files=40,
+                             out=out, runs=out / "runs", verbose=0))
+
+
+TINY = {  # name: (how it is trained, what it needs)
+    "tiny": (_train_notewise, [CHORALES]),
+    "harmony": (_train_harmony, [CHORALES]),
+    "fim": (_train_fim, [CHORALES, ROOT / "models" / "chorale" / "cadenza.json"]),
+    "groove": (_train_groove, [GROOVE]),
+    "drums": (_train_drums, [GROOVE]),
+}
+
+
+def tiny_cache(factory) -> Path:
+    """The session's model folder: beside the workers' own temporary folders when xdist runs them, so that
+    all of them see it; it goes with pytest's temporary folders (nothing is kept between sessions)."""
+    import os
+
+    base = factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tiny-models"
+
+
+def tiny_model(factory, name: str) -> Path:
+    """The folder of the tiny model `name` (TINY), trained now unless this session already has it."""
+    import fcntl
+    import shutil
+
+    train, needs = TINY[name]
+    missing = [str(p) for p in needs if not p.exists()]
+    if missing:
+        pytest.skip(f"not here: {', '.join(missing)}")
+    cache = tiny_cache(factory)
+    cache.mkdir(parents=True, exist_ok=True)
+    done = cache / name
+    with open(cache / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker training it: wait for its model
+        if not (done / "cadenza.json").is_file():
+            partial = cache / f"{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)  # what a failed attempt left
+            train(partial).rename(done)  # whole or not at all: a model folder appears only when complete
+            shutil.rmtree(partial)  # its training logs
+    return done
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """Three hundred steps of a note-wise model on a handful of chorales: small enough for CI, real all the same."""
+    return tiny_model(tmp_path_factory, "tiny")
+
+
+@pytest.fixture(scope="session")
+def harmony(tmp_path_factory):
+    """A small harmony model trained on a few chorales (real, if not musical)."""
+    return tiny_model(tmp_path_factory, "harmony")
+
+
+@pytest.fixture(scope="session")
+def fim_model(tmp_path_factory):
+    return tiny_model(tmp_path_factory, "fim")
+
+
+@pytest.fixture(scope="session")
+def tiny_groove(tmp_path_factory):
+    return tiny_model(tmp_path_factory, "groove")
+
+
+@pytest.fixture(scope="session")
+def tiny_drums(tmp_path_factory):
+    return tiny_model(tmp_path_factory, "drums")

@@ -230,6 +230,7 @@ class Watcher:
     def fail(self, path: Path, reason: str) -> None:
         self.failed.mkdir(parents=True, exist_ok=True)
         target = self.failed / path.name
-        atomic_write_text(self.failed / f"{path.stem}.error.txt", reason.rstrip() + "\n")
         shutil.move(str(path), target)  # moved whole, never changed
+        # then the reason: whoever sees NAME.error.txt appear finds the file beside it
+        atomic_write_text(self.failed / f"{path.stem}.error.txt", reason.rstrip() + "\n")
         log.warning("%s: failed, moved to %s: %s", path.name, target, reason)

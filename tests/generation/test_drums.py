@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from bridge.errors import CadenzaError
-from tests.conftest import CORPUS, cadenza
+from tests.conftest import CORPUS, GROOVE, cadenza
 
-GROOVE = CORPUS / "groove"
 BEAT = GROOVE / "drummer1" / "session1" / "1_funk_80_beat_4-4.mid"
 MELODY = CORPUS / "nottingham" / "ashover1.mid"
 pytestmark = pytest.mark.skipif(not BEAT.is_file(), reason="the Groove MIDI Dataset is not here")
@@ -17,16 +16,6 @@ pytestmark = pytest.mark.skipif(not BEAT.is_file(), reason="the Groove MIDI Data
 
 def cli(*args):
     return cadenza(*args)
-
-
-@pytest.fixture(scope="module")
-def tiny_groove(tmp_path_factory):
-    """A groove model trained here for a few steps: what is tested is the machinery, not the music."""
-    from bridge.training.groove import GrooveConfig, train_groove
-
-    root = tmp_path_factory.mktemp("groove")
-    return train_groove(GrooveConfig(data=GROOVE, name="groove", out=root, max_files=12, steps_per_epoch=4, epochs=2,
-                                     args={"latent": 8, "enc_units": 16, "dec_units": 32}, verbose=0))
 
 
 @pytest.fixture(scope="module")
@@ -173,16 +162,6 @@ def test_the_command_line(tiny_groove, tmp_path):
 
 
 # ----- the drums LSTM ---------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_drums(tmp_path_factory):
-    from bridge.training.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("drums")
-    return train(TrainConfig(data=[GROOVE], name="drums", codec="drums", arch_args={"layers": 1, "units": 32},
-                             transpose=0, seq_len=64, batch=8, steps_per_epoch=5, epochs=1, max_files=40,
-                             out=root / "models", runs=root / "runs", verbose=0))
-
-
 def test_the_drums_model_continues_a_mixed_file_s_drums(tiny_drums, tmp_path):
     out = tmp_path / "more.mid"
     from bridge.music import Score, load_score, write_midi

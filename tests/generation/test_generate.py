@@ -10,25 +10,8 @@ from bridge import store
 from bridge.errors import CadenzaError
 from bridge.generation import Request, Sampling, continue_score, generator_for, parse_scale
 from bridge.music import load_score, read_midi
-from tests.conftest import CORPUS
+from tests.conftest import CHORALES, CORPUS
 
-CHORALES = CORPUS / "kern" / "bach-370-chorales"
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """Three hundred steps on a handful of chorales: small enough for CI, real all the same."""
-    if not CHORALES.is_dir():
-        pytest.skip("corpus not here")
-
-    from bridge.training.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("tiny")
-    cfg = TrainConfig(data=[CHORALES], name="tiny", codec="notewise", arch_args={"layers": 1, "units": 64, "embed": 16},
-                      seq_len=64, batch=16, steps_per_epoch=60, epochs=5, patience=10, max_files=24,
-                      val_fraction=0.2, gen_fraction=0.2, out=root / "models", runs=root / "runs", verbose=0)
-    folder = train(cfg)
-    return folder
 
 
 def test_training_lowers_the_loss_and_exports_a_described_model(tiny):

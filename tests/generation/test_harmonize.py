@@ -5,25 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import CORPUS
-
-CHORALES = CORPUS / "kern" / "bach-370-chorales"
 TUNE = [(64, 1), (64, 1), (65, 1), (67, 1), (67, 1), (65, 1), (64, 1), (62, 1), (60, 1), (60, 1), (62, 1), (64, 1),
         (64, 1.5), (62, 0.5), (62, 2)]  # Ode to joy, 16 beats
-
-
-@pytest.fixture(scope="module")
-def harmony(tmp_path_factory):
-    """A small harmony model trained here on a few chorales (real, if not musical)."""
-    if not CHORALES.is_dir():
-        pytest.skip("corpus not here")
-    from bridge.training.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("harmony")
-    return train(TrainConfig(data=[CHORALES], name="harmony", codec="harmony",
-                             arch_args={"layers": 1, "units": 64, "embed": 16}, seq_len=64, batch=16,
-                             steps_per_epoch=40, epochs=2, patience=10, max_files=24, val_fraction=0.2,
-                             gen_fraction=0.2, out=root / "models", runs=root / "runs", verbose=0))
 
 
 def tune_file(path, notes=TUNE, qpm=90.0):

@@ -5,26 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bridge.errors import CadenzaError
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CHORALES, ROOT
 
-CHORALES = CORPUS / "kern" / "bach-370-chorales"
 PIECE = CHORALES / "chor012.krn"
-
-
-@pytest.fixture(scope="module")
-def fim_model(tmp_path_factory):
-    """A small infill model trained here, from the shipped chorale model's weights (a few steps)."""
-    if not CHORALES.is_dir() or not (ROOT / "models" / "chorale" / "cadenza.json").is_file():
-        pytest.skip("corpus or chorale model not here")
-    import json
-
-    from bridge.training.train import TrainConfig, train
-
-    meta = json.loads((ROOT / "models" / "chorale" / "cadenza.json").read_text())
-    root = tmp_path_factory.mktemp("fim")
-    return train(TrainConfig(data=[CHORALES], name="fim", codec="notewise", arch_args=meta["arch"]["args"],
-                             init="chorale", fim=True, seq_len=128, batch=16, steps_per_epoch=20, epochs=1,
-                             patience=10, max_files=24, out=root / "models", runs=root / "runs", verbose=0))
 
 
 def test_the_region_is_new_and_everything_else_is_as_it_was(fim_model, tmp_path):

@@ -10,9 +10,8 @@ import threading
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CHORALES, ROOT
 
-CHORALES = CORPUS / "kern" / "bach-370-chorales"
 
 
 def music21_reads(text: str):

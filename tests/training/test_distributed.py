@@ -10,10 +10,9 @@ import sys
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT, cadenza
+from tests.conftest import CHORALES, ROOT, cadenza
 from bridge.harness.net import free_udp_port
 
-CHORALES = CORPUS / "kern" / "bach-370-chorales"
 
 
 def worker(index: int, ports: list[int], tmp, runs: str, epochs: int, steps: int = 3, extra=()) -> subprocess.Popen:

@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import CHORALES
 
-CHORALES = CORPUS / "kern" / "bach-370-chorales"
 
 
 def test_killed_training_resumes_from_its_backup(tmp_path):
