@@ -6,8 +6,9 @@ same three while
 - `--idle` TCP connections to the page send nothing, from another address (127.0.0.2; as many as this
   process may open: its file limit is raised to the hard limit); the daemon keeps at most 512 (64 from one
   address), closes the rest at once and closes the idle ones after 10 s;
-- `--streams` event streams follow a long job, all from one address (16 are admitted, the rest refused by
-  name, and an admitted stream sleeps until its job has news).
+- a long job runs, followed by nobody (what the job itself costs the others: two cores shared);
+- `--streams` event streams follow the same long job, all from one address (16 are admitted, the rest refused
+  by name, and an admitted stream sleeps until its job has news).
 Each figure is reported with its ratio to the quiet one measured in the same run (these machines are noisy).
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..harness.osc import Client
 from .osc import PRIME
 
 
-def _ping_ms(c: Client, n: int = 40) -> tuple[float, float]:
+def _ping_ms(c: Client, n: int = 200) -> tuple[float, float]:
     """An OSC ping's round trip: (p50, p99) ms over n."""
     times = []
     for i in range(n):
@@ -42,16 +43,19 @@ def _ping_ms(c: Client, n: int = 40) -> tuple[float, float]:
     return round(statistics.median(times), 2), round(times[min(len(times) - 1, int(len(times) * 0.99))], 2)
 
 
-def _first_notes_ms(port: int, rid: int) -> float:
-    """A 16-beat continuation over OSC: ms from asking to its first notes."""
+def _first_notes_ms(port: int, rid: int, n: int = 9) -> float:
+    """16-beat continuations over OSC, one after another: ms from asking to its first notes, p50 of n (one
+    request alone is a sample of the machine's noise)."""
     c = Client(port)
+    times = []
     try:
-        t = time.perf_counter()
-        c.send("/cadenza/continue", rid, *PRIME, "beats", 16.0, "seed", 1, "write_file", 0, "midi", 0)
-        c.receive(until=("/cadenza/notes", "/cadenza/error"), timeout=60, rid=rid)
-        first = (time.perf_counter() - t) * 1000
-        c.receive(rid=rid, timeout=60)
-        return round(first, 2)
+        for i in range(n):
+            t = time.perf_counter()
+            c.send("/cadenza/continue", rid + i, *PRIME, "beats", 16.0, "seed", 1, "write_file", 0, "midi", 0)
+            c.receive(until=("/cadenza/notes", "/cadenza/error"), timeout=60, rid=rid + i)
+            times.append((time.perf_counter() - t) * 1000)
+            c.receive(rid=rid + i, timeout=60)
+        return round(statistics.median(times), 2)
     finally:
         c.close()
 
@@ -152,6 +156,13 @@ def _open_streams(d, n: int) -> tuple[list, dict]:
     return conns, statuses
 
 
+def _wait_idle(d, timeout: float = 300.0) -> None:
+    """Until the daemon runs no job (the long job of the row before has ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (d.jobs.active or d.jobs.waiting):
+        time.sleep(0.05)
+
+
 def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, beats: float = 450.0) -> dict:
     from ..host.config import ServeConfig
     from ..host.daemon import Daemon
@@ -180,6 +191,9 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
             for s in socks:
                 s.close()
         time.sleep(1.0)
+        _open_streams(d, 0)  # the long job the streams will follow, alone: what the job itself costs
+        r["busy"] = _measure(d, beats, 350)
+        _wait_idle(d)
         conns, statuses = _open_streams(d, streams)
         try:
             r["streams"] = {"asked": streams, "statuses": {str(k): v for k, v in statuses.items()},
@@ -190,13 +204,16 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
         time.sleep(1.0)
         r["fds"] = {"quiet": fds_quiet, "after": _fds()}
         r["tracebacks_logged"] = tracebacks.count
-        for key in ("idle_connections", "streams"):
+        for key in ("idle_connections", "busy", "streams"):
             q, s = r["quiet"], r[key]
             s["vs_quiet"] = {"ping": round(s["ping_ms"] / q["ping_ms"], 2),
                              "ping_p99": round(s["ping_p99_ms"] / q["ping_p99_ms"], 2),
                              "first_notes": round(s["first_notes_ms"] / q["first_notes_ms"], 2),
                              "get": round(s["get_ms"] / q["get_ms"], 2) if s["get_ms"] and q["get_ms"] else None,
                              "two_generations": round(s["two_generations_s"] / q["two_generations_s"], 2)}
+        b = r["busy"]
+        r["streams"]["vs_busy"] = {"first_notes": round(r["streams"]["first_notes_ms"] / b["first_notes_ms"], 2),
+                                   "ping_p99": round(r["streams"]["ping_p99_ms"] / b["ping_p99_ms"], 2)}
     finally:
         logging.getLogger().removeHandler(tracebacks)
         d.stop()
@@ -209,13 +226,17 @@ def table_siege(r: dict) -> str:
     lines = [f"quiet: OSC ping p50 {q['ping_ms']} / p99 {q['ping_p99_ms']} ms, first notes {q['first_notes_ms']} ms, "
              f"GET / {q['get_ms']} ms, two {r['beats']:g}-beat continuations {q['two_generations_s']} s"]
     for key, what in (("idle_connections", "{opened} idle connections open"),
-                      ("streams", "{asked} event streams asked ({open} admitted; statuses {statuses})")):
+                      ("busy", "a long job running, followed by no stream"),
+                      ("streams", "the same job, {asked} event streams asked ({open} admitted; statuses {statuses})")):
         s = r[key]
         v = s["vs_quiet"]
         lines.append(f"{what.format(**s)}: ping p50 {s['ping_ms']} ms ({v['ping']}x), p99 {s['ping_p99_ms']} ms "
                      f"({v['ping_p99']}x), first notes {s['first_notes_ms']} ms ({v['first_notes']}x), GET / "
                      f"{s['get_ms'] if s['get_ms'] is not None else 'failed'} ms ({v['get']}x), two continuations "
                      f"{s['two_generations_s']} s ({v['two_generations']}x)")
+    v = r["streams"]["vs_busy"]
+    lines.append(f"what the streams themselves cost (against the job alone): first notes {v['first_notes']}x, "
+                 f"ping p99 {v['ping_p99']}x")
     lines.append(f"files open: {r['fds']['quiet']} quiet, {r['fds']['after']} after; tracebacks logged "
                  f"{r['tracebacks_logged']}")
     return "\n".join(lines)

@@ -326,9 +326,26 @@ class Batcher:
         self.thread: threading.Thread | None = None
         self.batches = 0  # chunks run, and of those, how many with more than one request
         self.shared = 0
+        self._solo = threading.Semaphore(1)  # first chunks made outside the running batch, at once
+        self.solos = 0  # how many
 
     def fly(self, flight: Flight) -> None:
-        """Run `flight` with whatever else is in the air; returns when it has landed."""
+        """Run `flight` with whatever else is in the air; returns when it has landed.
+
+        A flight that finds a batch running would wait up to a whole chunk of it for the next boundary, and its
+        first chunk would cost a row more there: so one such flight at a time (of four rows at most) makes its
+        first chunk here, on the core the batch leaves free, and joins at the boundary after (the music is the
+        same either way)."""
+        with self.lock:
+            busy = self.thread is not None
+        if busy and flight.size <= 4 and self._solo.acquire(blocking=False):
+            try:
+                advance_flights(self.gen, [flight], split=False)
+                self.solos += 1
+            finally:
+                self._solo.release()
+            if flight.over:
+                return
         with self.lock:
             self.waiting.append(flight)
             if self.thread is None:

@@ -106,3 +106,22 @@ def test_a_cancel_lands_one_request_and_leaves_the_others(gen):
     assert results["cancelled"].cancelled and not results["kept"].cancelled
     alone = g.run(loaded.codec.empty(), reqs["kept"], alone=True)
     assert (alone.new[0] == results["kept"].new[0]).all()
+
+
+def test_a_request_that_finds_a_batch_running_gets_its_first_chunk_at_once_and_the_same_music(gen):
+    """It does not wait for the running batch's next chunk boundary: its first chunk is made on its own
+    thread (the core the batch leaves free), then it joins; its music is what it is alone."""
+    loaded, g = gen
+    long = request_of(apply(Settings(beats=512.0), "seed", 13))
+    short = request_of(apply(apply(Settings(beats=16.0), "seed", 14), "variations", 2))
+    alone = g.run(prime_of(loaded, 1), short, alone=True).new
+    first = threading.Thread(target=g.run, args=(loaded.codec.empty(), long))
+    first.start()
+    deadline = time.time() + 10
+    while g.batcher.thread is None and time.time() < deadline:  # the long one is in the air
+        time.sleep(0.001)
+    solos = g.batcher.solos
+    got = g.run(prime_of(loaded, 1), short).new
+    first.join(120)
+    assert g.batcher.solos == solos + 1
+    assert all((a == b).all() for a, b in zip(alone, got)) and len(got) == 2

@@ -55,3 +55,20 @@ def test_an_incompatible_model_is_refused_by_name(user_model):
     (user_model / "cadenza.json").write_text(meta)
     with pytest.raises(CadenzaError, match="predicts 225 tokens but its codec has 300"):
         ModelStore("mine").get()
+
+
+def test_a_loaded_model_is_kept_out_of_the_collectors_passes_and_a_replaced_one_is_collected(user_model):
+    """After a load the objects alive then are frozen: the collector's full passes no longer walk the modules
+    and the model (they held every door for tens of milliseconds); a reload looks at them again, so the
+    version it replaces is freed."""
+    import gc
+    import weakref
+
+    store = ModelStore("mine")
+    first = store.get()
+    assert gc.get_freeze_count() > 10_000 and len(gc.get_objects()) < gc.get_freeze_count() // 4
+    gone = weakref.ref(first)
+    del first
+    touch_later(user_model / "model.keras")
+    store.get()
+    assert gone() is None  # the replaced version, frozen before, was collected at the reload
