@@ -132,7 +132,7 @@ SPEC: tuple[Setting, ...] = (
             "\"\": the daemon's default", check=_model),
     Setting("beats", float, 16.0, "length of the new music, in the prime's beats (quarter notes)", 0, MAX_BEATS,
             low_open=True, aliases=("length_beats",), tasks=("continue",), label="length (beats)", first=True),
-    Setting("temperature", float, 1.0, "lower is safer, higher wilder", 0.01, 10, tasks=TOKEN_TASKS + ("drumify",), first=True),
+    Setting("temperature", float, 1.0, "lower is safer, higher wilder", 0.01, 10, tasks=TOKEN_TASKS + ("groove", "drumify"), first=True),
     Setting("strategy", str, "top_p", "how each token is drawn (article 003's top_n_95 and truncated too)",
             choices=STRATEGIES, tasks=TOKEN_TASKS),
     Setting("top_k", int, 0, "top_k: tokens kept (0: 40)", 0, 100_000, tasks=TOKEN_TASKS),

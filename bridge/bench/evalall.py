@@ -90,9 +90,10 @@ def _groove_rows(name: str) -> list[dict]:
         vq = v[said] / v["quantised input"]
         rows.append(_row(name, f"groove velocity MAE ({said})", v[said],
                          f"a constant {v['quantised input']} ({vq:.2f}x)", "<= 0.65x", vq <= 0.65))
-    for cls, s in g.get("spread_vs_real", {}).items():
-        rows.append(_row(name, f"groove offset spread, {cls}", s["offset"], "the real spread (1.0)", "0.8-1.2x",
-                         0.8 <= s["offset"] <= 1.2))
+    for key, how in (("spread_vs_real", "likeliest"), ("spread_vs_real_feel_drawn", "feel drawn, the default")):
+        for cls, s in g.get(key, {}).items():
+            rows.append(_row(name, f"groove offset spread, {cls} ({how})", s["offset"], "the real spread (1.0)",
+                             "0.8-1.2x", 0.8 <= s["offset"] <= 1.2))
     for said, f1 in d["hit_f1"].items():
         if said.startswith("model"):
             rows.append(_row(name, f"drumify hit F1 ({said})", f1,

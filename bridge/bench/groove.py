@@ -36,7 +36,7 @@ def _paths(loaded, part: str) -> list[Path]:
 def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> dict:
     from .. import store
     from ..codecs.drums import CLASS_NAMES
-    from ..generation.groove import STEPS, model_for
+    from ..generation.groove import STEPS, _felt, feel, model_for
     from ..training.groove import styles_of, tap, windows
 
     loaded = store.load(model)
@@ -72,6 +72,9 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
                 mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
             _, pv[a:a + 256], po[a:a + 256] = m.decode(mu, src[a:a + 256])
         played["model" + said] = (po, pv)
+    if m.feel is not None:  # the likeliest performance, with the drummers' spread around it drawn back
+        po, pv = _felt(*played["model"], *feel(m, n, 1.0, np.random.default_rng(1)))
+        played["model, feel drawn (temperature 1)"] = (po, pv)
     scale = ms_per_step[:, None, None] * np.ones_like(H)
     mean_vel = float(TV[TH > 0.5].mean())
     pos = np.arange(STEPS) % 16
@@ -97,7 +100,10 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
         r["groove"]["timing_mae_ms"][name] = t
         r["groove"]["velocity_mae"][name] = v
     # realism: each class's spread of offsets (ms) and velocities on the real hits, the model's over the real's
-    for said, key in (("model", "spread_vs_real"), ("model, z drawn (temperature 1)", "spread_vs_real_z_drawn")):
+    for said, key in (("model", "spread_vs_real"), ("model, z drawn (temperature 1)", "spread_vs_real_z_drawn"),
+                      ("model, feel drawn (temperature 1)", "spread_vs_real_feel_drawn")):
+        if said not in played:
+            continue
         po, pv = played[said]
         spread = {}
         for k, c in enumerate(CLASS_NAMES):
@@ -188,7 +194,8 @@ def table_groove(r: dict) -> str:
              "groove (on the real hits)          timing MAE ms   velocity MAE"]
     for k in g["timing_mae_ms"]:
         lines.append(f"  {k:<32} {g['timing_mae_ms'][k]:>13.2f}   {g['velocity_mae'][k]:>12.2f}")
-    for key, said in (("spread_vs_real", ""), ("spread_vs_real_z_drawn", ", z drawn")):
+    for key, said in (("spread_vs_real", ""), ("spread_vs_real_z_drawn", ", z drawn"),
+                      ("spread_vs_real_feel_drawn", ", feel drawn")):
         if g.get(key):
             lines.append(f"  spread of offsets / velocities on the real hits, model{said} over real: " + "; ".join(
                 f"{c} {v['offset']:.2f}/{v['velocity']:.2f}" for c, v in g[key].items()))

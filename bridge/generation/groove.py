@@ -15,8 +15,9 @@ Groove MIDI Dataset's 18, or none said) and the piece's tempo at every step.
 Controls: `humanize` (0: the quantised input as it came, 1: the model's performance, between: a blend
 of timing and velocity), `swing` (0-1: the second 16th of each 8th delayed by up to a third of a step,
 after the model), `density` (notes per beat: each bar gets that many hits times its beats, the likeliest
-ones), `drum_classes` (only these classes are played) and `temperature` (how far z strays from the
-mean: drumify, generate).
+ones), `drum_classes` (only these classes are played) and `temperature` (groove and drumify: how far the
+timing and velocities stray from the model's likeliest performance, with the spreads the drummers showed
+around it; drumify and generate: how far z strays from the mean).
 """
 from __future__ import annotations
 
@@ -57,6 +58,31 @@ def _lstm(x: np.ndarray, kernel, recurrent, bias, reverse: bool = False, sequenc
     return out if sequences else h
 
 
+FEEL = ("offset_between", "offset_within", "velocity_between", "velocity_within")
+
+
+def feel(model: "GrooveModel", windows: int, temperature: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Timing (steps) and velocity (0-1) to add to the model's likeliest performance, (windows, 32, 9) each:
+    each class pushed or pulled for the whole window, and each hit apart from that, with the spreads the
+    drummers showed around the model's performance on its training windows, times `temperature` (0: none).
+    A model that plays only its likeliest performance is accurate and lifeless: its timing spread was half
+    the drummers'."""
+    shape = (windows, STEPS, C)
+    if not temperature or model.feel is None:
+        return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    f = model.feel
+    t = np.float32(temperature)
+    off = t * (f["offset_between"] * rng.standard_normal((windows, 1, C)) + f["offset_within"] * rng.standard_normal(shape))
+    vel = t * (f["velocity_between"] * rng.standard_normal((windows, 1, C)) + f["velocity_within"] * rng.standard_normal(shape))
+    return off.astype(np.float32), vel.astype(np.float32)
+
+
+def _felt(po, pv, d_off, d_vel):
+    """The performance with the feel added, kept where it can be played: within half a step of the grid, and
+    velocities 1-127."""
+    return np.clip(po + d_off, -0.5, 0.5), np.clip(pv + d_vel, 1 / 127, 1.0)
+
+
 class GrooveModel:
     """A loaded groove model's weights, and the three passes it is used for."""
 
@@ -79,6 +105,11 @@ class GrooveModel:
         self.thresholds = np.array(d.get("thresholds", [0.5] * C), np.float32)
         # a model that hears the style: another set for requests that do not say one
         self.thresholds_unsaid = np.array(d.get("thresholds_style_not_said", self.thresholds), np.float32)
+        # what the model's likeliest performance leaves out of the drummers' (bridge.training.groove.calibrate):
+        # per class, the spread of timing (steps) and velocity (0-1) left around it, between windows (a class
+        # played ahead or behind for two bars) and within one (hit to hit); drawn back with `temperature`
+        f = loaded.meta.get("feel")
+        self.feel = {k: np.array(f[k], np.float32) for k in FEEL} if f else None
 
     def thresholds_for(self, style: str) -> np.ndarray:
         return self.thresholds if style or not self.styles else self.thresholds_unsaid
@@ -170,10 +201,12 @@ def _swing(off: np.ndarray, hits: np.ndarray, swing: float) -> np.ndarray:
     return off
 
 
-def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0, style: str = "") -> Score:
+def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float = 0.0, style: str = "",
+           temperature: float = 0.0, seed: int = 0) -> Score:
     """The score with its drum part played by the model: its hits kept, with the timing and velocities of a
     performance (blended with the quantised input by `humanize`), swung by `swing`; in `style` (one of
-    STYLES, "": not said) at the score's tempo, for a model that hears them."""
+    STYLES, "": not said) at the score's tempo, for a model that hears them. `temperature` 0 plays the
+    model's likeliest performance; above, a performance drawn around it (`feel`, from `seed`)."""
     n = _steps_of(score)
     hits, vel, off = grid(score, SPQ, 0, n)
     if not hits.any():
@@ -184,6 +217,7 @@ def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float
                          style_of(style), score.qpm)
     mu, _ = model.encode(src)
     _, pv, po = model.decode(mu, src)
+    po, pv = _felt(po, pv, *feel(model, len(H), temperature, np.random.default_rng(seed)))
     pv, po = pv.reshape(-1, C)[:n], po.reshape(-1, C)[:n]
     q_vel = np.where(hits > 0, vel, 0)
     q_vel[(hits > 0) & (q_vel == 0)] = float(vel[hits > 0].mean()) if (vel[hits > 0] > 0).any() else 0.7
@@ -218,10 +252,12 @@ def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), 
     zeros = np.zeros(T.shape + (C,), np.float32)
     src = model.features(zeros, zeros, zeros, T, 1, style_of(style), score.qpm)
     mu, lv = model.encode(src)
+    rng = np.random.default_rng(seed)
     if temperature:
-        rng = np.random.default_rng(seed)
         mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
-    prob, pv, po = (a.reshape(-1, C)[:n] for a in model.decode(mu, src))
+    prob, pv, po = model.decode(mu, src)
+    po, pv = _felt(po, pv, *feel(model, len(T), temperature, rng))
+    prob, pv, po = (a.reshape(-1, C)[:n] for a in (prob, pv, po))
     hits = _choose(prob, density, classes, thresholds=model.thresholds_for(style))
     out = from_grid(hits, pv, _swing(po, hits, swing), score.qpm, SPQ, score.tpq)
     return _with_drums(score, out, "Cadenza drumify"), from_notes
@@ -291,7 +327,8 @@ def run_task(task: str, loaded, primes: list, s) -> tuple[list, str]:
     classes = parse_classes(s.drum_classes) if s.drum_classes else ()
     seed = s.seed if s.seed >= 0 else int(np.random.default_rng().integers(2**31))
     if task == "groove":
-        return [groove(model, primes[0], s.humanize, s.swing, s.style)], ""
+        return [groove(model, primes[0], s.humanize, s.swing, s.style, s.temperature, seed + k)
+                for k in range(s.variations)], ""
     if task == "drumify":
         out, note = [], ""
         for k in range(s.variations):

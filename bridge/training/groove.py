@@ -235,6 +235,42 @@ def train_groove(cfg: GrooveConfig) -> Path:
     return folder
 
 
+def feel_of(m, H, V, O, Q, S) -> dict:
+    """What the model's likeliest performance of the training windows leaves out of the drummers': for each
+    class, the spread of the real timing (steps) and velocity (0-1) around the model's, split into the part
+    shared by a window's hits of that class (played ahead or behind for two bars) and the part from hit to
+    hit. Groove and drumify draw it back with `temperature` (bridge.generation.groove.feel)."""
+    zeros = np.zeros_like(H)
+    src = m.features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, S, Q)
+    po, pv = np.empty_like(H), np.empty_like(H)
+    for a in range(0, len(H), 256):
+        mu, _ = m.encode(src[a:a + 256])
+        _, pv[a:a + 256], po[a:a + 256] = m.decode(mu, src[a:a + 256])
+    hit = H > 0.5
+    out = {}
+    for name, real, played in (("offset", O, po), ("velocity", V, pv)):
+        between, within = [], []
+        for k in range(H.shape[-1]):
+            r = np.where(hit[..., k], real[..., k] - played[..., k], np.nan)  # (windows, steps)
+            n = hit[..., k].sum(1)
+            total = float(np.nanvar(r)) if n.sum() > 1 else 0.0
+            several = n >= 2
+            if several.sum() < 2:
+                between.append(0.0)
+                within.append(round(float(np.sqrt(total)), 4))
+                continue
+            inside = float(np.nanmean(np.nanvar(r[several], axis=1)) * n[several].mean() / max(1.0, n[several].mean() - 1))
+            inside = min(inside, total)
+            between.append(round(float(np.sqrt(total - inside)), 4))
+            within.append(round(float(np.sqrt(inside)), 4))
+        out[f"{name}_between"], out[f"{name}_within"] = between, within
+    out["windows"] = int(len(H))
+    out["how"] = ("per class, the spread of the drummers' timing (steps) and velocity (0-1) around the model's "
+                  "likeliest performance of the training windows, between windows and within one "
+                  "(bridge.training.groove.feel_of)")
+    return out
+
+
 CAPS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)  # the drumify thresholds' caps calibrate tries
 
 
@@ -255,7 +291,7 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
     if not files:
         raise CadenzaError(f"{model}: its training files are not here")
     m = model_for(loaded)
-    H, _, _, Q, S = windows(files, styles=styles_of(folder) if m.styles else None)
+    H, V, O, Q, S = windows(files, styles=styles_of(folder) if m.styles else None)
     T = tap(H)
     zeros = np.zeros_like(H)
 
@@ -298,8 +334,10 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
         out, unsaid = thresholds(said, unsaid_prob), thresholds(unsaid_prob)
     else:
         out, unsaid = thresholds(said), None
+    feel = feel_of(m, H, V, O, Q, S)
     path = Path(loaded.folder) / "cadenza.json"
     meta = json.loads(path.read_text())
+    meta["feel"] = feel
     meta["drumify"] = {"thresholds": out, "windows": int(len(H)), "files": len(files),
                        "how": "per class, the probability above which it is struck as often as in the training "
                               "windows, capped at the one that gives the best hit F1 over them "

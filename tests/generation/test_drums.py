@@ -98,6 +98,38 @@ def test_groove_keeps_the_hits_and_the_other_parts(model):
     assert isinstance(out, Score)
 
 
+def test_groove_draws_a_feel_around_its_likeliest_performance(model, tiny_groove):
+    """temperature 0: the model's likeliest performance, as before; above: the drummers' spread around it
+    (calibrated into the model's cadenza.json when it was trained) drawn from the seed: the same seed the same
+    performance, every hit kept on its step, the timing spread wider; variations are different takes."""
+    import json
+
+    from bridge import store
+    from bridge.codecs.drums import grid
+    from bridge.generation.groove import groove, run_task
+    from bridge.music import load_score
+    from bridge.settings import Settings, apply
+
+    feel = json.loads((tiny_groove / "cadenza.json").read_text())["feel"]
+    assert all(len(feel[k]) == 9 and min(feel[k]) >= 0 for k in ("offset_between", "offset_within",
+                                                                  "velocity_between", "velocity_within"))
+    beat = load_score(BEAT)
+    h, _, _ = grid(beat)
+    hit = h > 0
+    _, v0, o0 = grid(groove(model, beat), length=len(h))
+    _, v1, o1 = grid(groove(model, beat, temperature=0.0, seed=3), length=len(h))
+    assert np.array_equal(o0, o1) and np.array_equal(v0, v1)  # 0: the likeliest, whatever the seed
+    a = groove(model, beat, temperature=1.0, seed=3)
+    assert a == groove(model, beat, temperature=1.0, seed=3)  # the same seed, the same take
+    ha, va, oa = grid(a, length=len(h))
+    assert np.array_equal(ha, h)  # every hit kept, on its step
+    assert np.abs(oa[hit]).max() <= 0.5 + 1e-6 and va[hit].min() >= 1 / 127 - 1e-6
+    assert oa[hit].std() > o0[hit].std() and not np.array_equal(oa, o0)
+    s = apply(apply(Settings(), "variations", 2), "seed", 5)
+    takes, _ = run_task("groove", store.load(str(tiny_groove)), [beat], s)
+    assert len(takes) == 2 and takes[0] != takes[1]
+
+
 def test_drumify_plays_a_melody_s_rhythm_with_the_controls(model):
     from bridge.generation.groove import drumify
     from bridge.music import load_score

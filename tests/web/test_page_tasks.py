@@ -66,7 +66,8 @@ def test_the_form_fits_the_task_and_the_model(browser, studio):
     assert "groove" not in models(browser)  # a groove model does not continue
     pick_task(browser, "groove")
     assert models(browser) == [m for m in ("groove",) if shipped(m)]
-    assert visible(browser, "humanize") and visible(browser, "swing") and not visible(browser, "temperature")
+    assert visible(browser, "humanize") and visible(browser, "swing") and not visible(browser, "top_k")
+    assert visible(browser, "temperature")  # how far the feel strays from the model's likeliest performance
     assert not visible(browser, "beats") and hidden(browser, "region-box")
     assert browser.execute_script("return document.querySelector('input[name=prime][value=none]').disabled")
     pick_task(browser, "infill")
