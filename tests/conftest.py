@@ -203,28 +203,17 @@ def tiny_model(factory, name: str) -> Path:
     return done
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory):
-    """Three hundred steps of a note-wise model on a handful of chorales: small enough for CI, real all the same."""
-    return tiny_model(tmp_path_factory, "tiny")
+def _session_model(fixture: str, name: str, doc: str):
+    """A session fixture giving the folder of the tiny model `name`."""
+    def folder(tmp_path_factory):
+        return tiny_model(tmp_path_factory, name)
+
+    folder.__doc__ = doc
+    return pytest.fixture(scope="session", name=fixture)(folder)
 
 
-@pytest.fixture(scope="session")
-def harmony(tmp_path_factory):
-    """A small harmony model trained on a few chorales (real, if not musical)."""
-    return tiny_model(tmp_path_factory, "harmony")
-
-
-@pytest.fixture(scope="session")
-def fim_model(tmp_path_factory):
-    return tiny_model(tmp_path_factory, "fim")
-
-
-@pytest.fixture(scope="session")
-def tiny_groove(tmp_path_factory):
-    return tiny_model(tmp_path_factory, "groove")
-
-
-@pytest.fixture(scope="session")
-def tiny_drums(tmp_path_factory):
-    return tiny_model(tmp_path_factory, "drums")
+tiny = _session_model("tiny", "tiny", "Three hundred steps of a note-wise model on a handful of chorales.")
+harmony = _session_model("harmony", "harmony", "A harmony model trained on a few chorales (real, if not musical).")
+fim_model = _session_model("fim_model", "fim", "An infill model from the shipped chorale model's weights.")
+tiny_groove = _session_model("tiny_groove", "groove", "A groove model: a few steps on a dozen files.")
+tiny_drums = _session_model("tiny_drums", "drums", "The drums LSTM: a few steps on the Groove MIDI Dataset.")
