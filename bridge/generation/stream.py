@@ -35,14 +35,23 @@ class NoteStream:
         self.offset = 0.0  # beats of new music before the next chunk
         self.new: list[np.ndarray] = []
         self.sent: Counter = Counter()
+        self.given_to: float | None = None  # beats of the continuation before which every ended note was given
 
-    def _notes(self, score, zero: float, final: bool) -> list[tuple[int, float, float, int]]:
-        """Notes of `score` at or after `zero` beats (the continuation's start in its time), not yet given."""
+    def _notes(self, score, zero: float, final: bool, since: float | None = None) -> list[tuple[int, float, float, int]]:
+        """Notes of `score` at or after `zero` beats (the continuation's start in its time), not yet given.
+        `since` (in `score`'s beats): where the decode before ended (its last event); a note that ended
+        before it was complete then, and given then, so it is not looked at again."""
         end = score.end_tick
         here: Counter = Counter()
         out = []
         for t in score.tracks:
-            for p, v, a, b in t.array.tolist():
+            arr = t.array
+            keep = arr[:, 2] >= (zero - 1e-9) * score.tpq  # the prime's notes: never
+            if not final:
+                keep &= arr[:, 3] < end  # still sounding: it may grow
+            if since is not None:
+                keep &= arr[:, 3] >= since * score.tpq - 2  # (two ticks: seconds made ticks round)
+            for p, v, a, b in arr[keep].tolist():
                 start = a / score.tpq - zero
                 if start < -1e-9 or (not final and b >= end):  # the prime's, or still sounding (it may grow)
                     continue
@@ -73,7 +82,9 @@ class NoteStream:
         score = self.codec.decode(full, qpm=self.qpm) if self.qpm and self.codec.time_in_seconds \
             else self.codec.decode(full)
         zero = self._beats_of(ctx) - self.offset  # where the continuation starts, in this decode's beats
-        out = self._notes(score, zero, final=False)
+        since = None if self.given_to is None else zero + self.given_to
+        out = self._notes(score, zero, final=False, since=since)
+        self.given_to = score.end_tick / score.tpq - zero  # every note that ended before it is given
         self.offset += self._beats_of(ids)
         self.context = self.codec.tail(full, CONTEXT)
         return out
