@@ -41,6 +41,7 @@ class Harmony:
     tokens: int
     seconds: float
     cancelled: bool = False
+    read: list[np.ndarray] | None = None  # with harmonize(read=True): per variation, every token the model read
 
 
 def melody_of(score: Score, name: str = "the melody") -> Score:
@@ -63,30 +64,18 @@ def melody_of(score: Score, name: str = "the melody") -> Score:
     return top_line(one)
 
 
-class _Rows:
-    """Each variation's place: its step, the melody tokens it has read, the parts sounding."""
-
-    def __init__(self, B: int):
-        self.step = np.zeros(B, np.int64)
-        self.next = np.zeros(B, np.int64)  # index of the next melody token to read
-        self.sounding = np.zeros((B, 128), bool)
-        self.started = np.full((B, 128), -1, np.int64)  # step a sounding part started
-        self.done = np.zeros(B, bool)
-        self.notes: list[list] = [[] for _ in range(B)]  # (pitch, start step, end step) in stream steps
-        self.fresh: list[list] = [[] for _ in range(B)]  # ended since the last chunk
-
-
 def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=None, cancel=None,
-              chunk: int = 64, candidates: int = 1) -> Harmony:
+              chunk: int = 64, candidates: int = 1, read: bool = False) -> Harmony:
     """Parts under `melody` (one line, as melody_of gives it) for each variation of `req`.
 
     `on_chunk(rows)`: per variation the part notes finished since the last call, as (pitch, start beat,
     duration beats) in the melody's beats: every `chunk` tokens, or once at the end with `candidates` above 1.
     `candidates`: parts drawn for each variation in the same batch; the one kept has the fewest parallel fifths
     and octaves between voices and the most of the melody's on-beat notes among its pitch classes
-    (bridge.music.voicing). `cancel`: an Event checked between chunks."""
+    (bridge.music.voicing). `cancel`: an Event checked between chunks. `read` (one candidate): also every
+    token the model read, per variation (Harmony.read)."""
     if candidates <= 1:
-        return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk)
+        return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read)
     import dataclasses
 
     from ..music import voicing
@@ -114,9 +103,10 @@ def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
     return 500.0 * m["parallels"] / max(m["motions"], 1) - 100.0 * agree / max(counted, 1)
 
 
-def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int) -> Harmony:
+def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
+          read: bool = False) -> Harmony:
     """Parts under the melody for each variation of `req`, one row each (harmonize's loop)."""
-    from . import kernels
+    from . import harmonize_kernels
     from .constraints import key_prior
     from .constraints import mask as make_mask
     from .decode import generator_for
@@ -157,15 +147,15 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     onp = codec.onset_pitches()
     base = make_mask(onp, req.scale, req.pitch_range, forbid=codec.never_sampled())
     base = base + key_prior(onp, melody.tracks[0].array[:, 0], req.key_prior)  # the parts keep to the tune's key
-    part_on = np.arange(n)
-    pitches = lo + part_on
-    wait_len = np.arange(1, mw + 1)
     s = req.sampling
     code = STRATEGIES.index(s.strategy)
-    rows = _Rows(B)
     state = gen.new_state(B)
     logits = np.zeros((B, V), np.float32)
     tokens = 0
+    # each row's place: its step, the melody tokens it has read, the parts sounding (and the step each began)
+    rows_step, rows_next = np.zeros(B, np.int64), np.zeros(B, np.int64)
+    sounding, started = np.zeros((B, 128), bool), np.full((B, 128), -1, np.int64)
+    done = np.zeros(B, bool)
     produced = np.zeros(B, np.int64)
     first = int(mel[:, 2].min())  # the melody's first note (real steps): no part sounds before it
     lastk = np.zeros(B, np.int8)  # the last part token at this step: 0 none yet, 1 an end, 2 a start
@@ -173,123 +163,48 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     owe = np.zeros(B, bool)  # a wait stopped short of the melody: a part's start or end comes next
     cap = 64 * (end + 1) + 4 * len(events)  # no row can need more; a bound, never reached in practice
     cancelled = False
-    it = 0
 
-    def finish(r: int) -> None:
-        for q in np.flatnonzero(rows.sounding[r]).tolist():
-            rows.notes[r].append((q, int(rows.started[r, q]), int(rows.step[r])))
-            rows.fresh[r].append(rows.notes[r][-1])
-        rows.sounding[r] = False
-        rows.done[r] = True
+    topx = np.concatenate([top, np.full(mw + 1, 128)])  # the melody's pitch, with room to look ahead
+    singx = np.concatenate([singing, np.zeros(mw + 1, bool)])
+    # each row's parts: (pitch, start step, end step); at most `voices` start at a step, and each lasts a step
+    notes = np.zeros((B, max(voices, 1) * (end + 1) + 129, 3), np.int64)
+    trace = np.zeros((B, cap + len(events) + 2) if read else (0, 0), np.int32)
+    traced = np.zeros(B, np.int64)
+    count = np.zeros(B, np.int64)
+    given = np.zeros(B, np.int64)  # parts handed to on_chunk so far
+    z = np.empty((B, gen.W[0].shape[1]), np.float32)
+    x1 = np.empty((B, 2 * gen.units), np.float32)
+    args = (np.ascontiguousarray(base, np.float32), state["h"], state["c"], state["sounding"], z, x1, gen.W,
+            gen.is_lstm, gen.note_state)
 
     def flush() -> None:
         if on_chunk is None:
             return
         out = []
         for r in range(B):
-            out.append([(q, (a - lead) / spq, (b - a) / spq) for q, a, b in rows.fresh[r] if b - lead > 0])
-            rows.fresh[r] = []
+            fresh = notes[r, given[r]:count[r]].tolist()
+            given[r] = count[r]
+            out.append([(q, (a - lead) / spq, (b - a) / spq) for q, a, b in fresh if b - lead > 0])
         on_chunk(out)
 
-    topx = np.concatenate([top, np.full(mw + 1, 128)])  # the melody's pitch, with room to look ahead
-    singx = np.concatenate([singing, np.zeros(mw + 1, bool)])
-    look = np.arange(1, mw + 1)
-    while not rows.done.all():
-        tok = np.zeros(B, np.int32)
-        draw = []
-        for r in range(B):  # rows that are done, read the melody, or end: no draw
-            if rows.done[r]:
-                tok[r] = w0  # a row that is done reads waits, and nothing of it is kept
-                continue
-            st = int(rows.step[r])
-            k = int(rows.next[r])
-            if ev_step[k] == st:  # the melody, read as given
-                tok[r] = ev_id[k]
-                rows.next[r] = k + 1
-                lastk[r] = 0
-                continue
-            if st >= end or produced[r] >= cap:
-                finish(r)
-                tok[r] = w0
-                continue
-            draw.append(r)
-        if draw:
-            # the masks of every row that draws, at once: (R, vocab)
-            R = np.array(draw)
-            st = rows.step[R]
-            real_ = np.maximum(st - lead, 0)
-            rowsL = logits[R] + base
-            snd = rows.sounding[R][:, pitches]
-            count = snd.sum(1)
-            young = rows.started[R][:, pitches] == st[:, None]  # a part lasts at least a step
-            rowsL[:, :n] += np.where(snd, NEG, 0)
-            rowsL[:, n:2 * n] += np.where(snd & ~young, 0, NEG)
-            # the codec's order at a step: ends, then starts, each in ascending pitch; a part the melody has come
-            # down to ends first (before any start), and may end out of order rather than sound above the tune
-            under = topx[real_]
-            lk, lq = lastk[R][:, None], lastq[R][:, None]
-            must = snd & ~young & (pitches[None, :] >= under[:, None])
-            rowsL[:, n:2 * n] += np.where(((lk == 2) | ((lk == 1) & (pitches[None, :] <= lq))) & ~must, NEG, 0)
-            rowsL[:, :n] += np.where(((lk == 2) & (pitches[None, :] <= lq)) | must.any(1)[:, None], NEG, 0)
-            closed = (count >= voices) | (st < lead) | (real_ < first)  # no part before the tune
-            rowsL[:, :n] += np.where(closed[:, None] | (pitches[None, :] >= under[:, None]), NEG, 0)
-            gap = np.minimum(ev_step[rows.next[R]], end) - st
-            # a part sounding reaches the melody where it goes down: it ends there, before time moves on
-            highest = np.where(snd, pitches[None, :], -1).max(1)
-            ahead = np.where((st >= lead)[:, None], topx[real_[:, None] + look[None, :]], 128)
-            low = ahead <= highest[:, None]
-            first_low = np.where(low.any(1), low.argmax(1) + 1, mw + 1)
-            gap = np.where(highest >= 0, np.where(topx[real_] <= highest, 0, np.minimum(gap, first_low)), gap)
-            rowsL[:, w0:w0 + mw] += np.where(wait_len[None, :] <= gap[:, None], 0, NEG)
-            # under a sounding melody, time moves on only with every part sounding
-            full = singx[real_] & (count < voices) & (st >= lead) & (rowsL[:, :n] > NEG / 2).any(1)
-            rowsL[full, w0:w0 + mw] = NEG
-            act = owe[R] & (rowsL[:, :2 * n] > NEG / 2).any(1)
-            rowsL[act, w0:w0 + mw] = NEG
-            only_time = ~(rowsL[:, :2 * n] > NEG / 2).any(1)
-            for i, r in enumerate(draw):
-                row = rowsL[i]
-                if only_time[i]:  # nothing but time can move: the wait the codec writes, up to what comes next
-                    t = w0 + int(max(1, min(gap[i], mw))) - 1
-                else:
-                    t = int(kernels.sample_row(row, code, np.float32(s.temperature), s.top_k or 40,
-                                               np.float32(s.top_p), s.n, req.seed, r, int(produced[r])))
-                if row[t] <= NEG / 2:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
-                    t = w0
-                tok[r] = t
-                stp = int(st[i])
-                if t < n:
-                    q = lo + t
-                    rows.sounding[r, q] = True
-                    rows.started[r, q] = stp
-                    lastk[r], lastq[r] = 2, q
-                elif t < 2 * n:
-                    q = lo + t - n
-                    rows.notes[r].append((q, int(rows.started[r, q]), stp))
-                    rows.fresh[r].append(rows.notes[r][-1])
-                    rows.sounding[r, q] = False
-                    lastk[r], lastq[r] = 1, q
-                elif t < w0 + mw:
-                    rows.step[r] = stp + t - w0 + 1
-                    lastk[r] = 0
-                owe[r] = w0 <= t < w0 + mw and t - w0 + 1 < min(int(gap[i]), mw)  # short of the melody's next
-                produced[r] += 1
-        tokens += int((~rows.done).sum())
-        logits = gen.step(tok, state)
-        it += 1
-        if it % chunk == 0:
-            flush()
-            if cancel is not None and cancel.is_set():
-                cancelled = True
-                break
-    flush()
+    while not done.all():
+        _, made = harmonize_kernels.run(
+            chunk, logits, *args, rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced,
+            notes, count, ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices,
+            code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed, trace, traced)
+        tokens += made
+        flush()
+        if not done.all() and cancel is not None and cancel.is_set():
+            cancelled = True
+            break
     vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]
     vel = max(1, min(127, int(round(vel * 0.85))))  # the parts a little under the tune
     parts = []
     for r in range(B):
-        arr = [(q, vel, int(round((a - lead) * f)), int(round((b - lead) * f))) for q, a, b in rows.notes[r]
-               if b - lead > 0]
+        arr = [(q, vel, int(round((a - lead) * f)), int(round((b - lead) * f))) for q, a, b in
+               notes[r, :count[r]].tolist() if b - lead > 0]
         a = np.array(arr, np.int64).reshape(-1, 4)
         a[:, 2] = np.maximum(a[:, 2], 0)
         parts.append(a[np.lexsort((a[:, 0], a[:, 2]))] if len(a) else a)
-    return Harmony(parts, tokens, time.perf_counter() - t0, cancelled)
+    return Harmony(parts, tokens, time.perf_counter() - t0, cancelled,
+                   [trace[r, :traced[r]] for r in range(len(trace))])

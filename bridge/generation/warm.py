@@ -27,6 +27,11 @@ def warm(loaded) -> None:
         decode_continuation(loaded.codec, loaded.codec.empty(), result.new[0], include_prime=False)
     except CadenzaError:
         pass
+    if loaded.codec.harmonizes:  # a harmony model: its own loop too (bridge.generation.harmonize_kernels)
+        from ..music import Score
+        from .harmonize import harmonize
+
+        harmonize(loaded, Score.from_beats([(72, 0, 1, 80), (74, 1, 1, 80), (76, 2, 2, 80)]), Request(seed=0))
 
 
 def warm_midi() -> None:

@@ -1,0 +1,168 @@
+"""Harmonize's loop as a compiled kernel (numba): the rules of bridge/generation/harmonize.py on every drawn
+token, the seeded draw and the recurrent step, for every row, `iters` tokens a call, without the GIL.
+
+The rules are those the module docstring of harmonize.py lists; `run()` is the loop that harmonize.py wrote
+in numpy, a row at a time here (each row's mask costs the model's pitches and waits, not a vocabulary of
+array operations): 8 bars went from ~50-90 ms to the recurrent steps' own cost.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import NEG, _opts, advance, njit, project, sample_row
+
+HALF = NEG / np.float32(2)
+
+
+@njit(**_opts)
+def _finish(r, step, sounding, started, notes, count, done, lo, n):
+    """Row r is over: every part still sounding ends at its step (ascending pitch)."""
+    for j in range(n):
+        q = lo + j
+        if sounding[r, q]:
+            notes[r, count[r], 0] = q
+            notes[r, count[r], 1] = started[r, q]
+            notes[r, count[r], 2] = step[r]
+            count[r] += 1
+            sounding[r, q] = False
+    done[r] = True
+
+
+@njit(**_opts)
+def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model and its state
+        step, nxt, sounding, started, done, lastk, lastq, owe, produced,  # each row's place
+        notes, count,  # each row's parts: (pitch, start step, end step), how many
+        ev_step, ev_id, topx, singx,  # the melody: its tokens' steps and ids; its pitch and whether it sings
+        lo, n, w0, mw, lead, first, end, cap, voices,  # the codec's layout and the piece's bounds
+        code, temperature, top_k, top_p, top_n, seed, trace, traced):
+    """Up to `iters` tokens for every row (fewer when every row is done): returns (iterations, tokens made).
+    `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far."""
+    B = logits.shape[0]
+    V = logits.shape[1]
+    tok = np.empty(B, np.int32)
+    row = np.empty(V, np.float32)
+    made = 0
+    it = 0
+    while it < iters:
+        alive = False
+        for r in range(B):
+            if not done[r]:
+                alive = True
+        if not alive:
+            break
+        for r in range(B):
+            if done[r]:
+                tok[r] = w0  # a row that is done reads waits, and nothing of it is kept
+                continue
+            st = step[r]
+            k = nxt[r]
+            if ev_step[k] == st:  # the melody, read as given
+                tok[r] = ev_id[k]
+                nxt[r] = k + 1
+                lastk[r] = 0
+                continue
+            if st >= end or produced[r] >= cap:
+                _finish(r, step, sounding, started, notes, count, done, lo, n)
+                tok[r] = w0
+                continue
+            # the mask of what this row may do now
+            real = st - lead if st > lead else 0
+            for v in range(V):
+                row[v] = logits[r, v] + base[v]
+            under = topx[real]
+            lk = lastk[r]
+            lq = lastq[r]
+            voiced = 0
+            highest = -1
+            any_must = False
+            for j in range(n):
+                q = lo + j
+                if sounding[r, q]:
+                    voiced += 1
+                    highest = q
+                    if started[r, q] != st and q >= under:
+                        any_must = True  # the melody has come down to it: it ends first
+            closed = voiced >= voices or st < lead or real < first  # no part before the tune
+            for j in range(n):
+                q = lo + j
+                on = sounding[r, q]
+                young = started[r, q] == st  # a part lasts at least a step
+                must = on and not young and q >= under
+                if on:
+                    row[j] += NEG
+                if not (on and not young):
+                    row[n + j] += NEG
+                # the codec's order at a step: ends, then starts, each in ascending pitch
+                if (lk == 2 or (lk == 1 and q <= lq)) and not must:
+                    row[n + j] += NEG
+                if (lk == 2 and q <= lq) or any_must:
+                    row[j] += NEG
+                if closed or q >= under:
+                    row[j] += NEG
+            nx = ev_step[nxt[r]]
+            gap = (nx if nx < end else end) - st
+            if highest >= 0:  # a part sounding reaches the melody where it goes down: it ends there first
+                if topx[real] <= highest:
+                    gap = 0
+                else:
+                    first_low = mw + 1
+                    if st >= lead:
+                        for el in range(1, mw + 1):
+                            if topx[real + el] <= highest:
+                                first_low = el
+                                break
+                    if first_low < gap:
+                        gap = first_low
+            for el in range(1, mw + 1):
+                if el > gap:
+                    row[w0 + el - 1] += NEG
+            open_start = False
+            for j in range(n):
+                if row[j] > HALF:
+                    open_start = True
+            open_part = open_start
+            for j in range(n, 2 * n):
+                if row[j] > HALF:
+                    open_part = True
+            # under a sounding melody, time moves on only with every part sounding; after a wait stopped
+            # short of the melody, a part's start or end comes next
+            if (singx[real] and voiced < voices and st >= lead and open_start) or (owe[r] and open_part):
+                for el in range(mw):
+                    row[w0 + el] = NEG
+            if not open_part:  # nothing but time can move: the wait the codec writes, up to what comes next
+                t = w0 + max(1, min(gap, mw)) - 1
+            else:
+                t = sample_row(row, code, temperature, top_k, top_p, top_n, seed, r, produced[r])
+            if row[t] <= HALF:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
+                t = w0
+            tok[r] = t
+            if t < n:
+                q = lo + t
+                sounding[r, q] = True
+                started[r, q] = st
+                lastk[r] = 2
+                lastq[r] = q
+            elif t < 2 * n:
+                q = lo + t - n
+                notes[r, count[r], 0] = q
+                notes[r, count[r], 1] = started[r, q]
+                notes[r, count[r], 2] = st
+                count[r] += 1
+                sounding[r, q] = False
+                lastk[r] = 1
+                lastq[r] = q
+            elif t < w0 + mw:
+                step[r] = st + t - w0 + 1
+                lastk[r] = 0
+            owe[r] = w0 <= t < w0 + mw and t - w0 + 1 < min(gap, mw)  # short of the melody's next
+            produced[r] += 1
+        for r in range(B):
+            if not done[r]:
+                made += 1
+            if r < trace.shape[0] and traced[r] < trace.shape[1]:
+                trace[r, traced[r]] = tok[r]
+                traced[r] += 1
+        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
+        project(h[-1], W, logits)
+        it += 1
+    return it, made
