@@ -69,28 +69,14 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     """Parts under `melody` (one line, as melody_of gives it) for each variation of `req`.
 
     `on_chunk(rows)`: per variation the part notes finished since the last call, as (pitch, start beat,
-    duration beats) in the melody's beats: every `chunk` tokens, or once at the end with `candidates` above 1.
-    `candidates`: parts drawn for each variation in the same batch; the one kept has the fewest parallel fifths
-    and octaves between voices and the most of the melody's on-beat notes among its pitch classes
-    (bridge.music.voicing). `cancel`: an Event checked between chunks. `read` (one candidate): also every
+    duration beats) in the melody's beats: every `chunk` tokens, or bar by bar with `candidates` above 1.
+    `candidates`: parts drawn for each variation in the same batch, judged bar by bar: at each bar line (the
+    melody's first token from it on) every candidate waits for the others, the best so far (the fewest
+    parallel fifths and octaves between voices, the most of the melody's on-beat notes among the parts' pitch
+    classes: bridge.music.voicing) is copied into the others, and all go on from it; at the end the best is
+    kept. `cancel`: an Event checked between chunks. `read` (one candidate): also every
     token the model read, per variation (Harmony.read)."""
-    if candidates <= 1:
-        return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read)
-    import dataclasses
-
-    from ..music import voicing
-
-    many = _draw(loaded, melody, dataclasses.replace(req, variations=req.variations * candidates), voices, None,
-                 cancel, chunk)
-    mel = melody.tracks[0].array
-    chosen = []
-    for v in range(req.variations):
-        group = many.parts[v * candidates:(v + 1) * candidates]
-        chosen.append(min(group, key=lambda parts: _score(voicing, mel, parts, melody.tpq)))
-    if on_chunk is not None and not many.cancelled:
-        on_chunk([[(int(q), a / melody.tpq, (b - a) / melody.tpq) for q, _, a, b in parts.tolist()]
-                  for parts in chosen])
-    return Harmony(chosen, many.tokens, many.seconds, many.cancelled)
+    return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)))
 
 
 def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
@@ -98,14 +84,15 @@ def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
     percentage of the melody's on-beat notes whose pitch class the parts sound."""
     if not len(parts):
         return float("inf")
-    m = voicing.motion_figures(melody, parts)
+    parallel, motions, _ = voicing.parallels(melody, parts)
     agree, counted = voicing.chord_tone_share(melody, parts, tpq)
-    return 500.0 * m["parallels"] / max(m["motions"], 1) - 100.0 * agree / max(counted, 1)
+    return 500.0 * parallel / max(motions, 1) - 100.0 * agree / max(counted, 1)
 
 
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
-          read: bool = False) -> Harmony:
-    """Parts under the melody for each variation of `req`, one row each (harmonize's loop)."""
+          read: bool = False, candidates: int = 1) -> Harmony:
+    """Parts under the melody for each variation of `req`, `candidates` rows each (harmonize's loop)."""
+    from ..music import voicing
     from . import harmonize_kernels
     from .constraints import key_prior
     from .constraints import mask as make_mask
@@ -142,7 +129,8 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
         held = top[i] if top[i] < 128 else held
         top[i] = held
     end = last + lead  # the stream's last step: every part ends by the melody's end
-    B = req.variations
+    K = candidates
+    B = req.variations * K  # candidate j of variation v is row v * K + j
     V = gen.vocab
     onp = codec.onset_pitches()
     base = make_mask(onp, req.scale, req.pitch_range, forbid=codec.never_sampled())
@@ -171,40 +159,96 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     trace = np.zeros((B, cap + len(events) + 2) if read else (0, 0), np.int32)
     traced = np.zeros(B, np.int64)
     count = np.zeros(B, np.int64)
-    given = np.zeros(B, np.int64)  # parts handed to on_chunk so far
+    given = np.zeros(req.variations, np.int64)  # each variation's parts handed to on_chunk so far
     z = np.empty((B, gen.W[0].shape[1]), np.float32)
     x1 = np.empty((B, 2 * gen.units), np.float32)
     args = (np.ascontiguousarray(base, np.float32), state["h"], state["c"], state["sounding"], z, x1, gen.W,
             gen.is_lstm, gen.note_state)
 
+    vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]
+    vel = max(1, min(127, int(round(vel * 0.85))))  # the parts a little under the tune
+
+    def parts_of(triples) -> np.ndarray:
+        """Stream-step parts (pitch, start, end) as notes in the melody's ticks, sorted."""
+        arr = [(q, vel, int(round((a - lead) * f)), int(round((b - lead) * f))) for q, a, b in triples
+               if b - lead > 0]
+        a = np.array(arr, np.int64).reshape(-1, 4)
+        a[:, 2] = np.maximum(a[:, 2], 0)
+        return a[np.lexsort((a[:, 0], a[:, 2]))] if len(a) else a
+
+    best = np.arange(req.variations) * K  # each variation's row: the one whose parts are given
+
     def flush() -> None:
         if on_chunk is None:
             return
         out = []
-        for r in range(B):
-            fresh = notes[r, given[r]:count[r]].tolist()
-            given[r] = count[r]
+        for v, r in enumerate(best.tolist()):
+            fresh = notes[r, given[v]:count[r]].tolist()
+            given[v] = count[r]
             out.append([(q, (a - lead) / spq, (b - a) / spq) for q, a, b in fresh if b - lead > 0])
         on_chunk(out)
 
-    while not done.all():
-        _, made = harmonize_kernels.run(
-            chunk, logits, *args, rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced,
-            notes, count, ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices,
-            code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed, trace, traced)
-        tokens += made
-        flush()
-        if not done.all() and cancel is not None and cancel.is_set():
-            cancelled = True
+    def judged(r: int, since: int, at: int | None) -> float:
+        """Row r's parts from stream step `since` to `at` (those sounding then ended there; None: the end)
+        against the melody there. Before `since` the candidates are alike (copied at the bar line before)."""
+        triples = [t for t in notes[r, :count[r]].tolist() if t[2] > since]
+        if at is not None:
+            triples += [(q, int(started[r, q]), at) for q in np.flatnonzero(sounding[r]).tolist()]
+        tune = real[real[:, 3] > (since - lead) * f]
+        if at is not None:
+            tune = tune[tune[:, 2] < (at - lead) * f]
+        return _score(voicing, tune, parts_of(triples), melody.tpq)
+
+    def choose(since: int, at: int | None) -> None:
+        """Each variation's best candidate since the bar line before; at a bar line, copied into the others."""
+        for v in range(req.variations):
+            rows = range(v * K, (v + 1) * K)
+            b = min(rows, key=lambda r: judged(r, since, at))
+            best[v] = b
+            if at is None:
+                continue
+            for r in rows:
+                if r != b:
+                    for arr in (rows_step, rows_next, done, lastk, lastq, owe, produced, count, sounding, started,
+                                logits):
+                        arr[r] = arr[b]
+                    state["h"][:, r], state["c"][:, r] = state["h"][:, b], state["c"][:, b]
+                    notes[r, :count[b]] = notes[b, :count[b]]
+
+    marks = []  # the bar lines the candidates are judged at: the melody's first token from each on
+    if K > 1:
+        bar = 4 * spq
+        steps = ev_step[:-1]
+        while True:
+            later = steps[steps >= (len(marks) + 1) * bar + lead]
+            if not len(later) or later[0] >= end:
+                break
+            marks.append(int(later[0]))
+    since = -1
+    for at in marks + [-1]:
+        while not done.all():
+            _, made = harmonize_kernels.run(
+                chunk, logits, *args, rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced,
+                notes, count, ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices,
+                code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed, trace, traced, at)
+            tokens += made
+            if K == 1:
+                flush()
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            if at >= 0 and (rows_step[~done] >= at).all():  # every candidate at the bar line
+                break
+        if cancelled:
             break
-    vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]
-    vel = max(1, min(127, int(round(vel * 0.85))))  # the parts a little under the tune
-    parts = []
-    for r in range(B):
-        arr = [(q, vel, int(round((a - lead) * f)), int(round((b - lead) * f))) for q, a, b in
-               notes[r, :count[r]].tolist() if b - lead > 0]
-        a = np.array(arr, np.int64).reshape(-1, 4)
-        a[:, 2] = np.maximum(a[:, 2], 0)
-        parts.append(a[np.lexsort((a[:, 0], a[:, 2]))] if len(a) else a)
+        if at >= 0:
+            choose(since, at)
+            flush()
+            since = at - 2 * spq  # the next bar judged with the motion into it
+    if K > 1:
+        choose(since, None)
+        if not cancelled:
+            flush()
+    parts = [parts_of(notes[r, :count[r]].tolist()) for r in best.tolist()]
     return Harmony(parts, tokens, time.perf_counter() - t0, cancelled,
-                   [trace[r, :traced[r]] for r in range(len(trace))])
+                   [trace[r, :traced[r]] for r in best.tolist()] if read else None)

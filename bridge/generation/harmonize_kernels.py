@@ -34,27 +34,40 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         notes, count,  # each row's parts: (pitch, start step, end step), how many
         ev_step, ev_id, topx, singx,  # the melody: its tokens' steps and ids; its pitch and whether it sings
         lo, n, w0, mw, lead, first, end, cap, voices,  # the codec's layout and the piece's bounds
-        code, temperature, top_k, top_p, top_n, seed, trace, traced):
+        code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at):
     """Up to `iters` tokens for every row (fewer when every row is done): returns (iterations, tokens made).
-    `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far."""
+    `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far.
+    `pause_at` (a step, or -1): a row that reaches it stops there, its state as it was when it arrived, until
+    every row has (or is done): the call returns then."""
     B = logits.shape[0]
     V = logits.shape[1]
     tok = np.empty(B, np.int32)
     row = np.empty(V, np.float32)
+    paused = np.zeros(B, np.bool_)
+    held_h = np.empty_like(h)
+    held_c = np.empty_like(c)
+    held_logits = np.empty_like(logits)
     made = 0
     it = 0
     while it < iters:
         alive = False
         for r in range(B):
-            if not done[r]:
+            if not done[r] and not paused[r]:
                 alive = True
         if not alive:
             break
         for r in range(B):
-            if done[r]:
-                tok[r] = w0  # a row that is done reads waits, and nothing of it is kept
+            if done[r] or paused[r]:
+                tok[r] = w0  # a row that is done or paused reads waits, and nothing of it is kept
                 continue
             st = step[r]
+            if 0 <= pause_at <= st:  # arrived: its state kept as it is now
+                paused[r] = True
+                held_h[:, r] = h[:, r]
+                held_c[:, r] = c[:, r]
+                held_logits[r] = logits[r]
+                tok[r] = w0
+                continue
             k = nxt[r]
             if ev_step[k] == st:  # the melody, read as given
                 tok[r] = ev_id[k]
@@ -157,6 +170,8 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             owe[r] = w0 <= t < w0 + mw and t - w0 + 1 < min(gap, mw)  # short of the melody's next
             produced[r] += 1
         for r in range(B):
+            if paused[r]:
+                continue
             if not done[r]:
                 made += 1
             if r < trace.shape[0] and traced[r] < trace.shape[1]:
@@ -165,4 +180,9 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         advance(tok, snd, h, c, z, x1, W, lstm, note_state)
         project(h[-1], W, logits)
         it += 1
+    for r in range(B):  # the paused rows as they arrived: what they were fed since is forgotten
+        if paused[r]:
+            h[:, r] = held_h[:, r]
+            c[:, r] = held_c[:, r]
+            logits[r] = held_logits[r]
     return it, made

@@ -108,11 +108,11 @@ def slices(melody: np.ndarray, parts: np.ndarray) -> list[tuple[int, list[int]]]
     return out
 
 
-def motion_figures(melody: np.ndarray, parts: np.ndarray) -> dict:
-    """Parallel fifths and octaves per 100 voice-pair motions (both voices moving, four voices at both
-    moments), parts above the melody (share of moments), and how many moments sound four voices."""
-    sl = slices(melody, parts)
-    parallels = motions = above = four = 0
+def parallels(melody: np.ndarray, parts: np.ndarray, sl=None) -> tuple[int, int, int]:
+    """(parallel fifths and octaves, voice-pair motions with both voices moving, moments of four voices
+    followed by four): between consecutive moments (`slices`) where four voices sound at both."""
+    sl = slices(melody, parts) if sl is None else sl
+    found = motions = four = 0
     for (_, a), (_, b) in zip(sl, sl[1:]):
         if len(a) == 4 and len(b) == 4:
             four += 1
@@ -123,12 +123,21 @@ def motion_figures(melody: np.ndarray, parts: np.ndarray) -> dict:
                     motions += 1
                     ia, ib = (a[i] - a[j]) % 12, (b[i] - b[j]) % 12
                     if ia == ib and ia in (0, 7) and (b[i] - a[i]) * (b[j] - a[j]) > 0:
-                        parallels += 1
+                        found += 1
+    return found, motions, four
+
+
+def motion_figures(melody: np.ndarray, parts: np.ndarray) -> dict:
+    """Parallel fifths and octaves per 100 voice-pair motions (both voices moving, four voices at both
+    moments), parts above the melody (share of moments), and how many moments sound four voices."""
+    sl = slices(melody, parts)
+    parallel, motions, four = parallels(melody, parts, sl)
+    above = 0
     for t, _ in sl:
         top = _sounding(melody, t)
         if len(top) and len(parts) and (_sounding(parts, t) > top.max()).any():
             above += 1
-    return {"parallels": parallels, "motions": motions, "above_melody": above, "moments": len(sl),
+    return {"parallels": parallel, "motions": motions, "above_melody": above, "moments": len(sl),
             "four_voice_moments": four}
 
 

@@ -180,3 +180,32 @@ def test_the_model_reads_the_stream_its_codec_writes(harmony):
         names = loaded.codec.vocab
         assert [names[t] for t in fed[:len(written)]] == [names[t] for t in written]
         assert all(t >= loaded.codec.wait0 for t in fed[len(written):])  # then only the row's closing waits
+
+
+def test_candidates_are_judged_bar_by_bar_and_stream_as_each_bar_is_chosen(harmony):
+    """With candidates, every bar line each candidate waits for the others, the best so far is copied into
+    them, and the chosen bar is handed on at once: parts come bar by bar, not at the end; what streamed is
+    what is returned; a seed gives the same parts; the melody stays on top."""
+    from bridge import store
+    from bridge.generation import Request
+    from bridge.generation.harmonize import harmonize
+    from bridge.music import Score
+
+    loaded = store.load(str(harmony))
+    melody = Score.from_beats([(p, sum(d for _, d in TUNE[:i]), d, 90) for i, (p, d) in enumerate(TUNE)], qpm=90.0)
+    calls = []
+    h = harmonize(loaded, melody, Request(seed=2, variations=2), candidates=4, on_chunk=calls.append)
+    assert len(calls) >= 4  # 16 beats: 4 bars, each handed on when it is chosen (and the rest at the end)
+    assert any(c[0] for c in calls[:-1])  # parts before the end
+    for v in range(2):
+        streamed = sorted((q, round(a, 6), round(d, 6)) for c in calls for q, a, d in c[v])
+        kept = sorted((int(q), round(a / melody.tpq, 6), round((b - a) / melody.tpq, 6))
+                      for q, _, a, b in h.parts[v].tolist())
+        assert streamed == kept
+    again = harmonize(loaded, melody, Request(seed=2, variations=2), candidates=4)
+    assert all((a == b).all() for a, b in zip(h.parts, again.parts))
+    tune = melody.tracks[0].array
+    for parts in h.parts:
+        for q, _, a, b in parts.tolist():  # every part under the melody note sounding with it
+            over = tune[(tune[:, 2] < b) & (tune[:, 3] > a)]
+            assert not len(over) or q < over[:, 0].max()
