@@ -33,6 +33,7 @@ from .runner import Request
 
 NEG = np.float32(-1e9)
 MAX_POLYPHONY = 0.25  # a melody with chords at more than this share of its starts is refused
+HOLD_BEATS = 8.0  # the longest a part is held by default: Bach's longest in the chorales (the model held up to 47)
 
 
 @dataclass
@@ -150,6 +151,8 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     lastq = np.zeros(B, np.int64)  # ... and its pitch
     owe = np.zeros(B, bool)  # a wait stopped short of the melody: a part's start or end comes next
     cap = 64 * (end + 1) + 4 * len(events)  # no row can need more; a bound, never reached in practice
+    # the longest a part is held: max_hold beats (-1, the default: HOLD_BEATS; 0: as long as the model likes)
+    hold = int(round((HOLD_BEATS if req.max_hold is None or req.max_hold < 0 else req.max_hold) * spq))
     cancelled = False
 
     topx = np.concatenate([top, np.full(mw + 1, 128)])  # the melody's pitch, with room to look ahead
@@ -229,7 +232,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
         while not done.all():
             _, made = harmonize_kernels.run(
                 chunk, logits, *args, rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced,
-                notes, count, ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices,
+                notes, count, ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold,
                 code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed, trace, traced, at)
             tokens += made
             if K == 1:

@@ -33,7 +33,7 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         step, nxt, sounding, started, done, lastk, lastq, owe, produced,  # each row's place
         notes, count,  # each row's parts: (pitch, start step, end step), how many
         ev_step, ev_id, topx, singx,  # the melody: its tokens' steps and ids; its pitch and whether it sings
-        lo, n, w0, mw, lead, first, end, cap, voices,  # the codec's layout and the piece's bounds
+        lo, n, w0, mw, lead, first, end, cap, voices, hold,  # the codec's layout, the piece's bounds
         code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at):
     """Up to `iters` tokens for every row (fewer when every row is done): returns (iterations, tokens made).
     `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far.
@@ -88,19 +88,26 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             voiced = 0
             highest = -1
             any_must = False
+            overdue = False
+            due = mw + 1  # steps until the first part sounding has been held as long as a part may be
             for j in range(n):
                 q = lo + j
                 if sounding[r, q]:
                     voiced += 1
                     highest = q
+                    if hold > 0 and hold - (st - started[r, q]) < due:
+                        due = hold - (st - started[r, q])
                     if started[r, q] != st and q >= under:
                         any_must = True  # the melody has come down to it: it ends first
+                    if 0 < hold <= st - started[r, q]:
+                        any_must = True  # held as long as a part may be: it ends now
+                        overdue = True
             closed = voiced >= voices or st < lead or real < first  # no part before the tune
             for j in range(n):
                 q = lo + j
                 on = sounding[r, q]
                 young = started[r, q] == st  # a part lasts at least a step
-                must = on and not young and q >= under
+                must = on and not young and (q >= under or 0 < hold <= st - started[r, q])
                 if on:
                     row[j] += NEG
                 if not (on and not young):
@@ -126,6 +133,10 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
                                 break
                     if first_low < gap:
                         gap = first_low
+            if overdue:
+                gap = 0  # time waits for the overdue part's end
+            elif due < gap:
+                gap = due  # and never passes the step it is due
             for el in range(1, mw + 1):
                 if el > gap:
                     row[w0 + el - 1] += NEG

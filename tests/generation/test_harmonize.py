@@ -209,3 +209,21 @@ def test_candidates_are_judged_bar_by_bar_and_stream_as_each_bar_is_chosen(harmo
         for q, _, a, b in parts.tolist():  # every part under the melody note sounding with it
             over = tune[(tune[:, 2] < b) & (tune[:, 3] > a)]
             assert not len(over) or q < over[:, 0].max()
+
+
+def test_no_part_is_held_longer_than_max_hold(harmony):
+    """A part ends when it has been held max_hold beats (default 8, Bach's longest; the model alone held parts
+    up to 47 beats): time waits for its end, and a wait never passes the step it is due."""
+    from bridge import store
+    from bridge.generation import Request, Sampling
+    from bridge.generation.harmonize import HOLD_BEATS, harmonize
+    from bridge.music import Score
+
+    loaded = store.load(str(harmony))
+    long_notes = [(67, 0.0, 12.0, 90), (72, 12.0, 4.0, 90), (71, 16.0, 12.0, 90), (72, 28.0, 4.0, 90)]
+    melody = Score.from_beats(long_notes, qpm=90.0)
+    for hold in (None, 2.0):
+        for seed in range(3):
+            h = harmonize(loaded, melody, Request(seed=seed, max_hold=hold, sampling=Sampling(temperature=1.5)))
+            lengths = (h.parts[0][:, 3] - h.parts[0][:, 2]) / melody.tpq
+            assert len(lengths) and lengths.max() <= (HOLD_BEATS if hold is None else hold) + 1e-9
