@@ -82,12 +82,14 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
 
 def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
     """Lower is better: parallel fifths and octaves per 100 voice-pair motions, weighted five times, less the
-    percentage of the melody's on-beat notes whose pitch class the parts sound."""
+    percentage of the melody's on-beat notes whose pitch class the parts sound, weighted one and a half times
+    (at once, on 40 held-out chorales judged bar by bar: 0.33 of those notes sounded, Bach 0.36, and 2.2
+    parallels per 100 motions; weighted as the parallels' fifth, 0.30 and 1.4; twice, 0.36 and 3.0)."""
     if not len(parts):
         return float("inf")
     parallel, motions, _ = voicing.parallels(melody, parts)
     agree, counted = voicing.chord_tone_share(melody, parts, tpq)
-    return 500.0 * parallel / max(motions, 1) - 100.0 * agree / max(counted, 1)
+    return 500.0 * parallel / max(motions, 1) - 150.0 * agree / max(counted, 1)
 
 
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
