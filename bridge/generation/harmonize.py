@@ -15,10 +15,13 @@ next before it writes the chord under it). What is drawn is held to what the par
   short of the melody's next token (and of the longest wait) is followed by a part's start or end, as the
   codec never writes two waits in a row; where nothing but time can move, the wait is the one the codec
   would write (the longest that fits), not drawn;
-- the scale and pitch range of the request, on the parts' starts.
+- the scale and pitch range of the request, on the parts' starts;
+- no part held longer than `max_hold` beats (8 by default): time waits for its end.
 
-Variations are one batch, one row each; each row keeps its own place in time. Draws are seeded by
-(seed, variation, token) as in the compiled loop (bridge.generation.kernels), so a seed gives the same parts.
+Variations are one batch, one row each (with candidates, `candidates` rows each, judged at every bar line);
+each row keeps its own place in time. The loop is compiled (bridge.generation.harmonize_kernels). Draws are
+seeded by (seed, row, token) as in the continuation's loop (bridge.generation.kernels), so a seed gives the
+same parts.
 """
 from __future__ import annotations
 
@@ -31,7 +34,6 @@ from ..errors import CadenzaError
 from ..music import Score
 from .runner import Request
 
-NEG = np.float32(-1e9)
 MAX_POLYPHONY = 0.25  # a melody with chords at more than this share of its starts is refused
 HOLD_BEATS = 8.0  # the longest a part is held by default: Bach's longest in the chorales (the model held up to 47)
 
@@ -75,8 +77,8 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     melody's first token from it on) every candidate waits for the others, the best so far (the fewest
     parallel fifths and octaves between voices, the most of the melody's on-beat notes among the parts' pitch
     classes: bridge.music.voicing) is copied into the others, and all go on from it; at the end the best is
-    kept. `cancel`: an Event checked between chunks. `read` (one candidate): also every
-    token the model read, per variation (Harmony.read)."""
+    kept. `cancel`: an Event checked between chunks. `read` (one candidate): also every token the model
+    read, per variation (Harmony.read)."""
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)))
 
 
