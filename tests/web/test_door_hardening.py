@@ -242,6 +242,7 @@ def test_bench_siege_prints_what_a_siege_costs_everyone_else():
     assert got["idle_connections"]["opened"] >= 200 and got["idle_connections"]["get_ms"] is not None
     s = got["streams"]
     assert s["open"] == 16 and s["statuses"].get("429") == 24 and s["get_ms"] is not None
-    assert all(k in got[key]["vs_quiet"] for key in ("idle_connections", "streams")
+    assert all(k in got[key]["vs_quiet"] for key in ("idle_connections", "busy", "streams")
                for k in ("ping", "ping_p99", "first_notes", "get"))
+    assert set(s["vs_busy"]) == {"first_notes", "ping_p99"}  # what the streams cost beyond the job they follow
     assert got["tracebacks_logged"] == 0 and got["fds"]["after"] <= got["fds"]["quiet"] + 8  # all closed again
