@@ -1,6 +1,6 @@
 """Listenable examples: what the shipped models play, as a musician hears it (FLAC) and sees it (PNG).
 
-    .venv/bin/python docs/listen/make.py            # writes docs/listen/*.mid, *.flac, *.png
+    .venv/bin/python docs/listen/make.py            # writes docs/listen/*.flac and *.png
 
 Every prime is music the model never trained on (its generation set; the groove model's validation files),
 and every command is the one a user types (`cadenza continue`, `groove`, `drumify`, `harmonize`, `render`), at
@@ -28,8 +28,10 @@ def cadenza(*args) -> None:
 
 
 def render(mid: Path) -> None:
+    """The audio and the picture of `mid`; the MIDI file itself is not kept (music files stay out of docs/)."""
     cadenza("render", mid, "--out", mid.with_suffix(".flac"), "--sample-rate", RATE)
     cadenza("render", mid, "--out", mid.with_suffix(".png"))
+    mid.unlink()
 
 
 def prime_file(model: str, seed: int, beats: float = 8.0) -> Path:
