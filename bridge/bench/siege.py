@@ -1,8 +1,8 @@
 """`cadenza bench siege`: the page's door under siege, and what it costs everyone else, in one run.
 
-A daemon serves OSC and the page on free ports of 127.0.0.1. First, quiet: an OSC ping's round trip (p50 of
-20), `GET /` and two `--beats`-long continuations over OSC at once (done, the slower of the two). Then the
-same three while
+A daemon serves OSC and the page on free ports of 127.0.0.1. First, quiet: an OSC ping's round trip (p50 and
+p99 of 200, from a client in a process of its own), the first notes of a continuation (p50 of 9), `GET /` and
+two `--beats`-long continuations over OSC at once (done, the slower of the two). Then the same while
 - `--idle` TCP connections to the page send nothing, from another address (127.0.0.2; as many as this
   process may open: its file limit is raised to the hard limit); the daemon keeps at most 512 (64 from one
   address), closes the rest at once and closes the idle ones after 10 s;
@@ -13,6 +13,7 @@ Each figure is reported with its ratio to the quiet one measured in the same run
 """
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import logging
@@ -96,15 +97,47 @@ def _two_generations_s(port: int, beats: float, rid: int) -> float:
             c.close()
 
 
-def _measure(d, beats: float, rid: int) -> dict:
-    c = Client(d.server.address[1])
-    try:
-        p50, p99 = _ping_ms(c)
-        return {"ping_ms": p50, "ping_p99_ms": p99, "get_ms": _get_ms(d.web.address),
-                "first_notes_ms": _first_notes_ms(d.server.address[1], rid + 50),
-                "two_generations_s": _two_generations_s(d.server.address[1], beats, rid)}
-    finally:
-        c.close()
+class Pinger:
+    """An OSC client in a process of its own, as a patch or a live-coding session is: it pings the daemon when
+    told and says p50 and p99. (A client inside this process would share the interpreter with the daemon it
+    measures, and time its own waits for it.)"""
+
+    def __init__(self, port: int):
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-c", "from bridge.bench.siege import _pinger; _pinger()",
+                                      str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     cwd=str(Path(__file__).resolve().parents[2]))
+        self.ping()  # started and connected before anything is timed
+
+    def ping(self, n: int = 200) -> tuple[float, float]:
+        self.proc.stdin.write(f"{n}\n")
+        self.proc.stdin.flush()
+        p50, p99 = self.proc.stdout.readline().split()
+        return float(p50), float(p99)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+def _pinger() -> None:
+    """The pinger's own loop: a count on stdin, `p50 p99` of that many pings on stdout."""
+    import sys
+
+    c = Client(int(sys.argv[1]))
+    for line in sys.stdin:
+        print(*_ping_ms(c, int(line)), flush=True)
+    c.close()
+
+
+def _measure(d, pinger: Pinger, beats: float, rid: int) -> dict:
+    p50, p99 = pinger.ping()
+    return {"ping_ms": p50, "ping_p99_ms": p99, "get_ms": _get_ms(d.web.address),
+            "first_notes_ms": _first_notes_ms(d.server.address[1], rid + 50),
+            "two_generations_s": _two_generations_s(d.server.address[1], beats, rid)}
 
 
 def _open_idle(addr, n: int) -> list[socket.socket]:
@@ -179,25 +212,28 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
     r: dict = {"model": model, "beats": beats, "file_limit": want}
     tracebacks = Tracebacks()
     logging.getLogger().addHandler(tracebacks)
+    pinger = Pinger(d.server.address[1])
     try:
         _two_generations_s(d.server.address[1], 8.0, 100)  # compiled code loaded before anything is timed
-        r["quiet"] = _measure(d, beats, 200)
+        r["quiet"] = _measure(d, pinger, beats, 200)
         fds_quiet = _fds()  # the daemon runs in this process: its sockets are this process's files
         socks = _open_idle(d.web.address, min(idle, want - 512))
         try:
             time.sleep(1.0)
-            r["idle_connections"] = {"opened": len(socks), **_measure(d, beats, 300)}
+            r["idle_connections"] = {"opened": len(socks), **_measure(d, pinger, beats, 300)}
         finally:
             for s in socks:
                 s.close()
+            del socks
         time.sleep(1.0)
+        gc.collect()  # this process's own 19,488 client sockets, gone: not what the next row measures
         _open_streams(d, 0)  # the long job the streams will follow, alone: what the job itself costs
-        r["busy"] = _measure(d, beats, 350)
+        r["busy"] = _measure(d, pinger, beats, 350)
         _wait_idle(d)
         conns, statuses = _open_streams(d, streams)
         try:
             r["streams"] = {"asked": streams, "statuses": {str(k): v for k, v in statuses.items()},
-                            "open": len(conns), **_measure(d, beats, 400)}
+                            "open": len(conns), **_measure(d, pinger, beats, 400)}
         finally:
             for s, _ in conns:
                 s.close()
@@ -215,6 +251,7 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
         r["streams"]["vs_busy"] = {"first_notes": round(r["streams"]["first_notes_ms"] / b["first_notes_ms"], 2),
                                    "ping_p99": round(r["streams"]["ping_p99_ms"] / b["ping_p99_ms"], 2)}
     finally:
+        pinger.close()
         logging.getLogger().removeHandler(tracebacks)
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -44,18 +44,21 @@ def key_of(notes: np.ndarray) -> tuple[int, bool]:
     return key_of_weights(weights)
 
 
+# the 24 keys' profiles, centred and scaled, in the order the keys are tried (C major, C minor, C# major, ...)
+_KEYS = np.stack([np.roll(profile, tonic) for tonic in range(12) for profile in (MAJOR_PROFILE, MINOR_PROFILE)])
+_KEYS = (_KEYS - _KEYS.mean(1, keepdims=True)) / np.linalg.norm(_KEYS - _KEYS.mean(1, keepdims=True), axis=1,
+                                                                  keepdims=True)
+
+
 def key_of_weights(weights: np.ndarray) -> tuple[int, bool]:
-    """(tonic pitch class, major?) of a (12,) pitch-class weighting (durations, or counts of notes)."""
+    """(tonic pitch class, major?) of a (12,) pitch-class weighting (durations, or counts of notes): the key
+    whose profile it correlates with best (Pearson's r against all 24 at once; the first key tried wins a tie)."""
     weights = np.asarray(weights, float)
     if np.ptp(weights) == 0:  # no notes, or every pitch class alike: no key to tell
         return 0, True
-    best = (-2.0, 0, True)
-    for tonic in range(12):
-        for major, profile in ((True, MAJOR_PROFILE), (False, MINOR_PROFILE)):
-            r = np.corrcoef(weights, np.roll(profile, tonic))[0, 1] if weights.any() else 0.0
-            if r > best[0]:
-                best = (r, tonic, major)
-    return best[1], best[2]
+    centred = weights - weights.mean()
+    k = int(np.argmax(_KEYS @ (centred / np.linalg.norm(centred))))
+    return k // 2, k % 2 == 0
 
 
 def strong_beats(melody: np.ndarray, tpq: int) -> list[int]:
