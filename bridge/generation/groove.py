@@ -72,9 +72,11 @@ def feel(model: "GrooveModel", windows: int, temperature: float, rng) -> tuple[n
         return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
     f = model.feel
     t = np.float32(temperature)
-    off = t * (f["offset_between"] * rng.standard_normal((windows, 1, C)) + f["offset_within"] * rng.standard_normal(shape))
-    vel = t * (f["velocity_between"] * rng.standard_normal((windows, 1, C)) + f["velocity_within"] * rng.standard_normal(shape))
-    return off.astype(np.float32), vel.astype(np.float32)
+    out = []
+    for what in ("offset", "velocity"):
+        shared = f[f"{what}_between"] * rng.standard_normal((windows, 1, C))  # the class's push or pull
+        out.append((t * (shared + f[f"{what}_within"] * rng.standard_normal(shape))).astype(np.float32))
+    return out[0], out[1]
 
 
 def _felt(po, pv, d_off, d_vel):

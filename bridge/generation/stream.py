@@ -37,7 +37,8 @@ class NoteStream:
         self.sent: Counter = Counter()
         self.given_to: float | None = None  # beats of the continuation before which every ended note was given
 
-    def _notes(self, score, zero: float, final: bool, since: float | None = None) -> list[tuple[int, float, float, int]]:
+    def _notes(self, score, zero: float, final: bool,
+               since: float | None = None) -> list[tuple[int, float, float, int]]:
         """Notes of `score` at or after `zero` beats (the continuation's start in its time), not yet given.
         `since` (in `score`'s beats): where the decode before ended (its last event); a note that ended
         before it was complete then, and given then, so it is not looked at again."""

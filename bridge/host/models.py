@@ -26,17 +26,19 @@ def _mtime(folder: Path) -> float:
         return -1.0
 
 
-def settle() -> None:
-    """After a model is loaded: collect what loading left, then move every object alive now (the modules,
-    numba's compiled code, the models: 112,000 of them with the chorale model) out of the cyclic collector's
-    sight (gc.freeze). A full pass of the collector over them held the interpreter for 41 ms, and the
-    collector runs one whenever enough new objects have lived long enough, whatever a door is doing then (a
-    note due in jam mode, a ping); after the freeze the same pass takes 0.01 ms. What was frozen before is
-    looked at again here, so a model replaced by its new version is still collected."""
+def settle(replaced: bool) -> None:
+    """After a model is loaded: move every object alive now (the modules, numba's compiled code, the models:
+    112,000 of them with the chorale model) out of the cyclic collector's sight (gc.freeze, a moment's work).
+    A full pass of the collector over them held the interpreter for 41 ms, and the collector runs one whenever
+    enough new objects have lived long enough, whatever a door is doing then (a note due in jam mode, a ping);
+    after the freeze the same pass takes 0.01 ms. When a model was `replaced` by its new version, what was
+    frozen is looked at again first (one full pass, then), so the old version is collected. A first load does
+    not collect: in a process that also holds TensorFlow that pass took most of a second, and every door waited."""
     import gc
 
-    gc.unfreeze()
-    gc.collect()
+    if replaced:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
 
 
@@ -77,8 +79,8 @@ class ModelStore:
             self._refused.pop(folder, None)
             log.info("model %s %s (%s, %s)", fresh.name, "reloaded" if current else "loaded", fresh.arch,
                      fresh.codec.name)
-            current = None  # the replaced version: nothing here holds it while the collector looks
-            settle()
+            replaced, current = current is not None, None  # nothing here holds the old one while the collector looks
+            settle(replaced)
             return fresh
 
     def check(self, name: str) -> str | None:
