@@ -119,11 +119,7 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     T = tap(H)
     kits = {}
     for said, sty in told.items():
-        dsrc = features(zeros, zeros, zeros, T, 1, sty)
-        prob = np.empty_like(H)
-        for a in range(0, n, 256):
-            mu, _ = m.encode(dsrc[a:a + 256])
-            prob[a:a + 256], _, _ = m.decode(mu, dsrc[a:a + 256])
+        prob = m.likeliest(features(zeros, zeros, zeros, T, 1, sty))[0]
         # each class's threshold, calibrated on the training split (a set for a style said, one for none)
         kits["model" + said] = prob > (m.thresholds_unsaid if said else m.thresholds)
     made = kits["model"]

@@ -127,6 +127,15 @@ class GrooveModel:
         h = np.concatenate([_lstm(source, *self.fwd), _lstm(source, *self.bwd, reverse=True)], -1)
         return h @ self.mu[0] + self.mu[1], h @ self.logvar[0] + self.logvar[1]
 
+    def likeliest(self, source: np.ndarray, batch: int = 256):
+        """(hit probabilities, velocities, offsets) of many windows at the encoder's mean, `batch` at a time."""
+        out = [np.empty(source.shape[:2] + (C,), np.float32) for _ in range(3)]
+        for a in range(0, len(source), batch):
+            mu, _ = self.encode(source[a:a + batch])
+            for whole, part in zip(out, self.decode(mu, source[a:a + batch])):
+                whole[a:a + batch] = part
+        return tuple(out)
+
     def decode(self, z: np.ndarray, cond: np.ndarray):
         """(hit probabilities, velocities 0-1, offsets in steps) each (B, S, 9)."""
         x = np.concatenate([np.repeat(z[:, None, :], cond.shape[1], 1), cond], -1).astype(np.float32)

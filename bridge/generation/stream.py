@@ -54,8 +54,6 @@ class NoteStream:
                 keep &= arr[:, 3] >= since * score.tpq - 2  # (two ticks: seconds made ticks round)
             for p, v, a, b in arr[keep].tolist():
                 start = a / score.tpq - zero
-                if start < -1e-9 or (not final and b >= end):  # the prime's, or still sounding (it may grow)
-                    continue
                 dur = (b - a) / score.tpq
                 if self.beats is not None:
                     if start >= self.beats - 1e-9:

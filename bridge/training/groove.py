@@ -241,11 +241,7 @@ def feel_of(m, H, V, O, Q, S) -> dict:
     shared by a window's hits of that class (played ahead or behind for two bars) and the part from hit to
     hit. Groove and drumify draw it back with `temperature` (bridge.generation.groove.feel)."""
     zeros = np.zeros_like(H)
-    src = m.features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, S, Q)
-    po, pv = np.empty_like(H), np.empty_like(H)
-    for a in range(0, len(H), 256):
-        mu, _ = m.encode(src[a:a + 256])
-        _, pv[a:a + 256], po[a:a + 256] = m.decode(mu, src[a:a + 256])
+    _, pv, po = m.likeliest(m.features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, S, Q))
     hit = H > 0.5
     out = {}
     for name, real, played in (("offset", O, po), ("velocity", V, pv)):
@@ -296,12 +292,7 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
     zeros = np.zeros_like(H)
 
     def probabilities(style) -> np.ndarray:
-        src = m.features(zeros, zeros, zeros, T, 1, style, Q)
-        prob = np.empty_like(H)
-        for a in range(0, len(H), 256):
-            mu, _ = m.encode(src[a:a + 256])
-            prob[a:a + 256], _, _ = m.decode(mu, src[a:a + 256])
-        return prob
+        return m.likeliest(m.features(zeros, zeros, zeros, T, 1, style, Q))[0]
 
     hits = H > 0.5
 
