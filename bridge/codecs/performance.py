@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from ..music import Note, Score, Track
+from ..music import Score, Track
 from ..music.score import Tempo, TimeSignature, qpm_to_usec
-from ..music._fast import performance_events
+from ..music._fast import performance_events, performance_notes
 from ..music.transforms import apply_sustain
 from .base import Codec
 
@@ -138,34 +138,11 @@ class PerformanceCodec(Codec):
         qpm = float(qpm or p["decode_qpm"])
         tpq = 600  # at 120 qpm one 10 ms step is exactly 12 ticks
         ticks_per_step = tpq * qpm / 60.0 / p["steps_per_second"]
-        eos = self.eos
-        nbins = p["num_velocity_bins"]
-        step = 0
-        velocity = 64
-        open_notes: dict[int, list[tuple[int, int]]] = {}
-        made: list[tuple[int, int, int, int]] = []
-        for t in ids.tolist():
-            if t == eos:
-                break
-            if t < 128:
-                open_notes.setdefault(t, []).append((step, velocity))
-            elif t < 256:
-                pending = open_notes.get(t - 128)
-                if pending:
-                    s, v = pending.pop(0)  # first in, first out, as note-seq
-                    if step > s:
-                        made.append((t - 128, v, s, step))
-            elif t < self.velocity_offset:
-                step += t - 255
-            elif nbins:
-                velocity = 1 + (t - self.velocity_offset) * self.bin_size
-        for pitch, pending in open_notes.items():
-            for s, v in pending:
-                if step > s:
-                    made.append((pitch, v, s, step))
-        notes = [Note(pi, v, round(s * ticks_per_step), round(e * ticks_per_step)) for pi, v, s, e in made]
-        notes.sort(key=lambda n: (n.start, n.pitch, n.end))
-        return Score(tpq=tpq, tracks=(Track(tuple(notes), name="performance"),),
+        made = performance_notes(ids, -1 if self.eos is None else self.eos, self.velocity_offset, self.bin_size, bool(p["num_velocity_bins"]))
+        arr = np.empty_like(made)
+        arr[:, :2] = made[:, :2]
+        arr[:, 2:] = np.round(made[:, 2:] * ticks_per_step)
+        return Score(tpq=tpq, tracks=(Track(arr, name="performance"),),
                      tempos=(Tempo(0, qpm_to_usec(qpm)),), time_signatures=(TimeSignature(0, 4, 4),))
 
 

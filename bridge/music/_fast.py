@@ -276,3 +276,63 @@ def performance_events(ev_step, ev_idx, ev_off, pitch, bins, max_shift, shift0, 
             out[n] = pitch[i]
             n += 1
     return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def performance_notes(ids, eos, velocity_offset, bin_size, use_velocity):
+    """(N, 4) pitch, velocity, start step, end step of the notes in performance tokens, as note-seq reads them:
+    note-offs close a pitch's open notes first in, first out; an off with none open is ignored, and so is a
+    note of no length; notes still open at the end close there. Made in the order they close."""
+    n = len(ids)
+    out = np.empty((n, 4), np.int64)
+    q_step = np.empty(n, np.int64)  # the open notes, one linked queue per pitch
+    q_vel = np.empty(n, np.int64)
+    q_next = np.empty(n, np.int64)
+    head = np.full(128, -1, np.int64)
+    tail = np.full(128, -1, np.int64)
+    nodes = 0
+    made = 0
+    step = 0
+    velocity = 64
+    for k in range(n):
+        t = ids[k]
+        if t == eos:
+            break
+        if t < 128:
+            q_step[nodes] = step
+            q_vel[nodes] = velocity
+            q_next[nodes] = -1
+            if tail[t] >= 0:
+                q_next[tail[t]] = nodes
+            else:
+                head[t] = nodes
+            tail[t] = nodes
+            nodes += 1
+        elif t < 256:
+            p = t - 128
+            a = head[p]
+            if a >= 0:
+                head[p] = q_next[a]
+                if head[p] < 0:
+                    tail[p] = -1
+                if step > q_step[a]:
+                    out[made, 0] = p
+                    out[made, 1] = q_vel[a]
+                    out[made, 2] = q_step[a]
+                    out[made, 3] = step
+                    made += 1
+        elif t < velocity_offset:
+            step += t - 255
+        elif use_velocity:
+            velocity = 1 + (t - velocity_offset) * bin_size
+    for p in range(128):
+        a = head[p]
+        while a >= 0:
+            if step > q_step[a]:
+                out[made, 0] = p
+                out[made, 1] = q_vel[a]
+                out[made, 2] = q_step[a]
+                out[made, 3] = step
+                made += 1
+            a = q_next[a]
+    return out[:made]

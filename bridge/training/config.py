@@ -116,4 +116,9 @@ class GrooveConfig:
                                  "scale, one standard deviation): style and exact tempo together name a file, and "
                                  "the model learned the files by heart")
     note: str = option("", "a note on the corpus for cadenza.json")
+    init: str = option("", "start from the weights of this groove model (a name in the store or a folder; built "
+                       "with the same arguments), for a longer run", show_default=False)
+    error: str = option("squared", "how a velocity's or an offset's error counts in the loss: squared (the "
+                        "model learns the mean) or absolute (the median: the least absolute error)",
+                        choices=("squared", "absolute"))
     verbose: int = option(1, "no progress", invert="--quiet")
