@@ -121,6 +121,7 @@ def _model(text: str) -> str:
     return text
 
 
+REGISTER_PRIOR = 1.0  # the default pull towards the register of the music given, in nats an octave (docs/controls.md)
 KEY_PRIOR = 0.3  # the default pull towards the key of the music given, in nats (docs/controls.md: its cost in bits)
 TASKS = ("continue", "infill", "harmonize", "groove", "drumify", "interpolate")  # what a request can ask for
 TOKEN_TASKS = ("continue", "infill", "harmonize")  # the tasks a token model samples for
@@ -150,6 +151,10 @@ SPEC: tuple[Setting, ...] = (
             "the music around an infill's region, a melody's): a note outside it is this many nats less likely "
             "(a factor of e^n), never forbidden; 0: off. Models whose tokens name pitches", 0, 10,
             tasks=TOKEN_TASKS, label="keep to the key (0: off)"),
+    Setting("register_prior", float, REGISTER_PRIOR, "how strongly new notes keep to the register of the music "
+            "given: a note more than a fifth below its lowest or above its highest is this many nats less likely "
+            "per octave further out, never forbidden; 0: off. Models whose tokens name pitches", 0, 10,
+            tasks=TOKEN_TASKS, label="keep to the register (0: off)"),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
             check=_range, tasks=TOKEN_TASKS, label="pitch range (MIDI notes)"),
     Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
@@ -304,7 +309,8 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
                    pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
                    max_hold=None if s.max_hold < 0 else s.max_hold, controls=controls_of(s),
                    bar=meter_beats(*parse_meter(s.meter)), beat=beat_of(*parse_meter(s.meter)),
-                   drum_classes=parse_classes(s.drum_classes) if s.drum_classes else (), key_prior=s.key_prior)
+                   drum_classes=parse_classes(s.drum_classes) if s.drum_classes else (), key_prior=s.key_prior,
+                   register_prior=s.register_prior)
 
 
 def controls_of(s):

@@ -1,6 +1,7 @@
 """Masks on what may be played: a key or scale, a pitch range. They forbid the tokens that would
-start a note outside; endings, time and velocity tokens stay free. And one soft prior: the key of the music
-given (`key_prior`), which makes notes outside it less likely without forbidding them."""
+start a note outside; endings, time and velocity tokens stay free. And two soft priors: the key of the music
+given (`key_prior`) and its register (`register_prior`), which make notes outside them less likely without
+forbidding any."""
 from __future__ import annotations
 
 import re
@@ -84,4 +85,24 @@ def key_prior(onset_pitches: np.ndarray, given_pitches, strength: float) -> np.n
     steps = MODES["major"] if major else MODES["harmonic_minor"] + (10,)  # minor: both sevenths
     inside = np.isin(onset_pitches % 12, [(tonic + i) % 12 for i in steps])
     out[(onset_pitches >= 0) & ~inside] = -np.float32(strength)
+    return out
+
+
+REGISTER_MARGIN = 7  # semitones beyond the music given's lowest and highest note that cost nothing
+
+
+def register_prior(onset_pitches: np.ndarray, given_pitches, strength: float) -> np.ndarray:
+    """(V,) additive logits: a note that starts more than REGISTER_MARGIN semitones below the lowest or above
+    the highest pitch given is `strength` nats less likely per octave further out (a fifth beyond the
+    range: free; an octave beyond that: -strength); 0 everywhere when strength is 0 or fewer than KEY_NOTES
+    notes are given."""
+    out = np.zeros(len(onset_pitches), np.float32)
+    given = np.asarray(given_pitches, np.int64).reshape(-1)
+    given = given[given >= 0]
+    if strength <= 0 or len(given) < KEY_NOTES:
+        return out
+    lo, hi = int(given.min()) - REGISTER_MARGIN, int(given.max()) + REGISTER_MARGIN
+    starts = onset_pitches >= 0
+    beyond = np.maximum(lo - onset_pitches, 0) + np.maximum(onset_pitches - hi, 0)
+    out[starts] = -np.float32(strength) * beyond[starts].astype(np.float32) / np.float32(12)
     return out

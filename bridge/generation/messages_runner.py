@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from ..errors import CadenzaError
-from .constraints import key_prior
+from .constraints import key_prior, register_prior
 from .constraints import mask as make_mask
 from .runner import MAX_PRIME, Request, Result, Stopper, drive, halves, halves_pool
 
@@ -131,7 +131,8 @@ class MessagesGenerator:
         pitch_onsets = np.arange(sizes[0]) + self.codec.params["low"]
         given = whole[whole[:, 1] == 1, 0] + self.codec.params["low"]  # the prime's note-ons' pitches
         pitch_mask = np.ascontiguousarray(make_mask(pitch_onsets, req.scale, req.pitch_range)
-                                          + key_prior(pitch_onsets, given, req.key_prior), np.float32)
+                                          + key_prior(pitch_onsets, given, req.key_prior)
+                                          + register_prior(pitch_onsets, given, req.register_prior), np.float32)
         B = req.variations
         s = req.sampling
         cap = req.tokens or int(max(64, req.beats * (self.loaded.meta.get("tokens_per_beat") or 8) * 4))

@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..errors import CadenzaError
-from .constraints import key_prior
+from .constraints import key_prior, register_prior
 from .constraints import mask as make_mask
 from .controls import Controls
 from .sampling import Sampling
@@ -43,6 +43,7 @@ class Request:
     phase: float | None = None  # beats into a bar where the new music starts (None: from the prime's length)
     drum_classes: tuple = ()  # drum models: only these classes (bridge.codecs.drums); (): all
     key_prior: float = 0.0  # nats off the notes outside the key of the music given (constraints.key_prior)
+    register_prior: float = 0.0  # nats an octave off the notes beyond its register (constraints.register_prior)
 
 
 @dataclass
@@ -537,10 +538,13 @@ class Generator:
 
     def request_mask(self, req: Request, given: np.ndarray) -> np.ndarray:
         """(V,) float32, added to the logits before every draw: the scale, pitch range, velocity range and drum
-        classes a request allows (-1e9 elsewhere), and its key prior towards the key of the `given` ids' notes."""
+        classes a request allows (-1e9 elsewhere), and its priors towards the key and register of the `given` ids'
+        notes."""
         onp = self.codec.onset_pitches()
         mask = make_mask(onp, req.scale, req.pitch_range, self.codec.never_sampled())
-        prior = key_prior(onp, self.on_pitch[np.asarray(given, np.int64)], 0.0 if self.codec.drums else req.key_prior)
+        pitches = self.on_pitch[np.asarray(given, np.int64)]
+        prior = key_prior(onp, pitches, 0.0 if self.codec.drums else req.key_prior)
+        prior += register_prior(onp, pitches, 0.0 if self.codec.drums else req.register_prior)
         return np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
                                     + prior, np.float32)
 

@@ -118,6 +118,7 @@ class GrooveConfig:
     note: str = option("", "a note on the corpus for cadenza.json")
     init: str = option("", "start from the weights of this groove model (a name in the store or a folder; built "
                        "with the same arguments), for a longer run", show_default=False)
+    dropout: float = option(0.0, "share of the encoder's summary and the decoder's outputs dropped while training")
     error: str = option("squared", "how a velocity's or an offset's error counts in the loss: squared (the "
                         "model learns the mean) or absolute (the median: the least absolute error)",
                         choices=("squared", "absolute"))

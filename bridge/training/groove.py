@@ -17,7 +17,8 @@ Loss: binary cross-entropy of the hits, squared error of velocities and offsets 
 window has a hit (x5; with `--error absolute` their absolute error, x1: the model then learns each one's
 median, the value with the least absolute error, where the squared error teaches the mean), and beta x the KL divergence of z from N(0, 1) beyond `free_bits` nats (as
 GrooVAE: without them z collapsed here, KL 0.4 nats, and the beat task reconstructed its own beat at F1
-0.53, too little for interpolation to mean anything). Adam; the weights with the best
+0.53, too little for interpolation to mean anything). `--dropout` drops a share of the encoder's summary and
+of the decoder's outputs while training (the saved graph has no dropout: the model plays the same). Adam; the weights with the best
 validation loss are kept; `--max-minutes` bounds the run.
 """
 from __future__ import annotations
@@ -157,11 +158,16 @@ def train_groove(cfg: GrooveConfig) -> Path:
     rep, cat, dec, out_l = (model.get_layer(n) for n in ("z_steps", "decoder_in", "decoder", "out"))
     opt = keras.optimizers.Adam(cfg.lr, clipnorm=1.0)
 
-    def forward(src, cond, target, eps):
+    def forward(src, cond, target, eps, training=False):
         h = enc(src)
+        if training and cfg.dropout:
+            h = tf.nn.dropout(h, cfg.dropout)
         mu, lv = mu_l(h), lv_l(h)
         z = mu + eps * tf.exp(0.5 * lv)
-        y = out_l(dec(cat([rep(z), cond])))
+        d = dec(cat([rep(z), cond]))
+        if training and cfg.dropout:
+            d = tf.nn.dropout(d, cfg.dropout)
+        y = out_l(d)
         hits, vel, off = y[..., :C], tf.sigmoid(y[..., C:2 * C]), tf.tanh(y[..., 2 * C:])
         th, tv, to = target[..., :C], target[..., C:2 * C], target[..., 2 * C:]
         bce = tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(th, hits), -1))
@@ -176,7 +182,7 @@ def train_groove(cfg: GrooveConfig) -> Path:
     @tf.function
     def step(src, cond, target, eps):
         with tf.GradientTape() as tape:
-            loss, parts = forward(src, cond, target, eps)
+            loss, parts = forward(src, cond, target, eps, training=True)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss, parts

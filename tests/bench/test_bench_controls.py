@@ -1,5 +1,5 @@
 """`cadenza bench controls` reports how often bars meet a control and what it costs, and what the key prior
-(on by default) costs the held-out music in bits."""
+(on by default) and the register prior (on by default) cost the held-out music in bits."""
 from __future__ import annotations
 
 import math
@@ -23,5 +23,7 @@ def test_bench_controls_prints_the_controls_and_the_key_priors_cost():
     assert set(costs) == {KEY_PRIOR, 1.0, 2.0} and all(math.isfinite(b) for b in costs.values())
     # a soft prior: the real chorales' notes stay possible, so their bits move by little (never forbidden)
     assert abs(costs[KEY_PRIOR] - free) < 0.1 * free and abs(costs[1.0] - free) < 0.25 * free, (free, costs)
+    register = {k["strength"]: k["bits_per_token_with_it"] for k in r["register_prior"]}
+    assert set(register) == {0.5, 1.0, 2.0} and abs(register[0.5] - free) < 0.1 * free, (free, register)
     text = table_controls(r)
-    assert f"key_prior {KEY_PRIOR:g}:" in text and "against none" in text
+    assert f"key_prior {KEY_PRIOR:g}:" in text and "register_prior 1:" in text and "against none" in text

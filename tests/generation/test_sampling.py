@@ -139,6 +139,22 @@ def test_the_key_prior_lowers_notes_outside_the_key_given_and_only_them():
     assert not key_prior(onp, c_major, 0.0).any()  # 0: off
 
 
+def test_the_register_prior_lowers_notes_beyond_the_register_given_by_their_distance_and_only_them():
+    from bridge.generation.constraints import KEY_NOTES, REGISTER_MARGIN, register_prior
+
+    codec = get_codec("performance")
+    onp = codec.onset_pitches()
+    tune = [60, 62, 64, 65, 67, 69, 71, 72, 60, 67, 64, 60]  # C4-C5
+    prior = register_prior(onp, tune, 1.2)
+    lo, hi = 60 - REGISTER_MARGIN, 72 + REGISTER_MARGIN
+    assert (prior[lo:hi + 1] == 0).all()  # the range given and a fifth either side: free
+    assert prior[hi + 12] == np.float32(-1.2) and prior[lo - 6] == np.float32(-0.6)  # an octave, half an octave out
+    assert prior[hi + 24] < prior[hi + 12] < prior[hi + 1] < 0  # the further out, the less likely
+    assert (prior[128:] == 0).all()  # note-offs, time shifts, velocities: never touched
+    assert not register_prior(onp, tune[:KEY_NOTES - 1], 1.2).any()  # too little given to tell a register
+    assert not register_prior(onp, tune, 0.0).any()  # 0: off
+
+
 def test_music_keeps_to_its_primes_key_as_much_as_asked():
     """The shipped piano model continuing a C major scale: with key_prior its new notes are in C major more
     often than without, and the prime's own notes are untouched."""
@@ -162,3 +178,29 @@ def test_music_keeps_to_its_primes_key_as_much_as_asked():
     kept, n_kept = in_key(3.0)
     assert n_free > 20 and n_kept > 20
     assert kept > free and kept >= 0.97, (free, kept)
+
+
+def test_music_keeps_near_its_primes_register_as_much_as_asked():
+    """The shipped piano model continuing a tune in one octave (C4-C5): with register_prior fewer of its new
+    notes start more than a fifth outside that octave than without, and none are forbidden."""
+    from bridge import store
+    from bridge.generation import Request, generator_for
+    from bridge.generation.constraints import REGISTER_MARGIN
+    from bridge.music import Score
+
+    loaded = store.load("piano")
+    prime = loaded.codec.encode(Score.from_beats([(p, i * 0.5, 0.5, 80) for i, p in enumerate(
+        [60, 64, 67, 72, 67, 64, 60, 62, 65, 69, 72, 69, 65, 62, 60, 67])], qpm=120))
+    onp = loaded.codec.onset_pitches()
+    gen = generator_for(loaded)
+
+    def beyond(strength):
+        r = gen.run(prime, Request(beats=32, seed=7, variations=8, key_prior=0.0, register_prior=strength))
+        starts = np.concatenate([onp[n] for n in r.new])
+        starts = starts[starts >= 0]
+        return ((starts < 60 - REGISTER_MARGIN) | (starts > 72 + REGISTER_MARGIN)).mean(), len(starts)
+
+    free, n_free = beyond(0.0)
+    kept, n_kept = beyond(4.0)
+    assert n_free > 40 and n_kept > 40
+    assert kept < free, (free, kept)
