@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..music import Score
+from ..music._fast import notewise_notes
 from ..music.score import Tempo, TimeSignature, Track, qpm_to_usec
 from .base import Codec
 
@@ -127,33 +128,11 @@ class NotewiseCodec(Codec):
         p = self.params
         spq = p["steps_per_quarter"]
         tpq = spq * 80  # 960: a tick grid that also holds the usual notation divisions
-        np_ = self.n_pitches
-        w0 = 2 * np_
-        step = 0
-        open_: dict[int, int] = {}
-        notes = []
-        for t in ids.tolist():
-            if t == self.eos:
-                break
-            if t < np_:
-                pitch = t + p["low"]
-                if pitch in open_:  # restruck without a release: end the sounding one here
-                    s = open_.pop(pitch)
-                    if step > s:
-                        notes.append((pitch, p["velocity"], s * 80, step * 80))
-                open_[pitch] = step
-            elif t < w0:
-                pitch = t - np_ + p["low"]
-                s = open_.pop(pitch, None)
-                if s is not None and step > s:
-                    notes.append((pitch, p["velocity"], s * 80, step * 80))
-            elif t < w0 + p["max_wait"]:
-                step += t - w0 + 1
-        for pitch, s in open_.items():
-            if step > s:
-                notes.append((pitch, p["velocity"], s * 80, step * 80))
+        arr = notewise_notes(ids, -1 if self.eos is None else self.eos, self.n_pitches, p["low"], p["max_wait"],
+                             p["velocity"])
+        arr[:, 2:] *= 80
         qpm = float(qpm or p["decode_qpm"])
-        return Score(tpq=tpq, tracks=(Track(np.array(notes, np.int64).reshape(-1, 4), name="notewise"),),
+        return Score(tpq=tpq, tracks=(Track(arr, name="notewise"),),
                      tempos=(Tempo(0, qpm_to_usec(qpm)),), time_signatures=(TimeSignature(0, 4, 4),))
 
 

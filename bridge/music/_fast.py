@@ -336,3 +336,44 @@ def performance_notes(ids, eos, velocity_offset, bin_size, use_velocity):
                 made += 1
             a = q_next[a]
     return out[:made]
+
+
+@njit(cache=True, nogil=True)
+def notewise_notes(ids, eos, n_pitches, low, max_wait, velocity):
+    """(N, 4) pitch, velocity, start step, end step of the notes in notewise tokens: a pitch sounds once at a
+    time (struck again without a release, the sounding note ends there); a note of no length is dropped;
+    notes still sounding at the end close there."""
+    n = len(ids)
+    out = np.empty((n, 4), np.int64)
+    start = np.full(n_pitches, -1, np.int64)
+    made = 0
+    step = 0
+    w0 = 2 * n_pitches
+    for k in range(n):
+        t = ids[k]
+        if t == eos:
+            break
+        if t < w0:
+            q = t if t < n_pitches else t - n_pitches
+            s = start[q]
+            if s >= 0:
+                start[q] = -1
+                if step > s:
+                    out[made, 0] = q + low
+                    out[made, 1] = velocity
+                    out[made, 2] = s
+                    out[made, 3] = step
+                    made += 1
+            if t < n_pitches:
+                start[q] = step
+        elif t < w0 + max_wait:
+            step += t - w0 + 1
+    for q in range(n_pitches):
+        s = start[q]
+        if s >= 0 and step > s:
+            out[made, 0] = q + low
+            out[made, 1] = velocity
+            out[made, 2] = s
+            out[made, 3] = step
+            made += 1
+    return out[:made]
