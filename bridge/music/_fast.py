@@ -278,6 +278,16 @@ def performance_events(ev_step, ev_idx, ev_off, pitch, bins, max_shift, shift0, 
     return out[:n]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _put(out, made, pitch, velocity, start, end):
+    """One note into row `made` of an (N, 4) note array; the next free row."""
+    out[made, 0] = pitch
+    out[made, 1] = velocity
+    out[made, 2] = start
+    out[made, 3] = end
+    return made + 1
+
+
 @njit(cache=True, nogil=True)
 def performance_notes(ids, eos, velocity_offset, bin_size, use_velocity):
     """(N, 4) pitch, velocity, start step, end step of the notes in performance tokens, as note-seq reads them:
@@ -316,11 +326,7 @@ def performance_notes(ids, eos, velocity_offset, bin_size, use_velocity):
                 if head[p] < 0:
                     tail[p] = -1
                 if step > q_step[a]:
-                    out[made, 0] = p
-                    out[made, 1] = q_vel[a]
-                    out[made, 2] = q_step[a]
-                    out[made, 3] = step
-                    made += 1
+                    made = _put(out, made, p, q_vel[a], q_step[a], step)
         elif t < velocity_offset:
             step += t - 255
         elif use_velocity:
@@ -329,11 +335,7 @@ def performance_notes(ids, eos, velocity_offset, bin_size, use_velocity):
         a = head[p]
         while a >= 0:
             if step > q_step[a]:
-                out[made, 0] = p
-                out[made, 1] = q_vel[a]
-                out[made, 2] = q_step[a]
-                out[made, 3] = step
-                made += 1
+                made = _put(out, made, p, q_vel[a], q_step[a], step)
             a = q_next[a]
     return out[:made]
 
@@ -359,11 +361,7 @@ def notewise_notes(ids, eos, n_pitches, low, max_wait, velocity):
             if s >= 0:
                 start[q] = -1
                 if step > s:
-                    out[made, 0] = q + low
-                    out[made, 1] = velocity
-                    out[made, 2] = s
-                    out[made, 3] = step
-                    made += 1
+                    made = _put(out, made, q + low, velocity, s, step)
             if t < n_pitches:
                 start[q] = step
         elif t < w0 + max_wait:
@@ -371,9 +369,5 @@ def notewise_notes(ids, eos, n_pitches, low, max_wait, velocity):
     for q in range(n_pitches):
         s = start[q]
         if s >= 0 and step > s:
-            out[made, 0] = q + low
-            out[made, 1] = velocity
-            out[made, 2] = s
-            out[made, 3] = step
-            made += 1
+            made = _put(out, made, q + low, velocity, s, step)
     return out[:made]

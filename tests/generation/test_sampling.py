@@ -155,18 +155,23 @@ def test_the_register_prior_lowers_notes_beyond_the_register_given_by_their_dist
     assert not register_prior(onp, tune, 0.0).any()  # 0: off
 
 
-def test_music_keeps_to_its_primes_key_as_much_as_asked():
-    """The shipped piano model continuing a C major scale: with key_prior its new notes are in C major more
-    often than without, and the prime's own notes are untouched."""
+def _piano_after(pitches):
+    """The shipped piano model and a prime of eighth notes: (prime ids, onset pitches of its tokens, generator)."""
     from bridge import store
-    from bridge.generation import Request, generator_for
+    from bridge.generation import generator_for
     from bridge.music import Score
 
     loaded = store.load("piano")
-    prime = loaded.codec.encode(Score.from_beats([(p, i * 0.5, 0.5, 80) for i, p in enumerate(
-        [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 67])], qpm=120))
-    onp = loaded.codec.onset_pitches()
-    gen = generator_for(loaded)
+    prime = loaded.codec.encode(Score.from_beats([(p, i * 0.5, 0.5, 80) for i, p in enumerate(pitches)], qpm=120))
+    return prime, loaded.codec.onset_pitches(), generator_for(loaded)
+
+
+def test_music_keeps_to_its_primes_key_as_much_as_asked():
+    """The shipped piano model continuing a C major scale: with key_prior its new notes are in C major more
+    often than without, and the prime's own notes are untouched."""
+    from bridge.generation import Request
+
+    prime, onp, gen = _piano_after([60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 67])
 
     def in_key(strength):
         r = gen.run(prime, Request(beats=16, seed=5, variations=4, key_prior=strength))
@@ -183,16 +188,10 @@ def test_music_keeps_to_its_primes_key_as_much_as_asked():
 def test_music_keeps_near_its_primes_register_as_much_as_asked():
     """The shipped piano model continuing a tune in one octave (C4-C5): with register_prior fewer of its new
     notes start more than a fifth outside that octave than without, and none are forbidden."""
-    from bridge import store
-    from bridge.generation import Request, generator_for
+    from bridge.generation import Request
     from bridge.generation.constraints import REGISTER_MARGIN
-    from bridge.music import Score
 
-    loaded = store.load("piano")
-    prime = loaded.codec.encode(Score.from_beats([(p, i * 0.5, 0.5, 80) for i, p in enumerate(
-        [60, 64, 67, 72, 67, 64, 60, 62, 65, 69, 72, 69, 65, 62, 60, 67])], qpm=120))
-    onp = loaded.codec.onset_pitches()
-    gen = generator_for(loaded)
+    prime, onp, gen = _piano_after([60, 64, 67, 72, 67, 64, 60, 62, 65, 69, 72, 69, 65, 62, 60, 67])
 
     def beyond(strength):
         r = gen.run(prime, Request(beats=32, seed=7, variations=8, key_prior=0.0, register_prior=strength))
