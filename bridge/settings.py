@@ -158,7 +158,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
             check=_range, tasks=TOKEN_TASKS, label="pitch range (MIDI notes)"),
     Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
-            "(5 s for performance models, as Magenta; 8 beats for harmonize's parts), 0: never", 0, MAX_BEATS,
+            "(5 s for performance models, as Magenta; 12 beats for notewise models such as chorale and melody; "
+            "8 beats for harmonize's parts), 0: never", 0, MAX_BEATS,
             also=(-1,), tasks=NOTE_TASKS + ("harmonize",), label="longest note (beats)"),
     Setting("density", float, 0.0, "notes per beat, held bar by bar within density_tolerance; 0: the model's own",
             0, 16, tasks=NOTE_TASKS + ("drumify", "interpolate"), label="density (notes a beat)"),

@@ -59,6 +59,9 @@ def with_waits(events, wait0: int, max_wait: int) -> np.ndarray:
     return np.array(out, np.int32)
 
 
+MAX_HOLD_BEATS = 12.0
+
+
 class NotewiseCodec(Codec):
     name = "notewise"
 
@@ -85,6 +88,12 @@ class NotewiseCodec(Codec):
     def pitch_tokens(self):
         lo, n = self.params["low"], self.n_pitches
         return [(i, "on", lo + i) for i in range(n)] + [(n + i, "off", lo + i) for i in range(n)]
+
+    def max_hold_beats(self) -> float:
+        """12 beats: longer than any note of the corpora it is trained on (the chorales' longest is 9 beats,
+        Nottingham's 4), short enough that a continuation never holds a pedal for minutes (left alone the
+        chorale model held notes for up to 493 beats of a 900-beat continuation)."""
+        return MAX_HOLD_BEATS
 
     def token_beats(self, qpm: float | None = None) -> np.ndarray:
         beats = np.zeros(self.vocab_size)

@@ -4,8 +4,9 @@ A `NoteStream` follows one variation. Each chunk is decoded together with a boun
 codec's decodable `tail` of everything before it, 512 tokens), never with the whole continuation, so
 the time a chunk costs stays flat however long the music grows. A note is given once it has ended;
 notes still sounding wait for a later chunk. A note that began in the context and ends in the chunk is
-found there too; only a note longer than the context is left to `finish()`, which decodes the whole
-variation once at the end and gives whatever is still missing.
+found there too. `finish()` gives the notes still sounding at the end from the last chunk's decode again;
+only when a note outlived the context (it sounded at one chunk's end, and at the next its start had left
+the context) does it decode the whole variation once and give whatever is still missing.
 
 Times are beats from the start of the continuation, at the request's tempo for codecs that count
 seconds; `beats` (the length asked) drops notes that start at or after it and ends notes there.
@@ -36,6 +37,23 @@ class NoteStream:
         self.new: list[np.ndarray] = []
         self.sent: Counter = Counter()
         self.given_to: float | None = None  # beats of the continuation before which every ended note was given
+        self.pending: Counter = Counter()  # notes sounding at the end of the last decode: (pitch, start) keys
+        self.outlived = False  # a note outlived the context: finish() decodes the whole variation
+        self.last: tuple[np.ndarray, float] | None = None  # the last decode's ids and its zero
+
+    def _key(self, pitch: int, start: float) -> tuple[int, int]:
+        return int(pitch), round(start * GRID)
+
+    def _sounding(self, score, zero: float) -> Counter:
+        """The notes of `score` sounding at its end that would be given (as `_notes` keys them)."""
+        end, out = score.end_tick, Counter()
+        for t in score.tracks:
+            arr = t.array
+            for p, _, a, _ in arr[(arr[:, 3] >= end) & (arr[:, 2] >= (zero - 1e-9) * score.tpq)].tolist():
+                start = a / score.tpq - zero
+                if self.beats is None or start < self.beats - 1e-9:
+                    out[self._key(p, start)] += 1
+        return out
 
     def _notes(self, score, zero: float, final: bool,
                since: float | None = None) -> list[tuple[int, float, float, int]]:
@@ -59,7 +77,7 @@ class NoteStream:
                     if start >= self.beats - 1e-9:
                         continue
                     dur = min(dur, self.beats - start)
-                key = (p, round(start * GRID))
+                key = self._key(p, start)
                 here[key] += 1
                 if here[key] <= self.sent[key]:
                     continue
@@ -83,6 +101,11 @@ class NoteStream:
         zero = self._beats_of(ctx) - self.offset  # where the continuation starts, in this decode's beats
         since = None if self.given_to is None else zero + self.given_to
         out = self._notes(score, zero, final=False, since=since)
+        sounding = self._sounding(score, zero)
+        given = Counter(self._key(p, st) for p, st, _, _ in out)
+        if any(n > sounding[k] + given[k] for k, n in self.pending.items()):
+            self.outlived = True  # sounding at the last chunk's end, and now neither sounding nor ended here
+        self.pending, self.last = sounding, (full, zero)
         self.given_to = score.end_tick / score.tpq - zero  # every note that ended before it is given
         self.offset += self._beats_of(ids)
         self.context = self.codec.tail(full, CONTEXT)
@@ -92,6 +115,11 @@ class NoteStream:
         """Whatever the chunks could not give: notes still sounding at the end, notes longer than the context."""
         from . import decode_continuation
 
+        if self.last is not None and not self.outlived:  # what still sounds is all in the last decode
+            full, zero = self.last
+            score = self.codec.decode(full, qpm=self.qpm) if self.qpm and self.codec.time_in_seconds \
+                else self.codec.decode(full)
+            return self._notes(score, zero, final=True)
         new = np.concatenate(self.new) if self.new else self.codec.empty()
         score = decode_continuation(self.codec, self.prime_tail, new, include_prime=False, qpm=self.qpm)
         return self._notes(score, 0.0, final=True)

@@ -7,6 +7,7 @@ import pytest
 
 from bridge.codecs import get_codec
 from bridge.generation import kernels
+from tests.conftest import ROOT
 
 CODEC = get_codec("performance")
 BEATS = CODEC.token_beats().astype(np.float32)  # at 120 qpm: a 10 ms step is 0.02 beats
@@ -70,3 +71,26 @@ def test_a_note_that_cannot_wait_is_released_next(logits):
     row = apply(logits, {60, 64}, {60: 1.0 - SHORTEST / 2, 64: 0.2}, max_hold=1.0)
     p = softmax(row)
     assert p[128 + 60] == pytest.approx(1.0)  # not 64, which may still wait; nothing else
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "chorale" / "cadenza.json").is_file(), reason="no shipped chorale model")
+def test_a_long_chorale_continuation_holds_no_note_past_the_notewise_default():
+    """Left alone the chorale model held a note for 493 beats of this 900-beat continuation; by default a
+    notewise model releases a note after 12 beats (longer than any note of its corpora), and `max_hold 0`
+    still means never."""
+    from bridge import store
+    from bridge.codecs.notewise import MAX_HOLD_BEATS
+    from bridge.generation import Request, continue_ids, decode_continuation
+    from bridge.music import Score
+
+    loaded = store.load("chorale")
+    prime = loaded.codec.encode(Score.from_beats([(60, 0, 1, 90), (64, 1, 1, 80), (67, 2, 2, 70)]))
+
+    def longest(max_hold):
+        r = continue_ids(loaded, prime, Request(beats=900, seed=1, qpm=120.0, max_hold=max_hold))
+        score = decode_continuation(loaded.codec, prime, r.new[0], include_prime=False)
+        a = score.tracks[0].array
+        return (a[:, 3] - a[:, 2]).max() / score.tpq
+
+    assert longest(None) <= MAX_HOLD_BEATS
+    assert longest(0) > MAX_HOLD_BEATS

@@ -8,13 +8,19 @@ from tests.conftest import ROOT
 MODELS = [m for m in ("piano", "chorale", "messages") if (ROOT / "models" / m / "cadenza.json").is_file()]
 
 
+@pytest.mark.parametrize("context", [None, 24])
 @pytest.mark.parametrize("model", MODELS)
-def test_streamed_notes_are_the_whole_decodes_notes(model):
+def test_streamed_notes_are_the_whole_decodes_notes(model, context, monkeypatch):
+    """With the real context, and with one so short that notes outlive it (then finish() decodes the whole
+    variation once: the only time anything does)."""
     from bridge import store
     from bridge.generation import Request, continue_ids, decode_continuation
+    from bridge.generation import stream
     from bridge.generation.stream import NoteStream
     from bridge.music import Score
 
+    if context:
+        monkeypatch.setattr(stream, "CONTEXT", context)
     loaded = store.load(model)
     codec = loaded.codec
     prime = codec.encode(Score.from_beats([(60, 0, 1, 90), (64, 1, 1, 80), (67, 2, 2, 70)], qpm=90))
@@ -35,3 +41,5 @@ def test_streamed_notes_are_the_whole_decodes_notes(model):
         have = sorted((p, round(s, 3), round(d, 3), v) for p, s, d, v in got[k])
         assert have == want
         assert before_finish >= 0.9 * len(want)  # most notes came while generating, not at the end
+    if context:
+        assert any(s.outlived for s in streams)  # notes outlived 24 tokens: the whole decode was needed
