@@ -43,6 +43,7 @@ IDLE_SECONDS = 5.0  # a kept-alive connection with no new request is closed afte
 MAX_CONNECTIONS = 512  # open connections in all; more are closed at once
 MAX_CONNECTIONS_PER_CLIENT = 64  # open connections from one address
 MAX_STREAMS_PER_CLIENT = 16  # open event streams from one address
+STREAM_EVERY = 0.02  # seconds: after a write a stream gathers what comes for this long (the first goes at once)
 
 
 @dataclass
@@ -50,16 +51,31 @@ class WebJob:
     id: str
     rid: int
     prime: dict  # what the page draws before the continuation: notes in beats, where the new music starts
-    events: list = field(default_factory=list)
+    events: list = field(default_factory=list)  # each as the stream sends it ("data: {json}\n\n")
     done: bool = False
     created: float = field(default_factory=time.time)
     key: tuple = ()
     waiters: set = field(default_factory=set)  # (loop, asyncio.Event) of the streams following it
 
+    def tell(self, event: dict, final: bool = False) -> None:
+        """One event for every stream following this job, encoded once (called from a worker thread)."""
+        self.events.append(f"data: {json.dumps(event)}\n\n")
+        if final:
+            self.done = True
+        self.notify()
+
     def notify(self) -> None:
-        """Wake every stream following this job (called from a worker thread)."""
+        """Wake every stream following this job: one call into each event loop, however many follow."""
+        loops: dict = {}
         for loop, event in list(self.waiters):
-            loop.call_soon_threadsafe(event.set)
+            loops.setdefault(loop, []).append(event)
+        for loop, news in loops.items():
+            loop.call_soon_threadsafe(_set_all, news)
+
+
+def _set_all(events) -> None:
+    for e in events:
+        e.set()
 
 
 @dataclass
@@ -274,10 +290,7 @@ class WebDoor:
                 ev = {"type": "cancelled"}
             else:
                 return  # the MIDI bytes: the page downloads the file instead
-            job.events.append(ev)
-            if isinstance(event, E.FINAL):
-                job.done = True
-            job.notify()
+            job.tell(ev, final=isinstance(event, E.FINAL))
 
         return sink
 
@@ -618,7 +631,9 @@ class WebDoor:
                         if sent < len(job.events):
                             fresh = job.events[sent:]  # counted before yielding: more may come while we wait
                             sent += len(fresh)
-                            yield "".join(f"data: {json.dumps(ev)}\n\n" for ev in fresh)
+                            yield "".join(fresh)
+                            if not job.done:  # what comes next in this while, gathered: one write, not one a chunk
+                                await asyncio.sleep(STREAM_EVERY)
                             continue
                         if job.done:
                             return

@@ -161,9 +161,7 @@ def test_open_streams_are_capped_per_client_and_sleep(studio):
         cpu = time.process_time()
         time.sleep(2)
         assert time.process_time() - cpu < 0.5  # 16 streams polling every 2 ms took most of a core
-        job.events.append({"type": "done", "notes": 0})
-        job.done = True
-        job.notify()
+        job.tell({"type": "done", "notes": 0}, final=True)
         for s in socks:
             s.settimeout(10)
             data = b""
