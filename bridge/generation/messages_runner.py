@@ -20,7 +20,7 @@ from .runner import MAX_PRIME, Request, Result, Stopper, drive, halves, halves_p
 
 class MessagesGenerator:
     """The attention-LSTM's weights laid out once for the kernels; runs keep their own state, so runs on
-    one model may overlap, and 4 or more variations run as two halves on two cores."""
+    one model may overlap, and two or more variations run as two halves on two cores (runner.halves)."""
 
     def __init__(self, loaded, chunk: int = 32, split: bool = True):
         self.loaded = loaded

@@ -112,10 +112,13 @@ def expected_tokens(loaded, req: Request) -> int:
     return int(req.beats * per * req.variations)
 
 
+SPLIT_FROM = 2  # rows: from two, a batch runs as two halves on two cores (one row a core costs what one row does)
+
+
 def halves(batch: int, split: bool = True) -> list[tuple[int, int]]:
-    """The rows each thread runs: a batch of 4 or more as two halves on two cores (the kernels release
+    """The rows each thread runs: a batch of SPLIT_FROM or more as two halves on two cores (the kernels release
     the GIL), each a contiguous set of rows with its own state."""
-    if split and batch >= 4 and (os.cpu_count() or 1) >= 2:
+    if split and batch >= SPLIT_FROM and (os.cpu_count() or 1) >= 2:
         return [(0, batch // 2), (batch // 2, batch)]
     return [(0, batch)]
 
@@ -232,7 +235,7 @@ def _unmerge(parts, arrays) -> None:
 
 
 def step(gen: "Generator", flights: list[Flight], split: bool = True) -> list[np.ndarray]:
-    """One chunk for every row of every flight, as one batch (two halves on two cores from four rows up):
+    """One chunk for every row of every flight, as one batch (two halves on two cores from SPLIT_FROM rows up):
     each flight's (rows, chunk) tokens. Its state advances in place."""
     from . import kernels
 
