@@ -1,8 +1,9 @@
 """Compile before anyone waits: numba compiles Cadenza's kernels the first time they run on a machine (and
 for a new checkout path), ~10-25 s in all, then loads them from its disk cache in milliseconds. `warm(loaded)`
-runs a model's generator once for one and for several variations and decodes once, so that a client's first
-request finds everything compiled; `cadenza warm` (the README's install command runs it) does this for every
-model in the store, and reads and writes a MIDI file (the MIDI kernels), ahead of the first `cadenza serve`.
+runs a model's generator once for one and for several variations, encodes and decodes once, and imports what
+a request reads with, so that a client's first request finds everything compiled and loaded; `cadenza warm`
+(the README's install command runs it) does this for every model in the store, and reads and writes a MIDI
+file (the MIDI kernels), ahead of the first `cadenza serve`.
 """
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def warm(loaded) -> None:
 
         generate_beats(model_for(loaded), 2)
         return
+    from ..codecs import drums  # noqa: F401 - what every request reads (settings: drum classes)
+    from ..music import Score
+    from . import stream  # noqa: F401 - and streams its notes with
+
+    try:  # encode once: a codec's encoder may be compiled too (a request's prime is encoded first)
+        loaded.codec.encode(Score.from_beats([(60, 0, 1, 80), (64, 1, 1, 80)]))
+    except CadenzaError:
+        pass
     gen = generator_for(loaded)
     for b in (1, 2):  # compile the loop for one and for several variations before a client waits on it
         result = gen.run(loaded.codec.empty(), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))
@@ -28,7 +37,6 @@ def warm(loaded) -> None:
     except CadenzaError:
         pass
     if loaded.codec.harmonizes:  # a harmony model: its own loop too (bridge.generation.harmonize_kernels)
-        from ..music import Score
         from .harmonize import harmonize
 
         harmonize(loaded, Score.from_beats([(72, 0, 1, 80), (74, 1, 1, 80), (76, 2, 2, 80)]), Request(seed=0))
