@@ -427,6 +427,10 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
     # weights (their input weights start at zero: it starts out computing exactly what the base did)
     # (or learn without them: their rows are dropped)
     free = ("dropout", "note_state") if cfg.arch == "lstm" else ("dropout",)
+    rows = None  # another codec: its tokens' weights, matched to this codec's by what each token means
+    if want["codec"]["name"] != have["codec"]["name"]:
+        rows = token_map(codec, base.codec)
+        want, have = {k: want[k] for k in ("arch", "args")}, {k: have[k] for k in ("arch", "args")}
     for key in want:
         if key == "args":
             w = {k: v for k, v in want[key].items() if k not in free}
@@ -443,6 +447,11 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
         if not mine:
             continue
         theirs = base.model.get_layer(layer.name).get_weights()
+        if rows is not None and layer.name in ("embed", "logits"):  # rows of the embedding, columns of logits
+            fitted = [_by_token(a, b, rows, axis=0 if layer.name == "embed" or a.ndim == 1 else 1)
+                      for a, b in zip(mine, theirs)]
+            layer.set_weights(fitted)
+            continue
         fitted = []
         for a, b in zip(mine, theirs):
             if a.shape != b.shape:  # grown: the note-state rows of the first LSTM's input kernel, or the
@@ -452,6 +461,40 @@ def _start_from(model, cfg: TrainConfig, codec) -> None:
                 b = grown
             fitted.append(b)
         layer.set_weights(fitted)
+
+
+def token_map(codec, base) -> np.ndarray:
+    """For each token of `codec`, the token of `base` that means the same (-1: none): a note's start or end
+    of the same pitch (a harmony codec's melody notes as notes), a wait of the same length, the same special.
+    Raises where the two share too little to start one from the other."""
+    out = np.full(codec.vocab_size, -1, np.int64)
+    if not codec.pitch_tokens() or not base.pitch_tokens():
+        raise CadenzaError(f"--init: a {base.name} model cannot start a {codec.name} model (their tokens differ)")
+    theirs = {(kind, pitch): i for i, kind, pitch in base.pitch_tokens()}
+    for i, kind, pitch in codec.pitch_tokens():
+        out[i] = theirs.get((kind.replace("melody ", ""), pitch), -1)
+    mine_b, their_b = codec.token_beats(), base.token_beats()
+    if mine_b is not None and their_b is not None:
+        waits = {round(float(b), 6): i for i, b in enumerate(their_b) if b > 0}
+        for i, b in enumerate(mine_b):
+            if b > 0:
+                out[i] = waits.get(round(float(b), 6), -1)
+    for name, i in codec.specials.items():
+        out[i] = base.specials.get(name, -1)
+    if (out >= 0).mean() < 0.5:
+        raise CadenzaError(f"--init: a {base.name} model shares too few tokens with {codec.name} to start it")
+    return out
+
+
+def _by_token(mine: np.ndarray, theirs: np.ndarray, rows: np.ndarray, axis: int) -> np.ndarray:
+    """`mine` with the slices along `axis` of the tokens `rows` matches taken from `theirs`."""
+    out = mine.copy()
+    have = np.flatnonzero(rows >= 0)
+    idx = [slice(None)] * mine.ndim
+    src = [slice(None)] * mine.ndim
+    idx[axis], src[axis] = have, rows[have]
+    out[tuple(idx)] = theirs[tuple(src)]
+    return out
 
 
 def _callback_base():
