@@ -30,7 +30,9 @@ class NoteStream:
 
         self.codec, self.qpm, self.beats = codec, qpm, beats
         self.velocity_range = velocity_range
-        self._beats_of = lambda ids: prime_beats(codec, ids, qpm)
+        per = codec.token_beats(qpm) if qpm else codec.token_beats()  # beats each token takes, looked up once
+        self._beats_of = (lambda ids: float(per[np.asarray(ids, np.int64)].sum()) if len(ids) else 0.0) \
+            if per is not None else (lambda ids: prime_beats(codec, ids, qpm))
         self.prime_tail = codec.tail(np.asarray(prime_ids), CONTEXT)
         self.context = self.prime_tail
         self.offset = 0.0  # beats of new music before the next chunk
@@ -44,9 +46,9 @@ class NoteStream:
     def _key(self, pitch: int, start: float) -> tuple[int, int]:
         return int(pitch), round(start * GRID)
 
-    def _sounding(self, score, zero: float) -> Counter:
-        """The notes of `score` sounding at its end that would be given (as `_notes` keys them)."""
-        end, out = score.end_tick, Counter()
+    def _sounding(self, score, zero: float, end: int) -> Counter:
+        """The notes of `score` sounding at its end tick `end` that would be given (as `_notes` keys them)."""
+        out = Counter()
         for t in score.tracks:
             arr = t.array
             for p, _, a, _ in arr[(arr[:, 3] >= end) & (arr[:, 2] >= (zero - 1e-9) * score.tpq)].tolist():
@@ -55,8 +57,8 @@ class NoteStream:
                     out[self._key(p, start)] += 1
         return out
 
-    def _notes(self, score, zero: float, final: bool,
-               since: float | None = None) -> list[tuple[int, float, float, int]]:
+    def _notes(self, score, zero: float, final: bool, since: float | None = None,
+               keys: Counter | None = None) -> list[tuple[int, float, float, int]]:
         """Notes of `score` at or after `zero` beats (the continuation's start in its time), not yet given.
         `since` (in `score`'s beats): where the decode before ended (its last event); a note that ended
         before it was complete then, and given then, so it is not looked at again."""
@@ -82,6 +84,8 @@ class NoteStream:
                 if here[key] <= self.sent[key]:
                     continue
                 self.sent[key] += 1
+                if keys is not None:
+                    keys[key] += 1
                 if self.velocity_range is not None:
                     v = min(max(v, self.velocity_range[0]), self.velocity_range[1])
                 out.append((p, start, dur, v))
@@ -100,9 +104,9 @@ class NoteStream:
             else self.codec.decode(full)
         zero = self._beats_of(ctx) - self.offset  # where the continuation starts, in this decode's beats
         since = None if self.given_to is None else zero + self.given_to
-        out = self._notes(score, zero, final=False, since=since)
-        sounding = self._sounding(score, zero)
-        given = Counter(self._key(p, st) for p, st, _, _ in out)
+        given: Counter = Counter()
+        out = self._notes(score, zero, final=False, since=since, keys=given)
+        sounding = self._sounding(score, zero, score.end_tick)
         if any(n > sounding[k] + given[k] for k, n in self.pending.items()):
             self.outlived = True  # sounding at the last chunk's end, and now neither sounding nor ended here
         self.pending, self.last = sounding, (full, zero)
