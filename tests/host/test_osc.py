@@ -286,3 +286,28 @@ def test_drum_requests_explain_bad_input(client, address, args, problem):
     client.send(address, 24, *args)
     msgs = client.receive(rid=24)
     assert msgs[-1][0] == "/cadenza/error" and problem in msgs[-1][1][1]
+
+
+def test_messages_of_numbers_are_the_bytes_python_osc_builds():
+    """The notes a chunk streams are packed at once; the bytes are python-osc's, and other arguments still
+    go through its builder."""
+    import random
+
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    from bridge.host.osc import build_message
+
+    rng = random.Random(3)
+    for n in range(60):
+        args = [rng.choice([rng.randint(-2**31, 2**31 - 1), rng.uniform(-1e6, 1e6), rng.choice([True, False]),
+                            float("inf"), 0, 0.5]) for _ in range(n % 13 * 10)]
+        address = "/cadenza/" + "n" * (n % 7)
+        b = OscMessageBuilder(address=address)
+        for a in args:
+            b.add_arg(int(a) if isinstance(a, bool) else a, "f" if isinstance(a, float) else "i")
+        assert build_message(address, args) == b.build().dgram
+    mixed = build_message("/cadenza/error", [3, "bad ümlaut", b"\x01\x02", 2**40])
+    b = OscMessageBuilder(address="/cadenza/error")
+    for a, t in ((3, "i"), ("bad ümlaut", "s"), (b"\x01\x02", "b"), (2**40, "h")):
+        b.add_arg(a, t)
+    assert mixed == b.build().dgram
