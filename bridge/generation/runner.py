@@ -310,14 +310,19 @@ _POOL_LOCK = threading.Lock()
 
 
 def halves_pool():
-    """The threads that run the second half of a batch: one pool for every model and request, so
-    loading, reloading or dropping models never starts or leaks threads."""
+    """The threads that run the halves of a batch: one pool for every model and request, its threads all
+    started with it, so loading, reloading or dropping models never starts or leaks threads."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _POOL = ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="cadenza-half")
+            n = max(2, os.cpu_count() or 2)
+            _POOL = ThreadPoolExecutor(n, thread_name_prefix="cadenza-half")
+            gate = threading.Barrier(n + 1)  # all its threads started now, not one more now and then later
+            for _ in range(n):
+                _POOL.submit(gate.wait)
+            gate.wait()
         return _POOL
 
 
