@@ -350,8 +350,8 @@ class Batcher:
 
         A flight that finds a batch running would wait up to a whole chunk of it for the next boundary, and its
         first chunk would cost a row more there: so one such flight at a time (of four rows at most) makes its
-        first chunk here, on the core the batch leaves free, and joins at the boundary after (the music is the
-        same either way)."""
+        first chunk here, at once, beside the batch (on the core a one-row batch leaves free, or sharing one with
+        a half of a larger batch), and joins at the boundary after (the music is the same either way)."""
         with self.lock:
             busy = self.thread is not None
         if busy and flight.size <= 4 and self._solo.acquire(blocking=False):
