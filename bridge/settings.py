@@ -153,8 +153,8 @@ SPEC: tuple[Setting, ...] = (
             tasks=TOKEN_TASKS, label="keep to the key (0: off)"),
     Setting("register_prior", float, REGISTER_PRIOR, "how strongly new notes keep to the register of the music "
             "given: a note more than a fifth below its lowest or above its highest is this many nats less likely "
-            "per octave further out, never forbidden; 0: off. Models whose tokens name pitches", 0, 10,
-            tasks=TOKEN_TASKS, label="keep to the register (0: off)"),
+            "per octave further out, never forbidden; 0: off. Models whose tokens name pitches (not harmonize: its "
+            "parts sit below the melody)", 0, 10, tasks=NOTE_TASKS, label="keep to the register (0: off)"),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
             check=_range, tasks=TOKEN_TASKS, label="pitch range (MIDI notes)"),
     Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
