@@ -4,7 +4,7 @@ A `NoteStream` follows one variation. Each chunk is decoded together with a boun
 codec's decodable `tail` of everything before it, 512 tokens), never with the whole continuation, so
 the time a chunk costs stays flat however long the music grows. A note is given once it has ended;
 notes still sounding wait for a later chunk. A note that began in the context and ends in the chunk is
-found there too. `finish()` gives the notes still sounding at the end from the last chunk's decode again;
+found there too. `finish()` gives the notes still sounding at the end from the last chunk's decode;
 only when a note outlived the context (it sounded at one chunk's end, and at the next its start had left
 the context) does it decode the whole variation once and give whatever is still missing.
 
@@ -41,7 +41,7 @@ class NoteStream:
         self.given_to: float | None = None  # beats of the continuation before which every ended note was given
         self.pending: Counter = Counter()  # notes sounding at the end of the last decode: (pitch, start) keys
         self.outlived = False  # a note outlived the context: finish() decodes the whole variation
-        self.last: tuple[np.ndarray, float] | None = None  # the last decode's ids and its zero
+        self.last: tuple | None = None  # the last decode (a Score) and its zero
 
     def _key(self, pitch: int, start: float) -> tuple[int, int]:
         return int(pitch), round(start * GRID)
@@ -109,7 +109,7 @@ class NoteStream:
         sounding = self._sounding(score, zero, score.end_tick)
         if any(n > sounding[k] + given[k] for k, n in self.pending.items()):
             self.outlived = True  # sounding at the last chunk's end, and now neither sounding nor ended here
-        self.pending, self.last = sounding, (full, zero)
+        self.pending, self.last = sounding, (score, zero)
         self.given_to = score.end_tick / score.tpq - zero  # every note that ended before it is given
         self.offset += self._beats_of(ids)
         self.context = self.codec.tail(full, CONTEXT)
@@ -120,9 +120,7 @@ class NoteStream:
         from . import decode_continuation
 
         if self.last is not None and not self.outlived:  # what still sounds is all in the last decode
-            full, zero = self.last
-            score = self.codec.decode(full, qpm=self.qpm) if self.qpm and self.codec.time_in_seconds \
-                else self.codec.decode(full)
+            score, zero = self.last
             return self._notes(score, zero, final=True)
         new = np.concatenate(self.new) if self.new else self.codec.empty()
         score = decode_continuation(self.codec, self.prime_tail, new, include_prime=False, qpm=self.qpm)
