@@ -164,6 +164,8 @@ COMMANDS = (
              arg("--temperature", type=float, default=1.0), arg("--seed", type=int, default=0),
              arg("--key-prior", type=float, default=None,
                  help="the key_prior setting (default: the setting's default; 0: the model's own distribution)"),
+             arg("--register-prior", type=float, default=None,
+                 help="the register_prior setting (default: the setting's default; 0: off)"),
              arg("--json", action="store_true", help="print JSON instead of the table"),
              arg("--out", help="also write the JSON report here"),
              arg("--plot", help="also draw the statistics' distributions to this PNG")),
@@ -531,9 +533,10 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate, plot_png, table
     from .music import atomic_write_bytes, atomic_write_text
 
-    if args.key_prior is not None and not 0 <= args.key_prior <= 10:
-        print(f"cadenza: error: --key-prior {args.key_prior:g}: nats, 0-10 (0: off)", file=sys.stderr)
-        return 2
+    for flag, value in (("--key-prior", args.key_prior), ("--register-prior", args.register_prior)):
+        if value is not None and not 0 <= value <= 10:
+            print(f"cadenza: error: {flag} {value:g}: nats, 0-10 (0: off)", file=sys.stderr)
+            return 2
     if args.pieces < 1 or args.beats <= 0 or args.prime_beats <= 0:
         print("cadenza: error: --pieces, --beats and --prime-beats must be positive", file=sys.stderr)
         return 2
@@ -549,7 +552,8 @@ def cmd_eval(args) -> int:
         print(json.dumps(r, indent=1) if args.json else table_all(r))
         return 0
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
-                 seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior)
+                 seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior,
+                 register_prior=args.register_prior)
     if args.out:
         atomic_write_text(Path(args.out), json.dumps(r, indent=1))
     if args.plot:

@@ -98,6 +98,8 @@ def test_eval_names_a_missing_corpus(tmp_path):
     assert resolve_split(meta, corpus=tmp_path / "here")["validation"] == [tmp_path / "here" / "b.krn"]
 
 
-def test_eval_refuses_a_key_prior_out_of_range():
+def test_eval_refuses_a_key_or_register_prior_out_of_range():
     r = cadenza("eval", "--model", "chorale", "--key-prior", "-1")
     assert r.returncode == 2 and "--key-prior -1: nats, 0-10" in r.stderr and "Traceback" not in r.stderr
+    r = cadenza("eval", "--model", "chorale", "--register-prior", "11")
+    assert r.returncode == 2 and "--register-prior 11: nats, 0-10" in r.stderr and "Traceback" not in r.stderr
