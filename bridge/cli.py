@@ -162,6 +162,8 @@ COMMANDS = (
              arg("--beats", type=float, default=32.0, help="beats per generated piece (default 32)"),
              arg("--prime-beats", type=float, default=8.0, help="beats of each held-out piece that prime (8)"),
              arg("--temperature", type=float, default=1.0), arg("--seed", type=int, default=0),
+             arg("--top-p", type=float, default=0.95, help="the top_p setting (default 0.95, as every door samples; "
+                 "1: the model's whole distribution)"),
              arg("--key-prior", type=float, default=None,
                  help="the key_prior setting (default: the setting's default; 0: the model's own distribution)"),
              arg("--register-prior", type=float, default=None,
@@ -540,6 +542,9 @@ def cmd_eval(args) -> int:
     if args.pieces < 1 or args.beats <= 0 or args.prime_beats <= 0:
         print("cadenza: error: --pieces, --beats and --prime-beats must be positive", file=sys.stderr)
         return 2
+    if not 0 < args.top_p <= 1:
+        print(f"cadenza: error: --top-p {args.top_p:g}: a probability mass above 0, at most 1", file=sys.stderr)
+        return 2
     def say(line):
         print(line, file=sys.stderr, flush=True)
 
@@ -553,7 +558,7 @@ def cmd_eval(args) -> int:
         return 0
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
                  seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior,
-                 register_prior=args.register_prior)
+                 register_prior=args.register_prior, top_p=args.top_p)
     if args.out:
         atomic_write_text(Path(args.out), json.dumps(r, indent=1))
     if args.plot:

@@ -1,5 +1,6 @@
 """`cadenza train --distribute multiworker`: two worker processes on 127.0.0.1 train as one (their weights
-agree after every step), the chief alone exports, and a run resumes from its checkpoint on one worker."""
+agree after every step), the chief alone exports, and a run whose worker stops answering stops with its
+checkpoint kept, which then goes on with one worker."""
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ def sums(out: str) -> list[tuple]:
 
 
 @pytest.mark.skipif(not CHORALES.is_dir(), reason="corpus not here")
-def test_two_workers_agree_after_every_step_and_resume_on_one(tmp_path):
+def test_two_workers_agree_after_every_step(tmp_path):
     ports = [free_udp_port(), free_udp_port()]
     procs = [worker(i, ports, tmp_path, "runs", 2) for i in (0, 1)]  # one runs folder, as on a shared disk
     outs = [p.communicate(timeout=300)[0] for p in procs]
@@ -44,12 +45,8 @@ def test_two_workers_agree_after_every_step_and_resume_on_one(tmp_path):
     assert meta["training"]["distribute"] == "multiworker" and meta["training"]["epochs_run"] == 2
     run = tmp_path / "runs" / "dist"
     assert sorted(p.name for p in run.iterdir()) == ["distributed", "prepared-0-worker0", "prepared-0-worker1"]
-    # the chief's checkpoint goes on with one worker: from epoch 3, where the two left off
-    one = worker(0, [free_udp_port()], tmp_path, "runs", 3)
-    out = one.communicate(timeout=300)[0]
-    assert one.returncode == 0, out[-2000:]
-    c = sums(out)
-    assert [e for e, _, _ in c] == [2, 2, 2] and "(1 replicas," in out
+    # going on from the chief's checkpoint with one worker: the last test
+
 
 
 def test_multiworker_without_tf_config_is_explained(tmp_path, monkeypatch):
