@@ -162,6 +162,8 @@ COMMANDS = (
              arg("--beats", type=float, default=32.0, help="beats per generated piece (default 32)"),
              arg("--prime-beats", type=float, default=8.0, help="beats of each held-out piece that prime (8)"),
              arg("--temperature", type=float, default=1.0), arg("--seed", type=int, default=0),
+             arg("--strategy", default=None, help="the strategy setting (default: the setting's default, as every "
+                 "door samples)"),
              arg("--top-p", type=float, default=0.95, help="the top_p setting (default 0.95, as every door samples; "
                  "1: the model's whole distribution)"),
              arg("--key-prior", type=float, default=None,
@@ -542,6 +544,11 @@ def cmd_eval(args) -> int:
     if args.pieces < 1 or args.beats <= 0 or args.prime_beats <= 0:
         print("cadenza: error: --pieces, --beats and --prime-beats must be positive", file=sys.stderr)
         return 2
+    from .generation.sampling import STRATEGIES
+
+    if args.strategy is not None and args.strategy not in STRATEGIES:
+        print(f"cadenza: error: --strategy {args.strategy}: one of {', '.join(STRATEGIES)}", file=sys.stderr)
+        return 2
     if not 0 < args.top_p <= 1:
         print(f"cadenza: error: --top-p {args.top_p:g}: a probability mass above 0, at most 1", file=sys.stderr)
         return 2
@@ -558,7 +565,7 @@ def cmd_eval(args) -> int:
         return 0
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
                  seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior,
-                 register_prior=args.register_prior, top_p=args.top_p)
+                 register_prior=args.register_prior, top_p=args.top_p, strategy=args.strategy)
     if args.out:
         atomic_write_text(Path(args.out), json.dumps(r, indent=1))
     if args.plot:

@@ -249,7 +249,8 @@ def _harmonized(loaded, path, beats: float, seed: int, temperature: float, key_p
 
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
              seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print,
-             key_prior: float | None = None, register_prior: float | None = None, top_p: float = 0.95) -> dict:
+             key_prior: float | None = None, register_prior: float | None = None, top_p: float = 0.95,
+             strategy: str | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import store
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
@@ -257,6 +258,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     from .settings import KEY_PRIOR, REGISTER_PRIOR
 
     key_prior = KEY_PRIOR if key_prior is None else key_prior  # the setting's default, as every door samples
+    strategy = strategy or Sampling().strategy  # the setting's default too
     register_prior = REGISTER_PRIOR if register_prior is None else register_prior
     loaded = store.load(name)
     codec = loaded.codec
@@ -302,7 +304,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
             continue
         prime = ids[:int(round(prime_beats * codec.steps))] if drums else opening(loaded, ids, prime_beats)
         req = Request(beats=beats, seed=seed + len(used), variations=1,
-                      sampling=Sampling(strategy="top_p", temperature=temperature, top_p=top_p), key_prior=key_prior,
+                      sampling=Sampling(strategy=strategy, temperature=temperature, top_p=top_p), key_prior=key_prior,
                       register_prior=register_prior)
         result = continue_ids(loaded, prime, req)
         new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False), drums)
@@ -352,7 +354,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
                       "real_ngrams": real_grams, "training_ngrams": len(train_grams)},
         "primes": used,
         "per_piece": {"generated": gen_rows, "real": real_rows},
-        "settings": {"seed": seed, "temperature": temperature, "strategy": f"top_p {top_p:g}", "key_prior": key_prior, "register_prior": register_prior,
+        "settings": {"seed": seed, "temperature": temperature, "strategy": f"{strategy} {top_p:g}", "key_prior": key_prior, "register_prior": register_prior,
                      "max_hold_beats": loaded.codec.max_hold_beats()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }

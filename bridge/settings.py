@@ -134,10 +134,11 @@ SPEC: tuple[Setting, ...] = (
     Setting("beats", float, 16.0, "length of the new music, in the prime's beats (quarter notes)", 0, MAX_BEATS,
             low_open=True, aliases=("length_beats",), tasks=("continue",), label="length (beats)", first=True),
     Setting("temperature", float, 1.0, "lower is safer, higher wilder", 0.01, 10, tasks=TOKEN_TASKS + ("groove", "drumify"), first=True),
-    Setting("strategy", str, "top_p", "how each token is drawn (article 003's top_n_95 and truncated too)",
+    Setting("strategy", str, "top_p_notes", "how each token is drawn (article 003's top_n_95 and truncated too; "
+            "top_p_notes: the nucleus of the notes, time as the model gives it)",
             choices=STRATEGIES, tasks=TOKEN_TASKS),
     Setting("top_k", int, 0, "top_k: tokens kept (0: 40)", 0, 100_000, tasks=TOKEN_TASKS),
-    Setting("top_p", float, 0.95, "top_p: the probability mass kept", 0, 1, low_open=True, tasks=TOKEN_TASKS),
+    Setting("top_p", float, 0.95, "top_p and top_p_notes: the probability mass kept", 0, 1, low_open=True, tasks=TOKEN_TASKS),
     Setting("n", int, 4, "top_n_95 and truncated: the n of \"top n\"", 1, 1000, tasks=TOKEN_TASKS),
     Setting("seed", int, -1, "-1: a new seed each time (the one used is reported); else the same seed gives "
             "the same music", 0, 2**31 - 1, also=(-1,), first=True),

@@ -26,7 +26,7 @@ def test_defaults_are_the_specifications():
     assert settings.from_args(args) == settings.Settings()
     req = settings.request_of(settings.Settings(seed=3))
     assert (req.beats, req.seed, req.variations, req.qpm, req.sampling.strategy, req.sampling.top_p) == \
-        (16.0, 3, 1, 120.0, "top_p", 0.95)
+        (16.0, 3, 1, 120.0, "top_p_notes", 0.95)
 
 
 @pytest.mark.parametrize("key,value,words", [

@@ -43,6 +43,8 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
     V = logits.shape[1]
     tok = np.empty(B, np.int32)
     row = np.empty(V, np.float32)
+    starts_note = np.zeros(V, np.bool_)  # a part's start: the first n tokens (top_p_notes' nucleus)
+    starts_note[:n] = True
     paused = np.zeros(B, np.bool_)
     held_h = np.empty_like(h)
     held_c = np.empty_like(c)
@@ -156,7 +158,7 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             if not open_part:  # nothing but time can move: the wait the codec writes, up to what comes next
                 t = w0 + max(1, min(gap, mw)) - 1
             else:
-                t = sample_row(row, code, temperature, top_k, top_p, top_n, seed, r, produced[r])
+                t = sample_row(row, code, temperature, top_k, top_p, top_n, seed, r, produced[r], starts_note)
             if row[t] <= HALF:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
                 t = w0
             tok[r] = t

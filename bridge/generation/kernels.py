@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 # strategy codes: the order of sampling.STRATEGIES
-GREEDY, TEMPERATURE, TOP_K, TOP_P, TOP_N_95, TRUNCATED = range(6)
+GREEDY, TEMPERATURE, TOP_K, TOP_P, TOP_N_95, TRUNCATED, TOP_P_NOTES = range(7)
 CANDIDATES = 64  # top_k, top_p and top_n choose among at most this many of the best tokens
 NEG = np.float32(-1e9)
 EPS = np.float32(1e-4)
@@ -303,18 +303,20 @@ def _argmax(row):
 
 
 @njit(**_opts)
-def _weighted(row, thr, t, u):
-    """A draw from softmax(row / t) among the entries at or above thr, with the uniform u."""
+def _weighted(row, thr, t, u, notes):
+    """A draw from softmax(row / t) among the entries at or above thr (and, where notes is given, every entry
+    that is not a note: notes[v] False), with the uniform u."""
     V = row.shape[0]
+    free = notes.shape[0] == V
     mx = -np.inf
     for v in range(V):
-        if row[v] >= thr and row[v] > mx:
+        if (row[v] >= thr or (free and not notes[v])) and row[v] > mx:
             mx = row[v]
     e = np.empty(V, np.float32)
     exp_shifted(row, mx, np.float32(1.0 / t), e)
     total = 0.0
     for v in range(V):
-        if row[v] < thr:
+        if row[v] < thr and not (free and not notes[v]):
             e[v] = 0
         total += e[v]
     target = u * total
@@ -330,8 +332,34 @@ def _weighted(row, thr, t, u):
 
 
 @njit(**_opts)
-def sample_row(row, strategy, t, k, p, n, seed, var, step):
-    """One token from a row of logits (masked with NEG); the strategies of sampling.py, same meaning."""
+def _nucleus(row, p, cands):
+    """The logit of the last of the fewest best entries of row whose probability (among row's entries)
+    reaches p: the nucleus's threshold (at most `cands` entries)."""
+    V = row.shape[0]
+    best = _best(row, cands)
+    mx = best[0]
+    e = np.empty(V, np.float32)
+    exp_shifted(row, mx, np.float32(1), e)
+    total = 0.0
+    for v in range(V):  # normalised over every token
+        total += e[v]
+    before = 0.0
+    count = 0
+    for i in range(cands):  # the fewest best tokens whose probability reaches p (the best always counts;
+        if before < p - 1e-6:  # within 1e-6 of p counts as reaching it, whatever the rounding)
+            count += 1
+        before += math.exp(best[i] - mx) / total
+    return best[max(count, 1) - 1]
+
+
+NO_NOTES = np.zeros(0, np.bool_)  # sample_row's notes for a vocabulary without note tokens
+
+
+@njit(**_opts)
+def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
+    """One token from a row of logits (masked with NEG); the strategies of sampling.py, same meaning.
+    notes: (V,) whether each token starts a note, for top_p_notes (an empty array: no token does, and
+    top_p_notes is top_p)."""
     V = row.shape[0]
     if strategy == GREEDY:
         return _argmax(row)
@@ -350,22 +378,21 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step):
     if strategy == TOP_K or strategy == TRUNCATED:
         m = min(max(k if strategy == TOP_K else n, 1), cands)
         thr = _best(row, m)[m - 1]
-    elif strategy == TOP_P:
-        best = _best(row, cands)
-        mx = best[0]
-        e = np.empty(V, np.float32)
-        exp_shifted(row, mx, np.float32(1), e)
-        total = 0.0
-        for v in range(V):  # normalised over every token
-            total += e[v]
-        before = 0.0
-        count = 0
-        for i in range(cands):  # the fewest best tokens whose probability reaches p (the best always counts;
-            if before < p - 1e-6:  # within 1e-6 of p counts as reaching it, whatever the rounding)
-                count += 1
-            before += math.exp(best[i] - mx) / total
-        thr = best[max(count, 1) - 1]
-    return _weighted(row, thr, t, uniform(seed, var, step, 0))
+    elif strategy == TOP_P_NOTES and notes.shape[0] == V:
+        # the nucleus of the notes alone: of the pitches that could start, the fewest best whose share of
+        # the notes' probability reaches p; every other token (time, a release, a velocity) as the model
+        # gives it. Top-p's tail is often rhythm (a rarer, longer wait); cutting it makes music busier.
+        on = np.empty(V, np.float32)
+        alive = False
+        for v in range(V):
+            on[v] = row[v] if notes[v] else NEG
+            alive = alive or (notes[v] and row[v] > NEG * np.float32(0.5))
+        if alive:
+            return _weighted(row, _nucleus(on, p, cands), t, uniform(seed, var, step, 0), notes)
+        thr = _nucleus(row, p, cands)
+    elif strategy == TOP_P or strategy == TOP_P_NOTES:
+        thr = _nucleus(row, p, cands)
+    return _weighted(row, thr, t, uniform(seed, var, step, 0), NO_NOTES)
 
 
 # ----- the note grammar ------------------------------------------------------------------------------
@@ -442,7 +469,7 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
                 grammar(full, snd[b], held[b], T, hold, np.float32(s[5]), np.float32(s[6]))
             if uses[b]:
                 controls(full, b, snd[b], cs, hist, ctls[b], T, starts, saved)
-            x = sample_row(full, strategy, temp, k, p, nn, seeds[b], variations[b], t0s[b] + t)
+            x = sample_row(full, strategy, temp, k, p, nn, seeds[b], variations[b], t0s[b] + t, is_on)
             tok[b] = x
             out[b, t] = x
             if uses[b]:
@@ -467,6 +494,7 @@ S_POS, S_COUNT, S_TOP, S_INTERVALS, S_LEAPS, S_ONSETS, S_OFF, S_TARGET, S_HLEN, 
 N_CTL, N_STATE, HISTORY = 11, 10, 1024
 GAIN = np.float32(3.0)
 MOST = np.float32(2.0)  # a target's pull on the logits is at most GAIN * MOST
+LEAP_GAIN = np.float32(2.0)  # the leaps target's pull is twice that (docs/controls.md)
 
 
 @njit(**_opts)
@@ -561,8 +589,8 @@ def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
                 if banned[iv + 128]:
                     full[v] = NEG
                     continue
-                if ctl[C_LEAPS] >= 0:
-                    full[v] += _pull(leap_short) if abs(iv) > 2 else -_pull(leap_short)
+                if ctl[C_LEAPS] >= 0:  # twice a target's pull: the nucleus of the notes keeps more of them
+                    full[v] += LEAP_GAIN * (_pull(leap_short) if abs(iv) > 2 else -_pull(leap_short))
         if advances[v] and starts[v] == 0:
             if tok_beats[v] > adv_limit + EPS:
                 full[v] = NEG

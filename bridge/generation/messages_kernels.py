@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels import EPS, NEG, _cell, _opts, _tanh, exp_shifted, matmul_add, sample_row
+from .kernels import EPS, NEG, NO_NOTES, _cell, _opts, _tanh, exp_shifted, matmul_add, sample_row
 
 # W: the weights laid out by MessagesGenerator, in this order
 (T_PITCH, T_ON, T_DELTA, QKV, QKV_B, OUT, OUT_B, GAMMA, BETA, LSTM, LSTM_B, ADD, ADD_V, HEADS, HEADS_B,
@@ -173,12 +173,12 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, s
                 on_row[0] = NEG
             if over or not startable:
                 on_row[1] = NEG
-            on = sample_row(on_row, strategy, temp, k, p, nn, seed, var0 + b, step)
+            on = sample_row(on_row, strategy, temp, k, p, nn, seed, var0 + b, step, NO_NOTES)
             for v in range(n_delta):
                 d_row[v] = logits[b, 2 + v] + W[DELTA_ON][on, v]
                 if v > 0 and (over or v > (left + EPS) * spb):
                     d_row[v] = NEG
-            delta = sample_row(d_row, strategy, temp, k, p, nn, seed, var0 + b, step + 1)
+            delta = sample_row(d_row, strategy, temp, k, p, nn, seed, var0 + b, step + 1, NO_NOTES)
             for v in range(n_pitch):
                 x = logits[b, 2 + n_delta + v] + W[PITCH_ON][on, v] + W[PITCH_DELTA][delta, v]
                 if on == 1:
@@ -186,7 +186,7 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, s
                 elif not snd[b, v] or (over and held[b, v] < max_hold - EPS):
                     x = NEG
                 p_row[v] = x
-            pitch = sample_row(p_row, strategy, temp, k, p, nn, seed, var0 + b, step + 2)
+            pitch = sample_row(p_row, strategy, temp, k, p, nn, seed, var0 + b, step + 2, NO_NOTES)
             beats = np.float32(delta) / spb
             for q in range(n_pitch):
                 if snd[b, q]:

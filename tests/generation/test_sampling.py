@@ -14,12 +14,13 @@ from bridge.generation.constraints import mask
 PROBS = np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]], np.float32)
 
 
-def draw(s, seed, i):
+def draw(s, seed, i, probs=PROBS, notes=None):
     from bridge.generation import kernels
 
-    rows = np.log(PROBS).astype(np.float32)
+    rows = np.log(probs).astype(np.float32)
+    notes = kernels.NO_NOTES if notes is None else notes
     return [kernels.sample_row(rows[r].copy(), STRATEGIES.index(s.strategy), s.temperature, s.top_k or 40, s.top_p,
-                               s.n, seed, r, i) for r in range(len(rows))]
+                               s.n, seed, r, i, notes) for r in range(len(rows))]
 
 
 @pytest.fixture
@@ -50,6 +51,26 @@ def test_top_k_and_truncated_keep_only_the_best_k(frequencies):
 def test_top_p_keeps_the_nucleus(frequencies):
     f = frequencies("top_p", top_p=0.7)
     assert f[0, 2:].sum() == 0 and f[1, :2].sum() == 0  # {0.5, 0.3} and {0.4, 0.3} reach 0.7
+
+
+def test_top_p_notes_cuts_the_tail_of_the_pitches_and_leaves_time_as_the_model_gives_it():
+    """The default strategy: the nucleus among the notes that could start; a rarer, longer wait (a note held
+    through the beat) is drawn as often as the model says, where top_p would cut it with the rare pitches."""
+    probs = np.array([[0.4, 0.3, 0.05, 0.2, 0.05]], np.float32)  # three note starts, then two waits
+    notes = np.array([True, True, True, False, False])
+
+    def freq(strategy, notes=notes):
+        s = Sampling(strategy=strategy, top_p=0.9)
+        out = np.array([draw(s, 5, i, probs, notes)[0] for i in range(4000)])
+        return np.bincount(out, minlength=5) / len(out)
+
+    f = freq("top_p_notes")  # the notes' nucleus: 0.4 and 0.3 of their 0.75 reach 0.9
+    assert f[2] == 0 and f[4] == pytest.approx(0.05 / 0.95, abs=0.015) and f[3] == pytest.approx(0.2 / 0.95, abs=0.03)
+    plain = freq("top_p")  # 0.4, 0.3 and 0.2 reach 0.9: the long wait goes with the rare pitch
+    assert plain[2] == 0 and plain[4] == 0
+    from bridge.generation import kernels
+
+    assert (freq("top_p_notes", kernels.NO_NOTES) == plain).all()  # where no token starts a note, it is top_p
 
 
 def test_top_n_95_is_the_best_guess_95_percent_of_the_time(frequencies):
