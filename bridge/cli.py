@@ -558,6 +558,14 @@ def cmd_eval(args) -> int:
     if args.all:
         from .bench.evalall import run_all, table_all
 
+        given = [flag for flag, value, default in (("--temperature", args.temperature, 1.0), ("--strategy", args.strategy, None),
+                                                   ("--top-p", args.top_p, 0.95), ("--key-prior", args.key_prior, None),
+                                                   ("--register-prior", args.register_prior, None)) if value != default]
+        if given:
+            print(f"cadenza: error: {', '.join(given)}: --all measures every model at the settings' defaults, as it is "
+                  "used; these are for one --model", file=sys.stderr)
+            return 2
+
         r = run_all(pieces=args.pieces, seed=args.seed, models=args.only, progress=say)
         if args.out:
             atomic_write_text(Path(args.out), json.dumps(r, indent=1))

@@ -103,3 +103,13 @@ def test_eval_refuses_a_key_or_register_prior_out_of_range():
     assert r.returncode == 2 and "--key-prior -1: nats, 0-10" in r.stderr and "Traceback" not in r.stderr
     r = cadenza("eval", "--model", "chorale", "--register-prior", "11")
     assert r.returncode == 2 and "--register-prior 11: nats, 0-10" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_eval_refuses_a_strategy_or_top_p_it_does_not_know():
+    r = cadenza("eval", "--model", "chorale", "--strategy", "beam")
+    assert r.returncode == 2 and "--strategy beam: one of greedy, temperature" in r.stderr and "top_p_notes" in r.stderr
+    r = cadenza("eval", "--model", "chorale", "--top-p", "0")
+    assert r.returncode == 2 and "--top-p 0: a probability mass above 0, at most 1" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = cadenza("eval", "--all", "--strategy", "top_p", "--temperature", "0.8")  # not silently ignored
+    assert r.returncode == 2 and "--temperature, --strategy: --all measures every model at the settings' defaults" in r.stderr
