@@ -389,7 +389,7 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
             alive = alive or (notes[v] and row[v] > NEG * np.float32(0.5))
         if alive:
             return _weighted(row, _nucleus(on, p, cands), t, uniform(seed, var, step, 0), notes)
-        thr = _nucleus(row, p, cands)
+        thr = _nucleus(row, p, cands)  # no note may start here: top_p over what may come
     elif strategy == TOP_P or strategy == TOP_P_NOTES:
         thr = _nucleus(row, p, cands)
     return _weighted(row, thr, t, uniform(seed, var, step, 0), NO_NOTES)

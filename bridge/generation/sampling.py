@@ -11,7 +11,7 @@ The strategies run inside the compiled sampling loops (`kernels.sample_row`): ea
 | top_p       | weighted, among the fewest tokens whose probability reaches p (nucleus; at most the 64 best) |
 | top_n_95    | the best guess 95% of the time, else uniformly one of the top n (option 2)     |
 | truncated   | weighted by the probabilities, truncated to the top n (option 4)               |
-| top_p_notes | the default: top_p among the notes that could start, every other token (time, a release, a velocity) as the model gives it |
+| top_p_notes | the default: top_p among the notes that could start, every other token (time, a release, a velocity) as the model gives it; where no note may start, top_p |
 
 Temperature applies to every weighted strategy.
 
