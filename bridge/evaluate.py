@@ -221,12 +221,12 @@ def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
 
 
 # ----- the whole evaluation ---------------------------------------------------------------------------
-def _harmonized(loaded, path, beats: float, seed: int, temperature: float, key_prior: float):
+def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: float):
     """(generated statistics, real statistics, generated notes, real notes) of a held-out piece's first `beats`
     beats: its melody with the parts the model writes under it, against the piece as Bach (or the tune's
     arranger) wrote it."""
     from .codecs.harmony import split_melody
-    from .generation import Request, Sampling
+    from .generation import Request
     from .generation.harmonize import harmonize
     from .music import Score, load_score
     from .music.score import Track
@@ -239,7 +239,7 @@ def _harmonized(loaded, path, beats: float, seed: int, temperature: float, key_p
     if not len(mel):
         return None, None, None, None
     melody = melody.replace(tracks=(melody.tracks[0].replace(notes=mel),))
-    h = harmonize(loaded, melody, Request(seed=seed, sampling=Sampling(temperature=temperature), key_prior=key_prior),
+    h = harmonize(loaded, melody, Request(seed=seed, sampling=sampling, key_prior=key_prior),
                   voices=int(loaded.meta.get("harmonize", {}).get("voices", 3)), candidates=4)
     made = notes_in_beats(Score(tpq=score.tpq, tracks=(Track(mel), Track(h.parts[0]))))
     real = window(notes_in_beats(score), 0.0, beats)
@@ -259,6 +259,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
 
     key_prior = KEY_PRIOR if key_prior is None else key_prior  # the setting's default, as every door samples
     strategy = strategy or Sampling().strategy  # the setting's default too
+    sampling = Sampling(strategy=strategy, temperature=temperature, top_p=top_p)
     register_prior = REGISTER_PRIOR if register_prior is None else register_prior
     loaded = store.load(name)
     codec = loaded.codec
@@ -293,7 +294,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         if not len(piece_notes) or piece_notes[:, 1].max() < prime_beats + beats * 0.75:
             continue  # too short to give a real continuation to compare with
         if codec.harmonizes:  # a harmony model: the piece's own melody harmonized, against the piece itself
-            g, r, made, real = _harmonized(loaded, path, beats, seed + len(used), temperature, key_prior)
+            g, r, made, real = _harmonized(loaded, path, beats, seed + len(used), sampling, key_prior)
             if g is None or r is None:
                 continue
             gen_rows.append(g)
@@ -303,8 +304,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
             used.append(str(path))
             continue
         prime = ids[:int(round(prime_beats * codec.steps))] if drums else opening(loaded, ids, prime_beats)
-        req = Request(beats=beats, seed=seed + len(used), variations=1,
-                      sampling=Sampling(strategy=strategy, temperature=temperature, top_p=top_p), key_prior=key_prior,
+        req = Request(beats=beats, seed=seed + len(used), variations=1, sampling=sampling, key_prior=key_prior,
                       register_prior=register_prior)
         result = continue_ids(loaded, prime, req)
         new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False), drums)
