@@ -1,9 +1,10 @@
 """`cadenza bench osc` and `cadenza bench watch`: latency of the daemon as clients see it.
 
-osc: a daemon on a free port of 127.0.0.1 with the model, then 1 and then 8 clients, each on its own
-UDP socket and thread, sending /cadenza/continue requests one after another (an 8-note prime, 8 bars
-of 4/4 asked for). For each request: milliseconds from sending to the first /cadenza/notes and to
-/cadenza/done. A reply that never comes within the timeout counts as lost.
+osc: a daemon on a free port of 127.0.0.1 with the model, then 1 and then 8 clients, each in a process of
+its own with its own UDP socket, as patches and live-coding sessions are (clients inside this process would
+share the interpreter with the daemon they measure), sending /cadenza/continue requests one after another
+(an 8-note prime, 8 bars of 4/4 asked for). For each request: milliseconds from sending to the first
+/cadenza/notes and to /cadenza/done. A reply that never comes within the timeout counts as lost.
 
 watch: a daemon watching a fresh inbox; files are copied in one at a time and the time from the copy
 to the finished output is measured (this includes the inbox's settle time of 0.5 s, which waits out
@@ -14,7 +15,6 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -88,6 +88,56 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
     sock.close()
 
 
+def _players(port: int, n: int, requests: int, beats: float, timeout: float) -> tuple[list, list, float]:
+    """n clients, each in a process of its own, started together once all are ready: (each request's (first
+    notes, done) seconds, the lost, the seconds from the start until the last client finished)."""
+    import json
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", "from bridge.bench.osc import _player; _player()", str(port),
+                               str(requests), str(beats), str(timeout), str(c)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+             for c in range(n)]
+    try:
+        for p in procs:
+            if p.stdout.readline().strip() != "ready":
+                raise RuntimeError("a bench client did not start")
+        t = time.perf_counter()
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        results = [json.loads(p.stdout.readline()) for p in procs]
+        wall = time.perf_counter() - t
+        for p in procs:
+            p.wait(10)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdin.close()
+            p.stdout.close()
+    return [tuple(x) for r in results for x in r["out"]], [tuple(x) for r in results for x in r["lost"]], wall
+
+
+def _player() -> None:
+    """One bench client's process: `port requests beats timeout id` as arguments; says "ready", waits for a line
+    on stdin, sends its requests one after another and prints what it measured as JSON."""
+    import json
+    import sys
+
+    port, requests, beats, timeout, cid = sys.argv[1:6]
+    out: list = []
+    lost: list = []
+    from pythonosc.osc_packet import OscPacket  # noqa: F401 - imported before anything is timed
+
+    print("ready", flush=True)
+    sys.stdin.readline()
+    _client(int(port), int(requests), float(beats), float(timeout), out, lost, int(cid))
+    print(json.dumps({"out": out, "lost": lost}), flush=True)
+
+
 BEAT = [p for i in range(8) for p in ((36, i * 1.0, 0.25, 110) if i % 2 == 0 else (38, i * 1.0, 0.25, 100))] + \
     [p for i in range(16) for p in (42, i * 0.5, 0.25, 80)]  # 2 bars: kick, snare, hi-hats
 
@@ -107,16 +157,7 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
     try:
         _client(port, 3, beats, timeout, [], [], 99)  # warm: the first request of a process pays one-off costs
         for n in clients:
-            out: list = []
-            lost: list = []
-            threads = [threading.Thread(target=_client, args=(port, requests, beats, timeout, out, lost, c))
-                       for c in range(n)]
-            t = time.perf_counter()
-            for th in threads:
-                th.start()
-            for th in threads:
-                th.join()
-            wall = time.perf_counter() - t
+            out, lost, wall = _players(port, n, requests, beats, timeout)
             first = [a * 1000 for a, _ in out]
             done = [b * 1000 for _, b in out]
             result["runs"].append({"clients": n, "requests": n * requests, "answered": len(out), "lost": len(lost),
