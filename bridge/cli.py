@@ -161,10 +161,10 @@ COMMANDS = (
              arg("--pieces", type=int, default=16, help="generated pieces to compare (default 16)"),
              arg("--beats", type=float, default=32.0, help="beats per generated piece (default 32)"),
              arg("--prime-beats", type=float, default=8.0, help="beats of each held-out piece that prime (8)"),
-             arg("--temperature", type=float, default=1.0), arg("--seed", type=int, default=0),
-             arg("--strategy", default=None, help="the strategy setting (default: the setting's default, as every "
-                 "door samples)"),
-             arg("--top-p", type=float, default=0.95, help="the top_p setting (default 0.95, as every door samples; "
+             arg("--temperature", type=float, default=None, help="the temperature setting (default: the "
+                 "setting's default, as every door samples)"), arg("--seed", type=int, default=0),
+             arg("--strategy", default=None, help="the strategy setting (default: the setting's default)"),
+             arg("--top-p", type=float, default=None, help="the top_p setting (default: the setting's default; "
                  "1: the model's whole distribution)"),
              arg("--key-prior", type=float, default=None,
                  help="the key_prior setting (default: the setting's default; 0: the model's own distribution)"),
@@ -549,7 +549,7 @@ def cmd_eval(args) -> int:
     if args.strategy is not None and args.strategy not in STRATEGIES:
         print(f"cadenza: error: --strategy {args.strategy}: one of {', '.join(STRATEGIES)}", file=sys.stderr)
         return 2
-    if not 0 < args.top_p <= 1:
+    if args.top_p is not None and not 0 < args.top_p <= 1:
         print(f"cadenza: error: --top-p {args.top_p:g}: a probability mass above 0, at most 1", file=sys.stderr)
         return 2
     def say(line):
@@ -558,9 +558,9 @@ def cmd_eval(args) -> int:
     if args.all:
         from .bench.evalall import run_all, table_all
 
-        given = [flag for flag, value, default in (("--temperature", args.temperature, 1.0), ("--strategy", args.strategy, None),
-                                                   ("--top-p", args.top_p, 0.95), ("--key-prior", args.key_prior, None),
-                                                   ("--register-prior", args.register_prior, None)) if value != default]
+        given = [flag for flag, value in (("--temperature", args.temperature), ("--strategy", args.strategy),
+                                          ("--top-p", args.top_p), ("--key-prior", args.key_prior),
+                                          ("--register-prior", args.register_prior)) if value is not None]
         if given:
             print(f"cadenza: error: {', '.join(given)}: --all measures every model at the settings' defaults, as it is "
                   "used; these are for one --model", file=sys.stderr)

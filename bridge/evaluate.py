@@ -248,8 +248,8 @@ def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: floa
 
 
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
-             seed: int = 0, workers: int = 0, temperature: float = 1.0, progress=print,
-             key_prior: float | None = None, register_prior: float | None = None, top_p: float = 0.95,
+             seed: int = 0, workers: int = 0, temperature: float | None = None, progress=print,
+             key_prior: float | None = None, register_prior: float | None = None, top_p: float | None = None,
              strategy: str | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from . import store
@@ -258,8 +258,8 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     from .settings import KEY_PRIOR, REGISTER_PRIOR
 
     key_prior = KEY_PRIOR if key_prior is None else key_prior  # the setting's default, as every door samples
-    strategy = strategy or Sampling().strategy  # the setting's default too
-    sampling = Sampling(strategy=strategy, temperature=temperature, top_p=top_p)
+    sampling = Sampling(**{k: v for k, v in (("strategy", strategy), ("temperature", temperature), ("top_p", top_p))
+                           if v is not None})  # the settings' defaults where not given, as every door samples
     register_prior = REGISTER_PRIOR if register_prior is None else register_prior
     loaded = store.load(name)
     codec = loaded.codec
@@ -354,7 +354,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
                       "real_ngrams": real_grams, "training_ngrams": len(train_grams)},
         "primes": used,
         "per_piece": {"generated": gen_rows, "real": real_rows},
-        "settings": {"seed": seed, "temperature": temperature, "strategy": f"{strategy} {top_p:g}", "key_prior": key_prior, "register_prior": register_prior,
+        "settings": {"seed": seed, "temperature": sampling.temperature, "strategy": f"{sampling.strategy} {sampling.top_p:g}", "key_prior": key_prior, "register_prior": register_prior,
                      "max_hold_beats": loaded.codec.max_hold_beats()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
