@@ -34,7 +34,9 @@ NEG = np.float32(-1e9)
 EPS = np.float32(1e-4)
 PITCHES = 128
 
-_opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False)
+_opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False, error_model="numpy")  # numpy: a division by
+# zero gives inf, as numpy does, instead of a branch that raises: the loops with a division (tanh, the gates)
+# vectorise (the LSTM cell 5.5 -> 1 us a row)
 
 
 # ----- arithmetic ----------------------------------------------------------------------------------
