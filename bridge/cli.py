@@ -319,9 +319,14 @@ def _output(out: str | None, default_stem: str):
 
 def cmd_train_groove(args) -> int:
     from .flags import config_of
-    from .training.groove import GrooveConfig, train_groove
+    from .training.groove import GrooveConfig, join_groove, train_groove
 
-    folder = train_groove(config_of(GrooveConfig, args))
+    cfg = config_of(GrooveConfig, args)
+    if cfg.join:
+        folder = join_groove(cfg)
+        print(f"{folder}: {len(cfg.join)} members joined ({', '.join(map(str, cfg.join))}), calibrated as one")
+        return 0
+    folder = train_groove(cfg)
     print(f"{folder}: validation loss {json.loads((folder / 'cadenza.json').read_text())['metrics']['val_loss']}")
     return 0
 

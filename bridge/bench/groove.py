@@ -66,11 +66,8 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     for said, sty, temperature in [(said, sty, 0.0) for said, sty in told.items()] + [(", z drawn (temperature 1)", S, 1.0)]:
         src = features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, sty)
         pv, po = np.empty_like(H), np.empty_like(H)
-        for a in range(0, n, 256):
-            mu, lv = m.encode(src[a:a + 256])
-            if temperature:  # a draw from the encoder's distribution of z, not its mean
-                mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
-            _, pv[a:a + 256], po[a:a + 256] = m.decode(mu, src[a:a + 256])
+        for a in range(0, n, 256):  # with temperature, z drawn from the encoder's distribution, not its mean
+            _, pv[a:a + 256], po[a:a + 256] = m.perform(src[a:a + 256], temperature, rng)
         played["model" + said] = (po, pv)
     if m.feel is not None:  # the likeliest performance, with the drummers' spread around it drawn back
         po, pv = _felt(*played["model"], *feel(m, n, 1.0, np.random.default_rng(1)))

@@ -93,13 +93,11 @@ class GrooveModel:
             raise CadenzaError(f"{loaded.name} is not a groove model: groove, drumify and interpolate need one "
                                f"(the shipped one is `groove`)")
         a = loaded.arrays
-        enc = [w.astype(np.float32) for w in a.get("encoder")]
-        self.fwd, self.bwd = enc[:3], enc[3:]
-        self.mu = [w.astype(np.float32) for w in a.get("mu")]
-        self.logvar = [w.astype(np.float32) for w in a.get("logvar")]
-        self.dec = [w.astype(np.float32) for w in a.get("decoder")]
-        self.out = [w.astype(np.float32) for w in a.get("out")]
-        self.latent = self.mu[1].shape[0]
+        args = loaded.meta.get("arch", {}).get("args", {})
+        # an ensemble's members (`cadenza train-groove --join`): the first's layers under their own names, the
+        # k-th's with "_k" after them
+        self.members = [_member(a, "" if k == 0 else f"_{k}") for k in range(int(args.get("members", 1)))]
+        self.latent = self.members[0]["mu"][1].shape[0]
         self.name = loaded.name
         self.styles = int(loaded.meta.get("arch", {}).get("args", {}).get("styles", 0))  # hears style and tempo
         # drumify's threshold per class, calibrated on the training split (bridge.training.groove.calibrate)
@@ -123,24 +121,53 @@ class GrooveModel:
             return groove_features(hits, vel, off, tapped, task)
         return groove_features(hits, vel, off, tapped, task, style, qpm)
 
-    def encode(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h = np.concatenate([_lstm(source, *self.fwd), _lstm(source, *self.bwd, reverse=True)], -1)
-        return h @ self.mu[0] + self.mu[1], h @ self.logvar[0] + self.logvar[1]
+    def encode(self, source: np.ndarray, member: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The latent code's mean and log-variance (B, latent) of one member."""
+        w = self.members[member]
+        h = np.concatenate([_lstm(source, *w["fwd"]), _lstm(source, *w["bwd"], reverse=True)], -1)
+        return h @ w["mu"][0] + w["mu"][1], h @ w["logvar"][0] + w["logvar"][1]
+
+    def decode(self, z: np.ndarray, cond: np.ndarray, member: int = 0):
+        """(hit probabilities, velocities 0-1, offsets in steps) each (B, S, 9), from one member's z."""
+        w = self.members[member]
+        x = np.concatenate([np.repeat(z[:, None, :], cond.shape[1], 1), cond], -1).astype(np.float32)
+        dec = w["decoder"]
+        h = _lstm(x, *dec[:3], sequences=True)
+        if len(dec) == 6:  # a decoder that reads the steps both ways (dec_bidi): forward, then backward
+            h = np.concatenate([h, _lstm(x, *dec[3:], reverse=True, sequences=True)], -1)
+        y = h @ w["out"][0] + w["out"][1]
+        return _sigmoid(y[..., :C]), _sigmoid(y[..., C:2 * C]), 0.5 * np.tanh(y[..., 2 * C:])
+
+    def perform(self, source: np.ndarray, temperature: float = 0.0, rng=None):
+        """Groove and drumify (the condition is the source): (hit probabilities, velocities, offsets), the mean
+        of the members' (one model: its own), each decoding its encoder's mean, or with `temperature` a z drawn
+        around it. Interpolate and generate move through one latent space: the first member's."""
+        outs = []
+        for k in range(len(self.members)):
+            mu, lv = self.encode(source, k)
+            if temperature:
+                mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
+            outs.append(self.decode(mu, source, k))
+        if len(outs) == 1:
+            return outs[0]
+        return tuple(np.mean([o[i] for o in outs], 0).astype(np.float32) for i in range(3))
 
     def likeliest(self, source: np.ndarray, batch: int = 256):
-        """(hit probabilities, velocities, offsets) of many windows at the encoder's mean, `batch` at a time."""
+        """(hit probabilities, velocities, offsets) of many windows at the encoders' means, `batch` at a time."""
         out = [np.empty(source.shape[:2] + (C,), np.float32) for _ in range(3)]
         for a in range(0, len(source), batch):
-            mu, _ = self.encode(source[a:a + batch])
-            for whole, part in zip(out, self.decode(mu, source[a:a + batch])):
+            for whole, part in zip(out, self.perform(source[a:a + batch])):
                 whole[a:a + batch] = part
         return tuple(out)
 
-    def decode(self, z: np.ndarray, cond: np.ndarray):
-        """(hit probabilities, velocities 0-1, offsets in steps) each (B, S, 9)."""
-        x = np.concatenate([np.repeat(z[:, None, :], cond.shape[1], 1), cond], -1).astype(np.float32)
-        y = _lstm(x, *self.dec, sequences=True) @ self.out[0] + self.out[1]
-        return _sigmoid(y[..., :C]), _sigmoid(y[..., C:2 * C]), 0.5 * np.tanh(y[..., 2 * C:])
+
+def _member(a, suffix: str) -> dict:
+    """One member's weights: the encoder (forward, backward), mu, logvar, the decoder and the output layer."""
+    w = {k: [x.astype(np.float32) for x in a.get(name + suffix)]
+         for k, name in (("enc", "encoder"), ("mu", "mu"), ("logvar", "logvar"), ("decoder", "decoder"),
+                         ("out", "out"))}
+    w["fwd"], w["bwd"] = w["enc"][:3], w["enc"][3:]
+    return w
 
 
 def model_for(loaded) -> GrooveModel:
@@ -226,8 +253,7 @@ def groove(model: GrooveModel, score: Score, humanize: float = 1.0, swing: float
     H = _windows(hits)
     src = model.features(H, np.zeros_like(H), np.zeros_like(H), np.zeros(H.shape[:2], np.float32), 0,
                          style_of(style), score.qpm)
-    mu, _ = model.encode(src)
-    _, pv, po = model.decode(mu, src)
+    _, pv, po = model.perform(src)
     po, pv = _felt(po, pv, *feel(model, len(H), temperature, np.random.default_rng(seed)))
     pv, po = pv.reshape(-1, C)[:n], po.reshape(-1, C)[:n]
     q_vel = np.where(hits > 0, vel, 0)
@@ -262,11 +288,8 @@ def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), 
     T = _windows(tapped)
     zeros = np.zeros(T.shape + (C,), np.float32)
     src = model.features(zeros, zeros, zeros, T, 1, style_of(style), score.qpm)
-    mu, lv = model.encode(src)
     rng = np.random.default_rng(seed)
-    if temperature:
-        mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
-    prob, pv, po = model.decode(mu, src)
+    prob, pv, po = model.perform(src, temperature, rng)
     po, pv = _felt(po, pv, *feel(model, len(T), temperature, rng))
     prob, pv, po = (a.reshape(-1, C)[:n] for a in (prob, pv, po))
     hits = _choose(prob, density, classes, thresholds=model.thresholds_for(style))

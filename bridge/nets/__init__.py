@@ -7,7 +7,7 @@
 | lstm           | embedding, 1-4 LSTM layers, dropout, softmax over the vocabulary  | char-rnn, every article |
 | rnn            | embedding, plain tanh RNN layers: the baseline                    | article 004 |
 | attention_lstm | self-attention, LSTM, additive attention, three chained heads     | article 002 |
-| groovae        | 2-bar drum VAE: bidirectional-LSTM encoder, LSTM decoder          | GrooVAE (Magenta) |
+| groovae        | 2-bar drum VAE: bidirectional-LSTM encoder and decoder; ensembles | GrooVAE (Magenta) |
 
 Every model takes int32 ids of shape (batch, time) (attention_lstm: (batch, time, 3)) and returns
 logits for the next token at every position. Layers are stock Keras or registered under the

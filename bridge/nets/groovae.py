@@ -5,7 +5,9 @@ velocities (0-1) and timing offsets (-1 to 1: twice the fraction of a step a hit
 a tapped rhythm (one voice), and the task (groove, drumify, or the beat itself); a model built with
 `styles` also reads the style (the Groove MIDI Dataset's 18, or none said) and the tempo at every step. A bidirectional LSTM
 encoder reads the source to a latent z (mean and log-variance); an LSTM decoder reads z and the
-condition at every step and writes the nine hits' logits, velocities and offsets:
+condition at every step and writes the nine hits' logits, velocities and offsets (with `dec_bidi`, two:
+one reads the steps forward, one backward, so every step's output hears the whole pattern, what comes after
+it too; the decoder never reads its own outputs, so reading ahead costs nothing when it plays):
 
     groove     source = condition = the beat's hits, quantised, no velocities  -> the performance
     drumify    source = condition = the tapped rhythm                           -> a kit that plays it
@@ -13,8 +15,8 @@ condition at every step and writes the nine hits' logits, velocities and offsets
                Interpolate decodes between two beats' z, Generate from z ~ N(0, 1))
 
 The saved model is one functional graph with three inputs (source, condition, z) and three outputs
-(mean, log-variance, decoded steps), all stock Keras layers: it loads in safe mode, and generation
-reads only its weights (bridge/generation/groove.py runs it in numpy).
+(mean, log-variance, decoded steps; an ensemble, `members`, three for each member), all stock Keras
+layers: it loads in safe mode, and generation reads only its weights (bridge/generation/groove.py runs it in numpy).
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ DEFAULTS = {
     "enc_units": 128,  # per direction
     "dec_units": 256,
     "styles": 0,  # the styles it hears (with the tempo) at every step; 0: neither (the first shipped models)
+    "dec_bidi": False,  # the decoder reads the steps both ways (dec_units each way); False: forward only
+    "members": 1,  # an ensemble of this many (`cadenza train-groove --join`): groove and drumify average them
 }
 CLASSES = 9
 FEATURES = 3 * CLASSES + 1 + 3  # hits, velocities, offsets; the tap; the task
@@ -33,18 +37,29 @@ OUT = 3 * CLASSES
 
 
 def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 128, dec_units: int = 256, codec=None,
-          styles: int = 0):
+          styles: int = 0, dec_bidi=False, members: int = 1):
     """`styles`: with the Groove MIDI Dataset's 18, every step also carries the style one-hot and the tempo
-    (bridge.codecs.drums.groove_features): the model hears what it plays."""
+    (bridge.codecs.drums.groove_features): the model hears what it plays. `members` > 1: an ensemble of that
+    many such VAEs on the same inputs (`cadenza train-groove --join`), the k-th's layers named with "_k" after
+    them and its three outputs after the first's; `dec_bidi` then says for each member (a list) or for all."""
     width = FEATURES + (styles + 1 if styles else 0)
     source = keras.Input((steps, width), name="source")
     cond = keras.Input((steps, width), name="condition")
     z = keras.Input((latent,), name="z")
-    h = keras.layers.Bidirectional(keras.layers.LSTM(enc_units), name="encoder")(source)
-    mu = keras.layers.Dense(latent, name="mu")(h)
-    logvar = keras.layers.Dense(latent, name="logvar")(h)
-    zs = keras.layers.RepeatVector(steps, name="z_steps")(z)
-    x = keras.layers.Concatenate(name="decoder_in")([zs, cond])
-    y = keras.layers.LSTM(dec_units, return_sequences=True, name="decoder")(x)
-    out = keras.layers.Dense(OUT, name="out")(y)
-    return keras.Model([source, cond, z], [mu, logvar, out], name="groovae")
+    bidi = list(dec_bidi) if isinstance(dec_bidi, (list, tuple)) else [bool(dec_bidi)] * members
+    if len(bidi) != members:
+        raise ValueError(f"dec_bidi names {len(bidi)} members of {members}")
+    outputs = []
+    for k in range(members):
+        n = "" if k == 0 else f"_{k}"
+        h = keras.layers.Bidirectional(keras.layers.LSTM(enc_units), name="encoder" + n)(source)
+        mu = keras.layers.Dense(latent, name="mu" + n)(h)
+        logvar = keras.layers.Dense(latent, name="logvar" + n)(h)
+        zs = keras.layers.RepeatVector(steps, name="z_steps" + n)(z)
+        x = keras.layers.Concatenate(name="decoder_in" + n)([zs, cond])
+        if bidi[k]:
+            y = keras.layers.Bidirectional(keras.layers.LSTM(dec_units, return_sequences=True), name="decoder" + n)(x)
+        else:
+            y = keras.layers.LSTM(dec_units, return_sequences=True, name="decoder" + n)(x)
+        outputs += [mu, logvar, keras.layers.Dense(OUT, name="out" + n)(y)]
+    return keras.Model([source, cond, z], outputs, name="groovae")

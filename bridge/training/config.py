@@ -105,9 +105,11 @@ class GrooveConfig:
     steps_per_epoch: int = option(200, "steps per epoch")
     epochs: int = option(200, "at most this many epochs")
     patience: int = option(10, "epochs without a better validation loss before stopping")
-    seed: int = 0
+    seed: int = option(0, "the random seed: the first weights, the windows and tasks drawn (models trained apart, to "
+                          "join, differ by it)")
     max_files: int = option(0, "only the first N files of each part (smoke tests)", show_default=False)
-    args: dict = option({}, "a groovae argument: latent, enc_units, dec_units (repeatable)", flag="--arg")
+    args: dict = option({}, "a groovae argument: latent, enc_units, dec_units, dec_bidi (the decoder reads the "
+                         "steps both ways; true unless given false) (repeatable)", flag="--arg")
     styles: bool = option(True, "no style and tempo at every step (the model then hears neither)",
                           invert="--no-styles")
     style_drop: float = option(0.5, "the share of training windows whose style is not said (so that a request "
@@ -122,4 +124,6 @@ class GrooveConfig:
     error: str = option("squared", "how a velocity's or an offset's error counts in the loss: squared (the "
                         "model learns the mean) or absolute (the median: the least absolute error)",
                         choices=("squared", "absolute"))
+    join: list = option([], "no training: join this trained groove model (a name or a folder; repeat, two or "
+                        "more, the same sizes and split) into one ensemble, calibrated as one", metavar="MODEL")
     verbose: int = option(1, "no progress", invert="--quiet")

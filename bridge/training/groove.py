@@ -13,6 +13,9 @@ transformation:
     drumify   its tapped rhythm: a hit on every step where any drum is struck   -> the real window
     beat      the real window                                                   -> itself
 
+The decoder reads the steps both ways (`--arg dec_bidi=false`: forward only, as the models before session 18):
+every step's hits, velocities and offsets hear the whole pattern, what comes after them too.
+
 Loss: binary cross-entropy of the hits, squared error of velocities and offsets where the real
 window has a hit (x5; with `--error absolute` their absolute error, x1: the model then learns each one's
 median, the value with the least absolute error, where the squared error teaches the mean), and beta x the KL divergence of z from N(0, 1) beyond `free_bits` nats (as
@@ -151,7 +154,8 @@ def train_groove(cfg: GrooveConfig) -> Path:
         print(f"{len(train[0])} training and {len(valid[0])} validation windows ({time.time() - t0:.0f} s)")
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    args = {**nets.defaults("groovae"), **({"styles": len(STYLES)} if cfg.styles else {}), **cfg.args}
+    args = {**nets.defaults("groovae"), "dec_bidi": True, **({"styles": len(STYLES)} if cfg.styles else {}),
+            **cfg.args}
     model = nets.build("groovae", None, **args)
     base_meta = _start_from(model, cfg.init) if cfg.init else None
     enc, mu_l, lv_l = model.get_layer("encoder"), model.get_layer("mu"), model.get_layer("logvar")
@@ -244,6 +248,53 @@ def train_groove(cfg: GrooveConfig) -> Path:
     }
     folder = store.save(Path(cfg.out) / cfg.name, model, meta)
     calibrate(str(folder), files["train"])
+    return folder
+
+
+def join_groove(cfg: GrooveConfig) -> Path:
+    """`cadenza train-groove DATA --join A --join B ...`: no training; the trained groove models A, B, ... (the
+    same sizes, inputs and split) joined into one ensemble, each member's weights as trained, then calibrated
+    as one (drumify's thresholds, the feel). Groove and drumify play the mean of the members' performances:
+    models trained apart err apart, and their mean errs less (docs/drums.md)."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .. import __version__, nets, store
+
+    if len(cfg.join) < 2:
+        raise CadenzaError("--join takes two or more groove models")
+    loaded = [store.load(name) for name in cfg.join]
+    first = loaded[0].meta
+    sizes = ("steps", "latent", "enc_units", "dec_units", "styles")
+    base = nets.defaults("groovae")
+    for m in loaded:
+        args = m.meta.get("arch", {}).get("args", {})
+        if m.meta.get("arch", {}).get("name") != "groovae" or args.get("members", 1) != 1:
+            raise CadenzaError(f"--join {m.name}: not a single groove model")
+        other = [k for k in sizes if args.get(k, base[k]) != first["arch"]["args"].get(k, base[k])]
+        if other:
+            raise CadenzaError(f"--join {m.name}: its {', '.join(other)} differ from {loaded[0].name}'s; members "
+                               "read the same inputs at the same sizes")
+        if m.meta.get("split") != first.get("split"):
+            raise CadenzaError(f"--join {m.name}: trained on another split than {loaded[0].name}; the figures "
+                               "measure every member on music none of them was trained on")
+    keras_models = [m.model for m in loaded]  # read before anything is written (a member may be replaced)
+    args = {**{k: first["arch"]["args"].get(k, base[k]) for k in sizes},
+            "dec_bidi": [bool(m.meta["arch"]["args"].get("dec_bidi", False)) for m in loaded],
+            "members": len(loaded)}
+    model = nets.build("groovae", None, **args)
+    for k, km in enumerate(keras_models):
+        for layer in ("encoder", "mu", "logvar", "decoder", "out"):
+            model.get_layer(layer + ("" if k == 0 else f"_{k}")).set_weights(km.get_layer(layer).get_weights())
+    meta = {key: value for key, value in first.items() if key not in ("drumify", "feel", "metrics", "training")}
+    meta.update({
+        "name": cfg.name, "cadenza": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "arch": {"name": "groovae", "args": args, "parameters": int(model.count_params())},
+        "training": {"join": [str(j) for j in cfg.join], "members": [m.meta.get("training", {}) for m in loaded]},
+        "metrics": {"val_loss_members": [m.meta.get("metrics", {}).get("val_loss") for m in loaded]},
+    })
+    folder = store.save(Path(cfg.out) / cfg.name, model, meta)
+    calibrate(str(folder))
     return folder
 
 

@@ -57,21 +57,37 @@ def test_the_grid_keeps_velocity_and_timing():
 
 
 # ----- the groove model -------------------------------------------------------------------------------------
-def test_numpy_inference_equals_keras(tiny_groove, model):
-    from bridge import store
+def test_numpy_inference_equals_keras(tiny_groove, model, tmp_path):
+    """The numpy passes give Keras' numbers: for train-groove's model (its decoder reading the steps both ways)
+    and for one whose decoder reads them forward only (the models shipped before it)."""
+    import json
+
+    import keras
+
+    from bridge import nets, store
+    from bridge.generation.groove import GrooveModel
     from bridge.training.groove import make_examples, windows
 
+    meta = json.loads((tiny_groove / "cadenza.json").read_text())
+    args = {**meta["arch"]["args"], "dec_bidi": False}
+    keras.utils.set_random_seed(1)
+    forward = nets.build("groovae", None, **args)
+    folder = store.save(tmp_path / "forward", forward, {**meta, "arch": {"name": "groovae", "args": args}})
     H, V, O, Q, _ = windows([BEAT])
-    assert model.styles == 18  # trained with the style and tempo at every step (the default)
     style = np.array([16, -1, 9, 16, -1, 9])  # rock, not said, jazz
     src, cond, _ = make_examples(H[:6], V[:6], O[:6], np.array([0, 1, 2, 0, 1, 2]), style, Q[:6])
     z = np.random.default_rng(0).standard_normal((6, model.latent)).astype(np.float32)
-    mu, lv, out = store.load(str(tiny_groove)).model.predict([src, cond, z], verbose=0)
-    nmu, nlv = model.encode(src)
-    p, v, o = model.decode(z, cond)
-    assert np.abs(mu - nmu).max() < 1e-4 and np.abs(lv - nlv).max() < 1e-4
-    assert np.abs(p - 1 / (1 + np.exp(-out[..., :9]))).max() < 1e-4
-    assert np.abs(o - 0.5 * np.tanh(out[..., 18:])).max() < 1e-4
+    # trained with the style and tempo at every step, the decoder reading the steps both ways
+    assert model.styles == 18 and len(model.members[0]["decoder"]) == 6
+    for m, path in ((model, tiny_groove), (GrooveModel(store.load(str(folder))), folder)):
+        mu, lv, out = store.load(str(path)).model.predict([src, cond, z], verbose=0)
+        nmu, nlv = m.encode(src)
+        p, v, o = m.decode(z, cond)
+        assert np.abs(mu - nmu).max() < 1e-4 and np.abs(lv - nlv).max() < 1e-4
+        assert np.abs(p - 1 / (1 + np.exp(-out[..., :9]))).max() < 1e-4
+        assert np.abs(v - 1 / (1 + np.exp(-out[..., 9:18]))).max() < 1e-4
+        assert np.abs(o - 0.5 * np.tanh(out[..., 18:])).max() < 1e-4
+    assert len(m.members[0]["decoder"]) == 3
 
 
 def test_groove_keeps_the_hits_and_the_other_parts(model):
@@ -257,3 +273,52 @@ def test_a_model_without_styles_refuses_a_style_by_name(tmp_path):
     assert run_task("groove", loaded, [beat], S.Settings())[0]  # no style said: plays
     with pytest.raises(CadenzaError, match="style 'jazz'.*trained without styles"):
         run_task("groove", loaded, [beat], S.apply(S.Settings(), "style", "jazz"))
+
+
+def test_joined_models_play_the_mean_of_their_members(tiny_groove, model, tmp_path):
+    """`cadenza train-groove --join A --join B` makes one ensemble: each member's numbers are its own model's
+    (against Keras), groove and drumify play the members' mean performance, interpolate moves through the first
+    member's latent space; a model of other sizes or inputs is refused by name, and one alone too."""
+    import json
+
+    from bridge import store
+    from bridge.generation.groove import drumify, groove, interpolate, model_for
+    from bridge.music import load_score
+    from bridge.training.groove import GrooveConfig, make_examples, train_groove, windows
+
+    args = json.loads((tiny_groove / "cadenza.json").read_text())["arch"]["args"]
+    other = train_groove(GrooveConfig(data=GROOVE, name="other", out=tmp_path, max_files=12, steps_per_epoch=4,
+                                      epochs=1, seed=1, verbose=0, args={k: args[k] for k in ("latent", "enc_units",
+                                                                                              "dec_units")} |
+                                      {"dec_bidi": False}))
+    r = cli("train-groove", GROOVE, "--join", tiny_groove, "--join", other, "--name", "both", "--out", tmp_path)
+    assert r.returncode == 0 and "2 members joined" in r.stdout, r.stderr
+    loaded = store.load(str(tmp_path / "both"))
+    both, second = model_for(loaded), model_for(store.load(str(other)))
+    meta = loaded.meta
+    assert meta["arch"]["args"]["members"] == 2 and meta["arch"]["args"]["dec_bidi"] == [True, False]
+    assert len(meta["drumify"]["thresholds"]) == 9 and meta["feel"]  # calibrated as one
+    H, V, O, Q, _ = windows([BEAT])
+    src, cond, _ = make_examples(H[:4], V[:4], O[:4], np.array([0, 1, 2, 0]), np.array([16, -1, 9, 16]), Q[:4])
+    z = np.random.default_rng(0).standard_normal((4, both.latent)).astype(np.float32)
+    outs = loaded.model.predict([src, cond, z], verbose=0)
+    assert len(outs) == 6
+    for k in range(2):
+        p, _, o = both.decode(z, cond, k)
+        assert np.abs(p - 1 / (1 + np.exp(-outs[3 * k + 2][..., :9]))).max() < 1e-4
+        assert np.abs(o - 0.5 * np.tanh(outs[3 * k + 2][..., 18:])).max() < 1e-4
+    mine = [m.perform(src) for m in (model, second)]
+    together = both.perform(src)
+    for i in range(3):
+        assert np.allclose(together[i], (mine[0][i] + mine[1][i]) / 2, atol=1e-5)
+    beat = load_score(BEAT)
+    assert groove(both, beat, temperature=0).tracks[0].notes != groove(model, beat, temperature=0).tracks[0].notes
+    assert drumify(both, load_score(MELODY))[0].tracks
+    assert len(interpolate(both, beat, beat, 3)) == 3
+    plain = train_groove(GrooveConfig(data=GROOVE, name="plain", out=tmp_path, max_files=6, steps_per_epoch=2,
+                                      epochs=1, styles=False, verbose=0,
+                                      args={k: args[k] for k in ("latent", "enc_units", "dec_units")}))
+    r = cli("train-groove", GROOVE, "--join", tiny_groove, "--join", plain, "--name", "bad", "--out", tmp_path)
+    assert r.returncode != 0 and "styles differ" in r.stderr and not (tmp_path / "bad").exists()
+    r = cli("train-groove", GROOVE, "--join", tiny_groove, "--name", "bad", "--out", tmp_path)
+    assert r.returncode != 0 and "two or more" in r.stderr
