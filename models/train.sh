@@ -70,6 +70,16 @@ cadenza train-groove $C/groove --name groove --max-minutes 35 --patience 15 --fr
 # (session 10) drumify's threshold per drum class, calibrated on the training split (train-groove now does it
 # itself): each class struck as often as the drummers struck it; written into models/groove/cadenza.json
 python -c "from bridge.training.groove import calibrate; print(calibrate('groove'))"
+# (session 18) two more, their decoders reading the steps both ways (train-groove's default now), each learning
+# the median of every velocity and offset, seeds 0 and 1; then the three joined as the shipped `groove` (an
+# ensemble: groove and drumify play the members' mean; calibrated again as one). The members are written to
+# data/groove-members, not the store: only the joined model ships.
+cadenza train-groove $C/groove --name groove-b --out data/groove-members --error absolute --max-minutes 40 \
+  --patience 15 --free-bits 16 --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: train and validation splits"
+cadenza train-groove $C/groove --name groove-c --out data/groove-members --error absolute --seed 1 --max-minutes 35 \
+  --patience 15 --free-bits 16 --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: train and validation splits"
+cadenza train-groove $C/groove --join groove --join data/groove-members/groove-b --join data/groove-members/groove-c \
+  --name groove
 
 # piano-infill (session 7): from the piano model's weights (its note-state input dropped), psm order
 cadenza train $C/piano-midi --codec performance --name piano-infill --init piano --fim --fim-order psm \
