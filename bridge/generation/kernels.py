@@ -36,7 +36,7 @@ PITCHES = 128
 
 _opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False, error_model="numpy")  # numpy: a division by
 # zero gives inf, as numpy does, instead of a branch that raises: the loops with a division (tanh, the gates)
-# vectorise (the LSTM cell 5.5 -> 1 us a row)
+# vectorise (the LSTM cell 4.8 -> 0.5 us a row and layer, README "bench generate")
 
 
 # ----- arithmetic ----------------------------------------------------------------------------------
