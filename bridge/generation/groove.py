@@ -28,6 +28,7 @@ import numpy as np
 from ..codecs.drums import CLASS_NAMES, N_CLASSES, from_grid, grid, groove_features, style_of
 from ..errors import CadenzaError
 from ..music import Score
+from ..nets.groovae import LAYERS, layer_name
 
 STEPS = 32  # a window: 2 bars of 4/4
 SPQ = 4  # steps a quarter note
@@ -94,9 +95,8 @@ class GrooveModel:
                                f"(the shipped one is `groove`)")
         a = loaded.arrays
         args = loaded.meta.get("arch", {}).get("args", {})
-        # an ensemble's members (`cadenza train-groove --join`): the first's layers under their own names, the
-        # k-th's with "_k" after them
-        self.members = [_member(a, "" if k == 0 else f"_{k}") for k in range(int(args.get("members", 1)))]
+        # an ensemble's members (`cadenza train-groove --join`), each its own weights
+        self.members = [_member(a, k) for k in range(int(args.get("members", 1)))]
         self.latent = self.members[0]["mu"][1].shape[0]
         self.name = loaded.name
         self.styles = int(loaded.meta.get("arch", {}).get("args", {}).get("styles", 0))  # hears style and tempo
@@ -161,12 +161,10 @@ class GrooveModel:
         return tuple(out)
 
 
-def _member(a, suffix: str) -> dict:
-    """One member's weights: the encoder (forward, backward), mu, logvar, the decoder and the output layer."""
-    w = {k: [x.astype(np.float32) for x in a.get(name + suffix)]
-         for k, name in (("enc", "encoder"), ("mu", "mu"), ("logvar", "logvar"), ("decoder", "decoder"),
-                         ("out", "out"))}
-    w["fwd"], w["bwd"] = w["enc"][:3], w["enc"][3:]
+def _member(a, k: int) -> dict:
+    """Member k's weights by layer (bridge.nets.groovae.LAYERS), the encoder's split into its two directions."""
+    w = {kind: [x.astype(np.float32) for x in a.get(layer_name(kind, k))] for kind in LAYERS}
+    w["fwd"], w["bwd"] = w["encoder"][:3], w["encoder"][3:]
     return w
 
 

@@ -20,8 +20,6 @@ layers: it loads in safe mode, and generation reads only its weights (bridge/gen
 """
 from __future__ import annotations
 
-import keras
-
 DEFAULTS = {
     "steps": 32,  # 2 bars of 4/4 in 16th notes
     "latent": 32,
@@ -34,6 +32,12 @@ DEFAULTS = {
 CLASSES = 9
 FEATURES = 3 * CLASSES + 1 + 3  # hits, velocities, offsets; the tap; the task
 OUT = 3 * CLASSES
+LAYERS = ("encoder", "mu", "logvar", "decoder", "out")  # a member's layers with weights
+
+
+def layer_name(kind: str, member: int = 0) -> str:
+    """A member's layer in an ensemble: the first's under its own name, the k-th's with "_k" after it."""
+    return kind if member == 0 else f"{kind}_{member}"
 
 
 def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 128, dec_units: int = 256, codec=None,
@@ -42,6 +46,8 @@ def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 1
     (bridge.codecs.drums.groove_features): the model hears what it plays. `members` > 1: an ensemble of that
     many such VAEs on the same inputs (`cadenza train-groove --join`), the k-th's layers named with "_k" after
     them and its three outputs after the first's; `dec_bidi` then says for each member (a list) or for all."""
+    import keras  # here, not at the top: generation reads `layer_name` without Keras
+
     width = FEATURES + (styles + 1 if styles else 0)
     source = keras.Input((steps, width), name="source")
     cond = keras.Input((steps, width), name="condition")
@@ -51,15 +57,16 @@ def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 1
         raise ValueError(f"dec_bidi names {len(bidi)} members of {members}")
     outputs = []
     for k in range(members):
-        n = "" if k == 0 else f"_{k}"
-        h = keras.layers.Bidirectional(keras.layers.LSTM(enc_units), name="encoder" + n)(source)
-        mu = keras.layers.Dense(latent, name="mu" + n)(h)
-        logvar = keras.layers.Dense(latent, name="logvar" + n)(h)
-        zs = keras.layers.RepeatVector(steps, name="z_steps" + n)(z)
-        x = keras.layers.Concatenate(name="decoder_in" + n)([zs, cond])
+        def name(kind):
+            return layer_name(kind, k)
+        h = keras.layers.Bidirectional(keras.layers.LSTM(enc_units), name=name("encoder"))(source)
+        mu = keras.layers.Dense(latent, name=name("mu"))(h)
+        logvar = keras.layers.Dense(latent, name=name("logvar"))(h)
+        zs = keras.layers.RepeatVector(steps, name=name("z_steps"))(z)
+        x = keras.layers.Concatenate(name=name("decoder_in"))([zs, cond])
         if bidi[k]:
-            y = keras.layers.Bidirectional(keras.layers.LSTM(dec_units, return_sequences=True), name="decoder" + n)(x)
+            y = keras.layers.Bidirectional(keras.layers.LSTM(dec_units, return_sequences=True), name=name("decoder"))(x)
         else:
-            y = keras.layers.LSTM(dec_units, return_sequences=True, name="decoder" + n)(x)
-        outputs += [mu, logvar, keras.layers.Dense(OUT, name="out" + n)(y)]
+            y = keras.layers.LSTM(dec_units, return_sequences=True, name=name("decoder"))(x)
+        outputs += [mu, logvar, keras.layers.Dense(OUT, name=name("out"))(y)]
     return keras.Model([source, cond, z], outputs, name="groovae")

@@ -260,6 +260,7 @@ def join_groove(cfg: GrooveConfig) -> Path:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .. import __version__, nets, store
+    from ..nets.groovae import LAYERS, layer_name
 
     if len(cfg.join) < 2:
         raise CadenzaError("--join takes two or more groove models")
@@ -268,10 +269,10 @@ def join_groove(cfg: GrooveConfig) -> Path:
     sizes = ("steps", "latent", "enc_units", "dec_units", "styles")
     base = nets.defaults("groovae")
     for m in loaded:
-        args = m.meta.get("arch", {}).get("args", {})
-        if m.meta.get("arch", {}).get("name") != "groovae" or args.get("members", 1) != 1:
+        theirs = m.meta.get("arch", {}).get("args", {})
+        if m.meta.get("arch", {}).get("name") != "groovae" or theirs.get("members", 1) != 1:
             raise CadenzaError(f"--join {m.name}: not a single groove model")
-        other = [k for k in sizes if args.get(k, base[k]) != first["arch"]["args"].get(k, base[k])]
+        other = [k for k in sizes if theirs.get(k, base[k]) != first["arch"]["args"].get(k, base[k])]
         if other:
             raise CadenzaError(f"--join {m.name}: its {', '.join(other)} differ from {loaded[0].name}'s; members "
                                "read the same inputs at the same sizes")
@@ -284,8 +285,8 @@ def join_groove(cfg: GrooveConfig) -> Path:
             "members": len(loaded)}
     model = nets.build("groovae", None, **args)
     for k, km in enumerate(keras_models):
-        for layer in ("encoder", "mu", "logvar", "decoder", "out"):
-            model.get_layer(layer + ("" if k == 0 else f"_{k}")).set_weights(km.get_layer(layer).get_weights())
+        for kind in LAYERS:
+            model.get_layer(layer_name(kind, k)).set_weights(km.get_layer(kind).get_weights())
     meta = {key: value for key, value in first.items() if key not in ("drumify", "feel", "metrics", "training")}
     meta.update({
         "name": cfg.name, "cadenza": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
