@@ -319,9 +319,17 @@ def _output(out: str | None, default_stem: str):
 
 def cmd_train_groove(args) -> int:
     from .flags import config_of
-    from .training.groove import GrooveConfig, join_groove, train_groove
+    from .errors import CadenzaError
+    from .training.groove import GrooveConfig, import_groove, join_groove, train_groove
 
     cfg = config_of(GrooveConfig, args)
+    if cfg.join and cfg.weights:
+        raise CadenzaError("--join and --weights: one or the other (join trained models, or save one run's weights)")
+    if cfg.weights:
+        folder = import_groove(cfg)
+        print(f"{folder}: the weights of {cfg.weights}, validation loss "
+              f"{json.loads((folder / 'cadenza.json').read_text())['metrics']['val_loss']}, calibrated")
+        return 0
     if cfg.join:
         folder = join_groove(cfg)
         print(f"{folder}: {len(cfg.join)} members joined ({', '.join(map(str, cfg.join))}), calibrated as one")

@@ -124,6 +124,9 @@ class GrooveConfig:
     error: str = option("squared", "how a velocity's or an offset's error counts in the loss: squared (the "
                         "model learns the mean) or absolute (the median: the least absolute error)",
                         choices=("squared", "absolute"))
+    weights: str = option("", "no training here: the weights of a run of models/groove_gpu.py (PyTorch, on a GPU: "
+                          "the same net, windows, tasks and loss), saved as this model with that run's record, "
+                          "then calibrated", show_default=False, metavar="RUN.npz")
     join: list = option([], "no training: join this trained groove model (a name or a folder; repeat, two or "
                         "more, the same sizes and split) into one ensemble, calibrated as one", metavar="MODEL")
     verbose: int = option(1, "no progress", invert="--quiet")

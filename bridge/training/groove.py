@@ -138,9 +138,7 @@ def train_groove(cfg: GrooveConfig) -> Path:
     import keras
     import tensorflow as tf
 
-    from .. import __version__, nets, store
-    from ..codecs import get_codec
-    from .layout import find_licences
+    from .. import nets
 
     folder = Path(cfg.data)
     files = _files(folder, cfg.max_files)
@@ -229,26 +227,77 @@ def train_groove(cfg: GrooveConfig) -> Path:
         if early.stop(vl):
             break
     early.restore()
-    codec = get_codec("drums")
+    training = {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+                "seconds": round(time.time() - early.start), "history": history,
+                **({"init_from": base_meta.get("training", {})} if base_meta else {})}
+    counts = {"train": int(len(train[0])), "validation": int(len(valid[0]))}
+    return _save(cfg, model, args, files, counts, training, early.best)
+
+
+def _save(cfg: GrooveConfig, model, args: dict, files: dict, counts: dict, training: dict, best: float) -> Path:
+    """A trained groove model into the store with its card (corpus, split, training, the validation loss),
+    then calibrated (drumify's thresholds, the feel) on its training files."""
+    from .. import __version__, store
+    from ..codecs import get_codec
+    from .layout import find_licences
+
+    folder = Path(cfg.data)
     meta = {
         "name": cfg.name, "cadenza": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "arch": {"name": "groovae", "args": args, "parameters": int(model.count_params())},
-        "codec": codec.describe(),
+        "codec": get_codec("drums").describe(),
         "task": "groove",
         "corpus": {"paths": [str(folder.resolve())], "note": cfg.note, "licences": find_licences(folder),
                    "files": {k: len(v) for k, v in files.items()},
-                   "split": "the corpus's own (info.csv), 4/4 files", "windows": {"train": int(len(train[0])),
-                                                                                 "validation": int(len(valid[0]))}},
+                   "split": "the corpus's own (info.csv), 4/4 files", "windows": counts},
         "split": {k: [f"{folder.name}/{p.relative_to(folder)}" for p in v] for k, v in files.items()},
-        "training": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
-                     "seconds": round(time.time() - early.start), "history": history, "task_share": dict(zip(TASKS, TASK_SHARE)),
-                     **({"init_from": base_meta.get("training", {})} if base_meta else {})},
-        "metrics": {"val_loss": round(early.best, 4)},
+        "training": {**training, "task_share": dict(zip(TASKS, TASK_SHARE))},
+        "metrics": {"val_loss": round(best, 4)},
     }
-    folder = store.save(Path(cfg.out) / cfg.name, model, meta)
-    calibrate(str(folder), files["train"])
-    return folder
+    out = store.save(Path(cfg.out) / cfg.name, model, meta)
+    calibrate(str(out), files["train"])
+    return out
+
+
+def import_groove(cfg: GrooveConfig) -> Path:
+    """`cadenza train-groove DATA --weights RUN.npz`: no training here; the weights of a run elsewhere
+    (models/groove_gpu.py: the same net, windows, tasks and loss in PyTorch, on a GPU), in Keras' layout,
+    saved as a groove model with that run's record, then calibrated as train-groove does. The run must have
+    read this corpus's own split (the same files), so that its figures are measured on music it never heard."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .. import nets
+    from ..nets.groovae import LAYERS
+
+    folder = Path(cfg.data)
+    files = _files(folder, cfg.max_files)
+    try:
+        run = np.load(cfg.weights, allow_pickle=False)
+        record = json.loads(str(run["record"]))
+        args = record["args"]
+        layers = {kind: [run[f"{kind}/{i}"] for i in range(sum(k.startswith(kind + "/") for k in run.files))]
+                  for kind in LAYERS}
+    except (OSError, ValueError, KeyError) as e:
+        raise CadenzaError(f"--weights {cfg.weights}: not a run of models/groove_gpu.py ({e})") from None
+    mine = {k: [str(p.relative_to(folder)) for p in v] for k, v in files.items()}
+    if record.get("files") != mine:
+        raise CadenzaError(f"--weights {cfg.weights}: trained on other files than {folder}'s own split; the "
+                           "figures measure a model on music it was never trained on")
+    model = nets.build("groovae", None, **args)
+    for kind, weights in layers.items():
+        try:
+            model.get_layer(kind).set_weights(weights)
+        except ValueError as e:
+            raise CadenzaError(f"--weights {cfg.weights}: its {kind} does not fit the model its record "
+                               f"describes ({e})") from None
+    settings = record.get("settings", {})
+    training = {**settings, "data": str(cfg.data), "name": cfg.name, "weights": str(cfg.weights),
+                "trained_with": "models/groove_gpu.py", "machine": record.get("machine"),
+                "seconds": record.get("seconds"), "history": record.get("history", []),
+                "numpy_check": record.get("numpy_check")}
+    return _save(cfg, model, args, files, record["windows"], training, record["best_val_loss"])
 
 
 def join_groove(cfg: GrooveConfig) -> Path:

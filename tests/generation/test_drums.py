@@ -322,3 +322,50 @@ def test_joined_models_play_the_mean_of_their_members(tiny_groove, model, tmp_pa
     assert r.returncode != 0 and "styles differ" in r.stderr and not (tmp_path / "bad").exists()
     r = cli("train-groove", GROOVE, "--join", tiny_groove, "--name", "bad", "--out", tmp_path)
     assert r.returncode != 0 and "two or more" in r.stderr
+
+
+def test_a_run_trained_elsewhere_is_saved_with_its_record_and_plays_as_it_was_trained(tiny_groove, model, tmp_path):
+    """`cadenza train-groove DATA --weights RUN.npz` (a run of models/groove_gpu.py: PyTorch, on a GPU) saves
+    the run's weights, in Keras' layout, as a groove model with the run's record, calibrated; it plays exactly
+    those weights. A run on other files than the corpus's own split, or not a run at all, is refused by name."""
+    import json
+    import subprocess
+    import sys
+
+    from bridge import store
+    from bridge.generation.groove import model_for
+    from bridge.nets.groovae import LAYERS
+    from bridge.training.groove import make_examples, windows
+    from tests.conftest import ROOT
+
+    windows_file = tmp_path / "windows.npz"
+    subprocess.run([sys.executable, ROOT / "models" / "groove_gpu.py", "windows", GROOVE, windows_file,
+                    "--max-files", "12"], check=True, capture_output=True)
+    data_meta = json.loads(str(np.load(windows_file)["meta"]))
+    tiny = store.load(str(tiny_groove))
+    record = {"args": tiny.meta["arch"]["args"], "settings": {"seed": 7, "error": "absolute"},
+              "history": [{"epoch": 1, "val_loss": 3.5}], "seconds": 12, "best_val_loss": 3.5, "numpy_check": 1e-6,
+              "files": data_meta["files"], "windows": data_meta["windows"], "machine": "PyTorch on a test"}
+    weights = {f"{kind}/{i}": w for kind in LAYERS for i, w in enumerate(tiny.arrays.get(kind))}
+    run = tmp_path / "run.npz"
+    np.savez(run, record=json.dumps(record), **weights)
+    r = cli("train-groove", GROOVE, "--weights", run, "--name", "elsewhere", "--out", tmp_path, "--max-files", "12")
+    assert r.returncode == 0 and "calibrated" in r.stdout, r.stderr
+    loaded = store.load(str(tmp_path / "elsewhere"))
+    meta = loaded.meta
+    assert meta["training"]["trained_with"] == "models/groove_gpu.py" and meta["training"]["seed"] == 7
+    assert meta["metrics"]["val_loss"] == 3.5 and meta["split"] == tiny.meta["split"]
+    assert len(meta["drumify"]["thresholds"]) == 9 and meta["feel"]
+    H, V, O, Q, S = windows([BEAT])
+    src, _, _ = make_examples(H[:4], V[:4], O[:4], np.array([0, 1, 2, 0]), S[:4], Q[:4])
+    for mine, theirs in zip(model_for(loaded).perform(src), model.perform(src)):
+        assert np.array_equal(mine, theirs)
+    # trained on other files: refused, nothing written
+    r = cli("train-groove", GROOVE, "--weights", run, "--name", "bad", "--out", tmp_path, "--max-files", "6")
+    assert r.returncode != 0 and "other files" in r.stderr and not (tmp_path / "bad").exists()
+    text = tmp_path / "notes.npz"
+    text.write_text("not a run")
+    r = cli("train-groove", GROOVE, "--weights", text, "--name", "bad", "--out", tmp_path)
+    assert r.returncode != 0 and "not a run of models/groove_gpu.py" in r.stderr, r.stderr
+    r = cli("train-groove", GROOVE, "--weights", run, "--join", tiny_groove, "--join", tiny_groove, "--name", "bad")
+    assert r.returncode != 0 and "one or the other" in r.stderr
