@@ -325,6 +325,8 @@ def cmd_train_groove(args) -> int:
     cfg = config_of(GrooveConfig, args)
     if cfg.join and cfg.weights:
         raise CadenzaError("--join and --weights: one or the other (join trained models, or save one run's weights)")
+    if cfg.use and not cfg.join:
+        raise CadenzaError("--use chooses among the members of --join: join two or more models with it")
     if cfg.weights:
         folder = import_groove(cfg)
         print(f"{folder}: the weights of {cfg.weights}, validation loss "

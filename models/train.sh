@@ -80,6 +80,32 @@ cadenza train-groove $C/groove --name groove-c --out data/groove-members --error
   --patience 15 --free-bits 16 --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: train and validation splits"
 cadenza train-groove $C/groove --join groove --join data/groove-members/groove-b --join data/groove-members/groove-c \
   --name groove
+# (session 19) three more, trained with PyTorch on a lent GPU (models/groove_gpu.py: the same net, windows, tasks and
+# loss; nothing needs a GPU, `cadenza train-groove` trains the same on a CPU): 14 runs at once for 7.5 minutes, then
+# the four best 3.4 minutes more from their weights at 256 windows a step (the lines below, run there; runNN is the
+# NN-th --run). Then six joined: session 14's model, session 18's two, and three of these; groove played by four of
+# them, drumify by three (--use; docs/drums.md "Six models in one").
+python models/groove_gpu.py windows $C/groove data/groove-windows.npz
+A="--error absolute --patience 20 --epochs 400 --max-minutes 7.5"
+python models/groove_gpu.py sweep data/groove-windows.npz data/gpu-runs --run "$A --seed 10" \
+  --run "$A --seed 11 --dropout 0.1" --run "$A --seed 12 --dropout 0.2" --run "$A --seed 13 --dropout 0.3" \
+  --run "$A --seed 14 --dropout 0.2 --batch 128" --run "$A --seed 15 --dropout 0.2 --batch 256 --lr 0.002" \
+  --run "$A --seed 16 --dropout 0.2 --style-drop 0.3" --run "$A --seed 17 --dropout 0.2 --beta 0.1" \
+  --run "$A --seed 18 --dropout 0.2" --run "$A --seed 19 --dropout 0.1 --batch 128" \
+  --run "${A/absolute/squared} --seed 20 --dropout 0.2" --run "${A/absolute/squared} --seed 21 --dropout 0.1" \
+  --run "${A/absolute/squared} --seed 22 --dropout 0.3" --run "${A/absolute/squared} --seed 23 --dropout 0.2 --batch 128"
+B="--error absolute --patience 20 --epochs 400 --max-minutes 3.4 --batch 256 --lr 0.001"
+python models/groove_gpu.py sweep data/groove-windows.npz data/gpu-more --run "$B --seed 110 --init data/gpu-runs/run00.npz" \
+  --run "$B --seed 114 --dropout 0.2 --init data/gpu-runs/run04.npz" \
+  --run "$B --seed 115 --dropout 0.2 --init data/gpu-runs/run05.npz" \
+  --run "$B --seed 117 --dropout 0.2 --beta 0.1 --init data/gpu-runs/run07.npz"
+for k in 0:g0 1:g1 3:g3; do
+  cadenza train-groove $C/groove --weights data/gpu-more/run0${k%%:*}.npz --name groove-${k##*:} --out data/groove-members \
+    --note "Groove MIDI Dataset v1.0.0 (Magenta), CC BY 4.0: train and validation splits"
+done
+D=data/groove-members  # groove-s14: session 14's model (git show 4ce4037:models/groove/...)
+cadenza train-groove $C/groove --join $D/groove-s14 --join $D/groove-b --join $D/groove-c --join $D/groove-g0 \
+  --join $D/groove-g1 --join $D/groove-g3 --use groove=0,3,4,5 --use drumify=0,1,2 --name groove
 
 # piano-infill (session 7): from the piano model's weights (its note-state input dropped), psm order
 cadenza train $C/piano-midi --codec performance --name piano-infill --init piano --fim --fim-order psm \

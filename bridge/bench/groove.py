@@ -116,7 +116,7 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     T = tap(H)
     kits = {}
     for said, sty in told.items():
-        prob = m.likeliest(features(zeros, zeros, zeros, T, 1, sty))[0]
+        prob = m.likeliest(features(zeros, zeros, zeros, T, 1, sty), task="drumify")[0]
         # each class's threshold, calibrated on the training split (a set for a style said, one for none)
         kits["model" + said] = prob > (m.thresholds_unsaid if said else m.thresholds)
     made = kits["model"]

@@ -59,6 +59,7 @@ def _lstm(x: np.ndarray, kernel, recurrent, bias, reverse: bool = False, sequenc
     return out if sequences else h
 
 
+PLAYED = ("groove", "drumify")  # the tasks an ensemble's members may be chosen for (`--use`)
 FEEL = ("offset_between", "offset_within", "velocity_between", "velocity_within")
 
 
@@ -98,6 +99,9 @@ class GrooveModel:
         # an ensemble's members (`cadenza train-groove --join`), each its own weights
         self.members = [_member(a, k) for k in range(int(args.get("members", 1)))]
         self.latent = self.members[0]["mu"][1].shape[0]
+        # the members that play each task (`cadenza train-groove --join ... --use TASK=I,J`); all, unless said
+        uses = loaded.meta.get("ensemble", {})
+        self.uses = {task: list(uses.get(task, range(len(self.members)))) for task in PLAYED}
         self.name = loaded.name
         self.styles = int(loaded.meta.get("arch", {}).get("args", {}).get("styles", 0))  # hears style and tempo
         # drumify's threshold per class, calibrated on the training split (bridge.training.groove.calibrate)
@@ -138,12 +142,13 @@ class GrooveModel:
         y = h @ w["out"][0] + w["out"][1]
         return _sigmoid(y[..., :C]), _sigmoid(y[..., C:2 * C]), 0.5 * np.tanh(y[..., 2 * C:])
 
-    def perform(self, source: np.ndarray, temperature: float = 0.0, rng=None):
+    def perform(self, source: np.ndarray, temperature: float = 0.0, rng=None, task: str = "groove"):
         """Groove and drumify (the condition is the source): (hit probabilities, velocities, offsets), the mean
-        of the members' (one model: its own), each decoding its encoder's mean, or with `temperature` a z drawn
-        around it. Interpolate and generate move through one latent space: the first member's."""
+        of the performances of the members that play `task` (one model: its own), each decoding its encoder's
+        mean, or with `temperature` a z drawn around it. Interpolate and generate move through one latent space:
+        the first member's."""
         outs = []
-        for k in range(len(self.members)):
+        for k in self.uses[task]:
             mu, lv = self.encode(source, k)
             if temperature:
                 mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
@@ -152,11 +157,11 @@ class GrooveModel:
             return outs[0]
         return tuple(np.mean([o[i] for o in outs], 0).astype(np.float32) for i in range(3))
 
-    def likeliest(self, source: np.ndarray, batch: int = 256):
+    def likeliest(self, source: np.ndarray, batch: int = 256, task: str = "groove"):
         """(hit probabilities, velocities, offsets) of many windows at the encoders' means, `batch` at a time."""
         out = [np.empty(source.shape[:2] + (C,), np.float32) for _ in range(3)]
         for a in range(0, len(source), batch):
-            for whole, part in zip(out, self.perform(source[a:a + batch])):
+            for whole, part in zip(out, self.perform(source[a:a + batch], task=task)):
                 whole[a:a + batch] = part
         return tuple(out)
 
@@ -287,7 +292,7 @@ def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), 
     zeros = np.zeros(T.shape + (C,), np.float32)
     src = model.features(zeros, zeros, zeros, T, 1, style_of(style), score.qpm)
     rng = np.random.default_rng(seed)
-    prob, pv, po = model.perform(src, temperature, rng)
+    prob, pv, po = model.perform(src, temperature, rng, task="drumify")
     po, pv = _felt(po, pv, *feel(model, len(T), temperature, rng))
     prob, pv, po = (a.reshape(-1, C)[:n] for a in (prob, pv, po))
     hits = _choose(prob, density, classes, thresholds=model.thresholds_for(style))

@@ -328,6 +328,7 @@ def join_groove(cfg: GrooveConfig) -> Path:
         if m.meta.get("split") != first.get("split"):
             raise CadenzaError(f"--join {m.name}: trained on another split than {loaded[0].name}; the figures "
                                "measure every member on music none of them was trained on")
+    ensemble = _uses(cfg.use, len(loaded))
     keras_models = [m.model for m in loaded]  # read before anything is written (a member may be replaced)
     args = {**{k: first["arch"]["args"].get(k, base[k]) for k in sizes},
             "dec_bidi": [bool(m.meta["arch"]["args"].get("dec_bidi", False)) for m in loaded],
@@ -343,9 +344,31 @@ def join_groove(cfg: GrooveConfig) -> Path:
         "training": {"join": [str(j) for j in cfg.join], "members": [m.meta.get("training", {}) for m in loaded]},
         "metrics": {"val_loss_members": [m.meta.get("metrics", {}).get("val_loss") for m in loaded]},
     })
+    if ensemble:
+        meta["ensemble"] = ensemble
     folder = store.save(Path(cfg.out) / cfg.name, model, meta)
     calibrate(str(folder))
     return folder
+
+
+def _uses(use: list, members: int) -> dict:
+    """`--use groove=0,3 --use drumify=0,1`: {"groove": [0, 3], "drumify": [0, 1]}, each member index checked."""
+    from ..generation.groove import PLAYED
+
+    out = {}
+    for item in use:
+        task, _, picks = str(item).partition("=")
+        if task not in PLAYED:
+            raise CadenzaError(f"--use {item}: say a task ({' or '.join(PLAYED)}) and its members, as groove=0,2")
+        try:
+            ks = [int(k) for k in picks.split(",")]
+        except ValueError:
+            raise CadenzaError(f"--use {item}: the members are numbers (0 is the first joined), as {task}=0,2") from None
+        bad = [k for k in ks if not 0 <= k < members]
+        if bad or len(set(ks)) != len(ks):
+            raise CadenzaError(f"--use {item}: members are 0 to {members - 1}, each once ({members} joined)")
+        out[task] = ks
+    return out
 
 
 def _start_from(model, init: str) -> dict:
@@ -420,7 +443,7 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
     zeros = np.zeros_like(H)
 
     def probabilities(style) -> np.ndarray:
-        return m.likeliest(m.features(zeros, zeros, zeros, T, 1, style, Q))[0]
+        return m.likeliest(m.features(zeros, zeros, zeros, T, 1, style, Q), task="drumify")[0]
 
     hits = H > 0.5
 

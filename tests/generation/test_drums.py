@@ -322,6 +322,23 @@ def test_joined_models_play_the_mean_of_their_members(tiny_groove, model, tmp_pa
     assert r.returncode != 0 and "styles differ" in r.stderr and not (tmp_path / "bad").exists()
     r = cli("train-groove", GROOVE, "--join", tiny_groove, "--name", "bad", "--out", tmp_path)
     assert r.returncode != 0 and "two or more" in r.stderr
+    # each task played by the members chosen for it: here groove by the second alone, drumify by both
+    r = cli("train-groove", GROOVE, "--join", tiny_groove, "--join", other, "--use", "groove=1", "--name", "chosen",
+            "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    chosen = model_for(store.load(str(tmp_path / "chosen")))
+    assert chosen.uses == {"groove": [1], "drumify": [0, 1]}
+    for i in range(3):
+        assert np.array_equal(chosen.perform(src)[i], mine[1][i])
+        assert np.allclose(chosen.perform(src, task="drumify")[i], together[i], atol=1e-6)
+    assert groove(chosen, beat, temperature=0).tracks[0].notes == groove(second, beat, temperature=0).tracks[0].notes
+    for use, said in (("groove=2", "members are 0 to 1"), ("groove=0,0", "each once"), ("solo=0", "say a task"),
+                      ("drumify=a", "are numbers")):
+        r = cli("train-groove", GROOVE, "--join", tiny_groove, "--join", other, "--use", use, "--name", "bad",
+                "--out", tmp_path)
+        assert r.returncode != 0 and said in r.stderr and not (tmp_path / "bad").exists(), (use, r.stderr)
+    r = cli("train-groove", GROOVE, "--use", "groove=0", "--name", "bad", "--out", tmp_path, "--max-files", "2")
+    assert r.returncode != 0 and "--use chooses among the members of --join" in r.stderr
 
 
 def test_a_run_trained_elsewhere_is_saved_with_its_record_and_plays_as_it_was_trained(tiny_groove, model, tmp_path):
