@@ -274,12 +274,12 @@ def import_groove(cfg: GrooveConfig) -> Path:
     folder = Path(cfg.data)
     files = _files(folder, cfg.max_files)
     try:
-        run = np.load(cfg.weights, allow_pickle=False)
-        record = json.loads(str(run["record"]))
-        args = record["args"]
-        layers = {kind: [run[f"{kind}/{i}"] for i in range(sum(k.startswith(kind + "/") for k in run.files))]
-                  for kind in LAYERS}
-    except (OSError, ValueError, KeyError) as e:
+        with np.load(cfg.weights, allow_pickle=False) as run:
+            record = json.loads(str(run["record"]))
+            layers = {kind: [run[f"{kind}/{i}"] for i in range(sum(k.startswith(kind + "/") for k in run.files))]
+                      for kind in LAYERS}
+        args, counts, best = record["args"], record["windows"], float(record["best_val_loss"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise CadenzaError(f"--weights {cfg.weights}: not a run of models/groove_gpu.py ({e})") from None
     mine = {k: [str(p.relative_to(folder)) for p in v] for k, v in files.items()}
     if record.get("files") != mine:
@@ -297,7 +297,7 @@ def import_groove(cfg: GrooveConfig) -> Path:
                 "trained_with": "models/groove_gpu.py", "machine": record.get("machine"),
                 "seconds": record.get("seconds"), "history": record.get("history", []),
                 "numpy_check": record.get("numpy_check")}
-    return _save(cfg, model, args, files, record["windows"], training, record["best_val_loss"])
+    return _save(cfg, model, args, files, counts, training, best)
 
 
 def join_groove(cfg: GrooveConfig) -> Path:
