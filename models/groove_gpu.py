@@ -289,10 +289,10 @@ def cmd_sweep(a) -> None:
     procs = []
     for k, flags in enumerate(a.run):
         name = f"run{k:02d}"
-        log = open(out / f"{name}.log", "w")
         cmd = [sys.executable, __file__, "train", a.data, str(out / f"{name}.npz"), *shlex.split(flags)]
-        procs.append((name, flags, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                                    env={**os.environ, "OMP_NUM_THREADS": "1"})))
+        with open(out / f"{name}.log", "w") as log:  # the child writes to its own copy of the file
+            procs.append((name, flags, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                                        env={**os.environ, "OMP_NUM_THREADS": "1"})))
     for name, flags, p in procs:
         p.wait()
         last = (out / f"{name}.log").read_text().strip().splitlines()[-1:] or [""]
