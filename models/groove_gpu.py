@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository's bridge/
 
-from bridge.nets.groovae import CLASSES as C, DEFAULTS, LAYERS  # noqa: E402
+from bridge.nets.groovae import CLASSES as C, DEFAULTS, LAYERS, by_layer, flat  # noqa: E402
 from bridge.training.groove import TASK_SHARE, make_examples  # noqa: E402
 
 PARTS = ("H", "V", "O", "Q", "S")  # hits, velocities, offsets, tempi, styles: bridge.training.groove.windows
@@ -126,7 +126,7 @@ def keras_weights(model, args) -> dict:
               "decoder": lstm("decoder") + (lstm("decoder", "_reverse") if args["dec_bidi"] else []),
               **{k: [sd[f"{k}.weight"].T, sd[f"{k}.bias"]] for k in ("mu", "logvar", "out")}}
     assert set(layers) == set(LAYERS)
-    return {f"{k}/{i}": np.ascontiguousarray(w) for k, ws in layers.items() for i, w in enumerate(ws)}
+    return flat({k: [np.ascontiguousarray(w) for w in ws] for k, ws in layers.items()})
 
 
 def load_keras_weights(model, run: dict, args: dict) -> None:
@@ -146,7 +146,7 @@ def load_keras_weights(model, run: dict, args: dict) -> None:
         put(f"{prefix}.bias_ih_l0{suffix}", ws[2])
         put(f"{prefix}.bias_hh_l0{suffix}", np.zeros_like(ws[2]))
 
-    w = {k: [run[f"{k}/{i}"] for i in range(sum(f.startswith(k + "/") for f in run))] for k in LAYERS}
+    w = by_layer(run)
     lstm("encoder", w["encoder"][:3])
     lstm("encoder", w["encoder"][3:], "_reverse")
     lstm("decoder", w["decoder"][:3])
@@ -167,11 +167,7 @@ def numpy_check(model, weights: dict, args: dict, src, cond, dev) -> float:
 
     from bridge.generation.groove import GrooveModel
 
-    layers = {}
-    for key, w in weights.items():
-        kind, i = key.split("/")
-        layers.setdefault(kind, []).append((int(i), w))
-    loaded = types.SimpleNamespace(name="check", arrays={k: [w for _, w in sorted(v)] for k, v in layers.items()},
+    loaded = types.SimpleNamespace(name="check", arrays=by_layer(weights),
                                    meta={"arch": {"name": "groovae", "args": args}})
     g = GrooveModel(loaded)
     mu, _ = g.encode(src)

@@ -40,6 +40,20 @@ def layer_name(kind: str, member: int = 0) -> str:
     return kind if member == 0 else f"{kind}_{member}"
 
 
+def flat(layers: dict) -> dict:
+    """{"encoder": [w0, w1, ...], ...} -> {"encoder/0": w0, ...}: a run's weights as one .npz holds them
+    (models/groove_gpu.py writes it, `cadenza train-groove --weights` reads it), in Keras' order and layout."""
+    return {f"{kind}/{i}": w for kind, ws in layers.items() for i, w in enumerate(ws)}
+
+
+def by_layer(arrays) -> dict:
+    """The inverse of `flat` for a member's layers (LAYERS): {"encoder": [w0, w1, ...], ...}; `arrays` is any
+    mapping of "<layer>/<i>" names (an open .npz too). A layer with no weights there gives an empty list."""
+    names = list(arrays)
+    return {kind: [arrays[f"{kind}/{i}"] for i in range(sum(n.startswith(kind + "/") for n in names))]
+            for kind in LAYERS}
+
+
 def build(vocab_size=None, steps: int = 32, latent: int = 32, enc_units: int = 128, dec_units: int = 256, codec=None,
           styles: int = 0, dec_bidi=False, members: int = 1):
     """`styles`: with the Groove MIDI Dataset's 18, every step also carries the style one-hot and the tempo

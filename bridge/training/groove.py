@@ -269,15 +269,14 @@ def import_groove(cfg: GrooveConfig) -> Path:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .. import nets
-    from ..nets.groovae import LAYERS
+    from ..nets.groovae import by_layer
 
     folder = Path(cfg.data)
     files = _files(folder, cfg.max_files)
     try:
         with np.load(cfg.weights, allow_pickle=False) as run:
             record = json.loads(str(run["record"]))
-            layers = {kind: [run[f"{kind}/{i}"] for i in range(sum(k.startswith(kind + "/") for k in run.files))]
-                      for kind in LAYERS}
+            layers = by_layer(run)
         args, counts, best = record["args"], record["windows"], float(record["best_val_loss"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise CadenzaError(f"--weights {cfg.weights}: not a run of models/groove_gpu.py ({e})") from None

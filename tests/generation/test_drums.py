@@ -351,7 +351,7 @@ def test_a_run_trained_elsewhere_is_saved_with_its_record_and_plays_as_it_was_tr
 
     from bridge import store
     from bridge.generation.groove import model_for
-    from bridge.nets.groovae import LAYERS
+    from bridge.nets.groovae import LAYERS, flat
     from bridge.training.groove import make_examples, windows
     from tests.conftest import ROOT
 
@@ -363,7 +363,7 @@ def test_a_run_trained_elsewhere_is_saved_with_its_record_and_plays_as_it_was_tr
     record = {"args": tiny.meta["arch"]["args"], "settings": {"seed": 7, "error": "absolute"},
               "history": [{"epoch": 1, "val_loss": 3.5}], "seconds": 12, "best_val_loss": 3.5, "numpy_check": 1e-6,
               "files": data_meta["files"], "windows": data_meta["windows"], "machine": "PyTorch on a test"}
-    weights = {f"{kind}/{i}": w for kind in LAYERS for i, w in enumerate(tiny.arrays.get(kind))}
+    weights = flat({kind: tiny.arrays.get(kind) for kind in LAYERS})
     run = tmp_path / "run.npz"
     np.savez(run, record=json.dumps(record), **weights)
     r = cli("train-groove", GROOVE, "--weights", run, "--name", "elsewhere", "--out", tmp_path, "--max-files", "12")
