@@ -42,6 +42,34 @@ def build(arch: str, vocab_size: int | tuple[int, ...], codec=None, **args: Any)
     return mod.build(vocab_size, **args)
 
 
+def flat_weights(model) -> dict:
+    """{"<layer>/<i>": array}: every layer's weights by its name, in Keras' order and layout: a run trained
+    elsewhere is one .npz of these (models/lstm_gpu.py writes it, `cadenza train --weights` reads it)."""
+    return {f"{layer.name}/{i}": w for layer in model.layers for i, w in enumerate(layer.get_weights())}
+
+
+def set_flat_weights(model, arrays, source: str) -> None:
+    """The inverse of flat_weights: `arrays` (any mapping of "<layer>/<i>" names, an open .npz too) into the
+    model; a layer missing there or of another shape is refused by name."""
+    import numpy as np
+
+    for layer in model.layers:
+        mine = layer.get_weights()
+        if not mine:
+            continue
+        theirs = []
+        for i, w in enumerate(mine):
+            key = f"{layer.name}/{i}"
+            if key not in arrays:
+                raise CadenzaError(f"{source}: no weights {key} (this model's layers: "
+                                   f"{', '.join(l.name for l in model.layers if l.get_weights())})")
+            got = np.asarray(arrays[key])
+            if got.shape != w.shape:
+                raise CadenzaError(f"{source}: {key} is {got.shape}, this model's is {w.shape}")
+            theirs.append(got.astype(w.dtype))
+        layer.set_weights(theirs)
+
+
 def model_inputs(model, ids):
     """What `model` takes for the ids (batch, time): with the ids, no notes held before them where the
     model also reads the sounding pitches."""

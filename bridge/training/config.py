@@ -82,6 +82,9 @@ class TrainConfig:
                                    "continues", group="infill (docs/infill.md)", show_default=False)
     fim_again: int = option(0, "with --fim-order psm: the last N tokens before the gap read again after the suffix",
                             group="infill (docs/infill.md)", show_default=False)
+    weights: str = option("", "no training here: the weights of a run of models/lstm_gpu.py (PyTorch, on a GPU: "
+                               "the same net, windows and loss, from the .npz its `windows` wrote with these flags), "
+                               "saved as this model with that run's record", show_default=False, metavar="RUN.npz")
     distribute: str = option("", "data-parallel training: mirrored (the GPUs of one machine) or multiworker (the "
                                  "workers TF_CONFIG names; run the same command on each)",
                              choices=("", "mirrored", "multiworker"), group="scale-out (docs/cluster.md)")

@@ -257,6 +257,9 @@ def train(cfg: TrainConfig) -> Path:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ..codecs import get_codec
 
+    if cfg.weights:
+        _run_fits(cfg)
+
     if cfg.distribute:  # before any TensorFlow op: the multi-worker strategy configures collectives at start-up
         from .distributed import strategy_for
 
@@ -281,7 +284,120 @@ def train(cfg: TrainConfig) -> Path:
     train_seqs = [seqs[i] for i in parts["train"]]
     valid_seqs = [seqs[i] for i in parts["validation"]]
     data = data_for(cfg, codec, train_seqs, valid_seqs)
+    if cfg.weights:
+        return import_run(cfg, codec, data, corpus, paths, parts)
     return fit_and_export(cfg, codec, data, corpus, paths, parts)
+
+
+RUN_KIND = "models/lstm_gpu.py"
+# what a run trained elsewhere shares with the flags that save it: the model and the data it read
+RUN_SAME = ("codec", "codec_params", "arch", "seq_len", "transpose", "seed", "val_fraction", "gen_fraction",
+            "max_files")
+# how it was trained: the run's own, recorded as the model's
+RUN_OWN = ("batch", "lr", "steps_per_epoch", "epochs", "patience", "max_minutes", "sample_seed", "init")
+
+
+def _settings(cfg: TrainConfig) -> dict:
+    return json.loads(json.dumps({k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list)
+                                      else v) for k, v in asdict(cfg).items()}))
+
+
+def _run_fits(cfg: TrainConfig) -> None:
+    """What models/lstm_gpu.py can train: an lstm in plain order."""
+    if cfg.arch != "lstm" or cfg.fim or cfg.distribute or cfg.init:
+        raise CadenzaError("--weights saves a run of models/lstm_gpu.py: an lstm model in plain order (not with "
+                           "--fim, --distribute or --init: the run started from its own first weights)")
+
+
+def run_windows(cfg: TrainConfig) -> tuple[dict, dict]:
+    """What models/lstm_gpu.py trains on, read here as `cadenza train` reads it: (arrays, meta). The training
+    stream (every training file, each followed by eos), the transposition table, the counts of notes sounding
+    every NOTE_EVERY tokens (note_state models), the validation windows, and the first weights as this machine's
+    Keras draws them for the same flags (or --init's)."""
+    import keras
+
+    from .. import nets
+    from ..codecs import get_codec
+
+    if cfg.arch != "lstm" or cfg.fim or cfg.distribute:
+        raise CadenzaError("models/lstm_gpu.py trains lstm models in plain order (not --fim or --distribute)")
+    codec = get_codec(cfg.codec, **cfg.codec_params)
+    notes = bool(cfg.arch_args.get("note_state"))
+    if notes and not codec.pitch_tokens():
+        raise CadenzaError(f"note_state needs a codec with note-on and note-off tokens, not {cfg.codec!r}")
+    corpus, paths, seqs = load_corpus(cfg)
+    parts = split_files(cfg, paths, corpus.get("official"))
+    train_seqs = [seqs[i] for i in parts["train"]]
+    valid_seqs = [seqs[i] for i in parts["validation"]]
+    stream = _stream(train_seqs, codec.eos, np.uint16 if codec.vocab_size <= 65535 else np.int32)
+    L = cfg.seq_len
+    vstream = _stream(valid_seqs, codec.eos)
+    n = (len(vstream) - 1) // L
+    if len(stream) < L + 2 or n < 1:
+        raise CadenzaError(f"too few tokens for windows of {L}: training {len(stream)}, validation {len(vstream)}")
+    arrays = {"stream": stream, "val_x": vstream[:n * L].reshape(n, L), "val_y": vstream[1:n * L + 1].reshape(n, L),
+              "val_pick": np.linspace(0, n - 1, min(n, cfg.val_windows)).astype(np.int64)}
+    if cfg.transpose:
+        arrays["table"] = np.asarray(codec.transpose_table(cfg.transpose), np.int32)
+    if notes:
+        arrays["counts"] = note_counts(stream, codec, NOTE_EVERY)
+        arrays["val_held"] = note_counts(vstream, codec, L)[:n]
+        arrays["on"], arrays["off"] = (np.asarray(t, np.int32) for t in codec.note_tables())
+    keras.utils.set_random_seed(_draws(cfg))  # as fit_and_export: the same first weights
+    model = nets.build(cfg.arch, codec.vocab_size, codec=codec, **cfg.arch_args)
+    if cfg.init:
+        _start_from(model, cfg, codec)
+    arrays.update({f"w/{k}": v for k, v in nets.flat_weights(model).items()})
+    meta = {"kind": RUN_KIND, "config": _settings(cfg), "split": {p: [paths[i] for i in idx] for p, idx in parts.items()},
+            "arch_args": {**nets.defaults(cfg.arch), **cfg.arch_args}, "note_every": NOTE_EVERY,
+            "layers": [layer.name for layer in model.layers if layer.get_weights()],
+            "corpus": corpus["paths"], "train_tokens": int(len(stream)), "val_tokens": int(n * L)}
+    return arrays, meta
+
+
+def import_run(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[str], parts: dict) -> Path:
+    """`cadenza train ... --weights RUN.npz`: a run of models/lstm_gpu.py saved as this model, with its record,
+    once its weights give here, by Keras, the validation loss the run measured."""
+    import keras
+    from dataclasses import replace
+
+    from .. import nets
+
+    try:
+        run = np.load(cfg.weights)
+        record = json.loads(str(run["record"]))
+        ok = record.get("kind") == RUN_KIND
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, AttributeError):
+        ok = False
+    if not ok:
+        raise CadenzaError(f"{cfg.weights}: not a run of {RUN_KIND} (its `train` writes one)")
+    theirs, mine = record["config"], _settings(cfg)
+    for key in RUN_SAME:
+        if theirs.get(key) != mine[key]:
+            raise CadenzaError(f"{cfg.weights}: its {key} {theirs.get(key)!r} differs from these flags' {mine[key]!r}")
+    args = {k: v for k, v in record["arch_args"].items() if k != "dropout"}
+    want = {k: v for k, v in {**nets.defaults(cfg.arch), **cfg.arch_args}.items() if k != "dropout"}
+    if json.loads(json.dumps(want)) != args:
+        raise CadenzaError(f"{cfg.weights}: its architecture {args} differs from these flags' {want}")
+    for part in ("train", "validation"):
+        if record["split"].get(part) != [paths[i] for i in parts[part]]:
+            raise CadenzaError(f"{cfg.weights}: trained on other files than this corpus's {part} split here "
+                               f"({len(record['split'].get(part, []))} files, here {len(parts[part])})")
+    model = nets.build(cfg.arch, data.build_args, codec=codec, **cfg.arch_args)
+    nets.set_flat_weights(model, run, cfg.weights)
+    model.compile(loss=data.losses)
+    result = model.evaluate(data.full_val, verbose=0)
+    val_loss = float(result[0] if isinstance(result, (list, tuple)) else result)
+    if abs(val_loss - float(record["full_val_loss"])) > 0.01:
+        raise CadenzaError(f"{cfg.weights}: its weights give {val_loss:.4f} nats a token on the validation windows "
+                           f"here, the run measured {record['full_val_loss']:.4f}: not the net it trained")
+    cfg = replace(cfg, **{k: theirs[k] for k in RUN_OWN if k in theirs},
+                  arch_args={**cfg.arch_args, "dropout": record["arch_args"].get("dropout", 0.0)})
+    extra = {"trained_with": RUN_KIND, "machine": record.get("machine", ""), "numpy_check": record.get("numpy_check"),
+             "run_val_loss": record["full_val_loss"], "weights": Path(cfg.weights).name,
+             "torch": record.get("torch")}
+    return _export(cfg, codec, data, corpus, paths, parts, model, val_loss, record.get("history", {}),
+                   float(record.get("seconds", 0.0)), False, extra=extra)
 
 
 def data_for(cfg: TrainConfig, codec, train_seqs, valid_seqs) -> Data | None:
@@ -376,7 +492,8 @@ def _fit_distributed(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: l
     return out
 
 
-def _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, seconds, resumed, write=True) -> Path:
+def _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, seconds, resumed, write=True,
+            extra: dict | None = None) -> Path:
     """The model and its cadenza.json in the store (a worker that is not the chief writes nothing)."""
     import keras
     import tensorflow as tf
@@ -402,7 +519,7 @@ def _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, secon
                         for k, v in asdict(cfg).items()},
                      "epochs_run": len(hist.get("loss", [])), "seconds": round(seconds, 1), "resumed": resumed,
                      "train_tokens": data.train_tokens, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                     "tensorflow": tf.__version__, "keras": keras.__version__, "history": hist},
+                     "tensorflow": tf.__version__, "keras": keras.__version__, "history": hist, **(extra or {})},
         "metrics": {"val_bits_per_token": round(val_loss / LN2, 4), "val_tokens": data.val_tokens,
                     **{k: round(v, 4) for k, v in data.baselines.items()}},
         "tokens_per_beat": round(data.tokens_per_beat, 3) if data.tokens_per_beat else None,
