@@ -87,6 +87,9 @@ def repair_kern(text: str, title: str = "Cadenza continuation") -> str:
         spines = ["**kern"] * max(1, len(first.split("\t")))
     spines = [s if s.startswith("**") and len(s) > 2 else "**kern" for s in spines]
     out = ["!!!COM: Cadenza", f"!!!OTL: {title}", "\t".join(spines)]
+    # each spine's kind and the spine of the header it came from: only spines split from one spine merge
+    # back (music21 cannot read a merge of two spines the header began apart)
+    spines = [(kind, k) for k, kind in enumerate(spines)]
     bar = 1
     seen_data = False
     for line in lines:
@@ -137,7 +140,7 @@ def repair_kern(text: str, title: str = "Cadenza continuation") -> str:
             bar += 1
         else:
             fields = (fields + ["."] * n)[:n]
-            fields = [f if _valid_token(f, spines[k]) else "." for k, f in enumerate(fields)]
+            fields = [f if _valid_token(f, spines[k][0]) else "." for k, f in enumerate(fields)]
             if all(f == "." for f in fields) and not seen_data:
                 continue
             seen_data = True
@@ -311,9 +314,26 @@ class KernCodec(Codec):
         return super().encode_file(path)
 
     def decode(self, ids) -> Score:
+        """The model's text, repaired, as music21 reads it; where music21 still cannot read it, the longest
+        opening it can (the music up to the line it stumbles on): a model's text never fails a request."""
         from ..music.notation import read_notation
 
-        return read_notation("<kern>", text=repair_kern(self.decode_text(ids)), fmt="humdrum")
+        text = self.decode_text(ids)
+        try:
+            return read_notation("<kern>", text=repair_kern(text), fmt="humdrum")
+        except MusicFileError as e:
+            lines = text.split("\n")
+            good, bad, best = 0, len(lines), None  # the longest readable opening, by halving
+            while bad - good > 1:
+                mid = (good + bad) // 2
+                try:
+                    best = read_notation("<kern>", text=repair_kern("\n".join(lines[:mid])), fmt="humdrum")
+                    good = mid
+                except MusicFileError:
+                    bad = mid
+            if best is None:
+                raise e
+            return best
 
 
 DURATION = re.compile(r"(\d+)(%(\d+))?(\.*)")

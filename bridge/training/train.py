@@ -337,8 +337,9 @@ def run_windows(cfg: TrainConfig) -> tuple[dict, dict]:
         raise CadenzaError(f"too few tokens for windows of {L}: training {len(stream)}, validation {len(vstream)}")
     arrays = {"stream": stream, "val_x": vstream[:n * L].reshape(n, L), "val_y": vstream[1:n * L + 1].reshape(n, L),
               "val_pick": np.linspace(0, n - 1, min(n, cfg.val_windows)).astype(np.int64)}
-    if cfg.transpose:
-        arrays["table"] = np.asarray(codec.transpose_table(cfg.transpose), np.int32)
+    table = codec.transpose_table(cfg.transpose) if cfg.transpose else None
+    if table is not None:  # (a codec whose tokens do not move with the pitch has none: kern's text)
+        arrays["table"] = np.asarray(table, np.int32)
     if notes:
         arrays["counts"] = note_counts(stream, codec, NOTE_EVERY)
         arrays["val_held"] = note_counts(vstream, codec, L)[:n]

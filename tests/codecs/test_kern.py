@@ -72,3 +72,34 @@ def test_unknown_characters_become_unk():
     c = get_codec("kern")
     ids = c.encode_text("**kern\n4c\u00e9\n")
     assert c.specials["<unk>"] in ids.tolist()
+
+
+def test_two_spines_the_header_began_apart_are_not_merged():
+    """A model merged two **kern spines that were never split from one (sonata-kern, one of 32 continuations):
+    music21 cannot read that merge, so the repair keeps them apart, and every note is read."""
+    text = ("**kern\t**kern\t**dynam\n*M2/4\t*M2/4\t*\n=1\t=1\t=1\n4B-\t8b-\tf\n.\t8a\t.\n4c\t4g\t.\n"
+            "*v\t*v\t*\n=2\t=2\n8d\t8ee\n8e\t8dd\n4f\t4cc\n")
+    repaired = repair_kern(text)
+    assert "*v" not in repaired
+    score = read_notation("<model>", text=repaired)
+    assert score.note_count == 11
+
+
+def test_a_text_music21_still_cannot_read_gives_its_longest_readable_opening(monkeypatch):
+    """Where the repaired text still fails in music21, decoding gives the music up to where it stumbles
+    instead of failing the request."""
+    import bridge.music.notation as notation
+    from bridge.errors import MusicFileError
+
+    real = notation.read_notation
+
+    def stumbles(label, text=None, **kw):  # a reader that fails from the fourth bar on
+        if text.count("\n=") >= 4:
+            raise MusicFileError(f"{label}: cannot parse notation: a test")
+        return real(label, text=text, **kw)
+
+    monkeypatch.setattr(notation, "read_notation", stumbles)
+    c = get_codec("kern")
+    bars = "".join(f"=\t=\n4c\t4e\n4d\t4f\n" for _ in range(8))
+    score = c.decode(c.encode_text("**kern\t**kern\n*M2/4\t*M2/4\n" + bars))
+    assert 4 <= score.note_count < 16 and score.note_count % 4 == 0
