@@ -276,7 +276,8 @@ def cmd_train(argv) -> None:
     record = {"kind": "models/lstm_gpu.py", "config": cfg, "arch_args": meta["arch_args"], "split": meta["split"],
               "history": hist, "seconds": round(seconds, 1), "full_val_loss": round(full, 5),
               "epochs_run": len(hist["loss"]), "numpy_check": check, "torch": torch.__version__,
-              "machine": f"PyTorch {torch.__version__} on {torch.cuda.get_device_name() if dev == 'cuda' else 'the CPU'}"}
+              "machine": f"PyTorch {torch.__version__} on {torch.cuda.get_device_name() if dev == 'cuda' else 'the CPU'}",
+              **({"init_from": meta["init_from"]} if meta.get("init_from") else {})}
     np.savez(a.out, record=json.dumps(record), **weights)
     print(f"{a.out}: validation {full:.4f} nats ({full / math.log(2):.4f} bits) a token, {len(hist['loss'])} epochs, "
           f"{seconds:.0f} s; numpy check {check:.1e}")

@@ -31,6 +31,16 @@ cadenza train $C/piano-midi --codec performance --name piano --init piano --arg 
 cadenza train $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --codec kern --name sonata-kern \
   --layers 3 --units 256 --dropout 0.2 --steps-per-epoch 200 --patience 3 --max-minutes 30 \
   --note "Mozart (CC BY-NC-SA 4.0) and Beethoven (research use) piano sonatas, **kern, Craig Sapp's editions" "$@"
+# ... then (session 20) 50 more minutes from those weights at half the learning rate, trained by PyTorch on this
+# machine's CPU (models/lstm_gpu.py: the same net, stream, windows and loss as `cadenza train`; 0.58 s a step
+# against TensorFlow's ~1.0 here), saved by `cadenza train --weights`
+K=(--codec kern --layers 3 --units 256 --dropout 0.2 --steps-per-epoch 200 --patience 3
+   --note "Mozart (CC BY-NC-SA 4.0) and Beethoven (research use) piano sonatas, **kern, Craig Sapp's editions")
+python models/lstm_gpu.py windows $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --name sonata-kern \
+  "${K[@]}" --init sonata-kern --sample-seed 1 --lr 0.001 --to data/sonata-kern.npz
+python models/lstm_gpu.py train data/sonata-kern.npz data/sonata-kern-run.npz --max-minutes 50
+cadenza train $C/kern/mozart-piano-sonatas $C/kern/beethoven-piano-sonatas --name sonata-kern "${K[@]}" \
+  --weights data/sonata-kern-run.npz "$@"
 cadenza train $C/piano-midi --codec messages --arch attention_lstm --name messages \
   --units 256 --arg window=32 --seq-len 128 --batch 32 --steps-per-epoch 100 --patience 3 --max-minutes 20 \
   --note "piano-midi.de, Bernd Krueger (cc-by-sa; study and research use)" "$@"

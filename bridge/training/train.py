@@ -353,6 +353,15 @@ def run_windows(cfg: TrainConfig) -> tuple[dict, dict]:
             "arch_args": {**nets.defaults(cfg.arch), **cfg.arch_args}, "note_every": NOTE_EVERY,
             "layers": [layer.name for layer in model.layers if layer.get_weights()],
             "corpus": corpus["paths"], "train_tokens": int(len(stream)), "val_tokens": int(n * L)}
+    if cfg.init:  # the model the run goes on from: its own record, kept with the new one's
+        from .. import store
+
+        base = store.load(cfg.init).meta
+        meta["init_from"] = {"model": base.get("name"), "created": base.get("created"),
+                             "val_bits_per_token": base.get("metrics", {}).get("val_bits_per_token"),
+                             **{k: v for k, v in base.get("training", {}).items()
+                                if k in ("epochs_run", "seconds", "lr", "max_minutes", "init", "init_from",
+                                         "trained_with", "machine", "history")}}
     return arrays, meta
 
 
@@ -396,7 +405,7 @@ def import_run(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[st
                   arch_args={**cfg.arch_args, "dropout": record["arch_args"].get("dropout", 0.0)})
     extra = {"trained_with": RUN_KIND, "machine": record.get("machine", ""), "numpy_check": record.get("numpy_check"),
              "run_val_loss": record["full_val_loss"], "weights": Path(cfg.weights).name,
-             "torch": record.get("torch")}
+             "torch": record.get("torch"), **({"init_from": record["init_from"]} if record.get("init_from") else {})}
     return _export(cfg, codec, data, corpus, paths, parts, model, val_loss, record.get("history", {}),
                    float(record.get("seconds", 0.0)), False, extra=extra)
 
