@@ -368,7 +368,6 @@ def run_windows(cfg: TrainConfig) -> tuple[dict, dict]:
 def import_run(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[str], parts: dict) -> Path:
     """`cadenza train ... --weights RUN.npz`: a run of models/lstm_gpu.py saved as this model, with its record,
     once its weights give here, by Keras, the validation loss the run measured."""
-    import keras
     from dataclasses import replace
 
     from .. import nets
