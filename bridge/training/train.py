@@ -126,6 +126,17 @@ def note_counts(stream: np.ndarray, codec, every: int) -> np.ndarray:
     return out
 
 
+def val_windows(valid: list[np.ndarray], eos: int | None, L: int, count: int):
+    """(the validation stream, x, y, pick): its consecutive windows of L tokens and the next token of each, and
+    the evenly spread `count` of them each epoch checks (the reported figure uses every window)."""
+    vstream = _stream(valid, eos)
+    n = (len(vstream) - 1) // L
+    if n < 1:
+        raise CadenzaError(f"the validation files hold {len(vstream)} tokens: fewer than one window of {L}")
+    return (vstream, vstream[:n * L].reshape(n, L), vstream[1:n * L + 1].reshape(n, L),
+            np.linspace(0, n - 1, min(n, count)).astype(np.int64))
+
+
 def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[np.ndarray]):
     """Windows of seq_len tokens (x, y); for note_state models ((x, held), y), with the counts of notes
     sounding before each window (moved with the window's transposition)."""
@@ -205,12 +216,8 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
           .map(window, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
           .batch(cfg.batch, drop_remainder=True)
           .prefetch(tf.data.AUTOTUNE))
-    vstream = _stream(valid, codec.eos)
-    n = (len(vstream) - 1) // L
-    if n < 1:
-        raise CadenzaError(f"the validation files hold {len(vstream)} tokens: fewer than one window of {L}")
-    x = vstream[:n * L].reshape(n, L)
-    y = vstream[1:n * L + 1].reshape(n, L)
+    vstream, x, y, pick = val_windows(valid, codec.eos, L, cfg.val_windows)
+    n = len(x)
     if fim:  # validation in the same order, the gap fixed: a quarter of the window, after its first quarter
         rows = []
         for k in range(n):
@@ -220,8 +227,6 @@ def make_datasets(cfg: TrainConfig, codec, train: list[np.ndarray], valid: list[
             rows.append(np.concatenate([codec.infill_prime(w[:a], w[b:], gap), w[a:b]]))
         seqs = np.array(rows, np.int32)
         x, y = seqs[:, :-1], seqs[:, 1:]
-    # each epoch checks an evenly spread subset; the reported figure uses every window
-    pick = np.linspace(0, n - 1, min(n, cfg.val_windows)).astype(int)
     if notes:
         held = note_counts(vstream, codec, L)[:n]
         full = tf.data.Dataset.from_tensor_slices(((x, held), y)).batch(cfg.batch).cache()
@@ -331,12 +336,11 @@ def run_windows(cfg: TrainConfig) -> tuple[dict, dict]:
     valid_seqs = [seqs[i] for i in parts["validation"]]
     stream = _stream(train_seqs, codec.eos, np.uint16 if codec.vocab_size <= 65535 else np.int32)
     L = cfg.seq_len
-    vstream = _stream(valid_seqs, codec.eos)
-    n = (len(vstream) - 1) // L
-    if len(stream) < L + 2 or n < 1:
-        raise CadenzaError(f"too few tokens for windows of {L}: training {len(stream)}, validation {len(vstream)}")
-    arrays = {"stream": stream, "val_x": vstream[:n * L].reshape(n, L), "val_y": vstream[1:n * L + 1].reshape(n, L),
-              "val_pick": np.linspace(0, n - 1, min(n, cfg.val_windows)).astype(np.int64)}
+    if len(stream) < L + 2:
+        raise CadenzaError(f"the training files hold {len(stream)} tokens: fewer than one window of {L}")
+    vstream, x, y, pick = val_windows(valid_seqs, codec.eos, L, cfg.val_windows)
+    n = len(x)
+    arrays = {"stream": stream, "val_x": x, "val_y": y, "val_pick": pick}
     table = codec.transpose_table(cfg.transpose) if cfg.transpose else None
     if table is not None:  # (a codec whose tokens do not move with the pitch has none: kern's text)
         arrays["table"] = np.asarray(table, np.int32)
