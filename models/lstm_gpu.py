@@ -144,8 +144,6 @@ def numpy_logits(w: dict, layers, x: np.ndarray, held=None, on=None, off=None) -
 
 
 def cmd_train(argv) -> None:
-    import torch
-
     p = argparse.ArgumentParser(prog="lstm_gpu.py train", description="One run on the windows' .npz.")
     p.add_argument("data", help="the .npz `windows` wrote")
     p.add_argument("out", help="the run's .npz")
@@ -157,7 +155,15 @@ def cmd_train(argv) -> None:
     p.add_argument("--max-minutes", type=float, help="stop after this long, keeping the best weights (0: no limit)")
     p.add_argument("--seed", type=int, default=-1, help="the windows and dropout drawn (default: the flags' draw)")
     p.add_argument("--device", default="", help="cuda or cpu (default: cuda when there is one)")
+    p.add_argument("--lower", type=float, default=0.0,
+                   help="when --patience epochs bring nothing better, go on from the best weights at this times the "
+                        "learning rate instead of stopping (e.g. 0.3; default 0: stop)")
+    p.add_argument("--lowerings", type=int, default=2, help="at most this many times (with --lower)")
     a = p.parse_args(argv)
+    if not 0.0 <= a.lower < 1.0 or a.lowerings < 0:
+        raise SystemExit("--lower is a factor from 0 (stop) up to 1, --lowerings a count")
+    import torch
+
 
     d = np.load(a.data)
     meta = json.loads(str(d["meta"]))
@@ -236,6 +242,7 @@ def cmd_train(argv) -> None:
     params = list(model.parameters())
     hist = {"loss": [], "val_loss": [], "bits": [], "val_bits": []}
     best, best_state, waited = math.inf, None, 0
+    rates = [[0, float(cfg["lr"])]]  # [epoch, learning rate] from that epoch on
     t0 = time.time()
     model.train()
     for epoch in range(int(cfg["epochs"])):
@@ -258,7 +265,14 @@ def cmd_train(argv) -> None:
         else:
             waited += 1
         late = cfg["max_minutes"] and time.time() - t0 > float(cfg["max_minutes"]) * 60
-        if waited >= int(cfg["patience"]) or late:
+        if waited >= int(cfg["patience"]) and a.lower and len(rates) <= a.lowerings and not late:
+            model.load_state_dict(best_state)  # on from the best weights, in smaller steps
+            rates.append([epoch + 1, rates[-1][1] * a.lower])
+            for group in opt.param_groups:
+                group["lr"] = rates[-1][1]
+            waited = 0
+            print(f"learning rate {rates[-1][1]:.3g} from the best weights (validation {best:.4f})", flush=True)
+        elif waited >= int(cfg["patience"]) or late:
             break
     seconds = time.time() - t0
     if best_state is not None:
@@ -275,7 +289,7 @@ def cmd_train(argv) -> None:
         raise SystemExit(f"numpy and PyTorch disagree by {check} on these weights: not written")
     record = {"kind": "models/lstm_gpu.py", "config": cfg, "arch_args": meta["arch_args"], "split": meta["split"],
               "history": hist, "seconds": round(seconds, 1), "full_val_loss": round(full, 5),
-              "epochs_run": len(hist["loss"]), "numpy_check": check, "torch": torch.__version__,
+              "epochs_run": len(hist["loss"]), "learning_rates": rates, "numpy_check": check, "torch": torch.__version__,
               "machine": f"PyTorch {torch.__version__} on {torch.cuda.get_device_name() if dev == 'cuda' else 'the CPU'}",
               **({"init_from": meta["init_from"]} if meta.get("init_from") else {})}
     np.savez(a.out, record=json.dumps(record), **weights)

@@ -408,7 +408,7 @@ def import_run(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[st
                   arch_args={**cfg.arch_args, "dropout": record["arch_args"].get("dropout", 0.0)})
     extra = {"trained_with": RUN_KIND, "machine": record.get("machine", ""), "numpy_check": record.get("numpy_check"),
              "run_val_loss": record["full_val_loss"], "weights": Path(cfg.weights).name,
-             "torch": record.get("torch"), **({"init_from": record["init_from"]} if record.get("init_from") else {})}
+             "torch": record.get("torch"), **{k: record[k] for k in ("init_from", "learning_rates") if record.get(k)}}
     return _export(cfg, codec, data, corpus, paths, parts, model, val_loss, record.get("history", {}),
                    float(record.get("seconds", 0.0)), False, extra=extra)
 
@@ -528,8 +528,7 @@ def _export(cfg, codec, data, corpus, paths, parts, model, val_loss, hist, secon
                    "files": len(paths), "split": "the corpus's own (info.csv)" if corpus.get("official") else
                    f"hash of each path (seed {cfg.seed})"},
         "split": {part: [paths[i] for i in idx] for part, idx in parts.items()},
-        "training": {**{k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list) else v)
-                        for k, v in asdict(cfg).items()},
+        "training": {**_settings(cfg),
                      "epochs_run": len(hist.get("loss", [])), "seconds": round(seconds, 1), "resumed": resumed,
                      "train_tokens": data.train_tokens, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                      "tensorflow": tf.__version__, "keras": keras.__version__, "history": hist, **(extra or {})},
