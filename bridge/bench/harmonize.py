@@ -6,7 +6,11 @@ model's split is the same hash, so they are held out from it too), one run:
 - **bits per part token** (the parts' note starts and ends) of the *real* parts: by the harmony model given
   the melody (read ahead, as it harmonizes), by the same model with the melody withheld (its tokens taken
   out of the stream), and by the unconditional model of the same music (`--baseline`, e.g. `chorale`, which
-  reads the melody's notes only as they come, in time, among the parts). Lower is better.
+  reads the melody's notes only as they come, in time, among the parts). Lower is better. Each model is
+  scored by the distribution its sampler draws from: the share of the tokens it never draws (the end; a
+  harmony model's melody tokens, which are given) goes to the rest, and given the melody, so does a wait's past
+  the melody's next note (harmonize reads the melody there). The same harmony model's bits over every token,
+  as the net gives them, are printed beside (`given_melody_every_token`).
 - **harmony** of generated parts against the real ones under the same melodies (bridge.music.voicing):
   the share of the melody's on-beat notes whose pitch class the parts sound, parallel fifths and octaves
   per 100 voice-pair motions, moments with a part above the melody, parts in their voice's range.
@@ -20,16 +24,38 @@ import time
 import numpy as np
 
 
-def token_bits(gen, ids: np.ndarray) -> np.ndarray:
-    """(N,) bits of each token after the ones before it (an empty start), by a compiled generator."""
+def token_bits(gen, ids: np.ndarray, drop: np.ndarray | None = None) -> np.ndarray:
+    """(N,) bits of each token after the ones before it (an empty start), by a compiled generator. `drop`
+    (N, V) bool: the tokens that cannot come at each place, their share given to the rest."""
     logits, state = gen.prime(np.zeros(0, np.int32))
     out = np.empty(len(ids))
     for i, t in enumerate(ids.tolist()):
         row = logits[0].astype(np.float64)
+        if drop is not None:
+            row[drop[i]] = -np.inf
         row -= row.max()
         out[i] = -(row[t] - math.log(np.exp(row).sum())) / math.log(2)
         logits = gen.step(np.array([t], np.int32), state)
     return out
+
+
+def never_drawn(codec, ids: np.ndarray, melody: bool = True) -> np.ndarray:
+    """(N, V) bool: what the model's sampler cannot draw at each place of a stream: the tokens it never draws
+    (codec.never_sampled(): a harmony model's melody, which is given, and the end), and, with the melody in the
+    stream, a wait past the step of the melody's next token (harmonize reads the melody there)."""
+    drop = np.zeros((len(ids), codec.vocab_size), bool)
+    drop[:, list(codec.never_sampled())] = True
+    if melody and getattr(codec, "harmonizes", False):
+        w0, mw, m0 = codec.wait0, codec.params["max_wait"], codec.melody0
+        steps = np.concatenate([[0], np.cumsum(np.where((ids >= w0) & (ids < w0 + mw), ids - w0 + 1, 0))[:-1]])
+        tune = (ids >= m0) & (ids < m0 + 2 * codec.n_pitches)
+        nxt, upcoming = np.empty(len(ids), np.int64), np.iinfo(np.int64).max // 2
+        for i in range(len(ids) - 1, -1, -1):  # the step of the first melody token after each place
+            nxt[i] = upcoming
+            upcoming = steps[i] if tune[i] else upcoming
+        waits = np.arange(1, mw + 1)
+        drop[:, w0:w0 + mw] |= waits[None, :] > (nxt - steps)[:, None]
+    return drop
 
 
 def _without_melody(codec, ids: np.ndarray) -> np.ndarray:
@@ -84,19 +110,21 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     base = store.load(baseline) if baseline else None
     codec = loaded.codec
     gen = generator_for(loaded)
-    bits = {"given_melody": [0.0, 0], "melody_withheld": [0.0, 0], "baseline": [0.0, 0]}
+    bits = {"given_melody": [0.0, 0], "given_melody_every_token": [0.0, 0], "melody_withheld": [0.0, 0],
+            "baseline": [0.0, 0]}
     real = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
     made = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
     with_real = {"generated": [0.0, 0], "rule": [0.0, 0]}  # the real parts' pitch classes on strong beats
     scores = _pieces(loaded, pieces)
     for i, score in enumerate(scores):
         ids = codec.encode(score)
-        b = token_bits(gen, ids)
         part = ids < 2 * codec.n_pitches
-        bits["given_melody"][0] += b[part].sum()
-        bits["given_melody"][1] += int(part.sum())
+        for key, drop in (("given_melody", never_drawn(codec, ids)), ("given_melody_every_token", None)):
+            b = token_bits(gen, ids, drop)
+            bits[key][0] += b[part].sum()
+            bits[key][1] += int(part.sum())
         alone = _without_melody(codec, ids)
-        b = token_bits(gen, alone)
+        b = token_bits(gen, alone, never_drawn(codec, alone, melody=False))
         part = alone < 2 * codec.n_pitches
         bits["melody_withheld"][0] += b[part].sum()
         bits["melody_withheld"][1] += int(part.sum())
@@ -106,7 +134,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
             bp = base.codec.params
             mq = quantize_notes(melody, bp["steps_per_quarter"], bp["low"], bp["high"])
             mask = _baseline_part_tokens(base.codec, bids, mq)
-            b = token_bits(generator_for(base), bids)
+            b = token_bits(generator_for(base), bids, never_drawn(base.codec, bids))
             bits["baseline"][0] += b[mask].sum()
             bits["baseline"][1] += int(mask.sum())
         mel, par = melody.tracks[0].array, parts.tracks[0].array
@@ -144,6 +172,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     bp = r["bits_per_part_token"]
     if "baseline" in bp:
         r["vs_baseline"] = round(bp["given_melody"] / bp["baseline"], 3)
+        r["vs_baseline_every_token"] = round(bp["given_melody_every_token"] / bp["baseline"], 3)
     r["vs_withheld"] = round(bp["given_melody"] / bp["melody_withheld"], 3)
     # speed: the first 32 beats of a held-out melody, harmonized, the median of five
     melody = split_melody(scores[0])[0]
@@ -163,7 +192,9 @@ def table(r: dict) -> str:
     lines = [f"{r['pieces']} held-out pieces; bits per part token of the real parts: given the melody "
              f"{b['given_melody']}, melody withheld {b['melody_withheld']}"
              + (f", {r['baseline']} (no melody ahead) {b['baseline']}: {r['vs_baseline']}x" if "baseline" in b else "")
-             + f"; given/withheld {r['vs_withheld']}x",
+             + f"; given/withheld {r['vs_withheld']}x (each model's probabilities over what its sampler can draw "
+             f"there; over every token: given the melody {b['given_melody_every_token']}"
+             + (f", {r['vs_baseline_every_token']}x" if "baseline" in b else "") + ")",
              "| figure | real | generated |", "|---|---|---|"]
     for k in r["real"]:
         lines.append(f"| {k.replace('_', ' ')} | {r['real'][k]} | {r['generated'][k]} |")

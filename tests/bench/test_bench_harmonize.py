@@ -1,0 +1,28 @@
+"""`cadenza bench harmonize` scores each model by what its sampler can draw: nothing a real piece holds is ruled out."""
+import numpy as np
+
+from bridge import store
+from bridge.bench.harmonize import never_drawn, token_bits
+from bridge.bench.infill import _pieces
+from bridge.generation import generator_for
+
+
+def test_what_harmonize_cannot_draw_never_rules_out_a_real_chorale():
+    loaded = store.load("chorale-harmony")
+    codec = loaded.codec
+    gen = generator_for(loaded)
+    m0, n, w0, mw = codec.melody0, codec.n_pitches, codec.wait0, codec.params["max_wait"]
+    for score in _pieces(loaded, 3):  # held-out chorales
+        ids = codec.encode(score)
+        drop = never_drawn(codec, ids)
+        drawn = ids < m0  # the parts and the waits (the melody and the end are given, never drawn)
+        assert not drop[np.arange(len(ids)), ids][drawn].any()  # every real one can come where it does
+        parts = ids < 2 * n
+        assert drop[parts][:, m0:m0 + 2 * n].all()  # where a part's note comes, the melody is not drawn
+        # a wait never passes the melody's next note: somewhere a long wait is ruled out, never a real one
+        assert drop[:, w0 + mw - 1].any() and not drop[:, w0].all()
+        given, every = token_bits(gen, ids, drop), token_bits(gen, ids)
+        # what cannot come gives its share to the rest: each real part token is likelier, none less likely
+        assert (given[parts] <= every[parts] + 1e-9).all() and given[parts].sum() < every[parts].sum()
+        withheld = ids[ids < m0]
+        assert not never_drawn(codec, withheld, melody=False)[:, w0:w0 + mw].any()  # no melody: no wait ruled out
