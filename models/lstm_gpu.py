@@ -159,9 +159,13 @@ def cmd_train(argv) -> None:
                    help="when --patience epochs bring nothing better, go on from the best weights at this times the "
                         "learning rate instead of stopping (e.g. 0.3; default 0: stop)")
     p.add_argument("--lowerings", type=int, default=2, help="at most this many times (with --lower)")
+    p.add_argument("--given-weight", type=float, default=1.0,
+                   help="the loss's weight on tokens the model never draws (a harmony model's melody, given when it "
+                        "harmonizes, and the end), the others' 1; below 1, the best weights are those best at the "
+                        "rest (default 1: every token alike)")
     a = p.parse_args(argv)
-    if not 0.0 <= a.lower < 1.0 or a.lowerings < 0:
-        raise SystemExit("--lower is a factor from 0 (stop) up to 1, --lowerings a count")
+    if not 0.0 <= a.lower < 1.0 or a.lowerings < 0 or not 0.0 <= a.given_weight <= 1.0:
+        raise SystemExit("--lower is a factor from 0 (stop) up to 1, --lowerings a count, --given-weight 0 to 1")
     import torch
 
 
@@ -224,17 +228,22 @@ def cmd_train(argv) -> None:
     def t(x):
         return None if x is None else torch.from_numpy(np.ascontiguousarray(x)).to(dev)
 
-    def loss_on(x, y, held):
-        logits = model(t(x), t(held), on_t, off_t)
-        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), t(y).reshape(-1))
+    weight = torch.ones(int(w0["logits/1"].shape[0]), device=dev)  # each target's weight in the loss
+    if a.given_weight != 1.0:
+        weight[meta["never_sampled"]] = a.given_weight
 
-    def val_loss(rows) -> float:
+    def loss_on(x, y, held, weighted=True):
+        logits = model(t(x), t(held), on_t, off_t)
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), t(y).reshape(-1),
+                                                 weight=weight if weighted else None)
+
+    def val_loss(rows, weighted=False) -> float:
         model.eval()
         total = 0.0
         with torch.no_grad():
             for s in range(0, len(rows), 64):
                 r = rows[s:s + 64]
-                total += float(loss_on(vx[r], vy[r], vheld[r] if notes else None)) * len(r)
+                total += float(loss_on(vx[r], vy[r], vheld[r] if notes else None, weighted)) * len(r)
         model.train()
         return total / len(rows)
 
@@ -258,8 +267,12 @@ def cmd_train(argv) -> None:
         tl, vl = run / int(cfg["steps_per_epoch"]), val_loss(pick)
         for k, v in (("loss", tl), ("val_loss", vl), ("bits", tl / math.log(2)), ("val_bits", vl / math.log(2))):
             hist[k].append(round(v, 4))
-        print(f"epoch {epoch + 1}: loss {tl:.4f}, validation {vl:.4f} ({vl / math.log(2):.4f} bits), "
-              f"{time.time() - t0:.0f} s", flush=True)
+        if a.given_weight != 1.0:  # the loss it trains on, and chooses its best weights by
+            vl = val_loss(pick, weighted=True)
+            hist.setdefault("val_loss_weighted", []).append(round(vl, 4))
+        print(f"epoch {epoch + 1}: loss {tl:.4f}, validation {hist['val_loss'][-1]:.4f} "
+              f"({hist['val_bits'][-1]:.4f} bits)" + (f", weighted {vl:.4f}" if a.given_weight != 1.0 else "")
+              + f", {time.time() - t0:.0f} s", flush=True)
         if vl < best - 1e-4:
             best, best_state, waited = vl, {k: v.detach().clone() for k, v in model.state_dict().items()}, 0
         else:
@@ -289,7 +302,8 @@ def cmd_train(argv) -> None:
         raise SystemExit(f"numpy and PyTorch disagree by {check} on these weights: not written")
     record = {"kind": "models/lstm_gpu.py", "config": cfg, "arch_args": meta["arch_args"], "split": meta["split"],
               "history": hist, "seconds": round(seconds, 1), "full_val_loss": round(full, 5),
-              "epochs_run": len(hist["loss"]), "learning_rates": rates, "numpy_check": check, "torch": torch.__version__,
+              "epochs_run": len(hist["loss"]), "learning_rates": rates, "given_weight": a.given_weight,
+              "numpy_check": check, "torch": torch.__version__,
               "machine": f"PyTorch {torch.__version__} on {torch.cuda.get_device_name() if dev == 'cuda' else 'the CPU'}",
               **({"init_from": meta["init_from"]} if meta.get("init_from") else {})}
     np.savez(a.out, record=json.dumps(record), **weights)

@@ -356,7 +356,8 @@ def run_windows(cfg: TrainConfig) -> tuple[dict, dict]:
     meta = {"kind": RUN_KIND, "config": _settings(cfg), "split": {p: [paths[i] for i in idx] for p, idx in parts.items()},
             "arch_args": {**nets.defaults(cfg.arch), **cfg.arch_args}, "note_every": NOTE_EVERY,
             "layers": [layer.name for layer in model.layers if layer.get_weights()],
-            "corpus": corpus["paths"], "train_tokens": int(len(stream)), "val_tokens": int(n * L)}
+            "corpus": corpus["paths"], "train_tokens": int(len(stream)), "val_tokens": int(n * L),
+            "never_sampled": [int(t) for t in codec.never_sampled()]}
     if cfg.init:  # the model the run goes on from: its own record, kept with the new one's
         from .. import store
 
@@ -408,7 +409,8 @@ def import_run(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[st
                   arch_args={**cfg.arch_args, "dropout": record["arch_args"].get("dropout", 0.0)})
     extra = {"trained_with": RUN_KIND, "machine": record.get("machine", ""), "numpy_check": record.get("numpy_check"),
              "run_val_loss": record["full_val_loss"], "weights": Path(cfg.weights).name,
-             "torch": record.get("torch"), **{k: record[k] for k in ("init_from", "learning_rates") if record.get(k)}}
+             "torch": record.get("torch"), **{k: record[k] for k in ("init_from", "learning_rates") if record.get(k)},
+             **({"given_weight": record["given_weight"]} if record.get("given_weight", 1.0) != 1.0 else {})}
     return _export(cfg, codec, data, corpus, paths, parts, model, val_loss, record.get("history", {}),
                    float(record.get("seconds", 0.0)), False, extra=extra)
 
