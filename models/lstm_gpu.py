@@ -168,7 +168,6 @@ def cmd_train(argv) -> None:
         raise SystemExit("--lower is a factor from 0 (stop) up to 1, --lowerings a count, --given-weight 0 to 1")
     import torch
 
-
     d = np.load(a.data)
     meta = json.loads(str(d["meta"]))
     cfg = dict(meta["config"])
@@ -230,6 +229,8 @@ def cmd_train(argv) -> None:
 
     weight = torch.ones(int(w0["logits/1"].shape[0]), device=dev)  # each target's weight in the loss
     if a.given_weight != 1.0:
+        if "never_sampled" not in meta:
+            raise SystemExit(f"{a.data}: written before --given-weight (no never_sampled): run `windows` again")
         weight[meta["never_sampled"]] = a.given_weight
 
     def loss_on(x, y, held, weighted=True):
