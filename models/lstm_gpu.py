@@ -303,8 +303,8 @@ def cmd_train(argv) -> None:
         raise SystemExit(f"numpy and PyTorch disagree by {check} on these weights: not written")
     record = {"kind": "models/lstm_gpu.py", "config": cfg, "arch_args": meta["arch_args"], "split": meta["split"],
               "history": hist, "seconds": round(seconds, 1), "full_val_loss": round(full, 5),
-              "epochs_run": len(hist["loss"]), "learning_rates": rates, "given_weight": a.given_weight,
-              "numpy_check": check, "torch": torch.__version__,
+              "epochs_run": len(hist["loss"]), "learning_rates": rates, "numpy_check": check,
+              **({"given_weight": a.given_weight} if a.given_weight != 1.0 else {}), "torch": torch.__version__,
               "machine": f"PyTorch {torch.__version__} on {torch.cuda.get_device_name() if dev == 'cuda' else 'the CPU'}",
               **({"init_from": meta["init_from"]} if meta.get("init_from") else {})}
     np.savez(a.out, record=json.dumps(record), **weights)

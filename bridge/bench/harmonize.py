@@ -39,13 +39,13 @@ def token_bits(gen, ids: np.ndarray, drop: np.ndarray | None = None) -> np.ndarr
     return out
 
 
-def never_drawn(codec, ids: np.ndarray, melody: bool = True) -> np.ndarray:
+def never_drawn(codec, ids: np.ndarray) -> np.ndarray:
     """(N, V) bool: what the model's sampler cannot draw at each place of a stream: the tokens it never draws
-    (codec.never_sampled(): a harmony model's melody, which is given, and the end), and, with the melody in the
-    stream, a wait past the step of the melody's next token (harmonize reads the melody there)."""
+    (codec.never_sampled(): a harmony model's melody, which is given, and the end), and a wait past the step of
+    the melody's next token (harmonize reads the melody there; a stream without the melody rules none out)."""
     drop = np.zeros((len(ids), codec.vocab_size), bool)
     drop[:, list(codec.never_sampled())] = True
-    if melody and getattr(codec, "harmonizes", False):
+    if getattr(codec, "harmonizes", False):
         w0, mw, m0 = codec.wait0, codec.params["max_wait"], codec.melody0
         steps = np.concatenate([[0], np.cumsum(np.where((ids >= w0) & (ids < w0 + mw), ids - w0 + 1, 0))[:-1]])
         tune = (ids >= m0) & (ids < m0 + 2 * codec.n_pitches)
@@ -124,7 +124,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
             bits[key][0] += b[part].sum()
             bits[key][1] += int(part.sum())
         alone = _without_melody(codec, ids)
-        b = token_bits(gen, alone, never_drawn(codec, alone, melody=False))
+        b = token_bits(gen, alone, never_drawn(codec, alone))
         part = alone < 2 * codec.n_pitches
         bits["melody_withheld"][0] += b[part].sum()
         bits["melody_withheld"][1] += int(part.sum())

@@ -409,8 +409,7 @@ def import_run(cfg: TrainConfig, codec, data: Data, corpus: dict, paths: list[st
                   arch_args={**cfg.arch_args, "dropout": record["arch_args"].get("dropout", 0.0)})
     extra = {"trained_with": RUN_KIND, "machine": record.get("machine", ""), "numpy_check": record.get("numpy_check"),
              "run_val_loss": record["full_val_loss"], "weights": Path(cfg.weights).name,
-             "torch": record.get("torch"), **{k: record[k] for k in ("init_from", "learning_rates") if record.get(k)},
-             **({"given_weight": record["given_weight"]} if record.get("given_weight", 1.0) != 1.0 else {})}
+             "torch": record.get("torch"), **{k: record[k] for k in ("init_from", "learning_rates", "given_weight") if k in record}}
     return _export(cfg, codec, data, corpus, paths, parts, model, val_loss, record.get("history", {}),
                    float(record.get("seconds", 0.0)), False, extra=extra)
 

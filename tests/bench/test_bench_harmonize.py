@@ -25,4 +25,4 @@ def test_what_harmonize_cannot_draw_never_rules_out_a_real_chorale():
         # what cannot come gives its share to the rest: each real part token is likelier, none less likely
         assert (given[parts] <= every[parts] + 1e-9).all() and given[parts].sum() < every[parts].sum()
         withheld = ids[ids < m0]
-        assert not never_drawn(codec, withheld, melody=False)[:, w0:w0 + mw].any()  # no melody: no wait ruled out
+        assert not never_drawn(codec, withheld)[:, w0:w0 + mw].any()  # no melody: no wait ruled out
