@@ -58,12 +58,17 @@ def test_accompany_answers_at_the_bar_lines(tmp_path):
             c.send("/cadenza/note", 1, p, 90)
             time.sleep(0.1)
             c.send("/cadenza/note", 1, p, 0)
-        got = c.receive(until=("/cadenza/jam/done", "/cadenza/jam/error"), timeout=30)
-        assert got[-1][0] == "/cadenza/jam/done" and got[-1][1][1] > 0
+        for _ in range(5):  # every bar line answers; a chorale model may rest for a whole bar (about 1 in 60)
+            got = c.receive(until=("/cadenza/jam/done", "/cadenza/jam/error"), timeout=30)
+            assert got[-1][0] == "/cadenza/jam/done"
+            if got[-1][1][1] > 0:
+                break
+        assert got[-1][1][1] > 0
     finally:
         c.close()
         d.stop()
-    log = d.live.answer_log[0]
     bar = d.live.bar_beats()
-    beat = d.live.internal.beat_at(log["downbeat"])
-    assert abs(beat / bar - round(beat / bar)) < 1e-6  # on a bar line of the daemon's clock
+    assert d.live.answer_log
+    for log in d.live.answer_log:
+        beat = d.live.internal.beat_at(log["downbeat"])
+        assert abs(beat / bar - round(beat / bar)) < 1e-6  # on a bar line of the daemon's clock
