@@ -137,7 +137,10 @@ BENCHES: dict[str, Bench] = {
          arg("--temperature", type=float, default=1.0, help="of the generated parts (default 1.0)"),
          arg("--voices", type=int, default=3, help="parts under the melody (default 3)"),
          arg("--candidates", type=int, default=4, help="parts drawn per melody, the best kept (default 4)"),
-         arg("--key-prior", type=float, default=None, help="the key_prior setting (default: the setting's)")),
+         arg("--key-prior", type=float, default=None, help="the key_prior setting (default: the setting's)"),
+         arg("--transpositions", type=int, default=None, help="the transpositions setting: readings of the music "
+                                                             "whose mean the parts are drawn from and scored by "
+                                                             "(default: the setting's)")),
         "On held-out pieces: bits per part token of the real parts given the melody, with it withheld and by the "
         "unconditional model; on-beat chord tones, parallels, parts above the melody and voice ranges of "
         "generated parts against the real ones; 8 bars harmonized.",
@@ -150,7 +153,9 @@ BENCHES: dict[str, Bench] = {
          arg("--melodies", type=int, default=12, help="held-out melodies at each tempo (default 12)"),
          arg("--beats", type=float, default=16.0, help="beats of each melody (default 16)"),
          arg("--qpm", type=float, nargs="+", default=[60.0, 120.0, 180.0], help="tempi (default 60 120 180)"),
-         arg("--seed", type=int, default=0)),
+         arg("--seed", type=int, default=0),
+         arg("--transpositions", type=int, default=None, help="the transpositions setting, live, offline and told "
+                                                             "the past bar alike (default: the setting's)")),
         "A daemon in jam mode along on its steady clock; a test player sends held-out melodies over OSC "
         "(/cadenza/note) in real time. Per tempo: beats decided on time, MIDI-out timing error, decision time, and "
         "the melody's on-beat notes among the parts' pitch classes, live against offline harmonize and Bach.",

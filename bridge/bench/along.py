@@ -81,7 +81,8 @@ def _agreement(melody: np.ndarray, parts: list[tuple[int, float, float]]) -> tup
     return agree, counted
 
 
-def past_bar(loaded, melody: np.ndarray, seed: int, voices: int = 3) -> list[tuple[int, float, float]]:
+def past_bar(loaded, melody: np.ndarray, seed: int, voices: int = 3,
+             transpositions: int = 1) -> list[tuple[int, float, float]]:
     """The parts the model writes beat by beat when told only the past bar: at each beat b, a fresh model
     hears the melody that began in the 4 beats before b (as live: a note on beat b counts from the next beat)
     and decides the parts of beat b, which end at b + 1 at the latest (the next beat's model does not know
@@ -98,7 +99,7 @@ def past_bar(loaded, melody: np.ndarray, seed: int, voices: int = 3) -> list[tup
                  for p, _, on, off in melody.tolist() if shift <= on < b]
         if not heard:
             continue
-        along = Along(loaded, Request(seed=seed + b), voices=voices)
+        along = Along(loaded, Request(seed=seed + b), voices=voices, transpositions=transpositions)
         along.decided = (b - shift) * spq
         for p, on, off in along.beat(heard, (b - shift + 1) * spq):
             a = on / spq + shift
@@ -107,7 +108,7 @@ def past_bar(loaded, melody: np.ndarray, seed: int, voices: int = 3) -> list[tup
 
 
 def run(model: str = "chorale-harmony", melodies: int = 12, beats: float = 16.0, qpm: tuple = (60.0, 120.0, 180.0),
-        seed: int = 0) -> dict:
+        seed: int = 0, transpositions: int | None = None) -> dict:
     import tempfile
     from pathlib import Path
 
@@ -117,10 +118,13 @@ def run(model: str = "chorale-harmony", melodies: int = 12, beats: float = 16.0,
     from ..host.daemon import Daemon
     from ..host.live import ALONG_MARGIN
     from ..music import Score
+    from ..generation.harmonize import transpositions_of
     from .osc import pct
 
     loaded, tunes = _melodies(model, melodies, beats)
-    report = {"model": model, "melodies": len(tunes), "beats": beats, "margin_ms": ALONG_MARGIN * 1000, "tempi": {}}
+    R = transpositions_of(loaded, transpositions or 0)  # the setting's default (0): the model's own
+    report = {"model": model, "melodies": len(tunes), "beats": beats, "margin_ms": ALONG_MARGIN * 1000,
+              "transpositions": R, "tempi": {}}
     for tempo in qpm:
         root = Path(tempfile.mkdtemp(prefix="cadenza-along-"))
         d = Daemon(ServeConfig(port=0, http_port=0, watch=False, model=model, inbox=root / "in", outbox=root / "out",
@@ -128,7 +132,7 @@ def run(model: str = "chorale-harmony", melodies: int = 12, beats: float = 16.0,
         d.start()
         d.wait_ready(120)
         c = _Sender(d.server.address[1])
-        c.send("/cadenza/set", "seed", seed, "model", model)
+        c.send("/cadenza/set", "seed", seed, "model", model, "transpositions", R)
         figures = {"beats": 0, "late": 0, "errors": [], "ms": [], "live": [0, 0], "offline": [0, 0], "past bar": [0, 0],
                    "bach": [0, 0]}
         try:
@@ -158,12 +162,12 @@ def run(model: str = "chorale-harmony", melodies: int = 12, beats: float = 16.0,
                 played = [(e["pitch"], e["on"] - origin, e["off"] - origin) for e in live.answer_log
                           if e.get("tag") == take["tag"] and "on" in e]
                 for key, parts in (("live", played), ("bach", [(int(p), a, b) for p, _, a, b in bach.tolist()]),
-                                   ("past bar", past_bar(loaded, melody, seed + k))):
+                                   ("past bar", past_bar(loaded, melody, seed + k, transpositions=R))):
                     a, n = _agreement(melody, parts)
                     figures[key][0] += a
                     figures[key][1] += n
                 score = Score.from_beats([(int(p), a, b - a, int(v)) for p, v, a, b in melody.tolist()], qpm=tempo)
-                h = harmonize(loaded, score, Request(seed=seed + k), voices=3)
+                h = harmonize(loaded, score, Request(seed=seed + k), voices=3, transpositions=R)
                 off = [(int(p), a / score.tpq, b / score.tpq) for p, _, a, b in h.parts[0].tolist()]
                 a, n = _agreement(melody, off)
                 figures["offline"][0] += a

@@ -9,8 +9,11 @@ model's split is the same hash, so they are held out from it too), one run:
   reads the melody's notes only as they come, in time, among the parts). Lower is better. Each model is
   scored by the distribution its sampler draws from: the share of the tokens it never draws (the end; a
   harmony model's melody tokens, which are given) goes to the rest, and given the melody, so does a wait's past
-  the melody's next note (harmonize reads the melody there). The same harmony model's bits over every token,
-  as the net gives them, are printed beside (`given_melody_every_token`).
+  the melody's next note (harmonize reads the melody there); the harmony model reads the music at the
+  `transpositions` setting's count of transpositions (default: the model's own, 3 for chorale-harmony:
+  bridge.generation.harmonize `readings`, whose mean harmonize draws from), the baseline both as it is and read the same way (`baseline_same_readings`). The
+  same harmony model's bits over every token, as the net gives them, are printed beside
+  (`given_melody_every_token`).
 - **harmony** of generated parts against the real ones under the same melodies (bridge.music.voicing):
   the share of the melody's on-beat notes whose pitch class the parts sound, parallel fifths and octaves
   per 100 voice-pair motions, moments with a part above the melody, parts in their voice's range.
@@ -24,18 +27,28 @@ import time
 import numpy as np
 
 
-def token_bits(gen, ids: np.ndarray, drop: np.ndarray | None = None) -> np.ndarray:
+def token_bits(gen, ids: np.ndarray, drop: np.ndarray | None = None, readings=None) -> np.ndarray:
     """(N,) bits of each token after the ones before it (an empty start), by a compiled generator. `drop`
-    (N, V) bool: the tokens that cannot come at each place, their share given to the rest."""
+    (N, V) bool: the tokens that cannot come at each place, their share given to the rest. `readings`: (fwd, has)
+    of bridge.generation.harmonize.readings: the stream read at each of their transpositions at once, each token
+    scored by the mean of their distributions (as harmonize draws with `transpositions`)."""
+    from ..generation.harmonize import mixture
+
     logits, state = gen.prime(np.zeros(0, np.int32))
+    fwd, has = readings if readings is not None else (None, None)
+    if fwd is not None and len(fwd) > 1:
+        state = gen.new_state(len(fwd))
+        logits = np.repeat(logits, len(fwd), 0)
+    else:
+        fwd = None
     out = np.empty(len(ids))
     for i, t in enumerate(ids.tolist()):
-        row = logits[0].astype(np.float64)
+        row = logits[0].astype(np.float64) if fwd is None else mixture(logits, fwd, has)
         if drop is not None:
             row[drop[i]] = -np.inf
         row -= row.max()
         out[i] = -(row[t] - math.log(np.exp(row).sum())) / math.log(2)
-        logits = gen.step(np.array([t], np.int32), state)
+        logits = gen.step(np.array([t], np.int32) if fwd is None else np.ascontiguousarray(fwd[:, t]), state)
     return out
 
 
@@ -94,12 +107,12 @@ def _baseline_part_tokens(codec, ids: np.ndarray, melody: np.ndarray) -> np.ndar
 
 
 def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int = 40, temperature: float = 1.0,
-        voices: int = 3, candidates: int = 4, key_prior: float | None = None) -> dict:
+        voices: int = 3, candidates: int = 4, key_prior: float | None = None, transpositions: int | None = None) -> dict:
     from .. import store
     from ..codecs.harmony import split_melody
     from ..codecs.notewise import quantize_notes
     from ..generation import Request, Sampling, generator_for
-    from ..generation.harmonize import harmonize
+    from ..generation.harmonize import harmonize, readings, transpositions_of
     from ..music import voicing
     from .infill import _pieces
 
@@ -110,8 +123,10 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     base = store.load(baseline) if baseline else None
     codec = loaded.codec
     gen = generator_for(loaded)
+    R = transpositions_of(loaded, transpositions or 0)  # the setting's default (0): the model's own, as every door
+    ways = readings(codec, R)
     bits = {"given_melody": [0.0, 0], "given_melody_every_token": [0.0, 0], "melody_withheld": [0.0, 0],
-            "baseline": [0.0, 0]}
+            "baseline": [0.0, 0], "baseline_same_readings": [0.0, 0]}
     real = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
     made = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
     with_real = {"generated": [0.0, 0], "rule": [0.0, 0]}  # the real parts' pitch classes on strong beats
@@ -120,11 +135,11 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
         ids = codec.encode(score)
         part = ids < 2 * codec.n_pitches
         for key, drop in (("given_melody", never_drawn(codec, ids)), ("given_melody_every_token", None)):
-            b = token_bits(gen, ids, drop)
+            b = token_bits(gen, ids, drop, ways)
             bits[key][0] += b[part].sum()
             bits[key][1] += int(part.sum())
         alone = _without_melody(codec, ids)
-        b = token_bits(gen, alone, never_drawn(codec, alone))
+        b = token_bits(gen, alone, never_drawn(codec, alone), ways)
         part = alone < 2 * codec.n_pitches
         bits["melody_withheld"][0] += b[part].sum()
         bits["melody_withheld"][1] += int(part.sum())
@@ -134,12 +149,15 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
             bp = base.codec.params
             mq = quantize_notes(melody, bp["steps_per_quarter"], bp["low"], bp["high"])
             mask = _baseline_part_tokens(base.codec, bids, mq)
-            b = token_bits(generator_for(base), bids, never_drawn(base.codec, bids))
-            bits["baseline"][0] += b[mask].sum()
-            bits["baseline"][1] += int(mask.sum())
+            for key, how in (("baseline", None), ("baseline_same_readings", readings(base.codec, R) if R > 1 else None)):
+                if key == "baseline_same_readings" and how is None:
+                    continue
+                b = token_bits(generator_for(base), bids, never_drawn(base.codec, bids), how)
+                bits[key][0] += b[mask].sum()
+                bits[key][1] += int(mask.sum())
         mel, par = melody.tracks[0].array, parts.tracks[0].array
         h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature), key_prior=key_prior),
-                      voices=voices, candidates=candidates)
+                      voices=voices, candidates=candidates, transpositions=R)
         strong = voicing.strong_beats(mel, score.tpq)
         for key, p in (("generated", h.parts[0]), ("rule", voicing.rule_chords(mel, strong, score.tpq))):
             a, c = voicing.chord_agreement(par, p, strong)
@@ -163,7 +181,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3)}
 
     r = {"model": model, "baseline": baseline, "pieces": len(scores), "temperature": temperature,
-         "candidates": candidates, "key_prior": key_prior,
+         "candidates": candidates, "key_prior": key_prior, "transpositions": R,
          "bits_per_part_token": {k: round(v[0] / max(v[1], 1), 3) for k, v in bits.items() if v[1]},
          "part_tokens": {k: v[1] for k, v in bits.items() if v[1]},
          "real": summary(real), "generated": summary(made),
@@ -173,6 +191,8 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     if "baseline" in bp:
         r["vs_baseline"] = round(bp["given_melody"] / bp["baseline"], 3)
         r["vs_baseline_every_token"] = round(bp["given_melody_every_token"] / bp["baseline"], 3)
+    if "baseline_same_readings" in bp:
+        r["vs_baseline_same_readings"] = round(bp["given_melody"] / bp["baseline_same_readings"], 3)
     r["vs_withheld"] = round(bp["given_melody"] / bp["melody_withheld"], 3)
     # speed: the first 32 beats of a held-out melody, harmonized, the median of five
     melody = split_melody(scores[0])[0]
@@ -181,7 +201,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     times = []
     for k in range(5):
         t = time.perf_counter()
-        harmonize(loaded, eight, Request(seed=k), voices=voices, candidates=candidates)
+        harmonize(loaded, eight, Request(seed=k), voices=voices, candidates=candidates, transpositions=R)
         times.append((time.perf_counter() - t) * 1000)
     r["eight_bars_ms"] = round(float(np.median(times)), 1)
     return r
@@ -189,9 +209,12 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
 
 def table(r: dict) -> str:
     b = r["bits_per_part_token"]
-    lines = [f"{r['pieces']} held-out pieces; bits per part token of the real parts: given the melody "
+    lines = [f"{r['pieces']} held-out pieces, the music read at {r.get('transpositions', 1)} transposition(s) (the "
+             f"`transpositions` setting); bits per part token of the real parts: given the melody "
              f"{b['given_melody']}, melody withheld {b['melody_withheld']}"
              + (f", {r['baseline']} (no melody ahead) {b['baseline']}: {r['vs_baseline']}x" if "baseline" in b else "")
+             + (f", {r['baseline']} read the same way {b['baseline_same_readings']}: {r['vs_baseline_same_readings']}x"
+                if "baseline_same_readings" in b else "")
              + f"; given/withheld {r['vs_withheld']}x (each model's probabilities over what its sampler can draw "
              f"there; over every token: given the melody {b['given_melody_every_token']}"
              + (f", {r['vs_baseline_every_token']}x" if "baseline" in b else "") + ")",

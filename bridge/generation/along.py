@@ -27,8 +27,9 @@ HOLD = 8  # a part started by the speculation sounds at most to HOLD beats after
 
 
 class Along:
-    def __init__(self, loaded, req: Request, voices: int = 3):
+    def __init__(self, loaded, req: Request, voices: int = 3, transpositions: int = 1):
         from .constraints import mask as make_mask
+        from .harmonize import readings
         from .decode import generator_for
         from .sampling import STRATEGIES
 
@@ -45,7 +46,11 @@ class Along:
         self.onp = codec.onset_pitches()
         self.mask = make_mask(self.onp, req.scale, req.pitch_range, forbid=(codec.eos,) if codec.eos is not None else ())
         self.base = self.mask  # and the key prior of the melody played so far, each beat (beat())
+        # the music read at `transpositions` transpositions at once, each draw from their mean (harmonize's readings)
+        self.fwd, self.has = readings(codec, transpositions)
         self.logits, self.state = self.gen.prime(np.zeros(0, np.int32))
+        if transpositions > 1:
+            self.state, self.logits = self.gen.new_state(transpositions), np.repeat(self.logits, transpositions, 0)
         self.read = 0  # stream steps read for good (real melody, parts as decided)
         self.decided = 0  # real steps whose parts are decided
         self.parts: list[tuple[int, int, str, int]] = []  # (real step, order, "on"/"off", pitch), as decided
@@ -57,8 +62,16 @@ class Along:
     # ----- tokens --------------------------------------------------------------------------------------
     def _feed(self, tokens: list[int], state, logits):
         for t in tokens:
-            logits = self.gen.step(np.array([t], np.int32), state)
+            logits = self.gen.step(np.ascontiguousarray(self.fwd[:, t]), state)
         return logits
+
+    def _row(self, logits) -> np.ndarray:
+        """(V,) float32: what the next token is drawn from: the logits, or with several readings their mixture."""
+        if len(self.fwd) == 1:
+            return logits[0]
+        from .harmonize import mixture
+
+        return np.maximum(mixture(logits, self.fwd, self.has), NEG).astype(np.float32)
 
     def _waits(self, gap: int) -> list[int]:
         out = []
@@ -208,7 +221,7 @@ class Along:
                     allow[self.m0 + self.n + q - self.lo] = True
             if not mel:
                 allow[self.m0:self.m0 + self.n] = True
-            row = (logits[0] + self.base).astype(np.float64)
+            row = (self._row(logits) + self.base).astype(np.float64)
             probs = np.exp(row - row.max())
             total = probs.sum()
             probs = np.where(allow, probs, 0)
@@ -252,7 +265,7 @@ class Along:
     def _draw_wait(self, logits, gap: int) -> int:
         row = np.full(self.gen.vocab, NEG, np.float32)
         k = min(max(gap, 1), self.mw)
-        row[self.w0:self.w0 + k] = logits[0][self.w0:self.w0 + k]
+        row[self.w0:self.w0 + k] = self._row(logits)[self.w0:self.w0 + k]
         return self._draw(row)
 
     def _draw_part(self, logits, sounding: dict, owed: set, real: int, top, room: int, starting: bool,
@@ -262,7 +275,7 @@ class Along:
         the speculation only ends what it started); `full`: a melody note sounds, so time moves on only with
         every part sounding (as harmonize does); `order`: the last part token at this step (0 none, 1 an end,
         2 a start) and its pitch, so the stream keeps the codec's order (ends, then starts, ascending)."""
-        row = logits[0] + self.base
+        row = self._row(logits) + self.base
         row[self.m0:] = NEG  # the melody is the player's
         pitches = np.arange(self.lo, self.lo + self.n)
         snd = np.array([q in sounding for q in pitches.tolist()])

@@ -19,7 +19,9 @@ next before it writes the chord under it). What is drawn is held to what the par
 - no part held longer than `max_hold` beats (8 by default): time waits for its end.
 
 Variations are one batch, one row each (with candidates, `candidates` rows each, judged at every bar line);
-each row keeps its own place in time. The loop is compiled (bridge.generation.harmonize_kernels). Draws are
+each row keeps its own place in time. With `transpositions` above 1, each row is that many rows of the net,
+the music (melody and parts) read as given and a semitone up, down, ... (`readings`), and every part token is
+drawn from the mean of their distributions (`mixture`; compiled, `harmonize_kernels.mixed`). The loop is compiled (bridge.generation.harmonize_kernels). Draws are
 seeded by (seed, row, token) as in the continuation's loop (bridge.generation.kernels), so a seed gives the
 same parts.
 """
@@ -36,6 +38,7 @@ from .runner import Request
 
 MAX_POLYPHONY = 0.25  # a melody with chords at more than this share of its starts is refused
 HOLD_BEATS = 8.0  # the longest a part is held by default: Bach's longest in the chorales (the model held up to 47)
+SHIFTS = (0, 1, -1, 2, -2)  # the transpositions the music is read at, in semitones: the first `transpositions`
 
 
 @dataclass
@@ -67,8 +70,42 @@ def melody_of(score: Score, name: str = "the melody") -> Score:
     return top_line(one)
 
 
+def transpositions_of(loaded, asked: int = 0) -> int:
+    """The readings a harmonize of `loaded` makes: those asked, or (0) the model's own, its card's
+    `harmonize.transpositions` (1 where it says none)."""
+    return int(asked) or int(loaded.meta.get("harmonize", {}).get("transpositions", 1))
+
+
+def readings(codec, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The music read at the first `k` of SHIFTS: (fwd, has), (k, V) each: the id each token is in that reading
+    (itself where the shift leaves the codec's range), and whether the reading has it at all."""
+    if not 1 <= k <= len(SHIFTS):
+        raise CadenzaError(f"transpositions {k}: 1 to {len(SHIFTS)}")
+    V = codec.vocab_size
+    same = np.arange(V, dtype=np.int32)
+    if k == 1:
+        return same[None, :].copy(), np.ones((1, V), bool)
+    m = max(abs(x) for x in SHIFTS[:k])
+    table = codec.transpose_table(m)
+    if table is None:
+        raise CadenzaError(f"transpositions {k}: the {codec.name} codec's tokens name no pitches to transpose")
+    rows = np.stack([table[m + x] for x in SHIFTS[:k]]).astype(np.int32)
+    return np.where(rows >= 0, rows, same[None, :]).astype(np.int32), rows >= 0
+
+
+def mixture(logits: np.ndarray, fwd: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """(V,) log-probabilities: the mean of K readings' distributions ((K, V) logits), each token's taken from
+    where its reading has it (harmonize_kernels.mixed, in numpy)."""
+    x = logits.astype(np.float64)
+    p = np.exp(x - x.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    out = (np.take_along_axis(p, fwd.astype(np.int64), 1) * has).sum(0) / len(p)
+    with np.errstate(divide="ignore"):
+        return np.log(out)
+
+
 def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=None, cancel=None,
-              chunk: int = 64, candidates: int = 1, read: bool = False) -> Harmony:
+              chunk: int = 64, candidates: int = 1, read: bool = False, transpositions: int = 1) -> Harmony:
     """Parts under `melody` (one line, as melody_of gives it) for each variation of `req`.
 
     `on_chunk(rows)`: per variation the part notes finished since the last call, as (pitch, start beat,
@@ -78,8 +115,11 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     parallel fifths and octaves between voices, the most of the melody's on-beat notes among the parts' pitch
     classes: bridge.music.voicing) is copied into the others, and all go on from it; at the end the best is
     kept. `cancel`: an Event checked between chunks. `read` (one candidate): also every token the model
-    read, per variation (Harmony.read)."""
-    return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)))
+    read, per variation (Harmony.read). `transpositions`: the model reads the music (melody and parts) at this
+    many of SHIFTS at once, and each part token is drawn from the mean of their distributions (a net trained
+    on every transposition judges each a little differently; their mean predicts Bach's parts better)."""
+    return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
+                 int(transpositions))
 
 
 def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
@@ -95,7 +135,7 @@ def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
 
 
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
-          read: bool = False, candidates: int = 1) -> Harmony:
+          read: bool = False, candidates: int = 1, transpositions: int = 1) -> Harmony:
     """Parts under the melody for each variation of `req`, `candidates` rows each (harmonize's loop)."""
     from ..music import voicing
     from . import harmonize_kernels
@@ -136,14 +176,16 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     end = last + lead  # the stream's last step: every part ends by the melody's end
     K = candidates
     B = req.variations * K  # candidate j of variation v is row v * K + j
+    R = transpositions  # and reading k of row r, the net's row r * R + k
+    fwd, has = readings(codec, R)
     V = gen.vocab
     onp = codec.onset_pitches()
     base = make_mask(onp, req.scale, req.pitch_range, forbid=codec.never_sampled())
     base = base + key_prior(onp, melody.tracks[0].array[:, 0], req.key_prior)  # the parts keep to the tune's key
     s = req.sampling
     code = STRATEGIES.index(s.strategy)
-    state = gen.new_state(B)
-    logits = np.zeros((B, V), np.float32)
+    state = gen.new_state(B * R)
+    logits = np.zeros((B * R, V), np.float32)
     tokens = 0
     # each row's place: its step, the melody tokens it has read, the parts sounding (and the step each began)
     rows_step, rows_next = np.zeros(B, np.int64), np.zeros(B, np.int64)
@@ -167,8 +209,8 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     traced = np.zeros(B, np.int64)
     count = np.zeros(B, np.int64)
     given = np.zeros(req.variations, np.int64)  # each variation's parts handed to on_chunk so far
-    z = np.empty((B, gen.W[0].shape[1]), np.float32)
-    x1 = np.empty((B, 2 * gen.units), np.float32)
+    z = np.empty((B * R, gen.W[0].shape[1]), np.float32)
+    x1 = np.empty((B * R, 2 * gen.units), np.float32)
     args = (np.ascontiguousarray(base, np.float32), state["h"], state["c"], state["sounding"], z, x1, gen.W,
             gen.is_lstm, gen.note_state)
 
@@ -216,10 +258,12 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
                 continue
             for r in rows:
                 if r != b:
-                    for arr in (rows_step, rows_next, done, lastk, lastq, owe, produced, count, sounding, started,
-                                logits):
+                    for arr in (rows_step, rows_next, done, lastk, lastq, owe, produced, count, sounding, started):
                         arr[r] = arr[b]
-                    state["h"][:, r], state["c"][:, r] = state["h"][:, b], state["c"][:, b]
+                    mine, theirs = slice(r * R, r * R + R), slice(b * R, b * R + R)
+                    logits[mine] = logits[theirs]
+                    state["h"][:, mine], state["c"][:, mine] = state["h"][:, theirs], state["c"][:, theirs]
+                    state["sounding"][mine] = state["sounding"][theirs]
                     notes[r, :count[b]] = notes[b, :count[b]]
 
     marks = []  # the bar lines the candidates are judged at: the melody's first token from each on
@@ -237,7 +281,8 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             _, made = harmonize_kernels.run(
                 chunk, logits, *args, rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced,
                 notes, count, ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold,
-                code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed, trace, traced, at)
+                code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed, trace, traced, at,
+                R, fwd, has)
             tokens += made
             if K == 1:
                 flush()

@@ -15,6 +15,35 @@ HALF = NEG / np.float32(2)
 
 
 @njit(**_opts)
+def mixed(logits, r, K, fwd, has, out):
+    """Row r's distribution: with one reading (K 1), its logits as they are; with K readings (rows r*K ... of
+    `logits`, the music transposed by each of K shifts), the log of the mean of their probabilities, each
+    token's taken from where that reading has it (fwd), where it has it at all (has)."""
+    V = out.shape[0]
+    if K == 1:
+        for v in range(V):
+            out[v] = logits[r, v]
+        return
+    for v in range(V):
+        out[v] = 0.0
+    for k in range(K):
+        rr = r * K + k
+        m = logits[rr, 0]
+        for v in range(1, V):
+            if logits[rr, v] > m:
+                m = logits[rr, v]
+        tot = 0.0
+        for v in range(V):
+            tot += np.exp(logits[rr, v] - m)
+        inv = 1.0 / (tot * K)
+        for v in range(V):
+            if has[k, v]:
+                out[v] += np.exp(logits[rr, fwd[k, v]] - m) * inv
+    for v in range(V):
+        out[v] = np.log(out[v]) if out[v] > 0 else NEG
+
+
+@njit(**_opts)
 def _finish(r, step, sounding, started, notes, count, done, lo, n):
     """Row r is over: every part still sounding ends at its step (ascending pitch)."""
     for j in range(n):
@@ -34,14 +63,17 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         notes, count,  # each row's parts: (pitch, start step, end step), how many
         ev_step, ev_id, topx, singx,  # the melody: its tokens' steps and ids; its pitch and whether it sings
         lo, n, w0, mw, lead, first, end, cap, voices, hold,  # the codec's layout, the piece's bounds
-        code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at):
+        code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at, K, fwd, has):
     """Up to `iters` tokens for every row (fewer when every row is done): returns (iterations, tokens made).
+    With K readings (K > 1), each row is K rows of the net's state and logits, the music transposed by a shift
+    each: row r draws from their mean (mixed) and each reads what it draws as its shift has it (fwd).
     `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far.
     `pause_at` (a step, or -1): a row that reaches it stops there, its state as it was when it arrived, until
     every row has (or is done): the call returns then."""
-    B = logits.shape[0]
+    B = logits.shape[0] // K
     V = logits.shape[1]
     tok = np.empty(B, np.int32)
+    tokk = np.empty(B * K, np.int32)
     row = np.empty(V, np.float32)
     starts_note = np.zeros(V, np.bool_)  # a part's start: the first n tokens (top_p_notes' nucleus)
     starts_note[:n] = True
@@ -65,9 +97,10 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             st = step[r]
             if 0 <= pause_at <= st:  # arrived: its state kept as it is now
                 paused[r] = True
-                held_h[:, r] = h[:, r]
-                held_c[:, r] = c[:, r]
-                held_logits[r] = logits[r]
+                for rr in range(r * K, r * K + K):
+                    held_h[:, rr] = h[:, rr]
+                    held_c[:, rr] = c[:, rr]
+                    held_logits[rr] = logits[rr]
                 tok[r] = w0
                 continue
             k = nxt[r]
@@ -82,8 +115,9 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
                 continue
             # the mask of what this row may do now
             real = st - lead if st > lead else 0
+            mixed(logits, r, K, fwd, has, row)
             for v in range(V):
-                row[v] = logits[r, v] + base[v]
+                row[v] += base[v]
             under = topx[real]
             lk = lastk[r]
             lq = lastq[r]
@@ -190,12 +224,16 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             if r < trace.shape[0] and traced[r] < trace.shape[1]:
                 trace[r, traced[r]] = tok[r]
                 traced[r] += 1
-        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
+        for r in range(B):  # each reading reads the token as its shift has it
+            for k in range(K):
+                tokk[r * K + k] = fwd[k, tok[r]]
+        advance(tokk, snd, h, c, z, x1, W, lstm, note_state)
         project(h[-1], W, logits)
         it += 1
     for r in range(B):  # the paused rows as they arrived: what they were fed since is forgotten
         if paused[r]:
-            h[:, r] = held_h[:, r]
-            c[:, r] = held_c[:, r]
-            logits[r] = held_logits[r]
+            for rr in range(r * K, r * K + K):
+                h[:, rr] = held_h[:, rr]
+                c[:, rr] = held_c[:, rr]
+                logits[rr] = held_logits[rr]
     return it, made

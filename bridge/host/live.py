@@ -501,6 +501,7 @@ class Live:
         compiled loop's first call: up to a second on a new machine), so that a take's first beat is not late.
         The daemon calls it at start in jam mode along; a take's start calls it for a model not yet warm."""
         from ..generation.along import Along
+        from ..generation.harmonize import transpositions_of
         from ..settings import request_of
 
         s = s or self.settings()
@@ -509,7 +510,7 @@ class Live:
             return
         t0 = time.perf_counter()
         spq = loaded.codec.params["steps_per_quarter"]
-        trial = Along(loaded, request_of(s), voices=3)
+        trial = Along(loaded, request_of(s), voices=3, transpositions=transpositions_of(loaded, s.transpositions))
         trial.decided = spq
         trial.beat([(60, 0, spq), (62, spq, None)], 2 * spq)
         self.along_warm.add(loaded.name)
@@ -517,6 +518,7 @@ class Live:
 
     def start_along(self, now: float) -> dict | None:
         from ..generation.along import Along
+        from ..generation.harmonize import transpositions_of
         from ..settings import request_of
 
         player = self.player
@@ -524,7 +526,8 @@ class Live:
         try:
             loaded = self.along_model(s)
             self.warm_along(loaded, s)
-            along = Along(loaded, request_of(s), voices=s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3)))
+            along = Along(loaded, request_of(s), voices=s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3)),
+                          transpositions=transpositions_of(loaded, s.transpositions))
         except CadenzaError as e:
             log.warning("jam along: %s", e)
             self.phrase.clear()

@@ -91,17 +91,21 @@ def read(path: Path, limits: Limits = Limits(), cancel: threading.Event | None =
         raise CadenzaError(f"{path.name}: cannot read it ({e.strerror or e})") from None
 
 
-def check_cost(loaded, req, limits: Limits, candidates: int = 1) -> None:
+def check_cost(loaded, req, limits: Limits, candidates: int = 1, readings: int = 1) -> None:
     """Refuse, before any work, a request whose estimated cost is over the limit. Every candidate is drawn
-    (harmonize, infill): it costs what a variation does."""
+    (harmonize, infill): it costs what a variation does; so does every reading of harmonize's transpositions."""
     from ..generation import expected_tokens
 
     if not limits.max_tokens:
         return
-    cost = expected_tokens(loaded, dataclasses.replace(req, variations=req.variations * max(1, candidates)))
+    rows = req.variations * max(1, candidates) * max(1, readings)
+    cost = expected_tokens(loaded, dataclasses.replace(req, variations=rows))
     if cost > limits.max_tokens:
-        what = f"{req.variations} variation(s)" + (f" x {candidates} candidates" if candidates > 1 else "")
-        fewer = "beats, variations or candidates" if candidates > 1 else "beats or variations"
+        what = (f"{req.variations} variation(s)" + (f" x {candidates} candidates" if candidates > 1 else "")
+                + (f" x {readings} transpositions" if readings > 1 else ""))
+        fewer = ", ".join(["beats", "variations"] + ["candidates"] * (candidates > 1)
+                          + ["transpositions"] * (readings > 1))
+        fewer = " or ".join(fewer.rsplit(", ", 1))
         raise CadenzaError(
             f"{req.beats:g} beats x {what} of {loaded.name} is about {cost:,} tokens; this daemon allows "
             f"{limits.max_tokens:,} a request (--max-tokens): ask fewer {fewer}")
@@ -364,7 +368,7 @@ class _Work:
 
     # ----- harmonize -------------------------------------------------------------------------------------
     def harmonize(self, task: Harmonize):
-        from ..generation.harmonize import harmonize, melody_of
+        from ..generation.harmonize import harmonize, melody_of, transpositions_of
         from ..music import Track
         from ..settings import MAX_BEATS, request_of
 
@@ -384,7 +388,8 @@ class _Work:
             raise CadenzaError(f"{name} is {beats:,.0f} beats long; harmonize takes at most {MAX_BEATS:,.0f} beats "
                                "a request: send it in sections")
         req = dataclasses.replace(request_of(s), beats=max(beats, 1.0))
-        check_cost(loaded, req, self.limits, s.candidates)
+        readings = transpositions_of(loaded, s.transpositions)
+        check_cost(loaded, req, self.limits, s.candidates, readings)
         voices = s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3))
         self.sink(E.Started(loaded.name, f"harmonizing {beats:g} beats of melody with {loaded.name}, "
                                          f"{voices} parts under it"))
@@ -397,7 +402,7 @@ class _Work:
 
         vel[0] = max(1, min(127, int(round(float(np.median(melody.tracks[0].array[:, 1])) * 0.85))))
         result = harmonize(loaded, melody, req, voices=voices, on_chunk=on_chunk, cancel=self.cancel,
-                           candidates=s.candidates)
+                           candidates=s.candidates, transpositions=readings)
         if result.cancelled:
             if self.late:
                 return E.Failed(f"stopped after {self.limits.max_seconds:g} s, this daemon's limit for one "

@@ -26,3 +26,22 @@ def test_what_harmonize_cannot_draw_never_rules_out_a_real_chorale():
         assert (given[parts] <= every[parts] + 1e-9).all() and given[parts].sum() < every[parts].sum()
         withheld = ids[ids < m0]
         assert not never_drawn(codec, withheld)[:, w0:w0 + mw].any()  # no melody: no wait ruled out
+
+
+def test_three_readings_predict_bachs_parts_better_than_one():
+    """The `transpositions` setting's promise (docs/harmonize.md): the mean of the music read at three
+    transpositions gives the real parts of held-out chorales more probability than the music read as given."""
+    from bridge.generation.harmonize import readings, transpositions_of
+
+    loaded = store.load("chorale-harmony")
+    assert transpositions_of(loaded) == 3 and transpositions_of(store.load("folk-chords")) == 1  # their defaults
+    assert transpositions_of(loaded, 1) == 1  # the setting, when given, wins
+    codec = loaded.codec
+    gen = generator_for(loaded)
+    one = three = 0.0
+    for score in _pieces(loaded, 3):
+        ids = codec.encode(score)
+        drop, parts = never_drawn(codec, ids), ids < 2 * codec.n_pitches
+        one += token_bits(gen, ids, drop)[parts].sum()
+        three += token_bits(gen, ids, drop, readings(codec, 3))[parts].sum()
+    assert three < 0.97 * one

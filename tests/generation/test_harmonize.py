@@ -119,6 +119,10 @@ def test_the_cost_limit_refuses_by_name(harmony, tmp_path):
     one = run_task(Harmonize(Settings(model=str(harmony), seed=1, candidates=1), prime=tune), limits=limits)
     many = run_task(Harmonize(Settings(model=str(harmony), seed=1, candidates=16), prime=tune), limits=limits)
     assert isinstance(one, E.Done) and isinstance(many, E.Failed) and "16 candidates" in many.message
+    # and so is every reading of the transpositions: five readings of four candidates cost twenty rows
+    five = run_task(Harmonize(Settings(model=str(harmony), seed=1, candidates=4, transpositions=5), prime=tune),
+                    limits=limits)
+    assert isinstance(five, E.Failed) and "x 5 transpositions" in five.message and "or transpositions" in five.message
 
 
 def test_the_command_line_says_the_top_line_is_the_melody(harmony, tmp_path):
@@ -130,7 +134,8 @@ def test_the_command_line_says_the_top_line_is_the_melody(harmony, tmp_path):
     assert "the melody as given (the top line)" in ran.stdout and (tmp_path / "h.mid").is_file()
 
 
-def test_along_decides_each_beat_from_the_past_only_and_remembers_a_bounded_melody(harmony):
+@pytest.mark.parametrize("transpositions", [1, 3])
+def test_along_decides_each_beat_from_the_past_only_and_remembers_a_bounded_melody(harmony, transpositions):
     """Jam mode along's model (bridge.generation.along): the parts of a beat never depend on what is played after
     it is decided; every part starts within its beat with its whole length; memory follows the given melody."""
     from bridge import store
@@ -141,7 +146,7 @@ def test_along_decides_each_beat_from_the_past_only_and_remembers_a_bounded_melo
     tune = [(p, 12 * k, 12 * k + 11) for k, (p, _) in enumerate(TUNE)]
 
     def play(known_until):
-        along = Along(loaded, Request(seed=2), voices=3)
+        along = Along(loaded, Request(seed=2), voices=3, transpositions=transpositions)
         along.decided = 12
         out = []
         for b in range(1, 16):
@@ -157,7 +162,8 @@ def test_along_decides_each_beat_from_the_past_only_and_remembers_a_bounded_melo
     assert whole and [n for n in whole if n[1] < 12 * 9] == [n for n in cut if n[1] < 12 * 9]
 
 
-def test_the_model_reads_the_stream_its_codec_writes(harmony):
+@pytest.mark.parametrize("transpositions", [1, 3])
+def test_the_model_reads_the_stream_its_codec_writes(harmony, transpositions):
     """What the model reads while it harmonizes is what the codec writes for the melody and the parts it drew:
     the same tokens in the same order (ends before starts, ascending; no two waits in a row; nothing before the
     tune), so every draw is made from a state the model was trained on."""
@@ -171,7 +177,8 @@ def test_the_model_reads_the_stream_its_codec_writes(harmony):
     pickup = [(67, 0.5, 0.5, 90)] + [(p, 1 + i, 1.0, 90) for i, (p, _) in enumerate(TUNE)]  # it starts off the beat
     melody = Score.from_beats(pickup, qpm=90.0)
     for seed in range(3):
-        h = harmonize(loaded, melody, Request(seed=seed, sampling=Sampling(temperature=1.5)), read=True)
+        h = harmonize(loaded, melody, Request(seed=seed, sampling=Sampling(temperature=1.5)), read=True,
+                      transpositions=transpositions)
         fed = h.read[0].tolist()
         both = melody.replace(tracks=(melody.tracks[0], Track(h.parts[0], name="parts")))
         written = loaded.codec.encode(both).tolist()
@@ -227,3 +234,37 @@ def test_no_part_is_held_longer_than_max_hold(harmony):
             h = harmonize(loaded, melody, Request(seed=seed, max_hold=hold, sampling=Sampling(temperature=1.5)))
             lengths = (h.parts[0][:, 3] - h.parts[0][:, 2]) / melody.tpq
             assert len(lengths) and lengths.max() <= (HOLD_BEATS if hold is None else hold) + 1e-9
+
+
+def test_each_reading_is_the_music_transposed_and_the_draw_is_their_mean(harmony):
+    """With `transpositions`, reading k reads every token as the music moved by SHIFTS[k] semitones would be
+    written (melody and parts alike), and the compiled loop draws from the mean of the readings' probabilities,
+    each token's taken where its reading has it, as the numpy mixture (which the bench scores by) says."""
+    from bridge import store
+    from bridge.generation.harmonize import SHIFTS, mixture, readings
+    from bridge.generation.harmonize_kernels import mixed
+    from bridge.music import Score
+    from bridge.music.score import Track
+    from bridge.music.transforms import transpose
+
+    codec = store.load(str(harmony)).codec
+    fwd, has = readings(codec, 5)
+    melody = Score.from_beats([(p, sum(d for _, d in TUNE[:i]), d, 90) for i, (p, d) in enumerate(TUNE)], qpm=90.0)
+    parts = Score.from_beats([(p - 12, i * 2.0, 2.0, 80) for i, (p, _) in enumerate(TUNE[::2])], qpm=90.0)
+    both = melody.replace(tracks=(melody.tracks[0], Track(parts.tracks[0].array, name="parts")))
+    ids = codec.encode(both)
+    for k, shift in enumerate(SHIFTS):
+        assert has[k][ids].all()
+        assert fwd[k][ids].tolist() == codec.encode(transpose(both, shift)).tolist()
+    assert not has[1][codec.params["high"] - codec.params["low"]]  # the highest start has no semitone up
+    rng = np.random.default_rng(0)
+    logits = (rng.normal(size=(2 * 3, codec.vocab_size)) * 3).astype(np.float32)
+    f3, h3 = readings(codec, 3)
+    for r in range(2):
+        out = np.empty(codec.vocab_size, np.float32)
+        mixed(logits, r, 3, f3, h3, out)
+        want = mixture(logits[3 * r:3 * r + 3], f3, h3)
+        assert np.allclose(np.exp(out), np.exp(want), atol=1e-6) and np.exp(want).sum() <= 1 + 1e-6
+    one = np.empty(codec.vocab_size, np.float32)
+    mixed(logits, 0, 1, *readings(codec, 1), one)
+    assert np.array_equal(one, logits[0])  # one reading: the logits as they are
