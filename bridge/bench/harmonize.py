@@ -11,7 +11,7 @@ model's split is the same hash, so they are held out from it too), one run:
   harmony model's melody tokens, which are given) goes to the rest, and given the melody, so does a wait's past
   the melody's next note (harmonize reads the melody there); the harmony model reads the music at the
   `transpositions` setting's count of transpositions (default: the model's own, 3 for chorale-harmony:
-  bridge.generation.harmonize `readings`, whose mean harmonize draws from), the baseline both as it is and read the same way (`baseline_same_readings`). The
+  bridge.generation.harmonize `readings`, whose pooled distribution harmonize draws from), the baseline both as it is and read the same way (`baseline_same_readings`). The
   same harmony model's bits over every token, as the net gives them, are printed beside
   (`given_melody_every_token`).
 - **harmony** of generated parts against the real ones under the same melodies (bridge.music.voicing):
@@ -31,7 +31,7 @@ def token_bits(gen, ids: np.ndarray, drop: np.ndarray | None = None, readings=No
     """(N,) bits of each token after the ones before it (an empty start), by a compiled generator. `drop`
     (N, V) bool: the tokens that cannot come at each place, their share given to the rest. `readings`: (fwd, has)
     of bridge.generation.harmonize.readings: the stream read at each of their transpositions at once, each token
-    scored by the mean of their distributions (as harmonize draws with `transpositions`)."""
+    scored by their pooled distribution (harmonize.mixture, as harmonize draws with `transpositions`)."""
     from ..generation.harmonize import mixture
 
     logits, state = gen.prime(np.zeros(0, np.int32))

@@ -46,7 +46,8 @@ class Along:
         self.onp = codec.onset_pitches()
         self.mask = make_mask(self.onp, req.scale, req.pitch_range, forbid=(codec.eos,) if codec.eos is not None else ())
         self.base = self.mask  # and the key prior of the melody played so far, each beat (beat())
-        # the music read at `transpositions` transpositions at once, each draw from their mean (harmonize's readings)
+        # the music read at `transpositions` transpositions at once, each draw from their pooled distribution
+        # (harmonize's readings and mixture)
         self.fwd, self.has = readings(codec, transpositions)
         self.logits, self.state = self.gen.prime(np.zeros(0, np.int32))
         if transpositions > 1:

@@ -21,9 +21,9 @@ next before it writes the chord under it). What is drawn is held to what the par
 Variations are one batch, one row each (with candidates, `candidates` rows each, judged at every bar line);
 each row keeps its own place in time. With `transpositions` above 1, each row is that many rows of the net,
 the music (melody and parts) read as given and a semitone up, down, ... (`readings`), and every part token is
-drawn from the mean of their distributions (`mixture`; compiled, `harmonize_kernels.mixed`). The loop is compiled (bridge.generation.harmonize_kernels). Draws are
-seeded by (seed, row, token) as in the continuation's loop (bridge.generation.kernels), so a seed gives the
-same parts.
+drawn from the geometric mean of their distributions (`mixture`; compiled, `harmonize_kernels.mixed`). The
+loop is compiled (bridge.generation.harmonize_kernels). Draws are seeded by (seed, row, token) as in the
+continuation's loop (bridge.generation.kernels), so a seed gives the same parts.
 """
 from __future__ import annotations
 
@@ -94,14 +94,18 @@ def readings(codec, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mixture(logits: np.ndarray, fwd: np.ndarray, has: np.ndarray) -> np.ndarray:
-    """(V,) log-probabilities: the mean of K readings' distributions ((K, V) logits), each token's taken from
-    where its reading has it (harmonize_kernels.mixed, in numpy)."""
+    """(V,) log-probabilities: the K readings' distributions ((K, V) logits) pooled by their geometric mean,
+    each token's log-probability taken from where its reading has it, averaged over the readings that have it,
+    then normalised (harmonize_kernels.mixed, in numpy)."""
     x = logits.astype(np.float64)
-    p = np.exp(x - x.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    out = (np.take_along_axis(p, fwd.astype(np.int64), 1) * has).sum(0) / len(p)
-    with np.errstate(divide="ignore"):
-        return np.log(out)
+    x = x - x.max(1, keepdims=True)
+    lp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    got = np.take_along_axis(lp, fwd.astype(np.int64), 1)
+    n = has.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(n > 0, (got * has).sum(0) / np.maximum(n, 1), -np.inf)
+    top = out[np.isfinite(out)].max()
+    return out - (top + np.log(np.exp(out - top).sum()))
 
 
 def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=None, cancel=None,
@@ -116,8 +120,8 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     classes: bridge.music.voicing) is copied into the others, and all go on from it; at the end the best is
     kept. `cancel`: an Event checked between chunks. `read` (one candidate): also every token the model
     read, per variation (Harmony.read). `transpositions`: the model reads the music (melody and parts) at this
-    many of SHIFTS at once, and each part token is drawn from the mean of their distributions (a net trained
-    on every transposition judges each a little differently; their mean predicts Bach's parts better)."""
+    many of SHIFTS at once, and each part token is drawn from the geometric mean of their distributions (a net
+    trained on every transposition judges each a little differently; pooled, they predict Bach's parts better)."""
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
                  int(transpositions))
 

@@ -17,8 +17,9 @@ HALF = NEG / np.float32(2)
 @njit(**_opts)
 def mixed(logits, r, K, fwd, has, out):
     """Row r's distribution: with one reading (K 1), its logits as they are; with K readings (rows r*K ... of
-    `logits`, the music transposed by each of K shifts), the log of the mean of their probabilities, each
-    token's taken from where that reading has it (fwd), where it has it at all (has)."""
+    `logits`, the music transposed by each of K shifts), the mean of their log-probabilities (a geometric mean:
+    each token's taken from where its reading has it (fwd), over the readings that have it at all (has);
+    unnormalised: the draw normalises)."""
     V = out.shape[0]
     if K == 1:
         for v in range(V):
@@ -35,12 +36,16 @@ def mixed(logits, r, K, fwd, has, out):
         tot = 0.0
         for v in range(V):
             tot += np.exp(logits[rr, v] - m)
-        inv = 1.0 / (tot * K)
+        norm = m + np.log(tot)
         for v in range(V):
             if has[k, v]:
-                out[v] += np.exp(logits[rr, fwd[k, v]] - m) * inv
+                out[v] += logits[rr, fwd[k, v]] - norm
     for v in range(V):
-        out[v] = np.log(out[v]) if out[v] > 0 else NEG
+        n = 0
+        for k in range(K):
+            if has[k, v]:
+                n += 1
+        out[v] = out[v] / n if n > 0 else NEG
 
 
 @njit(**_opts)

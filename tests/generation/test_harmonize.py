@@ -238,8 +238,9 @@ def test_no_part_is_held_longer_than_max_hold(harmony):
 
 def test_each_reading_is_the_music_transposed_and_the_draw_is_their_mean(harmony):
     """With `transpositions`, reading k reads every token as the music moved by SHIFTS[k] semitones would be
-    written (melody and parts alike), and the compiled loop draws from the mean of the readings' probabilities,
-    each token's taken where its reading has it, as the numpy mixture (which the bench scores by) says."""
+    written (melody and parts alike), and the compiled loop draws from the geometric mean of the readings'
+    probabilities, each token's taken where its reading has it, as the numpy mixture (which the bench scores by)
+    says."""
     from bridge import store
     from bridge.generation.harmonize import SHIFTS, mixture, readings
     from bridge.generation.harmonize_kernels import mixed
@@ -262,9 +263,15 @@ def test_each_reading_is_the_music_transposed_and_the_draw_is_their_mean(harmony
     f3, h3 = readings(codec, 3)
     for r in range(2):
         out = np.empty(codec.vocab_size, np.float32)
-        mixed(logits, r, 3, f3, h3, out)
+        mixed(logits, r, 3, f3, h3, out)  # unnormalised: the draw normalises
         want = mixture(logits[3 * r:3 * r + 3], f3, h3)
-        assert np.allclose(np.exp(out), np.exp(want), atol=1e-6) and np.exp(want).sum() <= 1 + 1e-6
+        got = out.astype(np.float64) - np.log(np.exp(out.astype(np.float64) - out.max()).sum()) - out.max()
+        assert np.allclose(np.exp(got), np.exp(want), atol=1e-6) and abs(np.exp(want).sum() - 1) < 1e-9
+        # the geometric mean: where every reading has the token, the mean of their log-probabilities, normalised
+        lp = [logits[3 * r + k] - np.log(np.exp(logits[3 * r + k].astype(np.float64)).sum()) for k in range(3)]
+        both = h3.all(0)
+        mean = np.mean([lp[k][f3[k]] for k in range(3)], 0)
+        assert np.allclose((want - mean)[both], (want - mean)[both][0], atol=1e-5)
     one = np.empty(codec.vocab_size, np.float32)
     mixed(logits, 0, 1, *readings(codec, 1), one)
     assert np.array_equal(one, logits[0])  # one reading: the logits as they are
