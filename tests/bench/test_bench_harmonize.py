@@ -45,3 +45,23 @@ def test_three_readings_predict_bachs_parts_better_than_one():
         one += token_bits(gen, ids, drop)[parts].sum()
         three += token_bits(gen, ids, drop, readings(codec, 3))[parts].sum()
     assert three < 0.97 * one
+
+
+def test_at_the_defaults_a_melody_of_about_870_beats_meets_the_daemons_cost_limit():
+    """docs/harmonize.md: every candidate and every reading counts against --max-tokens; with chorale-harmony's
+    defaults (4 candidates, 3 readings) about 870 beats of melody reach the default limit, refused by name."""
+    import pytest
+
+    from bridge.errors import CadenzaError
+    from bridge.generation import Request
+    from bridge.generation.harmonize import transpositions_of
+    from bridge.host.config import ServeConfig
+    from bridge.settings import BY_NAME
+    from bridge.tasks.run import Limits, check_cost
+
+    loaded = store.load("chorale-harmony")
+    limits = Limits(max_tokens=ServeConfig().max_tokens)
+    candidates, readings = BY_NAME["candidates"].default, transpositions_of(loaded)
+    check_cost(loaded, Request(beats=850), limits, candidates, readings)
+    with pytest.raises(CadenzaError, match="x 4 candidates x 3 transpositions .* or transpositions"):
+        check_cost(loaded, Request(beats=890), limits, candidates, readings)
