@@ -193,8 +193,8 @@ SPEC: tuple[Setting, ...] = (
             tasks=("harmonize", "infill")),
     Setting("transpositions", int, 0, "harmonize: the model reads the melody and its parts at this many "
             "transpositions at once (as given, a semitone up, down, two up, two down) and draws each part from the "
-            "geometric mean of what they expect (docs/harmonize.md); 1: as given, the fastest; 0: the model's own (its card's "
-            "harmonize.transpositions: 3 for chorale-harmony, else 1)", 0, 5, tasks=("harmonize",)),
+            "geometric mean of what they expect (docs/harmonize.md); 1: as given, the fastest; 0: the model's own "
+            "(its card's harmonize.transpositions: 3 for chorale-harmony, else 1)", 0, 5, tasks=("harmonize",)),
     Setting("with_drums", int, 1, "continue: where the prime has drums, 1 continues them with the drums model "
             "too (one output, both parts); 0 keeps them as they were", 0, 1, tasks=("continue",)),
     Setting("render", str, "", "also write each output as audio", choices=("",) + RENDER_FORMATS),

@@ -139,8 +139,8 @@ BENCHES: dict[str, Bench] = {
          arg("--candidates", type=int, default=4, help="parts drawn per melody, the best kept (default 4)"),
          arg("--key-prior", type=float, default=None, help="the key_prior setting (default: the setting's)"),
          arg("--transpositions", type=int, default=None, help="the transpositions setting: readings of the music "
-                                                             "whose mean the parts are drawn from and scored by "
-                                                             "(default: the setting's)")),
+                                                             "whose pooled distribution the parts are drawn from and "
+                                                             "scored by (default: the model's own)")),
         "On held-out pieces: bits per part token of the real parts given the melody, with it withheld and by the "
         "unconditional model; on-beat chord tones, parallels, parts above the melody and voice ranges of "
         "generated parts against the real ones; 8 bars harmonized.",
@@ -155,7 +155,7 @@ BENCHES: dict[str, Bench] = {
          arg("--qpm", type=float, nargs="+", default=[60.0, 120.0, 180.0], help="tempi (default 60 120 180)"),
          arg("--seed", type=int, default=0),
          arg("--transpositions", type=int, default=None, help="the transpositions setting, live, offline and told "
-                                                             "the past bar alike (default: the setting's)")),
+                                                             "the past bar alike (default: the model's own)")),
         "A daemon in jam mode along on its steady clock; a test player sends held-out melodies over OSC "
         "(/cadenza/note) in real time. Per tempo: beats decided on time, MIDI-out timing error, decision time, and "
         "the melody's on-beat notes among the parts' pitch classes, live against offline harmonize and Bach.",

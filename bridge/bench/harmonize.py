@@ -11,9 +11,9 @@ model's split is the same hash, so they are held out from it too), one run:
   harmony model's melody tokens, which are given) goes to the rest, and given the melody, so does a wait's past
   the melody's next note (harmonize reads the melody there); the harmony model reads the music at the
   `transpositions` setting's count of transpositions (default: the model's own, 3 for chorale-harmony:
-  bridge.generation.harmonize `readings`, whose pooled distribution harmonize draws from), the baseline both as it is and read the same way (`baseline_same_readings`). The
-  same harmony model's bits over every token, as the net gives them, are printed beside
-  (`given_melody_every_token`).
+  bridge.generation.harmonize `readings`, whose pooled distribution harmonize draws from), the baseline both
+  as it is and read the same way (`baseline_same_readings`). The same harmony model's bits over every token,
+  as the net gives them, are printed beside (`given_melody_every_token`).
 - **harmony** of generated parts against the real ones under the same melodies (bridge.music.voicing):
   the share of the melody's on-beat notes whose pitch class the parts sound, parallel fifths and octaves
   per 100 voice-pair motions, moments with a part above the melody, parts in their voice's range.
@@ -149,9 +149,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
             bp = base.codec.params
             mq = quantize_notes(melody, bp["steps_per_quarter"], bp["low"], bp["high"])
             mask = _baseline_part_tokens(base.codec, bids, mq)
-            for key, how in (("baseline", None), ("baseline_same_readings", readings(base.codec, R) if R > 1 else None)):
-                if key == "baseline_same_readings" and how is None:
-                    continue
+            for key, how in [("baseline", None)] + [("baseline_same_readings", readings(base.codec, R))] * (R > 1):
                 b = token_bits(generator_for(base), bids, never_drawn(base.codec, bids), how)
                 bits[key][0] += b[mask].sum()
                 bits[key][1] += int(mask.sum())

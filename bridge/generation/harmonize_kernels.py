@@ -71,7 +71,7 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at, K, fwd, has):
     """Up to `iters` tokens for every row (fewer when every row is done): returns (iterations, tokens made).
     With K readings (K > 1), each row is K rows of the net's state and logits, the music transposed by a shift
-    each: row r draws from their mean (mixed) and each reads what it draws as its shift has it (fwd).
+    each: row r draws from their geometric mean (mixed) and each reads what it draws as its shift has it (fwd).
     `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far.
     `pause_at` (a step, or -1): a row that reaches it stops there, its state as it was when it arrived, until
     every row has (or is done): the call returns then."""
