@@ -70,10 +70,20 @@ def melody_of(score: Score, name: str = "the melody") -> Score:
     return top_line(one)
 
 
+def own(loaded, key: str, asked: int = 0, default: int = 1) -> int:
+    """A harmonize setting where 0 means the model's own: `asked`, else the card's `harmonize.<key>`, else
+    `default`."""
+    return int(asked) or int(loaded.meta.get("harmonize", {}).get(key, default))
+
+
 def transpositions_of(loaded, asked: int = 0) -> int:
-    """The readings a harmonize of `loaded` makes: those asked, or (0) the model's own, its card's
-    `harmonize.transpositions` (1 where it says none)."""
-    return int(asked) or int(loaded.meta.get("harmonize", {}).get("transpositions", 1))
+    """The readings a harmonize of `loaded` makes: those asked, or (0) the model's own (1 where it says none)."""
+    return own(loaded, "transpositions", asked, 1)
+
+
+def voices_of(loaded, asked: int = 0) -> int:
+    """The parts under the melody: those asked, or (0) the model's own (three, a chorale's, where it says none)."""
+    return own(loaded, "voices", asked, 3)
 
 
 def readings(codec, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -518,7 +518,7 @@ class Live:
 
     def start_along(self, now: float) -> dict | None:
         from ..generation.along import Along
-        from ..generation.harmonize import transpositions_of
+        from ..generation.harmonize import transpositions_of, voices_of
         from ..settings import request_of
 
         player = self.player
@@ -526,7 +526,7 @@ class Live:
         try:
             loaded = self.along_model(s)
             self.warm_along(loaded, s)
-            along = Along(loaded, request_of(s), voices=s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3)),
+            along = Along(loaded, request_of(s), voices=voices_of(loaded, s.voices),
                           transpositions=transpositions_of(loaded, s.transpositions))
         except CadenzaError as e:
             log.warning("jam along: %s", e)

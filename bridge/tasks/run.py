@@ -368,7 +368,7 @@ class _Work:
 
     # ----- harmonize -------------------------------------------------------------------------------------
     def harmonize(self, task: Harmonize):
-        from ..generation.harmonize import harmonize, melody_of, transpositions_of
+        from ..generation.harmonize import harmonize, melody_of, transpositions_of, voices_of
         from ..music import Track
         from ..settings import MAX_BEATS, request_of
 
@@ -390,7 +390,7 @@ class _Work:
         req = dataclasses.replace(request_of(s), beats=max(beats, 1.0))
         readings = transpositions_of(loaded, s.transpositions)
         check_cost(loaded, req, self.limits, s.candidates, readings)
-        voices = s.voices or int(loaded.meta.get("harmonize", {}).get("voices", 3))
+        voices = voices_of(loaded, s.voices)
         self.sink(E.Started(loaded.name, f"harmonizing {beats:g} beats of melody with {loaded.name}, "
                                          f"{voices} parts under it"))
         vel = [0]
