@@ -47,8 +47,9 @@ def test_ping_set_status_and_errors_route_to_the_sender(daemon, replies):
 
 
 def test_a_continuation_is_started_streamed_and_done(daemon, replies):
+    # seeded: a chorale model may rest through 4 beats (about 1 draw in 60); seed 2 plays notes, every time
     daemon.server.handle(message("/cadenza/continue", [7, 60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, "beats", 4.0,
-                                                       "write_file", 0, "midi", 0]), SENDER)
+                                                       "write_file", 0, "midi", 0, "seed", 2]), SENDER)
     done = wait_for(replies, "/cadenza/done", 7)
     mine = [r[1] for r in replies if r[2][:1] == [7]]
     assert mine[0] == "/cadenza/started" and "/cadenza/notes" in mine and mine[-1] == "/cadenza/done"

@@ -235,8 +235,9 @@ def test_timed_osc_bundles_carry_when_each_note_sounds(tmp_path):
     c = Client(d.server.address[1])
     try:
         sent = time.time()
+        # seeded: a chorale model may rest through 4 beats (about 1 draw in 60); seed 2 plays 12 notes, every time
         c.send("/cadenza/continue", 3, 60, 0.0, 1.0, 90, 64, 1.0, 1.0, 90, "beats", 4.0, "timed", 1, "latency", 0.5,
-               "qpm", 120.0, "write_file", 0)
+               "qpm", 120.0, "write_file", 0, "seed", 2)
         bundles, notes, _ = c.timed()
     finally:
         c.close()
