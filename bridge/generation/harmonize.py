@@ -19,7 +19,9 @@ next before it writes the chord under it). What is drawn is held to what the par
 - no part held longer than `max_hold` beats (8 by default): time waits for its end.
 
 Variations are one batch, one row each (with candidates, `candidates` rows each, judged at every bar line);
-each row keeps its own place in time. With `transpositions` above 1, each row is that many rows of the net,
+each row keeps its own place in time, and from two rows up the batch runs as two halves on two cores (the
+compiled loop releases Python's lock; a row's draws are seeded by its place in the whole batch, so the parts
+are the same either way). With `transpositions` above 1, each row is that many rows of the net,
 the music (melody and parts) read as given and a semitone up, down, ... (`readings`), and every part token is
 drawn from the geometric mean of their distributions (`mixture`; compiled, `harmonize_kernels.mixed`). The
 loop is compiled (bridge.generation.harmonize_kernels). Draws are seeded by (seed, row, token) as in the
@@ -119,7 +121,8 @@ def mixture(logits: np.ndarray, fwd: np.ndarray, has: np.ndarray) -> np.ndarray:
 
 
 def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=None, cancel=None,
-              chunk: int = 64, candidates: int = 1, read: bool = False, transpositions: int = 1) -> Harmony:
+              chunk: int = 64, candidates: int = 1, read: bool = False, transpositions: int = 1,
+              split: bool = True) -> Harmony:
     """Parts under `melody` (one line, as melody_of gives it) for each variation of `req`.
 
     `on_chunk(rows)`: per variation the part notes finished since the last call, as (pitch, start beat,
@@ -131,9 +134,35 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     kept. `cancel`: an Event checked between chunks. `read` (one candidate): also every token the model
     read, per variation (Harmony.read). `transpositions`: the model reads the music (melody and parts) at this
     many of SHIFTS at once, and each part token is drawn from the geometric mean of their distributions (a net
-    trained on every transposition judges each a little differently; pooled, they predict Bach's parts better)."""
+    trained on every transposition judges each a little differently; pooled, they predict Bach's parts better).
+    `split`: two rows or more (variations times candidates) run as two halves, one a core (runner.halves): the
+    same parts as in one, sooner."""
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
-                 int(transpositions))
+                 int(transpositions), split)
+
+
+class _Half:
+    """Rows a to b of a harmonize batch, run on a core of their own: the net's h and c for their R readings each,
+    contiguous (the kernel's layout), and their scratch. `whole`: the only half, the state itself (no copies)."""
+
+    def __init__(self, a: int, b: int, R: int, state: dict, z: np.ndarray, x1: np.ndarray, whole: bool):
+        self.a, self.b, self.whole = a, b, whole
+        self.net = slice(a * R, b * R)
+        self.h, self.c = (state["h"], state["c"]) if whole else (None, None)
+        self.z, self.x1 = (z, x1) if whole else (z[self.net].copy(), x1[self.net].copy())
+        self.take(state)
+
+    def take(self, state: dict) -> None:
+        """The state's h and c for these rows, as they are now (after the bar line's copies)."""
+        if not self.whole:
+            self.h = np.ascontiguousarray(state["h"][:, self.net])
+            self.c = np.ascontiguousarray(state["c"][:, self.net])
+
+    def give(self, state: dict) -> None:
+        """These rows' h and c back into the state (before the bar line's judging copies rows)."""
+        if not self.whole:
+            state["h"][:, self.net] = self.h
+            state["c"][:, self.net] = self.c
 
 
 def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
@@ -149,13 +178,14 @@ def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
 
 
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
-          read: bool = False, candidates: int = 1, transpositions: int = 1) -> Harmony:
+          read: bool = False, candidates: int = 1, transpositions: int = 1, split: bool = True) -> Harmony:
     """Parts under the melody for each variation of `req`, `candidates` rows each (harmonize's loop)."""
     from ..music import voicing
     from . import harmonize_kernels
     from .constraints import key_prior
     from .constraints import mask as make_mask
     from .decode import generator_for
+    from .runner import halves, halves_pool
     from .sampling import STRATEGIES
 
     codec = loaded.codec
@@ -231,11 +261,12 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]
     vel = max(1, min(127, int(round(vel * 0.85))))  # the parts a little under the tune
 
-    def parts_of(triples) -> np.ndarray:
-        """Stream-step parts (pitch, start, end) as notes in the melody's ticks, sorted."""
-        arr = [(q, vel, int(round((a - lead) * f)), int(round((b - lead) * f))) for q, a, b in triples
-               if b - lead > 0]
-        a = np.array(arr, np.int64).reshape(-1, 4)
+    def parts_of(triples: np.ndarray) -> np.ndarray:
+        """Stream-step parts, (N, 3) pitch, start, end, as notes in the melody's ticks, sorted."""
+        t = np.asarray(triples, np.int64).reshape(-1, 3)
+        t = t[t[:, 2] - lead > 0]
+        a = np.column_stack([t[:, 0], np.full(len(t), vel, np.int64), np.round((t[:, 1] - lead) * f),
+                             np.round((t[:, 2] - lead) * f)]).astype(np.int64)
         a[:, 2] = np.maximum(a[:, 2], 0)
         return a[np.lexsort((a[:, 0], a[:, 2]))] if len(a) else a
 
@@ -254,9 +285,11 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     def judged(r: int, since: int, at: int | None) -> float:
         """Row r's parts from stream step `since` to `at` (those sounding then ended there; None: the end)
         against the melody there. Before `since` the candidates are alike (copied at the bar line before)."""
-        triples = [t for t in notes[r, :count[r]].tolist() if t[2] > since]
+        triples = notes[r, :count[r]]
+        triples = triples[triples[:, 2] > since]
         if at is not None:
-            triples += [(q, int(started[r, q]), at) for q in np.flatnonzero(sounding[r]).tolist()]
+            q = np.flatnonzero(sounding[r])
+            triples = np.concatenate([triples, np.column_stack([q, started[r, q], np.full(len(q), at)])])
         tune = real[real[:, 3] > (since - lead) * f]
         if at is not None:
             tune = tune[tune[:, 2] < (at - lead) * f]
@@ -289,32 +322,57 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             if not len(later) or later[0] >= end:
                 break
             marks.append(int(later[0]))
+    # the rows in two halves, one a core (the kernel releases Python's lock), from two rows up: each half its
+    # own contiguous state (its rows' slices of the arrays above, the net's h and c copied out and back around
+    # each bar line's judging); a row draws what it draws in one call (its draws are seeded by its row)
+    spans = halves(B, split)
+    halves_ = [_Half(a, b, R, state, z, x1, len(spans) == 1) for a, b in spans]
+    rows = (rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced, notes, count)
+
+    def go(half, at) -> int:
+        a, b = half.a, half.b
+        lg, sn = logits[a * R:b * R], state["sounding"][a * R:b * R]
+        return harmonize_kernels.run(
+            chunk, lg, args[0], half.h, half.c, sn, half.z, half.x1, *args[6:], *(x[a:b] for x in rows),
+            ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold, code,
+            np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed,
+            trace[a:b] if len(trace) else trace, traced[a:b], at, R, fwd, has, a)[1]
+
+    def over(half, at) -> bool:
+        """The half has nothing to do before the bar line `at` (-1: before the end)."""
+        live = ~done[half.a:half.b]
+        return not live.any() or (at >= 0 and bool((rows_step[half.a:half.b][live] >= at).all()))
+
     since = -1
     for at in marks + [-1]:
-        while not done.all():
-            _, made = harmonize_kernels.run(
-                chunk, logits, *args, rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced,
-                notes, count, ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold,
-                code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed, trace, traced, at,
-                R, fwd, has)
-            tokens += made
+        while True:
+            todo = [x for x in halves_ if not over(x, at)]
+            if not todo:
+                break
+            if len(todo) == 1:
+                tokens += go(todo[0], at)
+            else:
+                other = halves_pool().submit(go, todo[1], at)
+                tokens += go(todo[0], at) + other.result()
             if K == 1:
                 flush()
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
-            if at >= 0 and (rows_step[~done] >= at).all():  # every candidate at the bar line
-                break
         if cancelled:
             break
         if at >= 0:
+            for x in halves_:
+                x.give(state)
             choose(since, at)
+            for x in halves_:
+                x.take(state)
             flush()
             since = at - 2 * spq  # the next bar judged with the motion into it
     if K > 1:
         choose(since, None)
         if not cancelled:
             flush()
-    parts = [parts_of(notes[r, :count[r]].tolist()) for r in best.tolist()]
+    parts = [parts_of(notes[r, :count[r]]) for r in best.tolist()]
     return Harmony(parts, tokens, time.perf_counter() - t0, cancelled,
                    [trace[r, :traced[r]] for r in best.tolist()] if read else None)

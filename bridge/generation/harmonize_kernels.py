@@ -68,13 +68,14 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         notes, count,  # each row's parts: (pitch, start step, end step), how many
         ev_step, ev_id, topx, singx,  # the melody: its tokens' steps and ids; its pitch and whether it sings
         lo, n, w0, mw, lead, first, end, cap, voices, hold,  # the codec's layout, the piece's bounds
-        code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at, K, fwd, has):
+        code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at, K, fwd, has, r0):
     """Up to `iters` tokens for every row (fewer when every row is done): returns (iterations, tokens made).
     With K readings (K > 1), each row is K rows of the net's state and logits, the music transposed by a shift
     each: row r draws from their geometric mean (mixed) and each reads what it draws as its shift has it (fwd).
     `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far.
     `pause_at` (a step, or -1): a row that reaches it stops there, its state as it was when it arrived, until
-    every row has (or is done): the call returns then."""
+    every row has (or is done): the call returns then. `r0`: the first row's index in the whole batch (its draws
+    are seeded by it: rows run in two calls at once, one a core, draw what they draw in one)."""
     B = logits.shape[0] // K
     V = logits.shape[1]
     tok = np.empty(B, np.int32)
@@ -130,6 +131,7 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             highest = -1
             any_must = False
             overdue = False
+            low_must = lo + n  # the lowest part that must end at this step: no end above it comes before it
             due = mw + 1  # steps until the first part sounding has been held as long as a part may be
             for j in range(n):
                 q = lo + j
@@ -140,9 +142,11 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
                         due = hold - (st - started[r, q])
                     if started[r, q] != st and q >= under:
                         any_must = True  # the melody has come down to it: it ends first
+                        low_must = min(low_must, q)
                     if 0 < hold <= st - started[r, q]:
                         any_must = True  # held as long as a part may be: it ends now
                         overdue = True
+                        low_must = min(low_must, q)
             closed = voiced >= voices or st < lead or real < first  # no part before the tune
             for j in range(n):
                 q = lo + j
@@ -155,6 +159,8 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
                     row[n + j] += NEG
                 # the codec's order at a step: ends, then starts, each in ascending pitch
                 if (lk == 2 or (lk == 1 and q <= lq)) and not must:
+                    row[n + j] += NEG
+                if q > low_must:  # ends go up in pitch: a part that must end goes before any above it
                     row[n + j] += NEG
                 if (lk == 2 and q <= lq) or any_must:
                     row[j] += NEG
@@ -197,7 +203,7 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             if not open_part:  # nothing but time can move: the wait the codec writes, up to what comes next
                 t = w0 + max(1, min(gap, mw)) - 1
             else:
-                t = sample_row(row, code, temperature, top_k, top_p, top_n, seed, r, produced[r], starts_note)
+                t = sample_row(row, code, temperature, top_k, top_p, top_n, seed, r0 + r, produced[r], starts_note)
             if row[t] <= HALF:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
                 t = w0
             tok[r] = t

@@ -17,18 +17,20 @@ def _sounding(notes: np.ndarray, t: int) -> np.ndarray:
     return notes[(notes[:, 2] <= t) & (notes[:, 3] > t), 0] if len(notes) else np.zeros(0, np.int64)
 
 
+def _on(notes: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """(len(ticks), len(notes)): whether each note sounds at each tick (started at or before it, not ended)."""
+    return (notes[None, :, 2] <= ticks[:, None]) & (notes[None, :, 3] > ticks[:, None])
+
+
 def chord_tone_share(melody: np.ndarray, parts: np.ndarray, tpq: int) -> tuple[int, int]:
     """(agreeing, counted): of the melody's notes starting on a beat (a whole quarter note), how many
     have their pitch class among the pitch classes the parts sound at that moment (none sounding: counted,
     not agreeing)."""
-    agree = counted = 0
-    for p, _, s, _ in melody.tolist():
-        if s % tpq:
-            continue
-        counted += 1
-        pcs = set((_sounding(parts, s) % 12).tolist())
-        agree += (p % 12) in pcs
-    return agree, counted
+    on_beat = melody[melody[:, 2] % tpq == 0]
+    if not len(on_beat) or not len(parts):
+        return 0, len(on_beat)
+    same = (parts[None, :, 0] % 12) == (on_beat[:, None, 0] % 12)
+    return int((same & _on(parts, on_beat[:, 2])).any(1).sum()), len(on_beat)
 
 
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])  # Krumhansl-Kessler
@@ -103,12 +105,11 @@ def rule_chords(melody: np.ndarray, ticks: list[int], tpq: int) -> np.ndarray:
 def slices(melody: np.ndarray, parts: np.ndarray) -> list[tuple[int, list[int]]]:
     """(tick, pitches sounding from the top) at every onset, the melody's note first where one sounds."""
     times = np.unique(np.concatenate([melody[:, 2], parts[:, 2]])) if len(parts) else np.unique(melody[:, 2])
-    out = []
-    for t in times.tolist():
-        top = _sounding(melody, t)
-        below = sorted(_sounding(parts, t).tolist(), reverse=True)
-        out.append((t, ([int(top.max())] if len(top) else []) + below))
-    return out
+    top = np.where(_on(melody, times), melody[None, :, 0], -1).max(1) if len(melody) else np.full(len(times), -1)
+    below = -np.sort(-np.where(_on(parts, times), parts[None, :, 0], -1), 1) if len(parts) else \
+        np.zeros((len(times), 0), np.int64)
+    return [(t, ([m] if m >= 0 else []) + [q for q in row if q >= 0])
+            for t, m, row in zip(times.tolist(), top.tolist(), below.tolist())]
 
 
 def parallels(melody: np.ndarray, parts: np.ndarray, sl=None) -> tuple[int, int, int]:

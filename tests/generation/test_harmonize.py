@@ -176,7 +176,7 @@ def test_the_model_reads_the_stream_its_codec_writes(harmony, transpositions):
     loaded = store.load(str(harmony))
     pickup = [(67, 0.5, 0.5, 90)] + [(p, 1 + i, 1.0, 90) for i, (p, _) in enumerate(TUNE)]  # it starts off the beat
     melody = Score.from_beats(pickup, qpm=90.0)
-    for seed in range(3):
+    for seed in range(12):  # (two parts that must end at one step, drawn high before low: seed 3 met it)
         h = harmonize(loaded, melody, Request(seed=seed, sampling=Sampling(temperature=1.5)), read=True,
                       transpositions=transpositions)
         fed = h.read[0].tolist()
@@ -216,6 +216,29 @@ def test_candidates_are_judged_bar_by_bar_and_stream_as_each_bar_is_chosen(harmo
         for q, _, a, b in parts.tolist():  # every part under the melody note sounding with it
             over = tune[(tune[:, 2] < b) & (tune[:, 3] > a)]
             assert not len(over) or q < over[:, 0].max()
+
+
+def test_two_halves_on_two_cores_write_the_parts_one_batch_writes(harmony):
+    """From two rows (variations times candidates) harmonize runs its batch as two halves, one a core: for every
+    seed, count of candidates and readings, the parts and the tokens are those of the batch run whole."""
+    import os
+
+    from bridge import store
+    from bridge.generation import Request
+    from bridge.generation.harmonize import harmonize
+    from bridge.music import Score
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: a batch runs whole")
+    loaded = store.load(str(harmony))
+    melody = Score.from_beats([(p, sum(d for _, d in TUNE[:i]), d, 90) for i, (p, d) in enumerate(TUNE)], qpm=90.0)
+    for seed, variations, candidates, transpositions in ((1, 1, 4, 3), (2, 2, 1, 1), (3, 3, 2, 2), (4, 1, 3, 1)):
+        req = Request(seed=seed, variations=variations)
+        whole, halves = (harmonize(loaded, melody, req, candidates=candidates, transpositions=transpositions,
+                                   split=split) for split in (False, True))
+        assert whole.tokens == halves.tokens
+        assert all(np.array_equal(a, b) for a, b in zip(whole.parts, halves.parts))
+        assert sum(len(p) for p in whole.parts)
 
 
 def test_no_part_is_held_longer_than_max_hold(harmony):
