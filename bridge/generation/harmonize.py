@@ -255,8 +255,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     given = np.zeros(req.variations, np.int64)  # each variation's parts handed to on_chunk so far
     z = np.empty((B * R, gen.W[0].shape[1]), np.float32)
     x1 = np.empty((B * R, 2 * gen.units), np.float32)
-    args = (np.ascontiguousarray(base, np.float32), state["h"], state["c"], state["sounding"], z, x1, gen.W,
-            gen.is_lstm, gen.note_state)
+    base = np.ascontiguousarray(base, np.float32)
 
     vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]
     vel = max(1, min(127, int(round(vel * 0.85))))  # the parts a little under the tune
@@ -333,10 +332,11 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
         a, b = half.a, half.b
         lg, sn = logits[a * R:b * R], state["sounding"][a * R:b * R]
         return harmonize_kernels.run(
-            chunk, lg, args[0], half.h, half.c, sn, half.z, half.x1, *args[6:], *(x[a:b] for x in rows),
+            chunk, lg, base, half.h, half.c, sn, half.z, half.x1, gen.W, gen.is_lstm, gen.note_state,
+            *(x[a:b] for x in rows),
             ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold, code,
             np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed,
-            trace[a:b] if len(trace) else trace, traced[a:b], at, R, fwd, has, a)[1]
+            trace[a:b], traced[a:b], at, R, fwd, has, a)[1]
 
     def over(half, at) -> bool:
         """The half has nothing to do before the bar line `at` (-1: before the end)."""

@@ -17,6 +17,9 @@ def _sounding(notes: np.ndarray, t: int) -> np.ndarray:
     return notes[(notes[:, 2] <= t) & (notes[:, 3] > t), 0] if len(notes) else np.zeros(0, np.int64)
 
 
+BLOCK = 256  # ticks looked at together: (BLOCK, notes) arrays at a time, however long the piece
+
+
 def _on(notes: np.ndarray, ticks: np.ndarray) -> np.ndarray:
     """(len(ticks), len(notes)): whether each note sounds at each tick (started at or before it, not ended)."""
     return (notes[None, :, 2] <= ticks[:, None]) & (notes[None, :, 3] > ticks[:, None])
@@ -29,8 +32,12 @@ def chord_tone_share(melody: np.ndarray, parts: np.ndarray, tpq: int) -> tuple[i
     on_beat = melody[melody[:, 2] % tpq == 0]
     if not len(on_beat) or not len(parts):
         return 0, len(on_beat)
-    same = (parts[None, :, 0] % 12) == (on_beat[:, None, 0] % 12)
-    return int((same & _on(parts, on_beat[:, 2])).any(1).sum()), len(on_beat)
+    agree = 0
+    for i in range(0, len(on_beat), BLOCK):
+        m = on_beat[i:i + BLOCK]
+        same = (parts[None, :, 0] % 12) == (m[:, None, 0] % 12)
+        agree += int((same & _on(parts, m[:, 2])).any(1).sum())
+    return agree, len(on_beat)
 
 
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])  # Krumhansl-Kessler
@@ -105,11 +112,15 @@ def rule_chords(melody: np.ndarray, ticks: list[int], tpq: int) -> np.ndarray:
 def slices(melody: np.ndarray, parts: np.ndarray) -> list[tuple[int, list[int]]]:
     """(tick, pitches sounding from the top) at every onset, the melody's note first where one sounds."""
     times = np.unique(np.concatenate([melody[:, 2], parts[:, 2]])) if len(parts) else np.unique(melody[:, 2])
-    top = np.where(_on(melody, times), melody[None, :, 0], -1).max(1) if len(melody) else np.full(len(times), -1)
-    below = -np.sort(-np.where(_on(parts, times), parts[None, :, 0], -1), 1) if len(parts) else \
-        np.zeros((len(times), 0), np.int64)
-    return [(t, ([m] if m >= 0 else []) + [q for q in row if q >= 0])
-            for t, m, row in zip(times.tolist(), top.tolist(), below.tolist())]
+    out = []
+    for i in range(0, len(times), BLOCK):
+        ts = times[i:i + BLOCK]
+        top = np.where(_on(melody, ts), melody[None, :, 0], -1).max(1) if len(melody) else np.full(len(ts), -1)
+        below = -np.sort(-np.where(_on(parts, ts), parts[None, :, 0], -1), 1) if len(parts) else \
+            np.zeros((len(ts), 0), np.int64)
+        out += [(t, ([m] if m >= 0 else []) + [q for q in row if q >= 0])
+                for t, m, row in zip(ts.tolist(), top.tolist(), below.tolist())]
+    return out
 
 
 def parallels(melody: np.ndarray, parts: np.ndarray, sl=None) -> tuple[int, int, int]:
