@@ -42,27 +42,9 @@ def piece(bars: int = 32) -> list:
     return notes
 
 
-def _heads(data: bytes) -> list[tuple[str, object, object]]:
-    """(address, first argument, second argument) of each message in a datagram, as a client that routes
-    replies by address and request id reads them: a plain message's address and first integer read straight
-    from the bytes (its notes left unread, as a patch's `route` leaves them), a bundle or anything else parsed
-    whole by python-osc. (The bench's clients share this machine's cores with the daemon they measure: parsing
-    every note of every reply in Python cost them ~15 ms of CPU a request, a third of two cores with eight.)"""
-    import struct
-
-    from pythonosc.osc_packet import OscPacket
-
-    if not data.startswith(b"#bundle"):
-        end = data.find(b"\0")
-        tags = (end // 4 + 1) * 4
-        if end > 0 and data[tags:tags + 2] == b",i" and not data.startswith(b"/cadenza/error"):
-            first = (data.find(b"\0", tags) // 4 + 1) * 4
-            return [(data[:end].decode("ascii", "replace"), struct.unpack(">i", data[first:first + 4])[0], None)]
-    return [(m.message.address, *(list(m.message.params[:2]) + [None, None])[:2]) for m in OscPacket(data).messages]
-
-
 def _client(port: int, requests: int, beats: float, timeout: float, out: list, lost: list, cid: int,
             infill: tuple | None = None):
+    from pythonosc.osc_packet import OscPacket
 
     from ..host.osc import build_message
 
@@ -89,15 +71,16 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
             except socket.timeout:
                 continue
             now = time.perf_counter()
-            for address, which, what in _heads(data):
-                if which != rid:
+            for m in OscPacket(data).messages:
+                params = m.message.params
+                if not params or params[0] != rid:
                     continue
-                if address == "/cadenza/notes" and first is None:
+                if m.message.address == "/cadenza/notes" and first is None:
                     first = now
-                elif address in ("/cadenza/done", "/cadenza/error"):
+                elif m.message.address in ("/cadenza/done", "/cadenza/error"):
                     done = now
-                    if address == "/cadenza/error":
-                        lost.append((rid, what))
+                    if m.message.address == "/cadenza/error":
+                        lost.append((rid, params[1]))
         if done is None:
             lost.append((rid, "no reply"))
         else:
@@ -147,11 +130,13 @@ def _player() -> None:
     port, requests, beats, timeout, cid = sys.argv[1:6]
     out: list = []
     lost: list = []
-    # everything a request reads and writes with, imported and run once before anything is timed (the daemon's
-    # OSC module pulled in most of the package on a client's first request: ~0.3 s of a core each, eight at once)
+    # what a request reads and writes with, imported and run before anything is timed (the daemon's OSC module
+    # pulled in most of the package on a client's first request: ~0.3 s of a core each, eight clients at once)
+    from pythonosc.osc_packet import OscPacket
+
     from ..host.osc import build_message
 
-    _heads(build_message("/cadenza/notes", [1, 60, 0.0, 1.0, 90]))
+    OscPacket(build_message("/cadenza/notes", [1, 60, 0.0, 1.0, 90]))
 
     print("ready", flush=True)
     sys.stdin.readline()
