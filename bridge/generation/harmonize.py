@@ -165,22 +165,9 @@ class _Half:
             state["c"][:, self.net] = self.c
 
 
-def _score(voicing, melody: np.ndarray, parts: np.ndarray, tpq: int) -> float:
-    """Lower is better: parallel fifths and octaves per 100 voice-pair motions, weighted five times, less the
-    percentage of the melody's on-beat notes whose pitch class the parts sound, weighted one and a half times
-    (at once, on 40 held-out chorales judged bar by bar: 0.33 of those notes sounded, Bach 0.36, and 2.2
-    parallels per 100 motions; weighted as the parallels' fifth, 0.30 and 1.4; twice, 0.36 and 3.0)."""
-    if not len(parts):
-        return float("inf")
-    parallel, motions, _ = voicing.parallels(melody, parts)
-    agree, counted = voicing.chord_tone_share(melody, parts, tpq)
-    return 500.0 * parallel / max(motions, 1) - 150.0 * agree / max(counted, 1)
-
-
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
           read: bool = False, candidates: int = 1, transpositions: int = 1, split: bool = True) -> Harmony:
     """Parts under the melody for each variation of `req`, `candidates` rows each (harmonize's loop)."""
-    from ..music import voicing
     from . import harmonize_kernels
     from .constraints import key_prior
     from .constraints import mask as make_mask
@@ -284,15 +271,8 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     def judged(r: int, since: int, at: int | None) -> float:
         """Row r's parts from stream step `since` to `at` (those sounding then ended there; None: the end)
         against the melody there. Before `since` the candidates are alike (copied at the bar line before)."""
-        triples = notes[r, :count[r]]
-        triples = triples[triples[:, 2] > since]
-        if at is not None:
-            q = np.flatnonzero(sounding[r])
-            triples = np.concatenate([triples, np.column_stack([q, started[r, q], np.full(len(q), at)])])
-        tune = real[real[:, 3] > (since - lead) * f]
-        if at is not None:
-            tune = tune[tune[:, 2] < (at - lead) * f]
-        return _score(voicing, tune, parts_of(triples), melody.tpq)
+        return harmonize_kernels.judge_row(notes[r, :count[r]], sounding[r], started[r], since,
+                                           -1 if at is None else at, real, lead, float(f), melody.tpq)
 
     def choose(since: int, at: int | None) -> None:
         """Each variation's best candidate since the bar line before; at a bar line, copied into the others."""

@@ -248,3 +248,124 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
                 c[:, rr] = held_c[:, rr]
                 logits[rr] = held_logits[rr]
     return it, made
+
+
+# ----- judging the candidates at a bar line --------------------------------------------------------
+@njit(**_opts)
+def _slice_at(melody, parts, t, out):
+    """The pitches sounding at tick t from the top into out (the melody's highest first, where one sounds;
+    then the parts', highest first, a pitch as often as it sounds): how many (voicing.slices' lists)."""
+    top = -1
+    for i in range(melody.shape[0]):
+        if melody[i, 2] <= t < melody[i, 3] and melody[i, 0] > top:
+            top = melody[i, 0]
+    m = 0
+    if top >= 0:
+        out[0] = top
+        m = 1
+    first = m
+    for i in range(parts.shape[0]):
+        if parts[i, 2] <= t < parts[i, 3]:
+            if m >= out.shape[0]:
+                return m + 1  # more than the slice can hold: not four voices
+            q = parts[i, 0]
+            j = m
+            while j > first and out[j - 1] < q:  # insertion, descending
+                out[j] = out[j - 1]
+                j -= 1
+            out[j] = q
+            m += 1
+    return m
+
+
+@njit(**_opts)
+def judge(melody, parts, tpq):
+    """A candidate's parts against the melody, lower is better: parallel fifths and octaves per 100 voice-pair
+    motions (bridge.music.voicing.parallels), weighted five times, less the percentage of the melody's on-beat
+    notes whose pitch class the parts sound (voicing.chord_tone_share), weighted one and a half times (at once,
+    on 40 held-out chorales judged bar by bar: 0.33 of those notes sounded, Bach 0.36, and 2.2 parallels per 100
+    motions; weighted as the parallels' fifth, 0.30 and 1.4; twice, 0.36 and 3.0). The same figures as voicing's
+    (tested), in one compiled pass: numpy's took ~5 ms of 8 bars' 50. melody and parts: (N, 4) pitch, velocity,
+    start, end, in ticks."""
+    if parts.shape[0] == 0:
+        return np.inf
+    times = np.unique(np.concatenate((melody[:, 2], parts[:, 2])))
+    a = np.empty(8, np.int64)
+    b = np.empty(8, np.int64)
+    found = 0
+    motions = 0
+    na = -1
+    for ti in range(times.shape[0]):
+        nb = _slice_at(melody, parts, times[ti], b)
+        if na == 4 and nb == 4:
+            for i in range(4):
+                for j in range(i + 1, 4):
+                    if a[i] == b[i] or a[j] == b[j]:
+                        continue
+                    motions += 1
+                    ia = (a[i] - a[j]) % 12
+                    ib = (b[i] - b[j]) % 12
+                    if ia == ib and (ia == 0 or ia == 7) and (b[i] - a[i]) * (b[j] - a[j]) > 0:
+                        found += 1
+        for i in range(min(nb, 8)):
+            a[i] = b[i]
+        na = nb
+    agree = 0
+    counted = 0
+    for i in range(melody.shape[0]):
+        s = melody[i, 2]
+        if s % tpq != 0:
+            continue
+        counted += 1
+        pc = melody[i, 0] % 12
+        for j in range(parts.shape[0]):
+            if parts[j, 2] <= s < parts[j, 3] and parts[j, 0] % 12 == pc:
+                agree += 1
+                break
+    return 500.0 * found / max(motions, 1) - 150.0 * agree / max(counted, 1)
+
+
+@njit(**_opts)
+def _tick(x):
+    """np.round's rounding (half to even) of a float, as an integer."""
+    r = np.floor(x)
+    d = x - r
+    if d > 0.5 or (d == 0.5 and r % 2 == 1):
+        r += 1
+    return np.int64(r)
+
+
+@njit(**_opts)
+def judge_row(triples, sounding, started, since, at, real, lead, f, tpq):
+    """judge() of a row's parts from stream step `since` on (those ended after it; with `at` >= 0, those still
+    sounding too, as if they ended there) against the melody's notes there (`real`, ticks). triples: the row's
+    parts as (pitch, start step, end step); f: ticks a step."""
+    n = 0
+    for i in range(triples.shape[0]):
+        n += triples[i, 2] > since
+    if at >= 0:
+        for q in range(sounding.shape[0]):
+            n += sounding[q]
+    parts = np.empty((n, 4), np.int64)
+    m = 0
+    for i in range(triples.shape[0] + (sounding.shape[0] if at >= 0 else 0)):
+        if i < triples.shape[0]:
+            if triples[i, 2] <= since:
+                continue
+            q, a, b = triples[i, 0], triples[i, 1], triples[i, 2]
+        else:
+            q = i - triples.shape[0]
+            if not sounding[q]:
+                continue
+            a, b = started[q], at
+        if b - lead <= 0:  # over before the melody's time begins (the lead): not heard
+            continue
+        parts[m, 0] = q
+        parts[m, 1] = 0
+        parts[m, 2] = max(_tick((a - lead) * f), 0)
+        parts[m, 3] = _tick((b - lead) * f)
+        m += 1
+    keep = np.zeros(real.shape[0], np.bool_)
+    for i in range(real.shape[0]):
+        keep[i] = real[i, 3] > (since - lead) * f and (at < 0 or real[i, 2] < (at - lead) * f)
+    return judge(real[keep], parts[:m], tpq)

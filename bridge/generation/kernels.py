@@ -20,9 +20,10 @@ is the same music however the batch is split across threads.
 from __future__ import annotations
 
 import math
-import os
 
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "cadenza", "numba"))
+from .. import jit
+
+jit.use_cache()  # before numba is imported: a folder of these kernels' own (bridge/jit.py)
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
@@ -106,6 +107,52 @@ def matmul_add(x, wt, out):
     N = wt.shape[0]
     zero = np.float32(0)
     b = 0
+    if B == 6:  # six rows (harmonize's half: two candidates at three readings) share each load of two weight rows
+        n = 0
+        while n + 2 <= N:
+            a00 = zero; a01 = zero; a10 = zero; a11 = zero; a20 = zero; a21 = zero  # noqa: E702
+            a30 = zero; a31 = zero; a40 = zero; a41 = zero; a50 = zero; a51 = zero  # noqa: E702
+            for k in range(K):
+                w0 = wt[n, k]
+                w1 = wt[n + 1, k]
+                x0 = x[0, k]
+                x1 = x[1, k]
+                x2 = x[2, k]
+                x3 = x[3, k]
+                x4 = x[4, k]
+                x5 = x[5, k]
+                a00 += x0 * w0
+                a01 += x0 * w1
+                a10 += x1 * w0
+                a11 += x1 * w1
+                a20 += x2 * w0
+                a21 += x2 * w1
+                a30 += x3 * w0
+                a31 += x3 * w1
+                a40 += x4 * w0
+                a41 += x4 * w1
+                a50 += x5 * w0
+                a51 += x5 * w1
+            out[0, n] += a00
+            out[0, n + 1] += a01
+            out[1, n] += a10
+            out[1, n + 1] += a11
+            out[2, n] += a20
+            out[2, n + 1] += a21
+            out[3, n] += a30
+            out[3, n + 1] += a31
+            out[4, n] += a40
+            out[4, n + 1] += a41
+            out[5, n] += a50
+            out[5, n + 1] += a51
+            n += 2
+        if n < N:
+            for r in range(6):
+                a = zero
+                for k in range(K):
+                    a += x[r, k] * wt[n, k]
+                out[r, n] += a
+        b = 6
     while b + 4 <= B:
         n = 0
         while n + 2 <= N:

@@ -298,3 +298,30 @@ def test_each_reading_is_the_music_transposed_and_the_draw_is_their_mean(harmony
     one = np.empty(codec.vocab_size, np.float32)
     mixed(logits, 0, 1, *readings(codec, 1), one)
     assert np.array_equal(one, logits[0])  # one reading: the logits as they are
+
+
+def test_the_candidates_are_judged_by_the_figures_bench_harmonize_reports():
+    """Harmonize's compiled judge of a candidate's parts is voicing's figures exactly (parallel fifths and
+    octaves per voice-pair motion, the melody's on-beat notes among the parts' pitch classes), on random
+    melodies and parts: unisons, more than four voices, gaps, notes shorter and longer than a beat."""
+    from bridge.generation.harmonize_kernels import judge
+    from bridge.music import voicing
+
+    rng = np.random.default_rng(7)
+
+    def notes(k, lo, hi):
+        s, d = rng.integers(0, 40, k), rng.integers(1, 9, k)
+        return np.column_stack([rng.integers(lo, hi, k), np.full(k, 80), s, s + d]).astype(np.int64)
+
+    fours = 0
+    for _ in range(1500):
+        melody, parts = notes(rng.integers(0, 12), 60, 80), notes(rng.integers(0, 30), 36, 72)
+        got = judge(melody, parts, 4)
+        if not len(parts):
+            assert got == np.inf
+            continue
+        parallel, motions, four = voicing.parallels(melody, parts)
+        agree, counted = voicing.chord_tone_share(melody, parts, 4)
+        fours += four > 0
+        assert got == 500.0 * parallel / max(motions, 1) - 150.0 * agree / max(counted, 1)
+    assert fours > 100  # four voices at consecutive moments: the parallels were counted, not only skipped

@@ -1,0 +1,38 @@
+"""numba's compiled kernels are cached in a folder named by the kernels' sources: numba checks a cached kernel
+against its own file only, so a kernel calling one in another file (harmonize's loop calls kernels.py's
+products) would otherwise keep the old callee's machine code after an upgrade changed it."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import bridge
+from bridge import jit
+
+
+def test_a_change_to_any_kernel_file_names_a_new_cache_folder(tmp_path):
+    root = Path(bridge.__file__).parent
+    for name in jit.KERNEL_FILES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / name, tmp_path / name)
+    assert jit.key(str(tmp_path)) == jit.key()
+    seen = {jit.key()}
+    for name in jit.KERNEL_FILES:  # a callee (kernels.py) as much as a caller (harmonize_kernels.py)
+        f = tmp_path / name
+        f.write_bytes(f.read_bytes() + b"\n# changed\n")
+        seen.add(jit.key(str(tmp_path)))
+    assert len(seen) == len(jit.KERNEL_FILES) + 1
+
+
+def test_a_fresh_process_caches_there_unless_told_where(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["HOME"] = str(tmp_path)
+    code = "import bridge.generation.kernels, os; print(os.environ['NUMBA_CACHE_DIR'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(tmp_path / ".cache" / "cadenza" / "numba" / jit.key())
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(tmp_path / "mine")
