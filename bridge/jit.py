@@ -1,4 +1,5 @@
-"""Where numba keeps Cadenza's compiled kernels: ~/.cache/cadenza/numba/<key> unless $NUMBA_CACHE_DIR says.
+"""Where numba keeps Cadenza's compiled kernels: numba/<key> in Cadenza's cache folder ($CADENZA_CACHE, else
+$XDG_CACHE_HOME/cadenza, else ~/.cache/cadenza), unless $NUMBA_CACHE_DIR says.
 
 numba checks a cached kernel against its own source file only: a kernel that calls one in another file
 (harmonize's and the messages model's loops call kernels.py's products and draws) would keep the machine code of
@@ -25,8 +26,14 @@ def key(root: str | None = None) -> str:
     return h.hexdigest()[:12]
 
 
+def cache_root() -> str:
+    """Cadenza's cache folder (model arrays, compiled kernels, notation read)."""
+    return os.environ.get("CADENZA_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cadenza")
+
+
 def cache_folder() -> str:
-    return os.path.join(os.path.expanduser("~"), ".cache", "cadenza", "numba", key())
+    return os.path.join(cache_root(), "numba", key())
 
 
 def use_cache() -> None:

@@ -28,11 +28,14 @@ def test_a_change_to_any_kernel_file_names_a_new_cache_folder(tmp_path):
 
 
 def test_a_fresh_process_caches_there_unless_told_where(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "CADENZA_CACHE", "XDG_CACHE_HOME")}
     env["HOME"] = str(tmp_path)
     code = "import bridge.generation.kernels, os; print(os.environ['NUMBA_CACHE_DIR'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(tmp_path / ".cache" / "cadenza" / "numba" / jit.key())
+    env["CADENZA_CACHE"] = str(tmp_path / "cadenza")  # Cadenza's cache folder moved: the kernels go with it
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(tmp_path / "cadenza" / "numba" / jit.key())
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(tmp_path / "mine")

@@ -33,9 +33,10 @@ _lock = threading.Lock()
 
 
 def cache_root() -> Path:
-    """Cadenza's cache folder (model arrays, compiled kernels, notation read)."""
-    base = os.environ.get("CADENZA_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cadenza"
-    return Path(base)
+    """Cadenza's cache folder (model arrays, compiled kernels, notation read): bridge.jit.cache_root."""
+    from .. import jit
+
+    return Path(jit.cache_root())
 
 
 def enabled() -> bool:
