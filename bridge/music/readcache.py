@@ -5,13 +5,15 @@ music21 takes 0.1-0.5 s a chorale (in its helper process, bounded.py); training,
 benches and the page read the same corpus files again and again. A file read once is kept twice:
 in this process (the last `MEMORY` files) and on disk beside Cadenza's other caches (`$CADENZA_CACHE`, else
 `$XDG_CACHE_HOME/cadenza`, else `~/.cache/cadenza`; folder `notation`, at most `MAX_FILES` files, the least
-recently used removed first). The key is the file's bytes, music21's version and this format's, so an edited
-file or a new music21 is read afresh. A kept Score is an `.npz` of arrays and one JSON string, read with
+recently used removed first). The key is the file's bytes, music21's version, this format's and the code that
+turns what music21 read into a Score (READER_FILES), so an edited file, a new music21 or a changed reader is read
+afresh. A kept Score is an `.npz` of arrays and one JSON string, read with
 `allow_pickle=False`: it can carry no code. Only files music21 read without complaint are kept; a refusal
 (too large, too slow, malformed) is met again each time. Set `CADENZA_NO_READ_CACHE=1` to keep nothing.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -25,6 +27,7 @@ import numpy as np
 from .score import Control, KeySignature, Marker, Score, Tempo, TimeSignature, Track
 
 FORMAT = 1
+READER_FILES = ("notation.py", "bounded.py")  # what music21's reading goes through: a change reads files afresh
 MEMORY = 256  # Scores kept in this process
 MAX_FILES = 5000  # Scores kept on disk (a chorale's is ~5 KB)
 
@@ -43,14 +46,23 @@ def enabled() -> bool:
     return os.environ.get("CADENZA_NO_READ_CACHE", "") in ("", "0")
 
 
+@functools.lru_cache(maxsize=1)
+def reader_digest() -> str:
+    """A digest of the reader's own code (READER_FILES, beside this file)."""
+    h = hashlib.sha256()
+    for name in READER_FILES:
+        h.update((Path(__file__).with_name(name)).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def key_of(path: Path) -> str:
-    """The file's bytes, music21's version and the format: what decides the Score."""
+    """The file's bytes, music21's version, the format and the reader's code: what decides the Score."""
     try:
         from importlib.metadata import version
         m21 = version("music21")
     except Exception:  # noqa: BLE001 - no metadata: the key still names the bytes
         m21 = "?"
-    h = hashlib.sha256(f"{FORMAT}/{m21}/{path.suffix.lower()}/".encode())
+    h = hashlib.sha256(f"{FORMAT}/{m21}/{reader_digest()}/{path.suffix.lower()}/".encode())
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)

@@ -53,6 +53,23 @@ def test_a_file_read_again_gives_the_same_score_without_music21(cache, tmp_path,
 
 
 @pytest.mark.skipif(not CHORALE.is_file(), reason="corpus not here")
+def test_a_changed_reader_reads_the_file_afresh(cache, tmp_path, monkeypatch):
+    """An upgrade that changed how music21's reading becomes a Score (notation.py, bounded.py) never gets
+    the old reader's Score from the cache."""
+    from bridge.music import bounded, load_score, readcache
+
+    piece = music21_only(tmp_path)
+    load_score(piece)
+    readcache._memory.clear()
+    monkeypatch.setattr(readcache, "reader_digest", lambda: "another reader")
+    asked = []
+    real = bounded.read_notation_bounded
+    monkeypatch.setattr(bounded, "read_notation_bounded", lambda *a, **k: asked.append(1) or real(*a, **k))
+    load_score(piece)
+    assert asked and len(list(cache.glob("*.npz"))) == 2
+
+
+@pytest.mark.skipif(not CHORALE.is_file(), reason="corpus not here")
 def test_a_damaged_cache_file_is_read_around_and_replaced(cache, tmp_path):
     from bridge.music import load_score, readcache
 
