@@ -191,6 +191,9 @@ SPEC: tuple[Setting, ...] = (
             "and the most chord tones under the melody; infill: the middle the music after the region follows "
             "best); 1: the first, streamed as it is written", 1, 16,
             tasks=("harmonize", "infill")),
+    Setting("judge_beats", int, 4, "harmonize with candidates: they are judged every this many beats (4: at each "
+            "bar line; 1: at each beat: half the parallel fifths and octaves, ~20% more time)", 1, 16,
+            tasks=("harmonize",)),
     Setting("transpositions", int, 0, "harmonize: the model reads the melody and its parts at this many "
             "transpositions at once (as given, a semitone up, down, two up, two down) and draws each part from the "
             "geometric mean of what they expect (docs/harmonize.md); 1: as given, the fastest; 0: the model's own "

@@ -140,7 +140,9 @@ BENCHES: dict[str, Bench] = {
          arg("--key-prior", type=float, default=None, help="the key_prior setting (default: the setting's)"),
          arg("--transpositions", type=int, default=None, help="the transpositions setting: readings of the music "
                                                              "whose pooled distribution the parts are drawn from and "
-                                                             "scored by (default: the model's own)")),
+                                                             "scored by (default: the model's own)"),
+         arg("--judge-beats", type=int, default=4, help="the judge_beats setting: the candidates judged every "
+                                                        "this many beats (default 4: at bar lines)")),
         "On held-out pieces: bits per part token of the real parts given the melody, with it withheld and by the "
         "unconditional model; on-beat chord tones, parallels, parts above the melody and voice ranges of "
         "generated parts against the real ones; 8 bars harmonized.",

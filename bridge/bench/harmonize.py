@@ -107,7 +107,8 @@ def _baseline_part_tokens(codec, ids: np.ndarray, melody: np.ndarray) -> np.ndar
 
 
 def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int = 40, temperature: float = 1.0,
-        voices: int = 3, candidates: int = 4, key_prior: float | None = None, transpositions: int | None = None) -> dict:
+        voices: int = 3, candidates: int = 4, key_prior: float | None = None, transpositions: int | None = None,
+        judge_beats: int = 4) -> dict:
     from .. import store
     from ..codecs.harmony import split_melody
     from ..codecs.notewise import quantize_notes
@@ -155,7 +156,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 bits[key][1] += int(mask.sum())
         mel, par = melody.tracks[0].array, parts.tracks[0].array
         h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature), key_prior=key_prior),
-                      voices=voices, candidates=candidates, transpositions=R)
+                      voices=voices, candidates=candidates, transpositions=R, judge_beats=judge_beats)
         strong = voicing.strong_beats(mel, score.tpq)
         for key, p in (("generated", h.parts[0]), ("rule", voicing.rule_chords(mel, strong, score.tpq))):
             a, c = voicing.chord_agreement(par, p, strong)
@@ -179,7 +180,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3)}
 
     r = {"model": model, "baseline": baseline, "pieces": len(scores), "temperature": temperature,
-         "candidates": candidates, "key_prior": key_prior, "transpositions": R,
+         "candidates": candidates, "judge_beats": judge_beats, "key_prior": key_prior, "transpositions": R,
          "bits_per_part_token": {k: round(v[0] / max(v[1], 1), 3) for k, v in bits.items() if v[1]},
          "part_tokens": {k: v[1] for k, v in bits.items() if v[1]},
          "real": summary(real), "generated": summary(made),
@@ -199,7 +200,8 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     times = []
     for k in range(15):
         t = time.perf_counter()
-        harmonize(loaded, eight, Request(seed=k), voices=voices, candidates=candidates, transpositions=R)
+        harmonize(loaded, eight, Request(seed=k), voices=voices, candidates=candidates, transpositions=R,
+                  judge_beats=judge_beats)
         times.append((time.perf_counter() - t) * 1000)
     r["eight_bars_ms"] = round(float(np.median(times)), 1)
     r["eight_bars_p90_ms"] = round(float(np.percentile(times, 90)), 1)
@@ -225,6 +227,7 @@ def table(r: dict) -> str:
         lines.append(f"on {r['strong_beats']} strong beats, the share of the real parts' pitch classes sounded: generated "
                      f"{w['generated']}, the rule baseline (the key's I, IV or V triad holding the melody note, else "
                      f"another diatonic triad) {w['rule']}")
-    lines.append(f"8 bars harmonized, {r.get('candidates', 1)} candidates: {r['eight_bars_ms']} ms (median of 15, "
+    lines.append(f"8 bars harmonized, {r.get('candidates', 1)} candidates judged every {r.get('judge_beats', 4)} "
+                 f"beat(s): {r['eight_bars_ms']} ms (median of 15, "
                  f"p90 {r.get('eight_bars_p90_ms', '?')})")
     return "\n".join(lines)

@@ -122,7 +122,7 @@ def mixture(logits: np.ndarray, fwd: np.ndarray, has: np.ndarray) -> np.ndarray:
 
 def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=None, cancel=None,
               chunk: int = 64, candidates: int = 1, read: bool = False, transpositions: int = 1,
-              split: bool = True) -> Harmony:
+              split: bool = True, judge_beats: int = 4) -> Harmony:
     """Parts under `melody` (one line, as melody_of gives it) for each variation of `req`.
 
     `on_chunk(rows)`: per variation the part notes finished since the last call, as (pitch, start beat,
@@ -136,9 +136,10 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     many of SHIFTS at once, and each part token is drawn from the geometric mean of their distributions (a net
     trained on every transposition judges each a little differently; pooled, they predict Bach's parts better).
     `split`: two rows or more (variations times candidates) run as two halves, one a core (runner.halves): the
-    same parts as in one, sooner."""
+    same parts as in one, sooner. `judge_beats`: the candidates are judged every this many beats (4: at each
+    bar line; 1: at each beat, half the parallels for ~20% more time: docs/harmonize.md)."""
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
-                 int(transpositions), split)
+                 int(transpositions), split, judge_beats)
 
 
 class _Half:
@@ -166,7 +167,8 @@ class _Half:
 
 
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
-          read: bool = False, candidates: int = 1, transpositions: int = 1, split: bool = True) -> Harmony:
+          read: bool = False, candidates: int = 1, transpositions: int = 1, split: bool = True,
+          judge_beats: int = 4) -> Harmony:
     """Parts under the melody for each variation of `req`, `candidates` rows each (harmonize's loop)."""
     from . import harmonize_kernels
     from .constraints import key_prior
@@ -292,15 +294,18 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
                     state["sounding"][mine] = state["sounding"][theirs]
                     notes[r, :count[b]] = notes[b, :count[b]]
 
-    marks = []  # the bar lines the candidates are judged at: the melody's first token from each on
+    marks = []  # where the candidates are judged: every `judge_beats` beats, the melody's first token from each on
     if K > 1:
-        bar = 4 * spq
+        period = max(1, int(judge_beats)) * spq
         steps = ev_step[:-1]
+        k = 1
         while True:
-            later = steps[steps >= (len(marks) + 1) * bar + lead]
+            later = steps[steps >= k * period + lead]
             if not len(later) or later[0] >= end:
                 break
-            marks.append(int(later[0]))
+            if not marks or later[0] > marks[-1]:  # (a melody note held across a mark: judged once)
+                marks.append(int(later[0]))
+            k += 1
     # the rows in two halves, one a core (the kernel releases Python's lock), from two rows up: each half its
     # own contiguous state (its rows' slices of the arrays above, the net's h and c copied out and back around
     # each bar line's judging); a row draws what it draws in one call (its draws are seeded by its row)
@@ -348,7 +353,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             for x in halves_:
                 x.take(state)
             flush()
-            since = at - 2 * spq  # the next bar judged with the motion into it
+            since = at - min(2, max(1, int(judge_beats))) * spq  # the next judged with the motion into it
     if K > 1:
         choose(since, None)
         if not cancelled:

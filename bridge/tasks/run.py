@@ -402,7 +402,7 @@ class _Work:
 
         vel[0] = max(1, min(127, int(round(float(np.median(melody.tracks[0].array[:, 1])) * 0.85))))
         result = harmonize(loaded, melody, req, voices=voices, on_chunk=on_chunk, cancel=self.cancel,
-                           candidates=s.candidates, transpositions=readings)
+                           candidates=s.candidates, transpositions=readings, judge_beats=s.judge_beats)
         if result.cancelled:
             if self.late:
                 return E.Failed(f"stopped after {self.limits.max_seconds:g} s, this daemon's limit for one "

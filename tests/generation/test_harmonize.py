@@ -218,6 +218,26 @@ def test_candidates_are_judged_bar_by_bar_and_stream_as_each_bar_is_chosen(harmo
             assert not len(over) or q < over[:, 0].max()
 
 
+def test_judged_at_every_beat_the_chosen_beats_stream_as_they_are_chosen(harmony):
+    """judge_beats 1: the candidates wait for one another and the best is carried on at each beat (the melody's
+    first token from it on), not only at bar lines: parts come beat by beat, and what streamed is what is kept."""
+    from bridge import store
+    from bridge.generation import Request
+    from bridge.generation.harmonize import harmonize
+    from bridge.music import Score
+
+    loaded = store.load(str(harmony))
+    melody = Score.from_beats([(p, sum(d for _, d in TUNE[:i]), d, 90) for i, (p, d) in enumerate(TUNE)], qpm=90.0)
+    by_bar, by_beat = [], []
+    harmonize(loaded, melody, Request(seed=3), candidates=4, on_chunk=by_bar.append)
+    h = harmonize(loaded, melody, Request(seed=3), candidates=4, on_chunk=by_beat.append, judge_beats=1)
+    assert len(by_bar) <= 5 and len(by_beat) >= 13  # 16 beats: 4 bars, or a call at each beat the melody moves
+    streamed = sorted((q, round(a, 6), round(d, 6)) for c in by_beat for q, a, d in c[0])
+    kept = sorted((int(q), round(a / melody.tpq, 6), round((b - a) / melody.tpq, 6))
+                  for q, _, a, b in h.parts[0].tolist())
+    assert streamed == kept and kept
+
+
 def test_two_halves_on_two_cores_write_the_parts_one_batch_writes(harmony):
     """From two rows (variations times candidates) harmonize runs its batch as two halves, one a core: for every
     seed, count of candidates and readings, the parts and the tokens are those of the batch run whole."""
@@ -232,10 +252,11 @@ def test_two_halves_on_two_cores_write_the_parts_one_batch_writes(harmony):
         pytest.skip("one core: a batch runs whole")
     loaded = store.load(str(harmony))
     melody = Score.from_beats([(p, sum(d for _, d in TUNE[:i]), d, 90) for i, (p, d) in enumerate(TUNE)], qpm=90.0)
-    for seed, variations, candidates, transpositions in ((1, 1, 4, 3), (2, 2, 1, 1), (3, 3, 2, 2), (4, 1, 3, 1)):
+    for seed, variations, candidates, transpositions, every in ((1, 1, 4, 3, 4), (2, 2, 1, 1, 4), (3, 3, 2, 2, 4),
+                                                               (4, 1, 3, 1, 4), (5, 2, 4, 2, 1)):
         req = Request(seed=seed, variations=variations)
         whole, halves = (harmonize(loaded, melody, req, candidates=candidates, transpositions=transpositions,
-                                   split=split) for split in (False, True))
+                                   split=split, judge_beats=every) for split in (False, True))
         assert whole.tokens == halves.tokens
         assert all(np.array_equal(a, b) for a, b in zip(whole.parts, halves.parts))
         assert sum(len(p) for p in whole.parts)
