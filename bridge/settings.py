@@ -192,7 +192,7 @@ SPEC: tuple[Setting, ...] = (
             "best); 1: the first, streamed as it is written", 1, 16,
             tasks=("harmonize", "infill")),
     Setting("judge_beats", int, 4, "harmonize with candidates: they are judged every this many beats (4: at each "
-            "bar line; 1: at each beat: half the parallel fifths and octaves, ~20% more time)", 1, 16,
+            "bar line; 1: at each beat: half the parallel fifths and octaves, ~15% more time)", 1, 16,
             tasks=("harmonize",)),
     Setting("transpositions", int, 0, "harmonize: the model reads the melody and its parts at this many "
             "transpositions at once (as given, a semitone up, down, two up, two down) and draws each part from the "

@@ -137,7 +137,7 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     trained on every transposition judges each a little differently; pooled, they predict Bach's parts better).
     `split`: two rows or more (variations times candidates) run as two halves, one a core (runner.halves): the
     same parts as in one, sooner. `judge_beats`: the candidates are judged every this many beats (4: at each
-    bar line; 1: at each beat, half the parallels for ~20% more time: docs/harmonize.md)."""
+    bar line; 1: at each beat, half the parallels for ~15% more time: docs/harmonize.md)."""
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
                  int(transpositions), split, judge_beats)
 
