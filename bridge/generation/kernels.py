@@ -102,7 +102,9 @@ def matmul_add(x, wt, out):
     """out[b, n] += sum_k x[b, k] * wt[n, k] (wt: the weight matrix transposed, one output per row).
 
     Four rows of x at a time share each load of two weight rows (8 accumulators, vectorised over k); two
-    rows left over share each load of four weight rows; a last row goes alone against four weight rows."""
+    rows left over share each load of four weight rows; a last row goes alone against four weight rows. Six
+    rows (harmonize's half: two candidates at three readings) all share each load of two weight rows (12
+    accumulators: 75 against 78 us for 4 + 2 on a 1024x512 product, 37 against 42 on 1024x256)."""
     B, K = x.shape
     N = wt.shape[0]
     zero = np.float32(0)
