@@ -187,7 +187,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("voices", int, 0, "harmonize: at most this many parts sounding under the melody; 0: the model's own "
             "(three under a chorale's soprano)", 0, 8, tasks=("harmonize",), first=True),
     Setting("candidates", int, 4, "harmonize and infill: drawn for each variation at once, the best kept (harmonize: "
-            "judged at every bar line, the best so far carried on by all, by the fewest parallel fifths and octaves "
+            "judged at every bar line (judge_beats), the best so far carried on by all, by the fewest parallel fifths and octaves "
             "and the most chord tones under the melody; infill: the middle the music after the region follows "
             "best); 1: the first, streamed as it is written", 1, 16,
             tasks=("harmonize", "infill")),
