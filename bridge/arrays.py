@@ -23,9 +23,9 @@ FORMAT = 1
 
 
 def cache_dir() -> Path:
-    from .music.readcache import cache_root
+    from . import caches
 
-    return cache_root() / "weights"
+    return Path(caches.cache_root()) / "weights"
 
 
 def digest(path: Path) -> str:

@@ -139,7 +139,7 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     same parts as in one, sooner. `judge_beats`: the candidates are judged every this many beats (4: at each
     bar line; 1: at each beat, half the parallels for ~15% more time: docs/harmonize.md)."""
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
-                 int(transpositions), split, judge_beats)
+                 int(transpositions), split, max(1, int(judge_beats)))
 
 
 class _Half:
@@ -296,7 +296,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
 
     marks = []  # where the candidates are judged: every `judge_beats` beats, the melody's first token from each on
     if K > 1:
-        period = max(1, int(judge_beats)) * spq
+        period = judge_beats * spq
         steps = ev_step[:-1]
         k = 1
         while True:
@@ -353,7 +353,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             for x in halves_:
                 x.take(state)
             flush()
-            since = at - min(2, max(1, int(judge_beats))) * spq  # the next judged with the motion into it
+            since = at - min(2, judge_beats) * spq  # the next judged with the motion into it
     if K > 1:
         choose(since, None)
         if not cancelled:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 
-from .. import jit
+from .. import caches
 
-jit.use_cache()  # before numba is imported: a folder of these kernels' own (bridge/jit.py)
+caches.use_kernel_cache()  # before numba is imported: a folder of these kernels' own (bridge/caches.py)
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402

@@ -3,13 +3,13 @@
 Each kernel is a plain loop over arrays with the same semantics as the documented Python
 behaviour around it; numba caches the machine code on disk, so only the first run on a machine
 pays the compile (a few seconds). The cache goes to $NUMBA_CACHE_DIR, by default
-~/.cache/cadenza/numba/<a digest of the kernels' sources> (bridge/jit.py), so a read-only install still caches.
+~/.cache/cadenza/numba/<a digest of the kernels' sources> (bridge/caches.py), so a read-only install still caches.
 """
 from __future__ import annotations
 
-from .. import jit
+from .. import caches
 
-jit.use_cache()  # before numba is imported: a folder of these kernels' own (bridge/jit.py)
+caches.use_kernel_cache()  # before numba is imported: a folder of these kernels' own (bridge/caches.py)
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402

@@ -24,22 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import caches
 from .score import Control, KeySignature, Marker, Score, Tempo, TimeSignature, Track
 
 FORMAT = 1
-READER_FILES = ("notation.py", "bounded.py")  # what music21's reading goes through: a change reads files afresh
+READER_FILES = ("music/notation.py", "music/bounded.py")  # what music21's reading goes through: a change reads files afresh
 MEMORY = 256  # Scores kept in this process
 MAX_FILES = 5000  # Scores kept on disk (a chorale's is ~5 KB)
 
 _memory: OrderedDict[str, Score] = OrderedDict()
 _lock = threading.Lock()
-
-
-def cache_root() -> Path:
-    """Cadenza's cache folder (model arrays, compiled kernels, notation read): bridge.jit.cache_root."""
-    from .. import jit
-
-    return Path(jit.cache_root())
 
 
 def enabled() -> bool:
@@ -48,11 +42,8 @@ def enabled() -> bool:
 
 @functools.lru_cache(maxsize=1)
 def reader_digest() -> str:
-    """A digest of the reader's own code (READER_FILES, beside this file)."""
-    h = hashlib.sha256()
-    for name in READER_FILES:
-        h.update((Path(__file__).with_name(name)).read_bytes())
-    return h.hexdigest()[:16]
+    """A digest of the reader's own code (READER_FILES)."""
+    return caches.source_digest(READER_FILES)
 
 
 def key_of(path: Path) -> str:
@@ -103,7 +94,7 @@ def _remember(key: str, score: Score) -> None:
 
 
 def _file(key: str) -> Path:
-    return cache_root() / "notation" / f"{key}.npz"
+    return Path(caches.cache_root()) / "notation" / f"{key}.npz"
 
 
 def _write(path: Path, score: Score) -> None:
@@ -143,7 +134,7 @@ def _read(path: Path) -> Score | None:
 
 def _prune() -> None:
     """At most MAX_FILES on disk: the least recently used go first."""
-    folder = cache_root() / "notation"
+    folder = Path(caches.cache_root()) / "notation"
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -10,21 +10,21 @@ import sys
 from pathlib import Path
 
 import bridge
-from bridge import jit
+from bridge import caches
 
 
 def test_a_change_to_any_kernel_file_names_a_new_cache_folder(tmp_path):
     root = Path(bridge.__file__).parent
-    for name in jit.KERNEL_FILES:
+    for name in caches.KERNEL_FILES:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / name, tmp_path / name)
-    assert jit.key(str(tmp_path)) == jit.key()
-    seen = {jit.key()}
-    for name in jit.KERNEL_FILES:  # a callee (kernels.py) as much as a caller (harmonize_kernels.py)
+    assert caches.source_digest(caches.KERNEL_FILES, str(tmp_path)) == caches.source_digest(caches.KERNEL_FILES)
+    seen = {caches.source_digest(caches.KERNEL_FILES)}
+    for name in caches.KERNEL_FILES:  # a callee (kernels.py) as much as a caller (harmonize_kernels.py)
         f = tmp_path / name
         f.write_bytes(f.read_bytes() + b"\n# changed\n")
-        seen.add(jit.key(str(tmp_path)))
-    assert len(seen) == len(jit.KERNEL_FILES) + 1
+        seen.add(caches.source_digest(caches.KERNEL_FILES, str(tmp_path)))
+    assert len(seen) == len(caches.KERNEL_FILES) + 1
 
 
 def test_a_fresh_process_caches_there_unless_told_where(tmp_path):
@@ -32,10 +32,10 @@ def test_a_fresh_process_caches_there_unless_told_where(tmp_path):
     env["HOME"] = str(tmp_path)
     code = "import bridge.generation.kernels, os; print(os.environ['NUMBA_CACHE_DIR'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(tmp_path / ".cache" / "cadenza" / "numba" / jit.key())
+    assert out.strip() == str(tmp_path / ".cache" / "cadenza" / "numba" / caches.source_digest(caches.KERNEL_FILES))
     env["CADENZA_CACHE"] = str(tmp_path / "cadenza")  # Cadenza's cache folder moved: the kernels go with it
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(tmp_path / "cadenza" / "numba" / jit.key())
+    assert out.strip() == str(tmp_path / "cadenza" / "numba" / caches.source_digest(caches.KERNEL_FILES))
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(tmp_path / "mine")

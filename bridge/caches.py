@@ -1,0 +1,44 @@
+"""Where Cadenza keeps what it caches: one folder ($CADENZA_CACHE, else $XDG_CACHE_HOME/cadenza, else
+~/.cache/cadenza) holding the model arrays (`weights`), the notation read (`notation`) and numba's compiled
+kernels (`numba/<key>`, unless $NUMBA_CACHE_DIR says), each keyed by what decides it.
+
+numba checks a cached kernel against its own source file only: a kernel that calls one in another file
+(harmonize's and the messages model's loops call kernels.py's products and draws) would keep the machine code of
+the old callee after an upgrade changed it, and play with it. So the kernels' folder is named by a digest of
+every file with kernels in it: any change to one compiles them all again, once (`cadenza warm`), into a new
+folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+KERNEL_FILES = ("generation/kernels.py", "generation/harmonize_kernels.py", "generation/messages_kernels.py",
+                "music/_fast.py")
+
+
+def cache_root() -> str:
+    return os.environ.get("CADENZA_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cadenza")
+
+
+def source_digest(names, root: str | None = None) -> str:
+    """A digest (12 hex digits) of these files under `root` (this package's folder by default): what code
+    decides a cached thing."""
+    root = root or os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for name in names:
+        h.update(name.encode())
+        with open(os.path.join(root, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:12]
+
+
+def kernel_folder() -> str:
+    return os.path.join(cache_root(), "numba", source_digest(KERNEL_FILES))
+
+
+def use_kernel_cache() -> None:
+    """Point numba at the folder of these kernels (before numba is imported), unless one is set."""
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        os.environ["NUMBA_CACHE_DIR"] = kernel_folder()
