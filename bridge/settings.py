@@ -194,6 +194,10 @@ SPEC: tuple[Setting, ...] = (
     Setting("judge_beats", int, 4, "harmonize with candidates: they are judged every this many beats (4: at each "
             "bar line; 1: at each beat: half the parallel fifths and octaves, ~15% more time)", 1, 16,
             tasks=("harmonize",)),
+    Setting("parallels", float, -1.0, "harmonize: nats taken off a part's start that would move in parallel "
+            "fifths or octaves with the melody or another part (the rule of voice leading, soft: never forbidden); "
+            "0: none (block chords move in parallel); -1: the model's own (its card's harmonize.parallels: 3 for "
+            "chorale-harmony, else 0)", 0, 20, also=(-1,), tasks=("harmonize",)),
     Setting("transpositions", int, 0, "harmonize: the model reads the melody and its parts at this many "
             "transpositions at once (as given, a semitone up, down, two up, two down) and draws each part from the "
             "geometric mean of what they expect (docs/harmonize.md); 1: as given, the fastest; 0: the model's own "

@@ -142,7 +142,10 @@ BENCHES: dict[str, Bench] = {
                                                              "whose pooled distribution the parts are drawn from and "
                                                              "scored by (default: the model's own)"),
          arg("--judge-beats", type=int, default=4, help="the judge_beats setting: the candidates judged every "
-                                                        "this many beats (default 4: at bar lines)")),
+                                                        "this many beats (default 4: at bar lines)"),
+         arg("--parallels", type=float, default=-1.0, help="the parallels setting: nats off a part's start moving "
+                                                           "in parallel fifths or octaves (default -1: the "
+                                                           "model's own)")),
         "On held-out pieces: bits per part token of the real parts given the melody, with it withheld and by the "
         "unconditional model; on-beat chord tones, parallels, parts above the melody and voice ranges of "
         "generated parts against the real ones; 8 bars harmonized.",

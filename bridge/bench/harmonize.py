@@ -108,12 +108,12 @@ def _baseline_part_tokens(codec, ids: np.ndarray, melody: np.ndarray) -> np.ndar
 
 def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int = 40, temperature: float = 1.0,
         voices: int = 3, candidates: int = 4, key_prior: float | None = None, transpositions: int | None = None,
-        judge_beats: int = 4) -> dict:
+        judge_beats: int = 4, parallels: float = -1.0) -> dict:
     from .. import store
     from ..codecs.harmony import split_melody
     from ..codecs.notewise import quantize_notes
     from ..generation import Request, Sampling, generator_for
-    from ..generation.harmonize import harmonize, readings, transpositions_of
+    from ..generation.harmonize import harmonize, parallels_of, readings, transpositions_of
     from ..music import voicing
     from .infill import _pieces
 
@@ -126,6 +126,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     gen = generator_for(loaded)
     R = transpositions_of(loaded, transpositions or 0)  # the setting's default (0): the model's own, as every door
     ways = readings(codec, R)
+    parallels = parallels_of(loaded, parallels)  # the setting's default (-1): the model's own, as every door
     bits = {"given_melody": [0.0, 0], "given_melody_every_token": [0.0, 0], "melody_withheld": [0.0, 0],
             "baseline": [0.0, 0], "baseline_same_readings": [0.0, 0]}
     real = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
@@ -156,7 +157,8 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 bits[key][1] += int(mask.sum())
         mel, par = melody.tracks[0].array, parts.tracks[0].array
         h = harmonize(loaded, melody, Request(seed=i, sampling=Sampling(temperature=temperature), key_prior=key_prior),
-                      voices=voices, candidates=candidates, transpositions=R, judge_beats=judge_beats)
+                      voices=voices, candidates=candidates, transpositions=R, judge_beats=judge_beats,
+                      parallels=parallels)
         strong = voicing.strong_beats(mel, score.tpq)
         for key, p in (("generated", h.parts[0]), ("rule", voicing.rule_chords(mel, strong, score.tpq))):
             a, c = voicing.chord_agreement(par, p, strong)
@@ -180,7 +182,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3)}
 
     r = {"model": model, "baseline": baseline, "pieces": len(scores), "temperature": temperature,
-         "candidates": candidates, "judge_beats": judge_beats, "key_prior": key_prior, "transpositions": R,
+         "candidates": candidates, "judge_beats": judge_beats, "parallels": parallels, "key_prior": key_prior, "transpositions": R,
          "bits_per_part_token": {k: round(v[0] / max(v[1], 1), 3) for k, v in bits.items() if v[1]},
          "part_tokens": {k: v[1] for k, v in bits.items() if v[1]},
          "real": summary(real), "generated": summary(made),
@@ -201,7 +203,7 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     for k in range(15):
         t = time.perf_counter()
         harmonize(loaded, eight, Request(seed=k), voices=voices, candidates=candidates, transpositions=R,
-                  judge_beats=judge_beats)
+                  judge_beats=judge_beats, parallels=parallels)
         times.append((time.perf_counter() - t) * 1000)
     r["eight_bars_ms"] = round(float(np.median(times)), 1)
     r["eight_bars_p90_ms"] = round(float(np.percentile(times, 90)), 1)

@@ -83,6 +83,12 @@ def transpositions_of(loaded, asked: int = 0) -> int:
     return own(loaded, "transpositions", asked, 1)
 
 
+def parallels_of(loaded, asked: float = -1.0) -> float:
+    """Nats off a part's start that would move in parallel fifths or octaves: those asked, or (-1) the model's own
+    (the card's harmonize.parallels; 0 where it says none: block chords move in parallel)."""
+    return float(asked) if asked >= 0 else float(loaded.meta.get("harmonize", {}).get("parallels", 0.0))
+
+
 def voices_of(loaded, asked: int = 0) -> int:
     """The parts under the melody: those asked, or (0) the model's own (three, a chorale's, where it says none)."""
     return own(loaded, "voices", asked, 3)
@@ -122,7 +128,7 @@ def mixture(logits: np.ndarray, fwd: np.ndarray, has: np.ndarray) -> np.ndarray:
 
 def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=None, cancel=None,
               chunk: int = 64, candidates: int = 1, read: bool = False, transpositions: int = 1,
-              split: bool = True, judge_beats: int = 4) -> Harmony:
+              split: bool = True, judge_beats: int = 4, parallels: float = 0.0) -> Harmony:
     """Parts under `melody` (one line, as melody_of gives it) for each variation of `req`.
 
     `on_chunk(rows)`: per variation the part notes finished since the last call, as (pitch, start beat,
@@ -137,9 +143,11 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     trained on every transposition judges each a little differently; pooled, they predict Bach's parts better).
     `split`: two rows or more (variations times candidates) run as two halves, one a core (runner.halves): the
     same parts as in one, sooner. `judge_beats`: the candidates are judged every this many beats (4: at each
-    bar line; 1: at each beat, half the parallels for ~15% more time: docs/harmonize.md)."""
+    bar line; 1: at each beat, half the parallels for ~15% more time: docs/harmonize.md). `parallels`: nats off
+    a part's start that would move in parallel fifths or octaves with the melody or a part already started at
+    that step (harmonize_kernels.parallel_starts; parallels_of gives the model's own)."""
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
-                 int(transpositions), split, max(1, int(judge_beats)))
+                 int(transpositions), split, max(1, int(judge_beats)), max(0.0, float(parallels)))
 
 
 class _Half:
@@ -168,7 +176,7 @@ class _Half:
 
 def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, chunk: int,
           read: bool = False, candidates: int = 1, transpositions: int = 1, split: bool = True,
-          judge_beats: int = 4) -> Harmony:
+          judge_beats: int = 4, parallels: float = 0.0) -> Harmony:
     """Parts under the melody for each variation of `req`, `candidates` rows each (harmonize's loop)."""
     from . import harmonize_kernels
     from .constraints import key_prior
@@ -321,7 +329,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             *(x[a:b] for x in rows),
             ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold, code,
             np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed,
-            trace[a:b], traced[a:b], at, R, fwd, has, a)[1]
+            trace[a:b], traced[a:b], at, R, fwd, has, a, np.float32(parallels))[1]
 
     def over(half, at) -> bool:
         """The half has nothing to do before the bar line `at` (-1: before the end)."""

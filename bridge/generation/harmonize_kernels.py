@@ -12,6 +12,7 @@ import numpy as np
 from .kernels import NEG, _opts, advance, njit, project, sample_row
 
 HALF = NEG / np.float32(2)
+PARALLEL = np.float32(3.0)  # nats off a part's start that would move in parallel fifths or octaves (parallel_starts)
 
 
 @njit(**_opts)
@@ -49,6 +50,78 @@ def mixed(logits, r, K, fwd, has, out):
 
 
 @njit(**_opts)
+def _parallel(hi0, hi1, lo0, lo1):
+    """Two voices moving from (hi0 over lo0) to (hi1 over lo1) in parallel fifths or octaves (or unisons), as
+    bridge.music.voicing.parallels counts them: both move, the same way, the same interval (mod 12) 0 or 7."""
+    if hi0 == hi1 or lo0 == lo1:
+        return False
+    a = (hi0 - lo0) % 12
+    return a == (hi1 - lo1) % 12 and (a == 0 or a == 7) and (hi1 - hi0) * (lo1 - lo0) > 0
+
+
+@njit(**_opts)
+def parallel_starts(r, st, real, sounding, started, notes, count, topx, singx, lo, n, voices, row, pen):
+    """Each part start row r may draw at step st (real time `real`) that would move in parallel fifths or
+    octaves with the melody or with a part already started at this step loses `pen` nats (a start is never
+    forbidden, so no stream is cut short). Voices are ranked as voicing.slices ranks them: the melody on top,
+    the parts by pitch; a part's voice before the step is the one at its rank from the bottom among the parts
+    sounding then (those held and those that ended at this step), and only where `voices` parts sound under a
+    sounding melody at both moments (four voices, as voicing counts a motion). Starts come in ascending pitch,
+    so each pair is looked at once, when the higher of the two is drawn."""
+    if real < 1 or not singx[real] or not singx[real - 1]:
+        return
+    held = np.empty(voices + 1, np.int64)  # the parts held through the step, ascending
+    new = np.empty(voices + 1, np.int64)  # those started at it so far, ascending
+    nh = 0
+    nn = 0
+    for j in range(n):
+        q = lo + j
+        if sounding[r, q] and nh + nn <= voices:
+            if started[r, q] == st:
+                new[nn] = q
+                nn += 1
+            else:
+                held[nh] = q
+                nh += 1
+    ended = 0  # the parts that ended at this step: the last notes written
+    while ended < count[r] and notes[r, count[r] - 1 - ended, 2] == st:
+        ended += 1
+    if nh + ended != voices or nn + nh >= voices:
+        return  # not `voices` parts before the step, or none left to start
+    before = np.empty(voices, np.int64)  # the parts sounding before the step, ascending (insertion)
+    for x in range(voices):
+        q = held[x] if x < nh else notes[r, count[r] - 1 - (x - nh), 0]
+        y = x
+        while y > 0 and before[y - 1] > q:
+            before[y] = before[y - 1]
+            y -= 1
+        before[y] = q
+    m0, m1 = topx[real - 1], topx[real]
+    for j in range(n):
+        if row[j] <= HALF:
+            continue
+        q = lo + j
+        k = nn  # its rank from the bottom after the step: the starts so far and the held parts below it
+        for x in range(nh):
+            if held[x] < q:
+                k += 1
+        if k >= voices:
+            continue
+        was = before[k]
+        hit = _parallel(m0, m1, was, q)
+        for y in range(nn):  # each part started at this step below it
+            s = new[y]
+            ks = y
+            for x in range(nh):
+                if held[x] < s:
+                    ks += 1
+            if ks < voices and _parallel(was, q, before[ks], s):
+                hit = True
+        if hit:
+            row[j] -= pen
+
+
+@njit(**_opts)
 def _finish(r, step, sounding, started, notes, count, done, lo, n):
     """Row r is over: every part still sounding ends at its step (ascending pitch)."""
     for j in range(n):
@@ -68,14 +141,15 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         notes, count,  # each row's parts: (pitch, start step, end step), how many
         ev_step, ev_id, topx, singx,  # the melody: its tokens' steps and ids; its pitch and whether it sings
         lo, n, w0, mw, lead, first, end, cap, voices, hold,  # the codec's layout, the piece's bounds
-        code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at, K, fwd, has, r0):
+        code, temperature, top_k, top_p, top_n, seed, trace, traced, pause_at, K, fwd, has, r0, parallel):
     """Up to `iters` tokens for every row (fewer when every row is done): returns (iterations, tokens made).
     With K readings (K > 1), each row is K rows of the net's state and logits, the music transposed by a shift
     each: row r draws from their geometric mean (mixed) and each reads what it draws as its shift has it (fwd).
     `trace` (rows, length), when it has rows: every token each row reads, `traced` of them so far.
     `pause_at` (a step, or -1): a row that reaches it stops there, its state as it was when it arrived, until
     every row has (or is done): the call returns then. `r0`: the first row's index in the whole batch (its draws
-    are seeded by it: rows run in two calls at once, one a core, draw what they draw in one)."""
+    are seeded by it: rows run in two calls at once, one a core, draw what they draw in one). `parallel`: nats
+    off a start that would move in parallel fifths or octaves (parallel_starts; 0: none)."""
     B = logits.shape[0] // K
     V = logits.shape[1]
     tok = np.empty(B, np.int32)
@@ -166,6 +240,9 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
                     row[j] += NEG
                 if closed or q >= under:
                     row[j] += NEG
+            if parallel > 0 and not closed:
+                parallel_starts(r, st, real, sounding, started, notes, count, topx, singx, lo, n, voices, row,
+                                parallel)
             nx = ev_step[nxt[r]]
             gap = (nx if nx < end else end) - st
             if highest >= 0:  # a part sounding reaches the melody where it goes down: it ends there first

@@ -368,7 +368,7 @@ class _Work:
 
     # ----- harmonize -------------------------------------------------------------------------------------
     def harmonize(self, task: Harmonize):
-        from ..generation.harmonize import harmonize, melody_of, transpositions_of, voices_of
+        from ..generation.harmonize import harmonize, melody_of, parallels_of, transpositions_of, voices_of
         from ..music import Track
         from ..settings import MAX_BEATS, request_of
 
@@ -402,7 +402,8 @@ class _Work:
 
         vel[0] = max(1, min(127, int(round(float(np.median(melody.tracks[0].array[:, 1])) * 0.85))))
         result = harmonize(loaded, melody, req, voices=voices, on_chunk=on_chunk, cancel=self.cancel,
-                           candidates=s.candidates, transpositions=readings, judge_beats=s.judge_beats)
+                           candidates=s.candidates, transpositions=readings, judge_beats=s.judge_beats,
+                           parallels=parallels_of(loaded, s.parallels))
         if result.cancelled:
             if self.late:
                 return E.Failed(f"stopped after {self.limits.max_seconds:g} s, this daemon's limit for one "
