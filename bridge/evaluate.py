@@ -227,7 +227,7 @@ def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: floa
     arranger) wrote it."""
     from .codecs.harmony import split_melody
     from .generation import Request
-    from .generation.harmonize import harmonize, transpositions_of, voices_of
+    from .generation.harmonize import harmonize, parallels_of, transpositions_of, voices_of
     from .music import Score, load_score
     from .music.score import Track
     from .settings import BY_NAME
@@ -242,7 +242,8 @@ def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: floa
     melody = melody.replace(tracks=(melody.tracks[0].replace(notes=mel),))
     h = harmonize(loaded, melody, Request(seed=seed, sampling=sampling, key_prior=key_prior),
                   voices=voices_of(loaded), candidates=BY_NAME["candidates"].default,
-                  transpositions=transpositions_of(loaded))
+                  transpositions=transpositions_of(loaded), judge_beats=BY_NAME["judge_beats"].default,
+                  parallels=parallels_of(loaded))  # as every door harmonizes
     made = notes_in_beats(Score(tpq=score.tpq, tracks=(Track(mel), Track(h.parts[0]))))
     real = window(notes_in_beats(score), 0.0, beats)
     made = window(made, 0.0, beats)
