@@ -36,10 +36,11 @@ def warm(loaded) -> None:
         decode_continuation(loaded.codec, loaded.codec.empty(), result.new[0], include_prime=False)
     except CadenzaError:
         pass
-    if loaded.codec.harmonizes:  # a harmony model: its own loop too (bridge.generation.harmonize_kernels)
-        from .harmonize import harmonize
+    if loaded.codec.harmonizes:  # a harmony model: its own loop too (bridge.generation.harmonize_kernels), and
+        from .harmonize import harmonize, parallels_of  # the candidates' judging, as a request harmonizes
 
-        harmonize(loaded, Score.from_beats([(72, 0, 1, 80), (74, 1, 1, 80), (76, 2, 2, 80)]), Request(seed=0))
+        tune = Score.from_beats([(72, 0, 1, 80), (74, 1, 1, 80), (76, 2, 2, 80), (74, 4, 2, 80), (72, 6, 2, 80)])
+        harmonize(loaded, tune, Request(seed=0), candidates=2, parallels=parallels_of(loaded))
 
 
 def warm_midi() -> None:

@@ -376,3 +376,18 @@ def test_parts_that_would_move_in_parallel_fifths_or_octaves_are_drawn_less():
         found[rule] = par / max(mot, 1)
     assert found[0.0] > 0.02  # without the rule the model writes them (4.5 in 100 motions when this was written)
     assert found[3.0] <= 0.5 * found[0.0] and found[20.0] <= 0.1 * found[0.0]
+
+
+def test_warm_compiles_what_a_harmonize_request_runs(harmony):
+    """`cadenza warm` (the README's install command) runs a harmony model as a request does: the loop, the
+    candidates' judging and the parallels rule are compiled (or loaded) before the first request waits on them."""
+    import subprocess
+    import sys
+
+    code = ("from bridge import store; from bridge.generation.warm import warm; "
+            "from bridge.generation import harmonize_kernels as k; "
+            f"warm(store.load({str(harmony)!r})); "
+            "print(len(k.run.signatures), len(k.judge_row.signatures))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [int(x) for x in out.stdout.split()[-2:]] == [1, 1]
