@@ -197,6 +197,14 @@ python models/lstm_gpu.py train data/folk.npz data/folk-run.npz --steps-per-epoc
 cadenza train $C/nottingham --name folk-chords "${F[@]}" --weights data/folk-run.npz \
   --note "Nottingham folk tunes (GPL-3.0): the tune read two beats ahead of its chords; 32 minutes, then 42 more by PyTorch on this CPU" "$@"
 cadenza bench harmonize --model folk-chords --baseline "" --record
+# ... then (session 24, the shipped model) 50 more minutes from those weights, the same way
+python models/lstm_gpu.py windows $C/nottingham --name folk-chords "${F[@]}" --init folk-chords --lr 0.001 \
+  --to data/folk.npz
+python models/lstm_gpu.py train data/folk.npz data/folk-run.npz --steps-per-epoch 200 --patience 3 --lower 0.3 \
+  --lowerings 2 --max-minutes 50 --seed 2
+cadenza train $C/nottingham --name folk-chords "${F[@]}" --weights data/folk-run.npz \
+  --note "Nottingham folk tunes (GPL-3.0): the tune read two beats ahead of its chords; 32 minutes, then 42 and 50 more by PyTorch on this CPU" "$@"
+cadenza bench harmonize --model folk-chords --baseline "" --record
 
 # chorale, further (session 12, the shipped chorale model): 75 more minutes from the 40-minute chorale model
 # above (its curve was still falling), last so that chorale-infill starts from that one, as shipped
