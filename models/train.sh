@@ -187,24 +187,20 @@ cadenza train $C/nottingham --codec harmony --name folk-chords --layers 2 --unit
   --steps-per-epoch 50 --patience 6 --max-minutes 32 \
   --note "Nottingham folk tunes (GPL-3.0): the tune read two beats ahead of its chords" "$@"
 cadenza bench harmonize --model folk-chords --baseline "" --record  # no unconditional model of tune-and-chords here: given against withheld
-# ... then (session 22, the shipped model) 42 more minutes from those weights by PyTorch on this CPU, the learning
-# rate lowered when three epochs brought nothing better (docs/harmonize.md)
+# ... then (sessions 22 and 24; the shipped model is the second) 42 and 50 more minutes, each from the weights
+# before, by PyTorch on this CPU, the learning rate lowered when three epochs brought nothing better (docs/harmonize.md)
 F=(--codec harmony --layers 2 --units 256 --dropout 0.3 --steps-per-epoch 50 --patience 6)
-python models/lstm_gpu.py windows $C/nottingham --name folk-chords "${F[@]}" --init folk-chords --lr 0.001 \
-  --to data/folk.npz
-python models/lstm_gpu.py train data/folk.npz data/folk-run.npz --steps-per-epoch 200 --patience 3 --lower 0.3 \
-  --lowerings 2 --max-minutes 42 --seed 1
-cadenza train $C/nottingham --name folk-chords "${F[@]}" --weights data/folk-run.npz \
-  --note "Nottingham folk tunes (GPL-3.0): the tune read two beats ahead of its chords; 32 minutes, then 42 more by PyTorch on this CPU" "$@"
-cadenza bench harmonize --model folk-chords --baseline "" --record
-# ... then (session 24, the shipped model) 50 more minutes from those weights, the same way
-python models/lstm_gpu.py windows $C/nottingham --name folk-chords "${F[@]}" --init folk-chords --lr 0.001 \
-  --to data/folk.npz
-python models/lstm_gpu.py train data/folk.npz data/folk-run.npz --steps-per-epoch 200 --patience 3 --lower 0.3 \
-  --lowerings 2 --max-minutes 50 --seed 2
-cadenza train $C/nottingham --name folk-chords "${F[@]}" --weights data/folk-run.npz \
-  --note "Nottingham folk tunes (GPL-3.0): the tune read two beats ahead of its chords; 32 minutes, then 42 and 50 more by PyTorch on this CPU" "$@"
-cadenza bench harmonize --model folk-chords --baseline "" --record
+folk_more() {  # MINUTES SEED NOTE
+  python models/lstm_gpu.py windows $C/nottingham --name folk-chords "${F[@]}" --init folk-chords --lr 0.001 \
+    --to data/folk.npz
+  python models/lstm_gpu.py train data/folk.npz data/folk-run.npz --steps-per-epoch 200 --patience 3 --lower 0.3 \
+    --lowerings 2 --max-minutes "$1" --seed "$2"
+  cadenza train $C/nottingham --name folk-chords "${F[@]}" --weights data/folk-run.npz \
+    --note "Nottingham folk tunes (GPL-3.0): the tune read two beats ahead of its chords; $3" "${@:4}"
+  cadenza bench harmonize --model folk-chords --baseline "" --record
+}
+folk_more 42 1 "32 minutes, then 42 more by PyTorch on this CPU" "$@"
+folk_more 50 2 "32 minutes, then 42 and 50 more by PyTorch on this CPU" "$@"
 
 # chorale, further (session 12, the shipped chorale model): 75 more minutes from the 40-minute chorale model
 # above (its curve was still falling), last so that chorale-infill starts from that one, as shipped
