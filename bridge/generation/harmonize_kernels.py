@@ -12,7 +12,6 @@ import numpy as np
 from .kernels import NEG, _opts, advance, njit, project, sample_row
 
 HALF = NEG / np.float32(2)
-PARALLEL = np.float32(3.0)  # nats off a part's start that would move in parallel fifths or octaves (parallel_starts)
 
 
 @njit(**_opts)
@@ -380,10 +379,7 @@ def judge(melody, parts, tpq):
                     if a[i] == b[i] or a[j] == b[j]:
                         continue
                     motions += 1
-                    ia = (a[i] - a[j]) % 12
-                    ib = (b[i] - b[j]) % 12
-                    if ia == ib and (ia == 0 or ia == 7) and (b[i] - a[i]) * (b[j] - a[j]) > 0:
-                        found += 1
+                    found += _parallel(a[i], b[i], a[j], b[j])
         for i in range(min(nb, 8)):
             a[i] = b[i]
         na = nb
