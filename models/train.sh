@@ -116,6 +116,9 @@ done
 D=data/groove-members  # groove-s14: session 14's model (git show 4ce4037:models/groove/...)
 cadenza train-groove $C/groove --join $D/groove-s14 --join $D/groove-b --join $D/groove-c --join $D/groove-g0 \
   --join $D/groove-g1 --join $D/groove-g3 --use groove=0,3,4,5 --use drumify=0,1,2 --name groove
+# (session 25) calibrated again (the weights as above): calibration now also fits the style guesser and the
+# velocity lines (train-groove and --join run it themselves; docs/drums.md "A beat not told its style")
+python -c "from bridge.training.groove import calibrate; print(calibrate('groove'))"
 
 # piano-infill (session 7): from the piano model's weights (its note-state input dropped), psm order
 cadenza train $C/piano-midi --codec performance --name piano-infill --init piano --fim --fim-order psm \

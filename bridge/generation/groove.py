@@ -34,6 +34,7 @@ STEPS = 32  # a window: 2 bars of 4/4
 SPQ = 4  # steps a quarter note
 MAX_BARS = 1024  # the longest piece groove and drumify take (every resource a client asks for has a limit)
 C = N_CLASSES
+NEAREST = 0.49  # steps: the furthest a drawn feel moves a hit from its step
 
 
 def _sigmoid(x):
@@ -59,6 +60,32 @@ def _lstm(x: np.ndarray, kernel, recurrent, bias, reverse: bool = False, sequenc
     return out if sequences else h
 
 
+STYLE_AT = 31  # where the style one-hot starts in a step's features (groove_features), the tempo after it
+TEMPO_EDGES = (60, 70, 80, 90, 100, 110, 120, 130, 140, 160, 200)  # qpm: the style guesser's tempo steps
+
+
+def style_evidence(hits: np.ndarray, qpm) -> np.ndarray:
+    """(N, 32, 9) hits and the tempo -> what the style guesser reads, (N, 166): how often each class is struck
+    at each of a bar's 16 steps, how many hits each class has a bar, which side of each of TEMPO_EDGES the
+    tempo is, and the tempo itself (log, around 120)."""
+    n = len(hits)
+    h = (hits > 0.5).astype(np.float32)
+    folded = h.reshape(n, -1, 16, C).mean(1).reshape(n, -1)
+    per_bar = h.sum(1) / (h.shape[1] / 16) / 4.0
+    log_q = np.log(np.clip(np.broadcast_to(np.asarray(qpm, np.float64), (n,)), 20.0, 400.0))
+    steps = (log_q[:, None] > np.log(TEMPO_EDGES)[None]).astype(np.float32)
+    return np.concatenate([folded, per_bar, steps, (log_q - np.log(120.0))[:, None].astype(np.float32)], 1)
+
+
+def style_odds(guess, hits: np.ndarray, qpm) -> np.ndarray:
+    """(N, 18): how likely each style is for each window, from its drums and tempo; `guess`: the guesser's
+    (weights, bias)."""
+    w, b = guess
+    x = style_evidence(hits, qpm) @ w + b
+    x = np.exp(x - x.max(1, keepdims=True))
+    return x / x.sum(1, keepdims=True)
+
+
 PLAYED = ("groove", "drumify")  # the tasks an ensemble's members may be chosen for (`--use`)
 FEEL = ("offset_between", "offset_within", "velocity_between", "velocity_within")
 
@@ -82,9 +109,10 @@ def feel(model: "GrooveModel", windows: int, temperature: float, rng) -> tuple[n
 
 
 def _felt(po, pv, d_off, d_vel):
-    """The performance with the feel added, kept where it can be played: within half a step of the grid, and
+    """The performance with the feel added, kept where it can be played: nearer its own step than either
+    neighbour (a hit pushed to half a step would be read back as its neighbour's, and two would be one), and
     velocities 1-127."""
-    return np.clip(po + d_off, -0.5, 0.5), np.clip(pv + d_vel, 1 / 127, 1.0)
+    return np.clip(po + d_off, -NEAREST, NEAREST), np.clip(pv + d_vel, 1 / 127, 1.0)
 
 
 class GrooveModel:
@@ -114,6 +142,16 @@ class GrooveModel:
         # played ahead or behind for two bars) and within one (hit to hit); drawn back with `temperature`
         f = loaded.meta.get("feel")
         self.feel = {k: np.array(f[k], np.float32) for k in FEEL} if f else None
+        # a window whose style is not said: the styles its drums and tempo suggest (a softmax regression on
+        # style_evidence, fitted on the training windows: bridge.training.groove.guess_styles), and groove's
+        # velocities mapped per class by a line fitted on them (said and not said apart)
+        g = loaded.meta.get("style_guess")
+        self.guess = (np.array(g["weights"], np.float32), np.array(g["bias"], np.float32)) if g else None
+        fit = loaded.meta.get("groove_fit", {})
+        self.fit = {k: np.array(v, np.float32) for k, v in fit.items() if k in ("said", "not_said")}
+
+    def style_odds(self, hits: np.ndarray, qpm) -> np.ndarray:
+        return style_odds(self.guess, hits, qpm)
 
     def thresholds_for(self, style: str) -> np.ndarray:
         return self.thresholds if style or not self.styles else self.thresholds_unsaid
@@ -147,15 +185,40 @@ class GrooveModel:
         of the performances of the members that play `task` (one model: its own), each decoding its encoder's
         mean, or with `temperature` a z drawn around it. Interpolate and generate move through one latent space:
         the first member's."""
+        unsaid = self.source_unsaid(source)
+        if task == "groove" and self.guess is not None and unsaid.any():
+            # a window not told its style is told the guesser's odds instead of one style: the net reads the
+            # style as a one-hot, so this is each style's pull weighted by how likely it is, for one row's cost
+            qpm = source[:, 0, STYLE_AT + self.styles] * 60.0 + 120.0
+            source = source.copy()
+            source[unsaid, :, STYLE_AT:STYLE_AT + self.styles] = self.style_odds(source[unsaid, :, :C], qpm[unsaid])[:, None]
         outs = []
         for k in self.uses[task]:
             mu, lv = self.encode(source, k)
             if temperature:
                 mu = mu + temperature * np.exp(0.5 * lv) * rng.standard_normal(mu.shape).astype(np.float32)
             outs.append(self.decode(mu, source, k))
-        if len(outs) == 1:
-            return outs[0]
-        return tuple(np.mean([o[i] for o in outs], 0).astype(np.float32) for i in range(3))
+        out = outs[0] if len(outs) == 1 else tuple(np.mean([o[i] for o in outs], 0) for i in range(3))
+        if task == "groove" and self.fit:
+            out = self._fitted(out, unsaid)
+        return tuple(np.asarray(a, np.float32) for a in out)
+
+    def source_unsaid(self, source: np.ndarray) -> np.ndarray:
+        """(N,) whether each window's features say no style (a model that hears styles; else all False)."""
+        if not self.styles:
+            return np.zeros(len(source), bool)
+        return source[:, 0, STYLE_AT:STYLE_AT + self.styles].max(1) < 0.5
+
+    def _fitted(self, out, unsaid: np.ndarray):
+        """Velocities through each class's fitted line (a + b x), said and not said apart. (Offsets fitted so
+        on the training windows were spread 2-18% wider, and missed the validation windows' by more.)"""
+        prob, vel, off = out
+        vel = vel.copy()
+        for key, rows in (("said", ~unsaid), ("not_said", unsaid)):
+            line = self.fit.get(key)  # (9, 2): per class (a, b)
+            if line is not None and rows.any():
+                vel[rows] = np.clip(line[:, 0] + line[:, 1] * vel[rows], 1 / 127, 1.0)
+        return prob, vel, off
 
     def likeliest(self, source: np.ndarray, batch: int = 256, task: str = "groove"):
         """(hit probabilities, velocities, offsets) of many windows at the encoders' means, `batch` at a time."""

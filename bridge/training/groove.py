@@ -417,6 +417,53 @@ def feel_of(m, H, V, O, Q, S) -> dict:
     return out
 
 
+def guess_styles(H, Q, S, decay: float = 6e-4, steps: int = 800) -> dict:
+    """The style guesser: a softmax regression from a window's drums and tempo (generation.groove.style_evidence)
+    to its style, fitted on windows whose style is known (full batch, Adam, L2 `decay`). A window the musician
+    does not tell its style is played in the styles it most likely is (GrooveModel.perform)."""
+    from ..generation.groove import style_evidence
+
+    keep = S >= 0
+    X, y = style_evidence(H[keep], Q[keep]).astype(np.float64), S[keep]
+    k = len(STYLES)
+    Y = np.eye(k)[y]
+    W, b = np.zeros((X.shape[1], k)), np.zeros(k)
+    m = [np.zeros_like(W), np.zeros_like(b)]
+    v = [np.zeros_like(W), np.zeros_like(b)]
+    for t in range(1, steps + 1):
+        z = X @ W + b
+        P = np.exp(z - z.max(1, keepdims=True))
+        P /= P.sum(1, keepdims=True)
+        G = (P - Y) / len(X)
+        for i, (p, g) in enumerate(((W, X.T @ G + decay * W), (b, G.sum(0)))):
+            m[i] = 0.9 * m[i] + 0.1 * g
+            v[i] = 0.999 * v[i] + 0.001 * g * g
+            p -= 0.05 * (m[i] / (1 - 0.9 ** t)) / (np.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8)
+    accuracy = float(((X @ W + b).argmax(1) == y).mean())
+    return {"weights": np.round(W, 5).tolist(), "bias": np.round(b, 5).tolist(), "windows": int(len(X)),
+            "accuracy_on_them": round(accuracy, 3),
+            "how": "a softmax regression from a window's drums (each class's hits at each step of a bar, and a bar) "
+                   "and tempo to its style, on the training windows (bridge.training.groove.guess_styles)"}
+
+
+def fit_lines(played: np.ndarray, real: np.ndarray, hits: np.ndarray, rounds: int = 30) -> list[list[float]]:
+    """Per class, the line a + b x that takes the model's values to the drummers' with the least absolute error
+    over the struck steps (iteratively reweighted least squares): [[a, b], ...]."""
+    out = []
+    for k in range(hits.shape[-1]):
+        x, y = played[..., k][hits[..., k]].astype(np.float64), real[..., k][hits[..., k]].astype(np.float64)
+        if len(x) < 50:
+            out.append([0.0, 1.0])
+            continue
+        A = np.stack([np.ones_like(x), x], 1)
+        w = np.ones_like(x)
+        for _ in range(rounds):
+            coef = np.linalg.lstsq(A * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
+            w = 1.0 / np.maximum(np.abs(y - A @ coef), 1e-3)
+        out.append([round(float(coef[0]), 5), round(float(coef[1]), 5)])
+    return out
+
+
 CAPS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)  # the drumify thresholds' caps calibrate tries
 
 
@@ -433,7 +480,8 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
     folder = Path(loaded.meta["corpus"]["paths"][0])  # the corpus folder it was trained on
     if files is None:  # the training split as the model records it
         files = [folder / rel.partition("/")[2] for rel in loaded.meta["split"].get("train", [])]
-    files = [f for f in files[::every] if Path(f).is_file()]
+    all_files = [f for f in files if Path(f).is_file()]
+    files = all_files[::every]
     if not files:
         raise CadenzaError(f"{model}: its training files are not here")
     m = model_for(loaded)
@@ -475,10 +523,27 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
         out, unsaid = thresholds(said, unsaid_prob), thresholds(unsaid_prob)
     else:
         out, unsaid = thresholds(said), None
-    feel = feel_of(m, H, V, O, Q, S)
+    guess = fit = None
+    if m.styles:  # a window not told its style: played in those its drums and tempo suggest, then fitted
+        AH, _, _, AQ, AS = windows(all_files, styles=styles_of(folder))
+        guess = guess_styles(AH, AQ, AS)
+        m.guess = (np.array(guess["weights"], np.float32), np.array(guess["bias"], np.float32))
+    m.fit = {}
+    fit = {}
+    for key, style in (("said", S),) + ((("not_said", np.full_like(S, -1)),) if m.styles else ()):
+        _, pv, _ = m.likeliest(m.features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, style, Q))
+        fit[key] = fit_lines(pv, V, hits)
+    m.fit = {k: np.array(v, np.float32) for k, v in fit.items()}
+    feel = feel_of(m, H, V, O, Q, S)  # what is left around the fitted performance
     path = Path(loaded.folder) / "cadenza.json"
     meta = json.loads(path.read_text())
     meta["feel"] = feel
+    meta["groove_fit"] = {**fit, "windows": int(len(H)),
+                          "how": "per class, the line (a + b x) taking groove's velocities to the drummers' with the "
+                                 "least absolute error on the training windows, for windows told their style and "
+                                 "not (bridge.training.groove.fit_lines)"}
+    if guess is not None:
+        meta["style_guess"] = guess
     meta["drumify"] = {"thresholds": out, "windows": int(len(H)), "files": len(files),
                        "how": "per class, the probability above which it is struck as often as in the training "
                               "windows, capped at the one that gives the best hit F1 over them "

@@ -2,6 +2,7 @@
 their controls, the drums LSTM, bad input, and the command line."""
 from __future__ import annotations
 
+import contextlib
 
 import numpy as np
 import pytest
@@ -16,6 +17,20 @@ pytestmark = pytest.mark.skipif(not BEAT.is_file(), reason="the Groove MIDI Data
 
 def cli(*args):
     return cadenza(*args)
+
+
+@contextlib.contextmanager
+def as_trained(*models):
+    """The groove models as their nets play, without the style guesser and the fitted velocity lines that
+    calibration adds."""
+    kept = [(m.guess, m.fit) for m in models]
+    try:
+        for m in models:
+            m.guess, m.fit = None, {}
+        yield
+    finally:
+        for m, (guess, fit) in zip(models, kept):
+            m.guess, m.fit = guess, fit
 
 
 @pytest.fixture(scope="module")
@@ -257,6 +272,77 @@ def test_the_style_and_tempo_reach_the_model(model):
         S.apply(S.Settings(), "style", "polka")
 
 
+def test_a_beat_not_told_its_style_is_played_in_the_styles_its_drums_suggest(model):
+    """Told its style, a window plays as the model plays it in that style. Not told, it is told the odds of every
+    style from its drums and tempo (the guesser calibrated into the model's cadenza.json) where a style said is a
+    one-hot; then each class's velocities go through the line fitted for windows told or not told."""
+    from bridge.codecs.drums import grid
+    from bridge.generation.groove import STYLE_AT, style_odds
+    from bridge.music import load_score
+
+    assert model.guess is not None and set(model.fit) == {"said", "not_said"}
+    h, _, _ = grid(load_score(BEAT))
+    H = np.stack([h[:32], h[32:64], h[:32]]).astype(np.float32)
+    z = np.zeros_like(H)
+    told = model.features(H, z, z, np.zeros(H.shape[:2], np.float32), 0, np.array([16, 4, -1]), 80.0)
+    got = model.perform(told)
+    odds = style_odds(model.guess, H[2:], 80.0)[0]
+    assert abs(odds.sum() - 1) < 1e-5 and odds.min() >= 0
+    guessed = told.copy()
+    guessed[2, :, STYLE_AT:STYLE_AT + len(odds)] = odds
+    fit = model.fit
+    with as_trained(model):
+        plain = model.perform(told)
+        want = model.perform(guessed)
+    for i, key in ((0, "said"), (1, "said"), (2, "not_said")):
+        assert np.allclose(got[0][i], want[0][i], atol=1e-6) and np.allclose(got[2][i], want[2][i], atol=1e-6)
+        line = fit[key]
+        assert np.allclose(got[1][i], np.clip(line[:, 0] + line[:, 1] * want[1][i], 1 / 127, 1), atol=1e-6)
+    assert np.allclose(want[2][:2], plain[2][:2], atol=1e-6)  # told: its own style, as the net plays it
+    assert not np.allclose(got[2][2], plain[2][2], atol=1e-4)  # not told: not as with no style at all
+
+
+def test_the_fitted_line_is_the_least_absolute_error_one():
+    """fit_lines recovers a + b x from noisy values with outliers (where least squares would be pulled off)."""
+    from bridge.training.groove import fit_lines
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (400, 32, 2)).astype(np.float32)
+    y = 0.1 + 1.2 * x + rng.laplace(0, 0.02, x.shape)
+    y[rng.uniform(size=x.shape) < 0.1] += 0.8  # a tenth far above
+    hits = np.ones(x.shape, bool)
+    hits[..., 1] = False  # a class never struck: the identity
+    (a, b), same = fit_lines(x, y, hits)
+    assert abs(a - 0.1) < 0.02 and abs(b - 1.2) < 0.03 and same == [0.0, 1.0]
+
+
+def test_the_shipped_groove_model_guesses_styles_and_plays_closer_to_the_drummers_for_it():
+    """The shipped model, on validation windows it never trained on and not told their style: the guesser's
+    likeliest style is the real one far more often than the commonest style's share, and groove's velocities and
+    timing come nearer the drummers' than the model's own performance with no style said."""
+    from bridge import store
+    from bridge.bench.groove import _paths
+    from bridge.generation.groove import model_for
+    from bridge.training.groove import styles_of, windows
+
+    loaded = store.load("groove")
+    m = model_for(loaded)
+    files = _paths(loaded, "validation")[::4]
+    H, V, O, Q, S = windows(files, styles=styles_of(GROOVE))
+    odds = m.style_odds(H, Q)
+    assert (odds.argmax(1) == S).mean() > np.bincount(S[S >= 0]).max() / len(S) + 0.1
+    z = np.zeros_like(H)
+    src = m.features(H, z, z, np.zeros(H.shape[:2], np.float32), 0, np.full_like(S, -1), Q)
+    hit = H > 0.5
+    _, pv, po = m.likeliest(src)
+    with as_trained(m):
+        _, pv0, po0 = m.likeliest(src)
+    ms = (60000.0 / Q / 4)[:, None, None] * np.ones_like(H)
+    timing, timing0 = (float((np.abs(p - O) * ms)[hit].mean()) for p in (po, po0))
+    velocity, velocity0 = (float(np.abs(p - V)[hit].mean()) for p in (pv, pv0))
+    assert timing < timing0 and velocity < 0.99 * velocity0
+
+
 def test_a_model_without_styles_refuses_a_style_by_name(tmp_path):
     """A groove model trained without styles (`--no-styles`) cannot honour `style`: refused by name, not ignored."""
     from bridge import settings as S, store
@@ -307,8 +393,9 @@ def test_joined_models_play_the_mean_of_their_members(tiny_groove, model, tmp_pa
         p, _, o = both.decode(z, cond, k)
         assert np.abs(p - 1 / (1 + np.exp(-outs[3 * k + 2][..., :9]))).max() < 1e-4
         assert np.abs(o - 0.5 * np.tanh(outs[3 * k + 2][..., 18:])).max() < 1e-4
-    mine = [m.perform(src) for m in (model, second)]
-    together = both.perform(src)
+    with as_trained(model, second, both):  # the members' mean; the style guesser and fitted lines are the ensemble's
+        mine = [m.perform(src) for m in (model, second)]
+        together = both.perform(src)
     for i in range(3):
         assert np.allclose(together[i], (mine[0][i] + mine[1][i]) / 2, atol=1e-5)
     beat = load_score(BEAT)
@@ -328,10 +415,11 @@ def test_joined_models_play_the_mean_of_their_members(tiny_groove, model, tmp_pa
     assert r.returncode == 0, r.stderr
     chosen = model_for(store.load(str(tmp_path / "chosen")))
     assert chosen.uses == {"groove": [1], "drumify": [0, 1]}
-    for i in range(3):
-        assert np.array_equal(chosen.perform(src)[i], mine[1][i])
-        assert np.allclose(chosen.perform(src, task="drumify")[i], together[i], atol=1e-6)
-    assert groove(chosen, beat, temperature=0).tracks[0].notes == groove(second, beat, temperature=0).tracks[0].notes
+    with as_trained(chosen, second):
+        for i in range(3):
+            assert np.array_equal(chosen.perform(src)[i], mine[1][i])
+            assert np.allclose(chosen.perform(src, task="drumify")[i], together[i], atol=1e-6)
+        assert groove(chosen, beat, temperature=0).tracks[0].notes == groove(second, beat, temperature=0).tracks[0].notes
     for use, said in (("groove=2", "members are 0 to 1"), ("groove=0,0", "each once"), ("solo=0", "say a task"),
                       ("drumify=a", "are numbers")):
         r = cli("train-groove", GROOVE, "--join", tiny_groove, "--join", other, "--use", use, "--name", "bad",
