@@ -257,27 +257,29 @@ class Merged:
         self.spans, self.key = {}, None
 
 
-def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None) -> list[np.ndarray]:
+def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,
+         length: int = 0) -> list[np.ndarray]:
     """One chunk for every row of every flight, as one batch (two halves on two cores from SPLIT_FROM rows up):
     each flight's (rows, chunk) tokens. Its state advances in place (with `merged`, in the batch's arrays it
-    keeps until the batch changes)."""
+    keeps until the batch changes). `length`: tokens a row this time (0: the generator's chunk)."""
     from . import kernels
 
+    length = length or gen.chunk
     total = sum(f.size for f in flights)
-    out = np.empty((total, gen.chunk), np.int32)
+    out = np.empty((total, length), np.int32)
 
     def half(ab):
         a, b = ab
         kept = merged.spans.get(ab) if merged is not None else None
         parts, A = kept if kept is not None else _merge(flights, a, b, kernels.N_CTL)
-        kernels.chunk(gen.chunk, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
+        kernels.chunk(length, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
                       A["held"], A["masks"], A["mrow"], out[a:b], gen.W, gen.T, A["settings"], gen.loop.grammar,
                       gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"], A["ctls"], A["uses"],
                       gen.starts)
         if merged is None or not parts:  # (no parts: one whole flight, run in its own arrays)
             _unmerge(parts, A)
         else:
-            A["t0s"] += gen.chunk  # every flight in it one chunk further (advance_flights counts it so too)
+            A["t0s"] += length  # every flight in it one chunk further (advance_flights counts it so too)
             merged.spans[ab] = (parts, A)
 
     spans = halves(total, split)
@@ -295,8 +297,10 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
     return made
 
 
-def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None) -> None:
-    """Each flight one chunk further: its tokens to its stopper and callback; a cancel seen between chunks."""
+def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,
+                    length: int = 0) -> None:
+    """Each flight one chunk (`length` tokens; 0: the generator's chunk) further: its tokens to its stopper and
+    callback; a cancel seen between chunks."""
     live = []
     for f in flights:
         if f.cancel is not None and f.cancel.is_set():
@@ -305,8 +309,8 @@ def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True,
             live.append(f)
     if not live:
         return
-    for f, made in zip(live, step(gen, live, split, merged)):
-        f.made += gen.chunk
+    for f, made in zip(live, step(gen, live, split, merged, length)):
+        f.made += made.shape[1]
         taken = f.stopper.take(list(made))
         if f.on_chunk is not None:
             f.on_chunk(taken)
@@ -416,7 +420,11 @@ class Batcher:
                     flying = list(self.flying)
                 self.batches += 1
                 self.shared += len(flying) > 1
-                advance_flights(self.gen, flying, self.gen.split, merged)
+                # once every request in it has its first notes, a batch runs two chunks between its boundaries:
+                # half the interpreter's work between them a token (with eight requests one core waited through
+                # it: 2.8 ms a chunk); a request that comes meanwhile makes its first chunk beside it (`fly`)
+                settled = all(f.made >= self.gen.chunk for f in flying)
+                advance_flights(self.gen, flying, self.gen.split, merged, self.gen.chunk * (1 + settled))
                 with self.lock:
                     for f in flying:
                         if f.over:
