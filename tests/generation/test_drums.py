@@ -321,13 +321,13 @@ def test_the_shipped_groove_model_guesses_styles_and_plays_closer_to_the_drummer
     likeliest style is the real one far more often than the commonest style's share, and groove's velocities and
     timing come nearer the drummers' than the model's own performance with no style said."""
     from bridge import store
-    from bridge.bench.groove import _paths
+    from bridge.evaluate import resolve_split
     from bridge.generation.groove import model_for
     from bridge.training.groove import styles_of, windows
 
     loaded = store.load("groove")
     m = model_for(loaded)
-    files = _paths(loaded, "validation")[::4]
+    files = resolve_split(loaded.meta)["validation"][::4]
     H, V, O, Q, S = windows(files, styles=styles_of(GROOVE))
     odds = m.style_odds(H, Q)
     assert (odds.argmax(1) == S).mean() > np.bincount(S[S >= 0]).max() / len(S) + 0.1
