@@ -182,7 +182,8 @@ SPEC: tuple[Setting, ...] = (
     Setting("drum_classes", str, "", "drums: only these classes, e.g. 'kick,snare,closed hi-hat' (kick snare "
             "closed hi-hat, open hi-hat, low tom, mid tom, high tom, crash, ride); \"\": all", check=_drum_classes, tasks=("continue",) + DRUMS),
     Setting("style", str, "", "groove, drumify, interpolate: the style the groove model plays in (the Groove MIDI "
-            "Dataset's); \"\": not said", choices=("",) + STYLES, tasks=DRUMS, first=True),
+            "Dataset's); \"\": not said (groove then plays the styles the beat's drums and tempo suggest)",
+            choices=("",) + STYLES, tasks=DRUMS, first=True),
     Setting("steps", int, 5, "interpolate: beats from the first to the second, both included", 2, 64, tasks=("interpolate",), first=True),
     Setting("voices", int, 0, "harmonize: at most this many parts sounding under the melody; 0: the model's own "
             "(three under a chorale's soprano)", 0, 8, tasks=("harmonize",), first=True),
