@@ -184,14 +184,16 @@ class GrooveModel:
         """Groove and drumify (the condition is the source): (hit probabilities, velocities, offsets), the mean
         of the performances of the members that play `task` (one model: its own), each decoding its encoder's
         mean, or with `temperature` a z drawn around it. Interpolate and generate move through one latent space:
-        the first member's."""
+        the first member's. Groove, with a calibrated model: a window not told its style is told the style
+        guesser's odds, and the velocities go through the lines fitted for windows told and not told."""
         unsaid = self.source_unsaid(source)
         if task == "groove" and self.guess is not None and unsaid.any():
             # a window not told its style is told the guesser's odds instead of one style: the net reads the
             # style as a one-hot, so this is each style's pull weighted by how likely it is, for one row's cost
             qpm = source[:, 0, STYLE_AT + self.styles] * 60.0 + 120.0
             source = source.copy()
-            source[unsaid, :, STYLE_AT:STYLE_AT + self.styles] = self.style_odds(source[unsaid, :, :C], qpm[unsaid])[:, None]
+            odds = self.style_odds(source[unsaid, :, :C], qpm[unsaid])
+            source[unsaid, :, STYLE_AT:STYLE_AT + self.styles] = odds[:, None]
         outs = []
         for k in self.uses[task]:
             mu, lv = self.encode(source, k)
