@@ -420,7 +420,7 @@ def feel_of(m, H, V, O, Q, S) -> dict:
 def guess_styles(H, Q, S, decay: float = 6e-4, steps: int = 800) -> dict:
     """The style guesser: a softmax regression from a window's drums and tempo (generation.groove.style_evidence)
     to its style, fitted on windows whose style is known (full batch, Adam, L2 `decay`). A window the musician
-    does not tell its style is played in the styles it most likely is (GrooveModel.perform)."""
+    does not tell its style is told the guesser's odds of every style (GrooveModel.perform)."""
     from ..generation.groove import style_evidence
 
     keep = S >= 0
@@ -523,13 +523,12 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
         out, unsaid = thresholds(said, unsaid_prob), thresholds(unsaid_prob)
     else:
         out, unsaid = thresholds(said), None
-    guess = fit = None
-    if m.styles:  # a window not told its style: played in those its drums and tempo suggest, then fitted
+    guess = None
+    if m.styles:  # a window not told its style: told the odds of those its drums and tempo suggest
         AH, _, _, AQ, AS = windows(all_files, styles=styles_of(folder))
         guess = guess_styles(AH, AQ, AS)
         m.guess = (np.array(guess["weights"], np.float32), np.array(guess["bias"], np.float32))
-    m.fit = {}
-    fit = {}
+    m.fit, fit = {}, {}  # the lines are fitted on what the net plays without them
     for key, style in (("said", S),) + ((("not_said", np.full_like(S, -1)),) if m.styles else ()):
         _, pv, _ = m.likeliest(m.features(H, zeros, zeros, np.zeros(H.shape[:2], np.float32), 0, style, Q))
         fit[key] = fit_lines(pv, V, hits)
