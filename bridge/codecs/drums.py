@@ -189,6 +189,14 @@ def style_of(name: str) -> int:
     return STYLES.index(name) if name else -1
 
 
+STYLE_AT = 31  # where groove_features' style one-hot starts in a step's features; the tempo follows it
+
+
+def feature_qpm(features: np.ndarray) -> np.ndarray:
+    """(N,) the tempo each window's groove_features say (with a style and tempo), as qpm: their inverse."""
+    return features[:, 0, STYLE_AT + len(STYLES)] * 60.0 + 120.0
+
+
 def groove_features(hits, vel, off, tapped, task: int, style=None, qpm=None) -> np.ndarray:
     """(N, S, 31): the groove model's step features, in training and in use: hits, velocities, offsets
     (scaled to -1..1), the tapped rhythm, and the task one-hot (0 groove, 1 drumify, 2 beat).

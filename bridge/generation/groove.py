@@ -25,7 +25,8 @@ import math
 
 import numpy as np
 
-from ..codecs.drums import CLASS_NAMES, N_CLASSES, from_grid, grid, groove_features, style_of
+from ..codecs.drums import (CLASS_NAMES, N_CLASSES, STYLE_AT, feature_qpm, from_grid, grid, groove_features,
+                            style_of)
 from ..errors import CadenzaError
 from ..music import Score
 from ..nets.groovae import LAYERS, layer_name
@@ -60,7 +61,6 @@ def _lstm(x: np.ndarray, kernel, recurrent, bias, reverse: bool = False, sequenc
     return out if sequences else h
 
 
-STYLE_AT = 31  # where the style one-hot starts in a step's features (groove_features), the tempo after it
 TEMPO_EDGES = (60, 70, 80, 90, 100, 110, 120, 130, 140, 160, 200)  # qpm: the style guesser's tempo steps
 
 
@@ -190,7 +190,7 @@ class GrooveModel:
         if task == "groove" and self.guess is not None and unsaid.any():
             # a window not told its style is told the guesser's odds instead of one style: the net reads the
             # style as a one-hot, so this is each style's pull weighted by how likely it is, for one row's cost
-            qpm = source[:, 0, STYLE_AT + self.styles] * 60.0 + 120.0
+            qpm = feature_qpm(source)
             source = source.copy()
             odds = self.style_odds(source[unsaid, :, :C], qpm[unsaid])
             source[unsaid, :, STYLE_AT:STYLE_AT + self.styles] = odds[:, None]
