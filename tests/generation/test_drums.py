@@ -327,7 +327,7 @@ def test_the_shipped_groove_model_guesses_styles_and_plays_closer_to_the_drummer
 
     loaded = store.load("groove")
     m = model_for(loaded)
-    files = resolve_split(loaded.meta)["validation"][::4]
+    files = resolve_split(loaded.meta, GROOVE)["validation"][::4]
     H, V, O, Q, S = windows(files, styles=styles_of(GROOVE))
     odds = m.style_odds(H, Q)
     assert (odds.argmax(1) == S).mean() > np.bincount(S[S >= 0]).max() / len(S) + 0.1
