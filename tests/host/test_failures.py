@@ -141,9 +141,11 @@ def test_drum_requests_honour_timed_too(daemon):
         sent = time.time()
         c.send("/cadenza/groove", 4, *beat, "timed", 1, "latency", 0.5, "qpm", 120.0, "write_file", 0)
         plays, notes, end = c.timed()
+        ended = time.time()
     finally:
         c.close()
     assert end == "/cadenza/done"
     assert notes and len(plays) == len(notes)
-    first = min(start for _, start, _, _ in notes)
-    assert min(t for t, _ in plays) - sent == pytest.approx(0.5 + first * 0.5, abs=0.15)
+    first = min(start for _, start, _, _ in notes)  # it sounds the latency after the request came, which was
+    # between sending it and its end (on a loaded machine the daemon may read it late; never early)
+    assert sent - 0.02 <= min(t for t, _ in plays) - (0.5 + first * 0.5) <= ended + 0.02
