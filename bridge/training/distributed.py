@@ -28,6 +28,40 @@ from .data import EarlyStop
 
 
 _STRATEGY: dict = {}
+GRACE = 5.0  # seconds: TensorFlow's collective timeout is the worker's own (_Watch) plus this
+
+
+class _Watch:
+    """Stops this worker, with what it has to say, when a step has waited `timeout` seconds for the others.
+
+    A thread of its own looks every 0.1 s; the loop arms it around each step (after the first, which also
+    traces and connects) and disarms it after. It exits the process at once (os._exit): a worker whose
+    collective hangs cannot be torn down cleanly, and TensorFlow's own abort of it (the backstop, GRACE
+    seconds later) sometimes crashes with a segmentation fault instead of raising."""
+
+    def __init__(self, timeout: float):
+        import threading
+
+        self.timeout = timeout
+        self.armed: tuple | None = None  # (since, message)
+        threading.Thread(target=self._run, name="cadenza-worker-watch", daemon=True).start()
+
+    def arm(self, message) -> None:
+        self.armed = (time.monotonic(), message)
+
+    def disarm(self) -> None:
+        self.armed = None
+
+    def _run(self) -> None:
+        import sys
+
+        while True:
+            time.sleep(0.1)
+            armed = self.armed
+            if armed is not None and time.monotonic() - armed[0] > self.timeout:
+                print(f"cadenza: error: {armed[1]()}", file=sys.stderr, flush=True)
+                sys.stdout.flush()
+                os._exit(1)
 
 
 def strategy_for(kind: str, timeout: float = 0.0):
@@ -50,8 +84,10 @@ def _make(kind: str, timeout: float):
                                '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                                '"task": {"type": "worker", "index": 0}})')
         # a collective waits at most `timeout` seconds for the other workers: a host that vanished without
-        # closing its connections (power, network) stops the run instead of hanging it
-        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout or None)
+        # closing its connections (power, network) stops the run instead of hanging it. After the first step
+        # the worker's own watch (_Watch) speaks first, GRACE seconds earlier: TensorFlow's abort of a timed-out
+        # collective sometimes ends the process with a segmentation fault before anything is said
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout + GRACE if timeout else None)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
@@ -113,15 +149,26 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
     early = EarlyStop(model, cfg.patience, cfg.max_minutes)
     t0 = time.time()
     history["start_epoch"] = int(ck.epoch.numpy())  # above 0: resumed from the checkpoint
+    timeout = cfg.worker_timeout if cfg.distribute == "multiworker" else 0
+    watch = _Watch(timeout) if timeout else None
+    first = True
     for epoch in range(int(ck.epoch.numpy()), cfg.epochs):
         losses = []
         started = time.perf_counter()
         for s in range(cfg.steps_per_epoch):
             x, y = next(it)
+            saved = int(ck.epoch.numpy())
+            if watch and not first:
+                watch.arm(lambda e=epoch, s=s, saved=saved: _lost_worker(
+                    f"no answer from the other workers within {timeout:g} s", e, s, run_dir, chief, saved))
             try:
                 losses.append(float(step(x, y)))
             except tf.errors.OpError as e:  # a worker died or hangs: the collective failed or timed out
-                raise CadenzaError(_lost_worker(e, epoch, s, run_dir, chief, int(ck.epoch.numpy()))) from None
+                raise CadenzaError(_lost_worker(e, epoch, s, run_dir, chief, saved)) from None
+            finally:
+                if watch:
+                    watch.disarm()
+            first = False
             if log_sums:
                 print(f"weights epoch {epoch} step {s} {sum(float(np.abs(w).sum()) for w in model.get_weights()):.6f}",
                       flush=True)
