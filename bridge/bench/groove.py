@@ -36,7 +36,7 @@ def _paths(loaded, part: str) -> list[Path]:
 def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> dict:
     from .. import store
     from ..codecs.drums import CLASS_NAMES
-    from ..generation.groove import STEPS, _felt, feel, model_for
+    from ..generation.groove import STEPS, _felt, feel, model_for, strike
     from ..training.groove import styles_of, tap, windows
 
     loaded = store.load(model)
@@ -117,8 +117,9 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     kits = {}
     for said, sty in told.items():
         prob = m.likeliest(features(zeros, zeros, zeros, T, 1, sty), task="drumify")[0]
-        # each class's threshold, calibrated on the training split (a set for a style said, one for none)
-        kits["model" + said] = prob > (m.thresholds_unsaid if said else m.thresholds)
+        # each class's threshold, calibrated on the training split (a set for a style said, one for none), on
+        # the taps as drumify plays them (every tap sounds)
+        kits["model" + said] = strike(prob, m.thresholds_unsaid if said else m.thresholds, T)
     made = kits["model"]
     common: dict[int, Counter] = {}
     for h, t in zip(TH > 0.5, tap(TH)):

@@ -279,11 +279,28 @@ def _classes_mask(classes) -> np.ndarray:
     return mask
 
 
-def _choose(prob: np.ndarray, density: float, classes, beats_per_bar: float = 4.0, thresholds=0.5) -> np.ndarray:
-    """Hits from probabilities (S, 9): over each class's threshold, or with `density`, the likeliest density x
-    beats per bar."""
+def strike(prob: np.ndarray, thresholds, tapped: np.ndarray) -> np.ndarray:
+    """Drumify's hits (..., S, 9, bool) from its probabilities and the tapped rhythm (..., S): on each tapped
+    step every class over its threshold, and where none is, the one likeliest for its threshold (a class with
+    probability 0, left out by `classes`, never): every onset of the rhythm sounds and nothing sounds off it.
+    (The model strikes nothing on 1.7-2.4% of the validation windows' taps, and next to nothing off them.)"""
+    thresholds = np.asarray(thresholds, np.float32)
+    on = np.asarray(tapped)[..., None] > 0.5
+    hits = (prob > thresholds) & on
+    best = np.argmax(prob / np.maximum(thresholds, 1e-6), -1)[..., None]
+    lone = np.zeros_like(hits)
+    np.put_along_axis(lone, best, np.take_along_axis(prob, best, -1) > 0, -1)
+    return hits | (lone & on & ~hits.any(-1, keepdims=True))
+
+
+def _choose(prob: np.ndarray, density: float, classes, beats_per_bar: float = 4.0, thresholds=0.5,
+            tapped: np.ndarray | None = None) -> np.ndarray:
+    """Hits from probabilities (S, 9): over each class's threshold (with `tapped`, as `strike` plays a
+    rhythm), or with `density`, the likeliest density x beats per bar."""
     prob = prob * _classes_mask(classes)
     if not density:
+        if tapped is not None:
+            return strike(prob, thresholds, tapped).astype(np.float32)
         return (prob > thresholds).astype(np.float32)
     hits = np.zeros_like(prob)
     per_bar = int(round(density * beats_per_bar))
@@ -360,7 +377,7 @@ def drumify(model: GrooveModel, score: Score, density: float = 0.0, classes=(), 
     prob, pv, po = model.perform(src, temperature, rng, task="drumify")
     po, pv = _felt(po, pv, *feel(model, len(T), temperature, rng))
     prob, pv, po = (a.reshape(-1, C)[:n] for a in (prob, pv, po))
-    hits = _choose(prob, density, classes, thresholds=model.thresholds_for(style))
+    hits = _choose(prob, density, classes, thresholds=model.thresholds_for(style), tapped=tapped)
     out = from_grid(hits, pv, _swing(po, hits, swing), score.qpm, SPQ, score.tpq)
     return _with_drums(score, out, "Cadenza drumify"), from_notes
 

@@ -177,6 +177,27 @@ def test_drumify_plays_a_melody_s_rhythm_with_the_controls(model):
     assert set(t for tr in only.tracks if tr.is_drum for t in tr.array[:, 0].tolist()) <= {36, 38}
 
 
+def test_drumify_sounds_every_onset_of_the_rhythm_and_nothing_off_it(model):
+    """Without a density, each class over its threshold, and on a tapped step where none is, the class likeliest
+    for its threshold: the tune's every onset has a drum on its step (of the classes allowed), no step without
+    one has a drum, and the hits over the thresholds are all kept."""
+    from bridge.codecs.drums import grid
+    from bridge.generation.groove import drumify, rhythm_of, strike
+    from bridge.music import load_score
+
+    tune = load_score(MELODY)
+    tapped, _ = rhythm_of(tune)
+    for classes in ((), (1,)):
+        out, _ = drumify(model, tune, classes=classes)
+        hits, _, _ = grid(out, length=len(tapped))
+        assert np.array_equal(hits.max(-1) > 0, tapped > 0)
+        if classes:
+            assert (hits[:, 1] == tapped).all() and hits.sum() == tapped.sum()
+    prob = np.array([[0.9, 0.1, 0.0], [0.2, 0.3, 0.0], [0.8, 0.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
+    got = strike(prob, [0.5, 0.5, 0.2], np.array([1, 1, 0, 1]))
+    assert got.tolist() == [[True, False, False], [False, True, False], [False] * 3, [False] * 3]
+
+
 def test_interpolate_goes_from_a_to_b(model):
     from bridge.generation.groove import interpolate
     from bridge.music import load_score
