@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import store
 from .errors import CadenzaError
 
 STEPS = 12  # grid steps per beat for groove and polyphony
@@ -152,13 +153,8 @@ def summarise(rows: list[dict], names=STAT_NAMES) -> dict:
 # ----- the model's files ------------------------------------------------------------------------------
 def resolve_split(meta: dict, corpus: str | os.PathLike | None = None) -> dict[str, list[Path]]:
     """The model's train / validation / generation files on this machine."""
-    roots: list[Path] = []
-    if corpus:
-        roots.append(Path(corpus))
-    roots += [Path(p) for p in meta.get("corpus", {}).get("paths", [])]
-    here = Path(__file__).resolve().parent.parent
-    for d in meta.get("training", {}).get("data", []) or []:
-        roots += [Path(d), here / d]
+    roots: list[Path] = [Path(corpus)] if corpus else []
+    roots += store.corpus_roots(meta)
     out: dict[str, list[Path]] = {}
     for part, rels in meta.get("split", {}).items():
         found = []
@@ -255,7 +251,6 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
              key_prior: float | None = None, register_prior: float | None = None, top_p: float | None = None,
              strategy: str | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import store
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
 
     from .settings import KEY_PRIOR, REGISTER_PRIOR

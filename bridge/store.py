@@ -76,6 +76,29 @@ def read_meta(folder: Path) -> dict:
     return meta
 
 
+def corpus_roots(meta: dict) -> list[Path]:
+    """Where a model's corpus may be on this machine, likeliest first: the folders it was trained on as its card
+    gives them relative to the checkout (../shared/corpus/..., beside it), then as the training machine had them
+    (corpus.paths), then relative to the working folder. A joined model's are its members'."""
+    training = meta.get("training", {}) or {}
+    data = training.get("data") or []
+    data = [data] if isinstance(data, str) else list(data)
+    data += [m["data"] for m in training.get("members", []) or [] if isinstance(m, dict) and m.get("data")]
+    here = Path(__file__).resolve().parent.parent
+    roots = [(here / d).resolve() for d in data if not Path(d).is_absolute()]
+    roots += [Path(p) for p in meta.get("corpus", {}).get("paths", [])] + [Path(d) for d in data]
+    return list(dict.fromkeys(roots))
+
+
+def corpus_folder(meta: dict) -> Path:
+    """The first folder of `corpus_roots` that is here."""
+    found = next((r for r in corpus_roots(meta) if r.is_dir()), None)
+    if found is None:
+        where = ", ".join(str(r) for r in corpus_roots(meta)) or "nowhere"
+        raise CadenzaError(f"model {meta.get('name')!r}: its corpus is not on this machine (looked in {where})")
+    return found
+
+
 @dataclass
 class LoadedModel:
     name: str

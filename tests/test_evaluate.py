@@ -84,6 +84,25 @@ def test_eval_all_measures_each_model_as_it_is_used(tmp_path):
     assert f"{report['goals_met']} of {report['goals']} goals met" in r.stdout and "suffix use" in r.stdout
 
 
+def test_a_model_trained_on_another_machine_finds_the_corpus_beside_this_checkout(tmp_path):
+    """The shipped groove model's card names the corpus folder of the machine it was trained on; its members'
+    training data, relative to the checkout, find the corpus beside this one first, wherever it is."""
+    from bridge import store
+    from bridge.errors import CadenzaError
+    from bridge.evaluate import resolve_split
+    from tests.conftest import GROOVE
+
+    if not GROOVE.is_dir():
+        pytest.skip("corpus not here")
+    meta = json.loads((ROOT / "models" / "groove" / "cadenza.json").read_text())
+    meta["corpus"]["paths"] = [str(tmp_path / "elsewhere" / "groove")]  # the training machine's folder, not here
+    assert store.corpus_folder(meta) == GROOVE.resolve()
+    assert resolve_split(meta)["validation"][0].parent.parent.parent == GROOVE.resolve()
+    meta["training"] = {}
+    with pytest.raises(CadenzaError, match="its corpus is not on this machine"):
+        store.corpus_folder(meta)
+
+
 def test_eval_names_a_missing_corpus(tmp_path):
     from bridge.errors import CadenzaError
     from bridge.evaluate import resolve_split

@@ -45,7 +45,7 @@ def run_groove(model: str = "groove", max_files: int = 0, pairs: int = 200) -> d
     train_files = _paths(loaded, "train")[:max_files or None]
     if not valid_files or not train_files:
         raise SystemExit(f"{model}: its training or validation files are not here (../shared/corpus/groove)")
-    styles = styles_of(Path(loaded.meta["corpus"]["paths"][0])) if m.styles else None
+    styles = styles_of(store.corpus_folder(loaded.meta)) if m.styles else None
     H, V, O, Q, S = windows(valid_files, styles=styles)
     TH, TV, TO, _, _ = windows(train_files)
     told = {"": S, ", style not said": np.full_like(S, -1)} if m.styles else {"": S}

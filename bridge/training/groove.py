@@ -477,7 +477,7 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
     from ..generation.groove import model_for
 
     loaded = store.load(model)
-    folder = Path(loaded.meta["corpus"]["paths"][0])  # the corpus folder it was trained on
+    folder = store.corpus_folder(loaded.meta)  # the corpus folder it was trained on
     if files is None:  # the training split as the model records it
         files = [folder / rel.partition("/")[2] for rel in loaded.meta["split"].get("train", [])]
     all_files = [f for f in files if Path(f).is_file()]
