@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,8 +42,6 @@ class _Watch:
     seconds later) sometimes crashes with a segmentation fault instead of raising."""
 
     def __init__(self, timeout: float):
-        import threading
-
         self.timeout = timeout
         self.armed: tuple | None = None  # (since, message)
         threading.Thread(target=self._run, name="cadenza-worker-watch", daemon=True).start()
@@ -53,8 +53,6 @@ class _Watch:
         self.armed = None
 
     def _run(self) -> None:
-        import sys
-
         while True:
             time.sleep(0.1)
             armed = self.armed
@@ -155,9 +153,9 @@ def distributed_fit(cfg, codec, data, build) -> tuple:
     for epoch in range(int(ck.epoch.numpy()), cfg.epochs):
         losses = []
         started = time.perf_counter()
+        saved = int(ck.epoch.numpy())  # the epoch whose checkpoint is kept
         for s in range(cfg.steps_per_epoch):
             x, y = next(it)
-            saved = int(ck.epoch.numpy())
             if watch and not first:
                 watch.arm(lambda e=epoch, s=s, saved=saved: _lost_worker(
                     f"no answer from the other workers within {timeout:g} s", e, s, run_dir, chief, saved))
