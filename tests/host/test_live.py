@@ -139,9 +139,11 @@ def test_midi_in_loses_nothing_while_python_is_busy(jack):
         keys.close()
     assert [(m.note, m.velocity) for _, m in got] == [(40 + p, 1 + k) for k in range(100) for p in range(10)]
     late = sorted(t - s for (t, _), s in zip(got, sent))
-    print("arrival stamped after sending, ms: median", round(late[500] * 1000, 2), "p90", round(late[900] * 1000, 2))
+    print("arrival stamped after sending, ms: min", round(late[0] * 1000, 2), "median", round(late[500] * 1000, 2),
+          "p90", round(late[900] * 1000, 2))
     assert all(b >= a for (a, _), (b, _) in zip(got, got[1:]))
-    assert late[500] < 0.005  # stamped when it arrived, not when the busy reader came round to it
+    # stamped when it arrived, not when the busy reader came round to it (~5 ms after, while it is this busy)
+    assert late[500] < 0.004
 
 
 def test_the_daemon_follows_midi_clock_and_its_tempo_drives_qpm(band):
