@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 from bridge.harness.osc import Client
-from bridge.host.midiin import MidiInput
+from bridge.host.midiin import MidiInput, Shift
 from tests.host.conftest import MODEL
 
 pytestmark = pytest.mark.timing  # `python -m tests` runs these alone, after the rest (tests/__main__.py)
@@ -144,6 +144,24 @@ def test_midi_in_loses_nothing_while_python_is_busy(jack):
     assert all(b >= a for (a, _), (b, _) in zip(got, got[1:]))
     # stamped when it arrived, not when the busy reader came round to it (~5 ms after, while it is this busy)
     assert late[500] < 0.004
+
+
+def test_arrivals_are_stamped_within_what_the_reads_allow_and_a_broken_chain_starts_again():
+    """rtmidi's delta times, the reads' times and when the queue was last seen empty: each stamp lies between
+    the bounds its reads give (never after the message was read), in order; a message whose delta would put it
+    after its own read (rtmidi counted from a message it dropped) starts a new chain at its read."""
+    s = Shift()
+    # notes that came at 10.000, 10.100 and 10.102 s, read 5 ms late, the queue seen empty 1 ms before each
+    t1 = s.arrival(0.0, 10.005, 9.999)
+    t2 = s.arrival(0.100, 10.105, 10.099)
+    t3 = s.arrival(0.002, 10.107, None)
+    assert 9.999 <= t1 <= 10.005 and t2 - t1 == pytest.approx(0.100) and t3 - t2 == pytest.approx(0.002)
+    assert abs(t3 - 10.102) < 0.003  # within half of what the reads left open
+    # a delta of 2 s where the read came 1 s later: dropped messages between; the read bounds it
+    t4 = s.arrival(2.0, 11.2, 11.19)
+    assert t3 < t4 <= 11.2 and 11.19 <= t4
+    t5 = s.arrival(0.5, 11.7, None)
+    assert t5 == pytest.approx(t4 + 0.5) and t5 <= 11.7
 
 
 def test_the_daemon_follows_midi_clock_and_its_tempo_drives_qpm(band):
