@@ -114,3 +114,21 @@ def test_shipped_harmony_models_listen_to_the_melody(name):
     assert b["generated"]["four_voice_moments"] >= 0.9  # the parts sound in full under it, as Bach's do
     # in the voices' ranges (a chorale's alto, tenor and bass) at least as often as the real parts are, or 90%
     assert b["generated"]["parts_in_voice_range"] >= min(0.9, b["real"]["parts_in_voice_range"])
+
+
+@pytest.mark.skipif(not {"folk-chords", "chorale-harmony"} <= set(HARMONY), reason="no shipped harmony models")
+def test_harmonize_with_no_model_named_uses_the_daemons_own_where_it_harmonizes():
+    """`cadenza serve --model folk-chords`, then /cadenza/harmonize with no model named: folk-chords writes the
+    parts (a daemon of a model that does not harmonize, and the command line, use chorale-harmony); a model
+    named that does not harmonize is refused by name."""
+    from bridge.host.models import ModelStore
+    from bridge.music import Score
+    from bridge.settings import Settings
+    from bridge.tasks import Harmonize, StoreModels, events, run
+
+    tune = Score.from_beats([(67, 0, 1, 90), (69, 1, 1, 90), (71, 2, 2, 90), (67, 4, 4, 90)])
+    for models, used in ((ModelStore("folk-chords"), "folk-chords"), (ModelStore("piano"), "chorale-harmony"),
+                         (StoreModels(), "chorale-harmony")):
+        assert run(Harmonize(Settings(seed=1), prime=tune), models=models).model == used
+    refused = run(Harmonize(Settings(model="melody"), prime=tune), models=ModelStore("folk-chords"))
+    assert isinstance(refused, events.Failed) and "melody does not harmonize" in refused.message

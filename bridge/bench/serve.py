@@ -71,15 +71,16 @@ class _Daemon:
 
     def request(self, rid: int, model: str = "", kind: str = "continue") -> tuple[float, float]:
         """(first notes, done) in seconds from sending a request of the kind the model answers: a continuation,
-        a drum beat continued (`drums`), or a beat played with feel (`groove`: the groove model)."""
+        a drum beat continued (`drums`), a beat played with feel (`groove`: the groove model), or parts under
+        a melody (`harmonize`: a harmony model)."""
         prime = DRUM_PRIME if kind in ("drums", "groove") else PRIME
-        address = "/cadenza/groove" if kind == "groove" else "/cadenza/continue"
+        address = {"groove": "/cadenza/groove", "harmonize": "/cadenza/harmonize"}.get(kind, "/cadenza/continue")
         t = time.perf_counter()
         self.send(address, [rid] + prime + ["beats", 16.0, "seed", 1, "write_file", 0, "midi", 0]
                   + (["model", model] if model else []))
         which, first = self.wait(("/cadenza/notes", "/cadenza/done", "/cadenza/error"), rid)
         if which == "/cadenza/error":
-            raise RuntimeError(f"{model or 'the default model'}: its {kind} request was refused")
+            raise RuntimeError(f"{model or 'its model'}: its {kind} request was refused")
         done = first if which == "/cadenza/done" else self.wait(("/cadenza/done", "/cadenza/error"), rid)[1]
         return first + self.t0 - t, done + self.t0 - t
 
@@ -212,7 +213,9 @@ def run_serve(model: str = "piano", models: list[str] | None = None, warm_reques
 
     def kind(name: str) -> str:
         m = listed.get(name, {})
-        return "groove" if m.get("arch") == "groovae" else "drums" if m.get("codec") == "drums" else "continue"
+        if m.get("arch") == "groovae":
+            return "groove"
+        return {"drums": "drums", "harmony": "harmonize"}.get(m.get("codec"), "continue")
 
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-serve-"))
     r: dict = {"default_model": model}

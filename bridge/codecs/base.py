@@ -127,6 +127,9 @@ class Codec:
         file itself, overrides this)."""
         return self.encode(score)
 
+    def warm(self) -> None:
+        """Load what a decode may read with, before a client waits on its first (bridge.generation.warm)."""
+
     def describe(self) -> dict[str, Any]:
         """What a model stores about its codec: enough to rebuild it."""
         return {"name": self.name, "params": dict(self.params), "vocab_size": self.vocab_size,

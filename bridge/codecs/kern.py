@@ -313,6 +313,13 @@ class KernCodec(Codec):
             return self.encode_text(text)
         return super().encode_file(path)
 
+    def warm(self) -> None:
+        """music21 imported and run once on text outside the plain **kern Cadenza reads itself (a spine split), as
+        a model's text often is: a second of a sonata model's first request otherwise."""
+        from ..music.notation import read_notation
+
+        read_notation("<warm>", text="**kern\n*M4/4\n*^\n4c\t4e\n*v\t*v\n*-\n", fmt="humdrum")
+
     def decode(self, ids) -> Score:
         """The model's text, repaired, as music21 reads it; where music21 still cannot read it, the longest
         opening it can (the music up to the line it stumbles on): a model's text never fails a request."""

@@ -32,10 +32,11 @@ def warm(loaded) -> None:
     gen = generator_for(loaded)
     for b in (1, 2):  # compile the loop for one and for several variations before a client waits on it
         result = gen.run(loaded.codec.empty(), Request(tokens=gen.chunk, variations=b, sampling=Sampling()))
-    try:  # and decode once: a codec's first decode may import what it reads with (music21 for **kern)
+    try:  # and decode once: a codec's first decode may import what it reads with
         decode_continuation(loaded.codec, loaded.codec.empty(), result.new[0], include_prime=False)
     except CadenzaError:
         pass
+    loaded.codec.warm()  # and what a decode may need that this one did not (music21 for **kern with split spines)
     if loaded.codec.harmonizes:  # a harmony model: its own loop too (bridge.generation.harmonize_kernels), and
         from .harmonize import harmonize, parallels_of  # the candidates' judging, as a request harmonizes
 

@@ -23,6 +23,7 @@ counts from the next beat when it arrives before that moment. When the player ha
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -488,12 +489,13 @@ class Live:
         return min(max(ALONG_MARGIN, 2 * recent), 0.5 * 60 / self.qpm)
 
     def along_model(self, s):
-        """The harmony model a take plays with: the settings' model if it harmonizes, else the default one."""
-        from ..tasks import HARMONY_MODEL
+        """The harmony model a take plays with: the settings' model if it harmonizes, else harmonize's own
+        (the daemon's model where it harmonizes, else chorale-harmony)."""
+        from ..tasks import harmony_model
 
         loaded = self.service.models.get(s.model) if s.model else None
         if loaded is None or not loaded.codec.harmonizes:
-            loaded = self.service.models.get(HARMONY_MODEL)
+            loaded = harmony_model(self.service.models, dataclasses.replace(s, model=""))
         return loaded
 
     def warm_along(self, loaded=None, s=None) -> None:

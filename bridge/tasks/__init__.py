@@ -10,8 +10,8 @@ No sockets, no HTTP: a door turns its input into a task (bridge.tasks.types) and
 from __future__ import annotations
 
 from . import events
-from .run import Limits, StoreModels, check_cost, groove_model, run
+from .run import Limits, StoreModels, check_cost, groove_model, harmony_model, run
 from .types import DRUM_TASKS, HARMONY_MODEL, Continue, Drums, Harmonize, Infill, Task, outputs
 
-__all__ = ["events", "run", "Limits", "StoreModels", "check_cost", "groove_model", "Continue", "Infill", "Drums",
-           "Harmonize", "HARMONY_MODEL", "Task", "DRUM_TASKS", "outputs"]
+__all__ = ["events", "run", "Limits", "StoreModels", "check_cost", "groove_model", "harmony_model", "Continue", "Infill",
+           "Drums", "Harmonize", "HARMONY_MODEL", "Task", "DRUM_TASKS", "outputs"]

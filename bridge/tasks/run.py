@@ -119,6 +119,19 @@ def groove_model(models, s):
     return models.get("groove")
 
 
+def harmony_model(models, s):
+    """The model a harmonize task uses: the one `model` names, or with none named the daemon's own (its
+    --model) where that harmonizes, else chorale-harmony (HARMONY_MODEL). The card is read, not the model
+    loaded, to tell (`cadenza harmonize` without --model loads no piano model to find it does not)."""
+    from .. import store
+    from ..codecs import codec_class
+
+    if s.model:
+        return models.get(s.model)
+    own = store.read_meta(models.find(""))["codec"]["name"]
+    return models.get("" if codec_class(own).harmonizes else HARMONY_MODEL)
+
+
 def empty_like(s) -> Score:
     """No prime: an empty Score at the settings' tempo and meter (what the new music is counted in)."""
     from ..music import Tempo, TimeSignature
@@ -373,7 +386,7 @@ class _Work:
         from ..settings import MAX_BEATS, request_of
 
         s = task.settings
-        loaded = self.models.get(s.model or HARMONY_MODEL)
+        loaded = harmony_model(self.models, s)
         if not loaded.codec.harmonizes:
             raise CadenzaError(f"{loaded.name} does not harmonize: it is a {loaded.codec.name} model; the harmony "
                                f"models write parts under a melody (model {HARMONY_MODEL})")
