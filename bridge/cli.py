@@ -170,6 +170,8 @@ COMMANDS = (
                  help="the key_prior setting (default: the setting's default; 0: the model's own distribution)"),
              arg("--register-prior", type=float, default=None,
                  help="the register_prior setting (default: the setting's default; 0: off)"),
+             arg("--time-prior", type=float, default=None,
+                 help="the time_prior setting (default: the model's own; 0: off)"),
              arg("--json", action="store_true", help="print JSON instead of the table"),
              arg("--out", help="also write the JSON report here"),
              arg("--plot", help="also draw the statistics' distributions to this PNG")),
@@ -552,9 +554,10 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate, plot_png, table
     from .music import atomic_write_bytes, atomic_write_text
 
-    for flag, value in (("--key-prior", args.key_prior), ("--register-prior", args.register_prior)):
-        if value is not None and not 0 <= value <= 10:
-            print(f"cadenza: error: {flag} {value:g}: nats, 0-10 (0: off)", file=sys.stderr)
+    for flag, value, top in (("--key-prior", args.key_prior, 10), ("--register-prior", args.register_prior, 10),
+                             ("--time-prior", args.time_prior, 5)):
+        if value is not None and not 0 <= value <= top:
+            print(f"cadenza: error: {flag} {value:g}: nats, 0-{top} (0: off)", file=sys.stderr)
             return 2
     if args.pieces < 1 or args.beats <= 0 or args.prime_beats <= 0:
         print("cadenza: error: --pieces, --beats and --prime-beats must be positive", file=sys.stderr)
@@ -575,7 +578,8 @@ def cmd_eval(args) -> int:
 
         given = [flag for flag, value in (("--temperature", args.temperature), ("--strategy", args.strategy),
                                           ("--top-p", args.top_p), ("--key-prior", args.key_prior),
-                                          ("--register-prior", args.register_prior)) if value is not None]
+                                          ("--register-prior", args.register_prior),
+                                          ("--time-prior", args.time_prior)) if value is not None]
         if given:
             print(f"cadenza: error: {', '.join(given)}: --all measures every model at the settings' defaults, as it is "
                   "used; these are for one --model", file=sys.stderr)
@@ -588,7 +592,8 @@ def cmd_eval(args) -> int:
         return 0
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
                  seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior,
-                 register_prior=args.register_prior, top_p=args.top_p, strategy=args.strategy)
+                 register_prior=args.register_prior, top_p=args.top_p, strategy=args.strategy,
+                 time_prior=args.time_prior)
     if args.out:
         atomic_write_text(Path(args.out), json.dumps(r, indent=1))
     if args.plot:

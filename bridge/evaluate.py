@@ -249,9 +249,10 @@ def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: floa
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
              seed: int = 0, workers: int = 0, temperature: float | None = None, progress=print,
              key_prior: float | None = None, register_prior: float | None = None, top_p: float | None = None,
-             strategy: str | None = None) -> dict:
+             strategy: str | None = None, time_prior: float | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
+    from .generation.runner import time_prior_of
 
     from .settings import KEY_PRIOR, REGISTER_PRIOR
 
@@ -303,7 +304,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
             continue
         prime = ids[:int(round(prime_beats * codec.steps))] if drums else opening(loaded, ids, prime_beats)
         req = Request(beats=beats, seed=seed + len(used), variations=1, sampling=sampling, key_prior=key_prior,
-                      register_prior=register_prior)
+                      register_prior=register_prior, time_prior=-1.0 if time_prior is None else time_prior)
         result = continue_ids(loaded, prime, req)
         new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False), drums)
         if drums:  # steps: the real music from the very step where the prime ends, on the same grid
@@ -353,6 +354,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         "primes": used,
         "per_piece": {"generated": gen_rows, "real": real_rows},
         "settings": {"seed": seed, "temperature": sampling.temperature, "strategy": f"{sampling.strategy} {sampling.top_p:g}", "key_prior": key_prior, "register_prior": register_prior,
+                     "time_prior": time_prior_of(loaded, -1.0 if time_prior is None else time_prior),
                      "max_hold_beats": loaded.codec.max_hold_beats()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }

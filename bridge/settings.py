@@ -156,6 +156,11 @@ SPEC: tuple[Setting, ...] = (
             "given: a note more than a fifth below its lowest or above its highest is this many nats less likely "
             "per octave further out, never forbidden; 0: off. Models whose tokens name pitches (not harmonize: its "
             "parts sit below the melody)", 0, 10, tasks=NOTE_TASKS, label="keep to the register (0: off)"),
+    Setting("time_prior", float, -1.0, "how strongly the time steps lean longer: a step of d beats is this many "
+            "nats likelier per doubling of d beyond half a beat (shorter ones as much less likely), never forbidden; "
+            "-1: the model's own (its card's sampling.time_prior: 0.2 for chorale, else 0); 0: off. Continue and "
+            "infill with models whose tokens step through time", 0, 5, also=(-1,), tasks=NOTE_TASKS,
+            label="lean to longer notes (-1: the model's own)"),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
             check=_range, tasks=TOKEN_TASKS, label="pitch range (MIDI notes)"),
     Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
@@ -324,7 +329,7 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
                    max_hold=None if s.max_hold < 0 else s.max_hold, controls=controls_of(s),
                    bar=meter_beats(*parse_meter(s.meter)), beat=beat_of(*parse_meter(s.meter)),
                    drum_classes=parse_classes(s.drum_classes) if s.drum_classes else (), key_prior=s.key_prior,
-                   register_prior=s.register_prior)
+                   register_prior=s.register_prior, time_prior=s.time_prior)
 
 
 def controls_of(s):

@@ -9,7 +9,8 @@ without it, and the share of the real tokens the control forbids (music that bre
 key prior's cost (`key_prior`, on by default): the same pieces' bits with it at its default, 1 and 2 nats, each piece
 keeping to the key of its first quarter, as a continuation keeps to its prime's; and the register prior's
 (`register_prior`, on by default at 1) at 0.5, 1 and 2 nats an octave, alone, each piece keeping to the register
-of its first quarter.
+of its first quarter; and the time prior's (`time_prior`: the chorale model's own 0.2) at 0.1, 0.2 and 0.5 nats a
+doubling, alone.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
     variations = 10
     seeds = range(max(1, generations // variations))
     real = held_out_ids(loaded, pieces, tokens)
-    free_req = _request({"key_prior": 0, "register_prior": 0}, 0, 4.0 * bars, 1)
+    free_req = _request({"key_prior": 0, "register_prior": 0, "time_prior": 0}, 0, 4.0 * bars, 1)
     free_bits = [gen.bits_of(ids, free_req, controls=False) for ids in real]
     n_real = sum(len(i) for i in real)
     r = {"model": model, "generations": len(seeds) * variations, "bars_each": bars, "held_out_tokens": n_real,
@@ -86,16 +87,23 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
     from ..settings import KEY_PRIOR
 
     for strength in (KEY_PRIOR, 1.0, 2.0):
-        req = _request({"key_prior": strength, "register_prior": 0}, 0, 4.0 * bars, 1)
+        req = _request({"key_prior": strength, "register_prior": 0, "time_prior": 0}, 0, 4.0 * bars, 1)
         walked = [gen.bits_of(ids, req, controls=False) for ids in real]
         r["key_prior"].append({"strength": strength,
                                "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
     r["register_prior"] = []
     for strength in (0.5, 1.0, 2.0):
-        req = _request({"key_prior": 0, "register_prior": strength}, 0, 4.0 * bars, 1)
+        req = _request({"key_prior": 0, "register_prior": strength, "time_prior": 0}, 0, 4.0 * bars, 1)
         walked = [gen.bits_of(ids, req, controls=False) for ids in real]
         r["register_prior"].append({"strength": strength,
                                     "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
+    # the time prior's cost: the same pieces' bits with their time steps leaning longer (the model's own, then more)
+    r["time_prior"] = []
+    for strength in (0.1, 0.2, 0.5):
+        req = _request({"key_prior": 0, "register_prior": 0, "time_prior": strength}, 0, 4.0 * bars, 1)
+        walked = [gen.bits_of(ids, req, controls=False) for ids in real]
+        r["time_prior"].append({"strength": strength,
+                                "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
     r["seconds"] = round(time.perf_counter() - t0, 1)
     return r
 
@@ -111,8 +119,9 @@ def table_controls(r: dict) -> str:
     for k in r.get("key_prior", []):
         lines.append(f"key_prior {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
                      f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
-    for k in r.get("register_prior", []):
-        lines.append(f"register_prior {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
-                     f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
+    for name in ("register_prior", "time_prior"):
+        for k in r.get(name, []):
+            lines.append(f"{name} {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
+                         f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
     lines.append(f"({r['seconds']} s)")
     return "\n".join(lines)

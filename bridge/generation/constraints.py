@@ -106,3 +106,18 @@ def register_prior(onset_pitches: np.ndarray, given_pitches, strength: float) ->
     beyond = np.maximum(lo - onset_pitches, 0) + np.maximum(onset_pitches - hi, 0)
     out[starts] = -np.float32(strength) * beyond[starts].astype(np.float32) / np.float32(12)
     return out
+
+
+def time_prior(token_beats: np.ndarray | None, strength: float) -> np.ndarray:
+    """(V,) additive logits: a time step of d beats `strength` nats likelier per doubling of d beyond half a
+    beat (strength x log2(d / 0.5): an eighth note's step free, a quarter's +strength, a sixteenth's
+    -strength), never forbidden; 0 elsewhere, and everywhere when strength is 0 or the codec has no time steps.
+    A model that draws its music step by step comes out busier than the music it learnt (the chorale model:
+    onsets per beat +0.35 real standard deviations, beats with no onset -0.36): this leans it back."""
+    if token_beats is None or strength <= 0:
+        return np.zeros(0 if token_beats is None else len(token_beats), np.float32)
+    beats = np.asarray(token_beats, np.float64)
+    steps = beats > 0
+    out = np.zeros(len(beats), np.float32)
+    out[steps] = (strength * np.log2(beats[steps] / 0.5)).astype(np.float32)
+    return out

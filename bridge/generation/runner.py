@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..errors import CadenzaError
-from .constraints import key_prior, register_prior
+from .constraints import key_prior, register_prior, time_prior
 from .constraints import mask as make_mask
 from .controls import Controls
 from .sampling import Sampling
@@ -44,6 +44,13 @@ class Request:
     drum_classes: tuple = ()  # drum models: only these classes (bridge.codecs.drums); (): all
     key_prior: float = 0.0  # nats off the notes outside the key of the music given (constraints.key_prior)
     register_prior: float = 0.0  # nats an octave off the notes beyond its register (constraints.register_prior)
+    time_prior: float = -1.0  # nats a doubling toward longer time steps (constraints.time_prior); -1: the model's own
+
+
+def time_prior_of(loaded, asked: float = -1.0) -> float:
+    """The time prior a request of `loaded` draws with: the one asked, or (-1) the model's own (its card's
+    sampling.time_prior; 0 where it says none)."""
+    return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get("time_prior", 0.0))
 
 
 @dataclass
@@ -593,6 +600,9 @@ class Generator:
         pitches = self.on_pitch[np.asarray(given, np.int64)]
         prior = key_prior(onp, pitches, 0.0 if self.codec.drums else req.key_prior)
         prior += register_prior(onp, pitches, 0.0 if self.codec.drums else req.register_prior)
+        lean = 0.0 if self.codec.drums or self.token_beats is None else time_prior_of(self.loaded, req.time_prior)
+        if lean:
+            prior += time_prior(self.codec.token_beats(req.qpm) if req.qpm else self.token_beats, lean)
         return np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
                                     + prior, np.float32)
 

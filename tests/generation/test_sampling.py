@@ -176,6 +176,43 @@ def test_the_register_prior_lowers_notes_beyond_the_register_given_by_their_dist
     assert not register_prior(onp, tune, 0.0).any()  # 0: off
 
 
+def test_the_time_prior_leans_time_steps_longer_by_their_length_and_touches_nothing_else():
+    from bridge.generation.constraints import time_prior
+
+    codec = get_codec("notewise")  # 12 steps a quarter: wait{n} is n/12 of a beat
+    beats = codec.token_beats()
+    prior = time_prior(beats, 0.4)
+    wait = {int(round(b * 12)): prior[v] for v, b in enumerate(beats) if b > 0}
+    assert wait[6] == 0 and wait[12] == np.float32(0.4) and wait[24] == np.float32(0.8)  # an eighth free, then up
+    assert wait[3] == np.float32(-0.4) and wait[1] < wait[3] < 0  # shorter: less likely, never forbidden
+    assert (prior[beats == 0] == 0).all()  # note starts and ends: never touched
+    assert not time_prior(beats, 0.0).any() and not time_prior(None, 0.4).any()  # 0: off; no time steps: none
+
+
+def test_a_time_prior_makes_a_busy_model_play_fewer_notes_and_the_chorale_model_has_its_own():
+    """The shipped chorale model continuing an opening: leaning its time steps longer, fewer onsets a beat
+    than without; -1 (the setting's default) is the model's own, from its card (0.2), and 0 turns it off."""
+    from bridge import store
+    from bridge.generation import Request, generator_for
+    from bridge.generation.runner import time_prior_of
+    from bridge.music import Score
+
+    loaded = store.load("chorale")
+    assert time_prior_of(loaded) == 0.2 and time_prior_of(loaded, 0.0) == 0.0
+    assert time_prior_of(store.load("piano")) == 0.0  # a model whose card says none
+    prime = loaded.codec.encode(Score.from_beats([(p, i, 1, 80) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62])]
+                                                 + [(p - 12, i, 2, 80) for i, p in zip(range(0, 8, 2), [48, 55, 53, 55])]))
+    gen = generator_for(loaded)
+    onp = loaded.codec.onset_pitches()
+
+    def onsets(strength):
+        r = gen.run(prime, Request(beats=32, seed=3, variations=16, time_prior=strength))
+        return sum(int((onp[n] >= 0).sum()) for n in r.new)
+
+    free, own, leaning = onsets(0.0), onsets(-1.0), onsets(1.0)
+    assert leaning < own < free, (free, own, leaning)
+
+
 def _piano_after(pitches):
     """The shipped piano model and a prime of eighth notes: (prime ids, onset pitches of its tokens, generator)."""
     from bridge import store
