@@ -74,7 +74,7 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
                         sc = decode_continuation(codec, codec.empty(), new, include_prime=False, beats=4.0 * bars,
                                                  velocity_range=req.controls.velocity_range)
                         sink.append(bar_report(notes_of(sc), control, bars, 4.0, 1.0)[name])
-            creq = _request(values, 0, 4.0 * bars, 1)
+            creq = _request({**values, "time_prior": 0}, 0, 4.0 * bars, 1)  # the control's own cost, as recorded
             walked = [gen.bits_of(ids, creq, controls=True) for ids in real]
             allowed = n_real - sum(f for _, f in walked)
             r["controls"].append({
