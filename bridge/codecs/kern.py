@@ -318,7 +318,10 @@ class KernCodec(Codec):
         a model's text often is: a second of a sonata model's first request otherwise."""
         from ..music.notation import read_notation
 
-        read_notation("<warm>", text="**kern\n*M4/4\n*^\n4c\t4e\n*v\t*v\n*-\n", fmt="humdrum")
+        try:  # warming is a courtesy: a music21 that reads it otherwise leaves the first request to load it
+            read_notation("<warm>", text="**kern\n*M4/4\n*^\n4c\t4e\n*v\t*v\n*-\n", fmt="humdrum")
+        except MusicFileError:
+            pass
 
     def decode(self, ids) -> Score:
         """The model's text, repaired, as music21 reads it; where music21 still cannot read it, the longest
