@@ -260,6 +260,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     sampling = Sampling(**{k: v for k, v in (("strategy", strategy), ("temperature", temperature), ("top_p", top_p))
                            if v is not None})  # the settings' defaults where not given, as every door samples
     register_prior = REGISTER_PRIOR if register_prior is None else register_prior
+    time_prior = -1.0 if time_prior is None else time_prior  # -1: the model's own
     loaded = store.load(name)
     codec = loaded.codec
     drums = bool(codec.drums)
@@ -304,7 +305,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
             continue
         prime = ids[:int(round(prime_beats * codec.steps))] if drums else opening(loaded, ids, prime_beats)
         req = Request(beats=beats, seed=seed + len(used), variations=1, sampling=sampling, key_prior=key_prior,
-                      register_prior=register_prior, time_prior=-1.0 if time_prior is None else time_prior)
+                      register_prior=register_prior, time_prior=time_prior)
         result = continue_ids(loaded, prime, req)
         new = notes_in_beats(decode_continuation(codec, prime, result.new[0], include_prime=False), drums)
         if drums:  # steps: the real music from the very step where the prime ends, on the same grid
@@ -354,7 +355,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         "primes": used,
         "per_piece": {"generated": gen_rows, "real": real_rows},
         "settings": {"seed": seed, "temperature": sampling.temperature, "strategy": f"{sampling.strategy} {sampling.top_p:g}", "key_prior": key_prior, "register_prior": register_prior,
-                     "time_prior": time_prior_of(loaded, -1.0 if time_prior is None else time_prior),
+                     "time_prior": time_prior_of(loaded, time_prior),
                      "max_hold_beats": loaded.codec.max_hold_beats()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }

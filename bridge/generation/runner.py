@@ -591,6 +591,10 @@ class Generator:
         out[bad] = -1e9
         return out
 
+    def beats_at(self, req: Request) -> np.ndarray | None:
+        """The beats each token moves time on at the request's tempo (codecs that count seconds), or None."""
+        return self.codec.token_beats(req.qpm) if req.qpm and self.token_beats is not None else self.token_beats
+
     def request_mask(self, req: Request, given: np.ndarray) -> np.ndarray:
         """(V,) float32, added to the logits before every draw: the scale, pitch range, velocity range and drum
         classes a request allows (-1e9 elsewhere), and its priors towards the key and register of the `given` ids'
@@ -602,7 +606,7 @@ class Generator:
         prior += register_prior(onp, pitches, 0.0 if self.codec.drums else req.register_prior)
         lean = 0.0 if self.codec.drums or self.token_beats is None else time_prior_of(self.loaded, req.time_prior)
         if lean:
-            prior += time_prior(self.codec.token_beats(req.qpm) if req.qpm else self.token_beats, lean)
+            prior += time_prior(self.beats_at(req), lean)
         return np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
                                     + prior, np.float32)
 
@@ -745,7 +749,7 @@ class Generator:
         mask = self.request_mask(req, whole)
         ctl = self.control_array(req)
         cap, stop_beats = self.budget(req)
-        token_beats = self.codec.token_beats(req.qpm) if req.qpm and self.token_beats is not None else self.token_beats
+        token_beats = self.beats_at(req)
         B = req.variations
         s = req.sampling
         music = self.codec.context(whole)  # the music right before what comes next (for infill: the prefix)
