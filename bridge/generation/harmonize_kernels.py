@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import NEG, _opts, advance, njit, project, sample_row
+from .kernels import NEG, _opts, advance, exp_shifted, njit, project, sample_row
 
 HALF = NEG / np.float32(2)
 
@@ -27,15 +27,17 @@ def mixed(logits, r, K, fwd, has, out):
         return
     for v in range(V):
         out[v] = 0.0
+    e = np.empty(V, np.float32)
     for k in range(K):
         rr = r * K + k
         m = logits[rr, 0]
         for v in range(1, V):
             if logits[rr, v] > m:
                 m = logits[rr, v]
-        tot = 0.0
+        exp_shifted(logits[rr], m, np.float32(1), e)  # the library's exp, a value at a time: ~10 us a token
+        tot = np.float32(0)
         for v in range(V):
-            tot += np.exp(logits[rr, v] - m)
+            tot += e[v]
         norm = m + np.log(tot)
         for v in range(V):
             if has[k, v]:
