@@ -10,6 +10,7 @@ import pytest
 
 from bridge.errors import MusicFileError
 from bridge.music import Note, Score, Tempo, TimeSignature, Track, parse_midi, read_midi, write_midi
+from bridge.music.midi import midi_bytes
 from tests.conftest import corpus_files, ev, smf, track
 
 NOTE_C = [ev(0, 0x90, 60, 100), ev(480, 0x80, 60, 0)]
@@ -198,6 +199,20 @@ def test_write_then_read_is_exact(tmp_path):
     assert right.program == 5 and right.name == "right"
     assert right.controls.tolist() == [[0, 64, 127], [900, 64, 0]]
     assert mido.MidiFile(path).type == 1  # and a third-party reader accepts it
+
+
+def test_written_events_are_in_time_order_with_note_offs_first_and_long_delta_times():
+    """What mido reads back, message by message: a note ending where another of its pitch starts is let go
+    first; notes starting together keep the track's order (by pitch); delta times of one to four bytes; the end of track."""
+    score = Score(tpq=480, tracks=(Track(notes=(Note(64, 90, 0, 480), Note(60, 100, 0, 480), Note(60, 70, 480, 600),
+                                                Note(67, 80, 200_000, 200_100), Note(72, 60, 30_000_000, 30_000_001))),))
+    m = mido.MidiFile(file=__import__("io").BytesIO(midi_bytes(score, single_track=True)))
+    got = [(msg.time, msg.type, getattr(msg, "note", None), getattr(msg, "velocity", None)) for msg in m.tracks[0]
+           if msg.type in ("note_on", "note_off", "end_of_track")]
+    assert got == [(0, "note_on", 60, 100), (0, "note_on", 64, 90), (480, "note_off", 60, 0), (0, "note_off", 64, 0),
+                   (0, "note_on", 60, 70), (120, "note_off", 60, 0), (200_000 - 600, "note_on", 67, 80),
+                   (100, "note_off", 67, 0), (30_000_000 - 200_100, "note_on", 72, 60), (1, "note_off", 72, 0),
+                   (0, "end_of_track", None, None)]
 
 
 def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch):
