@@ -16,7 +16,8 @@ model's split is the same hash, so they are held out from it too), one run:
   as the net gives them, are printed beside (`given_melody_every_token`).
 - **harmony** of generated parts against the real ones under the same melodies (bridge.music.voicing):
   the share of the melody's on-beat notes whose pitch class the parts sound, parallel fifths and octaves
-  per 100 voice-pair motions, moments with a part above the melody, parts in their voice's range.
+  per 100 voice-pair motions, moments with a part above the melody, parts in their voice's range, and the
+  moments on a beat that sound one chord's notes only (a triad or a seventh: `chordal_share`).
 - **speed**: 8 bars (32 beats) of melody harmonized, the median of five.
 """
 from __future__ import annotations
@@ -129,8 +130,8 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     parallels = parallels_of(loaded, parallels)  # the setting's default (-1): the model's own, as every door
     bits = {"given_melody": [0.0, 0], "given_melody_every_token": [0.0, 0], "melody_withheld": [0.0, 0],
             "baseline": [0.0, 0], "baseline_same_readings": [0.0, 0]}
-    real = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
-    made = {"agree": [0, 0], "in_range": [0, 0], "motion": []}
+    real = {"agree": [0, 0], "in_range": [0, 0], "chordal": [0, 0], "motion": []}
+    made = {"agree": [0, 0], "in_range": [0, 0], "chordal": [0, 0], "motion": []}
     with_real = {"generated": [0.0, 0], "rule": [0.0, 0]}  # the real parts' pitch classes on strong beats
     scores = _pieces(loaded, pieces)
     for i, score in enumerate(scores):
@@ -171,6 +172,9 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
             a, c = voicing.voice_range_share(mel, p)
             figs["in_range"][0] += a
             figs["in_range"][1] += c
+            a, c = voicing.chordal_share(mel, p, score.tpq)
+            figs["chordal"][0] += a
+            figs["chordal"][1] += c
             figs["motion"].append(voicing.motion_figures(mel, p))
 
     def summary(f):
@@ -179,7 +183,8 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
                 "parallels_per_100_motions": round(100 * m.get("parallels", 0) / max(m.get("motions", 0), 1), 2),
                 "moments_with_a_part_above_melody": round(m.get("above_melody", 0) / max(m.get("moments", 0), 1), 4),
                 "four_voice_moments": round(m.get("four_voice_moments", 0) / max(m.get("moments", 0), 1), 3),
-                "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3)}
+                "parts_in_voice_range": round(f["in_range"][0] / max(f["in_range"][1], 1), 3),
+                "beats_sounding_one_chord": round(f["chordal"][0] / max(f["chordal"][1], 1), 3)}
 
     r = {"model": model, "baseline": baseline, "pieces": len(scores), "temperature": temperature,
          "candidates": candidates, "judge_beats": judge_beats, "parallels": parallels, "key_prior": key_prior, "transpositions": R,

