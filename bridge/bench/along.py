@@ -81,6 +81,18 @@ def _agreement(melody: np.ndarray, parts: list[tuple[int, float, float]]) -> tup
     return agree, counted
 
 
+def _chordal(melody: np.ndarray, parts: list[tuple[int, float, float]]) -> tuple[int, int]:
+    """(chordal, counted): voicing.chordal_share of the parts (pitch, on beat, off beat) under the melody (beats)."""
+    from ..music.voicing import chordal_share
+
+    tpq = 48
+
+    def ticks(rows):
+        return np.array([(int(p), 80, round(a * tpq), round(b * tpq)) for p, a, b in rows], np.int64).reshape(-1, 4)
+
+    return chordal_share(ticks([(p, a, b) for p, _, a, b in melody.tolist()]), ticks(parts), tpq)
+
+
 def past_bar(loaded, melody: np.ndarray, seed: int, voices: int = 3,
              transpositions: int = 1) -> list[tuple[int, float, float]]:
     """The parts the model writes beat by beat when told only the past bar: at each beat b, a fresh model
@@ -135,6 +147,7 @@ def run(model: str = "chorale-harmony", melodies: int = 12, beats: float = 16.0,
         c.send("/cadenza/set", "seed", seed, "model", model, "transpositions", R)
         figures = {"beats": 0, "late": 0, "errors": [], "ms": [], "live": [0, 0], "offline": [0, 0], "past bar": [0, 0],
                    "bach": [0, 0]}
+        chords = {k: [0, 0] for k in ("live", "offline", "past bar", "bach")}
         try:
             live = d.live
             for k, (melody, bach) in enumerate(tunes):
@@ -166,12 +179,18 @@ def run(model: str = "chorale-harmony", melodies: int = 12, beats: float = 16.0,
                     a, n = _agreement(melody, parts)
                     figures[key][0] += a
                     figures[key][1] += n
+                    a, n = _chordal(melody, parts)
+                    chords[key][0] += a
+                    chords[key][1] += n
                 score = Score.from_beats([(int(p), a, b - a, int(v)) for p, v, a, b in melody.tolist()], qpm=tempo)
                 h = harmonize(loaded, score, Request(seed=seed + k), voices=3, transpositions=R)
                 off = [(int(p), a / score.tpq, b / score.tpq) for p, _, a, b in h.parts[0].tolist()]
                 a, n = _agreement(melody, off)
                 figures["offline"][0] += a
                 figures["offline"][1] += n
+                a, n = _chordal(melody, off)
+                chords["offline"][0] += a
+                chords["offline"][1] += n
         finally:
             c.close()
             d.stop()
@@ -183,7 +202,8 @@ def run(model: str = "chorale-harmony", melodies: int = 12, beats: float = 16.0,
             "decision_ms_p50": round(pct(figures["ms"], 50), 2) if figures["ms"] else None,
             "decision_ms_p99": round(pct(figures["ms"], 99), 2) if figures["ms"] else None,
             "on_beat_melody_in_parts": {k: round(figures[k][0] / max(figures[k][1], 1), 3)
-                                        for k in ("live", "offline", "past bar", "bach")}}
+                                        for k in ("live", "offline", "past bar", "bach")},
+            "beats_sounding_one_chord": {k: round(v[0] / max(v[1], 1), 3) for k, v in chords.items()}}
     return report
 
 
@@ -191,10 +211,12 @@ def table(r: dict) -> str:
     lines = [f"{r['melodies']} held-out melodies of {r['beats']:g} beats played live into jam mode along with "
              f"{r['model']}; a note counts for a beat's parts when it arrives {r['margin_ms']:g} ms before it",
              "| qpm | beats | on time | note error p50 / p99 ms | decision p50 / p99 ms | on-beat melody in parts: "
-             "live / offline / past bar only / Bach |", "|---|---|---|---|---|---|"]
+             "live / offline / past bar only / Bach | beats sounding one chord: the same |", "|---|---|---|---|---|---|---|"]
     for q, f in r["tempi"].items():
         a = f["on_beat_melody_in_parts"]
+        c = f.get("beats_sounding_one_chord", {})
         lines.append(f"| {q} | {f['beats']} | {f['on_time_share']:.1%} | {f['note_error_ms_p50']} / "
                      f"{f['note_error_ms_p99']} | {f['decision_ms_p50']} / {f['decision_ms_p99']} | "
-                     f"{a['live']} / {a['offline']} / {a.get('past bar')} / {a['bach']} |")
+                     f"{a['live']} / {a['offline']} / {a.get('past bar')} / {a['bach']} | "
+                     f"{c.get('live')} / {c.get('offline')} / {c.get('past bar')} / {c.get('bach')} |")
     return "\n".join(lines)

@@ -11,6 +11,9 @@ step where every token is real, and the speculation runs on a copy).
     for each beat b, shortly before it sounds:
         notes = along.beat(melody_so_far, 12 * (b + 1))   # [(pitch, on, off)]: parts starting in beat b
 
+On a beat, a part's start that would take what sounds out of one chord's notes (a triad or a seventh) is drawn
+less (CHORDAL_NATS): live there are no candidates to judge, as harmonize judges its own.
+
 Latency: a melody note counts for the parts of beat b when it started before the moment `beat(.., b)` is
 called (the daemon calls it `margin` before the beat). A note that arrives later is read at the first step
 not yet read, so the parts never go back in time.
@@ -24,6 +27,25 @@ from .runner import Request
 
 NEG = np.float32(-1e9)
 HOLD = 8  # a part started by the speculation sounds at most to HOLD beats after the end of its own beat (ended there)
+CHORDAL_NATS = 2.0  # nats off a part's start on a beat that would take what sounds out of one chord's notes
+# (voicing.CHORDAL; the melody's note there is the one the model imagines: the note played on the beat comes after
+# its parts are decided). Session 28, `cadenza bench along --melodies 40 --beats 8 --qpm 120` (359 beats live):
+# beats sounding one chord 0.584 -> 0.682 (5 nats 0.711; Bach 0.895), the melody's on-beat notes in the parts
+# 0.265 -> 0.303 (5 nats 0.241: the figure moves ~0.03 between runs), all on time. Harmonize judges its candidates
+# by the same figure instead (harmonize_kernels.judge).
+
+
+def _breaks_chord(pitches: np.ndarray, melody: list, sounding) -> np.ndarray:
+    """(len(pitches),) whether starting each pitch now would take what sounds (the melody's note, the parts)
+    out of one chord's notes (voicing.CHORDAL) where it is one now."""
+    from ..music.voicing import CHORDAL
+
+    mask = 0
+    for q in list(melody) + list(sounding):
+        mask |= 1 << (int(q) % 12)
+    if not CHORDAL[mask]:
+        return np.zeros(len(pitches), bool)
+    return ~CHORDAL[mask | (1 << (pitches % 12))]
 
 
 class Along:
@@ -293,6 +315,8 @@ class Along:
             row[:self.n] = NEG
         elif top is not None:
             row[:self.n] += np.where(pitches < top, 0, NEG)
+        if CHORDAL_NATS and starting and real % self.spq == 0:
+            row[:self.n] -= CHORDAL_NATS * _breaks_chord(pitches, [top] if full and top is not None else [], sounding)
         k = min(max(room, 1), self.mw)
         row[self.w0 + k:self.w0 + self.mw] = NEG
         if full and starting and snd.sum() < self.voices and (row[:self.n] > NEG / 2).any():

@@ -398,3 +398,14 @@ def test_warm_compiles_what_a_harmonize_request_runs(harmony):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert [int(x) for x in out.stdout.split()[-2:]] == [1, 1]
+
+
+def test_play_along_holds_back_a_start_that_would_take_a_beat_out_of_one_chord():
+    """Along's rule on a beat: with C and E sounding (melody and a part), a G, a C, an A or an F# keeps them one
+    chord's notes (C major, A minor, F# half-diminished), a D or a C# would not and is held back; where what
+    sounds is no chord already (a cluster), no start is singled out."""
+    from bridge.generation.along import _breaks_chord
+
+    pitches = np.array([55, 48, 57, 54, 50, 49])  # G, C, A, F#, D, C#
+    assert _breaks_chord(pitches, [72], {64: 0}).tolist() == [False, False, False, False, True, True]
+    assert not _breaks_chord(pitches, [62], {60: 0, 61: 0}).any()
