@@ -159,6 +159,8 @@ COMMANDS = (
              arg("--only", nargs="+", metavar="MODEL", help="with --all: only these models"),
              arg("--corpus", help="the folder of the model's training corpus, if it is not where it was"),
              arg("--pieces", type=int, default=16, help="generated pieces to compare (default 16)"),
+             arg("--samples", type=int, default=1, help="continuations drawn for each primed piece, the generated "
+                 "figures averaged over all (default 1; 4: gaps with less of the draw's noise)"),
              arg("--beats", type=float, default=32.0, help="beats per generated piece (default 32)"),
              arg("--prime-beats", type=float, default=8.0, help="beats of each held-out piece that prime (8)"),
              arg("--temperature", type=float, default=None, help="the temperature setting (default: the "
@@ -593,7 +595,7 @@ def cmd_eval(args) -> int:
     r = evaluate(args.model, corpus=args.corpus, pieces=args.pieces, beats=args.beats, prime_beats=args.prime_beats,
                  seed=args.seed, temperature=args.temperature, progress=say, key_prior=args.key_prior,
                  register_prior=args.register_prior, top_p=args.top_p, strategy=args.strategy,
-                 time_prior=args.time_prior)
+                 time_prior=args.time_prior, samples=args.samples)
     if args.out:
         atomic_write_text(Path(args.out), json.dumps(r, indent=1))
     if args.plot:

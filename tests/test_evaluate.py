@@ -66,6 +66,22 @@ def test_eval_on_the_chorale_model(tmp_path):
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_eval_draws_several_continuations_of_each_piece_and_the_first_is_the_single_ones():
+    """`--samples K`: K continuations of each primed piece, one request's variations, all in the generated
+    figures against each real piece once; the first is what a single sample draws (the same seed)."""
+    if not (ROOT / "models" / "melody" / "cadenza.json").exists():
+        pytest.skip("shipped model missing")
+    from bridge.evaluate import evaluate
+
+    one = evaluate("melody", pieces=2, beats=8, progress=lambda *a: None)
+    three = evaluate("melody", pieces=2, beats=8, samples=3, progress=lambda *a: None)
+    assert three["samples"] == 3 and three["primes"] == one["primes"]
+    assert len(three["per_piece"]["real"]) == 2 and len(three["per_piece"]["generated"]) == 6
+    assert three["per_piece"]["real"] == one["per_piece"]["real"]
+    assert [three["per_piece"]["generated"][k] for k in (0, 3)] == one["per_piece"]["generated"]
+    assert three["per_piece"]["generated"][0] != three["per_piece"]["generated"][1]  # drawn apart
+
+
 def test_eval_all_measures_each_model_as_it_is_used(tmp_path):
     """`cadenza eval --all`: one table of every shipped model's figures against the goals; an infill model gets
     its continuation statistics and its suffix use and joins (here one model, one piece, to stay quick)."""
