@@ -202,7 +202,7 @@ SPEC: tuple[Setting, ...] = (
             tasks=("harmonize",)),
     Setting("parallels", float, -1.0, "harmonize: nats taken off a part's start that would move in parallel "
             "fifths or octaves with the melody or another part (the rule of voice leading, soft: never forbidden); "
-            "0: none (block chords move in parallel); -1: the model's own (its card's harmonize.parallels: 3 for "
+            "0: none (block chords move in parallel); -1: the model's own (its card's harmonize.parallels: 6 for "
             "chorale-harmony, else 0)", 0, 20, also=(-1,), tasks=("harmonize",)),
     Setting("transpositions", int, 0, "harmonize: the model reads the melody and its parts at this many "
             "transpositions at once (as given, a semitone up, down, two up, two down) and draws each part from the "
