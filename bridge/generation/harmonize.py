@@ -16,6 +16,8 @@ next before it writes the chord under it). What is drawn is held to what the par
   codec never writes two waits in a row; where nothing but time can move, the wait is the one the codec
   would write (the longest that fits), not drawn;
 - the scale and pitch range of the request, on the parts' starts;
+- with one candidate, a part's start on a beat that would take what sounds out of one chord's notes is drawn
+  less (harmonize_kernels.chordal_starts; with candidates, the judge prefers the beats that sound one chord);
 - no part held longer than `max_hold` beats (8 by default): time waits for its end.
 
 Variations are one batch, one row each (with candidates, `candidates` rows each, judged at every bar line);
@@ -329,7 +331,8 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             *(x[a:b] for x in rows),
             ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold, code,
             np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed,
-            trace[a:b], traced[a:b], at, R, fwd, has, a, np.float32(parallels))[1]
+            trace[a:b], traced[a:b], at, R, fwd, has, a, np.float32(parallels),
+            np.float32(harmonize_kernels.CHORDAL_NATS if K == 1 else 0.0), spq)[1]
 
     def over(half, at) -> bool:
         """The half has nothing to do before the bar line `at` (-1: before the end)."""
