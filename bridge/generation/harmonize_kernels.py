@@ -359,13 +359,20 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
 
 # ----- judging the candidates at a bar line --------------------------------------------------------
 @njit(**_opts)
-def _slice_at(melody, parts, t, out):
-    """The pitches sounding at tick t from the top into out (the melody's highest first, where one sounds;
-    then the parts', highest first, a pitch as often as it sounds): how many (voicing.slices' lists)."""
+def _top_at(melody, t):
+    """The melody's highest pitch sounding at tick t (-1: none)."""
     top = -1
     for i in range(melody.shape[0]):
         if melody[i, 2] <= t < melody[i, 3] and melody[i, 0] > top:
             top = melody[i, 0]
+    return top
+
+
+@njit(**_opts)
+def _slice_at(melody, parts, t, out):
+    """The pitches sounding at tick t from the top into out (the melody's highest first, where one sounds;
+    then the parts', highest first, a pitch as often as it sounds): how many (voicing.slices' lists)."""
+    top = _top_at(melody, t)
     m = 0
     if top >= 0:
         out[0] = top
@@ -424,10 +431,7 @@ def judge(melody, parts, tpq, chordal=CHORDAL_WEIGHT):
         t = times[ti]
         if t % tpq != 0:
             continue
-        top = -1
-        for i in range(melody.shape[0]):
-            if melody[i, 2] <= t < melody[i, 3] and melody[i, 0] > top:
-                top = melody[i, 0]
+        top = _top_at(melody, t)
         mask = 0
         if top >= 0:
             mask |= 1 << (top % 12)
