@@ -370,7 +370,8 @@ class Live:
         t0 = min(on for _, on, _, _ in phrase)
         notes = [(p, on - t0, off - on, v) for p, on, off, v in phrase]
         player = self.player
-        self.player = None
+        if self.jam_cfg.mode == "call":  # the phrase is answered once; accompany answers it again at every bar line,
+            self.player = None  # and every answer goes back to the player who played it
         # the OSC player's own settings (model, temperature, scale, ...), else the config's [jam] table
         s = player.settings() if player is not None else self.settings()
         beats = self.jam_cfg.bars * self.bar_beats()

@@ -58,12 +58,14 @@ def test_accompany_answers_at_the_bar_lines(tmp_path):
             c.send("/cadenza/note", 1, p, 90)
             time.sleep(0.1)
             c.send("/cadenza/note", 1, p, 0)
-        for _ in range(5):  # every bar line answers; a chorale model may rest for a whole bar (about 1 in 60)
+        # every bar line answers, and each answer goes back to the player over OSC (the first used to be the only
+        # one: when a chorale model rested that bar, about 1 in 60, the player heard nothing more)
+        notes = []
+        for _ in range(3):
             got = c.receive(until=("/cadenza/jam/done", "/cadenza/jam/error"), timeout=30)
             assert got[-1][0] == "/cadenza/jam/done"
-            if got[-1][1][1] > 0:
-                break
-        assert got[-1][1][1] > 0
+            notes.append(got[-1][1][1])
+        assert sum(notes) > 0
     finally:
         c.close()
         d.stop()
