@@ -160,7 +160,7 @@ COMMANDS = (
              arg("--corpus", help="the folder of the model's training corpus, if it is not where it was"),
              arg("--pieces", type=int, default=16, help="generated pieces to compare (default 16)"),
              arg("--samples", type=int, default=1, help="continuations drawn for each primed piece, the generated "
-                 "figures averaged over all (default 1; 4: gaps with less of the draw's noise)"),
+                 "figures averaged over all (1-64, default 1; 4: gaps with less of the draw's noise)"),
              arg("--beats", type=float, default=32.0, help="beats per generated piece (default 32)"),
              arg("--prime-beats", type=float, default=8.0, help="beats of each held-out piece that prime (8)"),
              arg("--temperature", type=float, default=None, help="the temperature setting (default: the "

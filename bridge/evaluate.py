@@ -35,6 +35,7 @@ from .errors import CadenzaError
 
 STEPS = 12  # grid steps per beat for groove and polyphony
 NGRAM = 8
+MAX_SAMPLES = 64  # continuations of each piece `--samples` may ask for
 SAMPLE_SEEDS = 100_003  # a harmony model's sample j of a piece is drawn with the seed plus j times this
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -255,7 +256,8 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     single sample gives): the generated figures average them all, against each real piece once, so the gaps
     carry less of the draw's noise (chorale, 71 pieces: a figure moved by up to 0.5 real stds between seeds)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    samples = max(1, int(samples))
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise CadenzaError(f"samples {samples}: 1 to {MAX_SAMPLES} continuations of each piece")
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
     from .generation.runner import time_prior_of
 

@@ -80,6 +80,8 @@ def test_eval_draws_several_continuations_of_each_piece_and_the_first_is_the_sin
     assert three["per_piece"]["real"] == one["per_piece"]["real"]
     assert [three["per_piece"]["generated"][k] for k in (0, 3)] == one["per_piece"]["generated"]
     assert three["per_piece"]["generated"][0] != three["per_piece"]["generated"][1]  # drawn apart
+    r = cadenza("eval", "--model", "melody", "--pieces", "1", "--samples", "0")
+    assert r.returncode != 0 and "samples 0: 1 to 64" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_eval_all_measures_each_model_as_it_is_used(tmp_path):
