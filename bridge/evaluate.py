@@ -36,7 +36,6 @@ from .errors import CadenzaError
 STEPS = 12  # grid steps per beat for groove and polyphony
 NGRAM = 8
 MAX_SAMPLES = 64  # continuations of each piece `--samples` may ask for
-SAMPLE_SEEDS = 100_003  # a harmony model's sample j of a piece is drawn with the seed plus j times this
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 STAT_NAMES = ("pitch_class_entropy", "scale_consistency", "groove_consistency", "empty_beat_rate", "polyphony",
@@ -219,10 +218,10 @@ def validation_nll(loaded, train_seqs, valid_seqs) -> dict:
 
 
 # ----- the whole evaluation ---------------------------------------------------------------------------
-def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: float):
-    """(generated statistics, real statistics, generated notes, real notes) of a held-out piece's first `beats`
-    beats: its melody with the parts the model writes under it, against the piece as Bach (or the tune's
-    arranger) wrote it."""
+def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: float, samples: int = 1):
+    """([(generated statistics, generated notes)] of each of `samples` variations, real statistics, real notes) of
+    a held-out piece's first `beats` beats: its melody with the parts the model writes under it, against the
+    piece as Bach (or the tune's arranger) wrote it."""
     from .codecs.harmony import split_melody
     from .generation import Request
     from .generation.harmonize import harmonize, parallels_of, transpositions_of, voices_of
@@ -236,16 +235,18 @@ def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: floa
     mel = melody.tracks[0].array
     mel = mel[mel[:, 2] < end]
     if not len(mel):
-        return None, None, None, None
+        return [], None, None
     melody = melody.replace(tracks=(melody.tracks[0].replace(notes=mel),))
-    h = harmonize(loaded, melody, Request(seed=seed, sampling=sampling, key_prior=key_prior),
+    h = harmonize(loaded, melody, Request(seed=seed, sampling=sampling, key_prior=key_prior, variations=samples),
                   voices=voices_of(loaded), candidates=BY_NAME["candidates"].default,
                   transpositions=transpositions_of(loaded), judge_beats=BY_NAME["judge_beats"].default,
                   parallels=parallels_of(loaded))  # as every door harmonizes
-    made = notes_in_beats(Score(tpq=score.tpq, tracks=(Track(mel), Track(h.parts[0]))))
+    drawn = []
+    for p in h.parts:
+        made = window(notes_in_beats(Score(tpq=score.tpq, tracks=(Track(mel), Track(p)))), 0.0, beats)
+        drawn.append((statistics(made, beats), made))
     real = window(notes_in_beats(score), 0.0, beats)
-    made = window(made, 0.0, beats)
-    return statistics(made, beats), statistics(real, beats), made, real
+    return [(g, made) for g, made in drawn if g is not None], statistics(real, beats), real
 
 
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
@@ -301,10 +302,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         if not len(piece_notes) or piece_notes[:, 1].max() < prime_beats + beats * 0.75:
             continue  # too short to give a real continuation to compare with
         if codec.harmonizes:  # a harmony model: the piece's own melody harmonized, against the piece itself
-            got = [_harmonized(loaded, path, beats, seed + len(used) + SAMPLE_SEEDS * j, sampling, key_prior)
-                   for j in range(samples)]
-            r, real = got[0][1], got[0][3]  # the real piece's figures: the same in each
-            drawn = [(g, made) for g, _, made, _ in got if g is not None]
+            drawn, r, real = _harmonized(loaded, path, beats, seed + len(used), sampling, key_prior, samples)
             if r is None or not drawn:
                 continue
         else:

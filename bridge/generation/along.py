@@ -38,11 +38,9 @@ CHORDAL_NATS = 2.0  # nats off a part's start on a beat that would take what sou
 def _breaks_chord(pitches: np.ndarray, melody: list, sounding) -> np.ndarray:
     """(len(pitches),) whether starting each pitch now would take what sounds (the melody's note, the parts)
     out of one chord's notes (voicing.CHORDAL) where it is one now."""
-    from ..music.voicing import CHORDAL
+    from ..music.voicing import CHORDAL, pitch_classes
 
-    mask = 0
-    for q in list(melody) + list(sounding):
-        mask |= 1 << (int(q) % 12)
+    mask = pitch_classes(list(melody) + list(sounding))
     if not CHORDAL[mask]:
         return np.zeros(len(pitches), bool)
     return ~CHORDAL[mask | (1 << (pitches % 12))]

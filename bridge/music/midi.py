@@ -173,6 +173,11 @@ def _vlq_bytes(value: int) -> bytes:
     return bytes(reversed(out))
 
 
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive runs of these lengths starts (an exclusive running sum)."""
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+
+
 class _Events:
     """A track's events before they are written: each a tick, an order that breaks ties on a tick (note-offs
     before note-ons) and its message bytes, kept in the order they were added (which breaks the ties left);
@@ -204,7 +209,7 @@ class _Events:
         else:
             ticks = orders = lens = np.zeros(0, np.int64)
             payload = np.zeros(0, np.uint8)
-        at = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)  # each message's first byte in payload
+        at = _starts(lens)  # each message's first byte in payload
         perm = np.lexsort((np.arange(len(ticks)), orders, ticks))
         ticks, at, lens = ticks[perm], at[perm], lens[perm]
         delta = np.diff(ticks, prepend=0)
@@ -212,7 +217,7 @@ class _Events:
         for k in range(1, 10):
             nb += delta >= (1 << (7 * k))
         size = nb + lens
-        offs = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
+        offs = _starts(size)
         total = int(size.sum())
         body = np.empty(total + 4, np.uint8)
         for j in range(int(nb.max()) if len(nb) else 0):  # the delta times' bytes, most significant first
@@ -221,8 +226,7 @@ class _Events:
             body[offs[m] + j] = ((delta[m] >> shift) & 0x7F) | np.where(j < nb[m] - 1, 0x80, 0)
         n = int(lens.sum())
         if n:  # the messages' bytes after them
-            first = np.concatenate([[0], np.cumsum(lens)[:-1]])
-            step = np.arange(n) - np.repeat(first, lens)
+            step = np.arange(n) - np.repeat(_starts(lens), lens)
             body[np.repeat(offs + nb, lens) + step] = payload[np.repeat(at, lens) + step]
         body[total:] = (0, 0xFF, 0x2F, 0x00)  # end of track
         return b"MTrk" + struct.pack(">I", len(body)) + body.tobytes()

@@ -164,6 +164,14 @@ def _chordal_table() -> np.ndarray:
 CHORDAL = _chordal_table()
 
 
+def pitch_classes(pitches) -> int:
+    """The pitch classes of some pitches as bits (bit k: pitch class k), as CHORDAL is indexed."""
+    mask = 0
+    for p in pitches:
+        mask |= 1 << (int(p) % 12)
+    return mask
+
+
 def chordal_share(melody: np.ndarray, parts: np.ndarray, tpq: int, sl=None) -> tuple[int, int]:
     """(chordal, counted): of the moments on a beat (a whole quarter note) where a note starts and two or more
     pitch classes sound (the melody's and the parts'), how many sound only the notes of one chord: a triad or a
@@ -174,9 +182,7 @@ def chordal_share(melody: np.ndarray, parts: np.ndarray, tpq: int, sl=None) -> t
     for t, ps in sl:
         if t % tpq:
             continue
-        mask = 0
-        for p in ps:
-            mask |= 1 << (p % 12)
+        mask = pitch_classes(ps)
         if mask & (mask - 1):  # two pitch classes or more
             counted += 1
             chordal += bool(CHORDAL[mask])
