@@ -587,7 +587,7 @@ def cmd_eval(args) -> int:
                   "used; these are for one --model", file=sys.stderr)
             return 2
 
-        r = run_all(pieces=args.pieces, seed=args.seed, models=args.only, progress=say)
+        r = run_all(pieces=args.pieces, seed=args.seed, models=args.only, progress=say, samples=args.samples)
         if args.out:
             atomic_write_text(Path(args.out), json.dumps(r, indent=1))
         print(json.dumps(r, indent=1) if args.json else table_all(r))

@@ -249,6 +249,11 @@ def _harmonized(loaded, path, beats: float, seed: int, sampling, key_prior: floa
     return [(g, made) for g, made in drawn if g is not None], statistics(real, beats), real
 
 
+def check_samples(samples: int) -> None:
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise CadenzaError(f"samples {samples}: 1 to {MAX_SAMPLES} continuations of each piece")
+
+
 def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prime_beats: float = 8.0,
              seed: int = 0, workers: int = 0, temperature: float | None = None, progress=print,
              key_prior: float | None = None, register_prior: float | None = None, top_p: float | None = None,
@@ -257,8 +262,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     single sample gives): the generated figures average them all, against each real piece once, so the gaps
     carry less of the draw's noise (chorale, 71 pieces: a figure moved by up to 0.5 real stds between seeds)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise CadenzaError(f"samples {samples}: 1 to {MAX_SAMPLES} continuations of each piece")
+    check_samples(samples)
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
     from .generation.runner import time_prior_of
 

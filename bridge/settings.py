@@ -158,7 +158,7 @@ SPEC: tuple[Setting, ...] = (
             "parts sit below the melody)", 0, 10, tasks=NOTE_TASKS, label="keep to the register (0: off)"),
     Setting("time_prior", float, -1.0, "how strongly the time steps lean longer: a step of d beats is this many "
             "nats likelier per doubling of d beyond half a beat (shorter ones as much less likely), never forbidden; "
-            "-1: the model's own (its card's sampling.time_prior: 0.2 for chorale, else 0); 0: off. Continue and "
+            "-1: the model's own (its card's sampling.time_prior: 0.4 for chorale, else 0); 0: off. Continue and "
             "infill with models whose tokens step through time", 0, 5, also=(-1,), tasks=NOTE_TASKS,
             label="lean to longer notes (-1: the model's own)"),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
@@ -171,7 +171,8 @@ SPEC: tuple[Setting, ...] = (
             0, 16, tasks=NOTE_TASKS + ("drumify", "interpolate"), label="density (notes a beat)"),
     Setting("density_tolerance", float, 0.25, "how far a bar's notes may be from density, as a share of it", 0, 1, tasks=NOTE_TASKS),
     Setting("polyphony_min", int, 0, "at least this many notes sounding whenever time passes; 0: free", 0, 16, tasks=NOTE_TASKS),
-    Setting("polyphony_max", int, 0, "at most this many notes sounding; 0: free (a melody model plays one)", 0, 16, tasks=NOTE_TASKS),
+    Setting("polyphony_max", int, 0, "at most this many notes sounding; 0: the model's own (a melody model plays one, "
+            "chorale four, the others are free)", 0, 16, tasks=NOTE_TASKS),
     Setting("velocity_range", str, "", "only velocities in LOW-HIGH (1-127), e.g. 40-90", check=_velocity, tasks=NOTE_TASKS),
     Setting("leaps", float, -1.0, "the share of the top voice's intervals larger than a whole tone, bar by bar; "
             "-1: free", 0, 1, also=(-1,), tasks=NOTE_TASKS),

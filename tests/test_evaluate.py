@@ -90,16 +90,18 @@ def test_eval_all_measures_each_model_as_it_is_used(tmp_path):
     if not (ROOT / "models" / "melody" / "cadenza.json").exists():
         pytest.skip("shipped model missing")
     out = tmp_path / "all.json"
-    r = cadenza("eval", "--all", "--only", "melody", "--pieces", "1", "--out", out)
+    r = cadenza("eval", "--all", "--only", "melody", "--pieces", "1", "--samples", "2", "--out", out)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
-    assert report["models"] == {"melody": "infill"}
+    assert report["models"] == {"melody": "infill"} and report["samples"] == 2 and "(2 drawn for each)" in r.stdout
     figures = {row["figure"]: row for row in report["rows"]}
     assert "scale_consistency" in figures and "copy rate" in figures and "2-bar infill ms" in figures
     use = figures["suffix use (real middle's bits, both sides against left only)"]
     assert use["goal"] == ">= 5% lower" and use["ok"] == (use["value"] >= 0.05)
     assert report["goals"] == sum(1 for row in report["rows"] if row["ok"] is not None) > 5
     assert f"{report['goals_met']} of {report['goals']} goals met" in r.stdout and "suffix use" in r.stdout
+    r = cadenza("eval", "--all", "--only", "melody", "--samples", "65")  # refused before any model is measured
+    assert r.returncode != 0 and "samples 65: 1 to 64" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_a_model_trained_on_another_machine_finds_the_corpus_beside_this_checkout(tmp_path):

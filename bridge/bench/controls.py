@@ -9,8 +9,9 @@ without it, and the share of the real tokens the control forbids (music that bre
 key prior's cost (`key_prior`, on by default): the same pieces' bits with it at its default, 1 and 2 nats, each piece
 keeping to the key of its first quarter, as a continuation keeps to its prime's; and the register prior's
 (`register_prior`, on by default at 1) at 0.5, 1 and 2 nats an octave, alone, each piece keeping to the register
-of its first quarter; and the time prior's (`time_prior`: the chorale model's own 0.2) at 0.1, 0.2 and 0.5 nats a
-doubling, alone.
+of its first quarter; and the time prior's (`time_prior`: the chorale model's own 0.4) at 0.1, 0.2, 0.5 nats a
+doubling and the model's own, alone; and what the model's own polyphony (`polyphony_max` when a request asks none:
+the chorale model's four voices) forbids the real music.
 """
 from __future__ import annotations
 
@@ -97,13 +98,22 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
         walked = [gen.bits_of(ids, req, controls=False) for ids in real]
         r["register_prior"].append({"strength": strength,
                                     "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
-    # the time prior's cost: the same pieces' bits with their time steps leaning longer (the model's own, then more)
+    # the time prior's cost: the same pieces' bits with their time steps leaning longer (the model's own among them)
+    from ..generation.runner import polyphony_of, time_prior_of
+
     r["time_prior"] = []
-    for strength in (0.1, 0.2, 0.5):
+    for strength in sorted({0.1, 0.2, 0.5, time_prior_of(loaded)} - {0.0}):
         req = _request({"key_prior": 0, "register_prior": 0, "time_prior": strength}, 0, 4.0 * bars, 1)
         walked = [gen.bits_of(ids, req, controls=False) for ids in real]
         r["time_prior"].append({"strength": strength,
                                 "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
+    own = polyphony_of(loaded)
+    if own:  # the model's own polyphony, applied to every request that asks none: what it forbids the real music
+        req = _request({"key_prior": 0, "register_prior": 0, "time_prior": 0}, 0, 4.0 * bars, 1)
+        walked = [gen.bits_of(ids, req, controls=True) for ids in real]
+        allowed = n_real - sum(f for _, f in walked)
+        r["own_polyphony"] = {"polyphony_max": own, "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, allowed), 3),
+                              "real_tokens_forbidden": round(1 - allowed / max(1, n_real), 4)}
     r["seconds"] = round(time.perf_counter() - t0, 1)
     return r
 
@@ -123,5 +133,9 @@ def table_controls(r: dict) -> str:
         for k in r.get(name, []):
             lines.append(f"{name} {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
                          f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
+    if "own_polyphony" in r:
+        o = r["own_polyphony"]
+        lines.append(f"its own polyphony_max {o['polyphony_max']} (every request that asks none): held-out bits/token "
+                     f"{o['bits_per_token_with_it']:.3f}, real tokens forbidden {o['real_tokens_forbidden']:.2%}")
     lines.append(f"({r['seconds']} s)")
     return "\n".join(lines)

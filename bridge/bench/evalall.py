@@ -32,10 +32,10 @@ def _row(model, figure, value, against=None, goal=None, ok=None) -> dict:
             "ok": None if ok is None else bool(ok)}
 
 
-def _continue_rows(name: str, pieces: int, seed: int, progress) -> list[dict]:
+def _continue_rows(name: str, pieces: int, seed: int, progress, samples: int = 1) -> list[dict]:
     from ..evaluate import evaluate
 
-    r = evaluate(name, pieces=pieces, seed=seed, progress=progress)
+    r = evaluate(name, pieces=pieces, seed=seed, progress=progress, samples=samples)
     rows = [_row(name, "validation bits per event", r["nll"]["bits_per_event"],
                  f"bigram {r['nll']['bigram_bits_per_event']:.3f}")]
     for k in r.get("stat_names", []):
@@ -107,9 +107,13 @@ def _groove_rows(name: str) -> list[dict]:
     return rows
 
 
-def run_all(pieces: int = 16, seed: int = 0, models: list[str] | None = None, progress=None) -> dict:
-    """Every shipped model's rows (a model that fails says why in a row of its own, and the rest go on)."""
+def run_all(pieces: int = 16, seed: int = 0, models: list[str] | None = None, progress=None, samples: int = 1) -> dict:
+    """Every shipped model's rows (a model that fails says why in a row of its own, and the rest go on);
+    `samples` continuations of each primed piece for the models that continue or harmonize (evaluate)."""
     from .. import store
+    from ..evaluate import check_samples
+
+    check_samples(samples)
 
     say = progress or (lambda line: None)
     found = [m for m in store.list_models() if models is None or m["name"] in models]
@@ -123,18 +127,19 @@ def run_all(pieces: int = 16, seed: int = 0, models: list[str] | None = None, pr
             if kind == "groove":
                 rows += _groove_rows(name)
             else:
-                rows += _continue_rows(name, pieces, seed, say)
+                rows += _continue_rows(name, pieces, seed, say, samples)
                 if kind == "infill":
                     rows += _infill_rows(name, max(4, pieces // 2))
         except Exception as e:  # noqa: BLE001 - one model's missing corpus never hides the others' figures
             rows.append(_row(name, "not measured", str(e)[:200]))
     held = [r for r in rows if r["ok"] is not None]
-    return {"models": kinds, "pieces": pieces, "seed": seed, "rows": rows,
+    return {"models": kinds, "pieces": pieces, "samples": samples, "seed": seed, "rows": rows,
             "goals_met": sum(1 for r in held if r["ok"]), "goals": len(held)}
 
 
 def table_all(r: dict) -> str:
-    lines = [f"{len(r['models'])} models, {r['pieces']} pieces each where pieces are generated; "
+    drawn = f" ({r['samples']} drawn for each)" if r.get("samples", 1) > 1 else ""
+    lines = [f"{len(r['models'])} models, {r['pieces']} pieces each where pieces are generated{drawn}; "
              f"{r['goals_met']} of {r['goals']} goals met",
              f"{'model':16s} {'figure':58s} {'value':>9s}  {'against':42s} {'goal':14s} ok"]
     for row in r["rows"]:

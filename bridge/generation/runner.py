@@ -53,6 +53,15 @@ def time_prior_of(loaded, asked: float = -1.0) -> float:
     return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get("time_prior", 0.0))
 
 
+def polyphony_of(loaded) -> int:
+    """The most notes `loaded` sounds at once unless a request says otherwise (polyphony_max 0, polyphony_min
+    no more than it): 1 for a melody model, its card's sampling.polyphony_max (chorale: Bach's four voices), else
+    0 (free)."""
+    if loaded.codec.monophonic:
+        return 1
+    return int(loaded.meta.get("sampling", {}).get("polyphony_max", 0))
+
+
 @dataclass
 class Result:
     new: list[np.ndarray]  # the generated ids of each variation
@@ -626,8 +635,8 @@ class Generator:
         return 1.0
 
     def control_array(self, req: Request) -> np.ndarray | None:
-        """The kernel's ctl array, or None when no control works inside the loop. A melody model plays one
-        note at a time unless asked otherwise."""
+        """The kernel's ctl array, or None when no control works inside the loop. A model plays at most its own
+        polyphony (polyphony_of: a melody model one note at a time, chorale four) unless asked otherwise."""
         from .controls import refuse_unsupported
 
         refuse_unsupported(req, self.loaded.name, in_loop=self.token_beats is not None and (self.grammar or self.codec.drums),
@@ -635,10 +644,11 @@ class Generator:
         c = req.controls
         grid = self.min_shift / self.scale_of(req) if self.min_shift else None
         c.check(self.codec, self.loaded.name, grid)
-        if self.codec.monophonic and not c.polyphony_max:
+        own = polyphony_of(self.loaded)
+        if own and not c.polyphony_max and c.polyphony_min <= own:
             from dataclasses import replace
 
-            c = replace(c, polyphony_max=1)
+            c = replace(c, polyphony_max=own)
         if not c.in_loop:
             return None
         if self.codec.drums and (c.polyphony_min or c.polyphony_max or c.leaps >= 0 or c.no_repeat):

@@ -191,14 +191,14 @@ def test_the_time_prior_leans_time_steps_longer_by_their_length_and_touches_noth
 
 def test_a_time_prior_makes_a_busy_model_play_fewer_notes_and_the_chorale_model_has_its_own():
     """The shipped chorale model continuing an opening: leaning its time steps longer, fewer onsets a beat
-    than without; -1 (the setting's default) is the model's own, from its card (0.2), and 0 turns it off."""
+    than without; -1 (the setting's default) is the model's own, from its card (0.4), and 0 turns it off."""
     from bridge import store
     from bridge.generation import Request, generator_for
     from bridge.generation.runner import time_prior_of
     from bridge.music import Score
 
     loaded = store.load("chorale")
-    assert time_prior_of(loaded) == 0.2 and time_prior_of(loaded, 0.0) == 0.0
+    assert time_prior_of(loaded) == 0.4 and time_prior_of(loaded, 0.0) == 0.0
     assert time_prior_of(store.load("piano")) == 0.0  # a model whose card says none
     prime = loaded.codec.encode(Score.from_beats([(p, i, 1, 80) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62])]
                                                  + [(p - 12, i, 2, 80) for i, p in zip(range(0, 8, 2), [48, 55, 53, 55])]))
@@ -211,6 +211,41 @@ def test_a_time_prior_makes_a_busy_model_play_fewer_notes_and_the_chorale_model_
 
     free, own, leaning = onsets(0.0), onsets(-1.0), onsets(1.0)
     assert leaning < own < free, (free, own, leaning)
+
+
+def test_the_chorale_model_keeps_bachs_four_voices_unless_a_request_says_more():
+    """Its card's polyphony_max (4) holds for every request that asks none: no moment of its continuations
+    sounds five notes (an unbounded draw does, now and then: the test runs many); a request's own
+    polyphony_max, or a polyphony_min above four, lets it go."""
+    from bridge import store
+    from bridge.evaluate import notes_in_beats
+    from bridge.generation import Request, decode_continuation, generator_for
+    from bridge.generation import kernels as K
+    from bridge.generation.controls import Controls
+    from bridge.generation.runner import polyphony_of
+
+    loaded = store.load("chorale")
+    assert polyphony_of(loaded) == 4 and polyphony_of(store.load("piano")) == 0 and polyphony_of(store.load("melody")) == 1
+    gen = generator_for(loaded)
+    assert gen.control_array(Request())[K.C_PMAX] == 4
+    assert gen.control_array(Request(controls=Controls(polyphony_max=6)))[K.C_PMAX] == 6
+    assert gen.control_array(Request(controls=Controls(polyphony_min=5)))[K.C_PMAX] == 0
+
+    def most_sounding(req):
+        r = gen.run(loaded.codec.empty(), req)
+        most = 0
+        for new in r.new:
+            notes = notes_in_beats(decode_continuation(loaded.codec, loaded.codec.empty(), new, include_prime=False))
+            a = np.round(notes[:, 1] * 12).astype(int)
+            b = np.maximum(np.round(notes[:, 2] * 12).astype(int), a + 1)
+            d = np.zeros(b.max() + 2, int)
+            np.add.at(d, a, 1)
+            np.add.at(d, b, -1)
+            most = max(most, int(np.cumsum(d).max()))
+        return most
+
+    assert most_sounding(Request(beats=32, seed=1, variations=32)) == 4
+    assert most_sounding(Request(beats=32, seed=1, variations=32, controls=Controls(polyphony_max=16))) > 4
 
 
 def _piano_after(pitches):
