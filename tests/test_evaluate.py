@@ -94,12 +94,16 @@ def test_eval_all_measures_each_model_as_it_is_used(tmp_path):
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
     assert report["models"] == {"melody": "infill"} and report["samples"] == 2 and "(2 drawn for each)" in r.stdout
+    assert {row["goal"] for row in report["rows"] if row["figure"] == "polyphony"} == {"|gap| <= 0.5"}
     figures = {row["figure"]: row for row in report["rows"]}
     assert "scale_consistency" in figures and "copy rate" in figures and "2-bar infill ms" in figures
     use = figures["suffix use (real middle's bits, both sides against left only)"]
     assert use["goal"] == ">= 5% lower" and use["ok"] == (use["value"] >= 0.05)
     assert report["goals"] == sum(1 for row in report["rows"] if row["ok"] is not None) > 5
     assert f"{report['goals_met']} of {report['goals']} goals met" in r.stdout and "suffix use" in r.stdout
+    r = cadenza("eval", "--all", "--only", "chorale", "--pieces", "1", "--json")  # held closer, as issue 31 asks
+    goals = {row["goal"] for row in json.loads(r.stdout)["rows"] if row["figure"] == "polyphony"}
+    assert r.returncode == 0 and goals == {"|gap| <= 0.3"}, r.stderr
     r = cadenza("eval", "--all", "--only", "melody", "--samples", "65")  # refused before any model is measured
     assert r.returncode != 0 and "samples 65: 1 to 64" in r.stderr and "Traceback" not in r.stderr
 

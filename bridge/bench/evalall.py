@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 STAT_GOAL = 0.5  # a statistic within this many real standard deviations of the real pieces'
+# issue 31 holds the two models everyone hears first closer: every statistic within 0.3 at their defaults
+STAT_GOALS = {"piano": 0.3, "chorale": 0.3}
 
 
 def _kind(meta: dict) -> str:
@@ -38,11 +40,12 @@ def _continue_rows(name: str, pieces: int, seed: int, progress, samples: int = 1
     r = evaluate(name, pieces=pieces, seed=seed, progress=progress, samples=samples)
     rows = [_row(name, "validation bits per event", r["nll"]["bits_per_event"],
                  f"bigram {r['nll']['bigram_bits_per_event']:.3f}")]
+    goal = STAT_GOALS.get(name, STAT_GOAL)
     for k in r.get("stat_names", []):
         gap = r["gap_in_real_stds"][k]
         rows.append(_row(name, k, round(r["generated"][k]["mean"], 3), f"real {r['real'][k]['mean']:.3f} "
-                         f"({'n/a' if gap is None else f'{gap:+.2f}'} std)", f"|gap| <= {STAT_GOAL}",
-                         None if gap is None else abs(gap) <= STAT_GOAL))
+                         f"({'n/a' if gap is None else f'{gap:+.2f}'} std)", f"|gap| <= {goal}",
+                         None if gap is None else abs(gap) <= goal))
     c = r["copy_rate"]
     if c.get("generated") is not None and c.get("real_held_out") is not None:
         rows.append(_row(name, "copy rate", c["generated"], f"real held-out {c['real_held_out']:.3f}",
