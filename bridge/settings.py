@@ -158,7 +158,7 @@ SPEC: tuple[Setting, ...] = (
             "parts sit below the melody)", 0, 10, tasks=NOTE_TASKS, label="keep to the register (0: off)"),
     Setting("time_prior", float, -1.0, "how strongly the time steps lean longer: a step of d beats is this many "
             "nats likelier per doubling of d beyond half a beat (shorter ones as much less likely), never forbidden; "
-            "-1: the model's own (its card's sampling.time_prior: 0.4 for chorale, else 0); 0: off. Continue and "
+            "-1: the model's own (its card's sampling.time_prior: 0.3 for chorale, else 0); 0: off. Continue and "
             "infill with models whose tokens step through time", 0, 5, also=(-1,), tasks=NOTE_TASKS,
             label="lean to longer notes (-1: the model's own)"),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),
@@ -178,6 +178,11 @@ SPEC: tuple[Setting, ...] = (
             "-1: free", 0, 1, also=(-1,), tasks=NOTE_TASKS),
     Setting("offbeats", float, -1.0, "the share of notes starting off the beat (rhythmic interest), bar by bar; "
             "-1: free", 0, 1, also=(-1,), tasks=NOTE_TASKS),
+    Setting("rhythm_variety", float, -1.0, "how strongly each bar's rhythm differs from the bar before: a time step "
+            "is this many nats likelier for each place in the bar (1/12 beat) it makes differ from the last bar (an "
+            "onset that bar had and this step passes over, or one where it had none), never forbidden; -1: the model's "
+            "own (its card's sampling.rhythm_variety: 0.25 for chorale, else 0); 0: off. Pitched models whose tokens "
+            "are notes and time steps", 0, 5, also=(-1,), tasks=NOTE_TASKS, label="vary the rhythm (-1: the model's own)"),
     Setting("share_tolerance", float, 0.15, "how far a bar's leaps and offbeats shares may be from the asked", 0, 1, tasks=NOTE_TASKS),
     Setting("no_repeat", int, 0, "n: no n-gram of the top voice's pitch intervals twice in the new music; 0: off",
             0, 16, tasks=NOTE_TASKS),
@@ -340,7 +345,8 @@ def controls_of(s):
     c = Controls(density=s.density, density_tolerance=s.density_tolerance, polyphony_min=s.polyphony_min,
                  polyphony_max=s.polyphony_max,
                  velocity_range=parse_velocity_range(s.velocity_range) if s.velocity_range else None,
-                 leaps=s.leaps, offbeats=s.offbeats, share_tolerance=s.share_tolerance, no_repeat=s.no_repeat)
+                 leaps=s.leaps, offbeats=s.offbeats, share_tolerance=s.share_tolerance, no_repeat=s.no_repeat,
+                 rhythm_variety=s.rhythm_variety)
     try:
         c.check()
     except CadenzaError as e:

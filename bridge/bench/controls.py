@@ -9,9 +9,10 @@ without it, and the share of the real tokens the control forbids (music that bre
 key prior's cost (`key_prior`, on by default): the same pieces' bits with it at its default, 1 and 2 nats, each piece
 keeping to the key of its first quarter, as a continuation keeps to its prime's; and the register prior's
 (`register_prior`, on by default at 1) at 0.5, 1 and 2 nats an octave, alone, each piece keeping to the register
-of its first quarter; and the time prior's (`time_prior`: the chorale model's own 0.4) at 0.1, 0.2, 0.5 nats a
-doubling and the model's own, alone; and what the model's own polyphony (`polyphony_max` when a request asks none:
-the chorale model's four voices) forbids the real music.
+of its first quarter; and the time prior's (`time_prior`: the chorale model's own 0.25) at 0.1, 0.2, 0.5 nats a
+doubling and the model's own, alone; the rhythm variety's (`rhythm_variety`: the chorale model's own 0.25) at 0.25,
+0.5 and 1 nat a place, alone; and what the model's own controls (when a request asks none: the chorale model's four
+voices and its rhythm variety) cost the real music and forbid it.
 """
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
         r["register_prior"].append({"strength": strength,
                                     "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
     # the time prior's cost: the same pieces' bits with their time steps leaning longer (the model's own among them)
-    from ..generation.runner import polyphony_of, time_prior_of
+    from ..generation.runner import polyphony_of, time_prior_of, variety_of
 
     r["time_prior"] = []
     for strength in sorted({0.1, 0.2, 0.5, time_prior_of(loaded)} - {0.0}):
@@ -107,13 +108,21 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
         walked = [gen.bits_of(ids, req, controls=False) for ids in real]
         r["time_prior"].append({"strength": strength,
                                 "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
-    own = polyphony_of(loaded)
-    if own:  # the model's own polyphony, applied to every request that asks none: what it forbids the real music
+    # the rhythm variety's cost: the same pieces' bits with each bar's rhythm leaning away from the last's, alone
+    r["rhythm_variety"] = []
+    for strength in sorted({0.25, 0.5, 1.0, variety_of(loaded)} - {0.0}):
+        req = _request({"key_prior": 0, "register_prior": 0, "time_prior": 0, "polyphony_max": 16,
+                        "rhythm_variety": strength}, 0, 4.0 * bars, 1)
+        walked = [gen.bits_of(ids, req, controls=True) for ids in real]
+        r["rhythm_variety"].append({"strength": strength, "bits_per_token_with_it": round(
+            sum(b for b, _ in walked) / max(1, n_real - sum(f for _, f in walked)), 3)})
+    own = {"polyphony_max": polyphony_of(loaded), "rhythm_variety": variety_of(loaded)}
+    if any(own.values()):  # the model's own controls, on every request that asks none: their cost to the real music
         req = _request({"key_prior": 0, "register_prior": 0, "time_prior": 0}, 0, 4.0 * bars, 1)
         walked = [gen.bits_of(ids, req, controls=True) for ids in real]
         allowed = n_real - sum(f for _, f in walked)
-        r["own_polyphony"] = {"polyphony_max": own, "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, allowed), 3),
-                              "real_tokens_forbidden": round(1 - allowed / max(1, n_real), 4)}
+        r["own_controls"] = {**own, "bits_per_token_with_them": round(sum(b for b, _ in walked) / max(1, allowed), 3),
+                             "real_tokens_forbidden": round(1 - allowed / max(1, n_real), 4)}
     r["seconds"] = round(time.perf_counter() - t0, 1)
     return r
 
@@ -133,9 +142,13 @@ def table_controls(r: dict) -> str:
         for k in r.get(name, []):
             lines.append(f"{name} {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
                          f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
-    if "own_polyphony" in r:
-        o = r["own_polyphony"]
-        lines.append(f"its own polyphony_max {o['polyphony_max']} (every request that asks none): held-out bits/token "
-                     f"{o['bits_per_token_with_it']:.3f}, real tokens forbidden {o['real_tokens_forbidden']:.2%}")
+    for k in r.get("rhythm_variety", []):
+        lines.append(f"rhythm_variety {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
+                     f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
+    if "own_controls" in r:
+        o = r["own_controls"]
+        lines.append(f"its own controls (polyphony_max {o['polyphony_max']}, rhythm_variety {o['rhythm_variety']:g}; every "
+                     f"request that asks none): held-out bits/token {o['bits_per_token_with_them']:.3f}, real tokens "
+                     f"forbidden {o['real_tokens_forbidden']:.2%}")
     lines.append(f"({r['seconds']} s)")
     return "\n".join(lines)

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import CadenzaError
 
 MAX_DENSITY = 16.0  # notes per beat
+MAX_VARIETY = 5.0  # nats an onset cell (rhythm_variety)
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,13 @@ class Controls:
     offbeats: float = -1.0
     share_tolerance: float = 0.15
     no_repeat: int = 0
+    rhythm_variety: float = -1.0  # nats an onset cell that differs from the last bar's; -1: the model's own
 
     @property
     def in_loop(self) -> bool:
         """Whether any control works inside the sampling loop (velocity alone is a mask and a clip)."""
         return (self.density > 0 or self.polyphony_min > 0 or self.polyphony_max > 0 or self.leaps >= 0
-                or self.offbeats >= 0 or self.no_repeat > 0)
+                or self.offbeats >= 0 or self.no_repeat > 0 or self.rhythm_variety > 0)
 
     def check(self, codec=None, name: str = "this model", grid_beats: float | None = None) -> None:
         """Contradictions and controls a model cannot honour: a clear error naming the setting, before any work."""
@@ -52,6 +54,8 @@ class Controls:
             v = getattr(self, key)
             if v != -1 and not 0 <= v <= 1:
                 raise CadenzaError(f"{key} {v:g}: a share between 0 and 1 (-1: free)")
+        if self.rhythm_variety != -1 and not 0 <= self.rhythm_variety <= MAX_VARIETY:
+            raise CadenzaError(f"rhythm_variety {self.rhythm_variety:g}: nats, 0-{MAX_VARIETY:g} (-1: the model's own)")
         if codec is None:
             return
         if codec.monophonic and self.polyphony_min > 1:
@@ -81,6 +85,7 @@ class Controls:
         ctl[K.C_BAR] = bar * scale
         ctl[K.C_BEAT] = beat * scale
         ctl[K.C_GRID] = grid
+        ctl[K.C_VARY] = max(self.rhythm_variety, 0.0)
         return ctl
 
 
@@ -192,7 +197,7 @@ def refuse_unsupported(req, name: str, *, in_loop: bool, drums: bool) -> None:
     """The same refusal from every generator for what it cannot honour: controls that work inside the loop
     (`in_loop`: this generator runs them) and drum classes (`drums`: a drum model)."""
     if req.controls.in_loop and not in_loop:
-        raise CadenzaError(f"{name} cannot take density, polyphony, leaps, offbeats or no_repeat yet: they need a "
+        raise CadenzaError(f"{name} cannot take density, polyphony, leaps, offbeats, no_repeat or rhythm_variety yet: they need a "
                            "model whose tokens are notes and time steps (chorale, piano, melody)")
     if req.drum_classes and not drums:
         raise CadenzaError(f"{name} plays no drums: drum_classes is for the drums model")

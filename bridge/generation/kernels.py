@@ -540,9 +540,16 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
 # ----- the musician's controls -----------------------------------------------------------------------
 # ctl: what a request asks (beats in the kernel's units: a codec that counts seconds counts them at its
 # decode tempo); cs: each row's running state in the current bar; hist: each row's top-voice intervals.
-C_DENSITY, C_DTOL, C_PMIN, C_PMAX, C_LEAPS, C_OFFBEATS, C_STOL, C_NGRAM, C_BAR, C_BEAT, C_GRID = range(11)
+C_DENSITY, C_DTOL, C_PMIN, C_PMAX, C_LEAPS, C_OFFBEATS, C_STOL, C_NGRAM, C_BAR, C_BEAT, C_GRID, C_VARY = range(12)
 S_POS, S_COUNT, S_TOP, S_INTERVALS, S_LEAPS, S_ONSETS, S_OFF, S_TARGET, S_HLEN, S_STEP_TOP = range(10)
-N_CTL, N_STATE, HISTORY = 11, 10, 1024
+N_CTL, N_STATE, HISTORY = 12, 10, 1024
+# hist's columns: HISTORY top-voice intervals (no_repeat); then, for rhythm_variety, the onsets of the last bar as
+# running counts (LAST + i: its onsets in cells before i) and this bar's onsets (NOW + i: 1 where one starts), in
+# cells of 1/12 beat (kernel beats), bars of up to 16 beats
+CELLS = 192
+CELL = np.float32(12.0)
+LAST, NOW = HISTORY, HISTORY + CELLS + 1
+HIST_WIDTH = NOW + CELLS
 GAIN = np.float32(3.0)
 MOST = np.float32(2.0)  # a target's pull on the logits is at most GAIN * MOST
 LEAP_GAIN = np.float32(2.0)  # the leaps target's pull is twice that (docs/controls.md)
@@ -572,7 +579,7 @@ def _off_beat(pos, beat):
 @njit(**_opts)
 def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
     """In place on one row of logits, after the grammar: the request's density, polyphony, leaps, off-beat
-    share and no-repeat n-gram. Hard bounds mask; targets bias the logits toward them. If every token
+    share, no-repeat n-gram and rhythm variety. Hard bounds mask; targets and the variety bias the logits. If every token
     would be masked, the row is left as the grammar made it (`saved`). starts: (V,) notes each token
     starts (1 for a note-on; a drum step's hits)."""
     is_on, is_off, on_t, tok_beats, advances = T[0], T[1], T[2], T[4], T[5]
@@ -625,6 +632,9 @@ def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
             if same:
                 banned[hist[row, j + n - 1] + 128] = True
     leap_short = ctl[C_LEAPS] * (cs[row, S_INTERVALS] + 1) - cs[row, S_LEAPS] - np.float32(0.5)
+    nbar = min(CELLS, int(bar * CELL + np.float32(0.5)))
+    vary = ctl[C_VARY] if hist[row, LAST + nbar] > 0 else np.float32(0)  # (a last bar with onsets to differ from)
+    here = min(int(pos * CELL + np.float32(0.5)) + 1, nbar)
     for v in range(V):
         if full[v] <= NEG * np.float32(0.5):
             continue
@@ -642,6 +652,13 @@ def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
                     continue
                 if ctl[C_LEAPS] >= 0:  # twice a target's pull: the nucleus of the notes keeps more of them
                     full[v] += LEAP_GAIN * (_pull(leap_short) if abs(iv) > 2 else -_pull(leap_short))
+        if advances[v] and starts[v] == 0 and vary > 0:  # the onset cells this step makes differ from the last bar
+            land = int((pos + tok_beats[v]) * CELL + np.float32(0.5))
+            skip = min(land, nbar)
+            differ = hist[row, LAST + skip] - hist[row, LAST + here] if skip > here else 0
+            if land < nbar and hist[row, LAST + land + 1] == hist[row, LAST + land]:
+                differ += 1
+            full[v] += vary * differ
         if advances[v] and starts[v] == 0:
             if tok_beats[v] > adv_limit + EPS:
                 full[v] = NEG
@@ -660,7 +677,13 @@ def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
 
 
 @njit(**_opts)
-def new_bar(cs, row, ctl, length):
+def new_bar(cs, row, ctl, length, hist):
+    total = 0
+    for i in range(CELLS):  # this bar's onsets become the last bar's running counts
+        hist[row, LAST + i] = total
+        total += hist[row, NOW + i]
+        hist[row, NOW + i] = 0
+    hist[row, LAST + CELLS] = total
     cs[row, S_COUNT] = 0
     cs[row, S_INTERVALS] = 0
     cs[row, S_LEAPS] = 0
@@ -684,8 +707,8 @@ def _commit(row, cs, hist):
         if abs(iv) > 2:
             cs[row, S_LEAPS] += 1
         h = int(cs[row, S_HLEN])
-        if h >= hist.shape[1]:  # keep the newer half
-            half = hist.shape[1] // 2
+        if h >= HISTORY:  # keep the newer half
+            half = HISTORY // 2
             for i in range(half):
                 hist[row, i] = hist[row, i + half]
             h = half
@@ -710,10 +733,13 @@ def control_update(x, row, snd, cs, hist, ctl, T, starts):
         if pos >= bar - EPS:
             while pos >= bar - EPS:
                 pos -= bar
-            new_bar(cs, row, ctl, bar)
+            new_bar(cs, row, ctl, bar, hist)
         cs[row, S_POS] = max(pos, np.float32(0))
     elif is_on[x]:
         p = on_t[x]
+        cell = int(cs[row, S_POS] * CELL + np.float32(0.5))
+        if cell < CELLS:
+            hist[row, NOW + cell] = 1
         cs[row, S_COUNT] += 1
         cs[row, S_ONSETS] += 1
         if _off_beat(cs[row, S_POS], ctl[C_BEAT]):

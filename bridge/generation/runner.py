@@ -53,6 +53,12 @@ def time_prior_of(loaded, asked: float = -1.0) -> float:
     return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get("time_prior", 0.0))
 
 
+def variety_of(loaded, asked: float = -1.0) -> float:
+    """The rhythm variety a request of `loaded` draws with: the one asked, or (-1) the model's own (its card's
+    sampling.rhythm_variety; 0 where it says none)."""
+    return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get("rhythm_variety", 0.0))
+
+
 def polyphony_of(loaded) -> int:
     """The most notes `loaded` sounds at once unless a request says otherwise (polyphony_max 0, polyphony_min
     no more than it): 1 for a melody model, its card's sampling.polyphony_max (chorale: Bach's four voices), else
@@ -147,7 +153,7 @@ class Rows(NamedTuple):
     sounding: np.ndarray  # (B, 128) bool: pitches sounding
     held: np.ndarray  # (B, 128) beats each has sounded
     controls: np.ndarray  # (B, N_STATE) each row's place in the bar and what it holds (controls)
-    history: np.ndarray  # (B, HISTORY) each row's top-voice intervals (no_repeat)
+    history: np.ndarray  # (B, HIST_WIDTH) each row's top-voice intervals (no_repeat), last and this bar's onsets
 
 
 class Draw(NamedTuple):
@@ -636,7 +642,8 @@ class Generator:
 
     def control_array(self, req: Request) -> np.ndarray | None:
         """The kernel's ctl array, or None when no control works inside the loop. A model plays at most its own
-        polyphony (polyphony_of: a melody model one note at a time, chorale four) unless asked otherwise."""
+        polyphony (polyphony_of: a melody model one note at a time, chorale four) and varies its rhythm by its own
+        rhythm_variety (variety_of: chorale 0.25) unless asked otherwise."""
         from .controls import refuse_unsupported
 
         refuse_unsupported(req, self.loaded.name, in_loop=self.token_beats is not None and (self.grammar or self.codec.drums),
@@ -644,22 +651,26 @@ class Generator:
         c = req.controls
         grid = self.min_shift / self.scale_of(req) if self.min_shift else None
         c.check(self.codec, self.loaded.name, grid)
+        if self.codec.drums and (c.polyphony_min or c.polyphony_max or c.leaps >= 0 or c.no_repeat
+                                 or c.rhythm_variety > 0):
+            raise CadenzaError(f"{self.loaded.name} plays drums: polyphony, leaps, no_repeat and rhythm_variety are for "
+                               "pitched notes (density, offbeats and drum_classes apply)")
+        from dataclasses import replace
+
         own = polyphony_of(self.loaded)
         if own and not c.polyphony_max and c.polyphony_min <= own:
-            from dataclasses import replace
-
             c = replace(c, polyphony_max=own)
+        if c.rhythm_variety < 0:
+            c = replace(c, rhythm_variety=0.0 if self.codec.drums else variety_of(self.loaded))
         if not c.in_loop:
             return None
-        if self.codec.drums and (c.polyphony_min or c.polyphony_max or c.leaps >= 0 or c.no_repeat):
-            raise CadenzaError(f"{self.loaded.name} plays drums: polyphony, leaps and no_repeat are for pitched notes "
-                               "(density, offbeats and drum_classes apply)")
         return c.kernel_array(req.bar, req.beat, self.min_shift or 1.0 / 12, self.scale_of(req))
 
     def control_state(self, n: int, ctl: np.ndarray, music: np.ndarray, whole: np.ndarray, req: Request):
-        """(n, N_STATE) control state and (n, HISTORY) intervals for rows starting after the prime: the
+        """(n, N_STATE) control state and (n, HIST_WIDTH) history for rows starting after the prime: the
         place in the bar where the prime ends, the first bar's share of the density target, the prime's
-        last note as the top voice's last."""
+        last note as the top voice's last, and the onsets of the prime's last bar and of the bar it ends in
+        (rhythm_variety)."""
         from . import kernels as K
 
         cs = np.zeros((n, K.N_STATE), np.float32)
@@ -677,7 +688,17 @@ class Generator:
         ons = ons[ons >= 0]
         cs[:, K.S_TOP] = float(ons[-1]) if len(ons) else -1.0
         cs[:, K.S_STEP_TOP] = -1.0
-        return cs, np.zeros((n, K.HISTORY), np.int32)
+        hist = np.zeros((n, K.HIST_WIDTH), np.int32)
+        if len(body) and bar > 0 and req.phase is None:  # the prime's last bars: what the new rhythm varies from
+            at = np.concatenate([[0.0], np.cumsum(self.T[4][body], dtype=np.float64)])[:-1]
+            onsets = at[self.on_pitch[body] >= 0] - (span - pos)  # beats from the start of the bar the prime ends in
+            cells = np.floor(onsets * float(K.CELL) + 0.5).astype(np.int64)
+            now = cells[(cells >= 0) & (cells < K.CELLS)]
+            hist[:, K.NOW + now] = 1
+            last = cells[cells < 0] + int(round(bar * float(K.CELL)))
+            last = np.bincount(last[(last >= 0) & (last < K.CELLS)], minlength=K.CELLS)
+            hist[:, K.LAST + 1:K.LAST + K.CELLS + 1] = np.cumsum(last > 0)
+        return cs, hist
 
     def bits_of(self, ids: np.ndarray, req: Request, controls: bool = True) -> tuple[float, int]:
         """(bits, forbidden): the bits of real ids from the start of a piece under the model with the
@@ -771,7 +792,7 @@ class Generator:
         if ctl is not None:
             cs, hist = self.control_state(B, ctl, music, whole, req)
         else:
-            cs, hist = np.zeros((B, kernels.N_STATE), np.float32), np.zeros((B, kernels.HISTORY), np.int32)
+            cs, hist = np.zeros((B, kernels.N_STATE), np.float32), np.zeros((B, kernels.HIST_WIDTH), np.int32)
         rows = Rows(logits=np.repeat(logits, B, 0), h=np.ascontiguousarray(np.repeat(state["h"], B, 1)),
                     c=np.ascontiguousarray(np.repeat(state["c"], B, 1)),
                     sounding=np.repeat(state["sounding"], B, 0), held=np.repeat(state["held"], B, 0),

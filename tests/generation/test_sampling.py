@@ -191,14 +191,14 @@ def test_the_time_prior_leans_time_steps_longer_by_their_length_and_touches_noth
 
 def test_a_time_prior_makes_a_busy_model_play_fewer_notes_and_the_chorale_model_has_its_own():
     """The shipped chorale model continuing an opening: leaning its time steps longer, fewer onsets a beat
-    than without; -1 (the setting's default) is the model's own, from its card (0.4), and 0 turns it off."""
+    than without; -1 (the setting's default) is the model's own, from its card (0.25), and 0 turns it off."""
     from bridge import store
     from bridge.generation import Request, generator_for
     from bridge.generation.runner import time_prior_of
     from bridge.music import Score
 
     loaded = store.load("chorale")
-    assert time_prior_of(loaded) == 0.4 and time_prior_of(loaded, 0.0) == 0.0
+    assert time_prior_of(loaded) == 0.25 and time_prior_of(loaded, 0.0) == 0.0
     assert time_prior_of(store.load("piano")) == 0.0  # a model whose card says none
     prime = loaded.codec.encode(Score.from_beats([(p, i, 1, 80) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62])]
                                                  + [(p - 12, i, 2, 80) for i, p in zip(range(0, 8, 2), [48, 55, 53, 55])]))
