@@ -115,3 +115,17 @@ def test_key_signatures_round_trip_as_mido_reads_them(tmp_path):
     keys = [m.key for t in mido.MidiFile(tmp_path / "k.mid").tracks for m in t if m.type == "key_signature"]
     assert keys == ["A", "Fm"]
     assert read_midi(tmp_path / "k.mid").key_signatures == score.key_signatures
+
+
+def test_the_pitched_parts_controls_never_reach_the_drums_continued_alongside(tmp_path, capsys):
+    """Controls for pitched notes (polyphony, leaps, no_repeat, rhythm_variety) asked of a mixed file steer the
+    pitched continuation; the drums model, which would refuse them, continues the drums without them."""
+    need("chorale")
+    need("drums")
+    prime_file(tmp_path / "prime.mid", [(0, 100.0)], (4, 4))
+    out = tmp_path / "out.mid"
+    assert main(["continue", str(tmp_path / "prime.mid"), "--model", "chorale", "--beats", "8", "--seed", "1",
+                 "--rhythm-variety", "1", "--no-repeat", "3", "--polyphony-max", "3", "--out", str(out)]) == 0
+    got = read_midi(out)
+    assert [t for t in got.tracks if t.name == "Cadenza drums" and t.is_drum and len(t.array)]
+    assert [t for t in got.tracks if t.name == "Cadenza continuation" and len(t.array)]

@@ -203,7 +203,7 @@ def continue_drums(like: Score, req: Request, models=None) -> "Track | None":
     ids = np.concatenate([ids[:end_step], np.zeros(max(0, end_step - len(ids)), np.int32)]).astype(np.int32)
     r = dataclasses.replace(req, variations=1, controls=dataclasses.replace(req.controls, density=0.0, leaps=-1.0,
                                                                            offbeats=-1.0, no_repeat=0, polyphony_min=0,
-                                                                           polyphony_max=0),
+                                                                           polyphony_max=0, rhythm_variety=-1.0),
                             phase=None, qpm=None)
     result = continue_ids(loaded, ids, r)
     new = codec.decode(result.new[0])
