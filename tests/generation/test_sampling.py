@@ -226,6 +226,7 @@ def test_the_chorale_model_keeps_bachs_four_voices_unless_a_request_says_more():
 
     loaded = store.load("chorale")
     assert polyphony_of(loaded) == 4 and polyphony_of(store.load("piano")) == 0 and polyphony_of(store.load("melody")) == 1
+    assert polyphony_of(store.load("chorale-infill")) == 4  # the infill model trained from its weights: the same
     gen = generator_for(loaded)
     assert gen.control_array(Request())[K.C_PMAX] == 4
     assert gen.control_array(Request(controls=Controls(polyphony_max=6)))[K.C_PMAX] == 6
