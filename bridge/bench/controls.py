@@ -138,13 +138,10 @@ def table_controls(r: dict) -> str:
     for k in r.get("key_prior", []):
         lines.append(f"key_prior {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
                      f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
-    for name in ("register_prior", "time_prior"):
+    for name in ("register_prior", "time_prior", "rhythm_variety"):
         for k in r.get(name, []):
             lines.append(f"{name} {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
                          f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
-    for k in r.get("rhythm_variety", []):
-        lines.append(f"rhythm_variety {k['strength']:g}: held-out bits/token {k['bits_per_token_with_it']:.3f} "
-                     f"({k['bits_per_token_with_it'] / max(r['bits_per_token_free'], 1e-9) - 1:+.1%} against none)")
     if "own_controls" in r:
         o = r["own_controls"]
         lines.append(f"its own controls (polyphony_max {o['polyphony_max']}, rhythm_variety {o['rhythm_variety']:g}; every "

@@ -25,5 +25,10 @@ def test_bench_controls_prints_the_controls_and_the_key_priors_cost():
     assert abs(costs[KEY_PRIOR] - free) < 0.1 * free and abs(costs[1.0] - free) < 0.25 * free, (free, costs)
     register = {k["strength"]: k["bits_per_token_with_it"] for k in r["register_prior"]}
     assert set(register) == {0.5, 1.0, 2.0} and abs(register[0.5] - free) < 0.1 * free, (free, register)
+    variety = {k["strength"]: k["bits_per_token_with_it"] for k in r["rhythm_variety"]}
+    assert set(variety) == {0.25, 0.5, 1.0} and abs(variety[0.25] - free) < 0.05 * free, (free, variety)
+    own = r["own_controls"]  # the chorale model's own four voices and rhythm variety: they forbid Bach nothing
+    assert own["polyphony_max"] == 4 and own["rhythm_variety"] == 0.25 and own["real_tokens_forbidden"] == 0
     text = table_controls(r)
     assert f"key_prior {KEY_PRIOR:g}:" in text and "register_prior 1:" in text and "against none" in text
+    assert "rhythm_variety 0.25:" in text and "its own controls (polyphony_max 4, rhythm_variety 0.25" in text
