@@ -47,25 +47,27 @@ class Request:
     time_prior: float = -1.0  # nats a doubling toward longer time steps (constraints.time_prior); -1: the model's own
 
 
+def own(loaded, key: str, asked: float = -1.0) -> float:
+    """A setting a request of `loaded` draws with: the one asked, or (below 0: the model's own) its card's
+    sampling[key], 0 where the card says none."""
+    return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get(key, 0.0))
+
+
 def time_prior_of(loaded, asked: float = -1.0) -> float:
-    """The time prior a request of `loaded` draws with: the one asked, or (-1) the model's own (its card's
-    sampling.time_prior; 0 where it says none)."""
-    return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get("time_prior", 0.0))
+    """The time prior a request of `loaded` draws with (the chorale model's own: 0.25)."""
+    return own(loaded, "time_prior", asked)
 
 
 def variety_of(loaded, asked: float = -1.0) -> float:
-    """The rhythm variety a request of `loaded` draws with: the one asked, or (-1) the model's own (its card's
-    sampling.rhythm_variety; 0 where it says none)."""
-    return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get("rhythm_variety", 0.0))
+    """The rhythm variety a request of `loaded` draws with (the chorale model's own: 0.25)."""
+    return own(loaded, "rhythm_variety", asked)
 
 
 def polyphony_of(loaded) -> int:
     """The most notes `loaded` sounds at once unless a request says otherwise (polyphony_max 0, polyphony_min
     no more than it): 1 for a melody model, its card's sampling.polyphony_max (chorale: Bach's four voices), else
     0 (free)."""
-    if loaded.codec.monophonic:
-        return 1
-    return int(loaded.meta.get("sampling", {}).get("polyphony_max", 0))
+    return 1 if loaded.codec.monophonic else int(own(loaded, "polyphony_max"))
 
 
 @dataclass
@@ -657,9 +659,9 @@ class Generator:
                                "pitched notes (density, offbeats and drum_classes apply)")
         from dataclasses import replace
 
-        own = polyphony_of(self.loaded)
-        if own and not c.polyphony_max and c.polyphony_min <= own:
-            c = replace(c, polyphony_max=own)
+        voices = polyphony_of(self.loaded)
+        if voices and not c.polyphony_max and c.polyphony_min <= voices:
+            c = replace(c, polyphony_max=voices)
         if c.rhythm_variety < 0:
             c = replace(c, rhythm_variety=0.0 if self.codec.drums else variety_of(self.loaded))
         if not c.in_loop:
