@@ -158,7 +158,7 @@ SPEC: tuple[Setting, ...] = (
             "parts sit below the melody)", 0, 10, tasks=NOTE_TASKS, label="keep to the register (0: off)"),
     Setting("time_prior", float, -1.0, "how strongly the time steps lean longer: a step of d beats is this many "
             "nats likelier per doubling of d beyond half a beat (shorter ones as much less likely), never forbidden; "
-            "-1: the model's own (its card's sampling.time_prior: 0.3 for chorale, else 0); 0: off. Continue and "
+            "-1: the model's own (its card's sampling.time_prior: 0.25 for chorale, else 0); 0: off. Continue and "
             "infill with models whose tokens step through time", 0, 5, also=(-1,), tasks=NOTE_TASKS,
             label="lean to longer notes (-1: the model's own)"),
     Setting("pitch_range", str, "", "only notes in LOW-HIGH (MIDI numbers), e.g. 36-96", aliases=("range",),

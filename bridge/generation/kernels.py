@@ -539,7 +539,7 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
 
 # ----- the musician's controls -----------------------------------------------------------------------
 # ctl: what a request asks (beats in the kernel's units: a codec that counts seconds counts them at its
-# decode tempo); cs: each row's running state in the current bar; hist: each row's top-voice intervals.
+# decode tempo); cs: each row's running state in the current bar; hist: each row's top-voice intervals and onsets.
 C_DENSITY, C_DTOL, C_PMIN, C_PMAX, C_LEAPS, C_OFFBEATS, C_STOL, C_NGRAM, C_BAR, C_BEAT, C_GRID, C_VARY = range(12)
 S_POS, S_COUNT, S_TOP, S_INTERVALS, S_LEAPS, S_ONSETS, S_OFF, S_TARGET, S_HLEN, S_STEP_TOP = range(10)
 N_CTL, N_STATE, HISTORY = 12, 10, 1024

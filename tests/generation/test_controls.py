@@ -266,6 +266,7 @@ def test_the_chorale_model_varies_its_rhythm_from_bar_to_bar_as_bach_does():
     loaded = store.load("chorale")
     gen = generator_for(loaded)
     assert variety_of(loaded) == 0.25 and variety_of(store.load("piano")) == 0.0
+    assert "0.25 for chorale" in S.BY_NAME["rhythm_variety"].help  # the help (and docs/osc.md) says the card's value
     assert gen.control_array(Request())[K.C_VARY] == np.float32(0.25)
     assert gen.control_array(Request(controls=Controls(rhythm_variety=0)))[K.C_VARY] == 0
 

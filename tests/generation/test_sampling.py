@@ -199,6 +199,9 @@ def test_a_time_prior_makes_a_busy_model_play_fewer_notes_and_the_chorale_model_
 
     loaded = store.load("chorale")
     assert time_prior_of(loaded) == 0.25 and time_prior_of(loaded, 0.0) == 0.0
+    from bridge.settings import BY_NAME
+
+    assert "0.25 for chorale" in BY_NAME["time_prior"].help  # the help (and docs/osc.md) says the card's value
     assert time_prior_of(store.load("piano")) == 0.0  # a model whose card says none
     prime = loaded.codec.encode(Score.from_beats([(p, i, 1, 80) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62])]
                                                  + [(p - 12, i, 2, 80) for i, p in zip(range(0, 8, 2), [48, 55, 53, 55])]))
