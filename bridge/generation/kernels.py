@@ -678,12 +678,13 @@ def controls(full, row, snd, cs, hist, ctl, T, starts, saved):
 
 @njit(**_opts)
 def new_bar(cs, row, ctl, length, hist):
-    total = 0
-    for i in range(CELLS):  # this bar's onsets become the last bar's running counts
-        hist[row, LAST + i] = total
-        total += hist[row, NOW + i]
-        hist[row, NOW + i] = 0
-    hist[row, LAST + CELLS] = total
+    if ctl[C_VARY] > 0:  # this bar's onsets become the last bar's running counts (rhythm_variety reads them)
+        total = 0
+        for i in range(CELLS):
+            hist[row, LAST + i] = total
+            total += hist[row, NOW + i]
+            hist[row, NOW + i] = 0
+        hist[row, LAST + CELLS] = total
     cs[row, S_COUNT] = 0
     cs[row, S_INTERVALS] = 0
     cs[row, S_LEAPS] = 0
@@ -738,7 +739,7 @@ def control_update(x, row, snd, cs, hist, ctl, T, starts):
     elif is_on[x]:
         p = on_t[x]
         cell = int(cs[row, S_POS] * CELL + np.float32(0.5))
-        if cell < CELLS:
+        if ctl[C_VARY] > 0 and cell < CELLS:
             hist[row, NOW + cell] = 1
         cs[row, S_COUNT] += 1
         cs[row, S_ONSETS] += 1

@@ -691,7 +691,7 @@ class Generator:
         cs[:, K.S_TOP] = float(ons[-1]) if len(ons) else -1.0
         cs[:, K.S_STEP_TOP] = -1.0
         hist = np.zeros((n, K.HIST_WIDTH), np.int32)
-        if len(body) and bar > 0 and req.phase is None:  # the prime's last bars: what the new rhythm varies from
+        if ctl[K.C_VARY] > 0 and len(body) and bar > 0 and req.phase is None:  # what the new rhythm varies from
             at = np.concatenate([[0.0], np.cumsum(self.T[4][body], dtype=np.float64)])[:-1]
             onsets = at[self.on_pitch[body] >= 0] - (span - pos)  # beats from the start of the bar the prime ends in
             cells = np.floor(onsets * float(K.CELL) + 0.5).astype(np.int64)
