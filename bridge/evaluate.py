@@ -264,16 +264,16 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     check_samples(samples)
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
-    from .generation.runner import time_prior_of
+    from .generation.runner import key_prior_of, register_prior_of, time_prior_of, top_p_of
 
-    from .settings import KEY_PRIOR, REGISTER_PRIOR
-
-    key_prior = KEY_PRIOR if key_prior is None else key_prior  # the setting's default, as every door samples
-    sampling = Sampling(**{k: v for k, v in (("strategy", strategy), ("temperature", temperature), ("top_p", top_p))
-                           if v is not None})  # the settings' defaults where not given, as every door samples
-    register_prior = REGISTER_PRIOR if register_prior is None else register_prior
-    time_prior = -1.0 if time_prior is None else time_prior  # -1: the model's own
     loaded = store.load(name)
+    # where not given, the settings' defaults, as every door samples: the model's own priors and nucleus
+    key_prior = key_prior_of(loaded, -1.0 if key_prior is None else key_prior)
+    register_prior = register_prior_of(loaded, -1.0 if register_prior is None else register_prior)
+    sampling = Sampling(**{k: v for k, v in (("strategy", strategy), ("temperature", temperature),
+                                             ("top_p", top_p_of(loaded, -1.0 if top_p is None else top_p)))
+                           if v is not None})
+    time_prior = -1.0 if time_prior is None else time_prior  # -1: the model's own
     codec = loaded.codec
     drums = bool(codec.drums)
     names = DRUM_STAT_NAMES if drums else STAT_NAMES

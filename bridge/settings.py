@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import CadenzaError
-from .generation.sampling import STRATEGIES  # the kernels' order; checked here, as every value is
+from .generation.constraints import KEY_PRIOR, REGISTER_PRIOR  # where a model's card says none (docs/controls.md)
+from .generation.sampling import STRATEGIES, TOP_P  # the kernels' order; checked here, as every value is
 from .music.styles import STYLES
 
 MAX_BEATS = 1024.0
@@ -121,8 +122,6 @@ def _model(text: str) -> str:
     return text
 
 
-REGISTER_PRIOR = 1.0  # the default pull towards the register of the music given, in nats an octave (docs/controls.md)
-KEY_PRIOR = 0.3  # the default pull towards the key of the music given, in nats (docs/controls.md: its cost in bits)
 TASKS = ("continue", "infill", "harmonize", "groove", "drumify", "interpolate")  # what a request can ask for
 TOKEN_TASKS = ("continue", "infill", "harmonize")  # the tasks a token model samples for
 NOTE_TASKS = ("continue", "infill")  # the tasks the note controls work in
@@ -138,7 +137,9 @@ SPEC: tuple[Setting, ...] = (
             "top_p_notes: the nucleus of the notes, time as the model gives it)",
             choices=STRATEGIES, tasks=TOKEN_TASKS),
     Setting("top_k", int, 0, "top_k: tokens kept (0: 40)", 0, 100_000, tasks=TOKEN_TASKS),
-    Setting("top_p", float, 0.95, "top_p and top_p_notes: the probability mass kept", 0, 1, low_open=True, tasks=TOKEN_TASKS),
+    Setting("top_p", float, -1.0, f"top_p and top_p_notes: the probability mass kept; -1: the model's own (its "
+            f"card's sampling.top_p: 0.98 for piano, else {TOP_P:g})", 0, 1, low_open=True, also=(-1,),
+            tasks=TOKEN_TASKS, label="top_p (-1: the model's own)"),
     Setting("n", int, 4, "top_n_95 and truncated: the n of \"top n\"", 1, 1000, tasks=TOKEN_TASKS),
     Setting("seed", int, -1, "-1: a new seed each time (the one used is reported); else the same seed gives "
             "the same music", 0, 2**31 - 1, also=(-1,), first=True),
@@ -148,14 +149,17 @@ SPEC: tuple[Setting, ...] = (
             "meter wins", check=lambda t: parse_meter(t) and t, tasks=("continue", "infill", "harmonize")),
     Setting("scale", str, "", "only notes of this scale: 'C major', 'F# minor', 'D dorian', '0,2,4,7,9'",
             check=_scale, tasks=TOKEN_TASKS, first=True),
-    Setting("key_prior", float, KEY_PRIOR, "how strongly new notes keep to the key of the music given (a prime's, "
+    Setting("key_prior", float, -1.0, "how strongly new notes keep to the key of the music given (a prime's, "
             "the music around an infill's region, a melody's): a note outside it is this many nats less likely "
-            "(a factor of e^n), never forbidden; 0: off. Models whose tokens name pitches", 0, 10,
-            tasks=TOKEN_TASKS, label="keep to the key (0: off)"),
-    Setting("register_prior", float, REGISTER_PRIOR, "how strongly new notes keep to the register of the music "
+            f"(a factor of e^n), never forbidden; -1: the model's own (its card's sampling.key_prior: 0.5 for piano, "
+            f"else {KEY_PRIOR:g}); 0: off. Models whose tokens name pitches", 0, 10, also=(-1,),
+            tasks=TOKEN_TASKS, label="keep to the key (-1: the model's own, 0: off)"),
+    Setting("register_prior", float, -1.0, "how strongly new notes keep to the register of the music "
             "given: a note more than a fifth below its lowest or above its highest is this many nats less likely "
-            "per octave further out, never forbidden; 0: off. Models whose tokens name pitches (not harmonize: its "
-            "parts sit below the melody)", 0, 10, tasks=NOTE_TASKS, label="keep to the register (0: off)"),
+            f"per octave further out, never forbidden; -1: the model's own (its card's sampling.register_prior: 1.5 "
+            f"for piano, else {REGISTER_PRIOR:g}); 0: off. Models whose tokens name pitches (not harmonize: its "
+            "parts sit below the melody)", 0, 10, also=(-1,), tasks=NOTE_TASKS,
+            label="keep to the register (-1: the model's own, 0: off)"),
     Setting("time_prior", float, -1.0, "how strongly the time steps lean longer: a step of d beats is this many "
             "nats likelier per doubling of d beyond half a beat (shorter ones as much less likely), never forbidden; "
             "-1: the model's own (its card's sampling.time_prior: 0.25 for chorale, else 0); 0: off. Continue and "

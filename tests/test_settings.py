@@ -25,8 +25,9 @@ def test_defaults_are_the_specifications():
     args = build_parser().parse_args(["generate"])
     assert settings.from_args(args) == settings.Settings()
     req = settings.request_of(settings.Settings(seed=3))
-    assert (req.beats, req.seed, req.variations, req.qpm, req.sampling.strategy, req.sampling.top_p) == \
-        (16.0, 3, 1, 120.0, "top_p_notes", 0.95)
+    assert (req.beats, req.seed, req.variations, req.qpm, req.sampling.strategy) == (16.0, 3, 1, 120.0, "top_p_notes")
+    # the nucleus and the priors are the model's own unless asked (runner.as_drawn: its card's, else the defaults)
+    assert (req.sampling.top_p, req.key_prior, req.register_prior) == (-1.0, -1.0, -1.0)
 
 
 @pytest.mark.parametrize("key,value,words", [

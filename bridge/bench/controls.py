@@ -6,9 +6,10 @@ counts (`bar_report`): the share of bars that meet it, next to the share the sam
 control (the model's own habit). Then the cost: the bits per token of held-out pieces (the model's
 validation files, from their start) under the model with the control applied as in generation, against
 without it, and the share of the real tokens the control forbids (music that breaks the control). And the
-key prior's cost (`key_prior`, on by default): the same pieces' bits with it at its default, 1 and 2 nats, each piece
-keeping to the key of its first quarter, as a continuation keeps to its prime's; and the register prior's
-(`register_prior`, on by default at 1) at 0.5, 1 and 2 nats an octave, alone, each piece keeping to the register
+key prior's cost (`key_prior`, on by default): the same pieces' bits with it at 0.3 (where a card says none), the
+model's own (piano: 0.5), 1 and 2 nats, each piece keeping to the key of its first quarter, as a continuation keeps
+to its prime's; and the register prior's (`register_prior`, on by default at 1; the piano model's own 1.5) at 0.5, 1,
+the model's own and 2 nats an octave, alone, each piece keeping to the register
 of its first quarter; and the time prior's (`time_prior`: the chorale model's own 0.25) at 0.1, 0.2, 0.5 nats a
 doubling and the model's own, alone; the rhythm variety's (`rhythm_variety`: the chorale model's own 0.25) at 0.25,
 0.5 and 1 nat a place, alone; and what the model's own controls (when a request asks none: the chorale model's four
@@ -86,15 +87,16 @@ def run_controls(model: str = "chorale", generations: int = 100, bars: int = 8, 
                 "real_tokens_forbidden": round(1 - allowed / max(1, n_real), 4)})
     # the key prior's cost: the held-out pieces' bits with it, keeping to the key of each piece's first quarter
     r["key_prior"] = []
-    from ..settings import KEY_PRIOR
+    from ..generation.runner import key_prior_of, register_prior_of
+    from ..settings import KEY_PRIOR, REGISTER_PRIOR
 
-    for strength in (KEY_PRIOR, 1.0, 2.0):
+    for strength in sorted({KEY_PRIOR, key_prior_of(loaded), 1.0, 2.0}):  # the model's own among them (piano: 0.5)
         req = _request({"key_prior": strength, "register_prior": 0, "time_prior": 0}, 0, 4.0 * bars, 1)
         walked = [gen.bits_of(ids, req, controls=False) for ids in real]
         r["key_prior"].append({"strength": strength,
                                "bits_per_token_with_it": round(sum(b for b, _ in walked) / max(1, n_real), 3)})
     r["register_prior"] = []
-    for strength in (0.5, 1.0, 2.0):
+    for strength in sorted({0.5, REGISTER_PRIOR, register_prior_of(loaded), 2.0}):  # piano's own: 1.5
         req = _request({"key_prior": 0, "register_prior": strength, "time_prior": 0}, 0, 4.0 * bars, 1)
         walked = [gen.bits_of(ids, req, controls=False) for ids in real]
         r["register_prior"].append({"strength": strength,

@@ -118,10 +118,10 @@ def run(model: str = "chorale-harmony", baseline: str = "chorale", pieces: int =
     from ..music import voicing
     from .infill import _pieces
 
-    from ..settings import KEY_PRIOR
+    from ..generation.runner import key_prior_of
 
-    key_prior = KEY_PRIOR if key_prior is None else key_prior  # the setting's default, as every door harmonizes
     loaded = store.load(model)
+    key_prior = key_prior_of(loaded, -1.0 if key_prior is None else key_prior)  # the model's own, as every door
     base = store.load(baseline) if baseline else None
     codec = loaded.codec
     gen = generator_for(loaded)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CadenzaError
-from .runner import Request
+from .runner import Request, as_drawn
 
 NEG = np.float32(-1e9)
 HOLD = 8  # a part started by the speculation sounds at most to HOLD beats after the end of its own beat (ended there)
@@ -53,6 +53,7 @@ class Along:
         from .decode import generator_for
         from .sampling import STRATEGIES
 
+        req = as_drawn(loaded, req)  # the model's own priors and nucleus where the request leaves them to it
         codec = loaded.codec
         if not codec.harmonizes:
             raise CadenzaError(f"{loaded.name} does not play along (it is a {codec.name} model): choose a harmony "

@@ -66,6 +66,8 @@ def mask(onset_pitches: np.ndarray, scale: frozenset[int] | None = None,
     return np.where(allowed, 0.0, -1e9).astype(np.float32)
 
 
+KEY_PRIOR = 0.3  # the pull towards the key of the music given, in nats, where a model's card says none (docs/controls.md)
+REGISTER_PRIOR = 1.0  # the pull towards its register, in nats an octave, where a model's card says none
 KEY_NOTES = 8  # the music given must start at least this many notes before its key is guessed
 
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import CadenzaError
 from ..music import Score
-from .runner import Request
+from .runner import Request, as_drawn
 
 MAX_POLYPHONY = 0.25  # a melody with chords at more than this share of its starts is refused
 HOLD_BEATS = 8.0  # the longest a part is held by default: Bach's longest in the chorales (the model held up to 47)
@@ -148,6 +148,7 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     bar line; 1: at each beat, half the parallels for ~15% more time: docs/harmonize.md). `parallels`: nats off
     a part's start that would move in parallel fifths or octaves with the melody or a part already started at
     that step (harmonize_kernels.parallel_starts; parallels_of gives the model's own)."""
+    req = as_drawn(loaded, req)  # the model's own priors and nucleus where the request leaves them to it
     return _draw(loaded, melody, req, voices, on_chunk, cancel, chunk, read, max(1, int(candidates)),
                  int(transpositions), split, max(1, int(judge_beats)), max(0.0, float(parallels)))
 

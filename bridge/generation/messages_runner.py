@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import CadenzaError
 from .constraints import key_prior, register_prior
 from .constraints import mask as make_mask
-from .runner import MAX_PRIME, Request, Result, Stopper, drive, halves, halves_pool
+from .runner import MAX_PRIME, Request, Result, Stopper, as_drawn, drive, halves, halves_pool
 
 
 class MessagesGenerator:
@@ -121,6 +121,7 @@ class MessagesGenerator:
         from .controls import refuse_unsupported
 
         refuse_unsupported(req, self.loaded.name, in_loop=False, drums=False)
+        req = as_drawn(self.loaded, req)
         t0 = time.perf_counter()
         whole = np.asarray(prime, dtype=np.int32).reshape(-1, 3)
         prime = whole[-MAX_PRIME:]

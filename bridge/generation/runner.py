@@ -18,10 +18,10 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..errors import CadenzaError
-from .constraints import key_prior, register_prior, time_prior
+from .constraints import KEY_PRIOR, REGISTER_PRIOR, key_prior, register_prior, time_prior
 from .constraints import mask as make_mask
 from .controls import Controls
-from .sampling import Sampling
+from .sampling import TOP_P, Sampling
 
 MAX_PRIME = 512  # prime tokens read into the state: older context adds little and costs time
 
@@ -42,15 +42,43 @@ class Request:
     beat: float = 1.0  # the beat off-beat notes are counted against
     phase: float | None = None  # beats into a bar where the new music starts (None: from the prime's length)
     drum_classes: tuple = ()  # drum models: only these classes (bridge.codecs.drums); (): all
-    key_prior: float = 0.0  # nats off the notes outside the key of the music given (constraints.key_prior)
-    register_prior: float = 0.0  # nats an octave off the notes beyond its register (constraints.register_prior)
+    key_prior: float = 0.0  # nats off the notes outside the key of the music given (constraints.key_prior); -1: the model's own
+    register_prior: float = 0.0  # nats an octave off the notes beyond its register (constraints.register_prior); -1: the model's own
     time_prior: float = -1.0  # nats a doubling toward longer time steps (constraints.time_prior); -1: the model's own
 
 
-def own(loaded, key: str, asked: float = -1.0) -> float:
+def own(loaded, key: str, asked: float = -1.0, default: float = 0.0) -> float:
     """A setting a request of `loaded` draws with: the one asked, or (below 0: the model's own) its card's
-    sampling[key], 0 where the card says none."""
-    return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get(key, 0.0))
+    sampling[key], `default` where the card says none."""
+    return float(asked) if asked >= 0 else float(loaded.meta.get("sampling", {}).get(key, default))
+
+
+def key_prior_of(loaded, asked: float = -1.0) -> float:
+    """The key prior a request of `loaded` draws with (the piano model's own: 0.5; KEY_PRIOR where a card says none)."""
+    return own(loaded, "key_prior", asked, KEY_PRIOR)
+
+
+def register_prior_of(loaded, asked: float = -1.0) -> float:
+    """The register prior a request of `loaded` draws with (the piano model's own: 1.5; else REGISTER_PRIOR)."""
+    return own(loaded, "register_prior", asked, REGISTER_PRIOR)
+
+
+def top_p_of(loaded, asked: float = -1.0) -> float:
+    """The probability mass top_p and top_p_notes keep for a request of `loaded` (the piano model's own: 0.98;
+    else TOP_P)."""
+    return own(loaded, "top_p", asked, TOP_P)
+
+
+def as_drawn(loaded, req: "Request") -> "Request":
+    """`req` with each value it leaves to the model (below 0) made the model's own: its key and register priors
+    and the nucleus it draws from (its card's `sampling`, else the defaults). Every generator starts with it."""
+    from dataclasses import replace
+
+    if req.key_prior >= 0 and req.register_prior >= 0 and req.sampling.top_p >= 0:
+        return req
+    return replace(req, key_prior=key_prior_of(loaded, req.key_prior),
+                   register_prior=register_prior_of(loaded, req.register_prior),
+                   sampling=replace(req.sampling, top_p=top_p_of(loaded, req.sampling.top_p)))
 
 
 def time_prior_of(loaded, asked: float = -1.0) -> float:
@@ -737,6 +765,7 @@ class Generator:
         from .sampling import STRATEGIES
 
         # the key prior keeps to the key of the walk's first quarter, as a continuation keeps to its prime's
+        req = as_drawn(self.loaded, req)
         mask = self.request_mask(req, ids[:max(1, len(ids) // 4)])
         ctl = self.control_array(req) if controls else None
         use = ctl is not None
@@ -774,6 +803,7 @@ class Generator:
         from .sampling import STRATEGIES
 
         t0 = time.perf_counter()
+        req = as_drawn(self.loaded, req)
         whole = np.asarray(prime, dtype=np.int32).reshape(-1)
         prime = whole[-MAX_PRIME:]
         if len(whole) and (whole.min() < 0 or whole.max() >= self.vocab):

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 # The strategies, in the order the compiled kernels number them. Their values are checked where every
 # setting is, in bridge.settings (the one specification); a Sampling made by code is taken as given.
 STRATEGIES = ("greedy", "temperature", "top_k", "top_p", "top_n_95", "truncated", "top_p_notes")
+TOP_P = 0.95  # the probability mass top_p and top_p_notes keep where a model's card says none (the piano's: 0.98)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Sampling:
     strategy: str = "top_p_notes"
     temperature: float = 1.0
     top_k: int = 0  # top_k: how many to keep (0: 40)
-    top_p: float = 0.95  # top_p: the probability mass to keep
+    top_p: float = TOP_P  # top_p: the probability mass to keep (below 0: the model's own, runner.top_p_of)
     n: int = 4  # top_n_95 and truncated: the n of "top n" (article 003 used 2-5)
 
     def as_dict(self) -> dict:

@@ -434,3 +434,21 @@ def test_with_one_candidate_a_start_that_would_take_a_beat_out_of_one_chord_is_d
             fit, beats = fit + a, beats + b
         share[nats] = fit / max(beats, 1)
     assert harmonize_kernels.CHORDAL_NATS > 0 and share[harmonize_kernels.CHORDAL_NATS] > share[0.0] + 0.03
+
+
+def test_harmonize_and_play_along_draw_with_the_models_own_nucleus_and_key_prior_when_left_to_it(harmony):
+    """The settings leave top_p and key_prior to the model (-1): harmonize and play along draw with its card's,
+    else the shared defaults (0.95, 0.3), never with the -1 itself: the same parts as those values asked."""
+    from bridge import store
+    from bridge.generation import Request, Sampling
+    from bridge.generation.along import Along
+    from bridge.generation.harmonize import harmonize
+    from bridge.music import Score
+    from bridge.settings import Settings, request_of
+
+    loaded = store.load(str(harmony))
+    melody = Score.from_beats([(p, sum(d for _, d in TUNE[:i]), d, 90) for i, (p, d) in enumerate(TUNE)], qpm=90.0)
+    left = request_of(Settings(seed=6))
+    asked = Request(seed=6, qpm=120.0, sampling=Sampling(top_p=0.95), key_prior=0.3, register_prior=1.0)
+    assert all((a == b).all() for a, b in zip(harmonize(loaded, melody, left).parts, harmonize(loaded, melody, asked).parts))
+    assert Along(loaded, left).req == Along(loaded, asked).req

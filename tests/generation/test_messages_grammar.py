@@ -76,3 +76,15 @@ def test_a_split_batch_is_the_same_music(gen):
     split = gen.run(ids, req)
     assert all(np.array_equal(a, b) for a, b in zip(whole.new, split.new))
     assert len({x.tobytes() for x in split.new}) == 6
+
+
+def test_the_messages_model_draws_with_the_shared_nucleus_and_priors_when_left_to_it(gen):
+    """top_p, key_prior and register_prior left to the model (-1, the settings' default): the messages model,
+    whose card says none, draws with 0.95, 0.3 and 1: the same music as those values asked."""
+    from bridge.settings import Settings, request_of
+
+    ids = prime(gen.codec)
+    left = gen.run(ids, request_of(Settings(seed=8, beats=4, variations=2)))
+    asked = gen.run(ids, Request(beats=4, seed=8, variations=2, sampling=Sampling(top_p=0.95), key_prior=0.3,
+                                 register_prior=1.0))
+    assert all((a == b).all() for a, b in zip(left.new, asked.new))

@@ -300,3 +300,45 @@ def test_music_keeps_near_its_primes_register_as_much_as_asked():
     kept, n_kept = beyond(4.0)
     assert n_free > 40 and n_kept > 40
     assert kept < free, (free, kept)
+
+
+def test_the_piano_model_draws_with_its_own_nucleus_and_priors_and_every_generator_resolves_them():
+    """The settings' default (-1) for top_p, key_prior and register_prior is the model's own: the piano card's
+    0.98, 0.5 and 1.5 (fitted so its continuations keep to the key both at its defaults and from its whole
+    distribution: docs/controls.md), 0.95, 0.3 and 1 for a model whose card says none. Every generator starts
+    from the resolved request: the same seed gives the same notes as those values asked outright."""
+    from dataclasses import replace
+
+    from bridge import store
+    from bridge.generation import Request, Sampling, generator_for
+    from bridge.generation.runner import as_drawn, key_prior_of, register_prior_of, top_p_of
+    from bridge.settings import BY_NAME, Settings, request_of
+
+    piano, chorale = store.load("piano"), store.load("chorale")
+    assert (top_p_of(piano), key_prior_of(piano), register_prior_of(piano)) == (0.98, 0.5, 1.5)
+    assert (top_p_of(chorale), key_prior_of(chorale), register_prior_of(chorale)) == (0.95, 0.3, 1.0)
+    assert (top_p_of(piano, 0.9), key_prior_of(piano, 0.0), register_prior_of(piano, 2.0)) == (0.9, 0.0, 2.0)
+    for name, words in (("top_p", "0.98 for piano"), ("key_prior", "0.5 for piano"), ("register_prior", "1.5 for piano")):
+        assert words in BY_NAME[name].help  # the help (and docs/osc.md) says the card's value
+    req = request_of(Settings(seed=4, beats=8, variations=2))
+    drawn = as_drawn(piano, req)
+    assert (drawn.sampling.top_p, drawn.key_prior, drawn.register_prior) == (0.98, 0.5, 1.5)
+    prime, _, gen = _piano_after([60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62, 60, 67])
+    own = gen.run(prime, req)
+    asked = gen.run(prime, Request(beats=8, seed=4, variations=2, sampling=Sampling(top_p=0.98), key_prior=0.5,
+                                   register_prior=1.5))
+    shared = gen.run(prime, Request(beats=8, seed=4, variations=2, sampling=Sampling(top_p=0.95), key_prior=0.3,
+                                    register_prior=1.0))
+    assert all((a == b).all() for a, b in zip(own.new, asked.new))
+    assert any(len(a) != len(b) or (a != b).any() for a, b in zip(own.new, shared.new))
+    gen = generator_for(chorale)  # a model whose card says none: the shared defaults
+    prime = chorale.codec.encode(_scale_score())
+    own = gen.run(prime, replace(req, beats=4.0))
+    shared = gen.run(prime, Request(beats=4, seed=4, variations=2, key_prior=0.3, register_prior=1.0))
+    assert all((a == b).all() for a, b in zip(own.new, shared.new))
+
+
+def _scale_score():
+    from bridge.music import Score
+
+    return Score.from_beats([(p, i * 0.5, 0.5, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72] * 2)])
