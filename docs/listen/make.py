@@ -1,6 +1,7 @@
 """Listenable examples: what the shipped models play, as a musician hears it (FLAC) and sees it (PNG).
 
     .venv/bin/python docs/listen/make.py            # writes docs/listen/*.flac and *.png
+    .venv/bin/python docs/listen/make.py piano      # only these (piano chorale groove drumify harmonize)
 
 Every prime is music the model never trained on (its generation set; the groove model's validation files),
 and every command is the one a user types (`cadenza continue`, `groove`, `drumify`, `harmonize`, `render`), at
@@ -78,25 +79,31 @@ def held_out_beat(k: int, beats: float = 16.0) -> Path:
     raise SystemExit("no held-out beat long enough")
 
 
-def main() -> None:
+def main(parts=("piano", "chorale", "groove", "drumify", "harmonize")) -> None:
     for model in ("piano", "chorale"):
+        if model not in parts:
+            continue
         for seed in SEEDS:
             prime = prime_file(model, seed)
             out = HERE / f"{model}-{seed}.mid"
             cadenza("continue", prime, "--model", model, "--beats", 16, "--seed", seed, "--out", out)
             prime.unlink()
             render(out)
-    for seed in SEEDS:
+    for seed in SEEDS if "groove" in parts else ():
         out = HERE / f"groove-{seed}.mid"
         beat = held_out_beat(seed)
         cadenza("groove", beat, "--seed", seed, "--out", out)
         beat.unlink()
         render(out)
-    for seed in SEEDS:
+    for seed in SEEDS if {"drumify", "harmonize"} & set(parts) else ():
         melody = prime_file("chorale", seed, 16.0)
-        out = HERE / f"drumify-{seed}.mid"
-        cadenza("drumify", melody, "--seed", seed, "--out", out)
-        render(out)
+        if "drumify" in parts:
+            out = HERE / f"drumify-{seed}.mid"
+            cadenza("drumify", melody, "--seed", seed, "--out", out)
+            render(out)
+        if "harmonize" not in parts:
+            melody.unlink()
+            continue
         out = HERE / f"harmonize-{seed}.mid"
         from bridge.music import load_score, write_midi
 
@@ -109,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(tuple(sys.argv[1:]) or main.__defaults__[0])
