@@ -138,7 +138,7 @@ SPEC: tuple[Setting, ...] = (
             choices=STRATEGIES, tasks=TOKEN_TASKS),
     Setting("top_k", int, 0, "top_k: tokens kept (0: 40)", 0, 100_000, tasks=TOKEN_TASKS),
     Setting("top_p", float, -1.0, f"top_p and top_p_notes: the probability mass kept; -1: the model's own (its "
-            f"card's sampling.top_p: 0.98 for piano, else {TOP_P:g})", 0, 1, low_open=True, also=(-1,),
+            f"card's sampling.top_p: 0.98 for piano, 0.97 for chorale, else {TOP_P:g})", 0, 1, low_open=True, also=(-1,),
             tasks=TOKEN_TASKS, label="top_p (-1: the model's own)"),
     Setting("n", int, 4, "top_n_95 and truncated: the n of \"top n\"", 1, 1000, tasks=TOKEN_TASKS),
     Setting("seed", int, -1, "-1: a new seed each time (the one used is reported); else the same seed gives "
@@ -152,7 +152,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("key_prior", float, -1.0, "how strongly new notes keep to the key of the music given (a prime's, "
             "the music around an infill's region, a melody's): a note outside it is this many nats less likely "
             f"(a factor of e^n), never forbidden; -1: the model's own (its card's sampling.key_prior: 0.5 for piano, "
-            f"else {KEY_PRIOR:g}); 0: off. Models whose tokens name pitches", 0, 10, also=(-1,),
+            f"0.4 for chorale, else {KEY_PRIOR:g}); 0: off. Models whose tokens name pitches", 0, 10, also=(-1,),
             tasks=TOKEN_TASKS, label="keep to the key (-1: the model's own, 0: off)"),
     Setting("register_prior", float, -1.0, "how strongly new notes keep to the register of the music "
             "given: a note more than a fifth below its lowest or above its highest is this many nats less likely "

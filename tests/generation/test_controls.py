@@ -272,7 +272,7 @@ def test_the_chorale_model_varies_its_rhythm_from_bar_to_bar_as_bach_does():
 
     def same_eighths(variety):
         same = []
-        for seed in (1, 2):
+        for seed in range(1, 9):  # 128 pieces of 8 bars: two seeds' 32 moved the share by 0.03 (docs/controls.md)
             for notes in _generate("chorale", seed=seed, variations=16, rhythm_variety=variety)[0]:
                 cells = np.zeros(BARS * 48, bool)
                 cells[np.clip(np.round(notes[:, 2] * 12).astype(int), 0, len(cells) - 1)] = True
