@@ -152,7 +152,7 @@ SPEC: tuple[Setting, ...] = (
     Setting("key_prior", float, -1.0, "how strongly new notes keep to the key of the music given (a prime's, "
             "the music around an infill's region, a melody's): a note outside it is this many nats less likely "
             f"(a factor of e^n), never forbidden; -1: the model's own (its card's sampling.key_prior: 0.5 for piano, "
-            f"0.4 for chorale, else {KEY_PRIOR:g}); 0: off. Models whose tokens name pitches", 0, 10, also=(-1,),
+            f"0.4 for chorale and messages, else {KEY_PRIOR:g}); 0: off. Models whose tokens name pitches", 0, 10, also=(-1,),
             tasks=TOKEN_TASKS, label="keep to the key (-1: the model's own, 0: off)"),
     Setting("register_prior", float, -1.0, "how strongly new notes keep to the register of the music "
             "given: a note more than a fifth below its lowest or above its highest is this many nats less likely "
@@ -169,7 +169,7 @@ SPEC: tuple[Setting, ...] = (
             check=_range, tasks=TOKEN_TASKS, label="pitch range (MIDI notes)"),
     Setting("max_hold", float, -1.0, "release any note held this many beats; -1: the model's default "
             "(5 s for performance models, as Magenta; 12 beats for notewise models such as chorale and melody; "
-            "8 beats for harmonize's parts), 0: never", 0, MAX_BEATS,
+            "8 beats for harmonize's parts and the messages model), 0: never", 0, MAX_BEATS,
             also=(-1,), tasks=NOTE_TASKS + ("harmonize",), label="longest note (beats)"),
     Setting("density", float, 0.0, "notes per beat, held bar by bar within density_tolerance; 0: the model's own",
             0, 16, tasks=NOTE_TASKS + ("drumify", "interpolate"), label="density (notes a beat)"),

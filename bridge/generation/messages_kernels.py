@@ -138,14 +138,15 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, s
           heads, key_dim, eps):
     """n messages for every row into out (B, n, 3), the state carried in place.
     snd (B, pitches) bool: sounding; held (B, pitches): for how many beats.
-    settings: (strategy, temperature, k, p, n, max_hold in beats, delta steps per beat).
+    settings: (strategy, temperature, k, p, n, max_hold in beats, delta steps per beat, the nucleus the delta is
+    drawn from: p, or the model's own time nucleus with top_p_notes).
 
     The note grammar: a note-off only for a sounding pitch (the pitch head's mass on silent pitches goes
     to the sounding ones in the model's proportions), a note-on only for a silent pitch the masks allow.
     With max_hold, no delta carries a sounding note past it, and a note that has reached it is released
     next (delta 0)."""
     strategy, temp, k, p, nn = int(settings[0]), settings[1], int(settings[2]), settings[3], int(settings[4])
-    max_hold, spb = np.float32(settings[5]), np.float32(settings[6])
+    max_hold, spb, p_time = np.float32(settings[5]), np.float32(settings[6]), settings[7]
     B = pre.shape[0]
     n_delta = W[DELTA_ON].shape[1]
     n_pitch = W[PITCH_ON].shape[1]
@@ -178,7 +179,7 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, s
                 d_row[v] = logits[b, 2 + v] + W[DELTA_ON][on, v]
                 if v > 0 and (over or v > (left + EPS) * spb):
                     d_row[v] = NEG
-            delta = sample_row(d_row, strategy, temp, k, p, nn, seed, var0 + b, step + 1, NO_NOTES)
+            delta = sample_row(d_row, strategy, temp, k, p_time, nn, seed, var0 + b, step + 1, NO_NOTES)
             for v in range(n_pitch):
                 x = logits[b, 2 + n_delta + v] + W[PITCH_ON][on, v] + W[PITCH_DELTA][delta, v]
                 if on == 1:

@@ -69,6 +69,13 @@ def top_p_of(loaded, asked: float = -1.0) -> float:
     return own(loaded, "top_p", asked, TOP_P)
 
 
+def time_top_p_of(loaded, sampling: Sampling) -> float:
+    """The nucleus a model that draws its time steps as a factor of their own (the messages model) draws them from:
+    with top_p_notes (the notes' nucleus) its card's sampling.time_top_p (messages: 0.85), else top_p."""
+    own_time = loaded.meta.get("sampling", {}).get("time_top_p")
+    return float(own_time) if sampling.strategy == "top_p_notes" and own_time is not None else float(sampling.top_p)
+
+
 def as_drawn(loaded, req: "Request") -> "Request":
     """`req` with each value it leaves to the model (below 0) made the model's own: its key and register priors
     and the nucleus it draws from (its card's `sampling`, else the defaults). Every generator starts with it."""

@@ -78,13 +78,34 @@ def test_a_split_batch_is_the_same_music(gen):
     assert len({x.tobytes() for x in split.new}) == 6
 
 
-def test_the_messages_model_draws_with_the_shared_nucleus_and_priors_when_left_to_it(gen):
-    """top_p, key_prior and register_prior left to the model (-1, the settings' default): the messages model,
-    whose card says none, draws with 0.95, 0.3 and 1: the same music as those values asked."""
+def test_the_messages_model_draws_with_its_own_nucleus_and_priors_when_left_to_it(gen):
+    """top_p, key_prior and register_prior left to the model (-1, the settings' default): the messages model
+    draws with 0.95 and 1 (its card says none) and its card's key prior, 0.4: the same music as those values
+    asked."""
     from bridge.settings import Settings, request_of
 
     ids = prime(gen.codec)
     left = gen.run(ids, request_of(Settings(seed=8, beats=4, variations=2)))
-    asked = gen.run(ids, Request(beats=4, seed=8, variations=2, sampling=Sampling(top_p=0.95), key_prior=0.3,
+    asked = gen.run(ids, Request(beats=4, seed=8, variations=2, sampling=Sampling(top_p=0.95), key_prior=0.4,
                                  register_prior=1.0))
     assert all((a == b).all() for a, b in zip(left.new, asked.new))
+
+
+def test_the_messages_model_draws_time_from_its_own_nucleus_and_lets_notes_go_after_8_beats(gen):
+    """Its card's time nucleus (0.85) with the default strategy, top_p's own mass with the others; and no note
+    held past 8 beats unless asked (the codec's max_hold: left alone it sounded too many notes at once), none
+    released early when asked never (max_hold 0)."""
+    from bridge.codecs.messages import MAX_HOLD_BEATS
+    from bridge.generation.runner import time_top_p_of
+
+    assert MAX_HOLD_BEATS == 8.0 and gen.codec.max_hold_beats() == 8.0
+    assert time_top_p_of(gen.loaded, Sampling()) == 0.85  # top_p_notes: the notes' nucleus, time its own
+    assert time_top_p_of(gen.loaded, Sampling("top_p", top_p=0.9)) == 0.9
+    assert time_top_p_of(store.load("piano"), Sampling(top_p=0.9)) == 0.9  # a card that says none
+    ids = prime(gen.codec)[:-8]  # the chord sounding, the melody's last note too
+    req = dict(tokens=900, variations=4, seed=2, sampling=Sampling("temperature", 0.6))
+    own = gen.run(ids, Request(**req))
+    longest = max(durations(gen.codec, ids, n).max() for n in own.new)
+    assert longest <= MAX_HOLD_BEATS + 1e-6
+    never = gen.run(ids, Request(**req, max_hold=0))
+    assert max(durations(gen.codec, ids, n).max() for n in never.new) > longest  # the test can fail

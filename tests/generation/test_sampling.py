@@ -319,7 +319,8 @@ def test_the_piano_model_draws_with_its_own_nucleus_and_priors_and_every_generat
     assert (top_p_of(chorale), key_prior_of(chorale), register_prior_of(chorale)) == (0.97, 0.4, 1.0)
     assert (top_p_of(melody), key_prior_of(melody), register_prior_of(melody)) == (0.95, 0.3, 1.0)
     assert (top_p_of(piano, 0.9), key_prior_of(piano, 0.0), register_prior_of(piano, 2.0)) == (0.9, 0.0, 2.0)
-    for name, words in (("top_p", "0.98 for piano, 0.97 for chorale"), ("key_prior", "0.5 for piano, 0.4 for chorale"),
+    for name, words in (("top_p", "0.98 for piano, 0.97 for chorale"),
+                        ("key_prior", "0.5 for piano, 0.4 for chorale and messages"),
                         ("register_prior", "1.5 for piano")):
         assert words in BY_NAME[name].help  # the help (and docs/osc.md) says the card's value
     req = request_of(Settings(seed=4, beats=8, variations=2))
