@@ -20,3 +20,16 @@ def test_readme_starts_with_exactly_two_commands():
 def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands()[1] in ci.splitlines()
+
+
+def test_every_listening_example_is_there_and_described():
+    """docs/listen/README.md names each set of examples (`name-1..4`): each one's audio and picture are there,
+    and no example is there that it does not describe."""
+    import re
+
+    folder = ROOT / "docs" / "listen"
+    sets = re.findall(r"^\| `([a-z-]+)-1\.\.4` \|", (folder / "README.md").read_text(), re.M)
+    assert {"piano", "chorale", "melody", "messages", "sonata-kern", "drums"} <= set(sets)
+    named = {f"{s}-{k}.{ext}" for s in sets for k in range(1, 5) for ext in ("flac", "png")}
+    there = {p.name for p in folder.iterdir() if p.suffix in (".flac", ".png")}
+    assert named == there, (named ^ there)

@@ -1,7 +1,8 @@
 """Listenable examples: what the shipped models play, as a musician hears it (FLAC) and sees it (PNG).
 
     .venv/bin/python docs/listen/make.py            # writes docs/listen/*.flac and *.png
-    .venv/bin/python docs/listen/make.py piano      # only these (piano chorale groove drumify harmonize)
+    .venv/bin/python docs/listen/make.py piano      # only these (piano chorale melody messages sonata-kern drums
+                                                    # groove drumify harmonize)
 
 Every prime is music the model never trained on (its generation set; the groove model's validation files),
 and every command is the one a user types (`cadenza continue`, `groove`, `drumify`, `harmonize`, `render`), at
@@ -79,8 +80,11 @@ def held_out_beat(k: int, beats: float = 16.0) -> Path:
     raise SystemExit("no held-out beat long enough")
 
 
-def main(parts=("piano", "chorale", "groove", "drumify", "harmonize")) -> None:
-    for model in ("piano", "chorale"):
+CONTINUED = ("piano", "chorale", "melody", "messages", "sonata-kern", "drums")  # the models that continue music
+
+
+def main(parts=CONTINUED + ("groove", "drumify", "harmonize")) -> None:
+    for model in CONTINUED:
         if model not in parts:
             continue
         for seed in SEEDS:
