@@ -12,13 +12,13 @@ import numpy as np
 
 from ..errors import CadenzaError
 from ..music import Marker, Score, Track
+from ..music.score import INFILL_END, INFILL_START
 from . import continue_ids, cut_at, decode_continuation, tempo_at
 from .runner import Request, Result
 
 SUFFIX_TOKENS = 128  # of the music after the region: the start of it is what the region must lead into
 PREFIX_TOKENS = 128  # of the music before it: as in training (a gap begins 32-128 tokens into a window), so the
 # recurrent state still holds the suffix when it starts writing
-INFILL_START, INFILL_END = "infill", "infill end"
 SCORED_TOKENS = 32  # of the music after the region: what a candidate middle is judged by (K > 1)
 
 

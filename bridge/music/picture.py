@@ -1,7 +1,8 @@
 """A piano-roll picture of a score: the prime and the continuation in different colours, with beat lines.
 
 Where the continuation begins comes from the `continuation` marker Cadenza writes into every
-continuation it saves, or from `prime_beats`. Drawn with matplotlib (imported here only).
+continuation it saves, or from `prime_beats`; an infill's region (between the `infill` markers) is shaded and
+its new notes drawn in the continuation's colour. Drawn with matplotlib (imported here only).
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import io
 
 import numpy as np
 
-from .score import CONTINUATION, Score
+from .score import CONTINUATION, INFILL_END, INFILL_START, Score
 
 PRIME_COLOUR = "#4a6fa5"  # blue
 NEW_COLOUR = "#e07a1f"  # orange
@@ -21,6 +22,14 @@ def continuation_tick(score: Score, prime_beats: float | None = None) -> int | N
     for m in score.markers:
         if m.text == CONTINUATION:
             return m.tick
+    return None
+
+
+def infill_ticks(score: Score) -> tuple[int, int] | None:
+    """The region an infill wrote anew (its markers' ticks), or None."""
+    marks = {m.text: m.tick for m in score.markers}
+    if INFILL_START in marks and INFILL_END in marks and marks[INFILL_START] < marks[INFILL_END]:
+        return marks[INFILL_START], marks[INFILL_END]
     return None
 
 
@@ -47,9 +56,16 @@ def piano_roll_png(score: Score, prime_beats: float | None = None, title: str | 
     for b in range(int(np.ceil(end_beats)) + 1):
         ax.axvline(b, color="#000000", alpha=0.28 if b % num == 0 else 0.08, lw=0.8 if b % num == 0 else 0.5,
                    zorder=0)
-    is_new = (notes[:, 2] >= split) if split is not None and len(notes) else np.zeros(len(notes), bool)
-    for mask, colour, label in ((~is_new, PRIME_COLOUR, "prime" if split is not None else "notes"),
-                                (is_new, NEW_COLOUR, "continuation")):
+    region = infill_ticks(score) if split is None else None
+    if region is not None:  # an infill: the notes that start in its region are the new ones
+        is_new = (notes[:, 2] >= region[0]) & (notes[:, 2] < region[1]) if len(notes) else np.zeros(0, bool)
+        ax.axvspan(region[0] / tpq, region[1] / tpq, color=NEW_COLOUR, alpha=0.10, zorder=0)
+        ax.text(region[0] / tpq, high - 0.5, " infill ", color=NEW_COLOUR, va="top", ha="left", fontsize=9)
+    else:
+        is_new = (notes[:, 2] >= split) if split is not None and len(notes) else np.zeros(len(notes), bool)
+    given = "prime" if split is not None else "given" if region is not None else "notes"
+    for mask, colour, label in ((~is_new, PRIME_COLOUR, given),
+                                (is_new, NEW_COLOUR, "infill" if region is not None else "continuation")):
         sel = notes[mask]
         if not len(sel):
             continue

@@ -47,6 +47,7 @@ class Marker(NamedTuple):
 
 
 CONTINUATION = "continuation"  # the marker Cadenza puts where the prime ends and new music begins
+INFILL_START, INFILL_END = "infill", "infill end"  # the markers around a region Cadenza wrote anew
 
 
 class TimeSignature(NamedTuple):

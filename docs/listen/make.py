@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/listen/make.py            # writes docs/listen/*.flac and *.png
     .venv/bin/python docs/listen/make.py piano      # only these (piano chorale melody messages sonata-kern drums
-                                                    # groove drumify harmonize)
+                                                    # chorale-infill piano-infill groove drumify harmonize)
 
 Every prime is music the model never trained on (its generation set; the groove model's validation files),
 and every command is the one a user types (`cadenza continue`, `groove`, `drumify`, `harmonize`, `render`), at
@@ -83,7 +83,10 @@ def held_out_beat(k: int, beats: float = 16.0) -> Path:
 CONTINUED = ("piano", "chorale", "melody", "messages", "sonata-kern", "drums")  # the models that continue music
 
 
-def main(parts=CONTINUED + ("groove", "drumify", "harmonize")) -> None:
+FILLED = ("chorale-infill", "piano-infill")  # the infill models: a bar of a held-out piece written anew
+
+
+def main(parts=CONTINUED + FILLED + ("groove", "drumify", "harmonize")) -> None:
     for model in CONTINUED:
         if model not in parts:
             continue
@@ -92,6 +95,15 @@ def main(parts=CONTINUED + ("groove", "drumify", "harmonize")) -> None:
             out = HERE / f"{model}-{seed}.mid"
             cadenza("continue", prime, "--model", model, "--beats", 16, "--seed", seed, "--out", out)
             prime.unlink()
+            render(out)
+    for model in FILLED:
+        if model not in parts:
+            continue
+        for seed in SEEDS:
+            piece = prime_file(model, seed, 16.0)
+            out = HERE / f"{model}-{seed}.mid"
+            cadenza("infill", piece, "--model", model, "--start-beat", 8, "--end-beat", 12, "--seed", seed, "--out", out)
+            piece.unlink()
             render(out)
     for seed in SEEDS if "groove" in parts else ():
         out = HERE / f"groove-{seed}.mid"

@@ -69,6 +69,17 @@ def test_builtin_audio_has_each_note_at_its_pitch(tmp_path):
         assert abs(np.argmax(spectrum) * sr / len(part) - hz) < 3
 
 
+def _columns_of(img, colour):
+    """The picture's columns crossed by note boxes of that hue at any shade (notes are shaded by velocity)."""
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    pix = img - img.mean(axis=2, keepdims=True)
+    ref = rgb - rgb.mean()
+    chroma = np.linalg.norm(pix, axis=2)
+    cos = (pix @ ref) / (chroma * np.linalg.norm(ref) + 1e-9)
+    near = (cos > 0.97) & (chroma > 25)
+    return np.flatnonzero(near.sum(axis=0) >= 3)
+
+
 def test_the_piano_roll_shows_prime_and_continuation_apart(continuation, tmp_path):
     from PIL import Image
 
@@ -81,21 +92,33 @@ def test_the_piano_roll_shows_prime_and_continuation_apart(continuation, tmp_pat
     r = cadenza("render", str(continuation), "--out", str(out))
     assert r.returncode == 0, r.stderr
     img = np.asarray(Image.open(out).convert("RGB")).astype(int)
-
-    def columns_of(colour):  # pixels of that hue at any shade (notes are shaded by velocity)
-        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
-        pix = img - img.mean(axis=2, keepdims=True)
-        ref = rgb - rgb.mean()
-        chroma = np.linalg.norm(pix, axis=2)
-        cos = (pix @ ref) / (chroma * np.linalg.norm(ref) + 1e-9)
-        near = (cos > 0.97) & (chroma > 25)
-        return np.flatnonzero(near.sum(axis=0) >= 3)  # columns crossed by note boxes, not a lone dash
-
-    prime_x, new_x = columns_of(PRIME_COLOUR), columns_of(NEW_COLOUR)
+    prime_x, new_x = _columns_of(img, PRIME_COLOUR), _columns_of(img, NEW_COLOUR)
     assert len(prime_x) > 20 and len(new_x) > 20
     # prime notes lie left of the continuation marker line, new notes right of it (the line itself is orange)
     assert np.median(prime_x) < np.median(new_x)
     assert prime_x.min() < new_x.min()
+
+
+def test_the_piano_roll_shows_an_infills_region_and_its_new_notes(tmp_path):
+    """An infill's output (its region between the `infill` markers, as `cadenza infill` writes it): the notes
+    that start inside the region in the continuation's colour, the music around it in the prime's."""
+    from PIL import Image
+
+    from bridge.music.picture import NEW_COLOUR, PRIME_COLOUR
+    from bridge.music.score import INFILL_END, INFILL_START
+
+    notes = [Note(60 + (i % 7), 90, i * 240, i * 240 + 200) for i in range(48)]  # 24 beats of eighths
+    score = Score.from_notes(notes).replace(markers=(Marker(8 * 480, INFILL_START), Marker(16 * 480, INFILL_END)))
+    write_midi(score, tmp_path / "filled.mid")
+    r = cadenza("render", str(tmp_path / "filled.mid"), "--out", str(tmp_path / "filled.png"))
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(tmp_path / "filled.png").convert("RGB")).astype(int)
+    img = img[:, :int(img.shape[1] * 0.9)]  # the legend's swatches, at the right, left out
+    given, new = _columns_of(img, PRIME_COLOUR), _columns_of(img, NEW_COLOUR)
+    assert len(given) > 20 and len(new) > 20
+    # the new notes fill the middle third of the beats; the given ones lie on both sides of it
+    assert given.min() < new.min() and new.max() < given.max()
+    assert not ((given > new.min() + 5) & (given < new.max() - 5)).any()
 
 
 def test_roll_without_a_marker_takes_prime_beats(tmp_path):
