@@ -264,15 +264,17 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     check_samples(samples)
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
-    from .generation.runner import key_prior_of, register_prior_of, time_prior_of, top_p_of
+    from .generation.runner import as_drawn, time_prior_of
 
     loaded = store.load(name)
-    # where not given, the settings' defaults, as every door samples: the model's own priors and nucleus
-    key_prior = key_prior_of(loaded, -1.0 if key_prior is None else key_prior)
-    register_prior = register_prior_of(loaded, -1.0 if register_prior is None else register_prior)
-    sampling = Sampling(**{k: v for k, v in (("strategy", strategy), ("temperature", temperature),
-                                             ("top_p", top_p_of(loaded, -1.0 if top_p is None else top_p)))
-                           if v is not None})
+    # where not given, the settings' defaults (-1: the model's own priors and nucleus), as every door samples
+    asked = Request(sampling=Sampling(**{k: v for k, v in (("strategy", strategy), ("temperature", temperature),
+                                                          ("top_p", -1.0 if top_p is None else top_p))
+                                         if v is not None}),
+                    key_prior=-1.0 if key_prior is None else key_prior,
+                    register_prior=-1.0 if register_prior is None else register_prior)
+    drawn = as_drawn(loaded, asked)
+    key_prior, register_prior, sampling = drawn.key_prior, drawn.register_prior, drawn.sampling
     time_prior = -1.0 if time_prior is None else time_prior  # -1: the model's own
     codec = loaded.codec
     drums = bool(codec.drums)

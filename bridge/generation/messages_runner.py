@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import CadenzaError
 from .constraints import key_prior, register_prior
 from .constraints import mask as make_mask
-from .runner import MAX_PRIME, Request, Result, Stopper, as_drawn, drive, halves, halves_pool, time_top_p_of
+from .runner import (MAX_PRIME, Request, Result, Stopper, as_drawn, drive, halves, halves_pool, max_hold_of,
+                     time_top_p_of)
 
 
 class MessagesGenerator:
@@ -146,9 +147,8 @@ class MessagesGenerator:
         for a, b in halves(B, self.split):
             part = {key: np.ascontiguousarray(np.repeat(x, b - a, 0)) for key, x in state.items() if key != "count"}
             parts.append({**part, "count": state["count"].copy(), "var0": a})
-        hold = req.max_hold if req.max_hold is not None else self.codec.max_hold_beats()  # None: the codec's 8
         settings = (float(STRATEGIES.index(s.strategy)), float(s.temperature), float(s.top_k or 40), float(s.top_p),
-                    float(s.n), float(hold or 1e9), float(self.steps_per_beat), time_top_p_of(self.loaded, s))
+                    float(s.n), max_hold_of(self.codec, req), float(self.steps_per_beat), time_top_p_of(self.loaded, s))
         seed = req.seed & 0x7FFFFFFF
 
         def make(part, first):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -79,13 +79,24 @@ def time_top_p_of(loaded, sampling: Sampling) -> float:
 def as_drawn(loaded, req: "Request") -> "Request":
     """`req` with each value it leaves to the model (below 0) made the model's own: its key and register priors
     and the nucleus it draws from (its card's `sampling`, else the defaults). Every generator starts with it."""
-    from dataclasses import replace
-
     if req.key_prior >= 0 and req.register_prior >= 0 and req.sampling.top_p >= 0:
         return req
     return replace(req, key_prior=key_prior_of(loaded, req.key_prior),
                    register_prior=register_prior_of(loaded, req.register_prior),
                    sampling=replace(req.sampling, top_p=top_p_of(loaded, req.sampling.top_p)))
+
+
+def max_hold_of(codec, req: "Request") -> float:
+    """Beats after which a held note is released: the request's, else the model's (its codec's), else never (1e9);
+    for codecs that count seconds, counted at the codec's tempo as the loop counts them."""
+    value = req.max_hold
+    if value is None:
+        value = codec.max_hold_beats() or 0
+    if not value:
+        return 1e9
+    if req.qpm and codec.time_in_seconds:
+        value = value * float(codec.params["decode_qpm"]) / float(req.qpm)
+    return float(value)
 
 
 def time_prior_of(loaded, asked: float = -1.0) -> float:
@@ -617,15 +628,8 @@ class Generator:
         return on, np.where(on, now - since, 0.0).astype(np.float32)
 
     def max_hold(self, req: Request) -> float:
-        """Beats after which a held note is released: the request's, else the model's, else never."""
-        value = req.max_hold
-        if value is None:
-            value = self.codec.max_hold_beats() or 0
-        if not value:
-            return 1e9
-        if req.qpm and self.codec.time_in_seconds:  # counted at the codec's tempo inside the loop
-            value = value * float(self.codec.params["decode_qpm"]) / float(req.qpm)
-        return float(value)
+        """Beats after which a held note is released, as the loop counts them (max_hold_of)."""
+        return max_hold_of(self.codec, req)
 
     # ----- the musician's controls ------------------------------------------------------------------
     def velocity_mask(self, rng: tuple[int, int] | None) -> np.ndarray:
@@ -692,8 +696,6 @@ class Generator:
                                  or c.rhythm_variety > 0):
             raise CadenzaError(f"{self.loaded.name} plays drums: polyphony, leaps, no_repeat and rhythm_variety are for "
                                "pitched notes (density, offbeats and drum_classes apply)")
-        from dataclasses import replace
-
         voices = polyphony_of(self.loaded)
         if voices and not c.polyphony_max and c.polyphony_min <= voices:
             c = replace(c, polyphony_max=voices)
