@@ -264,7 +264,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     check_samples(samples)
     from .generation import Request, Sampling, continue_ids, decode_continuation, opening
-    from .generation.runner import as_drawn, time_prior_of
+    from .generation.runner import as_drawn
 
     loaded = store.load(name)
     # where not given, the settings' defaults (-1: the model's own priors and nucleus), as every door samples
@@ -272,10 +272,11 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
                                                           ("top_p", -1.0 if top_p is None else top_p))
                                          if v is not None}),
                     key_prior=-1.0 if key_prior is None else key_prior,
-                    register_prior=-1.0 if register_prior is None else register_prior)
+                    register_prior=-1.0 if register_prior is None else register_prior,
+                    time_prior=-1.0 if time_prior is None else time_prior)
     drawn = as_drawn(loaded, asked)
-    key_prior, register_prior, sampling = drawn.key_prior, drawn.register_prior, drawn.sampling
-    time_prior = -1.0 if time_prior is None else time_prior  # -1: the model's own
+    key_prior, register_prior, time_prior, sampling = (drawn.key_prior, drawn.register_prior, drawn.time_prior,
+                                                       drawn.sampling)
     codec = loaded.codec
     drums = bool(codec.drums)
     names = DRUM_STAT_NAMES if drums else STAT_NAMES
@@ -371,7 +372,7 @@ def evaluate(name: str, corpus=None, pieces: int = 16, beats: float = 32.0, prim
         "primes": used,
         "per_piece": {"generated": gen_rows, "real": real_rows},
         "settings": {"seed": seed, "temperature": sampling.temperature, "strategy": f"{sampling.strategy} {sampling.top_p:g}", "key_prior": key_prior, "register_prior": register_prior,
-                     "time_prior": time_prior_of(loaded, time_prior),
+                     "time_prior": time_prior,
                      "max_hold_beats": loaded.codec.max_hold_beats()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }

@@ -72,17 +72,17 @@ def top_p_of(loaded, asked: float = -1.0) -> float:
 def time_top_p_of(loaded, sampling: Sampling) -> float:
     """The nucleus a model that draws its time steps as a factor of their own (the messages model) draws them from:
     with top_p_notes (the notes' nucleus) its card's sampling.time_top_p (messages: 0.85), else top_p."""
-    own_time = loaded.meta.get("sampling", {}).get("time_top_p")
-    return float(own_time) if sampling.strategy == "top_p_notes" and own_time is not None else float(sampling.top_p)
+    return own(loaded, "time_top_p", -1.0, sampling.top_p) if sampling.strategy == "top_p_notes" else float(sampling.top_p)
 
 
 def as_drawn(loaded, req: "Request") -> "Request":
-    """`req` with each value it leaves to the model (below 0) made the model's own: its key and register priors
-    and the nucleus it draws from (its card's `sampling`, else the defaults). Every generator starts with it."""
-    if req.key_prior >= 0 and req.register_prior >= 0 and req.sampling.top_p >= 0:
+    """`req` with each value it leaves to the model (below 0) made the model's own: its key, register and time
+    priors and the nucleus it draws from (its card's `sampling`, else the defaults). Every generator starts with it."""
+    if min(req.key_prior, req.register_prior, req.time_prior, req.sampling.top_p) >= 0:
         return req
     return replace(req, key_prior=key_prior_of(loaded, req.key_prior),
                    register_prior=register_prior_of(loaded, req.register_prior),
+                   time_prior=time_prior_of(loaded, req.time_prior),
                    sampling=replace(req.sampling, top_p=top_p_of(loaded, req.sampling.top_p)))
 
 
@@ -660,7 +660,7 @@ class Generator:
         pitches = self.on_pitch[np.asarray(given, np.int64)]
         prior = key_prior(onp, pitches, 0.0 if self.codec.drums else req.key_prior)
         prior += register_prior(onp, pitches, 0.0 if self.codec.drums else req.register_prior)
-        lean = 0.0 if self.codec.drums or self.token_beats is None else time_prior_of(self.loaded, req.time_prior)
+        lean = 0.0 if self.codec.drums or self.token_beats is None else req.time_prior  # (as_drawn: the model's own)
         if lean:
             prior += time_prior(self.beats_at(req), lean)
         return np.ascontiguousarray(mask + self.velocity_mask(req.controls.velocity_range) + self.class_mask(req)
