@@ -20,8 +20,8 @@ from .oscdoor import OscDoor, straight
 from .service import Service
 
 log = logging.getLogger("cadenza")
-# Requests carried out at once. The lstm and rnn models' generation runs in each model's batcher (one batch for
-# every request in the air, on the machine's cores), so a worker mostly waits for its request to land: eight let
+# Requests carried out at once. The lstm and rnn models' generation runs in each model's batchers (two batches for
+# the requests in the air, on the machine's cores), so a worker mostly waits for its request to land: eight let
 # eight players fly together. Other work (reading a file, the attention-LSTM) shares the cores.
 WORKERS = 8
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from bridge.settings import Settings, apply, request_of
@@ -50,7 +51,7 @@ def test_each_request_gets_the_music_it_gets_alone(gen):
     reqs = requests()
     alone = [g.run(prime_of(loaded, k), r, alone=True).new for k, r in enumerate(reqs)]
     together: list = [None] * len(reqs)
-    shared_before = g.batcher.shared
+    shared_before = sum(b.shared for b in g.lanes)
     gate = threading.Barrier(len(reqs))
 
     def play(k):
@@ -62,7 +63,7 @@ def test_each_request_gets_the_music_it_gets_alone(gen):
         t.start()
     for t in threads:
         t.join(120)
-    assert g.batcher.shared > shared_before  # they did fly together
+    assert sum(b.shared for b in g.lanes) > shared_before  # they did fly together
     for k in range(len(reqs)):
         assert len(together[k]) == len(alone[k]) == reqs[k].variations
         for a, b in zip(alone[k], together[k]):
@@ -108,20 +109,83 @@ def test_a_cancel_lands_one_request_and_leaves_the_others(gen):
     assert (alone.new[0] == results["kept"].new[0]).all()
 
 
+def _in_the_air(g, lanes: int) -> None:
+    deadline = time.time() + 10
+    while sum(b.thread is not None for b in g.lanes) < lanes and time.time() < deadline:
+        time.sleep(0.001)
+
+
 def test_a_request_that_finds_a_batch_running_gets_its_first_chunk_at_once_and_the_same_music(gen):
-    """It does not wait for the running batch's next chunk boundary: its first chunk is made on its own
-    thread (the core the batch leaves free), then it joins; its music is what it is alone."""
+    """It does not wait for a running batch's next chunk boundary: it flies in the model's other lane (an
+    empty batch) or, with every lane busy, its first chunk is made on its own thread, then it joins; its music
+    is what it is alone."""
     loaded, g = gen
-    long = request_of(apply(Settings(beats=512.0), "seed", 13))
-    short = request_of(apply(apply(Settings(beats=16.0), "seed", 14), "variations", 2))
+    longs = [request_of(apply(Settings(beats=512.0), "seed", 13 + k)) for k in range(len(g.lanes))]
+    short = request_of(apply(apply(Settings(beats=16.0), "seed", 20), "variations", 2))
+    alone = g.run(prime_of(loaded, 1), short, alone=True).new
+    flying = []
+    for k, req in enumerate(longs):
+        flying.append(threading.Thread(target=g.run, args=(loaded.codec.empty(), req)))
+        flying[-1].start()
+        _in_the_air(g, k + 1)  # each long one in a lane of its own
+    assert all(b.thread is not None for b in g.lanes)
+    solos = sum(b.solos for b in g.lanes)
+    got = g.run(prime_of(loaded, 1), short).new
+    for t in flying:
+        t.join(120)
+    assert sum(b.solos for b in g.lanes) == solos + 1
+    assert all((a == b).all() for a, b in zip(alone, got)) and len(got) == 2
+
+
+def test_two_requests_fly_in_two_lanes_at_once(gen):
+    """On two cores or more a model runs two batches: a request that finds one busy starts in the other at
+    once (no solo chunk, no boundary to wait for), with the same music."""
+    loaded, g = gen
+    if len(g.lanes) < 2:
+        pytest.skip("one core: one lane")
+    long = request_of(apply(Settings(beats=512.0), "seed", 30))
+    short = request_of(apply(Settings(beats=16.0), "seed", 31))
     alone = g.run(prime_of(loaded, 1), short, alone=True).new
     first = threading.Thread(target=g.run, args=(loaded.codec.empty(), long))
     first.start()
-    deadline = time.time() + 10
-    while g.batcher.thread is None and time.time() < deadline:  # the long one is in the air
-        time.sleep(0.001)
-    solos = g.batcher.solos
+    _in_the_air(g, 1)
+    solos = sum(b.solos for b in g.lanes)
     got = g.run(prime_of(loaded, 1), short).new
+    busy_both = sum(b.batches > 0 for b in g.lanes)
     first.join(120)
-    assert g.batcher.solos == solos + 1
-    assert all((a == b).all() for a, b in zip(alone, got)) and len(got) == 2
+    assert sum(b.solos for b in g.lanes) == solos and busy_both == 2
+    assert (alone[0] == got[0]).all()
+
+
+def test_a_callback_that_fails_stops_its_own_request_and_not_the_batch(gen):
+    """Chunks go to their callbacks on a thread beside the batch loop: a callback that raises ends its own
+    request with its error; the others in the batch get all their music."""
+    loaded, g = gen
+    reqs = [request_of(apply(Settings(beats=32.0), "seed", 40 + k)) for k in range(4)]
+    alone = [g.run(loaded.codec.empty(), r, alone=True).new[0] for r in reqs]
+    results, errors, got = {}, {}, {k: [] for k in range(4)}
+    gate = threading.Barrier(4)
+
+    def on_chunk(k):
+        def take(chunk):
+            if k == 1 and got[k]:
+                raise RuntimeError("the client went away")
+            got[k].append(chunk[0])
+        return take
+
+    def play(k):
+        gate.wait()
+        try:
+            results[k] = g.run(loaded.codec.empty(), reqs[k], on_chunk=on_chunk(k))
+        except RuntimeError as e:
+            errors[k] = str(e)
+
+    threads = [threading.Thread(target=play, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == {1: "the client went away"}
+    for k in (0, 2, 3):
+        assert (results[k].new[0] == alone[k]).all()
+        assert (np.concatenate(got[k]) == alone[k]).all()  # every chunk, in order

@@ -97,8 +97,11 @@ def test_chunks_stream_and_cancel_stops_between_chunks(tiny):
 
     result = gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk * 20, sampling=Sampling("temperature")),
                      on_chunk=on_chunk, cancel=cancel)
-    # the first chunk alone (the first notes soon), then two between the batch's boundaries (fewer of them)
-    assert result.cancelled and seen == [gen.chunk, 2 * gen.chunk] and len(result.new[0]) == 3 * gen.chunk
+    # the first chunk alone (the first notes soon), then two between the batch's boundaries (fewer of them);
+    # the callbacks run beside the loop, so the chunk made while the second was handed over comes too, and
+    # the result is what was handed over
+    assert result.cancelled and seen[:2] == [gen.chunk, 2 * gen.chunk] and len(seen) <= 3
+    assert len(result.new[0]) == sum(seen)
 
 
 def test_scale_mask_holds_in_generated_music(tiny):
