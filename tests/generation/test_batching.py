@@ -189,3 +189,38 @@ def test_a_callback_that_fails_stops_its_own_request_and_not_the_batch(gen):
     for k in (0, 2, 3):
         assert (results[k].new[0] == alone[k]).all()
         assert (np.concatenate(got[k]) == alone[k]).all()  # every chunk, in order
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="per-thread nice: Linux")
+def test_the_loops_threads_yield_the_cores_and_no_other_thread_does(gen):
+    """The threads that run the compiled loop (a batch's, the halves') run at nice 10, so a thread that wakes to
+    answer (the OSC door, the page, the MIDI scheduler) has a core at once; the others, and the caller, stay
+    at the interpreter's own priority (Linux gives each thread its own nice value)."""
+    import os
+
+    from bridge.generation.runner import LOOP_NICE
+
+    loaded, g = gen
+    seen = {}
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def look(chunk):
+        seen[threading.current_thread().name] = os.getpriority(os.PRIO_PROCESS, 0)
+
+    reqs = [request_of(apply(apply(Settings(beats=16.0), "seed", 50 + k), "variations", 2)) for k in range(2)]
+    threads = [threading.Thread(target=g.run, args=(loaded.codec.empty(), r), kwargs={"on_chunk": look})
+               for r in reqs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+
+    def nice_of(thread) -> int:  # field 19 of /proc/PID/task/TID/stat
+        return int(open(f"/proc/self/task/{thread.native_id}/stat").read().rsplit(")", 1)[1].split()[16])
+
+    from bridge.generation.runner import halves_pool
+
+    halves = [nice_of(t) for t in halves_pool()._threads]
+    assert halves and all(n == max(LOOP_NICE, before) for n in halves)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the caller's thread (and so the process) as it was
+    assert seen and set(seen.values()) == {before}  # the notes are handed over at the interpreter's priority
