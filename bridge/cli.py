@@ -324,9 +324,19 @@ def _output(out: str | None, default_stem: str):
 def cmd_train_groove(args) -> int:
     from .flags import config_of
     from .errors import CadenzaError
-    from .training.groove import GrooveConfig, import_groove, join_groove, train_groove
+    from .training.groove import GrooveConfig, calibrate, import_groove, join_groove, train_groove
 
     cfg = config_of(GrooveConfig, args)
+    if cfg.calibrate:
+        if cfg.join or cfg.weights or cfg.init:
+            raise CadenzaError("--calibrate calibrates a trained model again: no --join, --weights or --init with it")
+        from . import store
+
+        calibrate(cfg.calibrate)
+        card = json.loads((store.find(cfg.calibrate) / "cadenza.json").read_text())["drumify"]
+        print(f"{cfg.calibrate}: calibrated again; drumify's thresholds {card['thresholds']}, without a style "
+              f"{card.get('thresholds_style_not_said', card['thresholds'])}")
+        return 0
     if cfg.join and cfg.weights:
         raise CadenzaError("--join and --weights: one or the other (join trained models, or save one run's weights)")
     if cfg.use and not cfg.join:

@@ -132,6 +132,9 @@ class GrooveConfig:
                           "then calibrated", show_default=False, metavar="RUN.npz")
     join: list = option([], "no training: join this trained groove model (a name or a folder; repeat, two or "
                         "more, the same sizes and split) into one ensemble, calibrated as one", metavar="MODEL")
+    calibrate: str = option("", "no training: calibrate this groove model again on its own split (drumify's "
+                            "thresholds, the feel, the velocity lines, the style guesser), as training ends",
+                            show_default=False, metavar="MODEL")
     use: list = option([], "with --join: the members that play one task, as TASK=I,J,... (groove or drumify; 0 is "
                        "the first joined; repeatable); every member plays both unless said", metavar="TASK=I,J")
     verbose: int = option(1, "no progress", invert="--quiet")

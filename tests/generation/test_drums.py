@@ -495,3 +495,85 @@ def test_a_run_trained_elsewhere_is_saved_with_its_record_and_plays_as_it_was_tr
     assert r.returncode != 0 and "not a run of models/groove_gpu.py" in r.stderr, r.stderr
     r = cli("train-groove", GROOVE, "--weights", run, "--join", tiny_groove, "--join", tiny_groove, "--name", "bad")
     assert r.returncode != 0 and "one or the other" in r.stderr
+
+
+def test_drumify_without_a_style_is_fitted_for_f1_with_every_class_in_its_band():
+    """`fit_thresholds`: the thresholds with the best hit F1, drumify striking as it plays (every tap sounds),
+    with every class the drummers struck at least 0.1 times a window struck within the band of their count,
+    however far the net's probabilities are from those counts (here one class's are all under 0.1)."""
+    from bridge.generation.groove import strike
+    from bridge.training.groove import UNSAID_BAND, fit_thresholds
+
+    rng = np.random.default_rng(0)
+    rates = np.array([0.25, 0.3, 0.3, 0.05, 0.06, 0.02, 0.04, 0.02, 0.08])
+    hits = rng.random((120, 32, 9)) < rates
+    tapped = hits.any(-1).astype(np.float32)
+    sure = np.array([0.9, 0.8, 0.8, 0.1, 0.5, 0.5, 0.5, 0.6, 0.6], np.float32)  # class 3: all under 0.1
+    prob = np.clip(hits * sure * 0.7 + rng.random(hits.shape) * sure * 0.45, 0, 1).astype(np.float32)
+
+    def f1_and_ratios(th):
+        k = strike(prob, th, tapped)
+        return 2 * (k & hits).sum() / (k.sum() + hits.sum()), k.sum((0, 1)) / hits.sum((0, 1))
+
+    th = fit_thresholds(prob, hits, tapped, [[0.5] * 9])
+    f1, ratios = f1_and_ratios(th)
+    assert all(UNSAID_BAND[0] <= r <= UNSAID_BAND[1] for r in ratios), ratios
+    at_half = f1_and_ratios([0.5] * 9)
+    assert at_half[1][3] == 0  # at one threshold of 0.5 the unsure class is never struck
+    matched = [float(np.sort(prob[..., c].ravel())[::-1][hits[..., c].sum()]) for c in range(9)]
+    assert f1 >= f1_and_ratios(matched)[0] - 1e-9  # no worse than striking each class as often as the drummers
+
+
+def test_calibrate_again_fits_drumify_without_a_style_on_validation(tiny_groove, tmp_path):
+    """`cadenza train-groove DATA --calibrate MODEL`: no training; the model's drumify thresholds for requests
+    that say no style fitted on its validation split, the rest of its calibration as training left it."""
+    import json
+    import shutil
+
+    copy = tmp_path / "again"
+    shutil.copytree(tiny_groove, copy)
+    before = json.loads((copy / "cadenza.json").read_text())
+    assert before["drumify"]["style_not_said"]["windows"] > 0  # as its training ended
+    undone = json.loads(json.dumps(before))
+    del undone["drumify"]["style_not_said"]
+    undone["drumify"]["thresholds_style_not_said"] = [0.5] * 9
+    (copy / "cadenza.json").write_text(json.dumps(undone))
+    r = cli("train-groove", GROOVE, "--calibrate", copy)
+    assert r.returncode == 0 and "calibrated again" in r.stdout, r.stderr
+    after = json.loads((copy / "cadenza.json").read_text())
+    assert after["drumify"]["thresholds"] == before["drumify"]["thresholds"]
+    assert after["feel"] == before["feel"] and after["groove_fit"] == before["groove_fit"]
+    assert after["drumify"]["style_not_said"] == before["drumify"]["style_not_said"]
+    assert after["drumify"]["thresholds_style_not_said"] == before["drumify"]["thresholds_style_not_said"]
+    r = cli("train-groove", GROOVE, "--calibrate", copy, "--init", copy)
+    assert r.returncode != 0 and "no --join, --weights or --init" in r.stderr
+
+
+def test_the_feel_is_scaled_to_spread_the_timing_as_the_drummers_do(model):
+    """`match_spread`: each class's drawn timing scaled so that groove's performance of the windows (the
+    likeliest, the feel drawn as `cadenza eval` draws it) spreads its offsets in ms as the drummers' do."""
+    from bridge.generation.groove import _felt, feel
+    from bridge.training.groove import match_spread, windows
+
+    H, V, O, Q, S = windows([BEAT, GROOVE / "drummer1" / "session1" / "2_funk_80_beat_4-4.mid"])
+    if not len(H):
+        pytest.skip("no windows")
+    matched = match_spread(model, model.feel, H, O, Q, S)
+    assert len(matched["offset_scale"]) == 9
+    kept = model.feel
+    try:
+        model.feel = {k: np.array(v, np.float32) if isinstance(v, list) else v for k, v in matched.items()}
+        z = np.zeros_like(H)
+        _, pv, po = model.likeliest(model.features(H, z, z, np.zeros(H.shape[:2], np.float32), 0, S, Q))
+        off, _ = _felt(po, pv, *feel(model, len(H), 1.0, np.random.default_rng(1)))
+    finally:
+        model.feel = kept
+    ms = (60000.0 / Q / 4)[:, None]
+    checked = 0
+    for k in range(9):
+        sel = H[..., k] > 0.5
+        if sel.sum() >= 20 and 0.01 < matched["offset_scale"][k] < 3.99:  # (a class whose net spreads too wide
+            real = (O[..., k] * ms)[sel].std()                             # already is not narrowed by a feel)
+            assert abs((off[..., k] * ms)[sel].std() / real - 1.0) < 0.01, k
+            checked += 1
+    assert checked >= 2
