@@ -121,6 +121,29 @@ def test_the_piano_roll_shows_an_infills_region_and_its_new_notes(tmp_path):
     assert not ((given > new.min() + 5) & (given < new.max() - 5)).any()
 
 
+def test_the_piano_roll_shows_a_drum_continuation_in_rows_of_its_own(tmp_path):
+    """A drum track (a drums continuation, a groove, drumify's kit) is drawn below the pitched notes, a row for
+    each drum struck: the prime's hits left of the continuation's, each row's hits at their own height."""
+    from PIL import Image
+
+    from bridge.music import Track
+    from bridge.music.picture import NEW_COLOUR, PRIME_COLOUR
+
+    hits = [Note(36 if i % 4 == 0 else 38 if i % 4 == 2 else 42, 100, i * 240, i * 240 + 30) for i in range(64)]
+    score = Score.from_notes([]).replace(tracks=(Track(tuple(hits), is_drum=True, channel=9),),
+                                         markers=(Marker(16 * 480, CONTINUATION),))
+    write_midi(score, tmp_path / "beat.mid")
+    r = cadenza("render", str(tmp_path / "beat.mid"), "--out", str(tmp_path / "beat.png"))
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(tmp_path / "beat.png").convert("RGB")).astype(int)
+    img = img[:, :int(img.shape[1] * 0.85)]  # the legend's swatches, at the right, left out
+    prime_x, new_x = _columns_of(img, PRIME_COLOUR), _columns_of(img, NEW_COLOUR)
+    assert len(prime_x) > 20 and len(new_x) > 20 and prime_x.max() < np.median(new_x)
+    rows = _columns_of(img.transpose(1, 0, 2), PRIME_COLOUR)  # the picture's rows crossed by the prime's hits
+    bands = np.split(rows, np.flatnonzero(np.diff(rows) > 3) + 1)
+    assert len(bands) == 3  # kick, snare and closed hi-hat, each a row of its own
+
+
 def test_roll_without_a_marker_takes_prime_beats(tmp_path):
     score = Score.from_notes([Note(60 + i, 90, i * 480, i * 480 + 400) for i in range(8)])
     write_midi(score, tmp_path / "plain.mid")
