@@ -80,6 +80,18 @@ def _columns_of(img, colour):
     return np.flatnonzero(near.sum(axis=0) >= 3)
 
 
+def _picture_of(score, folder, keep: float = 0.9):
+    """`cadenza render` of the score's MIDI file to a PNG, as an (H, W, 3) array, the right side (the legend's
+    swatches) left out."""
+    from PIL import Image
+
+    write_midi(score, folder / "s.mid")
+    r = cadenza("render", str(folder / "s.mid"), "--out", str(folder / "s.png"))
+    assert r.returncode == 0, r.stderr
+    img = np.asarray(Image.open(folder / "s.png").convert("RGB")).astype(int)
+    return img[:, :int(img.shape[1] * keep)]
+
+
 def test_the_piano_roll_shows_prime_and_continuation_apart(continuation, tmp_path):
     from PIL import Image
 
@@ -102,18 +114,12 @@ def test_the_piano_roll_shows_prime_and_continuation_apart(continuation, tmp_pat
 def test_the_piano_roll_shows_an_infills_region_and_its_new_notes(tmp_path):
     """An infill's output (its region between the `infill` markers, as `cadenza infill` writes it): the notes
     that start inside the region in the continuation's colour, the music around it in the prime's."""
-    from PIL import Image
-
     from bridge.music.picture import NEW_COLOUR, PRIME_COLOUR
     from bridge.music.score import INFILL_END, INFILL_START
 
     notes = [Note(60 + (i % 7), 90, i * 240, i * 240 + 200) for i in range(48)]  # 24 beats of eighths
     score = Score.from_notes(notes).replace(markers=(Marker(8 * 480, INFILL_START), Marker(16 * 480, INFILL_END)))
-    write_midi(score, tmp_path / "filled.mid")
-    r = cadenza("render", str(tmp_path / "filled.mid"), "--out", str(tmp_path / "filled.png"))
-    assert r.returncode == 0, r.stderr
-    img = np.asarray(Image.open(tmp_path / "filled.png").convert("RGB")).astype(int)
-    img = img[:, :int(img.shape[1] * 0.9)]  # the legend's swatches, at the right, left out
+    img = _picture_of(score, tmp_path)
     given, new = _columns_of(img, PRIME_COLOUR), _columns_of(img, NEW_COLOUR)
     assert len(given) > 20 and len(new) > 20
     # the new notes fill the middle third of the beats; the given ones lie on both sides of it
@@ -124,19 +130,13 @@ def test_the_piano_roll_shows_an_infills_region_and_its_new_notes(tmp_path):
 def test_the_piano_roll_shows_a_drum_continuation_in_rows_of_its_own(tmp_path):
     """A drum track (a drums continuation, a groove, drumify's kit) is drawn below the pitched notes, a row for
     each drum struck: the prime's hits left of the continuation's, each row's hits at their own height."""
-    from PIL import Image
-
     from bridge.music import Track
     from bridge.music.picture import NEW_COLOUR, PRIME_COLOUR
 
     hits = [Note(36 if i % 4 == 0 else 38 if i % 4 == 2 else 42, 100, i * 240, i * 240 + 30) for i in range(64)]
     score = Score.from_notes([]).replace(tracks=(Track(tuple(hits), is_drum=True, channel=9),),
                                          markers=(Marker(16 * 480, CONTINUATION),))
-    write_midi(score, tmp_path / "beat.mid")
-    r = cadenza("render", str(tmp_path / "beat.mid"), "--out", str(tmp_path / "beat.png"))
-    assert r.returncode == 0, r.stderr
-    img = np.asarray(Image.open(tmp_path / "beat.png").convert("RGB")).astype(int)
-    img = img[:, :int(img.shape[1] * 0.85)]  # the legend's swatches, at the right, left out
+    img = _picture_of(score, tmp_path, keep=0.85)
     prime_x, new_x = _columns_of(img, PRIME_COLOUR), _columns_of(img, NEW_COLOUR)
     assert len(prime_x) > 20 and len(new_x) > 20 and prime_x.max() < np.median(new_x)
     rows = _columns_of(img.transpose(1, 0, 2), PRIME_COLOUR)  # the picture's rows crossed by the prime's hits
