@@ -547,7 +547,9 @@ def calibrate(model: str, files: list | None = None, every: int = 3) -> list[flo
     is struck as often as the drummers struck it (every `every`-th training file), written into the model's
     cadenza.json (`drumify.thresholds`), each capped at the probability that gives the best hit F1 over those
     windows. At one threshold of 0.5 for all, the rarer classes (open hi-hat, toms, crash, ride) stayed under
-    it and were never played."""
+    it and were never played. Then, where the validation split's files are here, the feel's timing scaled to the
+    drummers' spread there (`match_spread`) and, for a model that hears styles, the thresholds for requests that
+    say none fitted there (`fit_thresholds`); the style guesser and velocity lines from the training split."""
     from .. import store
     from ..generation.groove import model_for
 
