@@ -327,19 +327,25 @@ def uniform(seed, var, t, draw):
 
 # ----- sampling --------------------------------------------------------------------------------------
 @njit(**_opts)
-def _best(row, m):
-    """The m largest values of row, in descending order (insertion into a short sorted list: numba's
-    general sorts take seconds to compile, and m is at most 64)."""
+def _best_above(row, m, floor):
+    """The m largest values of row at or above floor, in descending order (the rest of the m -inf): insertion
+    into a short sorted list (numba's general sorts take seconds to compile, and m is at most 64)."""
     best = np.full(m, -np.inf, np.float32)
     for v in range(row.shape[0]):
         x = row[v]
-        if x > best[m - 1]:
+        if x >= floor and x > best[m - 1]:
             i = m - 1
             while i > 0 and best[i - 1] < x:
                 best[i] = best[i - 1]
                 i -= 1
             best[i] = x
     return best
+
+
+@njit(**_opts)
+def _best(row, m):
+    """The m largest values of row, in descending order."""
+    return _best_above(row, m, -np.inf)
 
 
 @njit(**_opts)
@@ -380,21 +386,6 @@ def _weighted(row, thr, t, u, notes):
             if acc > target:
                 return v
     return last
-
-
-@njit(**_opts)
-def _best_above(row, m, floor):
-    """`_best` of the entries of row at or above floor (the rest of the m -inf)."""
-    best = np.full(m, -np.inf, np.float32)
-    for v in range(row.shape[0]):
-        x = row[v]
-        if x >= floor and x > best[m - 1]:
-            i = m - 1
-            while i > 0 and best[i - 1] < x:
-                best[i] = best[i - 1]
-                i -= 1
-            best[i] = x
-    return best
 
 
 @njit(**_opts)
