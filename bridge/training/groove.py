@@ -512,7 +512,7 @@ def fit_thresholds(prob: np.ndarray, hits: np.ndarray, tapped: np.ndarray, start
                    rounds: int = 4) -> list[float]:
     """Drumify's thresholds (one a class) with the best hit F1 over windows (`prob` and `hits` (N, 32, 9),
     `tapped` (N, 32)), played as drumify plays them (`strike`), with every class the drummers struck at least
-    0.5 times a window struck within `band` times as often as they did: each class's threshold in turn set to
+    MIN_HELD times a window struck within `band` times as often as they did: each class's threshold in turn set to
     the best of a grid, `rounds` times, from each of `starts` and from the thresholds that strike each class as
     often as the drummers did; the best found."""
     from ..generation.groove import strike
