@@ -425,8 +425,7 @@ def yield_cores() -> None:
     """The calling thread, one that runs the compiled loop, at a lower priority (on Linux, this thread alone:
     nice LOOP_NICE), so that a thread that wakes to answer (the OSC door, the page, the MIDI scheduler, the
     notes' delivery, a client on the same machine) has a core at once rather than after the loop's slice of it;
-    with the cores to itself the loop runs as fast. With both cores in the loop, an OSC ping's p99 was 2.5-3.7 ms
-    at nice 0, 0.7 at 3, 0.2-0.3 at 5, 0.18-0.29 at 10 (a ping in 1,500, every 2 ms, from another process)."""
+    with the cores to itself the loop runs as fast (what it was measured to give: docs/security.md, session 31)."""
     if sys.platform.startswith("linux"):
         try:
             os.setpriority(os.PRIO_PROCESS, 0, max(LOOP_NICE, os.getpriority(os.PRIO_PROCESS, 0)))
