@@ -2,8 +2,8 @@
 
 First `cadenza warm`, so that numba compiles Cadenza's kernels once rather than in every worker; then two
 runs of pytest at the same time:
-  1. every test not marked `timing`, spread over the machine's cores (pytest-xdist, a test file per worker,
-     at most 8 workers: each imports TensorFlow; `TEST_WORKERS=N` to choose); these workers run at a lower
+  1. every test not marked `timing`, spread over the machine's cores (pytest-xdist, a test file at a time per
+     worker, one worker more than the cores, at most 8: each imports TensorFlow; `TEST_WORKERS=N` to choose); these workers run at a lower
      scheduling priority (nice 10);
   2. the `timing` tests, in one process at the normal priority: they play music in real time through JACK and
      the OSC clients (a MIDI clock followed to a tenth of a beat per minute, notes due to the millisecond) and
@@ -24,7 +24,10 @@ NO_TESTS = 5  # pytest's exit status when a run selects nothing (say, `-k` match
 
 def main(args: list[str]) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = int(os.environ.get("TEST_WORKERS", "0")) or max(1, min(8, cores))
+    # a worker more than the cores: much of a test is waiting (on a daemon's sockets, a client's process,
+    # TensorFlow's import), and with one a core the two cores of a small machine were busy 80% of the run
+    # (two cores: 4:53 with two workers, 4:08 with three)
+    workers = int(os.environ.get("TEST_WORKERS", "0")) or max(1, min(8, cores + 1))
     subprocess.call([sys.executable, "-m", "bridge", "warm"], stdout=subprocess.DEVNULL)  # a failure: the tests say why
     pytest = [sys.executable, "-m", "pytest"]
     with tempfile.TemporaryFile("w+") as timing_out:

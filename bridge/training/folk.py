@@ -11,6 +11,7 @@ it with the model, as it does every corpus's licence file).
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -69,7 +70,7 @@ def export(collections, out: str | os.PathLike, workers: int = 0, max_files: int
         jobs += [(str(f), str(out / name)) for f in files]
     counts = {"files": len(jobs), "tunes": 0, "problems": []}
     workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=gc.freeze) as pool:  # (why: training.prepare._init_child)
         for (src, _), (n, problems) in zip(jobs, pool.map(_export_file, jobs)):
             counts["tunes"] += n
             counts["problems"] += problems

@@ -20,6 +20,7 @@ its worker process outright is retried alone and then listed as failed.
 """
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -47,6 +48,15 @@ _codec: Codec | None = None
 def _init_worker(name: str, params: dict) -> None:
     global _codec
     _codec = get_codec(name, **params)
+
+
+def _init_child(name: str, params: dict) -> None:
+    """A worker process's start. A forked worker inherits its parent's objects, TensorFlow's among them where the
+    parent loaded it (a test, a notebook): collecting them there ran TensorFlow's finalisers in a process without
+    its runtime and crashed it (a segfault, seen once in the test suite; the files in flight were then encoded
+    again one by one). Out of the worker's collector's sight (gc.freeze), they are left as they are."""
+    gc.freeze()
+    _init_worker(name, params)
 
 
 def _encode_one(path: str) -> tuple[str, np.ndarray | None, str | None]:
@@ -77,7 +87,7 @@ def encode_stream(paths: list[str], name: str, params: dict, workers: int, progr
         todo = deque(paths)
         while todo:
             crashed = None
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_child,
                                      initargs=(name, params)) as pool:
                 window: deque = deque()
                 while todo or window:
@@ -103,7 +113,7 @@ def encode_stream(paths: list[str], name: str, params: dict, workers: int, progr
 
 def _encode_alone(path: str, name: str, params: dict):
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_init_worker,
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_init_child,
                                  initargs=(name, params)) as pool:
             return pool.submit(_encode_one, path).result()
     except BrokenProcessPool:
