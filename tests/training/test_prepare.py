@@ -110,6 +110,45 @@ def test_a_crashing_worker_is_contained(tmp_path, monkeypatch):
     assert m["failed"] == [{"path": "killer.mid", "error": "killer.mid: the encoder crashed on this file"}]
 
 
+class _Finalised:
+    """Garbage (a cycle) that says which process finalised it."""
+
+    def __init__(self, marker):
+        self.marker, self.me = marker, self
+
+    def __del__(self):
+        with open(self.marker, "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+
+def _collect_here() -> int:
+    import gc
+
+    gc.enable()
+    gc.collect()
+    return os.getpid()
+
+
+def test_a_worker_leaves_its_parents_objects_to_the_parent(tmp_path):
+    """A forked encoding worker never finalises what it inherited (a parent that loaded TensorFlow: its
+    finalisers crashed a worker in the test suite): a collection in the worker finds none of it."""
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    marker = tmp_path / "finalised"
+    gc.disable()  # the garbage stays uncollected until the worker has forked
+    try:
+        _Finalised(str(marker))
+        with ProcessPoolExecutor(1, mp_context=prep._context(), initializer=prep._init_child,
+                                 initargs=("performance", {})) as pool:
+            child = pool.submit(_collect_here).result()
+    finally:
+        gc.enable()
+    gc.collect()
+    assert child != os.getpid()
+    assert marker.read_text().split() == [str(os.getpid())]  # finalised once, by the parent
+
+
 def test_missing_or_empty_corpus_is_a_clear_error(tmp_path):
     from bridge.errors import CadenzaError
 
