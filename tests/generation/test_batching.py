@@ -117,8 +117,8 @@ def _in_the_air(g, lanes: int) -> None:
 
 def test_a_request_that_finds_a_batch_running_gets_its_first_chunk_at_once_and_the_same_music(gen):
     """It does not wait for a running batch's next chunk boundary: it flies in the model's other lane (an
-    empty batch) or, with every lane busy, its first chunk is made on its own thread, then it joins; its music
-    is what it is alone."""
+    empty batch) or, with every lane busy, its first half chunk is made on its own thread (a token alone costs
+    two or three in the batch), then it joins; its music is what it is alone."""
     loaded, g = gen
     longs = [request_of(apply(Settings(beats=512.0), "seed", 13 + k)) for k in range(len(g.lanes))]
     short = request_of(apply(apply(Settings(beats=16.0), "seed", 20), "variations", 2))
@@ -130,10 +130,12 @@ def test_a_request_that_finds_a_batch_running_gets_its_first_chunk_at_once_and_t
         _in_the_air(g, k + 1)  # each long one in a lane of its own
     assert all(b.thread is not None for b in g.lanes)
     solos = sum(b.solos for b in g.lanes)
-    got = g.run(prime_of(loaded, 1), short).new
+    sizes = []
+    got = g.run(prime_of(loaded, 1), short, on_chunk=lambda chunk: sizes.append(len(chunk[0]))).new
     for t in flying:
         t.join(120)
     assert sum(b.solos for b in g.lanes) == solos + 1
+    assert sizes[0] == g.chunk // 2 and sum(sizes) == len(got[0])
     assert all((a == b).all() for a, b in zip(alone, got)) and len(got) == 2
 
 
