@@ -6,7 +6,8 @@ two `--beats`-long continuations over OSC at once (done, the slower of the two).
 - `--idle` TCP connections to the page send nothing, from another address (127.0.0.2; as many as this
   process may open: its file limit is raised to the hard limit); the daemon keeps at most 512 (64 from one
   address), closes the rest at once and closes the idle ones after 10 s;
-- a long job runs, followed by nobody (what the job itself costs the others: two cores shared);
+- a long job runs, followed by nobody (what the job itself costs the others: two cores shared; LONG_JOB, long
+  enough to outlast the row, and the row says if it did not);
 - `--streams` event streams follow the same long job, all from one address (16 are admitted, the rest refused
   by name, and an admitted stream sleeps until its job has news).
 Each figure is reported with its ratio to the quiet one measured in the same run (these machines are noisy).
@@ -160,10 +161,17 @@ def _open_idle(addr, n: int) -> list[socket.socket]:
     return socks
 
 
-def _open_streams(d, n: int, beats: float = 900.0) -> tuple[list, dict]:
-    """A long job, then n event streams on it from this address: (the open connections, status counts)."""
+# The job the streams follow, long enough to outlast a row's measures (~2 s with the streams opened): the piano
+# model's 1,024 beats at 30 quarter notes a minute (its events count seconds: ~5 s on two cores). Until session 32
+# it was 900 beats of the chorale model: 0.6 s, often over before the row's pings (then they timed a quiet daemon).
+LONG_JOB = {"model": "piano", "beats": 1024.0, "qpm": 30.0}
+
+
+def _open_streams(d, n: int, settings: dict | None = None) -> tuple[list, dict]:
+    """A job (LONG_JOB unless `settings` say), then n event streams on it from this address: (the open
+    connections, status counts)."""
     host, port = d.web.address
-    body = json.dumps({"settings": {"beats": beats, "seed": 1}, "prime": {"kind": "notes", "notes":
+    body = json.dumps({"settings": {**(settings or LONG_JOB), "seed": 1}, "prime": {"kind": "notes", "notes":
                        [PRIME[j:j + 4] for j in range(0, len(PRIME), 4)]}})
     c = http.client.HTTPConnection(host, port, timeout=30)
     c.request("POST", "/api/jobs?stream=0", body=body, headers={"Content-Type": "application/json",
@@ -215,8 +223,8 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
     pinger = Pinger(d.server.address[1])
     try:
         _two_generations_s(d.server.address[1], 8.0, 100)  # compiled code loaded before anything is timed
-        _open_streams(d, 0, beats=8.0)  # and a page job's code: the first one imports what it uses (~3 ms)
-        _wait_idle(d)
+        _open_streams(d, 0, {**LONG_JOB, "beats": 8.0})  # and a page job's code and model: the first one
+        _wait_idle(d)  # imports what it uses (~3 ms)
         r["quiet"] = _measure(d, pinger, beats, 200)
         fds_quiet = _fds()  # the daemon runs in this process: its sockets are this process's files
         socks = _open_idle(d.web.address, min(idle, want - 512))
@@ -231,15 +239,19 @@ def run_siege(model: str = "chorale", idle: int = 20000, streams: int = 200, bea
         gc.collect()  # this process's own 19,488 client sockets, gone: not what the next row measures
         _open_streams(d, 0)  # the long job the streams will follow, alone: what the job itself costs,
         time.sleep(0.25)  # measured once it is under way, as the streams' row is (after 200 stream requests)
-        r["busy"] = _measure(d, pinger, beats, 350)
+        r["busy"] = {**_measure(d, pinger, beats, 350), "job_ran_throughout": d.jobs.active > 0}
+        d.jobs.cancel_all()
         _wait_idle(d)
         conns, statuses = _open_streams(d, streams)
         try:
             r["streams"] = {"asked": streams, "statuses": {str(k): v for k, v in statuses.items()},
-                            "open": len(conns), **_measure(d, pinger, beats, 400)}
+                            "open": len(conns), **_measure(d, pinger, beats, 400),
+                            "job_ran_throughout": d.jobs.active > 0}
         finally:
             for s, _ in conns:
                 s.close()
+            d.jobs.cancel_all()
+            _wait_idle(d)
         time.sleep(1.0)
         r["fds"] = {"quiet": fds_quiet, "after": _fds()}
         r["tracebacks_logged"] = tracebacks.count
@@ -273,7 +285,8 @@ def table_siege(r: dict) -> str:
         lines.append(f"{what.format(**s)}: ping p50 {s['ping_ms']} ms ({v['ping']}x), p99 {s['ping_p99_ms']} ms "
                      f"({v['ping_p99']}x), first notes {s['first_notes_ms']} ms ({v['first_notes']}x), GET / "
                      f"{s['get_ms'] if s['get_ms'] is not None else 'failed'} ms ({v['get']}x), two continuations "
-                     f"{s['two_generations_s']} s ({v['two_generations']}x)")
+                     f"{s['two_generations_s']} s ({v['two_generations']}x)"
+                     + ("" if s.get("job_ran_throughout", True) else "; the job ended before these were measured"))
     v = r["streams"]["vs_busy"]
     lines.append(f"what the streams themselves cost (against the job alone): first notes {v['first_notes']}x, "
                  f"ping p99 {v['ping_p99']}x")

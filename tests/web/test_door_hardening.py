@@ -243,4 +243,5 @@ def test_bench_siege_prints_what_a_siege_costs_everyone_else():
     assert all(k in got[key]["vs_quiet"] for key in ("idle_connections", "busy", "streams")
                for k in ("ping", "ping_p99", "first_notes", "get"))
     assert set(s["vs_busy"]) == {"first_notes", "ping_p99"}  # what the streams cost beyond the job they follow
+    assert got["busy"]["job_ran_throughout"] and s["job_ran_throughout"]  # the rows timed a running job
     assert got["tracebacks_logged"] == 0 and got["fds"]["after"] <= got["fds"]["quiet"] + 8  # all closed again
