@@ -35,12 +35,13 @@ def test_recurrent_stepper_matches_the_model(arch, layers):
 
 
 def test_the_products_of_every_batch_shape_equal_numpy():
-    """The kernel's product takes rows four at a time and the rest one at a time, weight rows two or
-    four at a time and the rest one at a time: every shape gives numpy's product."""
+    """The kernel's product takes rows six (harmonize's), four, three (and five as three and two), two or one at a
+    time, weight rows two, four or one at a time: every shape, every remainder, gives numpy's product."""
     from bridge.generation import kernels
 
     rng = np.random.default_rng(5)
-    for B, K, N in [(1, 7, 1), (1, 33, 6), (3, 16, 9), (4, 5, 3), (5, 40, 10), (8, 64, 388), (9, 3, 2)]:
+    shapes = [(1, 7, 1), (1, 33, 6), (3, 16, 9), (4, 5, 3), (5, 40, 10), (8, 64, 388), (9, 3, 2)]
+    for B, K, N in shapes + [(B, 24, N) for B in range(1, 12) for N in (1, 2, 3, 4, 5, 7)]:
         x = rng.standard_normal((B, K)).astype(np.float32)
         wt = rng.standard_normal((N, K)).astype(np.float32)
         out = rng.standard_normal((B, N)).astype(np.float32)
