@@ -101,106 +101,64 @@ def exp_shifted(row, mx, scale, out):
 def matmul_add(x, wt, out):
     """out[b, n] += sum_k x[b, k] * wt[n, k] (wt: the weight matrix transposed, one output per row).
 
-    Four rows of x at a time share each load of two weight rows (8 accumulators, vectorised over k); three
-    rows left over (and five: three, then two) share each load of four weight rows (12 accumulators; a batch's
-    lane often holds three, five or seven rows with eight players: 33 -> 22 us a row for a 2x256 LSTM step's
-    three products at three rows, 27 -> 23 at five, 26 -> 22 at seven; four rows x three weight rows was no
-    faster than two); two rows left over share each load of four weight rows; a last row goes alone against
-    four weight rows. Six
-    rows (harmonize's half: two candidates at three readings) all share each load of two weight rows (12
-    accumulators: 75 against 78 us for 4 + 2 on a 1024x512 product, 37 against 42 on 1024x256)."""
+    Each row's sums are the same numbers whatever batch it is in, so that a request's music does not depend on
+    who else was in its batch: every block keeps twelve sums at once (four rows against three weight rows, three
+    against four, two against six, one against twelve), which the compiler vectorises alike over k, and the
+    weight rows past the last twelve are summed one at a time for every row. Blocks of eight sums and of twelve
+    were vectorised otherwise and differed in the last bits (a row at three or six rows against the same row
+    alone). Six rows (harmonize's halves) go as three and three. A 2x256 LSTM step's three products, a row, best
+    of five: 44.6 us alone, 25.7 at two rows, 21.0 at three, 19.7 at four, 24.2 at five, 20.7 at six, 20.5 at
+    seven, 19.5 at eight (with the blocks of eight and of twelve mixed: 48.9, 25.7, 21.4, 19.6, 22.3, 20.9, 20.0,
+    22.4; before session 32, blocks of eight and a last row alone: 33 at three, 27 at five, 26 at seven)."""
     B, K = x.shape
     N = wt.shape[0]
+    NB = N - N % 12
     zero = np.float32(0)
     b = 0
-    if B == 6:  # six rows (harmonize's half: two candidates at three readings) share each load of two weight rows
+    while B - b >= 4 and B - b != 6:  # four rows share each load of three weight rows
         n = 0
-        while n + 2 <= N:
-            a00 = zero; a01 = zero; a10 = zero; a11 = zero; a20 = zero; a21 = zero  # noqa: E702
-            a30 = zero; a31 = zero; a40 = zero; a41 = zero; a50 = zero; a51 = zero  # noqa: E702
+        while n + 3 <= NB:
+            a00 = zero; a01 = zero; a02 = zero; a10 = zero; a11 = zero; a12 = zero  # noqa: E702
+            a20 = zero; a21 = zero; a22 = zero; a30 = zero; a31 = zero; a32 = zero  # noqa: E702
             for k in range(K):
                 w0 = wt[n, k]
                 w1 = wt[n + 1, k]
-                x0 = x[0, k]
-                x1 = x[1, k]
-                x2 = x[2, k]
-                x3 = x[3, k]
-                x4 = x[4, k]
-                x5 = x[5, k]
-                a00 += x0 * w0
-                a01 += x0 * w1
-                a10 += x1 * w0
-                a11 += x1 * w1
-                a20 += x2 * w0
-                a21 += x2 * w1
-                a30 += x3 * w0
-                a31 += x3 * w1
-                a40 += x4 * w0
-                a41 += x4 * w1
-                a50 += x5 * w0
-                a51 += x5 * w1
-            out[0, n] += a00
-            out[0, n + 1] += a01
-            out[1, n] += a10
-            out[1, n + 1] += a11
-            out[2, n] += a20
-            out[2, n + 1] += a21
-            out[3, n] += a30
-            out[3, n + 1] += a31
-            out[4, n] += a40
-            out[4, n + 1] += a41
-            out[5, n] += a50
-            out[5, n + 1] += a51
-            n += 2
-        if n < N:
-            for r in range(6):
-                a = zero
-                for k in range(K):
-                    a += x[r, k] * wt[n, k]
-                out[r, n] += a
-        b = 6
-    while b + 4 <= B and B - b != 5:
-        n = 0
-        while n + 2 <= N:
-            a00 = zero; a01 = zero; a10 = zero; a11 = zero  # noqa: E702
-            a20 = zero; a21 = zero; a30 = zero; a31 = zero  # noqa: E702
-            for k in range(K):
-                w0 = wt[n, k]
-                w1 = wt[n + 1, k]
+                w2 = wt[n + 2, k]
                 x0 = x[b, k]
                 x1 = x[b + 1, k]
                 x2 = x[b + 2, k]
                 x3 = x[b + 3, k]
                 a00 += x0 * w0
                 a01 += x0 * w1
+                a02 += x0 * w2
                 a10 += x1 * w0
                 a11 += x1 * w1
+                a12 += x1 * w2
                 a20 += x2 * w0
                 a21 += x2 * w1
+                a22 += x2 * w2
                 a30 += x3 * w0
                 a31 += x3 * w1
+                a32 += x3 * w2
             out[b, n] += a00
             out[b, n + 1] += a01
+            out[b, n + 2] += a02
             out[b + 1, n] += a10
             out[b + 1, n + 1] += a11
+            out[b + 1, n + 2] += a12
             out[b + 2, n] += a20
             out[b + 2, n + 1] += a21
+            out[b + 2, n + 2] += a22
             out[b + 3, n] += a30
             out[b + 3, n + 1] += a31
-            n += 2
-        if n < N:
-            for r in range(4):
-                a = zero
-                for k in range(K):
-                    a += x[b + r, k] * wt[n, k]
-                out[b + r, n] += a
+            out[b + 3, n + 2] += a32
+            n += 3
         b += 4
-    if B - b == 3 or B - b == 5:  # three rows (five: three, then two): each load of four weight rows serves them
+    while B - b >= 3:  # three rows (six: three and three) share each load of four
         n = 0
-        while n + 4 <= N:
-            a00 = zero; a01 = zero; a02 = zero; a03 = zero  # noqa: E702
-            a10 = zero; a11 = zero; a12 = zero; a13 = zero  # noqa: E702
-            a20 = zero; a21 = zero; a22 = zero; a23 = zero  # noqa: E702
+        while n + 4 <= NB:
+            a00 = zero; a01 = zero; a02 = zero; a03 = zero; a10 = zero; a11 = zero  # noqa: E702
+            a12 = zero; a13 = zero; a20 = zero; a21 = zero; a22 = zero; a23 = zero  # noqa: E702
             for k in range(K):
                 w0 = wt[n, k]
                 w1 = wt[n + 1, k]
@@ -234,73 +192,98 @@ def matmul_add(x, wt, out):
             out[b + 2, n + 2] += a22
             out[b + 2, n + 3] += a23
             n += 4
-        while n < N:
-            for r in range(3):
-                a = zero
-                for k in range(K):
-                    a += x[b + r, k] * wt[n, k]
-                out[b + r, n] += a
-            n += 1
         b += 3
-    if b + 2 <= B:  # two rows left: each load of four weight rows serves both
+    while B - b >= 2:  # two rows share each load of six
         n = 0
-        while n + 4 <= N:
-            a00 = zero; a01 = zero; a02 = zero; a03 = zero  # noqa: E702
-            a10 = zero; a11 = zero; a12 = zero; a13 = zero  # noqa: E702
+        while n + 6 <= NB:
+            a00 = zero; a01 = zero; a02 = zero; a03 = zero; a04 = zero; a05 = zero  # noqa: E702
+            a10 = zero; a11 = zero; a12 = zero; a13 = zero; a14 = zero; a15 = zero  # noqa: E702
             for k in range(K):
                 w0 = wt[n, k]
                 w1 = wt[n + 1, k]
                 w2 = wt[n + 2, k]
                 w3 = wt[n + 3, k]
+                w4 = wt[n + 4, k]
+                w5 = wt[n + 5, k]
                 x0 = x[b, k]
                 x1 = x[b + 1, k]
                 a00 += x0 * w0
                 a01 += x0 * w1
                 a02 += x0 * w2
                 a03 += x0 * w3
+                a04 += x0 * w4
+                a05 += x0 * w5
                 a10 += x1 * w0
                 a11 += x1 * w1
                 a12 += x1 * w2
                 a13 += x1 * w3
+                a14 += x1 * w4
+                a15 += x1 * w5
             out[b, n] += a00
             out[b, n + 1] += a01
             out[b, n + 2] += a02
             out[b, n + 3] += a03
+            out[b, n + 4] += a04
+            out[b, n + 5] += a05
             out[b + 1, n] += a10
             out[b + 1, n + 1] += a11
             out[b + 1, n + 2] += a12
             out[b + 1, n + 3] += a13
-            n += 4
-        while n < N:
-            for r in range(2):
-                a = zero
-                for k in range(K):
-                    a += x[b + r, k] * wt[n, k]
-                out[b + r, n] += a
-            n += 1
+            out[b + 1, n + 4] += a14
+            out[b + 1, n + 5] += a15
+            n += 6
         b += 2
-    while b < B:
+    while b < B:  # a row alone against twelve
         n = 0
-        while n + 4 <= N:
-            a0 = zero; a1 = zero; a2 = zero; a3 = zero  # noqa: E702
+        while n + 12 <= NB:
+            a0 = zero; a1 = zero; a2 = zero; a3 = zero; a4 = zero; a5 = zero  # noqa: E702
+            a6 = zero; a7 = zero; a8 = zero; a9 = zero; a10 = zero; a11 = zero  # noqa: E702
             for k in range(K):
-                xb = x[b, k]
-                a0 += xb * wt[n, k]
-                a1 += xb * wt[n + 1, k]
-                a2 += xb * wt[n + 2, k]
-                a3 += xb * wt[n + 3, k]
+                w0 = wt[n, k]
+                w1 = wt[n + 1, k]
+                w2 = wt[n + 2, k]
+                w3 = wt[n + 3, k]
+                w4 = wt[n + 4, k]
+                w5 = wt[n + 5, k]
+                w6 = wt[n + 6, k]
+                w7 = wt[n + 7, k]
+                w8 = wt[n + 8, k]
+                w9 = wt[n + 9, k]
+                w10 = wt[n + 10, k]
+                w11 = wt[n + 11, k]
+                x0 = x[b, k]
+                a0 += x0 * w0
+                a1 += x0 * w1
+                a2 += x0 * w2
+                a3 += x0 * w3
+                a4 += x0 * w4
+                a5 += x0 * w5
+                a6 += x0 * w6
+                a7 += x0 * w7
+                a8 += x0 * w8
+                a9 += x0 * w9
+                a10 += x0 * w10
+                a11 += x0 * w11
             out[b, n] += a0
             out[b, n + 1] += a1
             out[b, n + 2] += a2
             out[b, n + 3] += a3
-            n += 4
-        while n < N:
+            out[b, n + 4] += a4
+            out[b, n + 5] += a5
+            out[b, n + 6] += a6
+            out[b, n + 7] += a7
+            out[b, n + 8] += a8
+            out[b, n + 9] += a9
+            out[b, n + 10] += a10
+            out[b, n + 11] += a11
+            n += 12
+        b += 1
+    for b in range(B):  # the weight rows past the last twelve: one at a time, for every row alike
+        for n in range(NB, N):
             a = zero
             for k in range(K):
                 a += x[b, k] * wt[n, k]
             out[b, n] += a
-            n += 1
-        b += 1
 
 
 @njit(**_opts)

@@ -131,9 +131,14 @@ class Result:
         return sum(len(n) for n in self.new)
 
 
+REACHED = 1e-9  # beats short of the stop that count as reaching it: sums of a codec's steps (0.02 beats, not
+# exact in binary) round otherwise chunk by chunk, and a request cut at 32 beats ended a few tokens apart (the
+# notes at the stop itself) as it ran alone or in a batch of other chunk lengths (3 of 100 piano continuations)
+
+
 class Stopper:
     """Between chunks: keeps each variation's tokens and cuts it at the token that reaches `stop` beats
-    (`beats_of(rows)`: the beats each row advances); None: stop by token count alone."""
+    (`beats_of(rows)`: the beats each row advances; within REACHED); None: stop by token count alone."""
 
     def __init__(self, variations: int, stop: float | None, beats_of: Callable[[np.ndarray], np.ndarray],
                  counters: list | None = None):
@@ -152,7 +157,7 @@ class Stopper:
             elif self.stop is not None:
                 got = self.counters[v].advance(rows) if self.counters else self.beats_of(rows)
                 cum = self.beats[v] + np.cumsum(got)
-                hit = np.flatnonzero(cum >= self.stop)
+                hit = np.flatnonzero(cum >= self.stop - REACHED)
                 if len(hit):
                     rows = rows[:hit[0] + 1]
                     self.done[v] = True
