@@ -3,8 +3,8 @@
 First `cadenza warm`, so that numba compiles Cadenza's kernels once rather than in every worker; then two
 runs of pytest at the same time:
   1. every test not marked `timing`, spread over the machine's cores (pytest-xdist, a test file at a time per
-     worker, one worker more than the cores, at most 8: each imports TensorFlow; `TEST_WORKERS=N` to choose); these workers run at a lower
-     scheduling priority (nice 10);
+     worker, one worker more than the cores, at most 8: each imports TensorFlow; `TEST_WORKERS=N` to choose);
+     these workers run at a lower scheduling priority (nice 10);
   2. the `timing` tests, in one process at the normal priority: they play music in real time through JACK and
      the OSC clients (a MIDI clock followed to a tenth of a beat per minute, notes due to the millisecond) and
      need little of the processor, but need it at once; the kernel gives it to them before the workers.

@@ -135,9 +135,9 @@ class _Daemon:
 def stream_chunks(model: str, beats: float = 1024.0, runs: int = 5) -> dict:
     """Milliseconds a chunk's notes cost to stream (decode and pick) at the start and at the end of a
     `beats`-long continuation: flat when no chunk decodes the whole continuation again. The continuation is
-    made once, then its chunks are fed to a new stream `runs` times, each chunk's time the median of its runs
-    (timed while the loop made the next chunk, each time also held what the interpreter gave the loop
-    meanwhile: 1.1-1.9x in runs of the same code)."""
+    made once, then its chunks are fed to a new stream `runs` times, each chunk's time the median of its runs.
+    (Timed as they came, while the loop made the next chunk, they also held whatever the interpreter gave the loop
+    meanwhile: last/first 1.1-1.9x between runs of the same code.)"""
     import numpy as np
 
     from .. import store
