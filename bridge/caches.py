@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 
-KERNEL_FILES = ("generation/kernels.py", "generation/harmonize_kernels.py", "generation/messages_kernels.py",
+KERNEL_FILES = ("generation/kernels.py", "generation/int16.py", "generation/harmonize_kernels.py",
+                "generation/messages_kernels.py",
                 "music/_fast.py")
 
 

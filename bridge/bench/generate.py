@@ -82,7 +82,7 @@ class NumpyLSTM:
         self.c = np.zeros((self.L, self.U), np.float32)
 
     def step(self, tok: int) -> np.ndarray:
-        table0, _, rec0, wr, br, wo, bo = self.W
+        table0, _, rec0, wr, br, wo, bo = self.W[:7]  # the float weights (the rest: their int16 copies)
         h, c, U = self.h, self.c, self.U
         z = table0[tok] + rec0 @ h[0]
         for i in range(self.L):

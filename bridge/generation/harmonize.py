@@ -181,7 +181,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
           read: bool = False, candidates: int = 1, transpositions: int = 1, split: bool = True,
           judge_beats: int = 4, parallels: float = 0.0) -> Harmony:
     """Parts under the melody for each variation of `req`, `candidates` rows each (harmonize's loop)."""
-    from . import harmonize_kernels
+    from . import harmonize_kernels, kernels
     from .constraints import key_prior
     from .constraints import mask as make_mask
     from .decode import generator_for
@@ -254,7 +254,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     count = np.zeros(B, np.int64)
     given = np.zeros(req.variations, np.int64)  # each variation's parts handed to on_chunk so far
     z = np.empty((B * R, gen.W[0].shape[1]), np.float32)
-    x1 = np.empty((B * R, 2 * gen.units), np.float32)
+    x1 = kernels.scratch(gen.W, B * R)  # advance's int16 scratch
     base = np.ascontiguousarray(base, np.float32)
 
     vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]

@@ -346,7 +346,7 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
             for k in range(K):
                 tokk[r * K + k] = fwd[k, tok[r]]
         advance(tokk, snd, h, c, z, x1, W, lstm, note_state)
-        project(h[-1], W, logits)
+        project(h[-1], W, logits, x1)
         it += 1
     for r in range(B):  # the paused rows as they arrived: what they were fed since is forgotten
         if paused[r]:

@@ -8,11 +8,10 @@ two cores at once.
 
 Why not TensorFlow: in an XLA loop one step of a 2 x 256 LSTM costs ~140 us at batch 1, and 8
 variations cost 3.8x one, because XLA hands batches above one to Eigen, which repacks the whole weight
-matrix on every call. Here the products read the weights in place: one row at a time at batch 1
-(bound by reading the weights), four rows at a time above it (each weight loaded once for four rows:
-bound by arithmetic, ~65 GFLOP/s on one core of the 2-core EPYC this was measured on), and two rows left
-over share each load too (before, rows left over went one at a time: 2 rows cost 1.96x one, 3 rows 2.78x,
-6 rows 3.49x; with two halves on two cores from two rows up, 1.28x, 1.5-1.7x and 2.45x).
+matrix on every call. Here the products read the weights in place, in 16-bit integers summed exactly in
+32 bits (bridge/generation/int16.py: twice the products an instruction of float's, half the bytes), four
+rows at a time against three weight rows, two against six, one against twelve. `matmul_add` below is the
+same in floats, for the attention-LSTM (`messages_kernels`), whose values are not bounded as a state is.
 
 Random numbers come from a counter-based hash of (seed, variation, token index, draw), so a variation
 is the same music however the batch is split across threads.
@@ -27,6 +26,8 @@ caches.use_kernel_cache()  # before numba is imported: a folder of these kernels
 
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
+
+from . import int16  # noqa: E402
 
 # strategy codes: the order of sampling.STRATEGIES
 GREEDY, TEMPERATURE, TOP_K, TOP_P, TOP_N_95, TRUNCATED, TOP_P_NOTES = range(7)
@@ -99,7 +100,8 @@ def exp_shifted(row, mx, scale, out):
 
 @njit(**_opts)
 def matmul_add(x, wt, out):
-    """out[b, n] += sum_k x[b, k] * wt[n, k] (wt: the weight matrix transposed, one output per row).
+    """out[b, n] += sum_k x[b, k] * wt[n, k] (wt: the weight matrix transposed, one output per row), in floats:
+    the attention-LSTM's products (the lstm and rnn models' are int16's, `advance`).
 
     Each row's sums are the same numbers whatever batch it is in, so that a request's music does not depend on
     who else was in its batch: every block keeps twelve sums at once (four rows against three weight rows, three
@@ -307,37 +309,61 @@ def _cell(z, c, h, lstm):
 
 
 @njit(**_opts)
-def advance(tok, snd, h, c, z, x1, W, lstm, note_state):
-    """One token for every row: (B,) ids, (B, 128) sounding pitches after them; (layers, B, units) h, c.
-    W: (table0, sounding kernel, first recurrent kernel, rest kernels, rest biases, out kernel, out bias),
-    kernels transposed; table0 is the embedding folded into the first input product, bias included."""
-    table0, ws, rec0, wr, br = W[0], W[1], W[2], W[3], W[4]
+def advance(tok, snd, h, c, z, xq, W, lstm, note_state):
+    """One token for every row: (B,) ids, (B, 128) sounding pitches after them; (layers, B, units) h, c; z and xq
+    the caller's scratch ((B, gates) float32, `scratch(W, B)`: zero int16).
+    W: (table0, sounding kernel, first recurrent kernel, rest kernels, rest biases, out kernel, out bias, and
+    the three kernels and their scales as int16.quantize_rows gives them), kernels transposed; table0 is the
+    embedding folded into the first input product, bias included. The products are int16's: the state read
+    as integers, each layer's input and recurrent halves summed in one exact int32 sum."""
+    table0, ws, br, rec0q, wrq, rec0s, wrs = W[0], W[1], W[4], W[7], W[8], W[10], W[11]
     B = tok.shape[0]
     L = h.shape[0]
-    U = h.shape[2]
+    P = rec0q.shape[1]  # the state's width padded (int16.padded)
+    acc = np.empty((B, z.shape[1]), np.int32)
     for b in range(B):
         z[b, :] = table0[tok[b]]
         if note_state:  # the product with a 0/1 vector: add the rows of the pitches sounding
             for q in range(PITCHES):
                 if snd[b, q]:
                     z[b, :] += ws[q]
-    matmul_add(h[0], rec0, z)
+    int16.quantize(h[0], xq, 0)
+    acc[:] = 0
+    int16.qdot_add(xq[:, :P], rec0q, acc)
+    int16.scaled_add(acc, rec0s, z)
     _cell(z, c[0], h[0], lstm)
     for i in range(1, L):
+        int16.quantize(h[i - 1], xq, 0)
+        int16.quantize(h[i], xq, P)
         for b in range(B):
-            x1[b, :U] = h[i - 1, b]
-            x1[b, U:] = h[i, b]
             z[b, :] = br[i - 1]
-        matmul_add(x1, wr[i - 1], z)
+        acc[:] = 0
+        int16.qdot_add(xq, wrq[i - 1], acc)
+        int16.scaled_add(acc, wrs[i - 1], z)
         _cell(z, c[i], h[i], lstm)
 
 
 @njit(**_opts)
-def project(h, W, logits):
-    """The output layer: (B, units) -> (B, vocab) logits."""
+def project(h, W, logits, xq):
+    """The output layer: (B, units) -> (B, vocab) logits (xq: advance's scratch)."""
     for b in range(logits.shape[0]):
         logits[b, :] = W[6]
-    matmul_add(h, W[5], logits)
+    P = W[9].shape[1]
+    int16.quantize(h, xq, 0)
+    acc = np.zeros(logits.shape, np.int32)
+    int16.qdot_add(xq[:, :P], W[9], acc)
+    int16.scaled_add(acc, W[12], logits)
+
+
+@njit(**_opts)
+def scratch_rows(rows, width):
+    """advance's and project's int16 scratch (width: twice the state's padded width): zero, and its padding
+    never written."""
+    return np.zeros((rows, width), np.int16)
+
+
+def scratch(W, rows: int) -> np.ndarray:
+    return np.zeros((rows, 2 * W[7].shape[1]), np.int16)
 
 
 # ----- random numbers --------------------------------------------------------------------------------
@@ -558,7 +584,7 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
     B, V = logits.shape
     L, _, U = h.shape
     z = np.empty((B, W[0].shape[1]), np.float32)
-    x1 = np.empty((B, 2 * U), np.float32)
+    xq = scratch_rows(B, 2 * W[7].shape[1])
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     tok = np.empty(B, np.int32)
@@ -586,8 +612,8 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
                 if hold:
                     for q in range(PITCHES):
                         held[b, q] = held[b, q] + tok_beats[x] if snd[b, q] else np.float32(0)
-        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
-        project(h[L - 1], W, logits)
+        advance(tok, snd, h, c, z, xq, W, lstm, note_state)
+        project(h[L - 1], W, logits, xq)
 
 
 # ----- the musician's controls -----------------------------------------------------------------------
@@ -818,7 +844,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
     V = logits.shape[1]
     L, _, U = h.shape
     z = np.empty((1, W[0].shape[1]), np.float32)
-    x1 = np.empty((1, 2 * U), np.float32)
+    xq = scratch_rows(1, 2 * W[7].shape[1])
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     e = np.empty(V, np.float32)
@@ -857,25 +883,28 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
             for q in range(PITCHES):
                 held[0, q] = held[0, q] + tok_beats[x] if snd[0, q] else np.float32(0)
         tok[0] = x
-        advance(tok, snd, h, c, z, x1, W, lstm, note_state)
-        project(h[L - 1], W, logits)
+        advance(tok, snd, h, c, z, xq, W, lstm, note_state)
+        project(h[L - 1], W, logits, xq)
     return bits, forbidden
 
 
 @njit(**_opts)
-def prime(ids, counts, h, c, logits, W, T, lstm, note_state, wx, wh):
+def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
     """Read ids into the state of one row (h, c: (layers, 1, units)); the logits after the last.
     counts: (128,) notes sounding before the ids (note_state models), updated in place.
     A layer at a time: the first layer runs token by token; each layer above takes the input products
     of all the tokens at once (four rows a weight load: arithmetic-bound rather than bound by
-    reading the weights), so only its recurrent product stays token by token.
-    wx, wh: (layers - 1, gates, units) the input and recurrent halves of W's rest kernels, contiguous."""
+    reading the weights), so only its recurrent product stays token by token. The integers summed are
+    advance's, so the state is the one advance would reach token by token, to the last bit."""
     is_on, is_off, on_t, off_t = T[0], T[1], T[2], T[3]
-    table0, ws, rec0, wr, br = W[0], W[1], W[2], W[3], W[4]
+    table0, ws, br, rec0q, wrq, rec0s, wrs = W[0], W[1], W[4], W[7], W[8], W[10], W[11]
     L, _, U = h.shape
     G = table0.shape[1]
+    P = rec0q.shape[1]
     n = ids.shape[0]
     z = np.empty((1, G), np.float32)
+    xq = scratch_rows(1, 2 * P)
+    acc = np.empty((1, G), np.int32)
     below = np.empty((n, U), np.float32)
     for i in range(n):
         t = ids[i]
@@ -888,18 +917,24 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state, wx, wh):
             for q in range(PITCHES):
                 if counts[q] > 0.5:
                     z[0, :] += ws[q]
-        matmul_add(h[0], rec0, z)
+        int16.quantize(h[0], xq, 0)
+        acc[:] = 0
+        int16.qdot_add(xq[:, :P], rec0q, acc)
+        int16.scaled_add(acc, rec0s, z)
         _cell(z, c[0], h[0], lstm)
         below[i, :] = h[0, 0]
     for layer in range(1, L):
-        inputs = np.empty((n, G), np.float32)
+        bq = scratch_rows(n, P)
+        int16.quantize(below, bq, 0)
+        inputs = np.zeros((n, G), np.int32)
+        int16.qdot_add(bq, wrq[layer - 1][:, :P], inputs)
         for i in range(n):
-            inputs[i, :] = br[layer - 1]
-        matmul_add(below, wx[layer - 1], inputs)
-        rec = wh[layer - 1]
-        for i in range(n):
-            z[0, :] = inputs[i]
-            matmul_add(h[layer], rec, z)
+            int16.quantize(h[layer], xq, 0)
+            acc[0, :] = inputs[i]
+            int16.qdot_add(xq[:, :P], wrq[layer - 1][:, P:], acc)
+            z[0, :] = br[layer - 1]
+            int16.scaled_add(acc, wrs[layer - 1], z)
             _cell(z, c[layer], h[layer], lstm)
             below[i, :] = h[layer, 0]
-    project(h[L - 1], W, logits)
+    project(h[L - 1], W, logits, xq)
+

@@ -655,8 +655,19 @@ class Generator:
         U = self.units
         wr = f32([np.concatenate([k, r], 0).T for k, r, _ in w[1:]]).reshape(-1, gates, 2 * U)
         br = f32([b for _, _, b in w[1:]]).reshape(-1, gates)
-        self.W = (table0, ws, f32(w[0][1].T), wr, br, f32(dense_w.T), f32(dense_b))
-        self.wx, self.wh = f32(wr[:, :, :U]), f32(wr[:, :, U:])  # the halves, for priming a layer at a time
+        from . import int16
+
+        rec0 = f32(w[0][1].T)
+        wo = f32(dense_w.T)
+        # the products' weights as 16-bit integers, each row with its scale (bridge/generation/int16.py): the rest
+        # layers' input and recurrent halves padded apart, so that priming can read either alone
+        rec0q, rec0s = int16.quantize_rows(rec0)
+        rest = [int16.quantize_rows(k, parts=2) for k in wr] or [(np.zeros((0, 2 * int16.padded(U)), np.int16),
+                                                                   np.zeros(0, np.float32))]
+        wrq = np.ascontiguousarray(np.stack([q for q, _ in rest]))
+        wrs = np.ascontiguousarray(np.stack([s for _, s in rest]))
+        woq, wos = int16.quantize_rows(wo)
+        self.W = (table0, ws, rec0, wr, br, wo, f32(dense_b), rec0q, wrq, woq, rec0s, wrs, wos)
         self.vocab = emb.shape[0]
         # note grammar: a release only for a sounding pitch, a start only for a silent one
         on_p, off_p = (np.asarray(t, np.int64) for t in self.codec.note_tables())
@@ -690,11 +701,11 @@ class Generator:
         tokens = np.ascontiguousarray(tokens, np.int32)
         B = len(tokens)
         z = np.empty((B, self.W[0].shape[1]), np.float32)
-        x1 = np.empty((B, 2 * self.units), np.float32)
-        kernels.advance(tokens, state["sounding"], state["h"], state["c"], z, x1, self.W, self.is_lstm,
+        xq = kernels.scratch(self.W, B)
+        kernels.advance(tokens, state["sounding"], state["h"], state["c"], z, xq, self.W, self.is_lstm,
                         self.note_state)
         logits = np.empty((B, self.vocab), np.float32)
-        kernels.project(state["h"][-1], self.W, logits)
+        kernels.project(state["h"][-1], self.W, logits, xq)
         return logits
 
     def prime(self, ids: np.ndarray, held: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -706,7 +717,7 @@ class Generator:
         counts = np.zeros(128, np.float32) if held is None else np.array(held, np.float32)
         logits = np.empty((1, self.vocab), np.float32)
         kernels.prime(np.ascontiguousarray(ids, np.int32), counts, state["h"], state["c"], logits, self.W,
-                             self.T, self.is_lstm, self.note_state, self.wx, self.wh)
+                             self.T, self.is_lstm, self.note_state)
         return logits, state
 
     def note_counts(self, ids: np.ndarray) -> np.ndarray:

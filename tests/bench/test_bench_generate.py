@@ -48,4 +48,5 @@ def test_the_numpy_reference_is_the_same_network():
     for t in ids.tolist():
         plain = net.step(t)
     compiled, _ = gen.prime(ids)
-    assert np.allclose(plain, compiled[0], atol=1e-3), np.abs(plain - compiled[0]).max()
+    # (the compiled products are 16-bit integers', bridge/generation/int16.py: within 1e-2 of the floats' logits)
+    assert np.allclose(plain, compiled[0], atol=1e-2), np.abs(plain - compiled[0]).max()
