@@ -11,7 +11,7 @@ chorale models' next-token distributions, read along three pieces of their corpo
 
 Why: one instruction multiplies sixteen pairs of 16-bit numbers and adds them pairwise into eight 32-bit
 sums (pmaddwd; vpdpwssd where the CPU has AVX-512 VNNI), twice the products of one FMA on eight floats, and
-the weights are half the bytes. A 2x256 LSTM step's three products at four rows: 79 -> 46 us; alone 44 ->
+the weights are half the bytes. A 2x256 LSTM step's three products at four rows: 79 -> 50 us; alone 44 ->
 21 us (one core of the 2-core EPYC this was measured on).
 
 On an x86 CPU with AVX2 the products are explicit vector instructions (`_block`, LLVM IR through numba);
