@@ -161,7 +161,7 @@ class _Half:
         self.a, self.b, self.whole = a, b, whole
         self.net = slice(a * R, b * R)
         self.h, self.c = (state["h"], state["c"]) if whole else (None, None)
-        self.z, self.x1 = (z, x1) if whole else (z[self.net].copy(), x1[self.net].copy())
+        self.z, self.x1 = (z, x1) if whole else (z[self.net].copy(), tuple(a[self.net].copy() for a in x1))
         self.take(state)
 
     def take(self, state: dict) -> None:
@@ -254,7 +254,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     count = np.zeros(B, np.int64)
     given = np.zeros(req.variations, np.int64)  # each variation's parts handed to on_chunk so far
     z = np.empty((B * R, gen.W[0].shape[1]), np.float32)
-    x1 = kernels.scratch(gen.W, B * R)  # advance's int16 scratch
+    x1 = kernels.scratch(gen.W, B * R)  # advance's scratch (the rows' integers and sounding input)
     base = np.ascontiguousarray(base, np.float32)
 
     vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]

@@ -49,6 +49,19 @@ def quantize_rows(w: np.ndarray, parts: int = 1) -> tuple[np.ndarray, np.ndarray
     return out, (1.0 / (QX * s)).astype(np.float32)
 
 
+def quantize_sums(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, N) float rows that are added up, any of them at once (the sounding pitches' rows of the first layer)
+    -> (Q, N) int16 and (N,) float32 inverse scales: each column as large as sixteen bits allow with the sum of
+    all Q rows' magnitudes under LIMIT, so any sum of them is exact in int32."""
+    w = np.asarray(w, np.float64)
+    big = np.abs(w).max(0)
+    total = np.abs(w).sum(0)
+    with np.errstate(divide="ignore"):
+        s = np.minimum(np.where(big > 0, 32767.0 / big, np.inf), np.where(total > 0, LIMIT / total, np.inf))
+    s = np.where(np.isfinite(s), s, 1.0)
+    return np.round(w * s[None, :]).astype(np.int16), (1.0 / s).astype(np.float32)
+
+
 def _has_avx2() -> bool:
     import platform
 

@@ -309,24 +309,46 @@ def _cell(z, c, h, lstm):
 
 
 @njit(**_opts)
-def advance(tok, snd, h, c, z, xq, W, lstm, note_state):
-    """One token for every row: (B,) ids, (B, 128) sounding pitches after them; (layers, B, units) h, c; z and xq
-    the caller's scratch ((B, gates) float32, `scratch(W, B)`: zero int16).
-    W: (table0, sounding kernel, first recurrent kernel, rest kernels, rest biases, out kernel, out bias, and
-    the three kernels and their scales as int16.quantize_rows gives them), kernels transposed; table0 is the
-    embedding folded into the first input product, bias included. The products are int16's: the state read
-    as integers, each layer's input and recurrent halves summed in one exact int32 sum."""
-    table0, ws, br, rec0q, wrq, rec0s, wrs = W[0], W[1], W[4], W[7], W[8], W[10], W[11]
+def sounding_input(snd, wsq, wsum, wsnd):
+    """wsum (gates,) int32: the sum of wsq's rows of the pitches sounding in snd (the first layer's product with
+    the 0/1 sounding vector, in integers: exact), kept from the last call by adding or taking away the rows of
+    the pitches that changed since (wsnd: the pitches it is the sum of). A piano row sounds ~4 pitches at a
+    token and changes one: 0.42 us a pitch summed again every token before."""
+    G = wsum.shape[0]
+    for q in range(PITCHES):
+        if snd[q] != wsnd[q]:
+            if snd[q]:
+                for g in range(G):
+                    wsum[g] += wsq[q, g]
+            else:
+                for g in range(G):
+                    wsum[g] -= wsq[q, g]
+            wsnd[q] = snd[q]
+
+
+@njit(**_opts)
+def advance(tok, snd, h, c, z, S, W, lstm, note_state):
+    """One token for every row: (B,) ids, (B, 128) sounding pitches after them; (layers, B, units) h, c; z and S
+    the caller's scratch ((B, gates) float32; `scratch(W, B)`, kept with the rows between calls or new).
+    W: (table0, sounding kernel, first recurrent kernel, rest kernels, rest biases, out kernel, out bias, the
+    three kernels and their scales as int16.quantize_rows gives them, the sounding kernel and its scales as
+    int16.quantize_sums does), kernels transposed; table0 is the embedding folded into the first input product,
+    bias included. The products are int16's: the state read as integers, each layer's input and recurrent
+    halves summed in one exact int32 sum."""
+    table0, br, rec0q, wrq, rec0s, wrs, wsq, wss = W[0], W[4], W[7], W[8], W[10], W[11], W[13], W[14]
+    xq, wsum, wsnd = S
     B = tok.shape[0]
     L = h.shape[0]
+    G = z.shape[1]
     P = rec0q.shape[1]  # the state's width padded (int16.padded)
-    acc = np.empty((B, z.shape[1]), np.int32)
+    acc = np.empty((B, G), np.int32)
     for b in range(B):
-        z[b, :] = table0[tok[b]]
-        if note_state:  # the product with a 0/1 vector: add the rows of the pitches sounding
-            for q in range(PITCHES):
-                if snd[b, q]:
-                    z[b, :] += ws[q]
+        if note_state:  # the product with a 0/1 vector: the rows of the pitches sounding, summed
+            sounding_input(snd[b], wsq, wsum[b], wsnd[b])
+            for g in range(G):
+                z[b, g] = table0[tok[b], g] + np.float32(wsum[b, g]) * wss[g]
+        else:
+            z[b, :] = table0[tok[b]]
     int16.quantize(h[0], xq, 0)
     acc[:] = 0
     int16.qdot_add(xq[:, :P], rec0q, acc)
@@ -344,8 +366,9 @@ def advance(tok, snd, h, c, z, xq, W, lstm, note_state):
 
 
 @njit(**_opts)
-def project(h, W, logits, xq):
-    """The output layer: (B, units) -> (B, vocab) logits (xq: advance's scratch)."""
+def project(h, W, logits, S):
+    """The output layer: (B, units) -> (B, vocab) logits (S: advance's scratch)."""
+    xq = S[0]
     for b in range(logits.shape[0]):
         logits[b, :] = W[6]
     P = W[9].shape[1]
@@ -356,14 +379,15 @@ def project(h, W, logits, xq):
 
 
 @njit(**_opts)
-def scratch_rows(rows, width):
-    """advance's and project's int16 scratch (width: twice the state's padded width): zero, and its padding
-    never written."""
-    return np.zeros((rows, width), np.int16)
+def scratch_rows(rows, width, gates):
+    """advance's and project's scratch for `rows` rows: the state as integers (width: twice its padded width;
+    zero, its padding never written) and the sounding rows' sum with the pitches it is the sum of (none yet)."""
+    return np.zeros((rows, width), np.int16), np.zeros((rows, gates), np.int32), np.zeros((rows, PITCHES), np.bool_)
 
 
-def scratch(W, rows: int) -> np.ndarray:
-    return np.zeros((rows, 2 * W[7].shape[1]), np.int16)
+def scratch(W, rows: int) -> tuple:
+    return (np.zeros((rows, 2 * W[7].shape[1]), np.int16), np.zeros((rows, W[0].shape[1]), np.int32),
+            np.zeros((rows, PITCHES), np.bool_))
 
 
 # ----- random numbers --------------------------------------------------------------------------------
@@ -584,7 +608,7 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
     B, V = logits.shape
     L, _, U = h.shape
     z = np.empty((B, W[0].shape[1]), np.float32)
-    xq = scratch_rows(B, 2 * W[7].shape[1])
+    S = scratch_rows(B, 2 * W[7].shape[1], W[0].shape[1])
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     tok = np.empty(B, np.int32)
@@ -612,8 +636,8 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
                 if hold:
                     for q in range(PITCHES):
                         held[b, q] = held[b, q] + tok_beats[x] if snd[b, q] else np.float32(0)
-        advance(tok, snd, h, c, z, xq, W, lstm, note_state)
-        project(h[L - 1], W, logits, xq)
+        advance(tok, snd, h, c, z, S, W, lstm, note_state)
+        project(h[L - 1], W, logits, S)
 
 
 # ----- the musician's controls -----------------------------------------------------------------------
@@ -844,7 +868,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
     V = logits.shape[1]
     L, _, U = h.shape
     z = np.empty((1, W[0].shape[1]), np.float32)
-    xq = scratch_rows(1, 2 * W[7].shape[1])
+    S = scratch_rows(1, 2 * W[7].shape[1], W[0].shape[1])
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     e = np.empty(V, np.float32)
@@ -883,8 +907,8 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
             for q in range(PITCHES):
                 held[0, q] = held[0, q] + tok_beats[x] if snd[0, q] else np.float32(0)
         tok[0] = x
-        advance(tok, snd, h, c, z, xq, W, lstm, note_state)
-        project(h[L - 1], W, logits, xq)
+        advance(tok, snd, h, c, z, S, W, lstm, note_state)
+        project(h[L - 1], W, logits, S)
     return bits, forbidden
 
 
@@ -897,13 +921,15 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
     reading the weights), so only its recurrent product stays token by token. The integers summed are
     advance's, so the state is the one advance would reach token by token, to the last bit."""
     is_on, is_off, on_t, off_t = T[0], T[1], T[2], T[3]
-    table0, ws, br, rec0q, wrq, rec0s, wrs = W[0], W[1], W[4], W[7], W[8], W[10], W[11]
+    table0, br, rec0q, wrq, rec0s, wrs, wsq, wss = W[0], W[4], W[7], W[8], W[10], W[11], W[13], W[14]
     L, _, U = h.shape
     G = table0.shape[1]
     P = rec0q.shape[1]
     n = ids.shape[0]
     z = np.empty((1, G), np.float32)
-    xq = scratch_rows(1, 2 * P)
+    S = scratch_rows(1, 2 * P, G)
+    xq, wsum, wsnd = S
+    now = np.zeros(PITCHES, np.bool_)
     acc = np.empty((1, G), np.int32)
     below = np.empty((n, U), np.float32)
     for i in range(n):
@@ -915,8 +941,10 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
             if is_off[t]:
                 counts[off_t[t]] -= 1
             for q in range(PITCHES):
-                if counts[q] > 0.5:
-                    z[0, :] += ws[q]
+                now[q] = counts[q] > 0.5
+            sounding_input(now, wsq, wsum[0], wsnd[0])
+            for g in range(G):
+                z[0, g] = table0[t, g] + np.float32(wsum[0, g]) * wss[g]
         int16.quantize(h[0], xq, 0)
         acc[:] = 0
         int16.qdot_add(xq[:, :P], rec0q, acc)
@@ -924,7 +952,7 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
         _cell(z, c[0], h[0], lstm)
         below[i, :] = h[0, 0]
     for layer in range(1, L):
-        bq = scratch_rows(n, P)
+        bq = np.zeros((n, P), np.int16)
         int16.quantize(below, bq, 0)
         inputs = np.zeros((n, G), np.int32)
         int16.qdot_add(bq, wrq[layer - 1][:, :P], inputs)
@@ -936,5 +964,5 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
             int16.scaled_add(acc, wrs[layer - 1], z)
             _cell(z, c[layer], h[layer], lstm)
             below[i, :] = h[layer, 0]
-    project(h[L - 1], W, logits, xq)
+    project(h[L - 1], W, logits, S)
 

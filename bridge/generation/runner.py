@@ -667,7 +667,8 @@ class Generator:
         wrq = np.ascontiguousarray(np.stack([q for q, _ in rest]))
         wrs = np.ascontiguousarray(np.stack([s for _, s in rest]))
         woq, wos = int16.quantize_rows(wo)
-        self.W = (table0, ws, rec0, wr, br, wo, f32(dense_b), rec0q, wrq, woq, rec0s, wrs, wos)
+        wsq, wss = int16.quantize_sums(ws)  # the sounding pitches' rows: any sum of them exact in int32
+        self.W = (table0, ws, rec0, wr, br, wo, f32(dense_b), rec0q, wrq, woq, rec0s, wrs, wos, wsq, wss)
         self.vocab = emb.shape[0]
         # note grammar: a release only for a sounding pitch, a start only for a silent one
         on_p, off_p = (np.asarray(t, np.int64) for t in self.codec.note_tables())
@@ -701,11 +702,11 @@ class Generator:
         tokens = np.ascontiguousarray(tokens, np.int32)
         B = len(tokens)
         z = np.empty((B, self.W[0].shape[1]), np.float32)
-        xq = kernels.scratch(self.W, B)
-        kernels.advance(tokens, state["sounding"], state["h"], state["c"], z, xq, self.W, self.is_lstm,
+        S = kernels.scratch(self.W, B)
+        kernels.advance(tokens, state["sounding"], state["h"], state["c"], z, S, self.W, self.is_lstm,
                         self.note_state)
         logits = np.empty((B, self.vocab), np.float32)
-        kernels.project(state["h"][-1], self.W, logits, xq)
+        kernels.project(state["h"][-1], self.W, logits, S)
         return logits
 
     def prime(self, ids: np.ndarray, held: np.ndarray | None = None) -> tuple[np.ndarray, dict]:

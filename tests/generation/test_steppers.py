@@ -131,18 +131,35 @@ def test_the_int16_products_are_exact_sums_in_every_batch_shape():
 
 def test_priming_reaches_the_state_stepping_reaches_to_the_last_bit():
     """prime() reads a layer at a time (the input products of every token at once), advance() a token at a
-    time: the same integers summed, so the same state and logits, bit for bit."""
-    from bridge.generation import Generator
+    time: the same integers summed, so the same state and logits, bit for bit; for a model that reads the
+    sounding pitches too, whose sum stepping keeps by the pitches that change and priming sums again."""
+    from bridge.generation import Generator, kernels
 
-    for arch, layers in [("lstm", 2), ("lstm", 3), ("rnn", 2)]:
-        lm = loaded(arch, get_codec("notewise"), layers=layers, units=40, embed=8, dropout=0.0)
-        ids = np.random.default_rng(4).integers(0, 225, 50).astype(np.int32)
+    for arch, layers, codec, state_too in [("lstm", 2, "notewise", False), ("lstm", 3, "notewise", False),
+                                          ("rnn", 2, "notewise", False), ("lstm", 2, "performance", True)]:
+        c = get_codec(codec)
+        extra = {"note_state": True} if state_too else {}
+        lm = loaded(arch, c, layers=layers, units=40, embed=8, dropout=0.0, **extra)
         gen = Generator(lm)
+        ids = np.random.default_rng(4).integers(0, c.vocab_size, 300).astype(np.int32)
         state = gen.new_state(1)
+        S = kernels.scratch(gen.W, 1)  # kept from token to token, as the loop keeps it
+        z = np.empty((1, gen.W[0].shape[1]), np.float32)
+        logits = np.empty((1, gen.vocab), np.float32)
+        counts = np.zeros(128)
         for t in ids:
-            logits = gen.step(np.array([t], np.int32), state)
+            counts[gen.on_pitch[t]] += gen.on_pitch[t] >= 0
+            counts[gen.off_pitch[t]] -= gen.off_pitch[t] >= 0
+            state["sounding"][0] = counts > 0.5
+            kernels.advance(np.array([t], np.int32), state["sounding"], state["h"], state["c"], z, S, gen.W,
+                            gen.is_lstm, gen.note_state)
+            kernels.project(state["h"][-1], gen.W, logits, S)
+        assert gen.note_state == state_too
+        if state_too:  # the kept sum is the sum of the rows of the pitches sounding now, exactly
+            assert S[2].any() and np.array_equal(S[2][0], state["sounding"][0])
+            assert np.array_equal(S[1][0], gen.W[13][state["sounding"][0]].astype(np.int64).sum(0))
         primed, st = gen.prime(ids)
-        assert np.array_equal(primed, logits) and np.array_equal(st["h"], state["h"]), (arch, layers)
+        assert np.array_equal(primed, logits) and np.array_equal(st["h"], state["h"]), (arch, layers, codec)
 
 
 def test_messages_stepper_matches_the_model():
