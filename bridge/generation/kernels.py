@@ -449,16 +449,14 @@ def _weighted(row, thr, t, u, notes):
     that is not a note: notes[v] False), with the uniform u."""
     V = row.shape[0]
     free = notes.shape[0] == V
-    mx = -np.inf
-    for v in range(V):
-        if (row[v] >= thr or (free and not notes[v])) and row[v] > mx:
-            mx = row[v]
+    mx = np.float32(-np.inf)
+    for v in range(V):  # (selects, not branches: the loops vectorise; a draw 0.94 -> 0.70 us)
+        mx = max(mx, row[v] if row[v] >= thr or (free and not notes[v]) else np.float32(-np.inf))
     e = np.empty(V, np.float32)
     exp_shifted(row, mx, np.float32(1.0 / t), e)
     total = 0.0
     for v in range(V):
-        if row[v] < thr and not (free and not notes[v]):
-            e[v] = 0
+        e[v] = e[v] if row[v] >= thr or (free and not notes[v]) else np.float32(0)
         total += e[v]
     target = u * total
     acc = 0.0
@@ -473,13 +471,32 @@ def _weighted(row, thr, t, u, notes):
 
 
 @njit(**_opts)
+def _sift(heap, i, n):
+    """Restore the max-heap property of heap[:n] below i."""
+    x = heap[i]
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and heap[c + 1] > heap[c]:
+            c += 1
+        if heap[c] <= x:
+            break
+        heap[i] = heap[c]
+        i = c
+    heap[i] = x
+
+
+@njit(**_opts)
 def _nucleus(row, p, cands):
     """The logit of the last of the fewest best entries of row whose probability (among row's entries)
     reaches p: the nucleus's threshold (at most `cands` entries).
 
     Only entries whose probability is at least (1 - p) / V can be in it: those under it hold less than 1 - p
-    together, so the ones over it reach p first. Sorting those alone (often a tenth of the vocabulary) instead
-    of every entry is the same threshold for a third of the time (the draw of a token: 9.5 -> 5 us)."""
+    together, so the ones over it reach p first (often a tenth of the vocabulary). Those are made a heap and
+    taken best first only until the nucleus is reached: the same entries in the same order as sorting them, in a
+    third of the time of inserting each into a sorted list (session 31's way; the piano model's notes' nucleus at
+    0.98 over 600 tokens of its music: 2.5 -> 1.8 us, the notes' row built)."""
     V = row.shape[0]
     mx = -np.inf
     for v in range(V):
@@ -493,17 +510,27 @@ def _nucleus(row, p, cands):
     floor = -np.inf
     if p < 1.0 and total > 0.0:
         floor = mx + math.log((1.0 - p) * total / V)
-    best = _best_above(row, cands, floor)
+    heap = e  # (reused: the exps are summed)
+    n = 0
+    for v in range(V):
+        if row[v] >= floor:
+            heap[n] = row[v]
+            n += 1
+    for i in range(n // 2 - 1, -1, -1):
+        _sift(heap, i, n)
     before = 0.0
-    count = 0
-    for i in range(cands):  # the fewest best tokens whose probability reaches p (the best always counts;
-        if before < p - 1e-6:  # within 1e-6 of p counts as reaching it, whatever the rounding)
-            count += 1
-        before += math.exp(best[i] - mx) / total
-    k = max(count, 1) - 1
-    while k > 0 and best[k] == -np.inf:  # (never, but for rounding at the floor: the last entry over it)
-        k -= 1
-    return best[k]
+    last = np.float32(-np.inf)
+    taken = 0
+    while n > 0 and taken < cands:  # the fewest best tokens whose probability reaches p (the best always counts;
+        if taken > 0 and before >= p - 1e-6:  # within 1e-6 of p counts as reaching it, whatever the rounding)
+            break
+        last = heap[0]
+        n -= 1
+        heap[0] = heap[n]
+        _sift(heap, 0, n)
+        taken += 1
+        before += math.exp(last - mx) / total
+    return last
 
 
 NO_NOTES = np.zeros(0, np.bool_)  # sample_row's notes for a vocabulary without note tokens
