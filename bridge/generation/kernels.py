@@ -625,8 +625,9 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
 # ----- the loops -------------------------------------------------------------------------------------
 @njit(**_opts)
 def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, W, T, settings, gram, hold, lstm,
-          note_state, cs, hist, ctls, uses, starts):
-    """n tokens for every row of the batch, into out (B, n); the state arrays are carried in place. Each row
+          note_state, cs, hist, ctls, uses, starts, halt):
+    """n tokens for every row of the batch, into out (B, n), fewer where halt[0] is set meanwhile (another thread
+    sets it: a request is waiting to join); returns how many. The state arrays are carried in place. Each row
     brings its own request: t0s (B,) the index of its first token here, variations (B,) and seeds (B,) (its
     random numbers), masks[mrow[b]] its mask, settings[b] (strategy, temperature, k, p, n, max_hold, shortest
     time step), and, where uses[b], the musician's controls (`controls` below: ctls[b], its cs and hist rows,
@@ -640,6 +641,8 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
     saved = np.empty(V, np.float32)
     tok = np.empty(B, np.int32)
     for t in range(n):
+        if t > 0 and halt[0] != 0:  # (at least one token: the batch always moves)
+            return t
         for b in range(B):
             s = settings[b]
             strategy, temp, k, p, nn = int(s[0]), s[1], int(s[2]), s[3], int(s[4])
@@ -665,6 +668,7 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
                         held[b, q] = held[b, q] + tok_beats[x] if snd[b, q] else np.float32(0)
         advance(tok, snd, h, c, z, S, W, lstm, note_state)
         project(h[L - 1], W, logits, S)
+    return n
 
 
 # ----- the musician's controls -----------------------------------------------------------------------

@@ -256,6 +256,18 @@ class Flight:
     def over(self) -> bool:
         return self.stopper.finished or self.made >= self.cap or self.cancelled
 
+    def tokens_left(self) -> float:
+        """About how many tokens each row still makes: to its cap, or, at the beats its rows made a token so
+        far, to its stop."""
+        left = float(self.cap - self.made)
+        st = self.stopper
+        if st.stop is None or st.done.all():
+            return left
+        went = float(st.beats.max())
+        if went <= 0:
+            return left
+        return min(left, (st.stop - float(st.beats[~st.done].min())) * self.made / went)
+
 
 def _merge(flights: list[Flight], a: int, b: int, n_ctl: int):
     """Rows a..b of the flights laid end to end: the kernel's arrays, and where each flight's rows are."""
@@ -335,32 +347,40 @@ class Merged:
         self.spans, self.key = {}, None
 
 
+NEVER = np.zeros(1, np.int32)  # a chunk's halt that is never set
+
+
 def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,
-         length: int = 0) -> list[np.ndarray]:
+         length: int = 0, halt: np.ndarray | None = None) -> list[np.ndarray]:
     """One chunk for every row of every flight, as one batch (two halves on two cores from SPLIT_FROM rows up):
     each flight's (rows, chunk) tokens. Its state advances in place (with `merged`, in the batch's arrays it
-    keeps until the batch changes). `length`: tokens a row this time (0: the generator's chunk)."""
+    keeps until the batch changes). `length`: tokens a row this time (0: the generator's chunk); `halt`: an
+    array whose first value, set by another thread, ends the chunk at the next token (a batch in one half only:
+    two would stop at different tokens)."""
     from . import kernels
 
     length = length or gen.chunk
     total = sum(f.size for f in flights)
     out = np.empty((total, length), np.int32)
+    spans = halves(total, split)
+    stop = halt if halt is not None and len(spans) == 1 else NEVER
+    made_n = [length]
 
     def half(ab):
         a, b = ab
         kept = merged.spans.get(ab) if merged is not None else None
         parts, A = kept if kept is not None else _merge(flights, a, b, kernels.N_CTL)
-        kernels.chunk(length, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
-                      A["held"], A["masks"], A["mrow"], out[a:b], gen.W, gen.T, A["settings"], gen.loop.grammar,
-                      gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"], A["ctls"], A["uses"],
-                      gen.starts)
+        n = kernels.chunk(length, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
+                          A["held"], A["masks"], A["mrow"], out[a:b], gen.W, gen.T, A["settings"], gen.loop.grammar,
+                          gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"], A["ctls"],
+                          A["uses"], gen.starts, stop)
+        made_n[0] = min(made_n[0], n)
         if merged is None or not parts:  # (no parts: one whole flight, run in its own arrays)
             _unmerge(parts, A)
         else:
-            A["t0s"] += length  # every flight in it one chunk further (advance_flights counts it so too)
+            A["t0s"] += n  # every flight in it that much further (advance_flights counts it so too)
             merged.spans[ab] = (parts, A)
 
-    spans = halves(total, split)
     if merged is not None:
         merged.use(flights, spans)
     if len(spans) == 1:
@@ -370,16 +390,17 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
             f.result()
     made, at = [], 0
     for f in flights:
-        made.append(out[at:at + f.size])
+        made.append(out[at:at + f.size, :made_n[0]])
         at += f.size
     return made
 
 
 def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,
-                    length: int = 0, deliver: Callable[[Flight, list], None] | None = None) -> None:
-    """Each flight one chunk (`length` tokens; 0: the generator's chunk) further: its tokens to its stopper and
-    callback (or to `deliver(flight, tokens)`, which hands them to its callback later); a cancel seen between
-    chunks."""
+                    length: int = 0, deliver: Callable[[Flight, list], None] | None = None,
+                    halt: np.ndarray | None = None) -> None:
+    """Each flight one chunk (`length` tokens; 0: the generator's chunk; fewer if `halt` is set meanwhile, see
+    `step`) further: its tokens to its stopper and callback (or to `deliver(flight, tokens)`, which hands them to
+    its callback later); a cancel seen between chunks."""
     live = []
     for f in flights:
         if f.cancel is not None and f.cancel.is_set():
@@ -388,7 +409,7 @@ def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True,
             live.append(f)
     if not live:
         return
-    for f, made in zip(live, step(gen, live, split, merged, length)):
+    for f, made in zip(live, step(gen, live, split, merged, length, halt)):
         f.made += made.shape[1]
         taken = f.stopper.take(list(made))
         if deliver is not None:
@@ -463,6 +484,7 @@ class Batcher:
     each chunk to its request's callback; a model has LANES of these (Generator.lanes)."""
 
     MAX_ROWS = 64  # rows in one batch; more wait for the next chunk
+    LONG = 16  # chunks a long request alone makes at once (see _fly)
 
     def __init__(self, gen: "Generator"):
         self.gen = gen
@@ -473,6 +495,8 @@ class Batcher:
         self.batches = 0  # chunks run, and of those, how many with more than one request
         self.shared = 0
         self._solo = threading.Semaphore(1)  # first chunks made outside the running batch, at once
+        self.halt = np.zeros(1, np.int32)  # set when a request waits: a long chunk ends at the next token
+        self.halted = 0  # long chunks ended so
         self.solos = 0  # how many
 
     def rows(self) -> int:
@@ -502,6 +526,7 @@ class Batcher:
                 return
         with self.lock:
             self.waiting.append(flight)
+            self.halt[0] = 1
             if self.thread is None:
                 self.thread = threading.Thread(target=self._loop, name="cadenza-batch", daemon=True)
                 self.thread.start()
@@ -539,9 +564,25 @@ class Batcher:
                 # it: 2.8 ms a chunk); a request that comes meanwhile makes its first chunk beside it (`fly`)
                 settled = all(f.made >= self.gen.chunk for f in flying)
                 alone = all(b is self or b.thread is None for b in self.gen.lanes)  # the other lanes empty
+                split = self.gen.split and alone
+                length, halt = self.gen.chunk * (1 + settled), None
+                # a long request alone in one half (a page's 1,000 beats), after its first chunk and one more, makes
+                # up to 16 chunks at once, as many as it has left: the interpreter's work between chunks (0.2 ms,
+                # and its notes' decoding) came every 2.3 ms and held up every other door (an OSC ping's p99 3-4x a
+                # quiet daemon's; now ~1x); a request that comes meanwhile sets `halt` and the chunk ends at the
+                # next token, so it joins at once (a cancel or a time limit is seen after it, as after any chunk)
+                f = flying[0]
+                if len(flying) == 1 and f.made >= 3 * self.gen.chunk and len(halves(f.size, split)) == 1:
+                    long = int(min(self.LONG * self.gen.chunk, f.tokens_left()))
+                    if long > length:
+                        with self.lock:
+                            if not self.waiting:
+                                self.halt[0] = 0
+                                length, halt = long, self.halt
                 post.wait()  # the chunks before the last handed over: one chunk ahead of the callbacks at most
-                advance_flights(self.gen, flying, self.gen.split and alone, merged, self.gen.chunk * (1 + settled),
-                                deliver=post.chunk)
+                made = f.made
+                advance_flights(self.gen, flying, split, merged, length, deliver=post.chunk, halt=halt)
+                self.halted += halt is not None and f.made - made < length
                 post.mark()
                 with self.lock:
                     for f in flying:

@@ -194,6 +194,45 @@ def test_a_request_that_finds_a_batch_running_gets_its_first_chunk_at_once_and_t
     assert all((a == b).all() for a, b in zip(alone, got)) and len(got) == 2
 
 
+def test_a_long_request_alone_makes_long_chunks_that_a_request_that_comes_ends_at_once(gen):
+    """A request with far to go, alone in its batch, makes up to Batcher.LONG chunks at once (fewer times the
+    interpreter's work between chunks, which holds up every other door); a request that comes meanwhile ends
+    that chunk at the next token and joins; every request's music is what it is alone."""
+    from bridge.generation.runner import NEVER, step
+
+    loaded, g = gen
+    longs = [request_of(apply(Settings(beats=768.0), "seed", 40 + k)) for k in range(len(g.lanes))]
+    short = request_of(apply(Settings(beats=16.0), "seed", 50))
+    alone = [g.run(loaded.codec.empty(), r, alone=True).new[0] for r in longs + [short]]
+    sizes = [[] for _ in longs]
+    started = [threading.Event() for _ in longs]
+    got = [None] * len(longs)
+
+    def play(k):
+        def chunk(c):
+            sizes[k].append(len(c[0]))
+            if len(sizes[k]) >= 2:  # the next, being made now, is a long one
+                started[k].set()
+        got[k] = g.run(loaded.codec.empty(), longs[k], on_chunk=chunk).new[0]
+
+    threads = [threading.Thread(target=play, args=(k,)) for k in range(len(longs))]
+    for t in threads:
+        t.start()
+    for e in started:
+        assert e.wait(60)
+    halted = sum(b.halted for b in g.lanes)
+    mine = g.run(loaded.codec.empty(), short).new[0]
+    for t in threads:
+        t.join(120)
+    assert sum(b.halted for b in g.lanes) > halted  # it did not wait for the long chunk to end
+    assert max(max(s) for s in sizes) > 2 * g.chunk
+    assert all((a == b).all() for a, b in zip(alone, got + [mine]))
+    assert NEVER[0] == 0
+    flight, _ = g.flight(loaded.codec.empty(), longs[0])  # a halt already set: one token, then the chunk ends
+    assert step(g, [flight], False, None, 100, np.ones(1, np.int32))[0].shape == (1, 1)
+    assert step(g, [flight], False, None, 100)[0].shape == (1, 100)
+
+
 def test_two_requests_fly_in_two_lanes_at_once(gen):
     """On two cores or more a model runs two batches: a request that finds one busy starts in the other at
     once (no solo chunk, no boundary to wait for), with the same music."""
