@@ -129,6 +129,33 @@ def test_the_int16_products_are_exact_sums_in_every_batch_shape():
         assert np.array_equal(plain, sums[i]), (R, C)
 
 
+def test_a_cpu_without_avx2_sums_the_same_integers(tmp_path):
+    """Where numba compiles for a CPU without AVX2 (here: its generic x86-64 target), the products are the plain
+    loop's, and they are the vector instructions' integers: the same music on any machine."""
+    import os
+    import subprocess
+    import sys
+
+    from bridge.generation import int16
+
+    code = ("import numpy as np; from bridge.generation import int16 as Q; rng = np.random.default_rng(3); "
+            "w = rng.integers(-3000, 3000, (37, 64)).astype(np.int16); x = rng.integers(-4096, 4097, (7, 64))"
+            ".astype(np.int16); acc = np.zeros((7, 37), np.int32); Q.qdot_add(x, w, acc); "
+            "print(Q.AVX2, acc.tobytes().hex())")
+    env = {**os.environ, "NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                         cwd=str(Path(__file__).resolve().parents[2]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    flag, sums = out.stdout.split()
+    rng = np.random.default_rng(3)
+    w = rng.integers(-3000, 3000, (37, 64)).astype(np.int16)
+    x = rng.integers(-4096, 4097, (7, 64)).astype(np.int16)
+    acc = np.zeros((7, 37), np.int32)
+    int16.qdot_add(x, w, acc)
+    assert flag == "False" and sums == acc.tobytes().hex()
+    assert np.array_equal(acc, x.astype(np.int64) @ w.astype(np.int64).T)
+
+
 def test_priming_reaches_the_state_stepping_reaches_to_the_last_bit():
     """prime() reads a layer at a time (the input products of every token at once), advance() a token at a
     time: the same integers summed, so the same state and logits, bit for bit; for a model that reads the
