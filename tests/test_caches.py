@@ -39,3 +39,17 @@ def test_a_fresh_process_caches_there_unless_told_where(tmp_path):
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "mine")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(tmp_path / "mine")
+
+
+def test_whichever_kernel_file_a_process_imports_first_numba_caches_in_the_kernels_folder(tmp_path):
+    """numba reads its cache folder once, when it is first imported: every file with kernels names the folder
+    before it imports numba, so the first of them a process imports decides nothing (a model's weights are laid
+    out with int16.py before kernels.py is imported)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "CADENZA_CACHE", "XDG_CACHE_HOME")}
+    env["HOME"] = str(tmp_path)
+    want = str(tmp_path / ".cache" / "cadenza" / "numba" / caches.source_digest(caches.KERNEL_FILES))
+    for name in caches.KERNEL_FILES:
+        module = "bridge." + name[:-3].replace("/", ".")
+        code = f"import {module}, numba; print(numba.config.CACHE_DIR)"
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == want, module

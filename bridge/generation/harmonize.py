@@ -157,11 +157,12 @@ class _Half:
     """Rows a to b of a harmonize batch, run on a core of their own: the net's h and c for their R readings each,
     contiguous (the kernel's layout), and their scratch. `whole`: the only half, the state itself (no copies)."""
 
-    def __init__(self, a: int, b: int, R: int, state: dict, z: np.ndarray, x1: np.ndarray, whole: bool):
+    def __init__(self, a: int, b: int, R: int, state: dict, z: np.ndarray, scratch: tuple, whole: bool):
         self.a, self.b, self.whole = a, b, whole
         self.net = slice(a * R, b * R)
         self.h, self.c = (state["h"], state["c"]) if whole else (None, None)
-        self.z, self.x1 = (z, x1) if whole else (z[self.net].copy(), tuple(a[self.net].copy() for a in x1))
+        self.z, self.scratch = (z, scratch) if whole else (z[self.net].copy(),
+                                                            tuple(a[self.net].copy() for a in scratch))
         self.take(state)
 
     def take(self, state: dict) -> None:
@@ -254,7 +255,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     count = np.zeros(B, np.int64)
     given = np.zeros(req.variations, np.int64)  # each variation's parts handed to on_chunk so far
     z = np.empty((B * R, gen.W[0].shape[1]), np.float32)
-    x1 = kernels.scratch(gen.W, B * R)  # advance's scratch (the rows' integers and sounding input)
+    scratch = kernels.scratch(gen.W, B * R)  # advance's (the rows' state as integers, their sounding input)
     base = np.ascontiguousarray(base, np.float32)
 
     vel = int(np.median(real[:, 1])) if len(real) else p["velocity"]
@@ -321,14 +322,14 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     # own contiguous state (its rows' slices of the arrays above, the net's h and c copied out and back around
     # each bar line's judging); a row draws what it draws in one call (its draws are seeded by its row)
     spans = halves(B, split)
-    halves_ = [_Half(a, b, R, state, z, x1, len(spans) == 1) for a, b in spans]
+    halves_ = [_Half(a, b, R, state, z, scratch, len(spans) == 1) for a, b in spans]
     rows = (rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced, notes, count)
 
     def go(half, at) -> int:
         a, b = half.a, half.b
         lg, sn = logits[a * R:b * R], state["sounding"][a * R:b * R]
         return harmonize_kernels.run(
-            chunk, lg, base, half.h, half.c, sn, half.z, half.x1, gen.W, gen.is_lstm, gen.note_state,
+            chunk, lg, base, half.h, half.c, sn, half.z, half.scratch, gen.W, gen.is_lstm, gen.note_state,
             *(x[a:b] for x in rows),
             ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold, code,
             np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed,

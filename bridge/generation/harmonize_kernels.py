@@ -163,7 +163,7 @@ def _finish(r, step, sounding, started, notes, count, done, lo, n):
 
 
 @njit(**_opts)
-def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model and its state
+def run(iters, logits, base, h, c, snd, z, scratch, W, lstm, note_state,  # the model and its state
         step, nxt, sounding, started, done, lastk, lastq, owe, produced,  # each row's place
         notes, count,  # each row's parts: (pitch, start step, end step), how many
         ev_step, ev_id, topx, singx,  # the melody: its tokens' steps and ids; its pitch and whether it sings
@@ -345,8 +345,8 @@ def run(iters, logits, base, h, c, snd, z, x1, W, lstm, note_state,  # the model
         for r in range(B):  # each reading reads the token as its shift has it
             for k in range(K):
                 tokk[r * K + k] = fwd[k, tok[r]]
-        advance(tokk, snd, h, c, z, x1, W, lstm, note_state)
-        project(h[-1], W, logits, x1)
+        advance(tokk, snd, h, c, z, scratch, W, lstm, note_state)
+        project(h[-1], W, logits, scratch)
         it += 1
     for r in range(B):  # the paused rows as they arrived: what they were fed since is forgotten
         if paused[r]:

@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import caches
+
+caches.use_kernel_cache()  # before numba is imported (bridge/caches.py), here or by _has_avx2
+
 QX = 4096.0  # the scale of the hidden state's integers: |x| < 1 -> |xq| <= 4096
 LANES = 16  # 16-bit numbers a vector load; the products' length is padded to a multiple of it
 LIMIT = 2.0 ** 31 - 2.0 ** 24  # the largest sum a row may reach (some room below 2^31 for rounding)
@@ -30,17 +34,22 @@ def padded(k: int) -> int:
     return -(-k // LANES) * LANES
 
 
+def _scales(w: np.ndarray, axis: int, x: float) -> np.ndarray:
+    """Each row's (axis 1) or column's (axis 0) scale: as large as sixteen bits allow, and small enough that
+    its values' magnitudes times x (the largest input) add up to LIMIT at most (1 for an all-zero one)."""
+    big, total = np.abs(w).max(axis), np.abs(w).sum(axis) * x
+    with np.errstate(divide="ignore"):
+        s = np.minimum(np.where(big > 0, 32767.0 / big, np.inf), np.where(total > 0, LIMIT / total, np.inf))
+    return np.where(np.isfinite(s), s, 1.0)
+
+
 def quantize_rows(w: np.ndarray, parts: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(N, K) float weights (one output a row) -> (N, Kp) int16, each of `parts` equal slices of K padded with
     zeros to a multiple of LANES (so a slice can be read alone), and (N,) float32: 1 / (QX * s[n])."""
     w = np.asarray(w, np.float64)
     N, K = w.shape
     size = K // parts
-    big = np.abs(w).max(1)
-    total = np.abs(w).sum(1)
-    with np.errstate(divide="ignore"):
-        s = np.minimum(np.where(big > 0, 32767.0 / big, np.inf), np.where(total > 0, LIMIT / (QX * total), np.inf))
-    s = np.where(np.isfinite(s), s, 1.0)
+    s = _scales(w, 1, QX)
     q = np.round(w * s[:, None])
     p = padded(size)
     out = np.zeros((N, p * parts), np.int16)
@@ -54,11 +63,7 @@ def quantize_sums(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     -> (Q, N) int16 and (N,) float32 inverse scales: each column as large as sixteen bits allow with the sum of
     all Q rows' magnitudes under LIMIT, so any sum of them is exact in int32."""
     w = np.asarray(w, np.float64)
-    big = np.abs(w).max(0)
-    total = np.abs(w).sum(0)
-    with np.errstate(divide="ignore"):
-        s = np.minimum(np.where(big > 0, 32767.0 / big, np.inf), np.where(total > 0, LIMIT / total, np.inf))
-    s = np.where(np.isfinite(s), s, 1.0)
+    s = _scales(w, 0, 1.0)
     return np.round(w * s[None, :]).astype(np.int16), (1.0 / s).astype(np.float32)
 
 
@@ -78,10 +83,6 @@ def _has_avx2() -> bool:
 
 
 AVX2 = _has_avx2()
-
-from .. import caches  # noqa: E402
-
-caches.use_kernel_cache()  # before numba is imported (bridge/caches.py)
 
 from numba import njit, types  # noqa: E402
 

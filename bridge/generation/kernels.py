@@ -386,8 +386,7 @@ def scratch_rows(rows, width, gates):
 
 
 def scratch(W, rows: int) -> tuple:
-    return (np.zeros((rows, 2 * W[7].shape[1]), np.int16), np.zeros((rows, W[0].shape[1]), np.int32),
-            np.zeros((rows, PITCHES), np.bool_))
+    return scratch_rows(rows, 2 * W[7].shape[1], W[0].shape[1])
 
 
 # ----- random numbers --------------------------------------------------------------------------------

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from numba import njit
+from .. import caches
+
+caches.use_kernel_cache()  # before numba is imported: this file may be the first with kernels a process imports
+
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
 
 from .kernels import EPS, NEG, NO_NOTES, _cell, _opts, _tanh, exp_shifted, matmul_add, sample_row
 
