@@ -103,15 +103,16 @@ def matmul_add(x, wt, out):
     """out[b, n] += sum_k x[b, k] * wt[n, k] (wt: the weight matrix transposed, one output per row), in floats:
     the attention-LSTM's products (the lstm and rnn models' are int16's, `advance`).
 
-    Each row's sums are the same numbers whatever batch it is in, so that a request's music does not depend on
-    who else was in its batch: every block keeps twelve sums at once (four rows against three weight rows, three
+    Each row's sums are the same numbers whatever batch it is in, so that a row's music does not depend on
+    the rows beside it: every block keeps twelve sums at once (four rows against three weight rows, three
     against four, two against six, one against twelve), which the compiler vectorises alike over k, and the
     weight rows past the last twelve are summed one at a time for every row. Blocks of eight sums and of twelve
     were vectorised otherwise and differed in the last bits (a row at three or six rows against the same row
-    alone). Six rows (harmonize's halves) go as three and three. A 2x256 LSTM step's three products, a row, best
-    of five: 44.6 us alone, 25.7 at two rows, 21.0 at three, 19.7 at four, 24.2 at five, 20.7 at six, 20.5 at
-    seven, 19.5 at eight (with the blocks of eight and of twelve mixed: 48.9, 25.7, 21.4, 19.6, 22.3, 20.9, 20.0,
-    22.4; before session 32, blocks of eight and a last row alone: 33 at three, 27 at five, 26 at seven)."""
+    alone). Six rows go as three and three. When this was the LSTM's product (session 32), its step's three
+    products, a row, best of five: 44.6 us alone, 25.7 at two rows, 21.0 at three, 19.7 at four, 24.2 at five,
+    20.7 at six, 20.5 at seven, 19.5 at eight (with the blocks of eight and of twelve mixed: 48.9, 25.7, 21.4,
+    19.6, 22.3, 20.9, 20.0, 22.4; before session 32, blocks of eight and a last row alone: 33 at three, 27 at
+    five, 26 at seven)."""
     B, K = x.shape
     N = wt.shape[0]
     NB = N - N % 12
