@@ -337,12 +337,11 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
     bias included. The products are int16's: the state read as integers, each layer's input and recurrent
     halves summed in one exact int32 sum."""
     table0, br, rec0q, wrq, rec0s, wrs, wsq, wss = W[0], W[4], W[7], W[8], W[10], W[11], W[13], W[14]
-    xq, wsum, wsnd = S
+    xq, wsum, wsnd, acc = S[0], S[1], S[2], S[3]
     B = tok.shape[0]
     L = h.shape[0]
     G = z.shape[1]
     P = rec0q.shape[1]  # the state's width padded (int16.padded)
-    acc = np.empty((B, G), np.int32)
     for b in range(B):
         if note_state:  # the product with a 0/1 vector: the rows of the pitches sounding, summed
             sounding_input(snd[b], wsq, wsum[b], wsnd[b])
@@ -369,25 +368,24 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
 @njit(**_opts)
 def project(h, W, logits, S):
     """The output layer: (B, units) -> (B, vocab) logits (S: advance's scratch)."""
-    xq = S[0]
+    xq, acc = S[0], S[4]
     for b in range(logits.shape[0]):
         logits[b, :] = W[6]
     P = W[9].shape[1]
     int16.quantize(h, xq, 0)
-    acc = np.zeros(logits.shape, np.int32)
+    acc[:] = 0
     int16.qdot_add(xq[:, :P], W[9], acc)
     int16.scaled_add(acc, W[12], logits)
 
 
 @njit(**_opts)
-def scratch_rows(rows, width, gates):
-    """advance's and project's scratch for `rows` rows: the state as integers (width: twice its padded width;
-    zero, its padding never written) and the sounding rows' sum with the pitches it is the sum of (none yet)."""
-    return np.zeros((rows, width), np.int16), np.zeros((rows, gates), np.int32), np.zeros((rows, PITCHES), np.bool_)
-
-
-def scratch(W, rows: int) -> tuple:
-    return scratch_rows(rows, 2 * W[7].shape[1], W[0].shape[1])
+def scratch(W, rows):
+    """advance's and project's scratch for `rows` rows, kept with them or made anew: the state as integers (twice
+    its padded width; zero, its padding never written), the sounding rows' sum with the pitches it is the sum of
+    (none yet), and the int32 sums of the gates and of the logits (made once, not at every token)."""
+    return (np.zeros((rows, 2 * W[7].shape[1]), np.int16), np.zeros((rows, W[0].shape[1]), np.int32),
+            np.zeros((rows, PITCHES), np.bool_), np.empty((rows, W[0].shape[1]), np.int32),
+            np.empty((rows, W[6].shape[0]), np.int32))
 
 
 # ----- random numbers --------------------------------------------------------------------------------
@@ -636,7 +634,7 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
     B, V = logits.shape
     L, _, U = h.shape
     z = np.empty((B, W[0].shape[1]), np.float32)
-    S = scratch_rows(B, 2 * W[7].shape[1], W[0].shape[1])
+    S = scratch(W, B)
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     tok = np.empty(B, np.int32)
@@ -899,7 +897,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
     V = logits.shape[1]
     L, _, U = h.shape
     z = np.empty((1, W[0].shape[1]), np.float32)
-    S = scratch_rows(1, 2 * W[7].shape[1], W[0].shape[1])
+    S = scratch(W, 1)
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     e = np.empty(V, np.float32)
@@ -958,10 +956,9 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
     P = rec0q.shape[1]
     n = ids.shape[0]
     z = np.empty((1, G), np.float32)
-    S = scratch_rows(1, 2 * P, G)
-    xq, wsum, wsnd = S
+    S = scratch(W, 1)
+    xq, wsum, wsnd, acc = S[0], S[1], S[2], S[3]
     now = np.zeros(PITCHES, np.bool_)
-    acc = np.empty((1, G), np.int32)
     below = np.empty((n, U), np.float32)
     for i in range(n):
         t = ids[i]
