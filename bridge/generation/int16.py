@@ -204,14 +204,3 @@ def scaled_add(acc, inv, out):
     for b in range(acc.shape[0]):
         for n in range(acc.shape[1]):
             out[b, n] += np.float32(acc[b, n]) * inv[n]
-
-
-@njit(**_opts)
-def matmul_add(x, wq, inv, out):
-    """out[b, n] += x[b, :] . w[n, :] for float x (|x| <= 1) and a weight matrix from quantize_rows (one part)."""
-    B, K = x.shape
-    xq = np.zeros((B, wq.shape[1]), np.int16)
-    quantize(x, xq, 0)
-    acc = np.zeros((B, wq.shape[0]), np.int32)
-    qdot_add(xq, wq, acc)
-    scaled_add(acc, inv, out)

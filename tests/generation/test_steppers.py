@@ -102,7 +102,11 @@ def test_the_int16_products_are_exact_sums_in_every_batch_shape():
         assert np.array_equal(np.diag(acc), (worst.astype(np.int64) * wq).sum(1))
         out = np.zeros((3, N), np.float32)
         x = rng.uniform(-1, 1, (3, K)).astype(np.float32)
-        int16.matmul_add(x, wq, inv, out)
+        xq = np.zeros((3, wq.shape[1]), np.int16)  # the state as integers, summed, scaled back: advance's way
+        int16.quantize(x, xq, 0)
+        acc = np.zeros((3, N), np.int32)
+        int16.qdot_add(xq, wq, acc)
+        int16.scaled_add(acc, inv, out)
         np.testing.assert_allclose(out, x @ w.T, rtol=0, atol=3e-4 * np.abs(w).sum(1).max())
     halves, _ = int16.quantize_rows(rng.standard_normal((40, 2 * 24)), parts=2)  # 24 -> 32 a half
     xq = rng.integers(-4096, 4097, (5, 32)).astype(np.int16)
