@@ -14,8 +14,12 @@ sums (pmaddwd; vpdpwssd where the CPU has AVX-512 VNNI), twice the products of o
 the weights are half the bytes. A 2x256 LSTM step's three products at four rows: 79 -> 50 us; alone 44 ->
 21 us (one core of the 2-core EPYC this was measured on).
 
-On an x86 CPU with AVX2 the products are explicit vector instructions (`_block`, LLVM IR through numba);
-elsewhere a plain loop gives the same integers.
+On an x86 CPU with AVX2 the products are explicit vector instructions (`_vector_block`, LLVM IR through numba);
+elsewhere a plain loop gives the same integers. The weights are laid out in groups of eight rows (`pack`): a pair
+of the state's integers copied to all eight lanes meets a pair of columns of eight weight rows in one instruction,
+so each vector of sums is eight outputs' sums already, added into the outputs as they are, where the rows-by-rows
+layout before it (session 33) ended each block by summing every vector's eight lanes: the step's three products
+at four rows 53.8 -> 33.7 us, one row 23.1 -> 20.0 us, the same integers.
 """
 from __future__ import annotations
 
@@ -89,51 +93,72 @@ from numba import njit, types  # noqa: E402
 _opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False, error_model="numpy")
 
 
+GROUP = 8  # weight rows a vector of sums holds (eight int32)
+
+
+def pack(q: np.ndarray) -> np.ndarray:
+    """(N, K) int16 weight rows (K even) -> (ceil(N / 8), 8 K) int16, what qdot_add reads: for each group of eight
+    rows, each pair of columns k, k + 1 of the eight rows side by side (row r's pair at 16 (k / 2) + 2 r), so one
+    vector load holds a pair of columns of eight rows; rows past N are zeros. Columns [8 a, 8 b) of the packed
+    array are the columns [a, b) of the rows (a and b even): a slice of the products' inputs alone."""
+    q = np.asarray(q, np.int16)
+    N, K = q.shape
+    G = -(-N // GROUP)
+    w = np.zeros((G * GROUP, K), np.int16)
+    w[:N] = q
+    return np.ascontiguousarray(w.reshape(G, GROUP, K // 2, 2).transpose(0, 2, 1, 3).reshape(G, K * GROUP))
+
+
 def _vector_block(R: int, C: int):
-    """sums[r * C + c] = sum_k x[xr + r, k] * w[wr + c, k] for R rows of x against C of w (int16, K a multiple of
-    LANES): pmaddwd on sixteen lanes at a time into R * C vectors of eight int32 sums, each added up at the end."""
+    """acc[ar + r, ac + 8 c + i] += sum_k x[xr + r, k] * w[8 (g0 + c) + i, k] for R rows of x and C groups of eight
+    weight rows (packed as `pack` lays them out): for each pair of columns, the pair of x's row copied to all eight
+    lanes (a broadcast) and pmaddwd against the group's vector, into R * C vectors of eight int32 sums, each already
+    eight weight rows' sums, added into acc at the end (no sum across a vector's lanes)."""
     from llvmlite import ir
     from numba.core import cgutils
     from numba.core.extending import intrinsic
 
     @intrinsic
-    def block(typingctx, x, xr, w, wr, sums):
+    def block(typingctx, x, xr, w, g0, acc, ar, ac):
         def codegen(context, builder, sig, args):
             xa = context.make_array(sig.args[0])(context, builder, args[0])
             wa = context.make_array(sig.args[2])(context, builder, args[2])
-            sa = context.make_array(sig.args[4])(context, builder, args[4])
-            i8p = ir.IntType(8).as_pointer()
-            v16, v8 = ir.VectorType(ir.IntType(16), LANES), ir.VectorType(ir.IntType(32), 8)
+            aa = context.make_array(sig.args[4])(context, builder, args[4])
+            i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+            v16, v8 = ir.VectorType(ir.IntType(16), 2 * GROUP), ir.VectorType(i32, GROUP)
             pmadd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8, [v16, v16]),
                                                    "llvm.x86.avx2.pmadd.wd")
-            total = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), [v8]),
-                                                   "llvm.vector.reduce.add.v8i32")
             K = builder.extract_value(xa.shape, 1)
 
-            def rows(arr, first, n):
+            def row(arr, first, i, ty):
                 base = builder.bitcast(arr.data, i8p)
                 stride = builder.extract_value(arr.strides, 0)
-                return [builder.bitcast(builder.gep(base, [builder.mul(builder.add(first, ir.Constant(first.type, i)),
-                                                                       stride)]), v16.as_pointer())
-                        for i in range(n)]
+                at = builder.mul(builder.add(first, ir.Constant(first.type, i)), stride)
+                return builder.bitcast(builder.gep(base, [at]), ty.as_pointer())
 
-            xs, ws = rows(xa, args[1], R), rows(wa, args[3], C)
+            xs = [row(xa, args[1], r, i32) for r in range(R)]  # a pair of int16 read as one int32
+            ws = [row(wa, args[3], c, v16) for c in range(C)]
             acc = [cgutils.alloca_once_value(builder, ir.Constant(v8, None)) for _ in range(R * C)]
-            step = ir.Constant(K.type, LANES)
-            with cgutils.for_range_slice(builder, ir.Constant(K.type, 0), builder.sdiv(K, step),
-                                         ir.Constant(K.type, 1)) as (i, _):
-                xv = [builder.load(builder.gep(p, [i]), align=2) for p in xs]
-                wv = [builder.load(builder.gep(p, [i]), align=2) for p in ws]
+            undef, lane0 = ir.Constant(v8, ir.Undefined), ir.Constant(v8, [0] * GROUP)
+            with cgutils.for_range_slice(builder, ir.Constant(K.type, 0), builder.sdiv(K, ir.Constant(K.type, 2)),
+                                         ir.Constant(K.type, 1)) as (j, _):
+                wv = [builder.load(builder.gep(p, [j]), align=2) for p in ws]
                 for r in range(R):
+                    pair = builder.insert_element(undef, builder.load(builder.gep(xs[r], [j]), align=2),
+                                                  ir.Constant(i32, 0))
+                    xv = builder.bitcast(builder.shuffle_vector(pair, undef, lane0), v16)
                     for c in range(C):
                         a = acc[r * C + c]
-                        builder.store(builder.add(builder.load(a), builder.call(pmadd, [xv[r], wv[c]])), a)
-            out = builder.bitcast(sa.data, ir.IntType(32).as_pointer())
-            for j in range(R * C):
-                builder.store(builder.call(total, [builder.load(acc[j])]), builder.gep(out, [ir.Constant(K.type, j)]))
+                        builder.store(builder.add(builder.load(a), builder.call(pmadd, [xv, wv[c]])), a)
+            for r in range(R):
+                out = row(aa, args[5], r, i32)
+                for c in range(C):
+                    col = builder.add(args[6], ir.Constant(args[6].type, GROUP * c))
+                    p = builder.bitcast(builder.gep(out, [col]), v8.as_pointer())
+                    builder.store(builder.add(builder.load(p, align=4), builder.load(acc[r * C + c])), p, align=4)
             return context.get_dummy_value()
 
-        return types.void(x, xr, w, wr, sums), codegen
+        return types.void(x, xr, w, g0, acc, ar, ac), codegen
 
     return block
 
@@ -142,51 +167,85 @@ def _plain_block(R: int, C: int):
     """The same sums by a plain loop (any CPU): the same integers."""
 
     @njit(**_opts)
-    def block(x, xr, w, wr, sums):
+    def block(x, xr, w, g0, acc, ar, ac):
         K = x.shape[1]
         for r in range(R):
             for c in range(C):
-                a = np.int64(0)
-                for k in range(K):
-                    a += np.int32(x[xr + r, k]) * np.int32(w[wr + c, k])
-                sums[r * C + c] = np.int32(a)
+                for i in range(GROUP):
+                    a = np.int64(0)
+                    for k in range(K):
+                        a += np.int32(x[xr + r, k]) * np.int32(w[g0 + c, GROUP * (k - k % 2) + 2 * i + k % 2])
+                    acc[ar + r, ac + GROUP * c + i] += np.int32(a)
 
     return block
 
 
 _block = _vector_block if AVX2 else _plain_block
-_b43, _b26, _b1c, _b11 = _block(4, 3), _block(2, 6), _block(1, 12), _block(1, 1)
+# rows of x a block takes, and groups of eight weight rows: four rows at a time are bound by the arithmetic, fewer
+# by reading the weights (one row: twelve groups cost what eight do); each block's sums stay in registers
+BLOCKS = ((4, 4), (3, 6), (2, 8), (1, 8))
+_b44, _b36, _b28, _b18 = (_block(R, C) for R, C in BLOCKS)
+_b41, _b31, _b21, _b11 = (_block(R, 1) for R, _ in BLOCKS)
+
+
+@njit(**_opts)
+def _rows(x, b, w, g, acc, R, C, one):
+    """Rows b..b+R of x against groups g..g+C (one: a single group) into acc, every block by its (R, C)."""
+    if R == 4:
+        if one:
+            _b41(x, b, w, g, acc, b, GROUP * g)
+        else:
+            _b44(x, b, w, g, acc, b, GROUP * g)
+    elif R == 3:
+        if one:
+            _b31(x, b, w, g, acc, b, GROUP * g)
+        else:
+            _b36(x, b, w, g, acc, b, GROUP * g)
+    elif R == 2:
+        if one:
+            _b21(x, b, w, g, acc, b, GROUP * g)
+        else:
+            _b28(x, b, w, g, acc, b, GROUP * g)
+    elif one:
+        _b11(x, b, w, g, acc, b, GROUP * g)
+    else:
+        _b18(x, b, w, g, acc, b, GROUP * g)
 
 
 @njit(**_opts)
 def qdot_add(x, w, acc):
-    """acc[b, n] += sum_k x[b, k] * w[n, k]: (B, K) and (N, K) int16 (K a multiple of LANES; rows may be strided
-    views), (B, N) int32. Four rows against three weight rows share each load, then two against six, one
-    against twelve; the weight rows past those one at a time (the integers are the same any way)."""
-    B = x.shape[0]
-    N = w.shape[0]
-    s = np.empty(12, np.int32)
+    """acc[b, n] += sum_k x[b, k] * q[n, k]: x (B, K) int16 (K even; rows may be strided views), w = pack(q),
+    acc (B, N) int32. Four rows at a time against four groups of eight weight rows, the rest three rows against
+    six, two against eight, one against eight; a group past the last whole one of acc's columns through a small
+    array of eight (the integers are the same any way)."""
+    B, N = acc.shape
+    whole = N // GROUP
+    tail = np.zeros((4, GROUP), np.int32)
     b = 0
-    for R, C, block in ((4, 3, 0), (2, 6, 1), (1, 12, 2)):
-        while B - b >= R:
-            n = 0
-            while n + C <= N:
-                if block == 0:
-                    _b43(x, b, w, n, s)
-                elif block == 1:
-                    _b26(x, b, w, n, s)
-                else:
-                    _b1c(x, b, w, n, s)
-                for i in range(R):
-                    for j in range(C):
-                        acc[b + i, n + j] += s[i * C + j]
-                n += C
-            while n < N:
-                for i in range(R):
-                    _b11(x, b + i, w, n, s)
-                    acc[b + i, n] += s[0]
-                n += 1
-            b += R
+    while b < B:
+        R = min(4, B - b)
+        C = 4 if R == 4 else 6 if R == 3 else 8
+        g = 0
+        while g + C <= whole:
+            _rows(x, b, w, g, acc, R, C, False)
+            g += C
+        while g < whole:
+            _rows(x, b, w, g, acc, R, 1, True)
+            g += 1
+        if whole * GROUP < N:
+            tail[:] = 0
+            if R == 4:
+                _b41(x, b, w, whole, tail, 0, 0)
+            elif R == 3:
+                _b31(x, b, w, whole, tail, 0, 0)
+            elif R == 2:
+                _b21(x, b, w, whole, tail, 0, 0)
+            else:
+                _b11(x, b, w, whole, tail, 0, 0)
+            for r in range(R):
+                for i in range(N - whole * GROUP):
+                    acc[b + r, whole * GROUP + i] += tail[r, i]
+        b += R
 
 
 @njit(**_opts)

@@ -10,8 +10,9 @@ Why not TensorFlow: in an XLA loop one step of a 2 x 256 LSTM costs ~140 us at b
 variations cost 3.8x one, because XLA hands batches above one to Eigen, which repacks the whole weight
 matrix on every call. Here the products read the weights in place, in 16-bit integers summed exactly in
 32 bits (bridge/generation/int16.py: twice the products an instruction of float's, half the bytes), four
-rows at a time against three weight rows, two against six, one against twelve. `matmul_add` below is the
-same in floats, for the attention-LSTM (`messages_kernels`), whose values are not bounded as a state is.
+rows at a time against four groups of eight weight rows, three against six, two and one against eight.
+`matmul_add` below is the same in floats, for the attention-LSTM (`messages_kernels`), whose values are not
+bounded as a state is.
 
 Random numbers come from a counter-based hash of (seed, variation, token index, draw), so a variation
 is the same music however the batch is split across threads.
@@ -341,7 +342,7 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
     B = tok.shape[0]
     L = h.shape[0]
     G = z.shape[1]
-    P = rec0q.shape[1]  # the state's width padded (int16.padded)
+    P = rec0q.shape[1] // int16.GROUP  # the state's width padded (int16.padded)
     for b in range(B):
         if note_state:  # the product with a 0/1 vector: the rows of the pitches sounding, summed
             sounding_input(snd[b], wsq, wsum[b], wsnd[b])
@@ -371,7 +372,7 @@ def project(h, W, logits, S):
     xq, acc = S[0], S[4]
     for b in range(logits.shape[0]):
         logits[b, :] = W[6]
-    P = W[9].shape[1]
+    P = W[9].shape[1] // int16.GROUP
     int16.quantize(h, xq, 0)
     acc[:] = 0
     int16.qdot_add(xq[:, :P], W[9], acc)
@@ -383,7 +384,7 @@ def scratch(W, rows):
     """advance's and project's scratch for `rows` rows, kept with them or made anew: the state as integers (twice
     its padded width; zero, its padding never written), the sounding rows' sum with the pitches it is the sum of
     (none yet), and the int32 sums of the gates and of the logits (made once, not at every token)."""
-    return (np.zeros((rows, 2 * W[7].shape[1]), np.int16), np.zeros((rows, W[0].shape[1]), np.int32),
+    return (np.zeros((rows, 2 * W[7].shape[1] // int16.GROUP), np.int16), np.zeros((rows, W[0].shape[1]), np.int32),
             np.zeros((rows, PITCHES), np.bool_), np.empty((rows, W[0].shape[1]), np.int32),
             np.empty((rows, W[6].shape[0]), np.int32))
 
@@ -953,7 +954,7 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
     table0, br, rec0q, wrq, rec0s, wrs, wsq, wss = W[0], W[4], W[7], W[8], W[10], W[11], W[13], W[14]
     L, _, U = h.shape
     G = table0.shape[1]
-    P = rec0q.shape[1]
+    P = rec0q.shape[1] // int16.GROUP
     n = ids.shape[0]
     z = np.empty((1, G), np.float32)
     S = scratch(W, 1)
@@ -983,11 +984,11 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
         bq = np.zeros((n, P), np.int16)
         int16.quantize(below, bq, 0)
         inputs = np.zeros((n, G), np.int32)
-        int16.qdot_add(bq, wrq[layer - 1][:, :P], inputs)
+        int16.qdot_add(bq, wrq[layer - 1][:, :P * int16.GROUP], inputs)
         for i in range(n):
             int16.quantize(h[layer], xq, 0)
             acc[0, :] = inputs[i]
-            int16.qdot_add(xq[:, :P], wrq[layer - 1][:, P:], acc)
+            int16.qdot_add(xq[:, :P], wrq[layer - 1][:, P * int16.GROUP:], acc)
             z[0, :] = br[layer - 1]
             int16.scaled_add(acc, wrs[layer - 1], z)
             _cell(z, c[layer], h[layer], lstm)

@@ -705,9 +705,10 @@ class Generator:
         rec0q, rec0s = int16.quantize_rows(rec0)
         rest = [int16.quantize_rows(k, parts=2) for k in wr] or [(np.zeros((0, 2 * int16.padded(U)), np.int16),
                                                                    np.zeros(0, np.float32))]
-        wrq = np.ascontiguousarray(np.stack([q for q, _ in rest]))
+        wrq = np.ascontiguousarray(np.stack([int16.pack(q) for q, _ in rest]))
         wrs = np.ascontiguousarray(np.stack([s for _, s in rest]))
         woq, wos = int16.quantize_rows(wo)
+        rec0q, woq = int16.pack(rec0q), int16.pack(woq)  # laid out for the products (int16.pack)
         wsq, wss = int16.quantize_sums(ws)  # the sounding pitches' rows: any sum of them exact in int32
         self.W = (table0, ws, rec0, wr, br, wo, f32(dense_b), rec0q, wrq, woq, rec0s, wrs, wos, wsq, wss)
         self.vocab = emb.shape[0]
