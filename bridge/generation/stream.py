@@ -120,8 +120,8 @@ class NoteStream:
         from . import decode_continuation
 
         if self.last is not None and not self.outlived:  # what still sounds is all in the last decode
-            score, zero = self.last
-            return self._notes(score, zero, final=True)
+            score, zero = self.last  # (every note that ended before its end was given then: only those sounding)
+            return self._notes(score, zero, final=True, since=score.end_tick / score.tpq)
         new = np.concatenate(self.new) if self.new else self.codec.empty()
         score = decode_continuation(self.codec, self.prime_tail, new, include_prime=False, qpm=self.qpm)
         return self._notes(score, 0.0, final=True)
