@@ -624,9 +624,12 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
 # ----- the loops -------------------------------------------------------------------------------------
 @njit(**_opts)
 def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, W, T, settings, gram, hold, lstm,
-          note_state, cs, hist, ctls, uses, starts, halt):
+          note_state, cs, hist, ctls, uses, starts, halt, ends):
     """n tokens for every row of the batch, into out (B, n), fewer where halt[0] is set meanwhile (another thread
-    sets it: a request is waiting to join); returns how many. The state arrays are carried in place. Each row
+    sets it: a request is waiting to join) or a row reaches its stop: ends (B,) the beats each row may still move
+    time on (the kernel's beats; inf: no stop here), counted down in place; the chunk ends after the token that
+    brings one within EPS of 0 (its request leaves the batch then, not a chunk later). Returns how many. The
+    state arrays are carried in place. Each row
     brings its own request: t0s (B,) the index of its first token here, variations (B,) and seeds (B,) (its
     random numbers), masks[mrow[b]] its mask, settings[b] (strategy, temperature, k, p, n, max_hold, shortest
     time step), and, where uses[b], the musician's controls (`controls` below: ctls[b], its cs and hist rows,
@@ -639,8 +642,9 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     tok = np.empty(B, np.int32)
+    ended = False
     for t in range(n):
-        if t > 0 and halt[0] != 0:  # (at least one token: the batch always moves)
+        if t > 0 and (halt[0] != 0 or ended):  # (at least one token: the batch always moves)
             return t
         for b in range(B):
             s = settings[b]
@@ -655,6 +659,9 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
             x = sample_row(full, strategy, temp, k, p, nn, seeds[b], variations[b], t0s[b] + t, is_on)
             tok[b] = x
             out[b, t] = x
+            if tok_beats[x] > 0 and ends[b] < np.inf:
+                ends[b] -= tok_beats[x]
+                ended = ended or ends[b] <= EPS
             if uses[b]:
                 control_update(x, b, snd[b], cs, hist, ctls[b], T, starts)
             if gram:

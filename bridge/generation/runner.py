@@ -243,6 +243,7 @@ class Flight:
     cap: int
     on_chunk: Callable | None = None
     cancel: threading.Event | None = None
+    scale: float = 1.0  # the kernel's beats a beat of the request (Generator.scale_of)
     made: int = 0  # tokens made per row so far
     cancelled: bool = False
     error: BaseException | None = None  # what stopped the batch it flew in
@@ -256,12 +257,23 @@ class Flight:
     def over(self) -> bool:
         return self.stopper.finished or self.made >= self.cap or self.cancelled
 
+    def beats_left(self) -> np.ndarray:
+        """(rows,): the beats each row may still move time on in the kernel's beats before its stop is
+        reached (inf: none here: no stop in beats, counted by a codec's counter, or reached)."""
+        st = self.stopper
+        out = np.full(self.size, np.inf)
+        if st.stop is not None and st.counters is None:
+            left = ~st.done
+            out[left] = (st.stop - st.beats[left]) * self.scale
+        return out
+
     def tokens_left(self) -> float:
-        """About how many tokens each row still makes: to its cap, or, at the beats its rows made a token so
-        far, to its stop."""
+        """The most tokens a chunk of this flight's may need: to its cap (the kernel ends a chunk at a stop in
+        beats itself: `beats_left`), or, where a codec's counter keeps the beats, about as many as reach the stop
+        at the beats its rows made a token so far."""
         left = float(self.cap - self.made)
         st = self.stopper
-        if st.stop is None or st.done.all():
+        if st.stop is None or st.counters is None or st.done.all():
             return left
         went = float(st.beats.max())
         if went <= 0:
@@ -365,6 +377,9 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
     spans = halves(total, split)
     stop = halt if halt is not None and len(spans) == 1 else NEVER
     made_n = [length]
+    # each row's beats to its stop, so the chunk ends where a request's music does (two halves: the rows past it
+    # in the other half are the same tokens either way, and the stopper cuts them)
+    ends = np.concatenate([f.beats_left() for f in flights]) if len(spans) == 1 else np.full(total, np.inf)
 
     def half(ab):
         a, b = ab
@@ -373,7 +388,7 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
         n = kernels.chunk(length, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
                           A["held"], A["masks"], A["mrow"], out[a:b], gen.W, gen.T, A["settings"], gen.loop.grammar,
                           gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"], A["ctls"],
-                          A["uses"], gen.starts, stop)
+                          A["uses"], gen.starts, stop, ends[a:b])
         made_n[0] = min(made_n[0], n)
         if merged is None or not parts:  # (no parts: one whole flight, run in its own arrays)
             _unmerge(parts, A)
@@ -566,14 +581,17 @@ class Batcher:
                 alone = all(b is self or b.thread is None for b in self.gen.lanes)  # the other lanes empty
                 split = self.gen.split and alone
                 length, halt = self.gen.chunk * (1 + settled), None
-                # a long request alone in one half (a page's 1,000 beats), after its first chunk and one more, makes
-                # up to 16 chunks at once, as many as it has left: the interpreter's work between chunks (0.2 ms,
-                # and its notes' decoding) came every 2.3 ms and held up every other door (an OSC ping's p99 3-4x a
-                # quiet daemon's; now ~1x); a request that comes meanwhile sets `halt` and the chunk ends at the
-                # next token, so it joins at once (a cancel or a time limit is seen after it, as after any chunk)
+                # a batch in one half (a page's 1,000 beats alone, or eight players' requests), once each of its
+                # requests has made its first chunk and one more, makes up to 16 chunks at once: the interpreter's
+                # work between chunks (0.2 ms, and its notes' decoding) came every 2.3 ms and held up every other
+                # door (an OSC ping's p99 3-4x a quiet daemon's; now ~1x). The chunk ends at the token where a row
+                # reaches its stop (the kernel counts each row's beats: its request leaves then, nothing is made
+                # past it), or, when a request comes meanwhile (it sets `halt`), at the next token, so it joins at
+                # once (a cancel or a time limit is seen after it, as after any chunk)
                 f = flying[0]
-                if len(flying) == 1 and f.made >= 3 * self.gen.chunk and len(halves(f.size, split)) == 1:
-                    long = int(min(self.LONG * self.gen.chunk, f.tokens_left()))
+                if all(g.made >= 3 * self.gen.chunk for g in flying) and \
+                        len(halves(sum(g.size for g in flying), split)) == 1:
+                    long = int(min(self.LONG * self.gen.chunk, min(g.tokens_left() for g in flying)))
                     if long > length:
                         with self.lock:
                             if not self.waiting:
@@ -582,7 +600,7 @@ class Batcher:
                 post.wait()  # the chunks before the last handed over: one chunk ahead of the callbacks at most
                 made = f.made
                 advance_flights(self.gen, flying, split, merged, length, deliver=post.chunk, halt=halt)
-                self.halted += halt is not None and f.made - made < length
+                self.halted += halt is not None and halt[0] != 0 and f.made - made < length
                 post.mark()
                 with self.lock:
                     for f in flying:
@@ -1004,7 +1022,7 @@ class Generator:
             counters = [self.codec.beat_counter() for _ in range(B)]
         stopper = Stopper(B, stop_beats, lambda row: token_beats[row], counters)
         flight = Flight(rows=rows, seed=req.seed & 0x7FFFFFFF, settings=settings, mask=mask, ctl=ctl,
-                        stopper=stopper, cap=cap, on_chunk=on_chunk, cancel=cancel)
+                        stopper=stopper, cap=cap, on_chunk=on_chunk, cancel=cancel, scale=self.scale_of(req))
 
         def result() -> Result:
             if flight.error is not None:

@@ -233,6 +233,32 @@ def test_a_long_request_alone_makes_long_chunks_that_a_request_that_comes_ends_a
     assert step(g, [flight], False, None, 100)[0].shape == (1, 100)
 
 
+def test_a_chunk_ends_at_the_token_where_a_request_reaches_its_stop(gen):
+    """The kernel counts each row's beats to its request's stop: a chunk ends at the token that reaches it, so no
+    token is made past it (a request leaves its batch then, not a chunk later), alone and beside a request with
+    farther to go (which goes on in the next chunk); either way the music is what it is in short chunks."""
+    from bridge.generation.runner import advance_flights
+
+    loaded, g = gen
+    short = request_of(apply(apply(Settings(beats=6.0), "seed", 60), "variations", 2))
+    far = request_of(apply(Settings(beats=64.0), "seed", 61))
+    want = [g.run(loaded.codec.empty(), r, alone=True).new for r in (short, far)]
+    for batch in ([short], [short, far]):
+        flights = [g.flight(loaded.codec.empty(), r) for r in batch]
+        rounds = 0
+        while not flights[0][0].over:
+            advance_flights(g, [f for f, _ in flights if not f.over], split=False, length=4096)
+            rounds += 1
+        first = flights[0][0]
+        assert rounds <= 2 and first.made == max(len(n) for n in flights[0][1]().new)  # nothing made past its stop
+        assert all((a == b).all() for a, b in zip(flights[0][1]().new, want[0]))
+        if len(batch) > 1:
+            assert not flights[1][0].over and flights[1][0].made == first.made  # it ended there too, and goes on
+            while not flights[1][0].over:
+                advance_flights(g, [flights[1][0]], split=False, length=4096)
+            assert (flights[1][1]().new[0] == want[1][0]).all()
+
+
 def test_two_requests_fly_in_two_lanes_at_once(gen):
     """On two cores or more a model runs two batches: a request that finds one busy starts in the other at
     once (no solo chunk, no boundary to wait for), with the same music."""
