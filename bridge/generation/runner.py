@@ -582,15 +582,16 @@ class Batcher:
                 split = self.gen.split and alone
                 length, halt = self.gen.chunk * (1 + settled), None
                 # a batch in one half (a page's 1,000 beats alone, or eight players' requests), once each of its
-                # requests has made its first chunk and one more, makes up to 16 chunks at once: the interpreter's
-                # work between chunks (0.2 ms, and its notes' decoding) came every 2.3 ms and held up every other
-                # door (an OSC ping's p99 3-4x a quiet daemon's; now ~1x). The chunk ends at the token where a row
-                # reaches its stop (the kernel counts each row's beats: its request leaves then, nothing is made
-                # past it), or, when a request comes meanwhile (it sets `halt`), at the next token, so it joins at
-                # once (a cancel or a time limit is seen after it, as after any chunk)
+                # requests has made its first chunk (its first notes told), makes up to 16 chunks at once: the
+                # interpreter's work between chunks (0.2 ms, and its notes' decoding) came every 2.3 ms and held up
+                # every other door (an OSC ping's p99 3-4x a quiet daemon's; now ~1x), and with eight players most
+                # chunks were short ones after a request's join (eight clients, eight pairs of runs in turn: 89.2
+                # against 79.1 requests/s, median). The chunk ends at the token where a row reaches its stop (the
+                # kernel counts each row's beats: its request leaves then, nothing is made past it), or, when a
+                # request comes meanwhile (it sets `halt`), at the next token, so it joins at once (a cancel or a
+                # time limit is seen after it, as after any chunk)
                 f = flying[0]
-                if all(g.made >= 3 * self.gen.chunk for g in flying) and \
-                        len(halves(sum(g.size for g in flying), split)) == 1:
+                if settled and len(halves(sum(g.size for g in flying), split)) == 1:
                     long = int(min(self.LONG * self.gen.chunk, min(g.tokens_left() for g in flying)))
                     if long > length:
                         with self.lock:
