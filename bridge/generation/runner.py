@@ -245,6 +245,8 @@ class Flight:
     cancel: threading.Event | None = None
     scale: float = 1.0  # the kernel's beats a beat of the request (Generator.scale_of)
     made: int = 0  # tokens made per row so far
+    told: int = 0  # tokens handed to the callback so far (a row's)
+    held: list = field(default_factory=list)  # chunks made since, not yet handed over (`gather`)
     cancelled: bool = False
     error: BaseException | None = None  # what stopped the batch it flew in
     landed: threading.Event = field(default_factory=threading.Event)
@@ -256,6 +258,22 @@ class Flight:
     @property
     def over(self) -> bool:
         return self.stopper.finished or self.made >= self.cap or self.cancelled
+
+    def gather(self, taken: list, now: bool = False) -> list | None:
+        """A chunk's tokens (one array a variation) kept with those before it until they are worth handing to the
+        callback: the first chunk at once (its first notes), then GATHER tokens a row or more, and whatever is
+        left when the flight is over (or `now`). With eight players a batch's chunks end wherever one joins or
+        leaves, and each chunk handed over is decoded again with its context and sent: fewer, longer ones (eight
+        clients, ten pairs of runs in turn: 103.3 against 97.8 requests/s, median)."""
+        self.held.append(taken)
+        size = sum(max(len(rows) for rows in c) for c in self.held if len(c))  # (a row that stopped has none)
+        if not (now or self.over or self.told == 0 or size >= GATHER):
+            return None
+        held, self.held = self.held, []
+        self.told += size
+        if len(held) == 1:
+            return held[0]
+        return [np.concatenate([c[v] for c in held]) for v in range(len(taken))]
 
     def beats_left(self) -> np.ndarray:
         """(rows,): the beats each row may still move time on in the kernel's beats before its stop is
@@ -360,6 +378,7 @@ class Merged:
 
 
 NEVER = np.zeros(1, np.int32)  # a chunk's halt that is never set
+GATHER = 64  # tokens a row handed to a request's callback at once, at least, after its first chunk (Flight.gather)
 
 
 def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,
@@ -420,17 +439,24 @@ def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True,
     for f in flights:
         if f.cancel is not None and f.cancel.is_set():
             f.cancelled = True
+            if f.held:  # what it made before the cancel still goes to its callback
+                _hand(f, f.gather([np.zeros(0, np.int32)] * f.size, now=True), deliver)
         else:
             live.append(f)
     if not live:
         return
     for f, made in zip(live, step(gen, live, split, merged, length, halt)):
         f.made += made.shape[1]
-        taken = f.stopper.take(list(made))
-        if deliver is not None:
-            deliver(f, taken)
-        elif f.on_chunk is not None:
-            f.on_chunk(taken)
+        taken = f.gather(f.stopper.take(list(made)))
+        if taken is not None:
+            _hand(f, taken, deliver)
+
+
+def _hand(f: Flight, taken: list, deliver) -> None:
+    if deliver is not None:
+        deliver(f, taken)
+    elif f.on_chunk is not None:
+        f.on_chunk(taken)
 
 
 def drive(pool, parts, make, chunk: int, cap: int, stopper: Stopper, on_chunk=None,

@@ -259,6 +259,31 @@ def test_a_chunk_ends_at_the_token_where_a_request_reaches_its_stop(gen):
             assert (flights[1][1]().new[0] == want[1][0]).all()
 
 
+def test_short_chunks_reach_the_callback_gathered_and_a_cancel_loses_nothing(gen):
+    """After its first chunk (its first notes, at once), a request's tokens reach its callback GATHER a row at least
+    (a batch's chunks end wherever a request joins or leaves: each handed over is decoded and sent), the last
+    whatever is left; every token once, in order. A request cancelled meanwhile still gets what it made."""
+    from bridge.generation.runner import GATHER, advance_flights
+
+    loaded, g = gen
+    for cancel in (False, True):
+        seen = []
+        stop = threading.Event()
+        flight, result = g.flight(loaded.codec.empty(), request_of(apply(Settings(beats=64.0), "seed", 70)),
+                                  on_chunk=lambda c: seen.append(c[0]), cancel=stop)
+        rounds = 0
+        while not flight.over:
+            advance_flights(g, [flight], split=False, length=16)
+            rounds += 1
+            if cancel and rounds == 7:
+                stop.set()
+        sizes = [len(c) for c in seen]
+        assert sizes[0] == 16 and all(n >= GATHER for n in sizes[1:-1]) and len(sizes) < rounds / 2
+        assert (np.concatenate(seen) == result().new[0]).all() and result().cancelled == cancel
+        if cancel:
+            assert sum(sizes) == 7 * 16 and sizes[-1] < GATHER
+
+
 def test_two_requests_fly_in_two_lanes_at_once(gen):
     """On two cores or more a model runs two batches: a request that finds one busy starts in the other at
     once (no solo chunk, no boundary to wait for), with the same music."""

@@ -95,12 +95,15 @@ def test_chunks_stream_and_cancel_stops_between_chunks(tiny):
         if len(seen) == 2:
             cancel.set()
 
-    result = gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk * 20, sampling=Sampling("temperature")),
+    from bridge.generation.runner import Batcher
+
+    long = Batcher.LONG * gen.chunk
+    result = gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk + 3 * long, sampling=Sampling("temperature")),
                      on_chunk=on_chunk, cancel=cancel)
-    # the first chunk alone (the first notes soon), then two between the batch's boundaries (fewer of them);
-    # the callbacks run beside the loop, so the chunk made while the second was handed over comes too, and
-    # the result is what was handed over
-    assert result.cancelled and seen[:2] == [gen.chunk, 2 * gen.chunk] and len(seen) <= 3
+    # the first chunk alone (the first notes soon), then long ones (a request alone: Batcher.LONG chunks between
+    # the batch's boundaries); the callbacks run beside the loop, so the chunk made while the second was handed
+    # over comes too, and the result is what was handed over
+    assert result.cancelled and seen == [gen.chunk, long, long]
     assert len(result.new[0]) == sum(seen)
 
 
