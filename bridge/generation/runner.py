@@ -577,7 +577,7 @@ class Batcher:
         # Each chunk's notes go to their requests' callbacks (decoded, sent to the client) on a thread of the
         # loop's own, in order, while the next chunk is made: eight requests' callbacks took a fifth of the
         # time between chunks, with both cores' halves waiting. A request lands after its last callback.
-        post = _Post()  # (at the interpreter's priority: started before this thread yields the cores)
+        post = _Post(self.halt)  # (at the interpreter's priority: started before this thread yields the cores)
         yield_cores()
         try:
             self._fly(post)
@@ -649,9 +649,10 @@ class _Post:
     later at most, and nothing made waits for a slow client. A callback that fails stops its own request (its
     error is what it raises), not the batch."""
 
-    def __init__(self):
+    def __init__(self, halt: np.ndarray | None = None):
         import queue
 
+        self.halt = halt  # the batch's: a callback that cancels its request (a time limit) ends the chunk being made
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.marks = [threading.Event(), threading.Event()]  # the last two chunks' hand-overs done
         for m in self.marks:
@@ -694,6 +695,8 @@ class _Post:
             except BaseException as e:  # noqa: BLE001 - the request is told; the batch flies on
                 flight.error = e
                 flight.cancelled = True
+            if self.halt is not None and (flight.cancelled or (flight.cancel is not None and flight.cancel.is_set())):
+                self.halt[0] = 1  # seen at the next token, not after a long chunk (up to Batcher.LONG of them)
 
 
 class Generator:

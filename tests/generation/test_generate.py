@@ -101,9 +101,9 @@ def test_chunks_stream_and_cancel_stops_between_chunks(tiny):
     result = gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk + 3 * long, sampling=Sampling("temperature")),
                      on_chunk=on_chunk, cancel=cancel)
     # the first chunk alone (the first notes soon), then long ones (a request alone: Batcher.LONG chunks between
-    # the batch's boundaries); the callbacks run beside the loop, so the chunk made while the second was handed
-    # over comes too, and the result is what was handed over
-    assert result.cancelled and seen == [gen.chunk, long, long]
+    # the batch's boundaries); the callbacks run beside the loop, and a cancel one of them sets ends the chunk
+    # being made at its next token (what it made comes too); the result is what was handed over
+    assert result.cancelled and seen[:2] == [gen.chunk, long] and len(seen) <= 3 and all(n < long for n in seen[2:])
     assert len(result.new[0]) == sum(seen)
 
 
