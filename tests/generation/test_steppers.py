@@ -11,8 +11,9 @@ from bridge.codecs import get_codec
 from bridge.store import LoadedModel
 
 # the lstm and rnn steppers' products are 16-bit integers' (bridge/generation/int16.py): their logits are Keras'
-# within 2e-3 (a wrong gate, layer or weight is off by tenths)
-INT16 = dict(rtol=0, atol=2e-3)
+# within 4e-3 (a wrong gate, layer or weight is off by tenths; an untrained 2-layer RNN's 40 steps, its weights drawn
+# anew each run, reached 2.004e-3 once in ~20 runs)
+INT16 = dict(rtol=0, atol=4e-3)
 
 
 def loaded(arch, codec, **args):
