@@ -96,22 +96,26 @@ _opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False, error_mod
 GROUP = 8  # weight rows a vector of sums holds (eight int32)
 
 
-def pack(q: np.ndarray) -> np.ndarray:
-    """(N, K) int16 weight rows (K even) -> (ceil(N / 8), 8 K) int16, what qdot_add reads: for each group of eight
-    rows, each pair of columns k, k + 1 of the eight rows side by side (row r's pair at 16 (k / 2) + 2 r), so one
-    vector load holds a pair of columns of eight rows; rows past N are zeros. Columns [8 a, 8 b) of the packed
-    array are the columns [a, b) of the rows (a and b even): a slice of the products' inputs alone."""
+def pack(q: np.ndarray, vector: bool | None = None) -> np.ndarray:
+    """(N, K) int16 weight rows (K even) -> (ceil(N / 8), 8 K) int16, what qdot_add reads: each group of eight rows
+    (rows past N are zeros) laid out for the vector blocks (`vector`: where the CPU has AVX2) or for the plain loop.
+    For the vector blocks each pair of columns k, k + 1 of the eight rows side by side (row i's pair at 16 (k / 2)
+    + 2 i), so one vector load holds a pair of columns of eight rows; for the plain loop the eight rows one after
+    another, each read in order."""
+    vector = AVX2 if vector is None else vector
     q = np.asarray(q, np.int16)
     N, K = q.shape
     G = -(-N // GROUP)
     w = np.zeros((G * GROUP, K), np.int16)
     w[:N] = q
-    return np.ascontiguousarray(w.reshape(G, GROUP, K // 2, 2).transpose(0, 2, 1, 3).reshape(G, K * GROUP))
+    if vector:
+        return np.ascontiguousarray(w.reshape(G, GROUP, K // 2, 2).transpose(0, 2, 1, 3).reshape(G, K * GROUP))
+    return np.ascontiguousarray(w.reshape(G, GROUP * K))
 
 
 def _vector_block(R: int, C: int):
-    """acc[ar + r, ac + 8 c + i] += sum_k x[xr + r, k] * w[8 (g0 + c) + i, k] for R rows of x and C groups of eight
-    weight rows (packed as `pack` lays them out): for each pair of columns, the pair of x's row copied to all eight
+    """acc[ar + r, ac + 8 c + i] += sum_k x[xr + r, k] * q[8 (g0 + c) + i, k0 + k] for R rows of x and C groups of
+    eight weight rows (w = pack(q)): for each pair of columns, the pair of x's row copied to all eight
     lanes (a broadcast) and pmaddwd against the group's vector, into R * C vectors of eight int32 sums, each already
     eight weight rows' sums, added into acc at the end (no sum across a vector's lanes)."""
     from llvmlite import ir
@@ -119,25 +123,29 @@ def _vector_block(R: int, C: int):
     from numba.core.extending import intrinsic
 
     @intrinsic
-    def block(typingctx, x, xr, w, g0, acc, ar, ac):
+    def block(typingctx, x, xr, w, g0, k0, acc, ar, ac):
         def codegen(context, builder, sig, args):
             xa = context.make_array(sig.args[0])(context, builder, args[0])
             wa = context.make_array(sig.args[2])(context, builder, args[2])
-            aa = context.make_array(sig.args[4])(context, builder, args[4])
+            aa = context.make_array(sig.args[5])(context, builder, args[5])
             i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
             v16, v8 = ir.VectorType(ir.IntType(16), 2 * GROUP), ir.VectorType(i32, GROUP)
             pmadd = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8, [v16, v16]),
                                                    "llvm.x86.avx2.pmadd.wd")
             K = builder.extract_value(xa.shape, 1)
 
-            def row(arr, first, i, ty):
+            def row(arr, first, i, ty, skip=None):
                 base = builder.bitcast(arr.data, i8p)
                 stride = builder.extract_value(arr.strides, 0)
                 at = builder.mul(builder.add(first, ir.Constant(first.type, i)), stride)
+                if skip is not None:  # bytes into the row
+                    at = builder.add(at, builder.sext(skip, at.type) if skip.type.width < at.type.width else skip)
                 return builder.bitcast(builder.gep(base, [at]), ty.as_pointer())
 
             xs = [row(xa, args[1], r, i32) for r in range(R)]  # a pair of int16 read as one int32
-            ws = [row(wa, args[3], c, v16) for c in range(C)]
+            k0 = args[4]  # column k0 of eight rows: 8 k0 int16 into the packed row
+            skip = builder.mul(k0, ir.Constant(k0.type, 2 * GROUP))
+            ws = [row(wa, args[3], c, v16, skip) for c in range(C)]
             acc = [cgutils.alloca_once_value(builder, ir.Constant(v8, None)) for _ in range(R * C)]
             undef, lane0 = ir.Constant(v8, ir.Undefined), ir.Constant(v8, [0] * GROUP)
             with cgutils.for_range_slice(builder, ir.Constant(K.type, 0), builder.sdiv(K, ir.Constant(K.type, 2)),
@@ -151,31 +159,41 @@ def _vector_block(R: int, C: int):
                         a = acc[r * C + c]
                         builder.store(builder.add(builder.load(a), builder.call(pmadd, [xv, wv[c]])), a)
             for r in range(R):
-                out = row(aa, args[5], r, i32)
+                out = row(aa, args[6], r, i32)
                 for c in range(C):
-                    col = builder.add(args[6], ir.Constant(args[6].type, GROUP * c))
+                    col = builder.add(args[7], ir.Constant(args[7].type, GROUP * c))
                     p = builder.bitcast(builder.gep(out, [col]), v8.as_pointer())
                     builder.store(builder.add(builder.load(p, align=4), builder.load(acc[r * C + c])), p, align=4)
             return context.get_dummy_value()
 
-        return types.void(x, xr, w, g0, acc, ar, ac), codegen
+        return types.void(x, xr, w, g0, k0, acc, ar, ac), codegen
 
     return block
 
 
+@njit(**_opts)
+def _plain_sums(x, xr, w, g0, k0, acc, ar, ac, R, C):
+    """_vector_block's sums by a plain loop (any CPU), on the plain layout (`pack`: each weight row in order, read
+    with x's row as one run the compiler vectorises): the same integers."""
+    K = x.shape[1]
+    width = w.shape[1] // GROUP  # a weight row's columns
+    for c in range(C):
+        for i in range(GROUP):
+            row = w[g0 + c, i * width + k0:i * width + k0 + K]  # (a view: indexed from an offset, the loop did
+            for r in range(R):  # not vectorise: 8x slower)
+                xrow = x[xr + r]
+                a = np.int32(0)
+                for k in range(K):
+                    a += np.int32(xrow[k]) * np.int32(row[k])
+                acc[ar + r, ac + GROUP * c + i] += a
+
+
 def _plain_block(R: int, C: int):
-    """The same sums by a plain loop (any CPU): the same integers."""
+    """A block of R rows against C groups by the plain loop."""
 
     @njit(**_opts)
-    def block(x, xr, w, g0, acc, ar, ac):
-        K = x.shape[1]
-        for r in range(R):
-            for c in range(C):
-                for i in range(GROUP):
-                    a = np.int64(0)
-                    for k in range(K):
-                        a += np.int32(x[xr + r, k]) * np.int32(w[g0 + c, GROUP * (k - k % 2) + 2 * i + k % 2])
-                    acc[ar + r, ac + GROUP * c + i] += np.int32(a)
+    def block(x, xr, w, g0, k0, acc, ar, ac):
+        _plain_sums(x, xr, w, g0, k0, acc, ar, ac, R, C)
 
     return block
 
@@ -189,35 +207,36 @@ _b41, _b31, _b21, _b11 = (_block(R, 1) for R, _ in BLOCKS)
 
 
 @njit(**_opts)
-def _rows(x, b, w, g, acc, R, C, one):
+def _rows(x, b, w, g, k0, acc, R, C, one):
     """Rows b..b+R of x against groups g..g+C (one: a single group) into acc, every block by its (R, C)."""
     if R == 4:
         if one:
-            _b41(x, b, w, g, acc, b, GROUP * g)
+            _b41(x, b, w, g, k0, acc, b, GROUP * g)
         else:
-            _b44(x, b, w, g, acc, b, GROUP * g)
+            _b44(x, b, w, g, k0, acc, b, GROUP * g)
     elif R == 3:
         if one:
-            _b31(x, b, w, g, acc, b, GROUP * g)
+            _b31(x, b, w, g, k0, acc, b, GROUP * g)
         else:
-            _b36(x, b, w, g, acc, b, GROUP * g)
+            _b36(x, b, w, g, k0, acc, b, GROUP * g)
     elif R == 2:
         if one:
-            _b21(x, b, w, g, acc, b, GROUP * g)
+            _b21(x, b, w, g, k0, acc, b, GROUP * g)
         else:
-            _b28(x, b, w, g, acc, b, GROUP * g)
+            _b28(x, b, w, g, k0, acc, b, GROUP * g)
     elif one:
-        _b11(x, b, w, g, acc, b, GROUP * g)
+        _b11(x, b, w, g, k0, acc, b, GROUP * g)
     else:
-        _b18(x, b, w, g, acc, b, GROUP * g)
+        _b18(x, b, w, g, k0, acc, b, GROUP * g)
 
 
 @njit(**_opts)
-def qdot_add(x, w, acc):
-    """acc[b, n] += sum_k x[b, k] * q[n, k]: x (B, K) int16 (K even; rows may be strided views), w = pack(q),
-    acc (B, N) int32. Four rows at a time against four groups of eight weight rows, the rest three rows against
-    six, two against eight, one against eight; a group past the last whole one of acc's columns through a small
-    array of eight (the integers are the same any way)."""
+def qdot_add(x, w, k0, acc):
+    """acc[b, n] += sum_k x[b, k] * q[n, k0 + k]: x (B, K) int16 (K even; rows may be strided views), w = pack(q),
+    k0 even (from column k0 of q: a layer's input or recurrent half alone), acc (B, N) int32. Four rows at a time
+    against four groups of eight weight rows, the rest three rows against six, two against eight, one against
+    eight; a group past the last whole one of acc's columns through a small array of eight (the integers are the
+    same any way)."""
     B, N = acc.shape
     whole = N // GROUP
     tail = np.zeros((4, GROUP), np.int32)
@@ -227,21 +246,21 @@ def qdot_add(x, w, acc):
         C = 4 if R == 4 else 6 if R == 3 else 8
         g = 0
         while g + C <= whole:
-            _rows(x, b, w, g, acc, R, C, False)
+            _rows(x, b, w, g, k0, acc, R, C, False)
             g += C
         while g < whole:
-            _rows(x, b, w, g, acc, R, 1, True)
+            _rows(x, b, w, g, k0, acc, R, 1, True)
             g += 1
         if whole * GROUP < N:
             tail[:] = 0
             if R == 4:
-                _b41(x, b, w, whole, tail, 0, 0)
+                _b41(x, b, w, whole, k0, tail, 0, 0)
             elif R == 3:
-                _b31(x, b, w, whole, tail, 0, 0)
+                _b31(x, b, w, whole, k0, tail, 0, 0)
             elif R == 2:
-                _b21(x, b, w, whole, tail, 0, 0)
+                _b21(x, b, w, whole, k0, tail, 0, 0)
             else:
-                _b11(x, b, w, whole, tail, 0, 0)
+                _b11(x, b, w, whole, k0, tail, 0, 0)
             for r in range(R):
                 for i in range(N - whole * GROUP):
                     acc[b + r, whole * GROUP + i] += tail[r, i]

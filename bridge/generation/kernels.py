@@ -352,7 +352,7 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
             z[b, :] = table0[tok[b]]
     int16.quantize(h[0], xq, 0)
     acc[:] = 0
-    int16.qdot_add(xq[:, :P], rec0q, acc)
+    int16.qdot_add(xq[:, :P], rec0q, 0, acc)
     int16.scaled_add(acc, rec0s, z)
     _cell(z, c[0], h[0], lstm)
     for i in range(1, L):
@@ -361,7 +361,7 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
         for b in range(B):
             z[b, :] = br[i - 1]
         acc[:] = 0
-        int16.qdot_add(xq, wrq[i - 1], acc)
+        int16.qdot_add(xq, wrq[i - 1], 0, acc)
         int16.scaled_add(acc, wrs[i - 1], z)
         _cell(z, c[i], h[i], lstm)
 
@@ -375,7 +375,7 @@ def project(h, W, logits, S):
     P = W[9].shape[1] // int16.GROUP
     int16.quantize(h, xq, 0)
     acc[:] = 0
-    int16.qdot_add(xq[:, :P], W[9], acc)
+    int16.qdot_add(xq[:, :P], W[9], 0, acc)
     int16.scaled_add(acc, W[12], logits)
 
 
@@ -983,7 +983,7 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
                 z[0, g] = table0[t, g] + np.float32(wsum[0, g]) * wss[g]
         int16.quantize(h[0], xq, 0)
         acc[:] = 0
-        int16.qdot_add(xq[:, :P], rec0q, acc)
+        int16.qdot_add(xq[:, :P], rec0q, 0, acc)
         int16.scaled_add(acc, rec0s, z)
         _cell(z, c[0], h[0], lstm)
         below[i, :] = h[0, 0]
@@ -991,11 +991,11 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
         bq = np.zeros((n, P), np.int16)
         int16.quantize(below, bq, 0)
         inputs = np.zeros((n, G), np.int32)
-        int16.qdot_add(bq, wrq[layer - 1][:, :P * int16.GROUP], inputs)
+        int16.qdot_add(bq, wrq[layer - 1], 0, inputs)
         for i in range(n):
             int16.quantize(h[layer], xq, 0)
             acc[0, :] = inputs[i]
-            int16.qdot_add(xq[:, :P], wrq[layer - 1][:, P * int16.GROUP:], acc)
+            int16.qdot_add(xq[:, :P], wrq[layer - 1], P, acc)
             z[0, :] = br[layer - 1]
             int16.scaled_add(acc, wrs[layer - 1], z)
             _cell(z, c[layer], h[layer], lstm)

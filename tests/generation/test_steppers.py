@@ -95,50 +95,49 @@ def test_the_int16_products_are_exact_sums_in_every_batch_shape():
             xq = rng.integers(-q, q + 1, (B, wq.shape[1])).astype(np.int16)
             acc = rng.integers(-1000, 1000, (B, N)).astype(np.int32)
             want = acc + xq.astype(np.int64) @ wq.astype(np.int64).T
-            int16.qdot_add(xq, int16.pack(wq), acc)
+            int16.qdot_add(xq, int16.pack(wq), 0, acc)
             assert np.array_equal(acc, want), (N, K, B)
         worst = np.where(wq >= 0, q, -q).astype(np.int16)  # every product of a row the same sign, the largest
         acc = np.zeros((N, N), np.int32)
-        int16.qdot_add(worst, int16.pack(wq), acc)
+        int16.qdot_add(worst, int16.pack(wq), 0, acc)
         assert np.array_equal(np.diag(acc), (worst.astype(np.int64) * wq).sum(1))
         out = np.zeros((3, N), np.float32)
         x = rng.uniform(-1, 1, (3, K)).astype(np.float32)
         xq = np.zeros((3, wq.shape[1]), np.int16)  # the state as integers, summed, scaled back: advance's way
         int16.quantize(x, xq, 0)
         acc = np.zeros((3, N), np.int32)
-        int16.qdot_add(xq, int16.pack(wq), acc)
+        int16.qdot_add(xq, int16.pack(wq), 0, acc)
         int16.scaled_add(acc, inv, out)
         np.testing.assert_allclose(out, x @ w.T, rtol=0, atol=3e-4 * np.abs(w).sum(1).max())
     halves, _ = int16.quantize_rows(rng.standard_normal((40, 2 * 24)), parts=2)  # 24 -> 32 a half
     xq = rng.integers(-4096, 4097, (5, 32)).astype(np.int16)
-    packed = int16.pack(halves)  # a half of the columns: a slice of the packed array (what priming reads)
-    for part, cols in ((packed[:, :32 * 8], halves[:, :32]), (packed[:, 32 * 8:], halves[:, 32:])):
+    for k0 in (0, 32):  # a half of the columns alone (what priming reads; the plain loop's: the blocks below)
         acc = np.zeros((5, 40), np.int32)
-        int16.qdot_add(xq, part, acc)
-        assert np.array_equal(acc, xq.astype(np.int64) @ cols.astype(np.int64).T)
+        int16.qdot_add(xq, int16.pack(halves), k0, acc)
+        assert np.array_equal(acc, xq.astype(np.int64) @ halves[:, k0:k0 + 32].astype(np.int64).T), k0
     from numba import njit
 
     @njit
     def blocks(x, w, sums):  # each block of qdot_add (vector instructions on AVX2, else the plain loop)
-        int16._b44(x, 1, w, 2, sums[0], 0, 0)
-        int16._b36(x, 1, w, 2, sums[1], 0, 0)
-        int16._b28(x, 1, w, 2, sums[2], 0, 0)
-        int16._b18(x, 1, w, 2, sums[3], 0, 0)
-        int16._b41(x, 1, w, 2, sums[4], 1, 8)
-        int16._b31(x, 1, w, 2, sums[5], 1, 8)
-        int16._b21(x, 1, w, 2, sums[6], 1, 8)
-        int16._b11(x, 1, w, 2, sums[7], 1, 8)
+        int16._b44(x, 1, w, 2, 16, sums[0], 0, 0)
+        int16._b36(x, 1, w, 2, 16, sums[1], 0, 0)
+        int16._b28(x, 1, w, 2, 16, sums[2], 0, 0)
+        int16._b18(x, 1, w, 2, 16, sums[3], 0, 0)
+        int16._b41(x, 1, w, 2, 16, sums[4], 1, 8)
+        int16._b31(x, 1, w, 2, 16, sums[5], 1, 8)
+        int16._b21(x, 1, w, 2, 16, sums[6], 1, 8)
+        int16._b11(x, 1, w, 2, 16, sums[7], 1, 8)
 
-    x = rng.integers(-32767, 32768, (6, 64)).astype(np.int16)  # (the largest int16s: sums wrap alike)
-    w = int16.pack(rng.integers(-32767, 32768, (85, 64)).astype(np.int16))  # 11 groups, the last one short
+    x = rng.integers(-32767, 32768, (6, 48)).astype(np.int16)  # (the largest int16s: sums wrap alike)
+    q = rng.integers(-32767, 32768, (85, 64)).astype(np.int16)  # 11 groups, the last one short; from column 16
     sums = rng.integers(-1000, 1000, (8, 5, 64)).astype(np.int32)
     start = sums.copy()
-    blocks(x, w, sums)
+    blocks(x, int16.pack(q), sums)
     shapes = list(int16.BLOCKS) + [(R, 1) for R, _ in int16.BLOCKS]
     for i, (R, C) in enumerate(shapes):
         ar, ac = (0, 0) if i < 4 else (1, 8)
         plain = start[i].copy()
-        int16._plain_block(R, C)(x, 1, w, 2, plain, ar, ac)
+        int16._plain_block(R, C)(x, 1, int16.pack(q, vector=False), 2, 16, plain, ar, ac)
         assert np.array_equal(plain, sums[i]), (R, C)
         assert not np.array_equal(sums[i], start[i]) and np.array_equal(np.delete(sums[i], np.s_[ar:ar + R], 0),
                                                                       np.delete(start[i], np.s_[ar:ar + R], 0))
@@ -155,7 +154,7 @@ def test_a_cpu_without_avx2_sums_the_same_integers(tmp_path):
 
     code = ("import numpy as np; from bridge.generation import int16 as Q; rng = np.random.default_rng(3); "
             "w = rng.integers(-3000, 3000, (37, 64)).astype(np.int16); x = rng.integers(-4096, 4097, (7, 64))"
-            ".astype(np.int16); acc = np.zeros((7, 37), np.int32); Q.qdot_add(x, Q.pack(w), acc); "
+            ".astype(np.int16); acc = np.zeros((7, 37), np.int32); Q.qdot_add(x, Q.pack(w), 0, acc); "
             "print(Q.AVX2, acc.tobytes().hex())")
     env = {**os.environ, "NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
@@ -166,7 +165,7 @@ def test_a_cpu_without_avx2_sums_the_same_integers(tmp_path):
     w = rng.integers(-3000, 3000, (37, 64)).astype(np.int16)
     x = rng.integers(-4096, 4097, (7, 64)).astype(np.int16)
     acc = np.zeros((7, 37), np.int32)
-    int16.qdot_add(x, int16.pack(w), acc)
+    int16.qdot_add(x, int16.pack(w), 0, acc)
     assert flag == "False" and sums == acc.tobytes().hex()
     assert np.array_equal(acc, x.astype(np.int64) @ w.astype(np.int64).T)
 
