@@ -245,7 +245,7 @@ class Flight:
     cancel: threading.Event | None = None
     scale: float = 1.0  # the kernel's beats a beat of the request (Generator.scale_of)
     made: int = 0  # tokens made per row so far
-    told: int = 0  # tokens handed to the callback so far (a row's)
+    told: int = 0  # times tokens were handed to the callback
     held: list = field(default_factory=list)  # chunks made since, not yet handed over (`gather`)
     cancelled: bool = False
     error: BaseException | None = None  # what stopped the batch it flew in
@@ -259,21 +259,25 @@ class Flight:
     def over(self) -> bool:
         return self.stopper.finished or self.made >= self.cap or self.cancelled
 
-    def gather(self, taken: list, now: bool = False) -> list | None:
+    def gather(self, taken: list) -> list | None:
         """A chunk's tokens (one array a variation) kept with those before it until they are worth handing to the
         callback: the first chunk at once (its first notes), then GATHER tokens a row or more, and whatever is
-        left when the flight is over (or `now`). With eight players a batch's chunks end wherever one joins or
+        left when the flight is over. With eight players a batch's chunks end wherever one joins or
         leaves, and each chunk handed over is decoded again with its context and sent: fewer, longer ones (eight
         clients, ten pairs of runs in turn: 103.3 against 97.8 requests/s, median)."""
         self.held.append(taken)
         size = sum(max(len(rows) for rows in c) for c in self.held if len(c))  # (a row that stopped has none)
-        if not (now or self.over or self.told == 0 or size >= GATHER):
+        if self.told and not self.over and size < GATHER:
             return None
+        return self.flush()
+
+    def flush(self) -> list | None:
+        """The tokens gathered and not yet handed over (one array a variation), or None."""
         held, self.held = self.held, []
-        self.told += size
-        if len(held) == 1:
-            return held[0]
-        return [np.concatenate([c[v] for c in held]) for v in range(len(taken))]
+        if not held:
+            return None
+        self.told += 1
+        return held[0] if len(held) == 1 else [np.concatenate([c[v] for c in held]) for v in range(self.size)]
 
     def beats_left(self) -> np.ndarray:
         """(rows,): the beats each row may still move time on in the kernel's beats before its stop is
@@ -440,7 +444,7 @@ def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True,
         if f.cancel is not None and f.cancel.is_set():
             f.cancelled = True
             if f.held:  # what it made before the cancel still goes to its callback
-                _hand(f, f.gather([np.zeros(0, np.int32)] * f.size, now=True), deliver)
+                _hand(f, f.flush(), deliver)
         else:
             live.append(f)
     if not live:
@@ -614,8 +618,8 @@ class Batcher:
                 # chunks were short ones after a request's join (eight clients, eight pairs of runs in turn: 89.2
                 # against 79.1 requests/s, median). The chunk ends at the token where a row reaches its stop (the
                 # kernel counts each row's beats: its request leaves then, nothing is made past it), or, when a
-                # request comes meanwhile (it sets `halt`), at the next token, so it joins at once (a cancel or a
-                # time limit is seen after it, as after any chunk)
+                # request comes meanwhile (it sets `halt`), at the next token, so it joins at once; so too when a
+                # callback cancels its request (a time limit: `_Post`); a client's cancel is seen after the chunk
                 f = flying[0]
                 if settled and len(halves(sum(g.size for g in flying), split)) == 1:
                     long = int(min(self.LONG * self.gen.chunk, min(g.tokens_left() for g in flying)))
