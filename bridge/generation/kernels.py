@@ -626,14 +626,14 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
 def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, W, T, settings, gram, hold, lstm,
           note_state, cs, hist, ctls, uses, starts, halt, ends):
     """n tokens for every row of the batch, into out (B, n), fewer where halt[0] is set meanwhile (another thread
-    sets it: a request is waiting to join) or a row reaches its stop: ends (B,) the beats each row may still move
-    time on (the kernel's beats; inf: no stop here), counted down in place; the chunk ends after the token that
-    brings one within EPS of 0 (its request leaves the batch then, not a chunk later). Returns how many. The
-    state arrays are carried in place. Each row
-    brings its own request: t0s (B,) the index of its first token here, variations (B,) and seeds (B,) (its
-    random numbers), masks[mrow[b]] its mask, settings[b] (strategy, temperature, k, p, n, max_hold, shortest
-    time step), and, where uses[b], the musician's controls (`controls` below: ctls[b], its cs and hist rows,
-    the notes each token starts). Rows of different requests share only the network's arithmetic."""
+    sets it: a request is waiting to join, or a callback cancelled its request) or a row reaches its stop: ends
+    (B,) the beats each row may still move time on (the kernel's beats; inf: no stop here), counted down in place;
+    the chunk ends after the token that brings one within EPS of 0 (its request leaves the batch then, not a chunk
+    later). Returns how many. The state arrays are carried in place. Each row brings its own request: t0s (B,)
+    the index of its first token here, variations (B,) and seeds (B,) (its random numbers), masks[mrow[b]] its
+    mask, settings[b] (strategy, temperature, k, p, n, max_hold, shortest time step), and, where uses[b], the
+    musician's controls (`controls` below: ctls[b], its cs and hist rows, the notes each token starts). Rows of
+    different requests share only the network's arithmetic."""
     is_on, is_off, on_t, off_t, tok_beats = T[0], T[1], T[2], T[3], T[4]
     B, V = logits.shape
     L, _, U = h.shape
