@@ -208,60 +208,53 @@ _b41, _b31, _b21, _b11 = (_block(R, 1) for R, _ in BLOCKS)
 
 
 @njit(**_opts)
-def _rows(x, b, w, g, k0, acc, R, C, one):
-    """Rows b..b+R of x against groups g..g+C (one: a single group) into acc, every block by its (R, C)."""
+def _rows(x, b, w, g, k0, acc, ar, ac, R, C):
+    """Rows b..b+R of x against groups g..g+C into acc from row ar, column ac: the block of that shape (C is its
+    BLOCKS shape's, or 1)."""
     if R == 4:
-        if one:
-            _b41(x, b, w, g, k0, acc, b, GROUP * g)
+        if C == 1:
+            _b41(x, b, w, g, k0, acc, ar, ac)
         else:
-            _b44(x, b, w, g, k0, acc, b, GROUP * g)
+            _b44(x, b, w, g, k0, acc, ar, ac)
     elif R == 3:
-        if one:
-            _b31(x, b, w, g, k0, acc, b, GROUP * g)
+        if C == 1:
+            _b31(x, b, w, g, k0, acc, ar, ac)
         else:
-            _b36(x, b, w, g, k0, acc, b, GROUP * g)
+            _b36(x, b, w, g, k0, acc, ar, ac)
     elif R == 2:
-        if one:
-            _b21(x, b, w, g, k0, acc, b, GROUP * g)
+        if C == 1:
+            _b21(x, b, w, g, k0, acc, ar, ac)
         else:
-            _b28(x, b, w, g, k0, acc, b, GROUP * g)
-    elif one:
-        _b11(x, b, w, g, k0, acc, b, GROUP * g)
+            _b28(x, b, w, g, k0, acc, ar, ac)
+    elif C == 1:
+        _b11(x, b, w, g, k0, acc, ar, ac)
     else:
-        _b18(x, b, w, g, k0, acc, b, GROUP * g)
+        _b18(x, b, w, g, k0, acc, ar, ac)
 
 
 @njit(**_opts)
 def qdot_add(x, w, k0, acc):
     """acc[b, n] += sum_k x[b, k] * q[n, k0 + k]: x (B, K) int16 (K even; rows may be strided views), w = pack(q),
-    k0 even (from column k0 of q: a layer's input or recurrent half alone), acc (B, N) int32. Four rows at a time
-    against four groups of eight weight rows, the rest three rows against six, two against eight, one against
-    eight; a group past the last whole one of acc's columns through a small array of eight (the integers are the
-    same any way)."""
+    k0 even (from column k0 of q: a layer's input or recurrent half alone), acc (B, N) int32. Rows four at a time
+    against four groups of eight weight rows, the rest three against six, two against eight, one against eight
+    (BLOCKS); a group past the last whole one of acc's columns through a small array of eight (the integers are
+    the same any way)."""
     B, N = acc.shape
     whole = N // GROUP
-    tail = np.zeros((4, GROUP), np.int32)
     b = 0
     while b < B:
         R = min(4, B - b)
-        C = 4 if R == 4 else 6 if R == 3 else 8
+        C = BLOCKS[4 - R][1]
         g = 0
         while g + C <= whole:
-            _rows(x, b, w, g, k0, acc, R, C, False)
+            _rows(x, b, w, g, k0, acc, b, GROUP * g, R, C)
             g += C
         while g < whole:
-            _rows(x, b, w, g, k0, acc, R, 1, True)
+            _rows(x, b, w, g, k0, acc, b, GROUP * g, R, 1)
             g += 1
         if whole * GROUP < N:
-            tail[:] = 0
-            if R == 4:
-                _b41(x, b, w, whole, k0, tail, 0, 0)
-            elif R == 3:
-                _b31(x, b, w, whole, k0, tail, 0, 0)
-            elif R == 2:
-                _b21(x, b, w, whole, k0, tail, 0, 0)
-            else:
-                _b11(x, b, w, whole, k0, tail, 0, 0)
+            tail = np.zeros((R, GROUP), np.int32)
+            _rows(x, b, w, whole, k0, tail, 0, 0, R, 1)
             for r in range(R):
                 for i in range(N - whole * GROUP):
                     acc[b + r, whole * GROUP + i] += tail[r, i]
