@@ -296,18 +296,19 @@ def _cell(z, c, h, lstm):
     B = z.shape[0]
     U = h.shape[1]
     for b in range(B):
+        zb, cb, hb = z[b], c[b], h[b]
         if lstm:
             for j in range(U):
-                i = _sigmoid(z[b, j])
-                f = _sigmoid(z[b, U + j])
-                g = _tanh(z[b, 2 * U + j])
-                o = _sigmoid(z[b, 3 * U + j])
-                cn = f * c[b, j] + i * g
-                c[b, j] = cn
-                h[b, j] = o * _tanh(cn)
+                i = _sigmoid(zb[j])
+                f = _sigmoid(zb[U + j])
+                g = _tanh(zb[2 * U + j])
+                o = _sigmoid(zb[3 * U + j])
+                cn = f * cb[j] + i * g
+                cb[j] = cn
+                hb[j] = o * _tanh(cn)
         else:
             for j in range(U):
-                h[b, j] = _tanh(z[b, j])
+                hb[j] = _tanh(zb[j])
 
 
 @njit(**_opts)
@@ -343,13 +344,15 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
     L = h.shape[0]
     G = z.shape[1]
     P = rec0q.shape[1] // int16.GROUP  # the state's width padded (int16.padded)
-    for b in range(B):
+    for b in range(B):  # (each row a view: indexed in two dimensions, this loop cost 3.0 us a step at four rows, 1.1)
+        row, zb, sb = table0[tok[b]], z[b], wsum[b]
         if note_state:  # the product with a 0/1 vector: the rows of the pitches sounding, summed
-            sounding_input(snd[b], wsq, wsum[b], wsnd[b])
+            sounding_input(snd[b], wsq, sb, wsnd[b])
             for g in range(G):
-                z[b, g] = table0[tok[b], g] + np.float32(wsum[b, g]) * wss[g]
+                zb[g] = row[g] + np.float32(sb[g]) * wss[g]
         else:
-            z[b, :] = table0[tok[b]]
+            for g in range(G):
+                zb[g] = row[g]
     int16.quantize(h[0], xq, 0)
     acc[:] = 0
     int16.qdot_add(xq[:, :P], rec0q, 0, acc)
@@ -358,11 +361,9 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
     for i in range(1, L):
         int16.quantize(h[i - 1], xq, 0)
         int16.quantize(h[i], xq, P)
-        for b in range(B):
-            z[b, :] = br[i - 1]
         acc[:] = 0
         int16.qdot_add(xq, wrq[i - 1], 0, acc)
-        int16.scaled_add(acc, wrs[i - 1], z)
+        int16.scaled_set(acc, wrs[i - 1], br[i - 1], z)
         _cell(z, c[i], h[i], lstm)
 
 
@@ -370,13 +371,11 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
 def project(h, W, logits, S):
     """The output layer: (B, units) -> (B, vocab) logits (S: advance's scratch)."""
     xq, acc = S[0], S[4]
-    for b in range(logits.shape[0]):
-        logits[b, :] = W[6]
     P = W[9].shape[1] // int16.GROUP
     int16.quantize(h, xq, 0)
     acc[:] = 0
     int16.qdot_add(xq[:, :P], W[9], 0, acc)
-    int16.scaled_add(acc, W[12], logits)
+    int16.scaled_set(acc, W[12], W[6], logits)
 
 
 @njit(**_opts)
@@ -470,9 +469,9 @@ def _weighted(row, thr, t, u, notes):
 
 
 @njit(**_opts)
-def _sift(heap, i, n):
-    """Restore the max-heap property of heap[:n] below i."""
-    x = heap[i]
+def _sift(heap, es, i, n):
+    """Restore the max-heap property of heap[:n] below i (es: each entry's exp, moved with it)."""
+    x, ex = heap[i], es[i]
     while True:
         c = 2 * i + 1
         if c >= n:
@@ -481,9 +480,20 @@ def _sift(heap, i, n):
             c += 1
         if heap[c] <= x:
             break
-        heap[i] = heap[c]
+        heap[i], es[i] = heap[c], es[c]
         i = c
-    heap[i] = x
+    heap[i], es[i] = x, ex
+
+
+@njit(**_opts)
+def _span(flags):
+    """(first, last + 1) of the True entries of flags ((0, 0) if none): a reduction, which vectorises."""
+    V = flags.shape[0]
+    lo, hi = V, 0
+    for v in range(V):
+        lo = min(lo, v if flags[v] else V)
+        hi = max(hi, v + 1 if flags[v] else 0)
+    return min(lo, hi), hi
 
 
 @njit(**_opts)
@@ -492,15 +502,15 @@ def _nucleus(row, p, cands):
     reaches p: the nucleus's threshold (at most `cands` entries).
 
     Only entries whose probability is at least (1 - p) / V can be in it: those under it hold less than 1 - p
-    together, so the ones over it reach p first (often a tenth of the vocabulary). Those are made a heap and
-    taken best first only until the nucleus is reached: the same entries in the same order as sorting them, in a
-    third of the time of inserting each into a sorted list (session 31's way; the piano model's notes' nucleus at
-    0.98 over 600 tokens of its music: 2.5 -> 1.8 us, the notes' row built)."""
+    together, so the ones over it reach p first (often a tenth of the vocabulary). Those are made a heap (with
+    their exps beside them, so none is computed again) and taken best first only until the nucleus is reached:
+    the same entries in the same order as sorting them, in a third of the time of inserting each into a sorted
+    list (session 31's way; the piano model's notes' nucleus at 0.98 over 600 tokens of its music: 2.5 -> 1.8
+    us, the notes' row built)."""
     V = row.shape[0]
-    mx = -np.inf
+    mx = np.float32(-np.inf)
     for v in range(V):
-        if row[v] > mx:
-            mx = row[v]
+        mx = max(mx, row[v])
     e = np.empty(V, np.float32)
     exp_shifted(row, mx, np.float32(1), e)
     total = 0.0
@@ -509,14 +519,15 @@ def _nucleus(row, p, cands):
     floor = -np.inf
     if p < 1.0 and total > 0.0:
         floor = mx + math.log((1.0 - p) * total / V)
-    heap = e  # (reused: the exps are summed)
+    heap = np.empty(V, np.float32)
     n = 0
-    for v in range(V):
+    for v in range(V):  # the candidates' exps packed to the front of e (n <= v: in place)
         if row[v] >= floor:
             heap[n] = row[v]
+            e[n] = e[v]
             n += 1
     for i in range(n // 2 - 1, -1, -1):
-        _sift(heap, i, n)
+        _sift(heap, e, i, n)
     before = 0.0
     last = np.float32(-np.inf)
     taken = 0
@@ -524,11 +535,11 @@ def _nucleus(row, p, cands):
         if taken > 0 and before >= p - 1e-6:  # within 1e-6 of p counts as reaching it, whatever the rounding)
             break
         last = heap[0]
+        before += e[0] / total
         n -= 1
-        heap[0] = heap[n]
-        _sift(heap, 0, n)
+        heap[0], e[0] = heap[n], e[n]
+        _sift(heap, e, 0, n)
         taken += 1
-        before += math.exp(last - mx) / total
     return last
 
 
@@ -562,10 +573,11 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
         # the nucleus of the notes alone: of the pitches that could start, the fewest best whose share of
         # the notes' probability reaches p; every other token (time, a release, a velocity) as the model
         # gives it. Top-p's tail is often rhythm (a rarer, longer wait); cutting it makes music busier.
-        on = np.empty(V, np.float32)
+        lo, hi = _span(notes)  # (only the notes' span of the vocabulary is read: the rest holds none)
+        on = np.empty(hi - lo, np.float32)
         alive = False
-        for v in range(V):
-            on[v] = row[v] if notes[v] else NEG
+        for v in range(lo, hi):
+            on[v - lo] = row[v] if notes[v] else NEG
             alive = alive or (notes[v] and row[v] > NEG * np.float32(0.5))
         if alive:
             return _weighted(row, _nucleus(on, p, cands), t, uniform(seed, var, step, 0), notes)
@@ -585,24 +597,24 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
     T: (is_on, is_off, on pitch, off pitch, beats per token, advances) per token."""
     is_on, is_off, on_t, off_t, tok_beats, advances = T
     V = full.shape[0]
-    mx = -np.inf
-    for v in range(V):
-        if is_off[v] and full[v] > mx:
-            mx = full[v]
-    e = np.empty(V, np.float32)
-    exp_shifted(full, mx, np.float32(1), e)
+    lo, hi = _span(is_off)  # (each loop over the span of the tokens it is about: a third of the vocabulary)
+    mx = np.float32(-np.inf)
+    for v in range(lo, hi):
+        mx = max(mx, full[v] if is_off[v] else np.float32(-np.inf))
+    e = np.empty(hi - lo, np.float32)
+    exp_shifted(full[lo:hi], mx, np.float32(1), e)
     s_all = 0.0
     s_ok = 0.0
-    for v in range(V):
-        if is_off[v]:
-            s_all += e[v]
-            if snd[off_t[v]]:
-                s_ok += e[v]
+    for v in range(lo, hi):
+        s_all += e[v - lo] if is_off[v] else np.float32(0)
+        s_ok += e[v - lo] if is_off[v] and snd[off_t[v]] else np.float32(0)
     shift = np.float32(math.log(s_all / s_ok)) if s_ok > 0 else np.float32(0)
-    for v in range(V):
+    for v in range(lo, hi):
         if is_off[v]:
             full[v] = full[v] + shift if snd[off_t[v]] else NEG
-        elif is_on[v] and snd[on_t[v]]:
+    lo, hi = _span(is_on)
+    for v in range(lo, hi):
+        if is_on[v] and not is_off[v] and snd[on_t[v]]:
             full[v] = NEG
     if hold:
         left = np.float32(1e9)
@@ -996,8 +1008,7 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
             int16.quantize(h[layer], xq, 0)
             acc[0, :] = inputs[i]
             int16.qdot_add(xq[:, :P], wrq[layer - 1], P, acc)
-            z[0, :] = br[layer - 1]
-            int16.scaled_add(acc, wrs[layer - 1], z)
+            int16.scaled_set(acc, wrs[layer - 1], br[layer - 1], z)
             _cell(z, c[layer], h[layer], lstm)
             below[i, :] = h[layer, 0]
     project(h[L - 1], W, logits, S)
