@@ -661,9 +661,9 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
         for b in range(B):
             s = settings[b]
             strategy, temp, k, p, nn = int(s[0]), s[1], int(s[2]), s[3], int(s[4])
-            mask = masks[mrow[b]]
+            mask, lb = masks[mrow[b]], logits[b]  # (each row a view: the loops vectorise)
             for v in range(V):
-                full[v] = logits[b, v] + mask[v]
+                full[v] = lb[v] + mask[v]
             if gram:
                 grammar(full, snd[b], held[b], T, hold, np.float32(s[5]), np.float32(s[6]))
             if uses[b]:
@@ -682,8 +682,9 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
                 if is_off[x]:
                     snd[b, off_t[x]] = False
                 if hold:
+                    hb, sb, step = held[b], snd[b], tok_beats[x]
                     for q in range(PITCHES):
-                        held[b, q] = held[b, q] + tok_beats[x] if snd[b, q] else np.float32(0)
+                        hb[q] = hb[q] + step if sb[q] else np.float32(0)
         advance(tok, snd, h, c, z, S, W, lstm, note_state)
         project(h[L - 1], W, logits, S)
     return n
