@@ -36,6 +36,7 @@ CANDIDATES = 64  # top_k, top_p and top_n choose among at most this many of the 
 NEG = np.float32(-1e9)
 EPS = np.float32(1e-4)
 PITCHES = 128
+ENDED = 2  # what chunk() sets halt[0] to when a row reaches its stop (others set 1)
 
 _opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False, error_model="numpy")  # numpy: a division by
 # zero gives inf, as numpy does, instead of a branch that raises: the loops with a division (tanh, the gates)
@@ -653,10 +654,11 @@ def grammar(full, snd, held, T, hold, max_hold, min_shift):
 def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, W, T, settings, gram, hold, lstm,
           note_state, cs, hist, ctls, uses, starts, halt, ends):
     """n tokens for every row of the batch, into out (B, n), fewer where halt[0] is set meanwhile (another thread
-    sets it: a request is waiting to join, or a callback cancelled its request) or a row reaches its stop: ends
-    (B,) the beats each row may still move time on (the kernel's beats; inf: no stop here), counted down in place;
-    the chunk ends after the token that brings one within EPS of 0 (its request leaves the batch then, not a chunk
-    later). Returns how many. The state arrays are carried in place. Each row brings its own request: t0s (B,)
+    sets it: a request is waiting to join, or a callback cancelled its request, or the batch's other half saw a row
+    reach its stop) or a row reaches its stop: ends (B,) the beats each row may still move time on (the kernel's
+    beats; inf: no stop here), counted down in place; the chunk ends after the token that brings one within EPS of
+    0 (its request leaves the batch then, not a chunk later), and halt[0] is set to ENDED if nothing had set it.
+    Returns how many. The state arrays are carried in place. Each row brings its own request: t0s (B,)
     the index of its first token here, variations (B,) and seeds (B,) (its random numbers), masks[mrow[b]] its
     mask, settings[b] (strategy, temperature, k, p, n, max_hold, shortest time step), and, where uses[b], the
     musician's controls (`controls` below: ctls[b], its cs and hist rows, the notes each token starts). Rows of
@@ -688,7 +690,10 @@ def chunk(n, t0s, variations, seeds, logits, h, c, snd, held, masks, mrow, out, 
             out[b, t] = x
             if tok_beats[x] > 0 and ends[b] < np.inf:
                 ends[b] -= tok_beats[x]
-                ended = ended or ends[b] <= EPS
+                if ends[b] <= EPS:
+                    ended = True
+                    if halt[0] == 0:  # (told to the batch's other half, which ends at its next token too)
+                        halt[0] = ENDED
             if uses[b]:
                 control_update(x, b, snd[b], cs, hist, ctls[b], T, starts)
             if gram:

@@ -381,7 +381,6 @@ class Merged:
         self.spans, self.key = {}, None
 
 
-NEVER = np.zeros(1, np.int32)  # a chunk's halt that is never set
 GATHER = 64  # tokens a row handed to a request's callback at once, at least, after its first chunk (Flight.gather)
 
 
@@ -390,34 +389,36 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
     """One chunk for every row of every flight, as one batch (two halves on two cores from SPLIT_FROM rows up):
     each flight's (rows, chunk) tokens. Its state advances in place (with `merged`, in the batch's arrays it
     keeps until the batch changes). `length`: tokens a row this time (0: the generator's chunk); `halt`: an
-    array whose first value, set by another thread, ends the chunk at the next token (a batch in one half only:
-    two would stop at different tokens)."""
+    array whose first value, set by another thread, ends the chunk at the next token. A chunk also ends at the
+    token where a row reaches its stop (`kernels.chunk`'s `ends`), and in two halves the kernel tells the other
+    half so (it sets `halt`, or an array of this chunk's own): each half ends at its next token, and the half
+    that made fewer then makes the rest alone, so both made as many (a token or two; a row past its stop then
+    is cut by the stopper, the same tokens either way)."""
     from . import kernels
 
     length = length or gen.chunk
     total = sum(f.size for f in flights)
     out = np.empty((total, length), np.int32)
     spans = halves(total, split)
-    stop = halt if halt is not None and len(spans) == 1 else NEVER
-    made_n = [length]
-    # each row's beats to its stop, so the chunk ends where a request's music does (two halves: the rows past it
-    # in the other half are the same tokens either way, and the stopper cuts them)
-    ends = np.concatenate([f.beats_left() for f in flights]) if len(spans) == 1 else np.full(total, np.inf)
+    stop = halt if halt is not None else np.zeros(1, np.int32)
+    ends = np.concatenate([f.beats_left() for f in flights])  # each row's beats to its stop, counted down
+    states: dict = {}
+
+    def run(ab, A, first, n, stop, ends):
+        a, b = ab
+        A["t0s"] += first
+        made = kernels.chunk(n, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
+                             A["held"], A["masks"], A["mrow"], out[a:b, first:first + n], gen.W, gen.T, A["settings"],
+                             gen.loop.grammar, gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"],
+                             A["ctls"], A["uses"], gen.starts, stop, ends)
+        A["t0s"] -= first
+        return made
 
     def half(ab):
         a, b = ab
         kept = merged.spans.get(ab) if merged is not None else None
         parts, A = kept if kept is not None else _merge(flights, a, b, kernels.N_CTL)
-        n = kernels.chunk(length, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
-                          A["held"], A["masks"], A["mrow"], out[a:b], gen.W, gen.T, A["settings"], gen.loop.grammar,
-                          gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"], A["ctls"],
-                          A["uses"], gen.starts, stop, ends[a:b])
-        made_n[0] = min(made_n[0], n)
-        if merged is None or not parts:  # (no parts: one whole flight, run in its own arrays)
-            _unmerge(parts, A)
-        else:
-            A["t0s"] += n  # every flight in it that much further (advance_flights counts it so too)
-            merged.spans[ab] = (parts, A)
+        states[ab] = (parts, A, run(ab, A, 0, length, stop, ends[a:b]))
 
     if merged is not None:
         merged.use(flights, spans)
@@ -426,9 +427,18 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
     else:
         for f in [halves_pool().submit(half, ab) for ab in spans]:
             f.result()
+    n = max(made for _, _, made in states.values())
+    for ab, (parts, A, made) in states.items():
+        if made < n:  # the other half went on to the token where it saw the stop: this one catches up
+            run(ab, A, made, n - made, np.zeros(1, np.int32), np.full(ab[1] - ab[0], np.inf))
+        if merged is None or not parts:  # (no parts: one whole flight, run in its own arrays)
+            _unmerge(parts, A)
+        else:
+            A["t0s"] += n  # every flight in it that much further (advance_flights counts it so too)
+            merged.spans[ab] = (parts, A)
     made, at = [], 0
     for f in flights:
-        made.append(out[at:at + f.size, :made_n[0]])
+        made.append(out[at:at + f.size, :n])
         at += f.size
     return made
 
@@ -543,6 +553,7 @@ class Batcher:
         self.halt = np.zeros(1, np.int32)  # set when a request waits: a long chunk ends at the next token
         self.halted = 0  # long chunks ended so
         self.solos = 0  # how many
+        self.split = False  # the chunk being made runs as two halves (both cores): a lane that starts ends it
 
     def rows(self) -> int:
         """Rows flying and waiting in this batch."""
@@ -575,6 +586,9 @@ class Batcher:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._loop, name="cadenza-batch", daemon=True)
                 self.thread.start()
+                for other in self.gen.lanes:  # a batch on both cores ends its chunk and goes on in one half
+                    if other is not self and other.split:
+                        other.halt[0] = 1
         flight.landed.wait()
 
     def _loop(self) -> None:
@@ -599,7 +613,7 @@ class Batcher:
                         self.flying.append(f)
                         rows += f.size
                     if not self.flying:
-                        self.thread = None
+                        self.thread, self.split = None, False
                         return
                     flying = list(self.flying)
                 self.batches += 1
@@ -611,8 +625,10 @@ class Batcher:
                 alone = all(b is self or b.thread is None for b in self.gen.lanes)  # the other lanes empty
                 split = self.gen.split and alone
                 length, halt = self.gen.chunk * (1 + settled), None
-                # a batch in one half (a page's 1,000 beats alone, or eight players' requests), once each of its
-                # requests has made its first chunk (its first notes told), makes up to 16 chunks at once: the
+                # a batch (a page's 1,000 beats alone, eight players' requests, or a request's eight variations in
+                # two halves), once each of its requests has made its first chunk (its first notes told), makes up
+                # to 16 chunks at once (two halves since session 35: `bench generate`'s 8 variations of 1,024 tokens
+                # 118-123k tokens/s, 96-101k with 64 tokens a chunk, three runs each): the
                 # interpreter's work between chunks (0.2 ms, and its notes' decoding) came every 2.3 ms and held up
                 # every other door (an OSC ping's p99 3-4x a quiet daemon's; now ~1x), and with eight players most
                 # chunks were short ones after a request's join (eight clients, eight pairs of runs in turn: 89.2
@@ -621,17 +637,22 @@ class Batcher:
                 # request comes meanwhile (it sets `halt`), at the next token, so it joins at once; so too when a
                 # callback cancels its request (a time limit: `_Post`); a client's cancel is seen after the chunk
                 f = flying[0]
-                if settled and len(halves(sum(g.size for g in flying), split)) == 1:
+                self.split = split
+                if settled:
                     long = int(min(self.LONG * self.gen.chunk, min(g.tokens_left() for g in flying)))
                     if long > length:
                         with self.lock:
                             if not self.waiting:
                                 self.halt[0] = 0
                                 length, halt = long, self.halt
+                        # in two halves, on both cores: a lane that starts from now on sets `halt` (`fly`);
+                        # one that started before the halt was cleared is seen here
+                        if split and not all(b is self or b.thread is None for b in self.gen.lanes):
+                            split = self.split = False
                 post.wait()  # the loop _Post.AHEAD chunks ahead of the callbacks at most
                 made = f.made
                 advance_flights(self.gen, flying, split, merged, length, deliver=post.chunk, halt=halt)
-                self.halted += halt is not None and halt[0] != 0 and f.made - made < length
+                self.halted += halt is not None and halt[0] == 1 and f.made - made < length
                 post.mark()
                 with self.lock:
                     for f in flying:
