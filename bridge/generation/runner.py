@@ -392,8 +392,8 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
     array whose first value, set by another thread, ends the chunk at the next token. A chunk also ends at the
     token where a row reaches its stop (`kernels.chunk`'s `ends`), and in two halves the kernel tells the other
     half so (it sets `halt`, or an array of this chunk's own): each half ends at its next token, and the half
-    that made fewer then makes the rest alone, so both made as many (a token or two; a row past its stop then
-    is cut by the stopper, the same tokens either way)."""
+    that made fewer then makes the rest alone, so both made as many (a few tokens, more when a core was busy
+    elsewhere; a row past its stop then is cut by the stopper, the same tokens either way)."""
     from . import kernels
 
     length = length or gen.chunk
@@ -637,7 +637,7 @@ class Batcher:
                 # request comes meanwhile (it sets `halt`), at the next token, so it joins at once; so too when a
                 # callback cancels its request (a time limit: `_Post`); a client's cancel is seen after the chunk
                 f = flying[0]
-                self.split = split
+                self.split = split and len(halves(sum(g.size for g in flying), split)) > 1
                 if settled:
                     long = int(min(self.LONG * self.gen.chunk, min(g.tokens_left() for g in flying)))
                     if long > length:
@@ -647,7 +647,7 @@ class Batcher:
                                 length, halt = long, self.halt
                         # in two halves, on both cores: a lane that starts from now on sets `halt` (`fly`);
                         # one that started before the halt was cleared is seen here
-                        if split and not all(b is self or b.thread is None for b in self.gen.lanes):
+                        if self.split and not all(b is self or b.thread is None for b in self.gen.lanes):
                             split = self.split = False
                 post.wait()  # the loop _Post.AHEAD chunks ahead of the callbacks at most
                 made = f.made
