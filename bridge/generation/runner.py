@@ -404,15 +404,12 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
     ends = np.concatenate([f.beats_left() for f in flights])  # each row's beats to its stop, counted down
     states: dict = {}
 
-    def run(ab, A, first, n, stop, ends):
+    def run(ab, A, first, n, stop, ends):  # n tokens from token `first` of this chunk
         a, b = ab
-        A["t0s"] += first
-        made = kernels.chunk(n, A["t0s"], A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
+        return kernels.chunk(n, A["t0s"] + first, A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
                              A["held"], A["masks"], A["mrow"], out[a:b, first:first + n], gen.W, gen.T, A["settings"],
                              gen.loop.grammar, gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"],
                              A["ctls"], A["uses"], gen.starts, stop, ends)
-        A["t0s"] -= first
-        return made
 
     def half(ab):
         a, b = ab
