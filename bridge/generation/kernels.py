@@ -90,6 +90,29 @@ def _float_bits():
 _as_float32 = _float_bits()
 
 
+def _float_extreme(name):
+    """max(a, b) (or min) of two float32s as LLVM's maxnum (minnum), which a loop's reduction vectorises (numba's
+    max compares and branches: a row of 389 logits' max 183 -> 21 ns)."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.core.extending import intrinsic
+
+    @intrinsic
+    def extreme(typingctx, a, b):
+        def codegen(context, builder, sig, args):
+            f = ir.FloatType()
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f, [f, f]), f"llvm.{name}.f32")
+            return builder.call(fn, args, fastmath=("fast",))
+
+        return types.float32(types.float32, types.float32), codegen
+
+    return extreme
+
+
+_fmax, _fmin = _float_extreme("maxnum"), _float_extreme("minnum")
+
+
 @njit(**_opts)
 def exp_shifted(row, mx, scale, out):
     """out[v] = exp((row[v] - mx) * scale), within 1e-5 of it, and exactly 0 below e^-87 (masked tokens).
@@ -462,15 +485,20 @@ def _weighted(row, thr, t, u, notes):
     """A draw from softmax(row / t) among the entries at or above thr (and, where notes is given, every entry
     that is not a note: notes[v] False), with the uniform u."""
     V = row.shape[0]
-    free = notes.shape[0] == V
+    k = np.empty(V, np.float32)  # the entries that may be drawn (-inf: not)
+    if notes.shape[0] == V:  # (selects, not branches, and their max as maxnum: the loops vectorise)
+        for v in range(V):
+            k[v] = row[v] if (row[v] >= thr) | (not notes[v]) else np.float32(-np.inf)
+    else:
+        for v in range(V):
+            k[v] = row[v] if row[v] >= thr else np.float32(-np.inf)
     mx = np.float32(-np.inf)
-    for v in range(V):  # (selects, not branches: the loops vectorise; a draw 0.94 -> 0.70 us)
-        mx = max(mx, row[v] if row[v] >= thr or (free and not notes[v]) else np.float32(-np.inf))
+    for v in range(V):
+        mx = _fmax(mx, k[v])
     e = np.empty(V, np.float32)
-    exp_shifted(row, mx, np.float32(1.0 / t), e)
+    exp_shifted(k, mx, np.float32(1.0 / t), e)  # (-inf -> 0)
     total = 0.0
     for v in range(V):
-        e[v] = e[v] if row[v] >= thr or (free and not notes[v]) else np.float32(0)
         total += e[v]
     target = u * total
     acc = 0.0
@@ -526,7 +554,7 @@ def _nucleus(row, p, cands):
     V = row.shape[0]
     mx = np.float32(-np.inf)
     for v in range(V):
-        mx = max(mx, row[v])
+        mx = _fmax(mx, row[v])
     e = np.empty(V, np.float32)
     exp_shifted(row, mx, np.float32(1), e)
     total = 0.0
@@ -589,12 +617,13 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
         # the nucleus of the notes alone: of the pitches that could start, the fewest best whose share of
         # the notes' probability reaches p; every other token (time, a release, a velocity) as the model
         # gives it. Top-p's tail is often rhythm (a rarer, longer wait); cutting it makes music busier.
-        lo, hi = _span(notes)  # (only the notes' span of the vocabulary is read: the rest holds none)
+        lo, hi = _span(notes)  # (only the notes' span of the vocabulary is read, as views: the rest holds none)
         on = np.empty(hi - lo, np.float32)
         alive = False
-        for v in range(lo, hi):
-            on[v - lo] = row[v] if notes[v] else NEG
-            alive = alive or (notes[v] and row[v] > NEG * np.float32(0.5))
+        r, nt = row[lo:hi], notes[lo:hi]
+        for i in range(hi - lo):
+            on[i] = r[i] if nt[i] else NEG
+            alive |= nt[i] & (r[i] > NEG * np.float32(0.5))
         if alive:
             return _weighted(row, _nucleus(on, p, cands), t, uniform(seed, var, step, 0), notes)
         thr = _nucleus(row, p, cands)  # no note may start here: top_p over what may come
@@ -604,45 +633,80 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
 
 
 # ----- the note grammar ------------------------------------------------------------------------------
+SCATTERED = -(1 << 30)  # layout's offset where a kind's tokens are not one a pitch in pitch order
+
+
+def _layout(pitch: np.ndarray) -> tuple[int, int, int]:
+    """(first, last + 1, pitch - token) of the tokens that have a pitch (-1: none), the offset SCATTERED unless
+    they are one a pitch, side by side in pitch order (every shipped codec's note starts and releases are)."""
+    idx = np.flatnonzero(pitch >= 0)
+    if not len(idx):
+        return 0, 0, SCATTERED
+    lo, hi = int(idx[0]), int(idx[-1]) + 1
+    d = int(pitch[lo]) - lo
+    ordered = len(idx) == hi - lo and bool((pitch[lo:hi] == np.arange(lo, hi) + d).all())
+    return lo, hi, d if ordered else SCATTERED
+
+
+def tables(on_pitch, off_pitch, beats) -> tuple:
+    """The kernels' T from a codec's note tables (each token's pitch it starts and releases, -1: none) and each
+    token's beats: (is_on, is_off, on pitch, off pitch, beats, advances, the release and start tokens' layouts)."""
+    on, off = np.asarray(on_pitch, np.int64), np.asarray(off_pitch, np.int64)
+    beats = np.asarray(beats, np.float32)
+    return (on >= 0, off >= 0, np.maximum(on, 0).astype(np.int32), np.maximum(off, 0).astype(np.int32), beats,
+            beats > 0, np.array(_layout(off) + _layout(on), np.int64))
+
+
+@njit(**_opts)
+def _sounding(snd, lo, hi, d, pitch):
+    """Whether each token of lo..hi plays a sounding pitch: a view of snd where the tokens are in pitch order (d:
+    pitch - token), else looked up token by token."""
+    if d != SCATTERED:
+        return snd[lo + d:hi + d]
+    out = np.empty(hi - lo, np.bool_)
+    for i in range(hi - lo):
+        out[i] = snd[np.uint32(pitch[lo + i])]
+    return out
+
+
 @njit(**_opts)
 def grammar(full, snd, held, T, hold, max_hold, min_shift):
     """In place on one row of logits: a release only for a sounding pitch, a start only for a silent one;
     the release probability the model gave silent pitches goes to the sounding ones. With `hold`, no note
     lasts more than max_hold beats: a time step that would carry one past it is not taken, and a note
     that cannot wait even the shortest step is released next.
-    T: (is_on, is_off, on pitch, off pitch, beats per token, advances) per token."""
-    is_on, is_off, on_t, off_t, tok_beats, advances = T
+    T: `tables`. Each loop reads its tokens' span of the vocabulary as views from 0, without branches
+    (an index numba cannot prove positive, or an `and`, kept them from vectorising: the piano model 1.0 -> 0.4 us a
+    row)."""
+    is_on, is_off, on_t, off_t, tok_beats, advances, lay = T
     V = full.shape[0]
-    lo, hi = _span(is_off)  # (each loop over the span of the tokens it is about: a third of the vocabulary)
+    lo, hi = lay[0], lay[1]
+    f, k, s = full[lo:hi], is_off[lo:hi], _sounding(snd, lo, hi, lay[2], off_t)
     mx = np.float32(-np.inf)
-    for v in range(lo, hi):
-        mx = max(mx, full[v] if is_off[v] else np.float32(-np.inf))
+    for i in range(hi - lo):
+        mx = _fmax(mx, f[i] if k[i] else np.float32(-np.inf))
     e = np.empty(hi - lo, np.float32)
-    exp_shifted(full[lo:hi], mx, np.float32(1), e)
+    exp_shifted(f, mx, np.float32(1), e)
     s_all = 0.0
     s_ok = 0.0
-    for v in range(lo, hi):
-        s_all += e[v - lo] if is_off[v] else np.float32(0)
-        s_ok += e[v - lo] if is_off[v] and snd[off_t[v]] else np.float32(0)
+    for i in range(hi - lo):
+        s_all += e[i] if k[i] else np.float32(0)
+        s_ok += e[i] if k[i] & s[i] else np.float32(0)
     shift = np.float32(math.log(s_all / s_ok)) if s_ok > 0 else np.float32(0)
-    for v in range(lo, hi):
-        if is_off[v]:
-            full[v] = full[v] + shift if snd[off_t[v]] else NEG
-    lo, hi = _span(is_on)
-    for v in range(lo, hi):
-        if is_on[v] and not is_off[v] and snd[on_t[v]]:
-            full[v] = NEG
+    for i in range(hi - lo):
+        f[i] = (f[i] + shift if s[i] else NEG) if k[i] else f[i]
+    lo, hi = lay[3], lay[4]
+    f, k, o, s = full[lo:hi], is_on[lo:hi], is_off[lo:hi], _sounding(snd, lo, hi, lay[5], on_t)
+    for i in range(hi - lo):
+        f[i] = NEG if k[i] & (not o[i]) & s[i] else f[i]
     if hold:
         left = np.float32(1e9)
         over = False
         for q in range(PITCHES):
-            if snd[q]:
-                left = min(left, max_hold - held[q])
-                if held[q] + min_shift > max_hold + EPS:
-                    over = True
+            left = _fmin(left, max_hold - held[q] if snd[q] else np.float32(1e9))
+            over |= snd[q] & (held[q] + min_shift > max_hold + EPS)
         for v in range(V):
-            if advances[v] and tok_beats[v] > left + EPS:
-                full[v] = NEG
+            full[v] = NEG if advances[v] & (tok_beats[v] > left + EPS) else full[v]
         if over:
             for v in range(V):
                 if not (is_off[v] and snd[off_t[v]] and held[off_t[v]] + min_shift > max_hold + EPS):

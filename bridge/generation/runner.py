@@ -773,7 +773,7 @@ class Generator:
         U = self.units
         wr = f32([np.concatenate([k, r], 0).T for k, r, _ in w[1:]]).reshape(-1, gates, 2 * U)
         br = f32([b for _, _, b in w[1:]]).reshape(-1, gates)
-        from . import int16
+        from . import int16, kernels
 
         rec0 = f32(w[0][1].T)
         wo = f32(dense_w.T)
@@ -799,8 +799,7 @@ class Generator:
         self.min_shift = float(beats[beats > 0].min()) if (beats > 0).any() else 0.0
         hits = self.codec.hits() if self.codec.drums and hasattr(self.codec, "hits") else None
         self.starts = (hits.sum(1) if hits is not None else (on_p >= 0)).astype(np.float32)  # notes a token starts
-        self.T = (on_p >= 0, off_p >= 0, np.maximum(on_p, 0).astype(np.int32), np.maximum(off_p, 0).astype(np.int32),
-                  beats.astype(np.float32), beats > 0)
+        self.T = kernels.tables(on_p, off_p, beats)
         self.loop = Loop(grammar=self.grammar, hold=self.hold, lstm=self.is_lstm, note_state=self.note_state)
         # two batches a model on two cores or more (each request joins the one with fewer rows): each runs on a
         # core of its own, as two halves only while the other is empty, so neither waits for the other's half

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 CODEC = get_codec("performance")
 BEATS = CODEC.token_beats().astype(np.float32)  # at 120 qpm: a 10 ms step is 0.02 beats
 ON, OFF = (np.asarray(t) for t in CODEC.note_tables())
-TABLES = (ON >= 0, OFF >= 0, np.maximum(ON, 0).astype(np.int32), np.maximum(OFF, 0).astype(np.int32), BEATS, BEATS > 0)
+TABLES = kernels.tables(ON, OFF, BEATS)
 SHORTEST = float(BEATS[BEATS > 0].min())
 
 
@@ -21,14 +21,14 @@ def softmax(x):
     return e / e.sum()
 
 
-def apply(logits, sounding, held=None, max_hold=1e9):
+def apply(logits, sounding, held=None, max_hold=1e9, tables=TABLES):
     row = logits.astype(np.float32).copy()
     snd = np.zeros(128, bool)
     snd[list(sounding)] = True
     hb = np.zeros(128, np.float32)
     for p, beats in (held or {}).items():
         hb[p] = beats
-    kernels.grammar(row, snd, hb, TABLES, max_hold < 1e9, np.float32(max_hold), np.float32(SHORTEST))
+    kernels.grammar(row, snd, hb, tables, max_hold < 1e9, np.float32(max_hold), np.float32(SHORTEST))
     return row
 
 
@@ -71,6 +71,23 @@ def test_a_note_that_cannot_wait_is_released_next(logits):
     row = apply(logits, {60, 64}, {60: 1.0 - SHORTEST / 2, 64: 0.2}, max_hold=1.0)
     p = softmax(row)
     assert p[128 + 60] == pytest.approx(1.0)  # not 64, which may still wait; nothing else
+
+
+def test_a_codec_whose_tokens_are_not_in_pitch_order_gets_the_same_grammar(logits):
+    """The grammar reads the shipped codecs' start and release tokens as runs in pitch order; a codec laid out
+    otherwise (here the releases in reverse, the starts shuffled) is read token by token, to the same effect."""
+    rng = np.random.default_rng(1)
+    starts, releases = rng.permutation(128), np.arange(127, -1, -1)
+    on, off = ON.copy(), OFF.copy()
+    on[:128], off[128:256] = starts, releases
+    tables = kernels.tables(on, off, BEATS)
+    assert tables[6][2] == tables[6][5] == kernels.SCATTERED and TABLES[6][2] != kernels.SCATTERED
+    order = np.arange(CODEC.vocab_size)  # each token here -> the ordered codec's token for the same note
+    order[:128], order[128:256] = starts, 128 + releases
+    for sounding, held in (({60, 64, 67}, None), (set(), None), ({60, 64}, {60: 1.0 - SHORTEST / 2, 64: 0.2})):
+        want = apply(logits, sounding, held, max_hold=1.0 if held else 1e9)
+        got = apply(logits[order], sounding, held, max_hold=1.0 if held else 1e9, tables=tables)
+        np.testing.assert_allclose(got, want[order], rtol=1e-6)
 
 
 @pytest.mark.skipif(not (ROOT / "models" / "chorale" / "cadenza.json").is_file(), reason="no shipped chorale model")
