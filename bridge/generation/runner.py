@@ -419,10 +419,11 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
 
     if merged is not None:
         merged.use(flights, spans)
-    if len(spans) == 1:
+    others = [halves_pool().submit(half, ab) for ab in spans[1:]]  # (the first half on this thread: a pool thread
+    try:  # that took both halves, the other not yet awake, made them one after the other now and then)
         half(spans[0])
-    else:
-        for f in [halves_pool().submit(half, ab) for ab in spans]:
+    finally:
+        for f in others:
             f.result()
     n = max(made for _, _, made in states.values())
     for ab, (parts, A, made) in states.items():
