@@ -37,7 +37,7 @@ class NoteStream:
         self.context = self.prime_tail
         self.offset = 0.0  # beats of new music before the next chunk
         self.new: list[np.ndarray] = []
-        self.sent: Counter = Counter()
+        self.sent: dict = {}  # how many notes of each key were given
         self.given_to: float | None = None  # beats of the continuation before which every ended note was given
         self.pending: Counter = Counter()  # notes sounding at the end of the last decode: (pitch, start) keys
         self.outlived = False  # a note outlived the context: finish() decodes the whole variation
@@ -62,28 +62,31 @@ class NoteStream:
         """Notes of `score` at or after `zero` beats (the continuation's start in its time), not yet given.
         `since` (in `score`'s beats): where the decode before ended (its last event); a note that ended
         before it was complete then, and given then, so it is not looked at again."""
-        end = score.end_tick
-        here: Counter = Counter()
+        end, tpq = score.end_tick, score.tpq
+        last = self.beats - 1e-9 if self.beats is not None else float("inf")
+        here: dict = {}  # (plain dicts and their get: a Counter's missing key is a Python call, ~600 a request)
+        sent, seen = self.sent, here.get
         out = []
         for t in score.tracks:
             arr = t.array
-            keep = arr[:, 2] >= (zero - 1e-9) * score.tpq  # the prime's notes: never
+            keep = arr[:, 2] >= (zero - 1e-9) * tpq  # the prime's notes: never
             if not final:
                 keep &= arr[:, 3] < end  # still sounding: it may grow
             if since is not None:
-                keep &= arr[:, 3] >= since * score.tpq - 2  # (two ticks: seconds made ticks round)
+                keep &= arr[:, 3] >= since * tpq - 2  # (two ticks: seconds made ticks round)
             for p, v, a, b in arr[keep].tolist():
-                start = a / score.tpq - zero
-                dur = (b - a) / score.tpq
-                if self.beats is not None:
-                    if start >= self.beats - 1e-9:
-                        continue
-                    dur = min(dur, self.beats - start)
-                key = self._key(p, start)
-                here[key] += 1
-                if here[key] <= self.sent[key]:
+                start = a / tpq - zero
+                if start >= last:
                     continue
-                self.sent[key] += 1
+                dur = (b - a) / tpq
+                if self.beats is not None:
+                    dur = min(dur, self.beats - start)
+                key = (int(p), round(start * GRID))  # (`_key`)
+                n = seen(key, 0) + 1
+                here[key] = n
+                if n <= sent.get(key, 0):
+                    continue
+                sent[key] = sent.get(key, 0) + 1
                 if keys is not None:
                     keys[key] += 1
                 if self.velocity_range is not None:
