@@ -65,7 +65,7 @@ class NoteStream:
         end, tpq = score.end_tick, score.tpq
         last = self.beats - 1e-9 if self.beats is not None else float("inf")
         here: dict = {}  # (plain dicts and their get: a Counter's missing key is a Python call, ~600 a request)
-        sent, seen = self.sent, here.get
+        sent = self.sent
         out = []
         for t in score.tracks:
             arr = t.array
@@ -81,8 +81,8 @@ class NoteStream:
                 dur = (b - a) / tpq
                 if self.beats is not None:
                     dur = min(dur, self.beats - start)
-                key = (int(p), round(start * GRID))  # (`_key`)
-                n = seen(key, 0) + 1
+                key = self._key(p, start)
+                n = here.get(key, 0) + 1
                 here[key] = n
                 if n <= sent.get(key, 0):
                     continue
