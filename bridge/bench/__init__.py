@@ -83,7 +83,9 @@ BENCHES: dict[str, Bench] = {
          arg("--harmonize", default="", metavar="MODEL",
              help="also a harmony model: an 8-bar melody harmonized with 1 candidate (streamed) and 4"),
          arg("--clients", nargs="+", type=int, default=[1, 8], help="how many clients at once, each count a run "
-                                                                    "(default 1 8)")),
+                                                                    "(default 1 8)"),
+         arg("--rounds", type=int, default=3, help="rounds of every client count in turn; each count's figures are of "
+                                                   "all its rounds (default 3)")),
         example="cadenza bench osc --model piano --requests 100"),
     "serve": Bench(
         "launch to first pong and first notes, first request of each model, RSS", "serve:run_serve",

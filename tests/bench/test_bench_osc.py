@@ -1,5 +1,6 @@
 """`cadenza bench osc`: a daemon, then clients at once, each in a process of its own, sending continuations one
-after another: first notes, done and requests per second at each count, nothing lost."""
+after another, the counts in turn round after round: first notes, done and requests per second at each count,
+nothing lost."""
 from __future__ import annotations
 
 import json
@@ -9,13 +10,24 @@ from tests.conftest import cadenza
 
 def test_bench_osc_prints_each_client_count():
     r = cadenza("bench", "osc", "--model", "chorale", "--clients", "1", "2", "--requests", "3", "--beats", "8",
-                "--json")
+                "--rounds", "2", "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout)
     assert [x["clients"] for x in out["runs"]] == [1, 2]
     for x in out["runs"]:
-        assert x["requests"] == x["answered"] == 3 * x["clients"] and x["lost"] == 0
+        assert x["requests"] == x["answered"] == 2 * 3 * x["clients"]  # both rounds and x["lost"] == 0
         assert 0 < x["first_notes_ms_p50"] <= x["done_ms_p50"] and x["requests_per_s"] > 0
     from bridge.bench.osc import table_osc
 
     assert "requests/s" in table_osc(out)
+
+
+def test_bench_osc_tells_the_daemons_errors():
+    """A request the daemon refuses counts as lost, with the daemon's own words (the clients read only a reply's
+    address and id, and an error's text)."""
+    r = cadenza("bench", "osc", "--model", "chorale", "--clients", "1", "--requests", "2", "--rounds", "1",
+                "--beats", "5000", "--json")
+    out = json.loads(r.stdout)
+    (run,) = out["runs"]
+    assert run["lost"] == 2
+    assert [m for _, m in run["lost_examples"]] == ["beats 5000.0 is out of range (> 0, <= 1024)"] * 2
