@@ -16,7 +16,8 @@ the weights are half the bytes. A 2x256 LSTM step's three products at four rows:
 
 On an x86 CPU with AVX2 the products are explicit vector instructions (`_vector_block`, LLVM IR through numba);
 elsewhere a plain loop gives the same integers, from its own layout (each weight row in order, which compilers
-vectorise on any CPU). For the vector blocks the weights are laid out in groups of eight rows (`pack`): a pair
+vectorise on any CPU), one function for every shape of block (a function a shape, as the vector blocks are,
+compiled 21 s on a machine's first run for the products alone, one function 3 s; the same speed). For the vector blocks the weights are laid out in groups of eight rows (`pack`): a pair
 of the state's integers copied to all eight lanes meets a pair of columns of eight weight rows in one instruction,
 so each vector of sums is eight outputs' sums already, added into the outputs as they are, where the rows-by-rows
 layout before it (session 33) ended each block by summing every vector's eight lanes: the step's three products
@@ -189,47 +190,39 @@ def _plain_sums(x, xr, w, g0, k0, acc, ar, ac, R, C):
                 acc[ar + r, ac + GROUP * c + i] += a
 
 
-def _plain_block(R: int, C: int):
-    """A block of R rows against C groups by the plain loop."""
-
-    @njit(**_opts)
-    def block(x, xr, w, g0, k0, acc, ar, ac):
-        _plain_sums(x, xr, w, g0, k0, acc, ar, ac, R, C)
-
-    return block
-
-
-_block = _vector_block if AVX2 else _plain_block
 # rows of x a block takes, and groups of eight weight rows: four rows at a time are bound by the arithmetic, fewer
 # by reading the weights (one row: twelve groups cost what eight do); each block's sums stay in registers
 BLOCKS = ((4, 4), (3, 6), (2, 8), (1, 8))
-_b44, _b36, _b28, _b18 = (_block(R, C) for R, C in BLOCKS)
-_b41, _b31, _b21, _b11 = (_block(R, 1) for R, _ in BLOCKS)
 
+if AVX2:
+    _b44, _b36, _b28, _b18 = (_vector_block(R, C) for R, C in BLOCKS)
+    _b41, _b31, _b21, _b11 = (_vector_block(R, 1) for R, _ in BLOCKS)
 
-@njit(**_opts)
-def _rows(x, b, w, g, k0, acc, ar, ac, R, C):
-    """Rows b..b+R of x against groups g..g+C into acc from row ar, column ac: the block of that shape (C is its
-    BLOCKS shape's, or 1)."""
-    if R == 4:
-        if C == 1:
-            _b41(x, b, w, g, k0, acc, ar, ac)
+    @njit(**_opts)
+    def _rows(x, b, w, g, k0, acc, ar, ac, R, C):
+        """Rows b..b+R of x against groups g..g+C into acc from row ar, column ac: the block of that shape (C is
+        its BLOCKS shape's, or 1)."""
+        if R == 4:
+            if C == 1:
+                _b41(x, b, w, g, k0, acc, ar, ac)
+            else:
+                _b44(x, b, w, g, k0, acc, ar, ac)
+        elif R == 3:
+            if C == 1:
+                _b31(x, b, w, g, k0, acc, ar, ac)
+            else:
+                _b36(x, b, w, g, k0, acc, ar, ac)
+        elif R == 2:
+            if C == 1:
+                _b21(x, b, w, g, k0, acc, ar, ac)
+            else:
+                _b28(x, b, w, g, k0, acc, ar, ac)
+        elif C == 1:
+            _b11(x, b, w, g, k0, acc, ar, ac)
         else:
-            _b44(x, b, w, g, k0, acc, ar, ac)
-    elif R == 3:
-        if C == 1:
-            _b31(x, b, w, g, k0, acc, ar, ac)
-        else:
-            _b36(x, b, w, g, k0, acc, ar, ac)
-    elif R == 2:
-        if C == 1:
-            _b21(x, b, w, g, k0, acc, ar, ac)
-        else:
-            _b28(x, b, w, g, k0, acc, ar, ac)
-    elif C == 1:
-        _b11(x, b, w, g, k0, acc, ar, ac)
-    else:
-        _b18(x, b, w, g, k0, acc, ar, ac)
+            _b18(x, b, w, g, k0, acc, ar, ac)
+else:  # one plain loop for every shape: a function of its own for each compiled for 21 s on a new machine, not 9
+    _rows = _plain_sums
 
 
 @njit(**_opts)

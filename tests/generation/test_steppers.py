@@ -115,29 +115,16 @@ def test_the_int16_products_are_exact_sums_in_every_batch_shape():
         acc = np.zeros((5, 40), np.int32)
         int16.qdot_add(xq, int16.pack(halves), k0, acc)
         assert np.array_equal(acc, xq.astype(np.int64) @ halves[:, k0:k0 + 32].astype(np.int64).T), k0
-    from numba import njit
-
-    @njit
-    def blocks(x, w, sums):  # each block of qdot_add (vector instructions on AVX2, else the plain loop)
-        int16._b44(x, 1, w, 2, 16, sums[0], 0, 0)
-        int16._b36(x, 1, w, 2, 16, sums[1], 0, 0)
-        int16._b28(x, 1, w, 2, 16, sums[2], 0, 0)
-        int16._b18(x, 1, w, 2, 16, sums[3], 0, 0)
-        int16._b41(x, 1, w, 2, 16, sums[4], 1, 8)
-        int16._b31(x, 1, w, 2, 16, sums[5], 1, 8)
-        int16._b21(x, 1, w, 2, 16, sums[6], 1, 8)
-        int16._b11(x, 1, w, 2, 16, sums[7], 1, 8)
-
     x = rng.integers(-32767, 32768, (6, 48)).astype(np.int16)  # (the largest int16s: sums wrap alike)
     q = rng.integers(-32767, 32768, (85, 64)).astype(np.int16)  # 11 groups, the last one short; from column 16
     sums = rng.integers(-1000, 1000, (8, 5, 64)).astype(np.int32)
     start = sums.copy()
-    blocks(x, int16.pack(q), sums)
     shapes = list(int16.BLOCKS) + [(R, 1) for R, _ in int16.BLOCKS]
-    for i, (R, C) in enumerate(shapes):
+    for i, (R, C) in enumerate(shapes):  # each block of qdot_add (vector instructions on AVX2, else the plain loop)
         ar, ac = (0, 0) if i < 4 else (1, 8)
+        int16._rows(x, 1, int16.pack(q), 2, 16, sums[i], ar, ac, R, C)
         plain = start[i].copy()
-        int16._plain_block(R, C)(x, 1, int16.pack(q, vector=False), 2, 16, plain, ar, ac)
+        int16._plain_sums(x, 1, int16.pack(q, vector=False), 2, 16, plain, ar, ac, R, C)
         assert np.array_equal(plain, sums[i]), (R, C)
         assert not np.array_equal(sums[i], start[i]) and np.array_equal(np.delete(sums[i], np.s_[ar:ar + R], 0),
                                                                       np.delete(start[i], np.s_[ar:ar + R], 0))
