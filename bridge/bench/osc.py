@@ -68,7 +68,6 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
             msg = build_message("/cadenza/continue", [rid] + PRIME + ["beats", float(beats), "midi", 0, "write_file", 0])
         sock.sendto(msg, ("127.0.0.1", port))
         first = done = None
-        marks: dict = {}
         deadline = t0 + timeout
         while done is None and time.perf_counter() < deadline:
             try:
@@ -78,12 +77,22 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
             now = time.perf_counter()
             address, to = _head(data)
             if address is None:  # a bundle, or a message it cannot read: python-osc reads it all
-                for m in OscPacket(data).messages:
-                    _seen(m.message.address, m.message.params, rid, now, marks, lost)
-            elif to == rid:  # (an error's text is read too: it is what the bench tells)
-                params = OscPacket(data).messages[0].message.params if address == "/cadenza/error" else [to]
-                _seen(address, params, rid, now, marks, lost)
-            first, done = marks.get("first"), marks.get("done")
+                replies = [(m.message.address, m.message.params) for m in OscPacket(data).messages]
+            elif to != rid:
+                continue
+            elif address == "/cadenza/error":  # (its text too: what the bench tells)
+                replies = [(address, OscPacket(data).messages[0].message.params)]
+            else:
+                replies = [(address, [to])]
+            for address, params in replies:
+                if not params or params[0] != rid:
+                    continue
+                if address == "/cadenza/notes" and first is None:
+                    first = now
+                elif address in ("/cadenza/done", "/cadenza/error"):
+                    done = now
+                    if address == "/cadenza/error":
+                        lost.append((rid, params[1]))
         if done is None:
             lost.append((rid, "no reply"))
         else:
@@ -92,9 +101,8 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
 
 
 def _head(data: bytes) -> tuple[str | None, int | None]:
-    """A message's address and first argument when that is an int (a reply's request id), read without
-    parsing its notes: a patch's C parser costs next to nothing, and python-osc reading each note of every reply
-    took ~1.8 ms of a core a request at eight clients, a tenth of what the daemon it measures spends."""
+    """A message's address and its first argument where that is an int (a reply's request id), its notes unread
+    (None, None: not a message this reads)."""
     if data[:1] != b"/":
         return None, None
     try:
@@ -105,17 +113,6 @@ def _head(data: bytes) -> tuple[str | None, int | None]:
         return data[:end].decode(), struct.unpack_from(">i", data, (data.index(b"\0", tags) + 4) & ~3)[0]
     except (ValueError, struct.error):
         return None, None
-
-
-def _seen(address: str, params: list, rid: int, now: float, marks: dict, lost: list) -> None:
-    if not params or params[0] != rid:
-        return
-    if address == "/cadenza/notes":
-        marks.setdefault("first", now)
-    elif address in ("/cadenza/done", "/cadenza/error"):
-        marks["done"] = now
-        if address == "/cadenza/error":
-            lost.append((rid, params[1]))
 
 
 def _players(port: int, n: int, requests: int, beats: float, timeout: float) -> tuple[list, list, float]:
@@ -193,12 +190,12 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
     result = {"model": model, "beats": beats, "requests_per_client": requests, "rounds": rounds, "runs": []}
     try:
         _client(port, 3, beats, timeout, [], [], 99)  # warm: the first request of a process pays one-off costs
-        seen = {n: ([], [], 0.0) for n in clients}
+        seen = [([], [], 0.0) for _ in clients]
         for _ in range(rounds):  # each count in turn, round after round: a slow minute of the machine falls on all
-            for n in seen:
+            for i, n in enumerate(clients):
                 out, lost, wall = _players(port, n, requests, beats, timeout)
-                seen[n] = (seen[n][0] + out, seen[n][1] + lost, seen[n][2] + wall)
-        for n, (out, lost, wall) in seen.items():
+                seen[i] = (seen[i][0] + out, seen[i][1] + lost, seen[i][2] + wall)
+        for n, (out, lost, wall) in zip(clients, seen):
             first = [a * 1000 for a, _ in out]
             done = [b * 1000 for _, b in out]
             result["runs"].append({"clients": n, "requests": n * requests * rounds, "answered": len(out), "lost": len(lost),
