@@ -221,12 +221,16 @@ def test_a_long_request_alone_makes_long_chunks_that_a_request_that_comes_ends_a
     for e in started:
         assert e.wait(60)
     halted = sum(b.halted for b in g.lanes)
-    mine = g.run(loaded.codec.empty(), short).new[0]
+    mine = []
+    # (one that comes while the loop waits for its notes' hand-over, between chunks, joins at that boundary: no long
+    # chunk to end, on a busy machine now and then; the next one comes into one)
+    while len(mine) < 5 and sum(b.halted for b in g.lanes) == halted:
+        mine.append(g.run(loaded.codec.empty(), short).new[0])
     for t in threads:
         t.join(120)
     assert sum(b.halted for b in g.lanes) > halted  # it did not wait for the long chunk to end
     assert max(max(s) for s in sizes) > 2 * g.chunk
-    assert all((a == b).all() for a, b in zip(alone, got + [mine]))
+    assert all((a == b).all() for a, b in zip(alone, got)) and all((m == alone[-1]).all() for m in mine)
     flight, _ = g.flight(loaded.codec.empty(), longs[0])  # a halt already set: one token, then the chunk ends
     assert step(g, [flight], False, None, 100, np.ones(1, np.int32))[0].shape == (1, 1)
     assert step(g, [flight], False, None, 100)[0].shape == (1, 100)
