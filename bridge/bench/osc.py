@@ -198,7 +198,8 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
         for n, (out, lost, wall) in zip(clients, seen):
             first = [a * 1000 for a, _ in out]
             done = [b * 1000 for _, b in out]
-            result["runs"].append({"clients": n, "requests": n * requests * rounds, "answered": len(out), "lost": len(lost),
+            result["runs"].append({"clients": n, "requests": n * requests * rounds, "answered": len(out),
+                                   "lost": len(lost),
                                    "first_notes_ms_p50": pct(first, 50), "first_notes_ms_p99": pct(first, 99),
                                    "done_ms_p50": pct(done, 50), "done_ms_p99": pct(done, 99),
                                    "requests_per_s": len(out) / wall, "lost_examples": lost[:3]})
@@ -274,8 +275,8 @@ def run_watch(files: list[Path], model: str = "piano", beats: float = 16.0, time
 
 def table_osc(r: dict) -> str:
     lines = [f"bench osc: model {r['model']}, {r['beats']:g} beats (8 bars of 4/4) per request, "
-             f"{r['requests_per_client']} requests per client in each of {r.get('rounds', 1)} rounds (the counts in turn), "
-             "127.0.0.1",
+             f"{r['requests_per_client']} requests per client in each of {r.get('rounds', 1)} rounds "
+             "(the counts in turn), 127.0.0.1",
              "  clients  requests  lost  first notes p50/p99 ms  done p50/p99 ms  requests/s",
              "  " + "-" * 76]
     for x in r["runs"]:

@@ -17,9 +17,9 @@ the weights are half the bytes. A 2x256 LSTM step's three products at four rows:
 On an x86 CPU with AVX2 the products are explicit vector instructions (`_vector_block`, LLVM IR through numba);
 elsewhere a plain loop gives the same integers, from its own layout (each weight row in order, which compilers
 vectorise on any CPU), one function for every shape of block (a function a shape, as the vector blocks are,
-compiled 21 s on a machine's first run for the products alone, one function 3 s; the same speed). For the vector blocks the weights are laid out in groups of eight rows (`pack`): a pair
-of the state's integers copied to all eight lanes meets a pair of columns of eight weight rows in one instruction,
-so each vector of sums is eight outputs' sums already, added into the outputs as they are, where the rows-by-rows
+compiled 21 s on a machine's first run for the products alone, one function 3 s; the same speed). For the vector
+blocks the weights are laid out in groups of eight rows (`pack`): a pair of the state's integers copied to all
+eight lanes meets a pair of columns of eight weight rows in one instruction, so each vector of sums is eight outputs' sums already, added into the outputs as they are, where the rows-by-rows
 layout before it (session 33) ended each block by summing every vector's eight lanes: the step's three products
 at four rows 53.8 -> 33.7 us, one row 23.1 -> 20.0 us, the same integers.
 """
@@ -221,7 +221,7 @@ if AVX2:
             _b11(x, b, w, g, k0, acc, ar, ac)
         else:
             _b18(x, b, w, g, k0, acc, ar, ac)
-else:  # one plain loop for every shape (a function for each shape compiled 21 s on a new machine, this one 3 s)
+else:  # one plain loop for every shape (the docstring above: why)
     _rows = _plain_sums
 
 
