@@ -283,11 +283,9 @@ class Flight:
         """(rows,): the beats each row may still move time on in the kernel's beats before its stop is
         reached (inf: none here: no stop in beats, counted by a codec's counter, or reached)."""
         st = self.stopper
-        out = np.full(self.size, np.inf)
-        if st.stop is not None and st.counters is None:
-            left = ~st.done
-            out[left] = (st.stop - st.beats[left]) * self.scale
-        return out
+        if st.stop is None or st.counters is not None:
+            return np.full(self.size, np.inf)
+        return np.where(st.done, np.inf, (st.stop - st.beats) * self.scale)
 
     def tokens_left(self) -> float:
         """The most tokens a chunk of this flight's may need: to its cap (the kernel ends a chunk at a stop in
@@ -303,43 +301,22 @@ class Flight:
         return min(left, (st.stop - float(st.beats[~st.done].min())) * self.made / went)
 
 
-def _merge(flights: list[Flight], a: int, b: int, n_ctl: int):
-    """Rows a..b of the flights laid end to end: the kernel's arrays, and where each flight's rows are."""
-    parts, at = [], 0
-    for f in flights:
-        lo, hi = max(a, at), min(b, at + f.size)
-        if lo < hi:
-            parts.append((f, lo - at, hi - at))
-        at += f.size
+_STATE = dict(logits="logits", h="h", c="c", snd="sounding", held="held", cs="controls", hist="history")
+_AXIS = dict(h=1, c=1)  # (layers, rows, units): rows on axis 1; every other array has its rows on axis 0
 
-    whole = len(parts) == 1 and parts[0][1] == 0 and parts[0][2] == parts[0][0].size
-    direct = whole and all(x.flags.c_contiguous for x in parts[0][0].rows)  # one flight: its own arrays
 
-    def cat(get, axis=0):
-        if direct:
-            return get(parts[0][0])
-        return np.ascontiguousarray(np.concatenate([get(f)[lo:hi] if axis == 0 else get(f)[:, lo:hi]
-                                                    for f, lo, hi in parts], axis=axis))
-
-    def each(value, dtype):
-        return np.concatenate([np.full(hi - lo, value(f), dtype) for f, lo, hi in parts])
-
-    arrays = dict(
-        t0s=each(lambda f: f.made, np.int64),
-        variations=np.concatenate([np.arange(lo, hi, dtype=np.int64) for f, lo, hi in parts]),
-        seeds=each(lambda f: f.seed, np.int64),
-        logits=cat(lambda f: f.rows.logits), h=cat(lambda f: f.rows.h, 1), c=cat(lambda f: f.rows.c, 1),
-        snd=cat(lambda f: f.rows.sounding), held=cat(lambda f: f.rows.held),
-        masks=np.stack([f.mask for f, _, _ in parts]),
-        mrow=np.concatenate([np.full(hi - lo, i, np.int32) for i, (f, lo, hi) in enumerate(parts)]),
-        settings=np.concatenate([np.repeat(f.settings[None], hi - lo, 0) for f, lo, hi in parts]),
-        cs=cat(lambda f: f.rows.controls), hist=cat(lambda f: f.rows.history),
-        ctls=np.concatenate([np.repeat((f.ctl if f.ctl is not None else np.zeros(n_ctl, np.float32))[None],
-                                       hi - lo, 0) for f, lo, hi in parts]).astype(np.float32),
-        uses=each(lambda f: f.ctl is not None, np.bool_))
-    if direct:  # the kernel advances the flight's state in place: nothing to give back
-        parts = []
-    return parts, arrays
+def _rows_of(f: Flight, lo: int, hi: int, n_ctl: int) -> dict:
+    """The kernel's arrays for rows lo..hi of one flight: its state (views of its own arrays) and what each row
+    brings (its token index, variation, seed, settings and controls)."""
+    n = hi - lo
+    ctl = f.ctl if f.ctl is not None else np.zeros(n_ctl, np.float32)
+    arrays = dict(t0s=np.full(n, f.made, np.int64), variations=np.arange(lo, hi, dtype=np.int64),
+                  seeds=np.full(n, f.seed, np.int64), settings=np.repeat(f.settings[None], n, 0),
+                  ctls=np.repeat(np.asarray(ctl, np.float32)[None], n, 0), uses=np.full(n, f.ctl is not None))
+    for key, name in _STATE.items():
+        x = getattr(f.rows, name)
+        arrays[key] = x[:, lo:hi] if key in _AXIS else x[lo:hi]
+    return arrays
 
 
 def _unmerge(parts, arrays) -> None:
@@ -347,38 +324,136 @@ def _unmerge(parts, arrays) -> None:
     at = 0
     for f, lo, hi in parts:
         n = hi - lo
-        r = f.rows
-        r.logits[lo:hi] = arrays["logits"][at:at + n]
-        r.h[:, lo:hi] = arrays["h"][:, at:at + n]
-        r.c[:, lo:hi] = arrays["c"][:, at:at + n]
-        r.sounding[lo:hi] = arrays["snd"][at:at + n]
-        r.held[lo:hi] = arrays["held"][at:at + n]
-        r.controls[lo:hi] = arrays["cs"][at:at + n]
-        r.history[lo:hi] = arrays["hist"][at:at + n]
+        for key, name in _STATE.items():
+            if key in _AXIS:
+                getattr(f.rows, name)[:, lo:hi] = arrays[key][:, at:at + n]
+            else:
+                getattr(f.rows, name)[lo:hi] = arrays[key][at:at + n]
         at += n
 
 
-class Merged:
-    """The kernel's arrays for a batch, kept between chunks while the same flights fly in the same halves: the
-    kernel advances them in place, and they go back into each flight's own arrays only when the batch changes
-    (`flush`: a flight joins or leaves) instead of being laid end to end and taken apart at every chunk (with
-    eight requests, 28% of what the Python of the daemon spent, py-spy --gil)."""
+class _Side:
+    """The rows one thread runs (one half of a batch): its parts, (flight, lo, hi) each, laid end to end in the
+    kernel's arrays `A`. `own`: one whole flight whose own arrays are the kernel's (nothing to copy back)."""
 
     def __init__(self):
-        self.key = None
-        self.spans: dict = {}  # (a, b) -> (parts, arrays)
+        self.parts: list = []
+        self.A: dict = {}
+        self.own = False
 
-    def use(self, flights: list[Flight], spans: list) -> None:
-        """Ready for one chunk of `flights` in `spans`: what was kept for another batch goes back first."""
-        key = (tuple(flights), tuple(spans))
-        if key != self.key:
+    @property
+    def rows(self) -> int:
+        return sum(hi - lo for _, lo, hi in self.parts)
+
+    def add(self, f: Flight, lo: int, hi: int, n_ctl: int) -> None:
+        new = _rows_of(f, lo, hi, n_ctl)
+        if not self.parts:
+            self.own = lo == 0 and hi == f.size and all(x.flags.c_contiguous for x in f.rows)
+            self.A = new if self.own else {k: np.ascontiguousarray(v) for k, v in new.items()}
+        else:
+            self.A = {k: np.concatenate([self.A[k], v], axis=_AXIS.get(k, 0)) for k, v in new.items()}
+            self.own = False  # (the first flight's state now lives in these copies: given back when it leaves)
+        self.parts.append((f, lo, hi))
+        self._masks()
+
+    def drop(self, gone: Callable[[Flight], bool]) -> None:
+        """The parts of the flights `gone` names out of this side, their state given back to them first."""
+        keep, kept, at = [], [], 0
+        for part in self.parts:
+            n = part[2] - part[1]
+            if gone(part[0]):
+                if not self.own:
+                    _unmerge([part], {k: self.A[k][:, at:at + n] if k in _AXIS else self.A[k][at:at + n]
+                                      for k in _STATE})
+            else:
+                keep.append(np.arange(at, at + n))
+                kept.append(part)
+            at += n
+        if len(kept) == len(self.parts):
+            return
+        self.parts = kept
+        if not kept:
+            self.A, self.own = {}, False
+            return
+        rows = np.concatenate(keep)
+        self.A = {k: np.ascontiguousarray(np.take(v, rows, axis=_AXIS.get(k, 0))) for k, v in self.A.items()
+                  if k not in ("masks", "mrow")}
+        self._masks()
+
+    def _masks(self) -> None:
+        self.A["masks"] = np.stack([f.mask for f, _, _ in self.parts])
+        self.A["mrow"] = np.repeat(np.arange(len(self.parts), dtype=np.int32), [hi - lo for _, lo, hi in self.parts])
+
+    def give_back(self) -> None:
+        if not self.own:
+            _unmerge(self.parts, self.A)
+        self.parts, self.A, self.own = [], {}, False
+
+
+class Merged:
+    """A batch's rows, kept between chunks in the kernel's arrays, one set a half: the kernel advances them in
+    place. When a flight joins, its rows are added to the half with fewer; when one leaves, its rows are taken
+    out; the rest stay where they are (with eight requests, laying every flight end to end again at each change
+    and taking them apart after was 10% of the interpreter's time, py-spy --gil). A flight's state goes back
+    into its own arrays when it leaves, moves between halves or the batch ends (`flush`)."""
+
+    def __init__(self, n_ctl: int = 0):
+        self.n_ctl = n_ctl
+        self.sides: list[_Side] = []
+
+    def use(self, flights: list[Flight], split: bool) -> list[_Side]:
+        """The halves laid out for one chunk of `flights`."""
+        total = sum(f.size for f in flights)
+        n = len(halves(total, split))
+        if n != len(self.sides):
             self.flush()
-            self.key = key
+            self.sides = [_Side() for _ in range(n)]
+        there = {f for side in self.sides for f, _, _ in side.parts}
+        now = set(flights)
+        if there - now:
+            for side in self.sides:
+                side.drop(lambda f: f not in now)
+        for f in flights:
+            if f not in there:
+                self._place(f, total)
+        if n == 2 and abs(self.sides[0].rows - self.sides[1].rows) > 1:
+            self._balance(total)
+        return self.sides
+
+    def _place(self, f: Flight, total: int) -> None:
+        if len(self.sides) == 1:
+            self.sides[0].add(f, 0, f.size, self.n_ctl)
+            return
+        k = min(max(total // 2 - self.sides[0].rows, 0), f.size)  # rows to the first half, to fill it to its share
+        if k:
+            self.sides[0].add(f, 0, k, self.n_ctl)
+        if k < f.size:
+            self.sides[1].add(f, k, f.size, self.n_ctl)
+
+    def _balance(self, total: int) -> None:
+        """Whole flights moved from the fuller half to the other until they differ by a row at most (or all laid
+        out again, when no flight is small enough to move)."""
+        while True:
+            big, small = sorted(self.sides, key=_Side.rows.fget, reverse=True)
+            gap = big.rows - small.rows
+            if gap <= 1:
+                return
+            movable = [p for p in big.parts if p[1] == 0 and p[2] == p[0].size and 2 * p[0].size <= gap + 1]
+            if not movable:
+                flights = [f for side in self.sides for f, lo, _ in side.parts if lo == 0]
+                self.flush()
+                self.sides = [_Side(), _Side()]
+                for f in flights:
+                    self._place(f, total)
+                return
+            f = movable[-1][0]
+            big.drop(lambda g: g is f)
+            small.add(f, 0, f.size, self.n_ctl)
 
     def flush(self) -> None:
-        for parts, A in self.spans.values():
-            _unmerge(parts, A)
-        self.spans, self.key = {}, None
+        for side in self.sides:
+            side.give_back()
+        self.sides = []
 
 
 GATHER = 64  # tokens a row handed to a request's callback at once, at least, after its first chunk (Flight.gather)
@@ -397,48 +472,50 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
     from . import kernels
 
     length = length or gen.chunk
-    total = sum(f.size for f in flights)
-    out = np.empty((total, length), np.int32)
-    spans = halves(total, split)
+    kept = merged is not None
+    merged = merged if kept else Merged(kernels.N_CTL)
+    merged.n_ctl = kernels.N_CTL
+    sides = merged.use(flights, split)
+    outs = [np.empty((side.rows, length), np.int32) for side in sides]
     stop = halt if halt is not None else np.zeros(1, np.int32)
-    ends = np.concatenate([f.beats_left() for f in flights])  # each row's beats to its stop, counted down
-    states: dict = {}
+    made = [0] * len(sides)
 
-    def run(ab, A, first, n, stop, ends):  # n tokens from token `first` of this chunk
-        a, b = ab
-        return kernels.chunk(n, A["t0s"] + first, A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
-                             A["held"], A["masks"], A["mrow"], out[a:b, first:first + n], gen.W, gen.T, A["settings"],
-                             gen.loop.grammar, gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"],
-                             A["ctls"], A["uses"], gen.starts, stop, ends)
+    def run(i, first, n, stop, ends):  # n tokens from token `first` of this chunk, into side i's rows
+        A = sides[i].A
+        out = outs[i] if n == length else np.empty((len(outs[i]), n), np.int32)  # (the kernel's `out`: C order)
+        got = kernels.chunk(n, A["t0s"] + first, A["variations"], A["seeds"], A["logits"], A["h"], A["c"], A["snd"],
+                            A["held"], A["masks"], A["mrow"], out, gen.W, gen.T, A["settings"], gen.loop.grammar,
+                            gen.loop.hold, gen.loop.lstm, gen.loop.note_state, A["cs"], A["hist"], A["ctls"],
+                            A["uses"], gen.starts, stop, ends)
+        if out is not outs[i]:
+            outs[i][:, first:first + n] = out
+        return got
 
-    def half(ab):
-        a, b = ab
-        kept = merged.spans.get(ab) if merged is not None else None
-        parts, A = kept if kept is not None else _merge(flights, a, b, kernels.N_CTL)
-        states[ab] = (parts, A, run(ab, A, 0, length, stop, ends[a:b]))
+    def half(i):  # each row's beats to its stop, counted down by the kernel
+        ends = np.concatenate([f.beats_left()[lo:hi] for f, lo, hi in sides[i].parts])
+        made[i] = run(i, 0, length, stop, ends)
 
-    if merged is not None:
-        merged.use(flights, spans)
-    others = [halves_pool().submit(half, ab) for ab in spans[1:]]  # (the first half on this thread: a pool thread
-    try:  # that took both halves, the other not yet awake, made them one after the other now and then)
-        half(spans[0])
+    others = [halves_pool().submit(half, i) for i in range(1, len(sides))]  # (the first half on this thread: a
+    try:  # pool thread that took both halves, the other not yet awake, made them one after the other now and then)
+        half(0)
     finally:
         for f in others:
             f.result()
-    n = max(made for _, _, made in states.values())
-    for ab, (parts, A, made) in states.items():
-        if made < n:  # the other half went on to the token where it saw the stop: this one catches up
-            run(ab, A, made, n - made, np.zeros(1, np.int32), np.full(ab[1] - ab[0], np.inf))
-        if merged is None or not parts:  # (no parts: one whole flight, run in its own arrays)
-            _unmerge(parts, A)
-        else:
-            A["t0s"] += n  # every flight in it that much further (advance_flights counts it so too)
-            merged.spans[ab] = (parts, A)
-    made, at = [], 0
-    for f in flights:
-        made.append(out[at:at + f.size, :n])
-        at += f.size
-    return made
+    n = max(made)
+    for i, side in enumerate(sides):
+        if made[i] < n:  # the other half went on to the token where it saw the stop: this one catches up
+            run(i, made[i], n - made[i], np.zeros(1, np.int32), np.full(side.rows, np.inf))
+        side.A["t0s"] += n  # every flight in it that much further (advance_flights counts it so too)
+    pieces: dict = {}
+    for i, side in enumerate(sides):
+        at = 0
+        for f, lo, hi in side.parts:
+            pieces.setdefault(f, []).append((lo, outs[i][at:at + hi - lo, :n]))
+            at += hi - lo
+    if not kept:
+        merged.flush()
+    return [p[0][1] if len(p := pieces[f]) == 1 else np.concatenate([x for _, x in sorted(p, key=lambda q: q[0])])
+            for f in flights]
 
 
 def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,

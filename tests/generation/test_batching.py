@@ -101,6 +101,35 @@ def test_the_piano_models_continuations_are_the_same_alone_and_with_eight_player
     assert not differ, f"continuations {differ} changed in company"
 
 
+def test_a_batchs_rows_follow_every_join_leave_and_move_between_chunks(gen):
+    """The batch's arrays are kept between chunks and changed only where a flight joins or leaves (Merged): six
+    requests of one to three variations fly in company that changes at every chunk (each one there or not, chunks
+    of 2-6 tokens, halves on and off), so rows are added, taken out and moved between the halves; each one's music is what it is alone, and
+    the two halves never differ by more than a row (both cores kept as busy)."""
+    from bridge.generation.runner import Merged, advance_flights
+
+    loaded, g = gen
+    reqs = []
+    for k, variations in enumerate((1, 3, 1, 2, 1, 1)):
+        reqs.append(request_of(apply(apply(Settings(beats=6.0 + k), "seed", 40 + k), "variations", variations)))
+    alone = [g.run(prime_of(loaded, k), r, alone=True).new for k, r in enumerate(reqs)]
+    for seed in (1, 11):  # (these two move flights between the halves, and lay them all out again)
+        made = [g.flight(prime_of(loaded, k), r) for k, r in enumerate(reqs)]
+        flights = [f for f, _ in made]
+        merged, rng, chunks, gaps, company = Merged(), np.random.default_rng(seed), 0, [], []
+        while not all(f.over for f in flights):  # each one stays on with 0.7, or joins with 0.3
+            company = [f for f in flights if not f.over and rng.random() < (0.7 if f in company else 0.3)]
+            if company:
+                advance_flights(g, company, split=rng.random() < 0.8, merged=merged, length=int(rng.integers(2, 7)))
+                chunks += 1
+                if len(merged.sides) == 2:
+                    gaps.append(abs(merged.sides[0].rows - merged.sides[1].rows))
+        assert chunks > 20 and gaps and max(gaps) <= 1
+        for k, (_, result) in enumerate(made):
+            for a, b in zip(alone[k], result().new, strict=True):
+                assert (a == b).all(), f"request {k}: its music changed in company (schedule {seed})"
+
+
 def test_a_stop_is_reached_at_the_same_token_however_the_tokens_are_chunked():
     """The piano codec's time steps are multiples of 0.02 beats (not exact in binary): summed 32 or 64 tokens at a
     time, a stop at 32 beats is reached at the same token (these steps, summed so, reached it at token 80 or 83)."""
