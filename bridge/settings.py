@@ -316,11 +316,11 @@ def apply(s, key: Any, value: Any):
 
 
 def apply_pairs(s, pairs: list):
+    """Key value pairs applied in order (a key given twice: its last value), each checked, as one new Settings."""
     if len(pairs) % 2:
         raise SettingError("settings come as key value pairs")
-    for i in range(0, len(pairs), 2):
-        s = apply(s, pairs[i], pairs[i + 1])
-    return s
+    changed = dict(parse(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2))
+    return dataclasses.replace(s, **changed) if changed else s
 
 
 def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random | None = None):

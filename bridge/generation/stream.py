@@ -14,6 +14,7 @@ seconds; `beats` (the length asked) drops notes that start at or after it and en
 from __future__ import annotations
 
 from collections import Counter
+from operator import itemgetter
 
 import numpy as np
 
@@ -81,18 +82,18 @@ class NoteStream:
                 dur = (b - a) / tpq
                 if self.beats is not None:
                     dur = min(dur, self.beats - start)
-                key = self._key(p, start)
+                key = (int(p), round(start * GRID))  # (self._key, inline: ~150 calls a request)
                 n = here.get(key, 0) + 1
                 here[key] = n
                 if n <= sent.get(key, 0):
                     continue
-                sent[key] = sent.get(key, 0) + 1
+                sent[key] = n
                 if keys is not None:
-                    keys[key] += 1
+                    keys[key] = keys.get(key, 0) + 1
                 if self.velocity_range is not None:
                     v = min(max(v, self.velocity_range[0]), self.velocity_range[1])
                 out.append((p, start, dur, v))
-        out.sort(key=lambda n: (n[1], n[0]))
+        out.sort(key=itemgetter(1, 0))
         return out
 
     def feed(self, ids: np.ndarray) -> list[tuple[int, float, float, int]]:
@@ -110,7 +111,7 @@ class NoteStream:
         given: Counter = Counter()
         out = self._notes(score, zero, final=False, since=since, keys=given)
         sounding = self._sounding(score, zero, score.end_tick)
-        if any(n > sounding[k] + given[k] for k, n in self.pending.items()):
+        if any(n > sounding.get(k, 0) + given.get(k, 0) for k, n in self.pending.items()):
             self.outlived = True  # sounding at the last chunk's end, and now neither sounding nor ended here
         self.pending, self.last = sounding, (score, zero)
         self.given_to = score.end_tick / score.tpq - zero  # every note that ended before it is given
