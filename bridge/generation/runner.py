@@ -778,7 +778,7 @@ class _Post:
         self.queue.put(done)
 
     def wait(self) -> None:
-        """Until no more than AHEAD chunks made wait to be handed over (the one about to be made among them)."""
+        """Until no more than AHEAD chunks made wait to be handed over (besides the one about to be made)."""
         self.marks[0].wait()
 
     def land(self, flight: Flight) -> None:

@@ -85,29 +85,35 @@ def test_exported_model_reloads_in_safe_mode_and_generates(tiny, tmp_path):
 def test_chunks_stream_and_cancel_stops_between_chunks(tiny):
     import threading
 
-    loaded = store.load(str(tiny))
-    gen = generator_for(loaded)
-    seen = []
-    cancel = threading.Event()
-
-    def on_chunk(chunk):
-        seen.append(len(chunk[0]))
-        if len(seen) == 2:
-            cancel.set()
-
     from bridge.generation.runner import Batcher, _Post
 
+    loaded = store.load(str(tiny))
+    gen = generator_for(loaded)
     long = Batcher.LONG * gen.chunk
-    result = gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk + 5 * long, sampling=Sampling("temperature")),
-                     on_chunk=on_chunk, cancel=cancel)
-    # the first chunk alone (the first notes soon), then long ones (a request alone: Batcher.LONG chunks between
-    # the batch's boundaries); the callbacks run beside the loop, _Post.AHEAD chunks behind it at most, and a cancel
-    # one of them sets ends the chunk being made at its next token (what it made comes too: a tiny model may have
-    # made the one before it whole); the result is what was handed over
     ahead = _Post.AHEAD
-    assert result.cancelled and seen[:2] == [gen.chunk, long] and len(seen) <= 2 + ahead
-    assert all(n < long for n in seen[1 + ahead:])
-    assert len(result.new[0]) == sum(seen)
+    cut = False
+    for _ in range(5):  # (until a cancel came while a chunk was being made: see below)
+        seen = []
+        cancel = threading.Event()
+
+        def on_chunk(chunk):
+            seen.append(len(chunk[0]))
+            if len(seen) == 2:
+                cancel.set()
+
+        result = gen.run(np.zeros(0, np.int32), Request(tokens=gen.chunk + 5 * long, sampling=Sampling("temperature")),
+                         on_chunk=on_chunk, cancel=cancel)
+        # the first chunk alone (the first notes soon), then long ones (a request alone: Batcher.LONG chunks between
+        # the batch's boundaries); the callbacks run beside the loop, up to _Post.AHEAD chunks behind it, and no chunk
+        # starts after a callback cancelled; the result is what was handed over
+        assert result.cancelled and seen[:2] == [gen.chunk, long] and len(seen) <= 2 + ahead
+        assert len(result.new[0]) == sum(seen)
+        # a cancel that comes while a chunk is being made ends it at its next token (what it made comes too); on a
+        # busy machine the loop may have made its chunks whole before the callback ran: so up to five tries
+        cut = any(n < long for n in seen[2:])
+        if cut:
+            break
+    assert cut
 
 
 def test_scale_mask_holds_in_generated_music(tiny):
