@@ -331,13 +331,14 @@ def request_of(s, qpm: float | None = None, tokens: int = 0, rng: random.Random 
     from .generation.controls import beat_of
 
     seed = s.seed if s.seed >= 0 else (rng or random).randrange(2**31)
+    meter = parse_meter(s.meter)
     return Request(beats=s.beats, tokens=tokens, seed=seed, variations=s.variations, qpm=qpm or s.qpm,
                    sampling=Sampling(strategy=s.strategy, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
                                      n=s.n),
                    scale=parse_scale(s.scale) if s.scale else None,
                    pitch_range=parse_range(s.pitch_range) if s.pitch_range else None,
                    max_hold=None if s.max_hold < 0 else s.max_hold, controls=controls_of(s),
-                   bar=meter_beats(*parse_meter(s.meter)), beat=beat_of(*parse_meter(s.meter)),
+                   bar=meter_beats(*meter), beat=beat_of(*meter),
                    drum_classes=parse_classes(s.drum_classes) if s.drum_classes else (), key_prior=s.key_prior,
                    register_prior=s.register_prior, time_prior=s.time_prior)
 

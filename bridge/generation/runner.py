@@ -871,6 +871,7 @@ class Generator:
         on_p, off_p = (np.asarray(t, np.int64) for t in self.codec.note_tables())
         self.grammar = bool((off_p >= 0).any())
         self.on_pitch, self.off_pitch = on_p, off_p
+        self.onset_pitches = self.codec.onset_pitches()  # (for every request's masks: a loop over the vocabulary)
         beats = self.codec.token_beats()
         self.hold = self.grammar and beats is not None  # notes held too long can be released
         beats = beats if beats is not None else np.zeros(self.vocab)
@@ -968,7 +969,7 @@ class Generator:
         """(V,) float32, added to the logits before every draw: the scale, pitch range, velocity range and drum
         classes a request allows (-1e9 elsewhere), and its priors towards the key and register of the `given` ids'
         notes."""
-        onp = self.codec.onset_pitches()
+        onp = self.onset_pitches
         mask = make_mask(onp, req.scale, req.pitch_range, self.codec.never_sampled())
         pitches = self.on_pitch[np.asarray(given, np.int64)]
         prior = key_prior(onp, pitches, 0.0 if self.codec.drums else req.key_prior)
