@@ -305,11 +305,13 @@ _STATE = dict(logits="logits", h="h", c="c", snd="sounding", held="held", cs="co
 _AXIS = dict(h=1, c=1)  # (layers, rows, units): rows on axis 1; every other array has its rows on axis 0
 
 
-def _rows_of(f: Flight, lo: int, hi: int, n_ctl: int) -> dict:
+def _rows_of(f: Flight, lo: int, hi: int) -> dict:
     """The kernel's arrays for rows lo..hi of one flight: its state (views of its own arrays) and what each row
     brings (its token index, variation, seed, settings and controls)."""
+    from .kernels import N_CTL
+
     n = hi - lo
-    ctl = f.ctl if f.ctl is not None else np.zeros(n_ctl, np.float32)
+    ctl = f.ctl if f.ctl is not None else np.zeros(N_CTL, np.float32)
     arrays = dict(t0s=np.full(n, f.made, np.int64), variations=np.arange(lo, hi, dtype=np.int64),
                   seeds=np.full(n, f.seed, np.int64), settings=np.repeat(f.settings[None], n, 0),
                   ctls=np.repeat(np.asarray(ctl, np.float32)[None], n, 0), uses=np.full(n, f.ctl is not None))
@@ -345,8 +347,8 @@ class _Side:
     def rows(self) -> int:
         return sum(hi - lo for _, lo, hi in self.parts)
 
-    def add(self, f: Flight, lo: int, hi: int, n_ctl: int) -> None:
-        new = _rows_of(f, lo, hi, n_ctl)
+    def add(self, f: Flight, lo: int, hi: int) -> None:
+        new = _rows_of(f, lo, hi)
         if not self.parts:
             self.own = lo == 0 and hi == f.size and all(x.flags.c_contiguous for x in f.rows)
             self.A = new if self.own else {k: np.ascontiguousarray(v) for k, v in new.items()}
@@ -397,8 +399,7 @@ class Merged:
     and taking them apart after was 10% of the interpreter's time, py-spy --gil). A flight's state goes back
     into its own arrays when it leaves, moves between halves or the batch ends (`flush`)."""
 
-    def __init__(self, n_ctl: int = 0):
-        self.n_ctl = n_ctl
+    def __init__(self):
         self.sides: list[_Side] = []
 
     def use(self, flights: list[Flight], split: bool) -> list[_Side]:
@@ -422,13 +423,13 @@ class Merged:
 
     def _place(self, f: Flight, total: int) -> None:
         if len(self.sides) == 1:
-            self.sides[0].add(f, 0, f.size, self.n_ctl)
+            self.sides[0].add(f, 0, f.size)
             return
         k = min(max(total // 2 - self.sides[0].rows, 0), f.size)  # rows to the first half, to fill it to its share
         if k:
-            self.sides[0].add(f, 0, k, self.n_ctl)
+            self.sides[0].add(f, 0, k)
         if k < f.size:
-            self.sides[1].add(f, k, f.size, self.n_ctl)
+            self.sides[1].add(f, k, f.size)
 
     def _balance(self, total: int) -> None:
         """Whole flights moved from the fuller half to the other until they differ by a row at most (or all laid
@@ -448,7 +449,7 @@ class Merged:
                 return
             f = movable[-1][0]
             big.drop(lambda g: g is f)
-            small.add(f, 0, f.size, self.n_ctl)
+            small.add(f, 0, f.size)
 
     def flush(self) -> None:
         for side in self.sides:
@@ -473,8 +474,7 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
 
     length = length or gen.chunk
     kept = merged is not None
-    merged = merged if kept else Merged(kernels.N_CTL)
-    merged.n_ctl = kernels.N_CTL
+    merged = merged if kept else Merged()
     sides = merged.use(flights, split)
     outs = [np.empty((side.rows, length), np.int32) for side in sides]
     stop = halt if halt is not None else np.zeros(1, np.int32)
