@@ -16,12 +16,13 @@ the weights are half the bytes. A 2x256 LSTM step's three products at four rows:
 
 On an x86 CPU with AVX2 the products are explicit vector instructions (`_vector_block`, LLVM IR through numba);
 elsewhere a plain loop gives the same integers, from its own layout (each weight row in order, which compilers
-vectorise on any CPU), one function for every shape of block (a function a shape, as the vector blocks are,
-compiled 21 s on a machine's first run for the products alone, one function 3 s; the same speed). For the vector
-blocks the weights are laid out in groups of eight rows (`pack`): a pair of the state's integers copied to all
-eight lanes meets a pair of columns of eight weight rows in one instruction, so each vector of sums is eight outputs' sums already, added into the outputs as they are, where the rows-by-rows
-layout before it (session 33) ended each block by summing every vector's eight lanes: the step's three products
-at four rows 53.8 -> 33.7 us, one row 23.1 -> 20.0 us, the same integers.
+vectorise on any CPU), one function for every shape of block (a function a shape, as the vector blocks are, compiled
+21 s on a machine's first run for the products alone, one function 3 s; the same speed). For the vector blocks the
+weights are laid out in groups of eight rows (`pack`): a pair of the state's integers copied to all eight lanes
+meets a pair of columns of eight weight rows in one instruction, so each vector of sums is eight outputs' sums
+already, added into the outputs as they are, where the rows-by-rows layout before it (session 33) ended each block
+by summing every vector's eight lanes: the step's three products at four rows 53.8 -> 33.7 us, one row 23.1 -> 20.0
+us, the same integers.
 """
 from __future__ import annotations
 

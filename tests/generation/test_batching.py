@@ -103,9 +103,9 @@ def test_the_piano_models_continuations_are_the_same_alone_and_with_eight_player
 
 def test_a_batchs_rows_follow_every_join_leave_and_move_between_chunks(gen):
     """The batch's arrays are kept between chunks and changed only where a flight joins or leaves (Merged): six
-    requests of one to three variations fly in company that changes at every chunk (each one there or not, chunks
-    of 2-6 tokens, halves on and off), so rows are added, taken out and moved between the halves; each one's music is what it is alone, and
-    the two halves never differ by more than a row (both cores kept as busy)."""
+    requests of one to three variations fly in company that changes at every chunk (each one there or not, chunks of
+    2-6 tokens, halves on and off), so rows are added, taken out and moved between the halves; each one's music is
+    what it is alone, and the two halves never differ by more than a row (both cores kept as busy)."""
     from bridge.generation.runner import Merged, advance_flights
 
     loaded, g = gen
@@ -120,7 +120,8 @@ def test_a_batchs_rows_follow_every_join_leave_and_move_between_chunks(gen):
         while not all(f.over for f in flights):  # each one stays on with 0.7, or joins with 0.3
             company = [f for f in flights if not f.over and rng.random() < (0.7 if f in company else 0.3)]
             if company:
-                advance_flights(g, company, split=rng.random() < 0.8, merged=merged, length=int(rng.integers(2, 7)))
+                split, length = rng.random() < 0.8, int(rng.integers(2, 7))
+                advance_flights(g, company, split=split, merged=merged, length=length)
                 chunks += 1
                 if len(merged.sides) == 2:
                     gaps.append(abs(merged.sides[0].rows - merged.sides[1].rows))
