@@ -435,7 +435,7 @@ class Merged:
         """Whole flights moved from the fuller half to the other until they differ by a row at most (or all laid
         out again, when no flight is small enough to move)."""
         while True:
-            big, small = sorted(self.sides, key=_Side.rows.fget, reverse=True)
+            big, small = sorted(self.sides, key=lambda side: side.rows, reverse=True)
             gap = big.rows - small.rows
             if gap <= 1:
                 return
