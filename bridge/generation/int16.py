@@ -89,7 +89,18 @@ def _has_avx2() -> bool:
         return False
 
 
+def _has_avx512() -> bool:
+    """Whether the compiler may use 32 vector registers for the blocks (AVX-512 VL: ymm0-31), not 16."""
+    try:
+        from llvmlite import binding
+
+        return bool(binding.get_host_cpu_features().get("avx512vl"))
+    except Exception:  # noqa: BLE001 - no feature list: 16
+        return False
+
+
 AVX2 = _has_avx2()
+WIDE = AVX2 and _has_avx512()
 
 from numba import njit, types  # noqa: E402
 
@@ -192,11 +203,15 @@ def _plain_sums(x, xr, w, g0, k0, acc, ar, ac, R, C):
 
 
 # rows of x a block takes, and groups of eight weight rows: four rows at a time are bound by the arithmetic, fewer
-# by reading the weights (one row: twelve groups cost what eight do); each block's sums stay in registers
-BLOCKS = ((4, 4), (3, 6), (2, 8), (1, 8))
+# by reading the weights (one row: twelve groups cost what eight do). Each block's R * C vectors of sums must stay
+# in registers with a broadcast row and a product beside them: AVX-512 VL's 32 vector registers hold the larger
+# blocks; AVX2's 16 hold at most ten sums (Zen 3, 2x256 LSTM's step's products a row, with these blocks against
+# the larger ones, which spilled their sums to memory: one row 21 against 21 us, two 12 against 19-27, three 10.1
+# against 14-15, four 9.7 against 12-14; fewer sums than these were slower at one and two rows)
+BLOCKS = ((4, 4), (3, 6), (2, 8), (1, 8)) if WIDE else ((4, 2), (3, 3), (2, 5), (1, 8))
 
 if AVX2:
-    _b44, _b36, _b28, _b18 = (_vector_block(R, C) for R, C in BLOCKS)
+    _b4, _b3, _b2, _b1 = (_vector_block(R, C) for R, C in BLOCKS)
     _b41, _b31, _b21, _b11 = (_vector_block(R, 1) for R, _ in BLOCKS)
 
     @njit(**_opts)
@@ -207,21 +222,21 @@ if AVX2:
             if C == 1:
                 _b41(x, b, w, g, k0, acc, ar, ac)
             else:
-                _b44(x, b, w, g, k0, acc, ar, ac)
+                _b4(x, b, w, g, k0, acc, ar, ac)
         elif R == 3:
             if C == 1:
                 _b31(x, b, w, g, k0, acc, ar, ac)
             else:
-                _b36(x, b, w, g, k0, acc, ar, ac)
+                _b3(x, b, w, g, k0, acc, ar, ac)
         elif R == 2:
             if C == 1:
                 _b21(x, b, w, g, k0, acc, ar, ac)
             else:
-                _b28(x, b, w, g, k0, acc, ar, ac)
+                _b2(x, b, w, g, k0, acc, ar, ac)
         elif C == 1:
             _b11(x, b, w, g, k0, acc, ar, ac)
         else:
-            _b18(x, b, w, g, k0, acc, ar, ac)
+            _b1(x, b, w, g, k0, acc, ar, ac)
 else:  # one plain loop for every shape (the docstring above: why)
     _rows = _plain_sums
 
@@ -230,8 +245,8 @@ else:  # one plain loop for every shape (the docstring above: why)
 def qdot_add(x, w, k0, acc):
     """acc[b, n] += sum_k x[b, k] * q[n, k0 + k]: x (B, K) int16 (K even; rows may be strided views), w = pack(q),
     k0 even (from column k0 of q: a layer's input or recurrent half alone), acc (B, N) int32. Rows four at a time
-    against four groups of eight weight rows, the rest three against six, two against eight, one against eight
-    (BLOCKS); a group past the last whole one of acc's columns through a small array of eight (the integers are
+    against the groups of eight weight rows BLOCKS gives, the rest three, two or one at a time (with AVX-512: four
+    against four, three against six, two against eight, one against eight); a group past the last whole one of acc's columns through a small array of eight (the integers are
     the same any way)."""
     B, N = acc.shape
     whole = N // GROUP

@@ -9,8 +9,8 @@ two cores at once.
 Why not TensorFlow: in an XLA loop one step of a 2 x 256 LSTM costs ~140 us at batch 1, and 8
 variations cost 3.8x one, because XLA hands batches above one to Eigen, which repacks the whole weight
 matrix on every call. Here the products read the weights in place, in 16-bit integers summed exactly in
-32 bits (bridge/generation/int16.py: twice the products an instruction of float's, half the bytes), four
-rows at a time against four groups of eight weight rows, three against six, two and one against eight.
+32 bits (bridge/generation/int16.py: twice the products an instruction of float's, half the bytes), in blocks of
+rows against groups of eight weight rows whose sums stay in the CPU's vector registers (`int16.BLOCKS`).
 `matmul_add` below is the same in floats, for the attention-LSTM (`messages_kernels`), whose values are not
 bounded as a state is.
 
