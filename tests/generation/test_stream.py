@@ -20,10 +20,11 @@ def test_streamed_notes_are_the_whole_decodes_notes(model, context, monkeypatch)
     from bridge.music import Score
 
     if context:
-        from bridge.generation.runner import Batcher
+        from bridge.generation import runner
 
         monkeypatch.setattr(stream, "CONTEXT", context)
-        monkeypatch.setattr(Batcher, "LONG", 1)  # short chunks: notes sound across many chunks' ends
+        monkeypatch.setattr(runner.Batcher, "LONG", 1)  # short chunks, each handed over: notes sound across many
+        monkeypatch.setattr(runner, "GATHER", 1)  # chunks' ends
     loaded = store.load(model)
     codec = loaded.codec
     prime = codec.encode(Score.from_beats([(60, 0, 1, 90), (64, 1, 1, 80), (67, 2, 2, 70)], qpm=90))

@@ -72,3 +72,19 @@ def test_a_loaded_model_is_kept_out_of_the_collectors_passes_and_a_replaced_one_
     touch_later(user_model / "model.keras")
     store.get()
     assert gone() is None  # the replaced version, frozen before, was collected at the reload
+
+
+def test_a_models_folder_is_looked_up_again_after_a_moment(user_model, monkeypatch):
+    """A name's folder is kept for FOUND_FOR seconds (its lookup is a tenth of a millisecond of every request);
+    then a removed model is refused by name, and the one that takes its name is found."""
+    from bridge.host import models
+
+    monkeypatch.setattr(models, "FOUND_FOR", 0.05)
+    store = ModelStore("piano")
+    assert store.find("mine") == user_model.resolve()
+    shutil.rmtree(user_model)
+    time.sleep(0.1)
+    with pytest.raises(CadenzaError, match="no model 'mine'"):
+        store.find("mine")
+    shutil.copytree(ROOT / "models" / MODEL, user_model)
+    assert store.find("mine") == user_model.resolve()
