@@ -267,11 +267,14 @@ class _Work:
         counts = [0] * req.variations
 
         def on_chunk(chunk):
+            told = False
             for k, rows in enumerate(chunk):
                 notes = streams[k].feed(rows)
                 counts[k] += len(notes)
                 self.notes(k, notes)
+                told |= bool(notes)
             self.tick()
+            return told  # (False: no note ended yet, so the next chunk comes at once, not gathered: runner.GATHER)
 
         result = continue_ids(loaded, prime_ids, req, on_chunk=on_chunk, cancel=self.cancel)
         final = self.stopped(result)

@@ -324,6 +324,21 @@ def test_short_chunks_reach_the_callback_gathered_and_a_cancel_loses_nothing(gen
             assert sum(sizes) == 7 * 16 and sizes[-1] < GATHER
 
 
+def test_a_chunk_with_nothing_to_tell_yet_brings_the_next_at_once(gen):
+    """A callback that returns False (no note ended in what it was handed: a long first chord) gets the next chunk
+    at once, not gathered, until it has something to tell; then GATHER a row again."""
+    from bridge.generation.runner import GATHER, advance_flights
+
+    loaded, g = gen
+    seen = []
+    flight, result = g.flight(loaded.codec.empty(), request_of(apply(Settings(beats=256.0), "seed", 70)),
+                              on_chunk=lambda c: seen.append(len(c[0])) or len(seen) > 3)
+    while not flight.over:
+        advance_flights(g, [flight], split=False, length=16)
+    assert seen[:4] == [16, 16, 16, 16] and len(seen) > 5 and all(n >= GATHER for n in seen[4:-1])
+    assert sum(seen) == len(result().new[0])
+
+
 def test_two_requests_fly_in_two_lanes_at_once(gen):
     """On two cores or more a model runs two batches: a request that finds one busy starts in the other at
     once (no solo chunk, no boundary to wait for), with the same music."""
