@@ -40,6 +40,42 @@ def kernel_folder() -> str:
 
 
 def use_kernel_cache() -> None:
-    """Point numba at the folder of these kernels (before numba is imported), unless one is set."""
+    """Point numba at the folder of these kernels (before numba is imported), unless one is set; and let one
+    process at a time add a kernel to it (`_one_writer`)."""
     if "NUMBA_CACHE_DIR" not in os.environ:
         os.environ["NUMBA_CACHE_DIR"] = kernel_folder()
+    _one_writer()
+
+
+_ONE_WRITER = False
+
+
+def _one_writer() -> None:
+    """numba adds a compiled version of a kernel to its cache by reading the kernel's index, taking the first data
+    file number the index does not name, and writing the index and the data. Two processes that compile versions
+    of one kernel at once (`cadenza warm` compiles the messages model's kernels in a second process, and both
+    reach kernels.py's draw and exp; a daemon may start while it runs) could take the same number, and the index
+    one wrote would name the machine code the other wrote. So that read, choice and write are made under an
+    exclusive lock on a file beside the index (fcntl; on a system without it, as numba does)."""
+    global _ONE_WRITER
+    if _ONE_WRITER:
+        return
+    try:
+        import fcntl
+
+        from numba.core import caching
+    except ImportError:
+        return
+    save = caching.IndexDataCacheFile.save
+
+    def locked(self, key, data):
+        try:
+            lock = open(self._index_path + ".lock", "a")
+        except OSError:
+            return save(self, key, data)
+        with lock:  # (closing it lets go of the lock)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return save(self, key, data)
+
+    caching.IndexDataCacheFile.save = locked
+    _ONE_WRITER = True

@@ -53,3 +53,35 @@ def test_whichever_kernel_file_a_process_imports_first_numba_caches_in_the_kerne
         code = f"import {module}, numba; print(numba.config.CACHE_DIR)"
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.strip() == want, module
+
+
+def test_one_process_at_a_time_adds_a_kernel_to_the_cache(tmp_path):
+    """A process that has compiled a new version of a cached kernel waits to write it while another holds the
+    lock beside the kernel's index (two processes adding versions at once could take the same data file), then
+    writes it: a third process finds both versions in the cache and compiles nothing."""
+    import fcntl
+    import time
+
+    script = tmp_path / "twice.py"
+    script.write_text("import sys\nfrom bridge import caches\ncaches.use_kernel_cache()\nfrom numba import njit\n\n\n"
+                      "@njit(cache=True)\ndef twice(x):\n    return x + x\n\n\n"
+                      "for a in sys.argv[1:]:\n    print(twice(int(a) if a.isdigit() else float(a)))\n"
+                      "print(sum(twice.stats.cache_misses.values()))\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(Path(bridge.__file__).parents[1])}
+    run = [sys.executable, str(script)]
+    assert subprocess.run(run + ["2"], env=env, capture_output=True, text=True, check=True).stdout.split() == ["4", "1"]
+    [index] = (tmp_path / "numba").rglob("*.nbi")
+    with open(f"{index}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = subprocess.Popen(run + ["1.5"], env=env, stdout=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and p.poll() is None:  # compiled, then waiting in flock(2) (73 on x86-64)
+            syscall = Path(f"/proc/{p.pid}/syscall").read_text().split()[:1] if Path(f"/proc/{p.pid}").exists() else []
+            if syscall == ["73"]:
+                break
+            time.sleep(0.05)
+        assert p.poll() is None, "it wrote the cache while another process held the lock"
+        assert len(list((tmp_path / "numba").rglob("*.nbc"))) == 1
+    assert p.communicate(timeout=60)[0].split() == ["3.0", "1"]
+    assert subprocess.run(run + ["2", "1.5"], env=env, capture_output=True, text=True,
+                          check=True).stdout.split() == ["4", "3.0", "0"]  # both versions from the cache
