@@ -67,7 +67,8 @@ def test_one_process_at_a_time_adds_a_kernel_to_the_cache(tmp_path):
                       "@njit(cache=True)\ndef twice(x):\n    return x + x\n\n\n"
                       "for a in sys.argv[1:]:\n    print(twice(int(a) if a.isdigit() else float(a)))\n"
                       "print(sum(twice.stats.cache_misses.values()))\n")
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONPATH": str(Path(bridge.__file__).parents[1])}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+           "PYTHONPATH": str(Path(bridge.__file__).parents[1])}
     run = [sys.executable, str(script)]
     assert subprocess.run(run + ["2"], env=env, capture_output=True, text=True, check=True).stdout.split() == ["4", "1"]
     [index] = (tmp_path / "numba").rglob("*.nbi")

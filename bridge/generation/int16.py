@@ -246,8 +246,8 @@ def qdot_add(x, w, k0, acc):
     """acc[b, n] += sum_k x[b, k] * q[n, k0 + k]: x (B, K) int16 (K even; rows may be strided views), w = pack(q),
     k0 even (from column k0 of q: a layer's input or recurrent half alone), acc (B, N) int32. Rows four at a time
     against the groups of eight weight rows BLOCKS gives, the rest three, two or one at a time (with AVX-512: four
-    against four, three against six, two against eight, one against eight); a group past the last whole one of acc's columns through a small array of eight (the integers are
-    the same any way)."""
+    against four, three against six, two against eight, one against eight); a group past the last whole one of
+    acc's columns through a small array of eight (the integers are the same any way)."""
     B, N = acc.shape
     whole = N // GROUP
     b = 0

@@ -264,9 +264,9 @@ class Flight:
         """A chunk's tokens (one array a variation) kept with those before it until they are worth handing to the
         callback: the first chunk at once (its first notes), then GATHER tokens a row or more, and whatever is
         left when the flight is over; after a hand-over whose callback returned False (nothing to tell yet: no note
-        of the piano's had ended in its first 16 tokens), the next chunk at once too. With eight players a batch's chunks end wherever one joins or
-        leaves, and each chunk handed over is decoded again with its context and sent: fewer, longer ones (eight
-        clients, ten pairs of runs in turn: 103.3 against 97.8 requests/s, median)."""
+        of the piano's had ended in its first 16 tokens), the next chunk at once too. With eight players a batch's
+        chunks end wherever one joins or leaves, and each chunk handed over is decoded again with its context and
+        sent: fewer, longer ones (eight clients, ten pairs of runs in turn: 103.3 against 97.8 requests/s, median)."""
         self.held.append(taken)
         size = sum(max(len(rows) for rows in c) for c in self.held if len(c))  # (a row that stopped has none)
         if self.told and self.heard is not False and not self.over and size < GATHER:
@@ -462,8 +462,8 @@ class Merged:
 # tokens a row handed to a request's callback at once, at least, after its first chunk (Flight.gather): each hand-over
 # is decoded with its context and sent, in the interpreter, which every thread shares; with eight players a batch's
 # chunks end wherever one joins or leaves (~8 pieces a 32-beat request): 64 gave ~4.8 hand-overs a request, 256 two
-# (its decoding 1.7-2.6 -> 1.0-1.2 ms of a request's ~20-27 ms, eight clients, Zen 3); the first notes still come at
-# once, and 256 piano tokens (~15 beats) are made in ~30 ms at eight clients, far ahead of when they sound
+# or three (their decoding 1.7-2.6 -> 1.0-1.3 ms of a request's ~20-27 ms, eight clients, Zen 3); the first notes
+# still come at once, and 256 piano tokens (~15 beats) are made in ~30 ms at eight clients, long before they sound
 GATHER = 256
 
 
