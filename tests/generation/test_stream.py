@@ -1,6 +1,7 @@
 """Streaming: each chunk decoded with a bounded context gives exactly the notes a whole decode gives."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -39,16 +40,16 @@ def test_streamed_notes_are_the_whole_decodes_notes(model, context, monkeypatch)
     # notes outlive 24 without them)
     from bridge.generation.controls import Controls
 
-    result = continue_ids(loaded, prime, Request(beats=96, seed=4, variations=2, qpm=90.0, time_prior=0.0,
+    result = continue_ids(loaded, prime, Request(beats=96, seed=1, variations=2, qpm=90.0, time_prior=0.0,
                                                  controls=Controls(rhythm_variety=0.0)), on_chunk=on_chunk)
     for k in range(2):
         before_finish = len(got[k])
         got[k] += streams[k].finish()
         whole = decode_continuation(codec, prime, result.new[k], include_prime=False, qpm=90.0, beats=96.0)
-        want = sorted((n.pitch, round(n.start / whole.tpq, 3), round((n.end - n.start) / whole.tpq, 3), n.velocity)
-                      for n in whole.notes())
-        have = sorted((p, round(s, 3), round(d, 3), v) for p, s, d, v in got[k])
-        assert have == want
+        want = sorted((n.pitch, n.start / whole.tpq, (n.end - n.start) / whole.tpq, n.velocity) for n in whole.notes())
+        have = sorted(got[k])  # (the same notes; a time may differ in its last bits: the chunks' beats were summed)
+        assert [(p, v) for p, _, _, v in have] == [(p, v) for p, _, _, v in want]
+        assert np.allclose([x[1:3] for x in have], [x[1:3] for x in want], rtol=0, atol=1e-6)
         assert before_finish >= 0.9 * len(want)  # most notes came while generating, not at the end
     if context:
         assert any(s.outlived for s in streams)  # notes outlived 24 tokens: the whole decode was needed
