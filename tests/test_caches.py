@@ -75,10 +75,11 @@ def test_one_process_at_a_time_adds_a_kernel_to_the_cache(tmp_path):
     with open(f"{index}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         p = subprocess.Popen(run + ["1.5"], env=env, stdout=subprocess.PIPE, text=True)
+        flock = {"x86_64": "73", "aarch64": "32"}.get(os.uname().machine)  # flock(2)'s number
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and p.poll() is None:  # compiled, then waiting in flock(2) (73 on x86-64)
+        while time.monotonic() < deadline and p.poll() is None:  # compiled, then waiting in flock(2)
             syscall = Path(f"/proc/{p.pid}/syscall").read_text().split()[:1] if Path(f"/proc/{p.pid}").exists() else []
-            if syscall == ["73"]:
+            if syscall == [flock]:
                 break
             time.sleep(0.05)
         assert p.poll() is None, "it wrote the cache while another process held the lock"
