@@ -500,10 +500,15 @@ def _weighted(row, thr, t, u, notes):
     total = 0.0
     for v in range(V):
         total += e[v]
-    target = u * total
+    return _pick(e, u * total)
+
+
+@njit(**_opts)
+def _pick(e, target):
+    """The entry at which the running sum of the weights e (0: never drawn) passes target (else the last weighted)."""
     acc = 0.0
     last = 0
-    for v in range(V):
+    for v in range(e.shape[0]):
         if e[v] > 0:
             acc += e[v]
             last = v
@@ -572,17 +577,8 @@ def _draw_nucleus(row, lo, hi, marked, p, cands, t, seed, var, step):
     if t != 1:
         e1 = np.empty(V, np.float32)
         exp_shifted(row, mx, np.float32(1), e1)
-    x = 0
     for attempt in range(32):
-        target = uniform(seed, var, step, 0 if attempt == 0 else 7 + attempt) * total
-        acc = 0.0
-        x = 0
-        for v in range(V):
-            if e[v] > 0:
-                acc += e[v]
-                x = v
-                if acc > target:
-                    break
+        x = _pick(e, uniform(seed, var, step, 0 if attempt == 0 else 7 + attempt) * total)
         if x < lo or x >= hi or (marked.shape[0] != 0 and not marked[x]) or _in_nucleus(row, e1, lo, hi, marked, x,
                                                                                           p, cands):
             return x
