@@ -533,8 +533,8 @@ def _in_nucleus(row, e, lo, hi, marked, x, p, cands):
     """Whether entry x (one of the marked entries of row's lo..hi; `marked` empty: all of them) is in their nucleus
     at p: the fewest best of them whose probability (among them) reaches p (within 1e-6), `cands` at most, and
     every one as good as the last of those; so x is in it when fewer than `cands` are better than it and those
-    hold less than p; the best always is. e: exp(row - any one constant),
-    row's probabilities unnormalised. One pass (selects, no branches: it vectorises), no sort."""
+    hold less than p; the best always is. e: exp(row - any one constant), row's probabilities unnormalised. One
+    pass (selects, no branches: it vectorises), no sort."""
     lx = row[x]
     total = np.float32(0)
     above = np.float32(0)

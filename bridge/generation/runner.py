@@ -273,6 +273,10 @@ class Flight:
             return None
         return self.flush()
 
+    def tell(self, taken: list) -> None:
+        """Tokens handed over to its callback; what it returns kept (`heard`: False, nothing to tell yet)."""
+        self.heard = self.on_chunk(taken) is not False
+
     def flush(self) -> list | None:
         """The tokens gathered and not yet handed over (one array a variation), or None."""
         held, self.held = self.held, []
@@ -552,7 +556,7 @@ def _hand(f: Flight, taken: list, deliver) -> None:
     if deliver is not None:
         deliver(f, taken)
     elif f.on_chunk is not None:
-        f.heard = f.on_chunk(taken) is not False
+        f.tell(taken)
 
 
 def drive(pool, parts, make, chunk: int, cap: int, stopper: Stopper, on_chunk=None,
@@ -805,7 +809,7 @@ class _Post:
                 continue
             try:
                 if flight.error is None:
-                    flight.heard = flight.on_chunk(taken) is not False
+                    flight.tell(taken)
             except BaseException as e:  # noqa: BLE001 - the request is told; the batch flies on
                 flight.error = e
                 flight.cancelled = True
