@@ -21,9 +21,10 @@ from .service import Service
 
 log = logging.getLogger("cadenza")
 # Requests carried out at once. The lstm and rnn models' generation runs in each model's batchers (two batches for
-# the requests in the air, on the machine's cores), so a worker mostly waits for its request to land: eight let
-# eight players fly together. Other work (reading a file, the attention-LSTM) shares the cores.
-WORKERS = 8
+# the requests in the air, on the machine's cores), so a worker mostly waits for its request to land: sixteen let
+# sixteen players fly together (with eight, sixteen clients' first notes waited for a place: p50 97-127 ms, now
+# 12-16; the same requests/s). Other work (reading a file, the attention-LSTM) shares the cores.
+WORKERS = 16
 
 
 class Daemon:

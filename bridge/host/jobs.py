@@ -33,7 +33,9 @@ class Busy(CadenzaError):
 
 class JobQueue:
     def __init__(self, size: int = 16, workers: int = 1):
-        self._q: queue.Queue[Job | None] = queue.Queue(maxsize=size)
+        self.size = size  # jobs that may wait for a worker (a job an idle worker is about to take does not wait)
+        self._q: queue.Queue[Job | None] = queue.Queue()
+        self._idle = 0  # workers waiting for a job
         self._active: dict[tuple, Job] = {}
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._work, name=f"cadenza-worker-{i}", daemon=True)
@@ -47,10 +49,10 @@ class JobQueue:
         with self._lock:
             if job.key in self._active:
                 raise Busy(f"request {job.key[-1]} is already running or queued")
-            try:
-                self._q.put_nowait(job)
-            except queue.Full:
-                raise Busy(f"busy: {self._q.qsize()} requests are waiting; try again shortly") from None
+            waiting = self._q.qsize() - self._idle  # (a burst of requests comes faster than idle workers wake)
+            if waiting >= self.size:
+                raise Busy(f"busy: {waiting} requests are waiting; try again shortly")
+            self._q.put_nowait(job)
             self._active[job.key] = job
 
     def release(self, key: tuple) -> None:
@@ -80,7 +82,8 @@ class JobQueue:
 
     @property
     def waiting(self) -> int:
-        return self._q.qsize()
+        with self._lock:
+            return max(0, self._q.qsize() - self._idle)
 
     @property
     def active(self) -> int:
@@ -89,7 +92,11 @@ class JobQueue:
 
     def _work(self) -> None:
         while True:
+            with self._lock:
+                self._idle += 1
             job = self._q.get()
+            with self._lock:
+                self._idle -= 1
             if job is None:
                 return
             try:
@@ -106,9 +113,6 @@ class JobQueue:
         """Cancel what runs, let workers finish their current chunk, then end them."""
         self.cancel_all()
         for _ in self._threads:
-            try:
-                self._q.put(None, timeout=timeout)
-            except queue.Full:
-                pass
+            self._q.put(None)
         for t in self._threads:
             t.join(timeout)

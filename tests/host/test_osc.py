@@ -171,6 +171,32 @@ def test_a_full_queue_answers_busy_at_once(daemon):
         c.close()
 
 
+def test_sixteen_players_at_once_all_start_before_any_is_done(daemon):
+    """Sixteen requests at once (a laptop ensemble, a set's tracks asking at the bar line): each is taken at once
+    and flies in the batch with the others, none waits in the queue for another's music to end."""
+    c = Client(daemon.server.address[1])
+    ids = range(300, 316)
+    try:
+        for i in ids:
+            c.send("/cadenza/continue", i, *PRIME, "beats", 200.0)
+        started, seen = set(), []
+        deadline = time.time() + 60
+        while len(started) < len(ids) and time.time() < deadline:
+            seen += c.receive(until=("/cadenza/started", "/cadenza/done", "/cadenza/error"), timeout=60)
+            started = {p[0] for a, p in seen if a == "/cadenza/started"}
+            assert not [m for m in seen if m[0] != "/cadenza/started" and m[0] != "/cadenza/notes"], seen[-1]
+        assert started == set(ids)
+    finally:
+        for i in ids:
+            c.send("/cadenza/cancel", i)
+        ended = set()
+        deadline = time.time() + 60
+        while len(ended) < len(ids) and time.time() < deadline:
+            ended |= {p[0] for a, p in c.receive(timeout=60) if a in ("/cadenza/done", "/cadenza/cancelled",
+                                                                      "/cadenza/error")}
+        c.close()
+
+
 def test_models_status_and_load(client):
     client.send("/cadenza/models", 60)
     (addr, params), = client.receive(until=("/cadenza/models",))
