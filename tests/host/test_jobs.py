@@ -27,6 +27,33 @@ def test_full_queue_is_busy_at_once_and_ids_are_unique():
         q.stop()
 
 
+def test_a_burst_that_idle_workers_take_waits_for_none():
+    """Four requests at once for four idle workers, with room for one to wait: none is refused, however late the
+    workers wake to take them (only what waits for a worker counts against the queue's size)."""
+    q = JobQueue(size=1, workers=4)
+    gate = threading.Event()
+    running = []
+
+    def run(job):
+        running.append(job.key)
+        gate.wait(10)
+
+    try:
+        for i in range(4):
+            q.submit(Job(key=("a", i), run=run))
+        deadline = time.time() + 10
+        while len(running) < 4 and time.time() < deadline:
+            time.sleep(0.01)
+        assert sorted(running) == [("a", i) for i in range(4)] and q.waiting == 0
+        q.submit(Job(key=("a", 4), run=run))  # the one place to wait
+        assert q.waiting == 1
+        with pytest.raises(Busy, match="busy: 1 requests are waiting"):
+            q.submit(Job(key=("a", 5), run=run))
+    finally:
+        gate.set()
+        q.stop()
+
+
 def test_cancel_reaches_a_running_job_and_a_failing_job_keeps_the_worker():
     q = JobQueue(size=4, workers=1)
     seen = []
