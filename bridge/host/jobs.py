@@ -82,8 +82,15 @@ class JobQueue:
 
     @property
     def waiting(self) -> int:
+        """Jobs that wait for a worker."""
         with self._lock:
             return max(0, self._q.qsize() - self._idle)
+
+    @property
+    def running(self) -> int:
+        """Jobs a worker has (or is about to take)."""
+        with self._lock:
+            return len(self._active) - max(0, self._q.qsize() - self._idle)
 
     @property
     def active(self) -> int:

@@ -88,7 +88,7 @@ class Service:
 
     @property
     def running(self) -> int:
-        return self._jobs.active
+        return self._jobs.running
 
     @property
     def waiting(self) -> int:

@@ -46,7 +46,7 @@ def test_a_burst_that_idle_workers_take_waits_for_none():
             time.sleep(0.01)
         assert sorted(running) == [("a", i) for i in range(4)] and q.waiting == 0
         q.submit(Job(key=("a", 4), run=run))  # the one place to wait
-        assert q.waiting == 1
+        assert q.waiting == 1 and q.running == 4
         with pytest.raises(Busy, match="busy: 1 requests are waiting"):
             q.submit(Job(key=("a", 5), run=run))
     finally:
