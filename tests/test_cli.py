@@ -85,6 +85,33 @@ def test_warm_compiles_ahead_and_names_a_model_it_cannot_find():
     assert install.index("cadenza warm") < install.index("cadenza serve")
 
 
+def test_warm_compiles_what_an_infill_request_and_a_pedalled_piano_prime_run():
+    """The warm-up runs an infill model's candidates as a request does (judged by the bits of the music after
+    the gap: a first infill waited ~6 s for them to compile before) and encodes a prime with a sustain pedal as
+    the piano model reads it: a request then adds no compiled version of either."""
+    import subprocess
+    import sys
+
+    from tests.conftest import CORPUS, ROOT
+
+    if not all((ROOT / "models" / m / "cadenza.json").is_file() for m in ("chorale-infill", "piano")):
+        import pytest
+
+        pytest.skip("no shipped model")
+    code = ("from bridge import store; from bridge.generation.warm import warm; "
+            "from bridge.generation import Request, kernels; from bridge.generation.infill import infill; "
+            "from bridge.music import Score, _fast, read_midi; "
+            "fill, piano = store.load('chorale-infill'), store.load('piano'); warm(fill); warm(piano); "
+            "before = len(kernels.walk_bits.signatures), len(_fast.sustain_ends.signatures); "
+            "infill(fill, Score.from_beats([(67 - i % 7, i * 0.5, 0.5, 90) for i in range(32)]), 4.0, 8.0, "
+            "Request(seed=3), candidates=4); "
+            f"piano.codec.encode(read_midi({str(CORPUS / 'piano-midi' / 'midis' / 'Chopin' / 'chpn-p7.mid')!r})); "
+            "print(*before, len(kernels.walk_bits.signatures), len(_fast.sustain_ends.signatures))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [int(x) for x in out.stdout.split()[-4:]] == [1, 1, 1, 1]
+
+
 def test_warm_loads_what_a_kern_models_decode_reads_with():
     """A **kern model's text often splits its spines, which music21 reads (a second to import): the warm-up
     loads and runs it, so the sonata model's first request after a restart is not a second slower than the

@@ -1,7 +1,8 @@
 """Compile before anyone waits: numba compiles Cadenza's kernels the first time they run on a machine (and
 for a new checkout path), ~10-25 s in all, then loads them from its disk cache in milliseconds. `warm(loaded)`
-runs a model's generator once for one and for several variations, encodes and decodes once, and imports what
-a request reads with, so that a client's first request finds everything compiled and loaded; `cadenza warm`
+runs a model's generator once for one and for several variations, encodes (a prime with a sustain pedal) and
+decodes once, judges an infill model's candidates and harmonizes with a harmony model as their requests do, and
+imports what a request reads with, so that a client's first request finds everything compiled and loaded; `cadenza warm`
 (the README's install command runs it) does this for every model in the store, and reads and writes a MIDI
 file (the MIDI kernels), ahead of the first `cadenza serve`.
 """
@@ -25,8 +26,10 @@ def warm(loaded) -> None:
     from ..music import Score
     from . import stream  # noqa: F401 - and streams its notes with
 
-    try:  # encode once: a codec's encoder may be compiled too (a request's prime is encoded first)
-        loaded.codec.encode(Score.from_beats([(60, 0, 1, 80), (64, 1, 1, 80)]))
+    two = Score.from_beats([(60, 0, 1, 80), (64, 1, 1, 80)])
+    pedal = two.replace(tracks=tuple(t.replace(controls=((0, 64, 127), (two.tpq, 64, 0))) for t in two.tracks))
+    try:  # encode once: a codec's encoder may be compiled too (a request's prime is encoded first), with a sustain
+        loaded.codec.encode(pedal)  # pedal down and up (the piano's encoder lengthens the notes it holds)
     except CadenzaError:
         pass
     gen = generator_for(loaded)
@@ -37,6 +40,11 @@ def warm(loaded) -> None:
     except CadenzaError:
         pass
     loaded.codec.warm()  # and what a decode may need that this one did not (music21 for **kern with split spines)
+    if hasattr(loaded.codec, "infill_prime"):  # an infill model: its candidates judged by the music after the gap
+        from .infill import infill  # (the bits of the real suffix: kernels.walk_bits; 6 s at a first infill before)
+
+        piece = Score.from_beats([(60 + i % 5, i, 1, 80) for i in range(8)])
+        infill(loaded, piece, 2.0, 4.0, Request(seed=0), candidates=2)
     if loaded.codec.harmonizes:  # a harmony model: its own loop too (bridge.generation.harmonize_kernels), and
         from .harmonize import harmonize, parallels_of  # the candidates' judging, as a request harmonizes
 
