@@ -49,7 +49,7 @@ class JobQueue:
         with self._lock:
             if job.key in self._active:
                 raise Busy(f"request {job.key[-1]} is already running or queued")
-            waiting = self._q.qsize() - self._idle  # (a burst of requests comes faster than idle workers wake)
+            waiting = self._waiting()
             if waiting >= self.size:
                 raise Busy(f"busy: {waiting} requests are waiting; try again shortly")
             self._q.put_nowait(job)
@@ -80,17 +80,21 @@ class JobQueue:
         """Worker threads running (all of them, unless stop() was called)."""
         return sum(t.is_alive() for t in self._threads)
 
+    def _waiting(self) -> int:
+        """(Under the lock.) Jobs queued that no idle worker is about to take: a burst of requests comes faster
+        than idle workers wake, and what they will take at once does not wait."""
+        return max(0, self._q.qsize() - self._idle)
+
     @property
     def waiting(self) -> int:
-        """Jobs that wait for a worker."""
         with self._lock:
-            return max(0, self._q.qsize() - self._idle)
+            return self._waiting()
 
     @property
     def running(self) -> int:
         """Jobs a worker has (or is about to take)."""
         with self._lock:
-            return len(self._active) - max(0, self._q.qsize() - self._idle)
+            return len(self._active) - self._waiting()
 
     @property
     def active(self) -> int:
