@@ -1,10 +1,10 @@
 """Compile before anyone waits: numba compiles Cadenza's kernels the first time they run on a machine (and
-for a new checkout path), ~10-25 s in all, then loads them from its disk cache in milliseconds. `warm(loaded)`
-runs a model's generator once for one and for several variations, encodes (a prime with a sustain pedal) and
-decodes once, judges an infill model's candidates and harmonizes with a harmony model as their requests do, and
-imports what a request reads with, so that a client's first request finds everything compiled and loaded; `cadenza warm`
-(the README's install command runs it) does this for every model in the store, and reads and writes a MIDI
-file (the MIDI kernels), ahead of the first `cadenza serve`.
+for a new checkout path), ~30-80 s in all on a 2-core machine, then loads them from its disk cache in
+milliseconds. `warm(loaded)` runs a model's generator once for one and for several variations, encodes (a prime
+with a sustain pedal) and decodes once, judges an infill model's candidates and harmonizes with a harmony model
+as their requests do, and imports what a request reads with, so that a client's first request finds everything
+compiled and loaded; `cadenza warm` (the README's install command runs it) does this for every model in the
+store, and reads and writes a MIDI file (the MIDI kernels), ahead of the first `cadenza serve`.
 """
 from __future__ import annotations
 
