@@ -55,8 +55,8 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
 
     `candidates` K > 1 (and music after the region): K middles are drawn for each variation in one batch,
     and the one the real music after the region follows best (the fewest bits of its first SCORED_TOKENS
-    tokens, read after the music before the region and that middle) is kept; the chosen middles reach
-    `on_chunk` at once, when they are chosen."""
+    tokens, read after the music before the region and that middle) is kept, a silent middle only when all
+    are silent; the chosen middles reach `on_chunk` at once, when they are chosen."""
     codec = loaded.codec
     if not hasattr(codec, "infill_prime"):
         raise CadenzaError(f"{loaded.name} is not an infill model: it continues from the end, and is never passed "
@@ -112,7 +112,8 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
 def _best_of(loaded, prime: np.ndarray, req: Request, k: int, prefix: np.ndarray, suffix: np.ndarray,
              cancel) -> Result:
     """K candidates a variation, drawn as one batch (candidate j of variation v is row v * K + j, so its seed
-    is its own), each judged by the bits of the real suffix after it; the best of each variation kept."""
+    is its own), each judged by the bits of the real suffix after it; the best of each variation kept, one with
+    notes before a silent one (a silent middle can read as the likeliest lead-in to the suffix)."""
     import dataclasses
 
     from .decode import generator_for
@@ -122,5 +123,8 @@ def _best_of(loaded, prime: np.ndarray, req: Request, k: int, prefix: np.ndarray
         return many
     gen = generator_for(loaded)
     bits = gen.suffix_bits(prefix, many.new, suffix)
-    keep = [min(range(v * k, (v + 1) * k), key=lambda i: bits[i]) for v in range(req.variations)]
+    onsets = loaded.codec.onset_pitches()
+    silent = [not (onsets[np.asarray(ids, np.int64)] >= 0).any() for ids in many.new]
+    # a region was asked to be filled: a silent middle is kept only when every candidate is silent
+    keep = [min(range(v * k, (v + 1) * k), key=lambda i: (silent[i], bits[i])) for v in range(req.variations)]
     return dataclasses.replace(many, new=[many.new[i] for i in keep], beats=[many.beats[i] for i in keep])

@@ -155,7 +155,33 @@ def test_of_four_candidates_the_one_the_music_after_follows_best_is_kept(fim_mod
     base = loaded.codec.base
     bits = generator_for(loaded).suffix_bits(base.encode(before), result.new, base.encode(after)[:SCORED_TOKENS])
     assert len(set(np.round(bits, 3))) > 1  # the candidates differ, and so do their scores
-    assert best[0] == four[int(np.argmin(bits))]
+    assert best[0] == four[min(range(4), key=lambda i: (not four[i], bits[i]))]  # one with notes first
+
+
+def test_a_silent_middle_is_kept_only_when_every_candidate_is_silent():
+    """Asked to fill four beats of a running eighth-note line, one of four candidates on the shipped
+    chorale-infill model is four beats of rest, and the music after the gap costs the fewest bits after it:
+    the kept region is the best one with notes (Live's device once wrote back an empty loop region)."""
+    import numpy as np
+
+    from bridge import store
+    from bridge.generation import Request, generator_for
+    from bridge.generation.infill import SCORED_TOKENS, infill, split
+    from bridge.music import Score
+
+    if not (ROOT / "models" / "chorale-infill" / "cadenza.json").is_file():
+        pytest.skip("no shipped chorale-infill model")
+    loaded = store.load("chorale-infill")
+    line = [60, 62, 64, 65, 67, 65, 64, 62]
+    score = Score.from_beats([(line[i % 8] + 12 * (i // 8 == 2), i * 0.5, 0.5, 80) for i in range(32)], qpm=110.0)
+    _, four, result = infill(loaded, score, 4.0, 8.0, Request(seed=158, variations=4), candidates=1)
+    before, after = split(score, 4.0, 8.0)
+    base = loaded.codec.base
+    bits = generator_for(loaded).suffix_bits(base.encode(before), result.new, base.encode(after)[:SCORED_TOKENS])
+    silent = [i for i in range(4) if not four[i]]
+    assert silent == [int(np.argmin(bits))]  # the case this test is about: a rest the judge alone would keep
+    _, kept, _ = infill(loaded, score, 4.0, 8.0, Request(seed=158), candidates=4)
+    assert kept[0] and kept[0] == four[min((i for i in range(4) if four[i]), key=lambda i: bits[i])]
 
 
 def test_the_music_after_a_gap_follows_the_real_middle_better_than_a_wrong_one():
