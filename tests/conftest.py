@@ -144,7 +144,7 @@ def _train_fim(out: Path) -> Path:
 
     meta = json.loads((ROOT / "models" / "chorale" / "cadenza.json").read_text())
     return train(TrainConfig(data=[CHORALES], name="fim", codec="notewise", arch_args=meta["arch"]["args"],
-                             init="chorale", fim=True, seq_len=128, batch=16, steps_per_epoch=20, epochs=1,
+                             init="chorale", fim=True, seq_len=64, batch=16, steps_per_epoch=8, epochs=1,
                              patience=10, max_files=24, out=out, runs=out / "runs", verbose=0))
 
 

@@ -524,6 +524,35 @@ def test_drumify_without_a_style_is_fitted_for_f1_with_every_class_in_its_band()
     assert f1 >= f1_and_ratios(matched)[0] - 1e-9  # no worse than striking each class as often as the drummers
 
 
+def test_every_threshold_tried_is_valued_as_strike_plays_it():
+    """fit_thresholds values a class's thresholds all at once (the other classes' hits counted once): each
+    value is the one drumify's own `strike` gives, ties between classes, probabilities of 0 and untapped steps
+    included."""
+    from bridge.generation.groove import strike
+    from bridge.training.groove import UNSAID_BAND, _values_along
+
+    rng = np.random.default_rng(1)
+    hits = rng.random((40, 32, 9)) < 0.15
+    tapped = (hits.any(-1) | (rng.random((40, 32)) < 0.1)).astype(np.float32)
+    prob = (np.round(rng.random(hits.shape) * 8) / 8).astype(np.float32)  # eighths: ties are common, zeros too
+    real = hits.sum((0, 1)).astype(np.float64)
+    held = real >= 0.1 * len(hits)
+    tries = np.array([0.25, 0.125, 0.5, 0.3, 0.75, 0.02, 1.0], np.float32)
+
+    def value(th):  # fit_thresholds' measure, from strike itself
+        k = strike(prob, th, tapped)
+        f1 = 2 * float((k & hits).sum()) / max(1.0, float(k.sum() + hits.sum()))
+        ratio = k.sum((0, 1))[held] / real[held]
+        return f1 - 5.0 * float(np.maximum(UNSAID_BAND[0] - ratio, 0).sum() + np.maximum(ratio - UNSAID_BAND[1], 0).sum())
+
+    for trial in range(4):
+        th = (np.round(rng.random(9) * 4 + 1) / 8).astype(np.float32)  # equal to some probabilities
+        for c in range(9):
+            got = _values_along(prob, hits, tapped, th, c, tries, held, real, UNSAID_BAND)
+            want = [value(np.concatenate([th[:c], [g], th[c + 1:]])) for g in tries]
+            assert got.tolist() == want, (trial, c)
+
+
 def test_calibrate_again_fits_drumify_without_a_style_on_validation(tiny_groove, tmp_path):
     """`cadenza train-groove DATA --calibrate MODEL`: no training; the model's drumify thresholds for requests
     that say no style fitted on its validation split, the rest of its calibration as training left it."""
