@@ -194,7 +194,7 @@ def test_tiny_attention_lstm_trains_and_generates(tmp_path):
     cfg = TrainConfig(data=[NOTTINGHAM], name="tiny-messages", codec="messages", arch="attention_lstm",
                       arch_args={"units": 32, "embed": 8, "model_dim": 16, "heads": 2, "attention_units": 8,
                                  "window": 8},
-                      seq_len=48, batch=8, steps_per_epoch=40, epochs=3, patience=10, max_files=30,
+                      seq_len=48, batch=8, steps_per_epoch=15, epochs=3, patience=10, max_files=30,
                       val_fraction=0.2, gen_fraction=0.2, out=tmp_path / "models", runs=tmp_path / "runs", verbose=0)
     folder = train(cfg)
     meta = json.loads((folder / "cadenza.json").read_text())
