@@ -149,7 +149,7 @@ COMMANDS = (
     Command("warm", "compile Cadenza for this machine ahead of the first `cadenza serve`", "cmd_warm",
             (arg("models", nargs="*", help="the models to warm (default: every one in the store)"),),
             "Run every model in the store once, and read and write a MIDI file, so that numba compiles Cadenza's "
-            "kernels for this machine and this checkout now (10-25 s, once) and caches each model's arrays: then "
+            "kernels for this machine and this checkout now (30-80 s on a 2-core machine, once) and caches each model's arrays: then "
             "the first phrase after `cadenza serve` comes at once. The README's install command runs it; running "
             "it again costs a second or two.", "cadenza warm\n  cadenza warm piano chorale"),
     Command("eval", "a model's quality: NLL against baselines, music statistics, copy rate", "cmd_eval",
@@ -534,25 +534,37 @@ def cmd_warm(args) -> int:
     models = store.list_models()
     names = args.models or [m["name"] for m in models]
     t0 = time.perf_counter()
-    # the attention-LSTM's kernels are their own: with a second core, a second process compiles them meanwhile
-    apart = [m["name"] for m in models if m["name"] in names and m.get("arch") == "attention_lstm"]
-    child = None
-    if apart and len(apart) < len(names) and (os.cpu_count() or 1) > 1:
-        child = subprocess.Popen([sys.executable, "-m", "bridge", "warm", *apart], stdout=subprocess.PIPE, text=True)
-        names = [n for n in names if n not in apart]
+    # With a second core, second processes compile meanwhile what is their own: the attention-LSTM's kernels
+    # from the start, and a harmony model's loop and judging (bridge.generation.harmonize_kernels) once this one
+    # has compiled the loop every model runs (a harmony model runs it too: before, both would compile it)
+    children: list = []
+
+    def spawn(group: list[str]) -> None:
+        children.append(subprocess.Popen([sys.executable, "-m", "bridge", "warm", *group], stdout=subprocess.PIPE,
+                                         text=True))
+
+    chosen = [m for m in models if m["name"] in names]
+    apart = [m["name"] for m in chosen if m.get("arch") == "attention_lstm"]
+    later = [m["name"] for m in chosen if m.get("codec") == "harmony" and m["name"] not in apart]
+    if (os.cpu_count() or 1) < 2 or len(apart) + len(later) >= len(names):
+        apart, later = [], []
+    if apart:
+        spawn(apart)
+    names = [n for n in names if n not in apart and n not in later]
     warm_midi()
     print(f"MIDI reading and writing: {time.perf_counter() - t0:.1f} s", flush=True)
     failed = 0
-    for name in names:
+    for k, name in enumerate(names):
         t = time.perf_counter()
         try:
             warm(store.load(name))
+            print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
         except CadenzaError as e:
             print(f"cadenza: {name}: {e}", file=sys.stderr)
             failed += 1
-            continue
-        print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
-    if child is not None:
+        if k == 0 and later:
+            spawn(later)
+    for child in children:
         out, _ = child.communicate()
         print("".join(ln for ln in out.splitlines(True) if not ln.startswith(("MIDI ", "warm in"))), end="")
         failed += child.returncode != 0
