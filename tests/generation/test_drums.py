@@ -34,6 +34,19 @@ def as_trained(*models):
 
 
 @pytest.fixture(scope="module")
+def plain_groove(tmp_path_factory, tiny_groove):
+    """A groove model trained without styles (`--no-styles`), at tiny_groove's sizes."""
+    import json
+
+    from bridge.training.groove import GrooveConfig, train_groove
+
+    args = json.loads((tiny_groove / "cadenza.json").read_text())["arch"]["args"]
+    return train_groove(GrooveConfig(data=GROOVE, name="plain", out=tmp_path_factory.mktemp("plain"), max_files=6,
+                                     steps_per_epoch=2, epochs=1, styles=False, verbose=0,
+                                     args={k: args[k] for k in ("latent", "enc_units", "dec_units")}))
+
+
+@pytest.fixture(scope="module")
 def model(tiny_groove):
     from bridge import store
     from bridge.generation.groove import model_for
@@ -364,25 +377,21 @@ def test_the_shipped_groove_model_guesses_styles_and_plays_closer_to_the_drummer
     assert timing < timing0 and velocity < 0.99 * velocity0
 
 
-def test_a_model_without_styles_refuses_a_style_by_name(tmp_path):
+def test_a_model_without_styles_refuses_a_style_by_name(plain_groove):
     """A groove model trained without styles (`--no-styles`) cannot honour `style`: refused by name, not ignored."""
     from bridge import settings as S, store
     from bridge.errors import CadenzaError
     from bridge.generation.groove import run_task
     from bridge.music import load_score
-    from bridge.training.groove import GrooveConfig, train_groove
 
-    folder = train_groove(GrooveConfig(data=GROOVE, name="plain", out=tmp_path, max_files=6, steps_per_epoch=2,
-                                       epochs=1, styles=False, args={"latent": 8, "enc_units": 16, "dec_units": 32},
-                                       verbose=0))
-    loaded = store.load(str(folder))
+    loaded = store.load(str(plain_groove))
     beat = load_score(BEAT)
     assert run_task("groove", loaded, [beat], S.Settings())[0]  # no style said: plays
     with pytest.raises(CadenzaError, match="style 'jazz'.*trained without styles"):
         run_task("groove", loaded, [beat], S.apply(S.Settings(), "style", "jazz"))
 
 
-def test_joined_models_play_the_mean_of_their_members(tiny_groove, model, tmp_path):
+def test_joined_models_play_the_mean_of_their_members(tiny_groove, plain_groove, model, tmp_path):
     """`cadenza train-groove --join A --join B` makes one ensemble: each member's numbers are its own model's
     (against Keras), groove and drumify play the members' mean performance, interpolate moves through the first
     member's latent space; a model of other sizes or inputs is refused by name, and one alone too."""
@@ -423,10 +432,7 @@ def test_joined_models_play_the_mean_of_their_members(tiny_groove, model, tmp_pa
     assert groove(both, beat, temperature=0).tracks[0].notes != groove(model, beat, temperature=0).tracks[0].notes
     assert drumify(both, load_score(MELODY))[0].tracks
     assert len(interpolate(both, beat, beat, 3)) == 3
-    plain = train_groove(GrooveConfig(data=GROOVE, name="plain", out=tmp_path, max_files=6, steps_per_epoch=2,
-                                      epochs=1, styles=False, verbose=0,
-                                      args={k: args[k] for k in ("latent", "enc_units", "dec_units")}))
-    r = cli("train-groove", GROOVE, "--join", tiny_groove, "--join", plain, "--name", "bad", "--out", tmp_path)
+    r = cli("train-groove", GROOVE, "--join", tiny_groove, "--join", plain_groove, "--name", "bad", "--out", tmp_path)
     assert r.returncode != 0 and "styles differ" in r.stderr and not (tmp_path / "bad").exists()
     r = cli("train-groove", GROOVE, "--join", tiny_groove, "--name", "bad", "--out", tmp_path)
     assert r.returncode != 0 and "two or more" in r.stderr
