@@ -112,19 +112,23 @@ def infill(loaded, score: Score, start: float, end: float, req: Request, on_chun
 def _best_of(loaded, prime: np.ndarray, req: Request, k: int, prefix: np.ndarray, suffix: np.ndarray,
              cancel) -> Result:
     """K candidates a variation, drawn as one batch (candidate j of variation v is row v * K + j, so its seed
-    is its own), each judged by the bits of the real suffix after it; the best of each variation kept, one with
-    notes before a silent one (a silent middle can read as the likeliest lead-in to the suffix)."""
+    is its own), each judged by the bits of the real suffix after it; the best of each variation kept (`chosen`)."""
     import dataclasses
-
-    from .decode import generator_for
 
     many = continue_ids(loaded, prime, dataclasses.replace(req, variations=req.variations * k), cancel=cancel)
     if many.cancelled:
         return many
-    gen = generator_for(loaded)
-    bits = gen.suffix_bits(prefix, many.new, suffix)
-    onsets = loaded.codec.onset_pitches()
-    silent = [not (onsets[np.asarray(ids, np.int64)] >= 0).any() for ids in many.new]
-    # a region was asked to be filled: a silent middle is kept only when every candidate is silent
-    keep = [min(range(v * k, (v + 1) * k), key=lambda i: (silent[i], bits[i])) for v in range(req.variations)]
+    keep = chosen(loaded, prefix, many.new, suffix, k)
     return dataclasses.replace(many, new=[many.new[i] for i in keep], beats=[many.beats[i] for i in keep])
+
+
+def chosen(loaded, prefix: np.ndarray, middles: list, suffix: np.ndarray, k: int) -> list[int]:
+    """The middle kept of each K in turn (variation v's are middles v * K .. v * K + K - 1): the one after which
+    `suffix` costs the fewest bits, read after `prefix`; a silent one (not one note) only when all K are: a
+    region was asked to be filled, and the music after a rest can cost the fewest bits."""
+    from .decode import generator_for
+
+    bits = generator_for(loaded).suffix_bits(prefix, middles, suffix)
+    onsets = loaded.codec.onset_pitches()
+    silent = [not (onsets[np.asarray(ids, np.int64)] >= 0).any() for ids in middles]
+    return [min(range(v, v + k), key=lambda i: (silent[i], bits[i])) for v in range(0, len(middles), k)]

@@ -159,14 +159,15 @@ def test_of_four_candidates_the_one_the_music_after_follows_best_is_kept(fim_mod
 
 
 def test_a_silent_middle_is_kept_only_when_every_candidate_is_silent():
-    """Asked to fill four beats of a running eighth-note line, one of four candidates on the shipped
-    chorale-infill model is four beats of rest, and the music after the gap costs the fewest bits after it:
-    the kept region is the best one with notes (Live's device once wrote back an empty loop region)."""
+    """Asked to fill four beats of a running eighth-note line, the shipped chorale-infill model once drew these
+    four candidates (seed 158), the last four beats of rest, and the music after the gap costs the fewest bits
+    after the rest: the kept middle is the best one with notes (Live's device had written back an empty loop
+    region). Only when every candidate of a variation is silent is a silent one kept."""
     import numpy as np
 
     from bridge import store
-    from bridge.generation import Request, generator_for
-    from bridge.generation.infill import SCORED_TOKENS, infill, split
+    from bridge.generation import generator_for
+    from bridge.generation.infill import SCORED_TOKENS, chosen, split
     from bridge.music import Score
 
     if not (ROOT / "models" / "chorale-infill" / "cadenza.json").is_file():
@@ -174,14 +175,19 @@ def test_a_silent_middle_is_kept_only_when_every_candidate_is_silent():
     loaded = store.load("chorale-infill")
     line = [60, 62, 64, 65, 67, 65, 64, 62]
     score = Score.from_beats([(line[i % 8] + 12 * (i // 8 == 2), i * 0.5, 0.5, 80) for i in range(32)], qpm=110.0)
-    _, four, result = infill(loaded, score, 4.0, 8.0, Request(seed=158, variations=4), candidates=1)
     before, after = split(score, 4.0, 8.0)
     base = loaded.codec.base
-    bits = generator_for(loaded).suffix_bits(base.encode(before), result.new, base.encode(after)[:SCORED_TOKENS])
-    silent = [i for i in range(4) if not four[i]]
-    assert silent == [int(np.argmin(bits))]  # the case this test is about: a rest the judge alone would keep
-    _, kept, _ = infill(loaded, score, 4.0, 8.0, Request(seed=158), candidates=4)
-    assert kept[0] and kept[0] == four[min((i for i in range(4) if four[i]), key=lambda i: bits[i])]
+    prefix, suffix = base.encode(before), base.encode(after)[:SCORED_TOKENS]
+    drawn = [[43, 187, 131, 41, 187, 129, 40, 187, 128, 44, 199], [43, 199, 131, 41, 187, 129, 39, 187],
+             [41, 181, 129, 43, 181, 131, 41, 187, 129, 39, 187, 127, 41, 187], [199, 199]]  # 199: two beats' wait
+    middles = [np.array(m, np.int64) for m in drawn]
+    assert [len(base.decode(m).notes()) > 0 for m in middles] == [True, True, True, False]
+    bits = generator_for(loaded).suffix_bits(prefix, middles, suffix)
+    assert int(np.argmin(bits)) == 3  # the case: the rest is what the bits alone would keep
+    with_notes = min(range(3), key=lambda i: bits[i])
+    assert chosen(loaded, prefix, middles, suffix, 4) == [with_notes]
+    assert chosen(loaded, prefix, middles[::-1] + middles, suffix, 4) == [3 - with_notes, 4 + with_notes]
+    assert chosen(loaded, prefix, [middles[3]] * 2, suffix, 2) == [0]  # all silent: the rest is kept
 
 
 def test_the_music_after_a_gap_follows_the_real_middle_better_than_a_wrong_one():
