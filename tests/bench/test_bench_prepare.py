@@ -38,8 +38,9 @@ def test_bench_corpus_compares_beam_and_measures_memory(tmp_path):
 
     for p in corpus_files("nottingham", "*.mid", 6, step=40):
         shutil.copy(p, tmp_path / p.name)
+    # one worker: Beam on two is tested in tests/training/test_prepare_scale.py (each worker a process to start)
     r = subprocess.run([sys.executable, "-m", "bridge", "bench", "corpus", str(tmp_path), "--copies", "2",
-                        "--json"], capture_output=True, text=True, timeout=300)
+                        "--workers", "1", "--json"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     fig = json.loads(r.stdout)
     assert fig["beam_identical"] and fig["beam_1_identical"] and fig["copies_throughput"]["beam_identical"]
