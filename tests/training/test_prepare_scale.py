@@ -86,9 +86,10 @@ def test_a_codec_without_pitches_cannot_transpose(mixed, tmp_path):
 
 def test_beam_options_pass_through_the_command_line(mixed, tmp_path):
     """`--beam-option` reaches Beam: a runner named explicitly runs; an unknown one is a clear error."""
-    run = lambda *extra: subprocess.run(  # noqa: E731
-        [sys.executable, "-m", "bridge", "prepare", str(mixed / "piano"), "--out", str(tmp_path / "o"), "--quiet",
-         "--runner", "beam", *extra], capture_output=True, text=True, cwd=ROOT)
+    from tests.conftest import cadenza
+
+    run = lambda *extra: cadenza("prepare", mixed / "piano", "--out", tmp_path / "o", "--quiet",  # noqa: E731
+                                 "--runner", "beam", *extra)  # in this process: the same output
     ok = run("--beam-option=--runner=DirectRunner", "--beam-option=--direct_running_mode=in_memory")
     assert ok.returncode == 0, ok.stderr
     assert "12 of 12 files encoded" in ok.stdout and "with Apache Beam" in ok.stdout
