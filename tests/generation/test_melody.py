@@ -2,9 +2,6 @@
 infill order with the prefix's end read again, and one note at a time by default."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -34,8 +31,9 @@ def test_the_top_line_of_a_tune_with_chords():
 
 
 def test_export_music21_writes_one_midi_file_a_tune(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "bridge", "export-music21", "oneills1850", "--out", tmp_path,
-                        "--max-files", "1", "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    from tests.conftest import cadenza
+
+    r = cadenza("export-music21", "oneills1850", "--out", tmp_path, "--max-files", "1", "--quiet")  # in this process
     assert r.returncode == 0, r.stderr
     files = sorted((tmp_path / "oneills1850").glob("*.mid"))
     assert len(files) >= 40 and "tunes from 1 ABC files" in r.stdout
@@ -43,8 +41,7 @@ def test_export_music21_writes_one_midi_file_a_tune(tmp_path):
     from bridge.music import load_score
 
     assert load_score(files[0]).note_count > 10
-    r = subprocess.run([sys.executable, "-m", "bridge", "export-music21", "beethoven", "--out", tmp_path],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    r = cadenza("export-music21", "beethoven", "--out", tmp_path)
     assert r.returncode != 0 and "no music21 collection 'beethoven'" in r.stderr
 
 
