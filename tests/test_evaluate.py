@@ -69,18 +69,18 @@ def test_eval_on_the_chorale_model(tmp_path):
 def test_eval_draws_several_continuations_of_each_piece_and_the_first_is_the_single_ones():
     """`--samples K`: K continuations of each primed piece, one request's variations, all in the generated
     figures against each real piece once; the first is what a single sample draws (the same seed)."""
-    if not (ROOT / "models" / "melody" / "cadenza.json").exists():
+    if not (ROOT / "models" / "chorale" / "cadenza.json").exists():
         pytest.skip("shipped model missing")
     from bridge.evaluate import evaluate
 
-    one = evaluate("melody", pieces=2, beats=8, progress=lambda *a: None)
-    three = evaluate("melody", pieces=2, beats=8, samples=3, progress=lambda *a: None)
+    one = evaluate("chorale", pieces=2, beats=8, progress=lambda *a: None)
+    three = evaluate("chorale", pieces=2, beats=8, samples=3, progress=lambda *a: None)
     assert three["samples"] == 3 and three["primes"] == one["primes"]
     assert len(three["per_piece"]["real"]) == 2 and len(three["per_piece"]["generated"]) == 6
     assert three["per_piece"]["real"] == one["per_piece"]["real"]
     assert [three["per_piece"]["generated"][k] for k in (0, 3)] == one["per_piece"]["generated"]
     assert three["per_piece"]["generated"][0] != three["per_piece"]["generated"][1]  # drawn apart
-    r = cadenza("eval", "--model", "melody", "--pieces", "1", "--samples", "0")
+    r = cadenza("eval", "--model", "chorale", "--pieces", "1", "--samples", "0")
     assert r.returncode != 0 and "samples 0: 1 to 64" in r.stderr and "Traceback" not in r.stderr
 
 
