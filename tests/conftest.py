@@ -132,7 +132,7 @@ def _train_harmony(out: Path) -> Path:
 
     return train(TrainConfig(data=[CHORALES], name="harmony", codec="harmony",
                              arch_args={"layers": 1, "units": 64, "embed": 16}, seq_len=64, batch=16,
-                             steps_per_epoch=40, epochs=2, patience=10, max_files=24, val_fraction=0.2,
+                             steps_per_epoch=15, epochs=2, patience=10, max_files=24, val_fraction=0.2,
                              gen_fraction=0.2, out=out, runs=out / "runs", verbose=0))
 
 
