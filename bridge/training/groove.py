@@ -515,19 +515,11 @@ def fit_thresholds(prob: np.ndarray, hits: np.ndarray, tapped: np.ndarray, start
     MIN_HELD times a window struck within `band` times as often as they did: each class's threshold in turn set to
     the best of a grid, `rounds` times, from each of `starts` and from the thresholds that strike each class as
     often as the drummers did; the best found."""
-    from ..generation.groove import strike
-
     real = hits.sum((0, 1)).astype(np.float64)
     held = real >= MIN_HELD * len(hits)  # the classes held to the band
     matched = [float(np.sort(prob[..., c].ravel())[::-1][min(int(real[c]), prob[..., c].size - 1)])
                for c in range(prob.shape[-1])]  # each class struck as often as the drummers did
     grid = np.exp(np.linspace(np.log(0.02), np.log(0.9), 70)).astype(np.float32)
-
-    def value(th) -> float:
-        k = strike(prob, th, tapped)
-        f1 = 2 * float((k & hits).sum()) / max(1.0, float(k.sum() + hits.sum()))
-        ratio = k.sum((0, 1))[held] / real[held]
-        return f1 - 5.0 * float(np.maximum(band[0] - ratio, 0).sum() + np.maximum(ratio - band[1], 0).sum())
 
     best = None
     for start in [*starts, matched]:
@@ -537,15 +529,16 @@ def fit_thresholds(prob: np.ndarray, hits: np.ndarray, tapped: np.ndarray, start
                 tries = np.array([th[c], *grid], np.float32)
                 got = _values_along(prob, hits, tapped, th, c, tries, held, real, band)
                 th[c] = max(zip(got.tolist(), tries.tolist()))[1]
-        got = value(th)
+        got = float(_values_along(prob, hits, tapped, th, 0, th[:1], held, real, band)[0])  # th's own value
         if best is None or got > best[0]:
             best = (got, th.copy())
     return [round(float(t), 4) for t in best[1]]
 
 
 def _values_along(prob, hits, tapped, th, c: int, tries, held, real, band) -> np.ndarray:
-    """fit_thresholds' value of `th` with class c's threshold set to each of `tries` in turn, all at once and
-    exactly as `strike` plays each: only class c's hits and the taps where no class is struck (each the class
+    """fit_thresholds' value of `th` with class c's threshold set to each of `tries` in turn (the hit F1 less 5x
+    how far each held class's count is outside the band of the drummers'), all at once and exactly as `strike`
+    plays each: only class c's hits and the taps where no class is struck (each the class
     likeliest for its threshold) move with it, so the other classes' hits, and which of them is likeliest, are
     counted once. (One `strike` a try took 83 s for the shipped groove model's 2,000 validation windows.)"""
     n = prob.shape[-1]
