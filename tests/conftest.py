@@ -42,7 +42,7 @@ def ev(delta: int, *data: int) -> bytes:
     return vlq(delta) + bytes(data)
 
 
-LASTING_THREADS = ("cadenza-half",)  # the one pool every model's split batches share: made once, kept by design
+LASTING_THREADS = ("cadenza-part",)  # the one pool every model's split batches share: made once, kept by design
 FD_SLACK = 8  # files a module may leave open for good (caches opened once: numba's index, TensorFlow's)
 
 

@@ -155,8 +155,11 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
     def per_beat(seconds, n_tokens):
         return seconds / (n_tokens / tpb) * 1000 if tpb else None
 
+    from ..generation.runner import cores, parts
+
     return {
         "model": loaded.name, "arch": f"{loaded.arch} {size}", "codec": loaded.codec.name,
+        "cores": cores(), "variations_parts": len(parts(variations, cores() if gen.split else 1)),
         "tokens": tokens, "tokens_per_beat": tpb, "prime_tokens": int(len(prime)),
         "compiled_b1_tokens_per_s": tokens / t1, "compiled_b1_ms_per_beat": per_beat(t1, tokens),
         "compiled_b8_tokens_per_s": variations * tokens / t8, "compiled_b8_ms_per_beat": per_beat(t8, tokens),
@@ -207,7 +210,8 @@ def table(r: dict) -> str:
         rows = [row for row in rows if not row[0].startswith("reference")]
     w = [max(len(row[i]) for row in rows) for i in range(4)]
     out = [f"bench generate: {r['model']} ({r['arch']}, {r['codec']}), {r['tokens']} tokens after a "
-           f"{r['prime_tokens']}-token prime, {f(r['tokens_per_beat'], '{:.1f}')} tokens/beat"]
+           f"{r['prime_tokens']}-token prime, {f(r['tokens_per_beat'], '{:.1f}')} tokens/beat; "
+           f"{r['variations']} variations in {r['variations_parts']} parts on {r['cores']} cores"]
     for k, row in enumerate(rows):
         out.append("  " + "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(row)))
         if k == 0:

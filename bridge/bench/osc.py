@@ -187,7 +187,10 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
     d = Daemon(ServeConfig(http_port=0, port=0, model=model, inbox=tmp / "in", outbox=tmp / "out", watch=False, queue=64))
     d.start()
     port = d.server.address[1]
-    result = {"model": model, "beats": beats, "requests_per_client": requests, "rounds": rounds, "runs": []}
+    from ..generation.runner import cores
+
+    result = {"model": model, "beats": beats, "requests_per_client": requests, "rounds": rounds, "cores": cores(),
+              "runs": []}
     try:
         _client(port, 3, beats, timeout, [], [], 99)  # warm: the first request of a process pays one-off costs
         seen = [([], [], 0.0) for _ in clients]
@@ -276,7 +279,7 @@ def run_watch(files: list[Path], model: str = "piano", beats: float = 16.0, time
 def table_osc(r: dict) -> str:
     lines = [f"bench osc: model {r['model']}, {r['beats']:g} beats (8 bars of 4/4) per request, "
              f"{r['requests_per_client']} requests per client in each of {r.get('rounds', 1)} rounds "
-             "(the counts in turn), 127.0.0.1",
+             f"(the counts in turn), 127.0.0.1, the batches on up to {r['cores']} cores",
              "  clients  requests  lost  first notes p50/p99 ms  done p50/p99 ms  requests/s",
              "  " + "-" * 76]
     for x in r["runs"]:

@@ -21,8 +21,8 @@ next before it writes the chord under it). What is drawn is held to what the par
 - no part held longer than `max_hold` beats (8 by default): time waits for its end.
 
 Variations are one batch, one row each (with candidates, `candidates` rows each, judged at every bar line);
-each row keeps its own place in time, and from two rows up the batch runs as two halves on two cores (the
-compiled loop releases Python's lock; a row's draws are seeded by its place in the whole batch, so the parts
+each row keeps its own place in time, and from two rows up the batch runs in parts, one a core (two halves on
+two cores; the compiled loop releases Python's lock; a row's draws are seeded by its place in the whole batch, so the parts
 are the same either way). With `transpositions` above 1, each row is that many rows of the net,
 the music (melody and parts) read as given and a semitone up, down, ... (`readings`), and every part token is
 drawn from the geometric mean of their distributions (`mixture`; compiled, `harmonize_kernels.mixed`). The
@@ -143,8 +143,8 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
     read, per variation (Harmony.read). `transpositions`: the model reads the music (melody and parts) at this
     many of SHIFTS at once, and each part token is drawn from the geometric mean of their distributions (a net
     trained on every transposition judges each a little differently; pooled, they predict Bach's parts better).
-    `split`: two rows or more (variations times candidates) run as two halves, one a core (runner.halves): the
-    same parts as in one, sooner. `judge_beats`: the candidates are judged every this many beats (4: at each
+    `split`: two rows or more (variations times candidates) run in parts, one a core (runner.parts): the
+    same music as in one, sooner. `judge_beats`: the candidates are judged every this many beats (4: at each
     bar line; 1: at each beat, half the parallels for ~15% more time: docs/harmonize.md). `parallels`: nats off
     a part's start that would move in parallel fifths or octaves with the melody or a part already started at
     that step (harmonize_kernels.parallel_starts; parallels_of gives the model's own)."""
@@ -154,8 +154,9 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
 
 
 class _Half:
-    """Rows a to b of a harmonize batch, run on a core of their own: the net's h and c for their R readings each,
-    contiguous (the kernel's layout), and their scratch. `whole`: the only half, the state itself (no copies)."""
+    """Rows a to b of a harmonize batch (a part: runner.parts), run on a core of their own: the net's h and c for
+    their R readings each, contiguous (the kernel's layout), and their scratch. `whole`: the only part, the state
+    itself (no copies)."""
 
     def __init__(self, a: int, b: int, R: int, state: dict, z: np.ndarray, scratch: tuple, whole: bool):
         self.a, self.b, self.whole = a, b, whole
@@ -186,7 +187,8 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     from .constraints import key_prior
     from .constraints import mask as make_mask
     from .decode import generator_for
-    from .runner import halves, halves_pool
+    from .runner import at_once, cores
+    from .runner import parts as spans_of
     from .sampling import STRATEGIES
 
     codec = loaded.codec
@@ -318,10 +320,10 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             if not marks or later[0] > marks[-1]:  # (a melody note held across a mark: judged once)
                 marks.append(int(later[0]))
             k += 1
-    # the rows in two halves, one a core (the kernel releases Python's lock), from two rows up: each half its
+    # the rows in parts, one a core (the kernel releases Python's lock), from two rows up: each part its
     # own contiguous state (its rows' slices of the arrays above, the net's h and c copied out and back around
     # each bar line's judging); a row draws what it draws in one call (its draws are seeded by its row)
-    spans = halves(B, split)
+    spans = spans_of(B, cores() if split else 1)
     halves_ = [_Half(a, b, R, state, z, scratch, len(spans) == 1) for a, b in spans]
     rows = (rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced, notes, count)
 
@@ -347,11 +349,13 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
             todo = [x for x in halves_ if not over(x, at)]
             if not todo:
                 break
-            if len(todo) == 1:
-                tokens += go(todo[0], at)
-            else:
-                other = halves_pool().submit(go, todo[1], at)
-                tokens += go(todo[0], at) + other.result()
+            made = [0] * len(todo)
+
+            def one(i, todo=todo, at=at):
+                made[i] = go(todo[i], at)
+
+            at_once(one, range(len(todo)))
+            tokens += sum(made)
             if K == 1:
                 flush()
             if cancel is not None and cancel.is_set():

@@ -3,7 +3,7 @@
 `chunk()` makes n tokens for every row of a batch, each row with its own request's masks, settings and
 seed (rows of several requests run as one batch): the masks and the note grammar on the logits, a seeded
 draw with the row's strategy, then one recurrent step for all rows. `prime()`
-reads a prime into the state of one row. Both run without the GIL, so two halves of a batch run on
+reads a prime into the state of one row. Both run without the GIL, so the parts of a batch run on
 two cores at once.
 
 Why not TensorFlow: in an XLA loop one step of a 2 x 256 LSTM costs ~140 us at batch 1, and 8

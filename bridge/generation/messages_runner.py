@@ -15,13 +15,13 @@ import numpy as np
 from ..errors import CadenzaError
 from .constraints import key_prior, register_prior
 from .constraints import mask as make_mask
-from .runner import (MAX_PRIME, Request, Result, Stopper, as_drawn, drive, halves, halves_pool, max_hold_of,
+from .runner import (MAX_PRIME, Request, Result, Stopper, as_drawn, cores, drive, max_hold_of, parts, parts_pool,
                      time_top_p_of)
 
 
 class MessagesGenerator:
     """The attention-LSTM's weights laid out once for the kernels; runs keep their own state, so runs on
-    one model may overlap, and two or more variations run as two halves on two cores (runner.halves)."""
+    one model may overlap, and two or more variations run in parts, one a core (runner.parts)."""
 
     def __init__(self, loaded, chunk: int = 32, split: bool = True):
         self.loaded = loaded
@@ -143,10 +143,10 @@ class MessagesGenerator:
         for msg in start:
             K.advance(msg[None], *self._args(state), self.heads, self.key_dim, self.eps)
         state["sounding"], state["held"] = (x[None] for x in self.sounding_after(whole))
-        parts = []
-        for a, b in halves(B, self.split):
+        pieces = []
+        for a, b in parts(B, cores() if self.split else 1):
             part = {key: np.ascontiguousarray(np.repeat(x, b - a, 0)) for key, x in state.items() if key != "count"}
-            parts.append({**part, "count": state["count"].copy(), "var0": a})
+            pieces.append({**part, "count": state["count"].copy(), "var0": a})
         settings = (float(STRATEGIES.index(s.strategy)), float(s.temperature), float(s.top_k or 40), float(s.top_p),
                     float(s.n), max_hold_of(self.codec, req), float(self.steps_per_beat), time_top_p_of(self.loaded, s))
         seed = req.seed & 0x7FFFFFFF
@@ -158,7 +158,7 @@ class MessagesGenerator:
             return out
 
         stopper = Stopper(B, stop, lambda rows: rows[:, 2] / self.steps_per_beat)
-        cancelled = drive(halves_pool(), parts, make, self.chunk, cap, stopper, on_chunk, cancel)
+        cancelled = drive(parts_pool(), pieces, make, self.chunk, cap, stopper, on_chunk, cancel)
         new = stopper.new(cap, np.zeros((0, 3), np.int32))
         return Result(new=new, prime=prime, beats=[float(x[:, 2].sum()) / self.steps_per_beat for x in new],
                       seconds=time.perf_counter() - t0, cancelled=cancelled)

@@ -5,7 +5,7 @@ A `Generator` reads a loaded model's weights once and lays them out for the comp
 compiled loop (state, sampling, masks and note grammar all inside it), hands each chunk to a
 callback, checks for cancellation between chunks, and stops at a length in beats or tokens.
 Variations are one batch: the prime is read once and its state copied to every variation; two or
-more run as two halves on two cores. Requests in the air together join one of the model's batches
+more run in parts, one a core (`parts`: two halves on two cores). Requests in the air together join one of the model's batches
 (`Batcher`, two on two cores or more: `Generator.lanes`).
 """
 from __future__ import annotations
@@ -190,15 +190,34 @@ def expected_tokens(loaded, req: Request) -> int:
 
 
 LANES = 2  # batches a model runs at once (Generator.lanes)
-SPLIT_FROM = 2  # rows: from two, a batch runs as two halves on two cores (one row a core costs what one row does)
+SPLIT_FROM = 2  # rows: from two, a batch runs in parts on several cores (one row a core costs what one row does)
 
 
-def halves(batch: int, split: bool = True) -> list[tuple[int, int]]:
-    """The rows each thread runs: a batch of SPLIT_FROM or more as two halves on two cores (the kernels release
-    the GIL), each a contiguous set of rows with its own state."""
-    if split and batch >= SPLIT_FROM and (os.cpu_count() or 1) >= 2:
-        return [(0, batch // 2), (batch // 2, batch)]
-    return [(0, batch)]
+def cores() -> int:
+    """The most cores a batch is spread over: CADENZA_CORES where it is set (a whole number, 1 or more: fewer leave
+    cores to a DAW on the same machine), else the cores this process may run on (its CPU affinity, which `taskset`
+    narrows), else the machine's count."""
+    asked = os.environ.get("CADENZA_CORES", "").strip()
+    if asked:
+        try:
+            n = int(asked)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise CadenzaError(f"CADENZA_CORES={asked!r}: the most cores Cadenza may use, a whole number, 1 or more")
+        return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # (no affinity on this system)
+        return os.cpu_count() or 1
+
+
+def parts(batch: int, most: int) -> list[tuple[int, int]]:
+    """The rows each thread runs: a batch of SPLIT_FROM rows or more in up to `most` parts, one a core (the kernels
+    release the GIL), as even as the rows allow, each a contiguous set of rows with its own state. On two cores,
+    two halves; on eight, eight variations run a row a core."""
+    k = max(1, min(most, batch)) if batch >= SPLIT_FROM else 1
+    return [(i * batch // k, (i + 1) * batch // k) for i in range(k)]
 
 
 class Rows(NamedTuple):
@@ -399,19 +418,19 @@ class _Side:
 
 
 class Merged:
-    """A batch's rows, kept between chunks in the kernel's arrays, one set a half: the kernel advances them in
-    place. When a flight joins, its rows are added to the half with fewer; when one leaves, its rows are taken
-    out; the rest stay where they are (with eight requests, laying every flight end to end again at each change
+    """A batch's rows, kept between chunks in the kernel's arrays, one set a part (`parts`; a half on two cores):
+    the kernel advances them in place. When a flight joins, its rows fill the parts with fewer; when one leaves, its
+    rows are taken out; the rest stay where they are (with eight requests, laying every flight end to end again at each change
     and taking them apart after was 10% of the interpreter's time, py-spy --gil). A flight's state goes back
-    into its own arrays when it leaves, moves between halves or the batch ends (`flush`)."""
+    into its own arrays when it leaves, moves between parts or the batch ends (`flush`)."""
 
     def __init__(self):
         self.sides: list[_Side] = []
 
-    def use(self, flights: list[Flight], split: bool) -> list[_Side]:
-        """The halves laid out for one chunk of `flights`."""
+    def use(self, flights: list[Flight], most: int) -> list[_Side]:
+        """The parts (`most` at most) laid out for one chunk of `flights`."""
         total = sum(f.size for f in flights)
-        n = len(halves(total, split))
+        n = len(parts(total, most))
         if n != len(self.sides):
             self.flush()
             self.sides = [_Side() for _ in range(n)]
@@ -423,33 +442,37 @@ class Merged:
         for f in flights:
             if f not in there:
                 self._place(f, total)
-        if n == 2 and abs(self.sides[0].rows - self.sides[1].rows) > 1:
+        if n > 1 and max(s.rows for s in self.sides) - min(s.rows for s in self.sides) > 1:
             self._balance(total)
         return self.sides
 
     def _place(self, f: Flight, total: int) -> None:
-        if len(self.sides) == 1:
-            self.sides[0].add(f, 0, f.size)
-            return
-        k = min(max(total // 2 - self.sides[0].rows, 0), f.size)  # rows to the first half, to fill it to its share
-        if k:
-            self.sides[0].add(f, 0, k)
-        if k < f.size:
-            self.sides[1].add(f, k, f.size)
+        """A flight's rows into the parts, in order, each filled to its share of `total` (`parts`' sizes), the rows
+        left (none, when the shares are kept) to the one with fewest."""
+        at = 0
+        for side, (lo, hi) in zip(self.sides, parts(total, len(self.sides))):
+            k = min(max(hi - lo - side.rows, 0), f.size - at)
+            if k:
+                side.add(f, at, at + k)
+                at += k
+        if at < f.size:
+            min(self.sides, key=lambda side: side.rows).add(f, at, f.size)
 
     def _balance(self, total: int) -> None:
-        """Whole flights moved from the fuller half to the other until they differ by a row at most (or all laid
-        out again, when no flight is small enough to move)."""
+        """Whole flights moved from the fullest part to the emptiest until no two differ by more than a row (or all
+        laid out again, when no flight is small enough to move)."""
         while True:
-            big, small = sorted(self.sides, key=lambda side: side.rows, reverse=True)
+            big = max(self.sides, key=lambda side: side.rows)
+            small = min(self.sides, key=lambda side: side.rows)
             gap = big.rows - small.rows
             if gap <= 1:
                 return
             movable = [p for p in big.parts if p[1] == 0 and p[2] == p[0].size and 2 * p[0].size <= gap + 1]
             if not movable:
                 flights = [f for side in self.sides for f, lo, _ in side.parts if lo == 0]
+                n = len(self.sides)
                 self.flush()
-                self.sides = [_Side(), _Side()]
+                self.sides = [_Side() for _ in range(n)]
                 for f in flights:
                     self._place(f, total)
                 return
@@ -471,22 +494,22 @@ class Merged:
 GATHER = 256
 
 
-def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,
+def step(gen: "Generator", flights: list[Flight], most: int = 1, merged: Merged | None = None,
          length: int = 0, halt: np.ndarray | None = None) -> list[np.ndarray]:
-    """One chunk for every row of every flight, as one batch (two halves on two cores from SPLIT_FROM rows up):
-    each flight's (rows, chunk) tokens. Its state advances in place (with `merged`, in the batch's arrays it
-    keeps until the batch changes). `length`: tokens a row this time (0: the generator's chunk); `halt`: an
-    array whose first value, set by another thread, ends the chunk at the next token. A chunk also ends at the
-    token where a row reaches its stop (`kernels.chunk`'s `ends`), and in two halves the kernel tells the other
-    half so (it sets `halt`, or an array of this chunk's own): each half ends at its next token, and the half
-    that made fewer then makes the rest alone, so both made as many (a few tokens, more when a core was busy
-    elsewhere; a row past its stop then is cut by the stopper, the same tokens either way)."""
+    """One chunk for every row of every flight, as one batch (in up to `most` parts, one a core, from SPLIT_FROM
+    rows up: `parts`): each flight's (rows, chunk) tokens. Its state advances in place (with `merged`, in the
+    batch's arrays it keeps until the batch changes). `length`: tokens a row this time (0: the generator's chunk);
+    `halt`: an array whose first value, set by another thread, ends the chunk at the next token. A chunk also ends
+    at the token where a row reaches its stop (`kernels.chunk`'s `ends`), and in parts the kernel tells the others
+    so (it sets `halt`, or an array of this chunk's own): each ends at its next token, and a part that made fewer
+    then makes the rest, so all made as many (a few tokens, more when a core was busy elsewhere; a row past its
+    stop then is cut by the stopper, the same tokens either way)."""
     from . import kernels
 
     length = length or gen.chunk
     kept = merged is not None
     merged = merged if kept else Merged()
-    sides = merged.use(flights, split)
+    sides = merged.use(flights, most)
     outs = [np.empty((side.rows, length), np.int32) for side in sides]
     stop = halt if halt is not None else np.zeros(1, np.int32)
     made = [0] * len(sides)
@@ -506,16 +529,13 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
         ends = np.concatenate([f.beats_left()[lo:hi] for f, lo, hi in sides[i].parts])
         made[i] = run(i, 0, length, stop, ends)
 
-    others = [halves_pool().submit(half, i) for i in range(1, len(sides))]  # (the first half on this thread: a
-    try:  # pool thread that took both halves, the other not yet awake, made them one after the other now and then)
-        half(0)
-    finally:
-        for f in others:
-            f.result()
+    def behind(i):  # another part went on to the token where it saw the stop: this one catches up
+        run(i, made[i], n - made[i], np.zeros(1, np.int32), np.full(sides[i].rows, np.inf))
+
+    at_once(half, range(len(sides)))
     n = max(made)
-    for i, side in enumerate(sides):
-        if made[i] < n:  # the other half went on to the token where it saw the stop: this one catches up
-            run(i, made[i], n - made[i], np.zeros(1, np.int32), np.full(side.rows, np.inf))
+    at_once(behind, [i for i in range(len(sides)) if made[i] < n])
+    for side in sides:
         side.A["t0s"] += n  # every flight in it that much further (advance_flights counts it so too)
     pieces: dict = {}
     for i, side in enumerate(sides):
@@ -529,7 +549,7 @@ def step(gen: "Generator", flights: list[Flight], split: bool = True, merged: Me
             for f in flights]
 
 
-def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True, merged: Merged | None = None,
+def advance_flights(gen: "Generator", flights: list[Flight], most: int = 1, merged: Merged | None = None,
                     length: int = 0, deliver: Callable[[Flight, list], None] | None = None,
                     halt: np.ndarray | None = None) -> None:
     """Each flight one chunk (`length` tokens; 0: the generator's chunk; fewer if `halt` is set meanwhile, see
@@ -545,7 +565,7 @@ def advance_flights(gen: "Generator", flights: list[Flight], split: bool = True,
             live.append(f)
     if not live:
         return
-    for f, made in zip(live, step(gen, live, split, merged, length, halt)):
+    for f, made in zip(live, step(gen, live, most, merged, length, halt)):
         f.made += made.shape[1]
         taken = f.gather(f.stopper.take(list(made)))
         if taken is not None:
@@ -600,21 +620,34 @@ def yield_cores() -> None:
             pass
 
 
-def halves_pool():
-    """The threads that run the halves of a batch: one pool for every model and request, its threads all
+def parts_pool():
+    """The threads that run the parts of a batch: one pool for every model and request, its threads all
     started with it, so loading, reloading or dropping models never starts or leaks threads."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            n = max(2, os.cpu_count() or 2)
-            _POOL = ThreadPoolExecutor(n, thread_name_prefix="cadenza-half", initializer=yield_cores)
+            n = max(2, cores())
+            _POOL = ThreadPoolExecutor(n, thread_name_prefix="cadenza-part", initializer=yield_cores)
             gate = threading.Barrier(n + 1)  # all its threads started now, not one more now and then later
             for _ in range(n):
                 _POOL.submit(gate.wait)
             gate.wait()
         return _POOL
+
+
+def at_once(fn: Callable[[int], None], which) -> None:
+    """fn(i) for each i, the first on this thread and the others on the parts' pool at once (the kernels release
+    Python's lock: one a core); returns when all are done, raising the first error."""
+    which = list(which)
+    others = [parts_pool().submit(fn, i) for i in which[1:]]  # (the first on this thread: a pool thread that took
+    try:  # two parts, the other not yet awake, made them one after the other now and then)
+        if which:
+            fn(which[0])
+    finally:
+        for f in others:
+            f.result()
 
 
 class Batcher:
@@ -639,7 +672,7 @@ class Batcher:
         self.halt = np.zeros(1, np.int32)  # set when a request waits: a long chunk ends at the next token
         self.halted = 0  # long chunks ended so
         self.solos = 0  # how many
-        self.split = False  # the chunk being made runs as two halves (both cores): a lane that starts ends it
+        self.width = 1  # the parts the chunk being made runs in: a lane that starts ends it if more than its share
 
     def rows(self) -> int:
         """Rows flying and waiting in this batch."""
@@ -660,7 +693,7 @@ class Batcher:
             busy = self.thread is not None
         if busy and flight.size <= 4 and self._solo.acquire(blocking=False):
             try:
-                advance_flights(self.gen, [flight], split=False, length=max(1, self.gen.chunk // 2))
+                advance_flights(self.gen, [flight], 1, length=max(1, self.gen.chunk // 2))
                 self.solos += 1
             finally:
                 self._solo.release()
@@ -672,8 +705,8 @@ class Batcher:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._loop, name="cadenza-batch", daemon=True)
                 self.thread.start()
-                for other in self.gen.lanes:  # a batch on both cores ends its chunk and goes on in one half
-                    if other is not self and other.split:
+                for other in self.gen.lanes:  # a batch on more than its share of the cores ends its chunk (on
+                    if other is not self and other.width > self.gen.share():  # two cores: goes on in one half)
                         other.halt[0] = 1
         flight.landed.wait()
 
@@ -699,7 +732,7 @@ class Batcher:
                         self.flying.append(f)
                         rows += f.size
                     if not self.flying:
-                        self.thread, self.split = None, False
+                        self.thread, self.width = None, 1
                         return
                     flying = list(self.flying)
                 self.batches += 1
@@ -709,7 +742,7 @@ class Batcher:
                 # it: 2.8 ms a chunk); a request that comes meanwhile makes its first chunk beside it (`fly`)
                 settled = all(f.made >= self.gen.chunk for f in flying)
                 alone = all(b is self or b.thread is None for b in self.gen.lanes)  # the other lanes empty
-                split = self.gen.split and alone
+                most = self.gen.spread() if alone else self.gen.share()
                 length, halt = self.gen.chunk * (1 + settled), None
                 # a batch (a page's 1,000 beats alone, eight players' requests, or a request's eight variations in
                 # two halves), once each of its requests has made its first chunk (its first notes told), makes up
@@ -723,7 +756,8 @@ class Batcher:
                 # request comes meanwhile (it sets `halt`), at the next token, so it joins at once; so too when a
                 # callback cancels its request (a time limit: `_Post`); a client's cancel is seen after the chunk
                 f = flying[0]
-                self.split = split and len(halves(sum(g.size for g in flying), split)) > 1
+                rows = sum(g.size for g in flying)
+                self.width = len(parts(rows, most))
                 if settled:
                     long = int(min(self.LONG * self.gen.chunk, min(g.tokens_left() for g in flying)))
                     if long > length:
@@ -731,13 +765,15 @@ class Batcher:
                             if not self.waiting:
                                 self.halt[0] = 0
                                 length, halt = long, self.halt
-                        # in two halves, on both cores: a lane that starts from now on sets `halt` (`fly`);
-                        # one that started before the halt was cleared is seen here
-                        if self.split and not all(b is self or b.thread is None for b in self.gen.lanes):
-                            split = self.split = False
+                        # in more parts than its share of the cores (two halves on two): a lane that starts
+                        # from now on sets `halt` (`fly`); one that started before the halt was cleared is seen here
+                        if self.width > self.gen.share() and not all(b is self or b.thread is None
+                                                                    for b in self.gen.lanes):
+                            most = self.gen.share()
+                            self.width = len(parts(rows, most))
                 post.wait()  # the loop _Post.AHEAD chunks ahead of the callbacks at most
                 made = f.made
-                advance_flights(self.gen, flying, split, merged, length, deliver=post.chunk, halt=halt)
+                advance_flights(self.gen, flying, most, merged, length, deliver=post.chunk, halt=halt)
                 self.halted += halt is not None and halt[0] == 1 and f.made - made < length
                 post.mark()
                 with self.lock:
@@ -891,10 +927,20 @@ class Generator:
         self.starts = (hits.sum(1) if hits is not None else (on_p >= 0)).astype(np.float32)  # notes a token starts
         self.T = kernels.tables(on_p, off_p, beats)
         self.loop = Loop(grammar=self.grammar, hold=self.hold, lstm=self.is_lstm, note_state=self.note_state)
-        # two batches a model on two cores or more (each request joins the one with fewer rows): each runs on a
-        # core of its own, as two halves only while the other is empty, so neither waits for the other's half
-        # or for the interpreter between the other's chunks (eight clients: 57 against 52 requests/s)
-        self.lanes = [Batcher(self) for _ in range(LANES if self.split and (os.cpu_count() or 1) >= 2 else 1)]
+        # two batches a model on two cores or more (each request joins the one with fewer rows): each runs on its
+        # share of the cores (`share`: on two, one), on all of them only while the other is empty, so neither waits
+        # for the other's parts or for the interpreter between the other's chunks (eight clients, two cores: 57
+        # against 52 requests/s)
+        self.lanes = [Batcher(self) for _ in range(LANES if self.split and cores() >= 2 else 1)]
+
+    def spread(self) -> int:
+        """The most parts a batch of this model's runs in: one a core (`cores`), or one where it may not split."""
+        return cores() if self.split else 1
+
+    def share(self) -> int:
+        """The most parts a lane's batch runs in while another lane of the model's is busy: its share of the cores
+        (on two cores, one)."""
+        return max(1, self.spread() // len(self.lanes))
 
     def new_state(self, batch: int) -> dict:
         """Zero state for `batch` rows: h, c (layers, batch, units), the sounding pitches and for how long."""
@@ -1091,7 +1137,7 @@ class Generator:
 
         if len(middles) < 2:
             return [judge(m) for m in middles]
-        return list(halves_pool().map(judge, middles))  # the walks release Python's lock: one a core
+        return list(parts_pool().map(judge, middles))  # the walks release Python's lock: one a core
 
     def _walk(self, ids: np.ndarray, logits: np.ndarray, state: dict, req: Request, controls: bool,
               skip: int) -> tuple[float, int]:
@@ -1194,7 +1240,7 @@ class Generator:
         if alone:
             merged = Merged()
             while not flight.over:
-                advance_flights(self, [flight], self.split, merged)
+                advance_flights(self, [flight], self.spread(), merged)
         else:
             min(self.lanes, key=Batcher.rows).fly(flight)
         return result()

@@ -21,6 +21,9 @@ def test_bench_generate_prints_every_figure(model, arch):
                 "compiled_vs_predict", "compiled_b1_ms_per_beat"):
         assert out[key] > 0 and math.isfinite(out[key]), key
     assert out["prime_tokens"] > 0  # primed from the model's generation set
+    from bridge.generation.runner import cores  # the eight variations in parts, one a core (two halves on two)
+
+    assert out["cores"] == cores() and out["variations_parts"] == min(8, cores())
     # the 2x256 reference exists for the lstm family only
     assert (out["reference_2x256_b1_tokens_per_s"] is None) == (arch == "attention_lstm")
     assert (out["numpy_b1_tokens_per_s"] is None) == (arch == "attention_lstm")  # the plain numpy loop too
@@ -28,6 +31,7 @@ def test_bench_generate_prints_every_figure(model, arch):
 
     text = table(out)
     assert "compiled, 8 variations" in text and "model.predict per token" in text
+    assert f"8 variations in {out['variations_parts']} parts on {out['cores']} cores" in text
     assert ("reference 2x256" in text) == (arch == "lstm")
     assert ("plain numpy, batch 1" in text) == (arch == "lstm")
 

@@ -18,8 +18,10 @@ def test_bench_osc_prints_each_client_count():
         assert x["requests"] == x["answered"] == 2 * 3 * x["clients"]  # both rounds and x["lost"] == 0
         assert 0 < x["first_notes_ms_p50"] <= x["done_ms_p50"] and x["requests_per_s"] > 0
     from bridge.bench.osc import table_osc
+    from bridge.generation.runner import cores
 
-    assert "requests/s" in table_osc(out)
+    assert "requests/s" in table_osc(out) and out["cores"] == cores()
+    assert f"the batches on up to {cores()} cores" in table_osc(out)
 
 
 def test_bench_osc_tells_the_daemons_errors():

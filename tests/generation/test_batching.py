@@ -104,8 +104,8 @@ def test_the_piano_models_continuations_are_the_same_alone_and_with_eight_player
 def test_a_batchs_rows_follow_every_join_leave_and_move_between_chunks(gen):
     """The batch's arrays are kept between chunks and changed only where a flight joins or leaves (Merged): six
     requests of one to three variations fly in company that changes at every chunk (each one there or not, chunks of
-    2-6 tokens, halves on and off), so rows are added, taken out and moved between the halves; each one's music is
-    what it is alone, and the two halves never differ by more than a row (both cores kept as busy)."""
+    2-6 tokens, in one to four parts), so rows are added, taken out and moved between the parts; each one's music is
+    what it is alone, and no two parts ever differ by more than a row (every core kept as busy)."""
     from bridge.generation.runner import Merged, advance_flights
 
     loaded, g = gen
@@ -113,19 +113,21 @@ def test_a_batchs_rows_follow_every_join_leave_and_move_between_chunks(gen):
     for k, variations in enumerate((1, 3, 1, 2, 1, 1)):
         reqs.append(request_of(apply(apply(Settings(beats=6.0 + k), "seed", 40 + k), "variations", variations)))
     alone = [g.run(prime_of(loaded, k), r, alone=True).new for k, r in enumerate(reqs)]
-    for seed in (1, 11):  # (these two move flights between the halves, and lay them all out again)
+    for seed in (1, 11):  # (these two move flights between the parts, and lay them all out again)
         made = [g.flight(prime_of(loaded, k), r) for k, r in enumerate(reqs)]
         flights = [f for f, _ in made]
-        merged, rng, chunks, gaps, company = Merged(), np.random.default_rng(seed), 0, [], []
+        merged, rng, chunks, gaps, company, widths = Merged(), np.random.default_rng(seed), 0, [], [], set()
         while not all(f.over for f in flights):  # each one stays on with 0.7, or joins with 0.3
             company = [f for f in flights if not f.over and rng.random() < (0.7 if f in company else 0.3)]
             if company:
-                split, length = rng.random() < 0.8, int(rng.integers(2, 7))
-                advance_flights(g, company, split=split, merged=merged, length=length)
+                most, length = int(rng.integers(1, 5)), int(rng.integers(2, 7))
+                advance_flights(g, company, most, merged=merged, length=length)
                 chunks += 1
-                if len(merged.sides) == 2:
-                    gaps.append(abs(merged.sides[0].rows - merged.sides[1].rows))
-        assert chunks > 20 and gaps and max(gaps) <= 1
+                if len(merged.sides) > 1:
+                    rows = [side.rows for side in merged.sides]
+                    gaps.append(max(rows) - min(rows))
+                    widths.add(len(rows))
+        assert chunks > 20 and gaps and max(gaps) <= 1 and widths == {2, 3, 4}
         for k, (_, result) in enumerate(made):
             for a, b in zip(alone[k], result().new, strict=True):
                 assert (a == b).all(), f"request {k}: its music changed in company (schedule {seed})"
@@ -269,33 +271,31 @@ def test_a_long_request_alone_makes_long_chunks_that_a_request_that_comes_ends_a
 def test_a_chunk_ends_at_the_token_where_a_request_reaches_its_stop(gen):
     """The kernel counts each row's beats to its request's stop: a chunk ends at the token that reaches it, so no
     token is made past it (a request leaves its batch then, not a chunk later), alone and beside a request with
-    farther to go (which goes on in the next chunk); either way the music is what it is in short chunks. In two
-    halves on two cores the half that sees the stop tells the other, which ends at its next token (the first
-    then catches up to it: the tokens past the stop are cut by the stopper)."""
-    from bridge.generation.runner import advance_flights, halves
+    farther to go (which goes on in the next chunk); either way the music is what it is in short chunks. In parts on
+    several cores (two halves, three parts) the part that sees the stop tells the others, which end at their next
+    token (those that made fewer then catch up: the tokens past the stop are cut by the stopper)."""
+    from bridge.generation.runner import advance_flights
 
     loaded, g = gen
     short = request_of(apply(apply(Settings(beats=6.0), "seed", 60), "variations", 2))
     far = request_of(apply(Settings(beats=64.0), "seed", 61))
     want = [g.run(loaded.codec.empty(), r, alone=True).new for r in (short, far)]
-    for batch, split in (([short], False), ([short, far], False), ([short, far], True)):
-        if split and len(halves(3)) < 2:
-            continue  # one core: no halves
+    for batch, most in (([short], 1), ([short, far], 1), ([short, far], 2), ([short, far], 3)):
         flights = [g.flight(loaded.codec.empty(), r) for r in batch]
         rounds = 0
         while not flights[0][0].over:
-            advance_flights(g, [f for f, _ in flights if not f.over], split=split, length=4096)
+            advance_flights(g, [f for f, _ in flights if not f.over], most, length=4096)
             rounds += 1
         first = flights[0][0]
         made = max(len(n) for n in flights[0][1]().new)
-        # nothing made past its stop; in two halves, what the other half had made beyond it when told (a few tokens,
-        # more on a busy machine; not told, it would make the whole 4,096)
-        assert rounds <= 2 and made <= first.made <= made + (512 if split else 0)
+        # nothing made past its stop; in parts, what another part had made beyond it when told (a few tokens, more
+        # on a busy machine; not told, it would make the whole 4,096)
+        assert rounds <= 2 and made <= first.made <= made + (512 if most > 1 else 0)
         assert all((a == b).all() for a, b in zip(flights[0][1]().new, want[0]))
         if len(batch) > 1:
             assert not flights[1][0].over and flights[1][0].made == first.made  # it ended there too, and goes on
             while not flights[1][0].over:
-                advance_flights(g, [flights[1][0]], split=False, length=4096)
+                advance_flights(g, [flights[1][0]], 1, length=4096)
             assert (flights[1][1]().new[0] == want[1][0]).all()
 
 
@@ -313,7 +313,7 @@ def test_short_chunks_reach_the_callback_gathered_and_a_cancel_loses_nothing(gen
                                   on_chunk=lambda c: seen.append(c[0]), cancel=stop)
         rounds = 0
         while not flight.over:
-            advance_flights(g, [flight], split=False, length=16)
+            advance_flights(g, [flight], 1, length=16)
             rounds += 1
             if cancel and rounds == 7:
                 stop.set()
@@ -334,7 +334,7 @@ def test_a_chunk_with_nothing_to_tell_yet_brings_the_next_at_once(gen):
     flight, result = g.flight(loaded.codec.empty(), request_of(apply(Settings(beats=256.0), "seed", 70)),
                               on_chunk=lambda c: seen.append(len(c[0])) or len(seen) > 3)
     while not flight.over:
-        advance_flights(g, [flight], split=False, length=16)
+        advance_flights(g, [flight], 1, length=16)
     assert seen[:4] == [16, 16, 16, 16] and len(seen) > 5 and all(n >= GATHER for n in seen[4:-1])
     assert sum(seen) == len(result().new[0])
 
@@ -360,7 +360,7 @@ def test_two_requests_fly_in_two_lanes_at_once(gen):
 
 
 def test_variations_on_both_cores_make_long_chunks_that_a_request_in_the_other_lane_ends(gen):
-    """A request's variations alone run as two halves, one a core, and once they have their first notes make up to
+    """A request's variations alone run in parts, one a core, and once they have their first notes make up to
     Batcher.LONG chunks at once (the interpreter's work between chunks came every 64 tokens); a request that comes
     starts the model's other lane and ends that chunk at the next token, so each batch has a core of its own; the
     music is what it is alone."""
@@ -381,11 +381,11 @@ def test_variations_on_both_cores_make_long_chunks_that_a_request_in_the_other_l
     first.start()
     assert started.wait(60)
     lane = next(b for b in g.lanes if b.thread is not None)
-    assert lane.split  # on both cores
+    assert lane.width == min(4, g.spread()) > g.share()  # on every core (two: both), more than its share
     halted = lane.halted
     mine = g.run(loaded.codec.empty(), short).new
     first.join(120)
-    assert lane.halted > halted  # the other lane's start ended the long chunk in two halves
+    assert lane.halted > halted  # the other lane's start ended the long chunk in parts
     assert max(sizes) > 2 * g.chunk
     assert all((a == b).all() for a, b in zip(alone[0], got["many"])) and (alone[1][0] == mine[0]).all()
 
@@ -426,7 +426,7 @@ def test_a_callback_that_fails_stops_its_own_request_and_not_the_batch(gen):
 
 @pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="per-thread nice: Linux")
 def test_the_loops_threads_yield_the_cores_and_no_other_thread_does(gen):
-    """The threads that run the compiled loop (a batch's, the halves') run at nice 10, so a thread that wakes to
+    """The threads that run the compiled loop (a batch's, its parts') run at nice 10, so a thread that wakes to
     answer (the OSC door, the page, the MIDI scheduler) has a core at once; the others, and the caller, stay
     at the interpreter's own priority (Linux gives each thread its own nice value)."""
     import os
@@ -451,9 +451,9 @@ def test_the_loops_threads_yield_the_cores_and_no_other_thread_does(gen):
     def nice_of(thread) -> int:  # field 19 of /proc/PID/task/TID/stat
         return int(open(f"/proc/self/task/{thread.native_id}/stat").read().rsplit(")", 1)[1].split()[16])
 
-    from bridge.generation.runner import halves_pool
+    from bridge.generation.runner import parts_pool
 
-    halves = [nice_of(t) for t in halves_pool()._threads]
-    assert halves and all(n == max(LOOP_NICE, before) for n in halves)
+    pool = [nice_of(t) for t in parts_pool()._threads]
+    assert pool and all(n == max(LOOP_NICE, before) for n in pool)
     assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the caller's thread (and so the process) as it was
     assert seen and set(seen.values()) == {before}  # the notes are handed over at the interpreter's priority

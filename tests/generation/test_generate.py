@@ -186,7 +186,7 @@ def test_note_grammar_holds_in_generated_tokens(tiny):
 NOTTINGHAM = CORPUS / "nottingham"
 
 
-def test_tiny_attention_lstm_trains_and_generates(tmp_path):
+def test_tiny_attention_lstm_trains_and_generates(tmp_path, monkeypatch):
     if not NOTTINGHAM.is_dir():
         pytest.skip("corpus not here")
     from bridge.training.train import TrainConfig, train
@@ -204,34 +204,71 @@ def test_tiny_attention_lstm_trains_and_generates(tmp_path):
     scores, result = continue_score(loaded, prime, Request(beats=8, variations=2, seed=4))
     assert len(scores) == 2 and all(b >= 8 for b in result.beats)
     assert all(s.note_count >= prime.note_count for s in scores)
-    # eight variations on two threads are the music of one thread, and a scale holds on every note-on
+    # eight variations in parts on two and three threads are the music of one thread, and a scale holds on every
+    # note-on
     from bridge.generation.messages_runner import MessagesGenerator
 
     ids = loaded.codec.encode(prime)[:40]
     req = Request(tokens=96, variations=8, seed=9, sampling=Sampling("top_p", temperature=1.3),
                   scale=parse_scale("C major"))
-    a = MessagesGenerator(loaded, split=True).run(ids, req)
     b = MessagesGenerator(loaded, split=False).run(ids, req)
-    assert all(np.array_equal(x, y) for x, y in zip(a.new, b.new))
+    for n in ("2", "3"):
+        monkeypatch.setenv("CADENZA_CORES", n)
+        a = MessagesGenerator(loaded, split=True).run(ids, req)
+        assert all(np.array_equal(x, y) for x, y in zip(a.new, b.new)), n
     assert len({x.tobytes() for x in a.new}) == 8 and all(len(x) == 96 for x in a.new)
     onsets = np.concatenate([x[x[:, 1] == 1, 0] for x in a.new]) + loaded.codec.params["low"]
     assert len(onsets) > 50 and set((onsets % 12).tolist()) <= parse_scale("C major")
 
 
-def test_large_batches_split_across_two_cores_give_the_same_music(tiny):
-    """Eight variations run as two halves on two threads; the random numbers of a variation depend on its
-    seed and its index, not on the thread, so the music is the same as from one thread, and reproducible."""
+def test_large_batches_split_across_cores_give_the_same_music(tiny, monkeypatch):
+    """Eight variations run in parts, one a core: two halves on two cores, and as many parts as there are cores up
+    to a row each (CADENZA_CORES says 3, 4 and 8 here); the random numbers of a variation depend on its seed and its
+    index, not on the thread, so the music is the same as from one thread, and reproducible."""
     from bridge.generation import Generator
+    from bridge.generation.runner import cores, parts
 
     loaded = store.load(str(tiny))
     prime = loaded.codec.encode_file(CHORALES / "chor030.krn")[:40]
     req = Request(tokens=160, variations=8, seed=9, sampling=Sampling("top_p", temperature=1.3))
     split, whole = Generator(loaded, split=True), Generator(loaded, split=False)
-    a, b, c = split.run(prime, req), split.run(prime, req), whole.run(prime, req)
-    assert all(np.array_equal(x, y) for x, y in zip(a.new, b.new))
+    a, c = split.run(prime, req), whole.run(prime, req)
     assert all(np.array_equal(x, y) for x, y in zip(a.new, c.new))
+    for n in (3, 4, 8):
+        monkeypatch.setenv("CADENZA_CORES", str(n))
+        assert cores() == n and len(parts(8, split.spread())) == n
+        b = split.run(prime, req)
+        assert all(np.array_equal(x, y) for x, y in zip(a.new, b.new)), n
     assert len({tuple(x.tolist()) for x in a.new}) == 8  # eight different variations
     assert all(len(x) == 160 for x in a.new)
+
+
+def test_the_cores_a_batch_spreads_over_are_its_affinitys_or_cadenza_cores(tiny, tmp_path, monkeypatch):
+    """runner.cores(): the cores the process may run on (`taskset` narrows them), or CADENZA_CORES where set (a DAW
+    keeps the others); a value that is not a whole number of cores, 1 or more, is refused by its name, and a command
+    says so and exits non-zero."""
+    import os
+    import subprocess
+    import sys
+
+    from bridge.generation.runner import cores
+    from tests.conftest import ROOT, cadenza
+
+    monkeypatch.delenv("CADENZA_CORES", raising=False)
+    assert cores() == len(os.sched_getaffinity(0))
+    one = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
+                          "from bridge.generation.runner import cores; print(cores())"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert one.stdout.strip() == "1", one.stderr
+    monkeypatch.setenv("CADENZA_CORES", "3")
+    assert cores() == 3
+    for bad in ("0", "many", "-2", "1.5"):
+        monkeypatch.setenv("CADENZA_CORES", bad)
+        with pytest.raises(CadenzaError, match="CADENZA_CORES"):
+            cores()
+    ran = cadenza("generate", "--model", tiny, "--beats", 2, "--variations", 2, "--out", tmp_path / "x.mid")
+    assert ran.returncode == 1 and "CADENZA_CORES='1.5'" in ran.stderr and "whole number" in ran.stderr
+    assert not list(tmp_path.iterdir())
 
 
 def _durations(codec, prime, new):

@@ -238,27 +238,25 @@ def test_judged_at_every_beat_the_chosen_beats_stream_as_they_are_chosen(harmony
     assert streamed == kept and kept
 
 
-def test_two_halves_on_two_cores_write_the_parts_one_batch_writes(harmony):
-    """From two rows (variations times candidates) harmonize runs its batch as two halves, one a core: for every
-    seed, count of candidates and readings, the parts and the tokens are those of the batch run whole."""
-    import os
-
+def test_a_batch_in_parts_on_several_cores_writes_the_parts_one_batch_writes(harmony, monkeypatch):
+    """From two rows (variations times candidates) harmonize runs its batch in parts, one a core (two halves on
+    two cores, three or four parts where there are as many: CADENZA_CORES says so here): for every seed, count of
+    candidates and readings, and every count of parts, the parts and the tokens are those of the batch run whole."""
     from bridge import store
     from bridge.generation import Request
     from bridge.generation.harmonize import harmonize
     from bridge.music import Score
 
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("one core: a batch runs whole")
     loaded = store.load(str(harmony))
     melody = Score.from_beats([(p, sum(d for _, d in TUNE[:i]), d, 90) for i, (p, d) in enumerate(TUNE)], qpm=90.0)
-    for seed, variations, candidates, transpositions, every in ((1, 1, 4, 3, 4), (2, 2, 1, 1, 4), (3, 3, 2, 2, 4),
-                                                               (4, 1, 3, 1, 4), (5, 2, 4, 2, 1)):
+    for seed, variations, candidates, transpositions, every, cores in (
+            (1, 1, 4, 3, 4, 2), (2, 2, 1, 1, 4, 2), (3, 3, 2, 2, 4, 4), (4, 1, 3, 1, 4, 3), (5, 2, 4, 2, 1, 3)):
+        monkeypatch.setenv("CADENZA_CORES", str(cores))
         req = Request(seed=seed, variations=variations)
-        whole, halves = (harmonize(loaded, melody, req, candidates=candidates, transpositions=transpositions,
-                                   split=split, judge_beats=every) for split in (False, True))
-        assert whole.tokens == halves.tokens
-        assert all(np.array_equal(a, b) for a, b in zip(whole.parts, halves.parts))
+        whole, split = (harmonize(loaded, melody, req, candidates=candidates, transpositions=transpositions,
+                                  split=split, judge_beats=every) for split in (False, True))
+        assert whole.tokens == split.tokens
+        assert all(np.array_equal(a, b) for a, b in zip(whole.parts, split.parts))
         assert sum(len(p) for p in whole.parts)
 
 
