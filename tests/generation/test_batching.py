@@ -359,16 +359,27 @@ def test_two_requests_fly_in_two_lanes_at_once(gen):
     assert (alone[0] == got[0]).all()
 
 
-def test_variations_on_both_cores_make_long_chunks_that_a_request_in_the_other_lane_ends(gen):
+@pytest.mark.parametrize("cores", ["", "4"])
+def test_variations_on_every_core_make_long_chunks_that_a_request_in_the_other_lane_ends(gen, cores, monkeypatch):
     """A request's variations alone run in parts, one a core, and once they have their first notes make up to
     Batcher.LONG chunks at once (the interpreter's work between chunks came every 64 tokens); a request that comes
-    starts the model's other lane and ends that chunk at the next token, so each batch has a core of its own; the
-    music is what it is alone."""
+    starts the model's other lane and ends that chunk at the next token, so each batch has its share of the cores
+    (on two, one; on four, two: CADENZA_CORES=4 here) while both run; the music is what it is alone."""
+    from bridge.generation import runner
+
     loaded, g = gen
     if len(g.lanes) < 2:
         pytest.skip("one core: one lane")
+    monkeypatch.setenv("CADENZA_CORES", cores) if cores else monkeypatch.delenv("CADENZA_CORES", raising=False)
+    widths, real = [], runner.advance_flights
+
+    def advance(gen, flights, most=1, *args, **kw):  # each chunk's parts at most, and the lane's thread
+        widths.append((threading.get_ident(), sum(f.size for f in flights), most))
+        return real(gen, flights, most, *args, **kw)
+
+    monkeypatch.setattr(runner, "advance_flights", advance)
     many = request_of(apply(apply(Settings(beats=768.0), "seed", 32), "variations", 4))
-    short = request_of(apply(Settings(beats=16.0), "seed", 33))
+    short = request_of(apply(Settings(beats=128.0), "seed", 33))  # (long enough to be seen beside it)
     alone = [g.run(loaded.codec.empty(), r, alone=True).new for r in (many, short)]
     sizes, started, got = [], threading.Event(), {}
 
@@ -377,17 +388,23 @@ def test_variations_on_both_cores_make_long_chunks_that_a_request_in_the_other_l
         if len(sizes) >= 2:  # the next, being made now, is a long one
             started.set()
 
+    widths.clear()
     first = threading.Thread(target=lambda: got.update(many=g.run(loaded.codec.empty(), many, on_chunk=chunk).new))
     first.start()
     assert started.wait(60)
     lane = next(b for b in g.lanes if b.thread is not None)
     assert lane.width == min(4, g.spread()) > g.share()  # on every core (two: both), more than its share
-    halted = lane.halted
+    halted, before = lane.halted, len(widths)
     mine = g.run(loaded.codec.empty(), short).new
     first.join(120)
     assert lane.halted > halted  # the other lane's start ended the long chunk in parts
     assert max(sizes) > 2 * g.chunk
     assert all((a == b).all() for a, b in zip(alone[0], got["many"])) and (alone[1][0] == mine[0]).all()
+    ours = widths[0][0]
+    assert {m for t, _, m in widths[:before]} == {g.spread()}  # alone: every core
+    later = [(t, rows, m) for t, rows, m in widths[before:]]
+    assert any(t == ours and m == g.share() for t, _, m in later)  # its share while the other lane ran
+    assert {m for t, _, m in later if t != ours} == {g.share()}  # and the other lane too
 
 
 def test_a_callback_that_fails_stops_its_own_request_and_not_the_batch(gen):
