@@ -853,6 +853,51 @@ class _Post:
                 self.halt[0] = 1  # seen at the next token, not after a long chunk (up to Batcher.LONG of them)
 
 
+PRIMED = 32  # primes whose state a model keeps (Generator.prime): ~6 KB each for the piano model
+
+
+class Primed:
+    """The values of the last `size` keys made (least recently used out first), each made once: a caller that asks
+    for a key being made waits for it. A value that fails to be made is not kept (each caller then makes its own)."""
+
+    def __init__(self, size: int):
+        from collections import OrderedDict
+
+        self.size = size
+        self.items: OrderedDict = OrderedDict()  # key -> [ready Event, value or None]
+        self.lock = threading.Lock()
+        self.made = 0  # values made, and found made (or being made) already
+        self.found = 0
+
+    def get(self, key: bytes, make: Callable[[], object]):
+        """The value kept for `key`, else `make()`'s, kept."""
+        with self.lock:
+            item = self.items.get(key)
+            mine = item is None
+            if mine:
+                item = self.items[key] = [threading.Event(), None]
+                self.made += 1
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+            else:
+                self.items.move_to_end(key)
+                self.found += 1
+        if not mine:
+            item[0].wait()
+            # (None: making it failed for the caller that made it; this one makes its own, and is told why)
+            return item[1] if item[1] is not None else make()
+        try:
+            item[1] = make()
+        except BaseException:
+            with self.lock:
+                if self.items.get(key) is item:
+                    del self.items[key]
+            raise
+        finally:
+            item[0].set()
+        return item[1]
+
+
 class Generator:
     """Compiled generation for one loaded model (lstm or rnn; attention_lstm has its own).
 
@@ -861,6 +906,7 @@ class Generator:
 
     def __init__(self, loaded, chunk: int = 32, split: bool = True):
         self.split = split
+        self.primed = Primed(PRIMED)
         self.loaded = loaded
         self.codec = loaded.codec
         self.chunk = chunk
@@ -964,16 +1010,26 @@ class Generator:
         return logits
 
     def prime(self, ids: np.ndarray, held: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
-        """(logits (1, vocab), state) after reading the prime.
-        `held`: (128,) notes sounding before the ids, where they are the end of a longer prime."""
+        """(logits (1, vocab), state) after reading the prime, the caller's own copies.
+        `held`: (128,) notes sounding before the ids, where they are the end of a longer prime.
+
+        The state after the last PRIMED primes is kept (`Primed`): the Live device asks for each variation of a clip
+        in a request of its own, all at once, and a loop sends the same phrase again; those are read once (the
+        others wait for it), the same numbers as read again."""
         from . import kernels
 
-        state = self.new_state(1)
+        ids = np.ascontiguousarray(ids, np.int32)
         counts = np.zeros(128, np.float32) if held is None else np.array(held, np.float32)
-        logits = np.empty((1, self.vocab), np.float32)
-        kernels.prime(np.ascontiguousarray(ids, np.int32), counts, state["h"], state["c"], logits, self.W,
-                             self.T, self.is_lstm, self.note_state)
-        return logits, state
+
+        def read():
+            state = self.new_state(1)
+            logits = np.empty((1, self.vocab), np.float32)
+            kernels.prime(ids, counts.copy(), state["h"], state["c"], logits, self.W, self.T, self.is_lstm,
+                          self.note_state)
+            return logits, state
+
+        logits, state = self.primed.get(ids.tobytes() + counts.tobytes(), read)
+        return logits.copy(), {k: v.copy() for k, v in state.items()}
 
     def note_counts(self, ids: np.ndarray) -> np.ndarray:
         """(128,) how many notes of each pitch sound after the ids."""

@@ -474,3 +474,47 @@ def test_the_loops_threads_yield_the_cores_and_no_other_thread_does(gen):
     assert pool and all(n == max(LOOP_NICE, before) for n in pool)
     assert os.getpriority(os.PRIO_PROCESS, 0) == before  # the caller's thread (and so the process) as it was
     assert seen and set(seen.values()) == {before}  # the notes are handed over at the interpreter's priority
+
+
+def test_a_prime_sent_again_is_read_once_and_the_music_is_the_same(gen, monkeypatch):
+    """The Live device asks for each variation of a clip in a request of its own, all at once, and a loop sends the
+    same phrase again: a model keeps the state after its last PRIMED primes, so eight requests with one prime, at
+    once, read it once (the others wait for it), and each gets the music it gets with the prime read anew; a caller
+    that changes the state it was given changes nobody else's; the primes kept are bounded."""
+    from bridge.generation import Generator, kernels, runner
+
+    loaded, g = gen
+    fresh = Generator(loaded)
+    from tests.conftest import CHORALES
+
+    prime = loaded.codec.encode_file(CHORALES / "chor010.krn")[:60]
+    reqs = [request_of(apply(Settings(beats=8.0), "seed", 70 + k)) for k in range(8)]
+    want = [Generator(loaded).run(prime, r, alone=True).new[0] for r in reqs]  # each read anew by a new generator
+    reads, real = [], kernels.prime
+
+    def counted(*args):
+        reads.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "prime", counted)
+    got, gate = {}, threading.Barrier(8)
+
+    def play(k):
+        gate.wait()
+        got[k] = fresh.run(prime, reqs[k]).new[0]
+
+    threads = [threading.Thread(target=play, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(reads) == 1 and fresh.primed.made == 1 and fresh.primed.found == 7
+    assert all((got[k] == want[k]).all() for k in range(8))
+    logits, state = fresh.prime(prime)
+    state["h"][:] = 1.0
+    logits[:] = 0.0
+    again = fresh.prime(prime)
+    assert len(reads) == 1 and not (again[1]["h"] == 1.0).all() and again[0].any()
+    for k in range(runner.PRIMED + 8):  # others, each read once, the oldest let go
+        fresh.prime(prime[: 10 + k])
+    assert len(fresh.primed.items) == runner.PRIMED and len(reads) == 1 + runner.PRIMED + 8
