@@ -85,8 +85,12 @@ BENCHES: dict[str, Bench] = {
          arg("--clients", nargs="+", type=int, default=[1, 8], help="how many clients at once, each count a run "
                                                                     "(default 1 8)"),
          arg("--rounds", type=int, default=3, help="rounds of every client count in turn; each count's figures are of "
-                                                   "all its rounds (default 3)")),
-        example="cadenza bench osc --model piano --requests 100"),
+                                                   "all its rounds (default 3)"),
+         arg("--distinct-primes", action="store_true",
+             help="each request a prime of its own (the line transposed and its velocities moved), as players in an "
+                  "ensemble send; by default every request sends the same 8 notes, as the Live device's variations "
+                  "do, and the daemon reads a prime it has read before once (its last 32 kept)")),
+        example="cadenza bench osc --model piano --requests 100\n  cadenza bench osc --distinct-primes"),
     "serve": Bench(
         "launch to first pong and first notes, first request of each model, RSS", "serve:run_serve",
         "serve:table_serve",

@@ -3,7 +3,8 @@
 osc: a daemon on a free port of 127.0.0.1 with the model, then 1 and then 8 clients, each in a process of
 its own with its own UDP socket, as patches and live-coding sessions are (clients inside this process would
 share the interpreter with the daemon they measure), sending /cadenza/continue requests one after another
-(an 8-note prime, 8 bars of 4/4 asked for). For each request: milliseconds from sending to the first
+(an 8-note prime, 8 bars of 4/4 asked for; the same prime every time, as the Live device's variations send it, which
+the daemon then reads once, or with `--distinct-primes` each request's own, as an ensemble's players send). For each request: milliseconds from sending to the first
 /cadenza/notes and to /cadenza/done. A reply that never comes within the timeout counts as lost. The counts
 run in turn, round after round (3 by default), so a slow minute of the machine falls on each of them, not on one.
 A client reads a reply's address and request id only, as a patch's C parser would at next to no cost (python-osc
@@ -46,8 +47,18 @@ def piece(bars: int = 32) -> list:
     return notes
 
 
+def distinct(cid: int, i: int) -> list:
+    """Request i of client cid's prime when each is its own: PRIME transposed by i mod 12 semitones (-5..+6), and a
+    low note of its own under its last beat (the client's pitch, a velocity counting its requests by twelves), so
+    that no two requests of 48 clients' first 1,500 are alike."""
+    out = list(PRIME)
+    for k in range(0, len(out), 4):
+        out[k] += i % 12 - 5
+    return out + [24 + cid % 48, 4.5, 0.5, 1 + (i // 12) % 127]
+
+
 def _client(port: int, requests: int, beats: float, timeout: float, out: list, lost: list, cid: int,
-            infill: tuple | None = None):
+            infill: tuple | None = None, own: bool = False):
     from pythonosc.osc_packet import OscPacket
 
     from ..host.osc import build_message
@@ -65,7 +76,8 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
             model, a, b, notes = infill
             msg = build_message("/cadenza/infill", [rid, a, b] + notes + ["model", model, "midi", 0, "write_file", 0])
         else:
-            msg = build_message("/cadenza/continue", [rid] + PRIME + ["beats", float(beats), "midi", 0, "write_file", 0])
+            notes = distinct(cid, i) if own else PRIME
+            msg = build_message("/cadenza/continue", [rid] + notes + ["beats", float(beats), "midi", 0, "write_file", 0])
         sock.sendto(msg, ("127.0.0.1", port))
         first = done = None
         deadline = t0 + timeout
@@ -115,7 +127,7 @@ def _head(data: bytes) -> tuple[str | None, int | None]:
         return None, None
 
 
-def _players(port: int, n: int, requests: int, beats: float, timeout: float) -> tuple[list, list, float]:
+def _players(port: int, n: int, requests: int, beats: float, timeout: float, own: bool = False) -> tuple[list, list, float]:
     """n clients, each in a process of its own, started together once all are ready: (each request's (first
     notes, done) seconds, the lost, the seconds from the start until the last client finished)."""
     import json
@@ -123,7 +135,8 @@ def _players(port: int, n: int, requests: int, beats: float, timeout: float) -> 
     import sys
 
     procs = [subprocess.Popen([sys.executable, "-c", "from bridge.bench.osc import _player; _player()", str(port),
-                               str(requests), str(beats), str(timeout), str(c)], stdin=subprocess.PIPE,
+                               str(requests), str(beats), str(timeout), str(c), "own" if own else "same"],
+                              stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).resolve().parents[2]))
              for c in range(n)]
     try:
@@ -154,7 +167,7 @@ def _player() -> None:
     import json
     import sys
 
-    port, requests, beats, timeout, cid = sys.argv[1:6]
+    port, requests, beats, timeout, cid, primes = sys.argv[1:7]
     out: list = []
     lost: list = []
     # what a request reads and writes with, imported and run before anything is timed (the daemon's OSC module
@@ -167,7 +180,7 @@ def _player() -> None:
 
     print("ready", flush=True)
     sys.stdin.readline()
-    _client(int(port), int(requests), float(beats), float(timeout), out, lost, int(cid))
+    _client(int(port), int(requests), float(beats), float(timeout), out, lost, int(cid), own=primes == "own")
     print(json.dumps({"out": out, "lost": lost}), flush=True)
 
 
@@ -176,7 +189,8 @@ BEAT = [p for i in range(8) for p in ((36, i * 1.0, 0.25, 110) if i % 2 == 0 els
 
 
 def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: float = 32.0,
-            timeout: float = 30.0, infill: str = "", drums: bool = False, harmonize: str = "", rounds: int = 3) -> dict:
+            timeout: float = 30.0, infill: str = "", drums: bool = False, harmonize: str = "", rounds: int = 3,
+            distinct_primes: bool = False) -> dict:
     """`rounds`: each client count runs `requests` a client that many times, the counts in turn; its figures are
     of all its rounds together. `infill`: also an infill model, whose requests fill 2 bars (beats 64-72) of a
     32-bar piece, one client, after the continue runs of the same daemon."""
@@ -190,13 +204,13 @@ def run_osc(model: str = "piano", requests: int = 20, clients=(1, 8), beats: flo
     from ..generation.runner import cores
 
     result = {"model": model, "beats": beats, "requests_per_client": requests, "rounds": rounds, "cores": cores(),
-              "runs": []}
+              "distinct_primes": distinct_primes, "runs": []}
     try:
         _client(port, 3, beats, timeout, [], [], 99)  # warm: the first request of a process pays one-off costs
         seen = [([], [], 0.0) for _ in clients]
         for _ in range(rounds):  # each count in turn, round after round: a slow minute of the machine falls on all
             for i, n in enumerate(clients):
-                out, lost, wall = _players(port, n, requests, beats, timeout)
+                out, lost, wall = _players(port, n, requests, beats, timeout, distinct_primes)
                 seen[i] = (seen[i][0] + out, seen[i][1] + lost, seen[i][2] + wall)
         for n, (out, lost, wall) in zip(clients, seen):
             first = [a * 1000 for a, _ in out]
@@ -279,7 +293,8 @@ def run_watch(files: list[Path], model: str = "piano", beats: float = 16.0, time
 def table_osc(r: dict) -> str:
     lines = [f"bench osc: model {r['model']}, {r['beats']:g} beats (8 bars of 4/4) per request, "
              f"{r['requests_per_client']} requests per client in each of {r.get('rounds', 1)} rounds "
-             f"(the counts in turn), 127.0.0.1, the batches on up to {r['cores']} cores",
+             f"(the counts in turn), 127.0.0.1, the batches on up to {r['cores']} cores, "
+             + ("each request a prime of its own" if r.get("distinct_primes") else "every request the same prime"),
              "  clients  requests  lost  first notes p50/p99 ms  done p50/p99 ms  requests/s",
              "  " + "-" * 76]
     for x in r["runs"]:

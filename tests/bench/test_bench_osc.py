@@ -9,8 +9,14 @@ from tests.conftest import cadenza
 
 
 def test_bench_osc_prints_each_client_count():
+    """Each count's figures; here each request sends a prime of its own (`--distinct-primes`, as an ensemble's
+    players do: the daemon reads every one), no two of them alike."""
+    from bridge.bench.osc import PRIME, distinct
+
+    assert len({tuple(distinct(c, i)) for c in range(16) for i in range(100)}) == 1600
+    assert all(0 <= p <= 127 for p in distinct(15, 99)[::4]) and distinct(0, 5)[:len(PRIME)] == PRIME
     r = cadenza("bench", "osc", "--model", "chorale", "--clients", "1", "2", "--requests", "3", "--beats", "8",
-                "--rounds", "2", "--json")
+                "--rounds", "2", "--distinct-primes", "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout)
     assert [x["clients"] for x in out["runs"]] == [1, 2]
@@ -21,7 +27,7 @@ def test_bench_osc_prints_each_client_count():
     from bridge.generation.runner import cores
 
     assert "requests/s" in table_osc(out) and out["cores"] == cores()
-    assert f"the batches on up to {cores()} cores" in table_osc(out)
+    assert f"the batches on up to {cores()} cores, each request a prime of its own" in table_osc(out)
 
 
 def test_bench_osc_tells_the_daemons_errors():
@@ -33,3 +39,6 @@ def test_bench_osc_tells_the_daemons_errors():
     (run,) = out["runs"]
     assert run["lost"] == 2
     assert [m for _, m in run["lost_examples"]] == ["beats 5000.0 is out of range (> 0, <= 1024)"] * 2
+    from bridge.bench.osc import table_osc
+
+    assert not out["distinct_primes"] and "every request the same prime" in table_osc(out)
