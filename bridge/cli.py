@@ -468,6 +468,9 @@ def cmd_serve(args) -> int:
     from .host.daemon import Daemon
 
     cfg = build_config(load_toml(args.config) if args.config else {}, **values_of(ServeConfig, args))
+    from .generation.runner import cores
+
+    cores()  # a CADENZA_CORES that is not a number of cores stops the daemon here, not each request later
     logging.basicConfig(level=getattr(logging, str(cfg.log_level).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.allow:

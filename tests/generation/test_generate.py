@@ -269,6 +269,8 @@ def test_the_cores_a_batch_spreads_over_are_its_affinitys_or_cadenza_cores(tiny,
     ran = cadenza("generate", "--model", tiny, "--beats", 2, "--variations", 2, "--out", tmp_path / "x.mid")
     assert ran.returncode == 1 and "CADENZA_CORES='1.5'" in ran.stderr and "whole number" in ran.stderr
     assert not list(tmp_path.iterdir())
+    served = cadenza("serve", "--port", 0, "--http-port", 0)  # the daemon does not start with it
+    assert served.returncode == 1 and "CADENZA_CORES='1.5'" in served.stderr and "ready" not in served.stdout
 
 
 def _durations(codec, prime, new):
