@@ -10,6 +10,7 @@ more run in parts, one a core (`parts`: two halves on two cores). Requests in th
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -195,8 +196,8 @@ SPLIT_FROM = 2  # rows: from two, a batch runs in parts on several cores (one ro
 
 def cores() -> int:
     """The most cores a batch is spread over: CADENZA_CORES where it is set (a whole number, 1 or more: fewer leave
-    cores to a DAW on the same machine), else the cores this process may run on (its CPU affinity, which `taskset`
-    narrows), else the machine's count."""
+    cores to a DAW on the same machine), else the physical cores of the CPUs this process may run on (its CPU
+    affinity, which `taskset` narrows; `physical`), else the machine's count."""
     asked = os.environ.get("CADENZA_CORES", "").strip()
     if asked:
         try:
@@ -207,9 +208,27 @@ def cores() -> int:
             raise CadenzaError(f"CADENZA_CORES={asked!r}: the most cores Cadenza may use, a whole number, 1 or more")
         return n
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return physical(frozenset(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # (no affinity on this system)
         return os.cpu_count() or 1
+
+
+@functools.lru_cache(maxsize=8)
+def physical(cpus: frozenset, root: str = "/sys/devices/system/cpu") -> int:
+    """How many physical cores the logical CPUs `cpus` are on (Linux's topology; elsewhere each CPU a core): the
+    hyperthreads of a core share its vector units and caches, and a step of two rows in one thread costs ~1.1x
+    one row's (a 2x256 LSTM, Zen 3), so a batch is split a part a core, not a part a hyperthread."""
+    seen = set()
+    for n in cpus:
+        for name in ("core_cpus_list", "thread_siblings_list"):  # (the first since Linux 5.6)
+            try:
+                seen.add(open(f"{root}/cpu{n}/topology/{name}").read().strip())
+                break
+            except OSError:
+                continue
+        else:
+            return max(1, len(cpus))  # no topology: each CPU a core
+    return max(1, len(seen))
 
 
 def parts(batch: int, most: int) -> list[tuple[int, int]]:

@@ -248,14 +248,23 @@ def test_the_cores_a_batch_spreads_over_are_its_affinitys_or_cadenza_cores(tiny,
     keeps the others); a value that is not a whole number of cores, 1 or more, is refused by its name, and a command
     says so and exits non-zero."""
     import os
+    import shutil
     import subprocess
     import sys
 
-    from bridge.generation.runner import cores
+    from bridge.generation.runner import cores, physical
     from tests.conftest import ROOT, cadenza
 
     monkeypatch.delenv("CADENZA_CORES", raising=False)
-    assert cores() == len(os.sched_getaffinity(0))
+    assert cores() == physical(frozenset(os.sched_getaffinity(0))) <= len(os.sched_getaffinity(0))
+    # a part a physical core: two hyperthreads of one core count once (Linux's topology, here a made-up one)
+    for n, siblings in enumerate(("0,2", "1,3", "0,2", "1,3")):
+        (tmp_path / "sys" / f"cpu{n}" / "topology").mkdir(parents=True)
+        (tmp_path / "sys" / f"cpu{n}" / "topology" / "core_cpus_list").write_text(siblings + "\n")
+    root = str(tmp_path / "sys")
+    assert physical(frozenset({0, 1, 2, 3}), root) == 2 and physical(frozenset({0, 2}), root) == 1
+    assert physical(frozenset({0, 1, 7}), root) == 3  # (a CPU without a topology: each CPU a core)
+    shutil.rmtree(tmp_path / "sys")
     one = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
                           "from bridge.generation.runner import cores; print(cores())"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
