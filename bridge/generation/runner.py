@@ -197,7 +197,8 @@ SPLIT_FROM = 2  # rows: from two, a batch runs in parts on several cores (one ro
 def cores() -> int:
     """The most cores a batch is spread over: CADENZA_CORES where it is set (a whole number, 1 or more: fewer leave
     cores to a DAW on the same machine), else the physical cores of the CPUs this process may run on (its CPU
-    affinity, which `taskset` narrows; `physical`), else the machine's count."""
+    affinity, which `taskset` narrows; `physical`), else the machine's count; no more than its control group's CPU
+    quota allows (`quota`: a container's `--cpus`)."""
     asked = os.environ.get("CADENZA_CORES", "").strip()
     if asked:
         try:
@@ -208,9 +209,58 @@ def cores() -> int:
             raise CadenzaError(f"CADENZA_CORES={asked!r}: the most cores Cadenza may use, a whole number, 1 or more")
         return n
     try:
-        return physical(frozenset(os.sched_getaffinity(0)))
+        n = physical(frozenset(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # (no affinity on this system)
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    q = _quota()
+    return max(1, min(n, q)) if q else n
+
+
+@functools.lru_cache(maxsize=1)
+def _quota() -> int | None:
+    return quota()  # (read once: cores() is asked at every chunk)
+
+
+def quota(root: str = "/sys/fs/cgroup", groups: str = "/proc/self/cgroup") -> int | None:
+    """The CPUs' worth of time this process's control group may use (a container's `--cpus`: its quota over its
+    period, rounded up), or None where none is set: a container given two CPUs of a sixteen-core host sees all
+    sixteen in its affinity, and sixteen parts would take turns on two (eight parts on two cores: eight clients'
+    done 118 against ~85 ms in two parts). cgroup v2's cpu.max, else v1's cfs quota."""
+    import math
+
+    found = []
+
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().split()
+        except OSError:
+            return None
+
+    try:
+        with open(groups) as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        lines = []
+    places = {("", "")}  # (v2 or v1, the group's path): the mount's own files too (a container's view)
+    for fields in lines:
+        if len(fields) == 3 and fields[0] == "0" and fields[1] == "":
+            places.add(("2", fields[2]))
+        elif len(fields) == 3 and "cpu" in fields[1].split(","):
+            places.add(("1", fields[2]))
+    for kind, path in places:
+        path = path.strip("/")
+        if kind in ("", "2"):
+            v = read(os.path.join(root, path, "cpu.max"))
+            if v and len(v) == 2 and v[0] != "max" and float(v[1]) > 0:
+                found.append(math.ceil(float(v[0]) / float(v[1])))
+        if kind in ("", "1"):
+            for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+                q = read(os.path.join(root, mount, path, "cpu.cfs_quota_us"))
+                period = read(os.path.join(root, mount, path, "cpu.cfs_period_us"))
+                if q and period and float(q[0]) > 0 and float(period[0]) > 0:
+                    found.append(math.ceil(float(q[0]) / float(period[0])))
+    return max(1, min(found)) if found else None
 
 
 @functools.lru_cache(maxsize=8)

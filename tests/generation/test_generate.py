@@ -252,11 +252,12 @@ def test_the_cores_a_batch_spreads_over_are_its_affinitys_or_cadenza_cores(tiny,
     import subprocess
     import sys
 
-    from bridge.generation.runner import cores, physical
+    from bridge.generation.runner import cores, physical, quota
     from tests.conftest import ROOT, cadenza
 
     monkeypatch.delenv("CADENZA_CORES", raising=False)
-    assert cores() == physical(frozenset(os.sched_getaffinity(0))) <= len(os.sched_getaffinity(0))
+    mine = physical(frozenset(os.sched_getaffinity(0)))
+    assert mine <= len(os.sched_getaffinity(0)) and cores() == min(mine, quota() or mine)
     # a part a physical core: two hyperthreads of one core count once (Linux's topology, here a made-up one)
     for n, siblings in enumerate(("0,2", "1,3", "0,2", "1,3")):
         (tmp_path / "sys" / f"cpu{n}" / "topology").mkdir(parents=True)
@@ -265,6 +266,26 @@ def test_the_cores_a_batch_spreads_over_are_its_affinitys_or_cadenza_cores(tiny,
     assert physical(frozenset({0, 1, 2, 3}), root) == 2 and physical(frozenset({0, 2}), root) == 1
     assert physical(frozenset({0, 1, 7}), root) == 3  # (a CPU without a topology: each CPU a core)
     shutil.rmtree(tmp_path / "sys")
+    # no more parts than a container's CPU quota gives time for (cgroup v2's cpu.max, v1's cfs quota; made-up ones)
+    groups = tmp_path / "cgroup"
+    cg = tmp_path / "fs"
+
+    def files(lines, **found):
+        shutil.rmtree(cg, ignore_errors=True)
+        groups.write_text("".join(line + "\n" for line in lines))
+        for path, text in found.items():
+            (cg / path.replace("__", "/")).parent.mkdir(parents=True, exist_ok=True)
+            (cg / path.replace("__", "/")).write_text(text)
+        return quota(str(cg), str(groups))
+
+    assert files(["0::/box"], box__cpu_max="200000 100000") is None  # (a file of another name: none)
+    assert files(["0::/box"], **{"box__cpu.max": "200000 100000\n"}) == 2
+    assert files(["0::/box"], **{"box__cpu.max": "max 100000\n"}) is None
+    assert files(["4:cpu,cpuacct:/docker/abc"], **{"cpu,cpuacct__docker__abc__cpu.cfs_quota_us": "150000\n",
+                                                   "cpu,cpuacct__docker__abc__cpu.cfs_period_us": "100000\n"}) == 2
+    assert files(["1:cpu:/docker/abc"], **{"cpu__cpu.cfs_quota_us": "300000\n",  # a container's own view
+                                           "cpu__cpu.cfs_period_us": "100000\n"}) == 3
+    assert files(["1:cpu:/"], **{"cpu__cpu.cfs_quota_us": "-1\n", "cpu__cpu.cfs_period_us": "100000\n"}) is None
     one = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
                           "from bridge.generation.runner import cores; print(cores())"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -275,9 +296,11 @@ def test_the_cores_a_batch_spreads_over_are_its_affinitys_or_cadenza_cores(tiny,
         monkeypatch.setenv("CADENZA_CORES", bad)
         with pytest.raises(CadenzaError, match="CADENZA_CORES"):
             cores()
-    ran = cadenza("generate", "--model", tiny, "--beats", 2, "--variations", 2, "--out", tmp_path / "x.mid")
+    out = tmp_path / "out"
+    out.mkdir()
+    ran = cadenza("generate", "--model", tiny, "--beats", 2, "--variations", 2, "--out", out / "x.mid")
     assert ran.returncode == 1 and "CADENZA_CORES='1.5'" in ran.stderr and "whole number" in ran.stderr
-    assert not list(tmp_path.iterdir())
+    assert not list(out.iterdir())
     served = cadenza("serve", "--port", 0, "--http-port", 0)  # the daemon does not start with it
     assert served.returncode == 1 and "CADENZA_CORES='1.5'" in served.stderr and "ready" not in served.stdout
 
