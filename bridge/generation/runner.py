@@ -224,8 +224,8 @@ def _quota() -> int | None:
 def quota(root: str = "/sys/fs/cgroup", groups: str = "/proc/self/cgroup") -> int | None:
     """The CPUs' worth of time this process's control group may use (a container's `--cpus`: its quota over its
     period, rounded up), or None where none is set: a container given two CPUs of a sixteen-core host sees all
-    sixteen in its affinity, and sixteen parts would take turns on two (eight parts on two cores: eight clients'
-    done 118 against ~85 ms in two parts). cgroup v2's cpu.max, else v1's cfs quota."""
+    sixteen in its affinity, and sixteen parts would take turns on two (eight parts on two cores, two pairs of
+    `bench osc` runs in turn: eight clients' done 119-125 against 89 ms in two parts). cgroup v2's cpu.max, else v1's cfs quota."""
     import math
 
     found = []
