@@ -3,9 +3,9 @@
 osc: a daemon on a free port of 127.0.0.1 with the model, then 1 and then 8 clients, each in a process of
 its own with its own UDP socket, as patches and live-coding sessions are (clients inside this process would
 share the interpreter with the daemon they measure), sending /cadenza/continue requests one after another
-(an 8-note prime, 8 bars of 4/4 asked for; the same prime every time, as the Live device's variations send it, which
-the daemon then reads once, or with `--distinct-primes` each request's own, as an ensemble's players send). For each request: milliseconds from sending to the first
-/cadenza/notes and to /cadenza/done. A reply that never comes within the timeout counts as lost. The counts
+(an 8-note prime, 8 bars of 4/4 asked for; the same prime every time, as the Live device's variations send it,
+which the daemon then reads once, or with `--distinct-primes` each request's own, as an ensemble's players send).
+For each request: milliseconds from sending to the first /cadenza/notes and to /cadenza/done. A reply that never comes within the timeout counts as lost. The counts
 run in turn, round after round (3 by default), so a slow minute of the machine falls on each of them, not on one.
 A client reads a reply's address and request id only, as a patch's C parser would at next to no cost (python-osc
 reading every note cost the clients ~1.8 ms of the two cores a request at eight clients, ~12% of the daemon's).
@@ -77,7 +77,8 @@ def _client(port: int, requests: int, beats: float, timeout: float, out: list, l
             msg = build_message("/cadenza/infill", [rid, a, b] + notes + ["model", model, "midi", 0, "write_file", 0])
         else:
             notes = distinct(cid, i) if own else PRIME
-            msg = build_message("/cadenza/continue", [rid] + notes + ["beats", float(beats), "midi", 0, "write_file", 0])
+            msg = build_message("/cadenza/continue",
+                                [rid] + notes + ["beats", float(beats), "midi", 0, "write_file", 0])
         sock.sendto(msg, ("127.0.0.1", port))
         first = done = None
         deadline = t0 + timeout
@@ -127,7 +128,8 @@ def _head(data: bytes) -> tuple[str | None, int | None]:
         return None, None
 
 
-def _players(port: int, n: int, requests: int, beats: float, timeout: float, own: bool = False) -> tuple[list, list, float]:
+def _players(port: int, n: int, requests: int, beats: float, timeout: float,
+             own: bool = False) -> tuple[list, list, float]:
     """n clients, each in a process of its own, started together once all are ready: (each request's (first
     notes, done) seconds, the lost, the seconds from the start until the last client finished)."""
     import json

@@ -22,8 +22,8 @@ next before it writes the chord under it). What is drawn is held to what the par
 
 Variations are one batch, one row each (with candidates, `candidates` rows each, judged at every bar line);
 each row keeps its own place in time, and from two rows up the batch runs in parts, one a core (two halves on
-two cores; the compiled loop releases Python's lock; a row's draws are seeded by its place in the whole batch, so the parts
-are the same either way). With `transpositions` above 1, each row is that many rows of the net,
+two cores; the compiled loop releases Python's lock; a row's draws are seeded by its place in the whole batch, so
+the parts are the same either way). With `transpositions` above 1, each row is that many rows of the net,
 the music (melody and parts) read as given and a semitone up, down, ... (`readings`), and every part token is
 drawn from the geometric mean of their distributions (`mixture`; compiled, `harmonize_kernels.mixed`). The
 loop is compiled (bridge.generation.harmonize_kernels). Draws are seeded by (seed, row, token) as in the

@@ -5,8 +5,8 @@ A `Generator` reads a loaded model's weights once and lays them out for the comp
 compiled loop (state, sampling, masks and note grammar all inside it), hands each chunk to a
 callback, checks for cancellation between chunks, and stops at a length in beats or tokens.
 Variations are one batch: the prime is read once and its state copied to every variation; two or
-more run in parts, one a core (`parts`: two halves on two cores). Requests in the air together join one of the model's batches
-(`Batcher`, two on two cores or more: `Generator.lanes`).
+more run in parts, one a core (`parts`: two halves on two cores). Requests in the air together join one of the
+model's batches (`Batcher`, two on two cores or more: `Generator.lanes`).
 """
 from __future__ import annotations
 
@@ -225,7 +225,8 @@ def quota(root: str = "/sys/fs/cgroup", groups: str = "/proc/self/cgroup") -> in
     """The CPUs' worth of time this process's control group may use (a container's `--cpus`: its quota over its
     period, rounded up), or None where none is set: a container given two CPUs of a sixteen-core host sees all
     sixteen in its affinity, and sixteen parts would take turns on two (eight parts on two cores, two pairs of
-    `bench osc` runs in turn: eight clients' done 119-125 against 89 ms in two parts). cgroup v2's cpu.max, else v1's cfs quota."""
+    `bench osc` runs in turn: eight clients' done 119-125 against 89 ms in two parts). cgroup v2's cpu.max, else
+    v1's cfs quota."""
     import math
 
     found = []
@@ -489,8 +490,8 @@ class _Side:
 class Merged:
     """A batch's rows, kept between chunks in the kernel's arrays, one set a part (`parts`; a half on two cores):
     the kernel advances them in place. When a flight joins, its rows fill the parts with fewer; when one leaves, its
-    rows are taken out; the rest stay where they are (with eight requests, laying every flight end to end again at each change
-    and taking them apart after was 10% of the interpreter's time, py-spy --gil). A flight's state goes back
+    rows are taken out; the rest stay where they are (with eight requests, laying every flight end to end again at
+    each change and taking them apart after was 10% of the interpreter's time, py-spy --gil). A flight's state goes back
     into its own arrays when it leaves, moves between parts or the batch ends (`flush`)."""
 
     def __init__(self):
