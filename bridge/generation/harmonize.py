@@ -153,7 +153,7 @@ def harmonize(loaded, melody: Score, req: Request, voices: int = 3, on_chunk=Non
                  int(transpositions), split, max(1, int(judge_beats)), max(0.0, float(parallels)))
 
 
-class _Half:
+class _Part:
     """Rows a to b of a harmonize batch (a part: runner.parts), run on a core of their own: the net's h and c for
     their R readings each, contiguous (the kernel's layout), and their scratch. `whole`: the only part, the state
     itself (no copies)."""
@@ -324,29 +324,29 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     # own contiguous state (its rows' slices of the arrays above, the net's h and c copied out and back around
     # each bar line's judging); a row draws what it draws in one call (its draws are seeded by its row)
     spans = spans_of(B, cores() if split else 1)
-    halves_ = [_Half(a, b, R, state, z, scratch, len(spans) == 1) for a, b in spans]
+    own_parts = [_Part(a, b, R, state, z, scratch, len(spans) == 1) for a, b in spans]
     rows = (rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced, notes, count)
 
-    def go(half, at) -> int:
-        a, b = half.a, half.b
+    def go(part, at) -> int:
+        a, b = part.a, part.b
         lg, sn = logits[a * R:b * R], state["sounding"][a * R:b * R]
         return harmonize_kernels.run(
-            chunk, lg, base, half.h, half.c, sn, half.z, half.scratch, gen.W, gen.is_lstm, gen.note_state,
+            chunk, lg, base, part.h, part.c, sn, part.z, part.scratch, gen.W, gen.is_lstm, gen.note_state,
             *(x[a:b] for x in rows),
             ev_step, ev_id, topx, singx, lo, n, w0, mw, lead, first, end, cap, voices, hold, code,
             np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p), s.n, req.seed,
             trace[a:b], traced[a:b], at, R, fwd, has, a, np.float32(parallels),
             np.float32(harmonize_kernels.CHORDAL_NATS if K == 1 else 0.0), spq)[1]
 
-    def over(half, at) -> bool:
-        """The half has nothing to do before the bar line `at` (-1: before the end)."""
-        live = ~done[half.a:half.b]
-        return not live.any() or (at >= 0 and bool((rows_step[half.a:half.b][live] >= at).all()))
+    def over(part, at) -> bool:
+        """The part has nothing to do before the bar line `at` (-1: before the end)."""
+        live = ~done[part.a:part.b]
+        return not live.any() or (at >= 0 and bool((rows_step[part.a:part.b][live] >= at).all()))
 
     since = -1
     for at in marks + [-1]:
         while True:
-            todo = [x for x in halves_ if not over(x, at)]
+            todo = [x for x in own_parts if not over(x, at)]
             if not todo:
                 break
             made = [0] * len(todo)
@@ -364,10 +364,10 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
         if cancelled:
             break
         if at >= 0:
-            for x in halves_:
+            for x in own_parts:
                 x.give(state)
             choose(since, at)
-            for x in halves_:
+            for x in own_parts:
                 x.take(state)
             flush()
             since = at - min(2, judge_beats) * spq  # the next judged with the motion into it
