@@ -155,11 +155,11 @@ def run(model: str, tokens: int = 1024, variations: int = 8, predict_tokens: int
     def per_beat(seconds, n_tokens):
         return seconds / (n_tokens / tpb) * 1000 if tpb else None
 
-    from ..generation.runner import cores, parts
+    from ..generation.runner import cores, parts, spread
 
     return {
         "model": loaded.name, "arch": f"{loaded.arch} {size}", "codec": loaded.codec.name,
-        "cores": cores(), "variations_parts": len(parts(variations, cores() if gen.split else 1)),
+        "cores": cores(), "variations_parts": len(parts(variations, spread(gen.split))),
         "tokens": tokens, "tokens_per_beat": tpb, "prime_tokens": int(len(prime)),
         "compiled_b1_tokens_per_s": tokens / t1, "compiled_b1_ms_per_beat": per_beat(t1, tokens),
         "compiled_b8_tokens_per_s": variations * tokens / t8, "compiled_b8_ms_per_beat": per_beat(t8, tokens),

@@ -187,7 +187,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     from .constraints import key_prior
     from .constraints import mask as make_mask
     from .decode import generator_for
-    from .runner import at_once, cores
+    from .runner import at_once, spread
     from .runner import parts as spans_of
     from .sampling import STRATEGIES
 
@@ -323,7 +323,7 @@ def _draw(loaded, melody: Score, req: Request, voices: int, on_chunk, cancel, ch
     # the rows in parts, one a core (the kernel releases Python's lock), from two rows up: each part its
     # own contiguous state (its rows' slices of the arrays above, the net's h and c copied out and back around
     # each bar line's judging); a row draws what it draws in one call (its draws are seeded by its row)
-    spans = spans_of(B, cores() if split else 1)
+    spans = spans_of(B, spread(split))
     own_parts = [_Part(a, b, R, state, z, scratch, len(spans) == 1) for a, b in spans]
     rows = (rows_step, rows_next, sounding, started, done, lastk, lastq, owe, produced, notes, count)
 

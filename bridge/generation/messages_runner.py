@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import CadenzaError
 from .constraints import key_prior, register_prior
 from .constraints import mask as make_mask
-from .runner import (MAX_PRIME, Request, Result, Stopper, as_drawn, cores, drive, max_hold_of, parts, parts_pool,
+from .runner import (MAX_PRIME, Request, Result, Stopper, as_drawn, drive, max_hold_of, parts, parts_pool, spread,
                      time_top_p_of)
 
 
@@ -144,7 +144,7 @@ class MessagesGenerator:
             K.advance(msg[None], *self._args(state), self.heads, self.key_dim, self.eps)
         state["sounding"], state["held"] = (x[None] for x in self.sounding_after(whole))
         pieces = []
-        for a, b in parts(B, cores() if self.split else 1):
+        for a, b in parts(B, spread(self.split)):
             part = {key: np.ascontiguousarray(np.repeat(x, b - a, 0)) for key, x in state.items() if key != "count"}
             pieces.append({**part, "count": state["count"].copy(), "var0": a})
         settings = (float(STRATEGIES.index(s.strategy)), float(s.temperature), float(s.top_k or 40), float(s.top_p),

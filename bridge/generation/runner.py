@@ -282,6 +282,11 @@ def physical(cpus: frozenset, root: str = "/sys/devices/system/cpu") -> int:
     return max(1, len(seen))
 
 
+def spread(split: bool) -> int:
+    """The most parts a batch runs in: one a core (`cores`) where it may split, else one."""
+    return cores() if split else 1
+
+
 def parts(batch: int, most: int) -> list[tuple[int, int]]:
     """The rows each thread runs: a batch of SPLIT_FROM rows or more in up to `most` parts, one a core (the kernels
     release the GIL), as even as the rows allow, each a contiguous set of rows with its own state. On two cores,
@@ -1051,7 +1056,7 @@ class Generator:
 
     def spread(self) -> int:
         """The most parts a batch of this model's runs in: one a core (`cores`), or one where it may not split."""
-        return cores() if self.split else 1
+        return spread(self.split)
 
     def share(self) -> int:
         """The most parts a lane's batch runs in while another lane of the model's is busy: its share of the cores
