@@ -554,8 +554,12 @@ def cmd_warm(args) -> int:
     if apart:
         spawn(apart)
     names = [n for n in names if n not in apart and n not in later]
-    warm_midi()
-    print(f"MIDI reading and writing: {time.perf_counter() - t0:.1f} s", flush=True)
+
+    def midi() -> None:
+        t = time.perf_counter()
+        warm_midi()
+        print(f"MIDI reading and writing: {time.perf_counter() - t:.1f} s", flush=True)
+
     failed = 0
     for k, name in enumerate(names):
         t = time.perf_counter()
@@ -565,8 +569,12 @@ def cmd_warm(args) -> int:
         except CadenzaError as e:
             print(f"cadenza: {name}: {e}", file=sys.stderr)
             failed += 1
-        if k == 0 and later:
-            spawn(later)
+        if k == 0:  # then the harmony models' process (the longest of all, so at once), then the MIDI kernels
+            if later:  # (a process of models apart compiles these too, if it comes to them first)
+                spawn(later)
+            midi()
+    if not names:
+        midi()
     for child in children:
         out, _ = child.communicate()
         print("".join(ln for ln in out.splitlines(True) if not ln.startswith(("MIDI ", "warm in"))), end="")

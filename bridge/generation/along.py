@@ -281,8 +281,9 @@ class Along:
 
         s = self.req.sampling
         self.draws += 1
-        return int(kernels.sample_row(row, self.code, np.float32(s.temperature), s.top_k or 40, np.float32(s.top_p),
-                                      s.n, self.req.seed, 0, self.draws, self.gen.T[0]))
+        # (t and p the float32 they were, as float64: sample_row's one compiled version, the same numbers)
+        return int(kernels.sample_row(row, self.code, float(np.float32(s.temperature)), s.top_k or 40,
+                                      float(np.float32(s.top_p)), s.n, self.req.seed, 0, self.draws, self.gen.T[0]))
 
     def _draw_wait(self, logits, gap: int) -> int:
         row = np.full(self.gen.vocab, NEG, np.float32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..music.voicing import CHORDAL
-from .kernels import NEG, _opts, advance, exp_shifted, njit, project, sample_row
+from .kernels import NEG, _opts, advance, exp_shifted, njit, project, put, sample_row
 
 HALF = NEG / np.float32(2)
 CHORDAL_WEIGHT = 1.5  # judge's weight on the share of the beats that sound one chord's notes only
@@ -206,9 +206,10 @@ def run(iters, logits, base, h, c, snd, z, scratch, W, lstm, note_state,  # the 
             if 0 <= pause_at <= st:  # arrived: its state kept as it is now
                 paused[r] = True
                 for rr in range(r * K, r * K + K):
-                    held_h[:, rr] = h[:, rr]
-                    held_c[:, rr] = c[:, rr]
-                    held_logits[rr] = logits[rr]
+                    for layer in range(h.shape[0]):
+                        put(held_h[layer, rr], h[layer, rr])
+                        put(held_c[layer, rr], c[layer, rr])
+                    put(held_logits[rr], logits[rr])
                 tok[r] = w0
                 continue
             k = nxt[r]
@@ -310,7 +311,8 @@ def run(iters, logits, base, h, c, snd, z, scratch, W, lstm, note_state,  # the 
             if not open_part:  # nothing but time can move: the wait the codec writes, up to what comes next
                 t = w0 + max(1, min(gap, mw)) - 1
             else:
-                t = sample_row(row, code, temperature, top_k, top_p, top_n, seed, r0 + r, produced[r], starts_note)
+                t = sample_row(row, code, np.float64(temperature), top_k, np.float64(top_p), top_n, seed, r0 + r,
+                               produced[r], starts_note)
             if row[t] <= HALF:  # nothing allowed is left (cannot happen: a wait of 1 always fits)
                 t = w0
             tok[r] = t
@@ -351,9 +353,10 @@ def run(iters, logits, base, h, c, snd, z, scratch, W, lstm, note_state,  # the 
     for r in range(B):  # the paused rows as they arrived: what they were fed since is forgotten
         if paused[r]:
             for rr in range(r * K, r * K + K):
-                h[:, rr] = held_h[:, rr]
-                c[:, rr] = held_c[:, rr]
-                logits[rr] = held_logits[rr]
+                for layer in range(h.shape[0]):
+                    put(h[layer, rr], held_h[layer, rr])
+                    put(c[layer, rr], held_c[layer, rr])
+                put(logits[rr], held_logits[rr])
     return it, made
 
 
@@ -366,6 +369,41 @@ def _top_at(melody, t):
         if melody[i, 2] <= t < melody[i, 3] and melody[i, 0] > top:
             top = melody[i, 0]
     return top
+
+
+@njit(**_opts)
+def _sorted(a):
+    """A copy of a (1-D) in ascending order: an insertion sort, one pass over what comes in order (notes by their
+    starts, as judge's do)."""
+    out = np.empty(a.shape[0], a.dtype)
+    for i in range(a.shape[0]):
+        x = a[i]
+        j = i
+        while j > 0 and out[j - 1] > x:
+            out[j] = out[j - 1]
+            j -= 1
+        out[j] = x
+    return out
+
+
+@njit(**_opts)
+def distinct(a, b):
+    """np.unique(np.concatenate((a, b))) for 1-D a and b: each sorted (`_sorted`), then merged without repeats
+    (np.unique's sort compiled ~3.5 s of a machine's first `cadenza warm`)."""
+    a, b = _sorted(a), _sorted(b)
+    out = np.empty(a.shape[0] + b.shape[0], a.dtype)
+    i = j = n = 0
+    while i < a.shape[0] or j < b.shape[0]:
+        if j >= b.shape[0] or (i < a.shape[0] and a[i] <= b[j]):
+            x = a[i]
+            i += 1
+        else:
+            x = b[j]
+            j += 1
+        if n == 0 or out[n - 1] != x:
+            out[n] = x
+            n += 1
+    return out[:n]
 
 
 @njit(**_opts)
@@ -407,7 +445,7 @@ def judge(melody, parts, tpq, chordal=CHORDAL_WEIGHT):
     0.83 -> 0.87, Nottingham 0.86). melody and parts: (N, 4) pitch, velocity, start, end, in ticks."""
     if parts.shape[0] == 0:
         return np.inf
-    times = np.unique(np.concatenate((melody[:, 2], parts[:, 2])))
+    times = distinct(melody[:, 2], parts[:, 2])
     a = np.empty(8, np.int64)
     b = np.empty(8, np.int64)
     found = 0

@@ -247,23 +247,28 @@ def qdot_add(x, w, k0, acc):
     k0 even (from column k0 of q: a layer's input or recurrent half alone), acc (B, N) int32. Rows four at a time
     against the groups of eight weight rows BLOCKS gives, the rest three, two or one at a time (with AVX-512: four
     against four, three against six, two against eight, one against eight); a group past the last whole one of
-    acc's columns through a small array of eight (the integers are the same any way)."""
+    acc's columns through a small array of eight (the integers are the same any way).
+
+    Its callers pass x as a view (layout 'A') and k0 as np.int64, and it passes _rows no literal number: numba
+    compiles a kernel again for each layout and each literal argument a jitted caller passes it (a literal 0
+    is a type of its own), and these made 3 versions of this and 18 of _rows, ~6 s of `cadenza warm`."""
     B, N = acc.shape
     whole = N // GROUP
-    b = 0
+    zero, one = np.int64(0), np.int64(1)
+    b = zero
     while b < B:
         R = min(4, B - b)
         C = BLOCKS[4 - R][1]
-        g = 0
+        g = zero
         while g + C <= whole:
             _rows(x, b, w, g, k0, acc, b, GROUP * g, R, C)
             g += C
         while g < whole:
-            _rows(x, b, w, g, k0, acc, b, GROUP * g, R, 1)
+            _rows(x, b, w, g, k0, acc, b, GROUP * g, R, one)
             g += 1
         if whole * GROUP < N:
             tail = np.zeros((R, GROUP), np.int32)
-            _rows(x, b, w, whole, k0, tail, 0, 0, R, 1)
+            _rows(x, b, w, whole, k0, tail, zero, zero, R, one)
             for r in range(R):
                 for i in range(N - whole * GROUP):
                     acc[b + r, whole * GROUP + i] += tail[r, i]

@@ -139,6 +139,16 @@ def exp_shifted(row, mx, scale, out):
 
 
 @njit(**_opts)
+def put(dst, src):
+    """dst[:] = src, one element at a time (1-D, any layouts). The kernels copy rows with this, not with numba's
+    slice assignment, which compiles a ValueError that formats both shapes beside every copy: ~3-5 s of a
+    machine's first `cadenza warm`, in each process that compiles one (numba 0.60-0.61; the same machine code
+    otherwise)."""
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(**_opts)
 def matmul_add(x, wt, out):
     """out[b, n] += sum_k x[b, k] * wt[n, k] (wt: the weight matrix transposed, one output per row), in floats:
     the attention-LSTM's products (the lstm and rnn models' are int16's, `advance`).
@@ -394,14 +404,14 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
                 zb[g] = row[g]
     int16.quantize(h[0], xq, 0)
     acc[:] = 0
-    int16.qdot_add(xq[:, :P], rec0q, 0, acc)
+    int16.qdot_add(xq[:, :P], rec0q, np.int64(0), acc)
     int16.scaled_add(acc, rec0s, z)
     _cell(z, c[0], h[0], lstm)
     for i in range(1, L):
         int16.quantize(h[i - 1], xq, 0)
         int16.quantize(h[i], xq, P)
         acc[:] = 0
-        int16.qdot_add(xq, wrq[i - 1], 0, acc)
+        int16.qdot_add(xq[:, :2 * P], wrq[i - 1], np.int64(0), acc)
         int16.scaled_set(acc, wrs[i - 1], br[i - 1], z)
         _cell(z, c[i], h[i], lstm)
 
@@ -413,7 +423,7 @@ def project(h, W, logits, S):
     P = W[9].shape[1] // int16.GROUP
     int16.quantize(h, xq, 0)
     acc[:] = 0
-    int16.qdot_add(xq[:, :P], W[9], 0, acc)
+    int16.qdot_add(xq[:, :P], W[9], np.int64(0), acc)
     int16.scaled_set(acc, W[12], W[6], logits)
 
 
@@ -585,15 +595,22 @@ def _draw_nucleus(row, lo, hi, marked, p, cands, t, seed, var, step):
     return _argmax(row)  # (32 draws outside it: never seen; the best token is in every nucleus)
 
 
-NO_NOTES = np.zeros(0, np.bool_)  # sample_row's notes for a vocabulary without note tokens
+NO_NOTES = np.zeros(0, np.bool_)  # sample_row's notes for a vocabulary without note tokens (from Python)
 
 
 @njit(**_opts)
 def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
     """One token from a row of logits (masked with NEG); the strategies of sampling.py, same meaning.
     notes: (V,) whether each token starts a note, for top_p_notes (an empty array: no token does, and
-    top_p_notes is top_p)."""
+    top_p_notes is top_p).
+
+    Every caller passes t and p as float64 (a float32 it has as float64: the same numbers) and notes writable
+    (not a global array, which a kernel reads as a read-only constant), and this passes _draw_nucleus no
+    literal 0 nor such an array: one version of each is compiled on a machine's first run, and the harmony and
+    attention-LSTM models' kernels load it from the cache (each of the three compiled one of its own, ~4 s,
+    and two of _draw_nucleus)."""
     V = row.shape[0]
+    zero = np.int64(0)
     if strategy == GREEDY:
         return _argmax(row)
     cands = min(CANDIDATES, V)
@@ -622,10 +639,10 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
             alive |= nt[i] & (r[i] > NEG * np.float32(0.5))
         if alive:
             return _draw_nucleus(row, lo, hi, notes, p, cands, t, seed, var, step)
-        return _draw_nucleus(row, 0, V, NO_NOTES, p, cands, t, seed, var, step)  # no note may start: top_p
+        return _draw_nucleus(row, zero, V, notes[:0], p, cands, t, seed, var, step)  # no note may start: top_p
     elif strategy == TOP_P or strategy == TOP_P_NOTES:
-        return _draw_nucleus(row, 0, V, NO_NOTES, p, cands, t, seed, var, step)
-    return _weighted(row, thr, t, uniform(seed, var, step, 0), NO_NOTES)
+        return _draw_nucleus(row, zero, V, notes[:0], p, cands, t, seed, var, step)
+    return _weighted(row, thr, t, uniform(seed, var, step, 0), notes[:0])
 
 
 # ----- the note grammar ------------------------------------------------------------------------------
@@ -998,7 +1015,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
     V = logits.shape[1]
     L, _, U = h.shape
     z = np.empty((1, W[0].shape[1]), np.float32)
-    S = scratch(W, 1)
+    S = scratch(W, np.int64(1))
     full = np.empty(V, np.float32)
     saved = np.empty(V, np.float32)
     e = np.empty(V, np.float32)
@@ -1012,7 +1029,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
         if gram:
             grammar(full, snd[0], held[0], T, hold, max_hold, min_shift)
         if use_controls:
-            controls(full, 0, snd[0], cs, hist, ctl, T, starts, saved)
+            controls(full, np.int64(0), snd[0], cs, hist, ctl, T, starts, saved)
         if t < skip:
             pass
         elif full[x] <= NEG * np.float32(0.5):
@@ -1028,7 +1045,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
                 total += e[v]
             bits += (math.log(total) - (full[x] - mx)) / math.log(2.0)
         if use_controls:
-            control_update(x, 0, snd[0], cs, hist, ctl, T, starts)
+            control_update(x, np.int64(0), snd[0], cs, hist, ctl, T, starts)
         if is_on[x]:
             snd[0, on_t[x]] = True
         if is_off[x]:
@@ -1057,13 +1074,13 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
     P = rec0q.shape[1] // int16.GROUP
     n = ids.shape[0]
     z = np.empty((1, G), np.float32)
-    S = scratch(W, 1)
+    S = scratch(W, np.int64(1))
     xq, wsum, wsnd, acc = S[0], S[1], S[2], S[3]
     now = np.zeros(PITCHES, np.bool_)
     below = np.empty((n, U), np.float32)
     for i in range(n):
         t = ids[i]
-        z[0, :] = table0[t]
+        put(z[0], table0[t])
         if note_state:
             if is_on[t]:
                 counts[on_t[t]] += 1
@@ -1076,21 +1093,21 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
                 z[0, g] = table0[t, g] + np.float32(wsum[0, g]) * wss[g]
         int16.quantize(h[0], xq, 0)
         acc[:] = 0
-        int16.qdot_add(xq[:, :P], rec0q, 0, acc)
+        int16.qdot_add(xq[:, :P], rec0q, np.int64(0), acc)
         int16.scaled_add(acc, rec0s, z)
         _cell(z, c[0], h[0], lstm)
-        below[i, :] = h[0, 0]
+        put(below[i], h[0, 0])
     for layer in range(1, L):
         bq = np.zeros((n, P), np.int16)
         int16.quantize(below, bq, 0)
         inputs = np.zeros((n, G), np.int32)
-        int16.qdot_add(bq, wrq[layer - 1], 0, inputs)
+        int16.qdot_add(bq[:, :P], wrq[layer - 1], np.int64(0), inputs)
         for i in range(n):
             int16.quantize(h[layer], xq, 0)
-            acc[0, :] = inputs[i]
+            put(acc[0], inputs[i])
             int16.qdot_add(xq[:, :P], wrq[layer - 1], P, acc)
             int16.scaled_set(acc, wrs[layer - 1], br[layer - 1], z)
             _cell(z, c[layer], h[layer], lstm)
-            below[i, :] = h[layer, 0]
+            put(below[i], h[layer, 0])
     project(h[L - 1], W, logits, S)
 

@@ -24,7 +24,7 @@ caches.use_kernel_cache()  # before numba is imported: this file may be the firs
 import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
-from .kernels import EPS, NEG, NO_NOTES, _cell, _opts, _tanh, exp_shifted, matmul_add, sample_row
+from .kernels import EPS, NEG, _cell, _opts, _tanh, exp_shifted, matmul_add, put, sample_row
 
 # W: the weights laid out by MessagesGenerator, in this order
 (T_PITCH, T_ON, T_DELTA, QKV, QKV_B, OUT, OUT_B, GAMMA, BETA, LSTM, LSTM_B, ADD, ADD_V, HEADS, HEADS_B,
@@ -60,18 +60,20 @@ def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_di
     n = min(count[0] + 1, win)
     x = np.empty((B, D), np.float32)
     for b in range(B):
-        x[b, :] = W[T_PITCH][msg[b, 0]] + W[T_ON][msg[b, 1]] + W[T_DELTA][msg[b, 2]]
+        tp, to, td = W[T_PITCH][msg[b, 0]], W[T_ON][msg[b, 1]], W[T_DELTA][msg[b, 2]]
+        for d in range(D):
+            x[b, d] = tp[d] + to[d] + td[d]
     qkv = np.empty((B, 3 * HK), np.float32)
     for b in range(B):
-        qkv[b, :] = W[QKV_B]
+        put(qkv[b], W[QKV_B])
     matmul_add(x, W[QKV], qkv)
     att = np.empty((B, HK), np.float32)
     scores = np.empty(win, np.float32)
     e = np.empty(win, np.float32)
     scale = np.float32(1.0 / math.sqrt(key_dim))
     for b in range(B):
-        kring[b, slot] = qkv[b, HK:2 * HK]
-        vring[b, :, slot] = qkv[b, 2 * HK:]
+        put(kring[b, slot], qkv[b, HK:2 * HK])
+        put(vring[b, :, slot], qkv[b, 2 * HK:])
         for hd in range(heads):  # each loop a sum over contiguous memory, so it vectorises
             lo = hd * key_dim
             for w in range(n):
@@ -87,7 +89,7 @@ def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_di
                 att[b, lo + k] = s * inv
     y = np.empty((B, D), np.float32)
     for b in range(B):
-        y[b, :] = W[OUT_B]
+        put(y[b], W[OUT_B])
     matmul_add(att, W[OUT], y)
     x1 = np.empty((B, D + U), np.float32)
     for b in range(B):  # residual and layer norm: the LSTM's input, next to its last output
@@ -102,24 +104,24 @@ def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_di
         inv = np.float32(1.0) / np.float32(math.sqrt(var / D + eps))
         for d in range(D):
             x1[b, d] = (y[b, d] - mean) * inv * W[GAMMA][d] + W[BETA][d]
-        x1[b, D:] = h[b]
+        put(x1[b, D:], h[b])
     z = np.empty((B, 4 * U), np.float32)
     for b in range(B):
-        z[b, :] = W[LSTM_B]
+        put(z[b], W[LSTM_B])
     matmul_add(x1, W[LSTM], z)
     _cell(z, c, h, True)
     qk = np.zeros((B, 2 * A), np.float32)
     matmul_add(h, W[ADD], qk)
     for b in range(B):  # additive attention: the new state queries the last `window` states
-        hring[b, slot] = h[b]
-        akring[b, slot] = qk[b, A:]
+        put(hring[b, slot], h[b])
+        put(akring[b, slot], qk[b, A:])
         for w in range(n):
             s = np.float32(0)
             for a in range(A):
                 s += _tanh(qk[b, a] + akring[b, w, a]) * W[ADD_V][a]
             scores[w] = s
         inv = _softmax(scores, e, n)
-        pre[b, :U] = h[b]
+        put(pre[b, :U], h[b])
         pre[b, U:] = 0
         for w in range(n):
             p = e[w] * inv
@@ -133,7 +135,7 @@ def head_logits(pre, W, out):
     """(B, 2 + deltas + pitches): the three heads' products with [h, context], biases included; the
     embeddings of the sampled on/off and delta are added per row when they are known."""
     for b in range(out.shape[0]):
-        out[b, :] = W[HEADS_B]
+        put(out[b], W[HEADS_B])
     matmul_add(pre, W[HEADS], out)
 
 
@@ -159,6 +161,7 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, s
     d_row = np.empty(n_delta, np.float32)
     p_row = np.empty(n_pitch, np.float32)
     msg = np.empty((B, 3), np.int32)
+    none = np.zeros(0, np.bool_)  # no token starts a note (writable: sample_row's one compiled version)
     for t in range(n):
         head_logits(pre, W, logits)
         step = 3 * (t0 + t)
@@ -173,17 +176,17 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, s
                 elif pitch_mask[q] == 0:
                     startable = True
             over = left <= EPS
-            on_row[:] = logits[b, :2]
+            put(on_row, logits[b, :2])
             if not sounding:
                 on_row[0] = NEG
             if over or not startable:
                 on_row[1] = NEG
-            on = sample_row(on_row, strategy, temp, k, p, nn, seed, var0 + b, step, NO_NOTES)
+            on = sample_row(on_row, strategy, temp, k, p, nn, seed, var0 + b, step, none)
             for v in range(n_delta):
                 d_row[v] = logits[b, 2 + v] + W[DELTA_ON][on, v]
                 if v > 0 and (over or v > (left + EPS) * spb):
                     d_row[v] = NEG
-            delta = sample_row(d_row, strategy, temp, k, p_time, nn, seed, var0 + b, step + 1, NO_NOTES)
+            delta = sample_row(d_row, strategy, temp, k, p_time, nn, seed, var0 + b, step + 1, none)
             for v in range(n_pitch):
                 x = logits[b, 2 + n_delta + v] + W[PITCH_ON][on, v] + W[PITCH_DELTA][delta, v]
                 if on == 1:
@@ -191,7 +194,7 @@ def chunk(n, t0, var0, seed, W, kring, vring, hring, akring, h, c, pre, count, s
                 elif not snd[b, v] or (over and held[b, v] < max_hold - EPS):
                     x = NEG
                 p_row[v] = x
-            pitch = sample_row(p_row, strategy, temp, k, p, nn, seed, var0 + b, step + 2, NO_NOTES)
+            pitch = sample_row(p_row, strategy, temp, k, p, nn, seed, var0 + b, step + 2, none)
             beats = np.float32(delta) / spb
             for q in range(n_pitch):
                 if snd[b, q]:
