@@ -149,7 +149,7 @@ COMMANDS = (
     Command("warm", "compile Cadenza for this machine ahead of the first `cadenza serve`", "cmd_warm",
             (arg("models", nargs="*", help="the models to warm (default: every one in the store)"),),
             "Run every model in the store once, and read and write a MIDI file, so that numba compiles Cadenza's "
-            "kernels for this machine and this checkout now (30-80 s on a 2-core machine, once) and caches each "
+            "kernels for this machine and this checkout now (~45-60 s on a 2-core machine, once) and caches each "
             "model's arrays: then the first phrase after `cadenza serve` comes at once. The README's install "
             "command runs it; running it again costs a second or two.", "cadenza warm\n  cadenza warm piano chorale"),
     Command("eval", "a model's quality: NLL against baselines, music statistics, copy rate", "cmd_eval",

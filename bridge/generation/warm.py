@@ -1,5 +1,5 @@
 """Compile before anyone waits: numba compiles Cadenza's kernels the first time they run on a machine (and
-for a new checkout path), ~30-80 s in all on a 2-core machine, then loads them from its disk cache in
+for a new checkout path), ~45-60 s in all on a 2-core machine, then loads them from its disk cache in
 milliseconds. `warm(loaded)` runs a model's generator once for one and for several variations, encodes (a prime
 with a sustain pedal) and decodes once, judges an infill model's candidates and harmonizes with a harmony model
 as their requests do, and imports what a request reads with, so that a client's first request finds everything
