@@ -87,3 +87,32 @@ def test_one_process_at_a_time_adds_a_kernel_to_the_cache(tmp_path):
     assert p.communicate(timeout=60)[0].split() == ["3.0", "1"]
     assert subprocess.run(run + ["2", "1.5"], env=env, capture_output=True, text=True,
                           check=True).stdout.split() == ["4", "3.0", "0"]  # both versions from the cache
+
+
+def test_kernels_call_kernels_with_no_literal_number_and_no_global_array():
+    """docs/architecture.md: a kernel calls another with no literal number (numba compiles a version of the callee
+    for each literal: `cadenza warm` compiled 18 of int16's blocks) and no module-level array (read as a read-only
+    constant: another version). Read from the kernel files' source (bridge/caches.py's KERNEL_FILES)."""
+    import ast
+
+    def jitted(node) -> bool:
+        return isinstance(node, ast.FunctionDef) and any(
+            ast.unparse(d.func if isinstance(d, ast.Call) else d).split(".")[-1] == "njit" for d in node.decorator_list)
+
+    trees = {name: ast.parse((Path(bridge.__file__).parent / name).read_text()) for name in caches.KERNEL_FILES}
+    kernels = {n.name for tree in trees.values() for n in ast.walk(tree) if jitted(n)}
+    assert {"sample_row", "qdot_add", "chunk", "judge", "scan_track"} <= kernels
+    found = []
+    for name, tree in trees.items():
+        arrays = {t.id for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+                  and ast.unparse(n.value.func).startswith("np.") for t in n.targets if isinstance(t, ast.Name)}
+        for fn in filter(jitted, ast.walk(tree)):
+            for call in ast.walk(fn):
+                if not isinstance(call, ast.Call) or ast.unparse(call.func).split(".")[-1] not in kernels:
+                    continue
+                for a in call.args:
+                    v = a.operand if isinstance(a, ast.UnaryOp) else a
+                    if (isinstance(v, ast.Constant) and isinstance(v.value, (bool, int, float))
+                            or isinstance(a, ast.Name) and a.id in arrays):
+                        found.append(f"{name}:{call.lineno}: {ast.unparse(call)}")
+    assert found == []

@@ -402,13 +402,13 @@ def advance(tok, snd, h, c, z, S, W, lstm, note_state):
         else:
             for g in range(G):
                 zb[g] = row[g]
-    int16.quantize(h[0], xq, 0)
+    int16.quantize(h[0], xq, np.int64(0))
     acc[:] = 0
     int16.qdot_add(xq[:, :P], rec0q, np.int64(0), acc)
     int16.scaled_add(acc, rec0s, z)
     _cell(z, c[0], h[0], lstm)
     for i in range(1, L):
-        int16.quantize(h[i - 1], xq, 0)
+        int16.quantize(h[i - 1], xq, np.int64(0))
         int16.quantize(h[i], xq, P)
         acc[:] = 0
         int16.qdot_add(xq[:, :2 * P], wrq[i - 1], np.int64(0), acc)
@@ -421,7 +421,7 @@ def project(h, W, logits, S):
     """The output layer: (B, units) -> (B, vocab) logits (S: advance's scratch)."""
     xq, acc = S[0], S[4]
     P = W[9].shape[1] // int16.GROUP
-    int16.quantize(h, xq, 0)
+    int16.quantize(h, xq, np.int64(0))
     acc[:] = 0
     int16.qdot_add(xq[:, :P], W[9], np.int64(0), acc)
     int16.scaled_set(acc, W[12], W[6], logits)
@@ -616,9 +616,9 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
     cands = min(CANDIDATES, V)
     if strategy == TOP_N_95:
         m = min(max(n, 1), cands)
-        if uniform(seed, var, step, 2) < 0.95:
+        if uniform(seed, var, step, np.int64(2)) < 0.95:
             return _argmax(row)
-        pick = min(int(uniform(seed, var, step, 1) * m), m - 1)
+        pick = min(int(uniform(seed, var, step, np.int64(1)) * m), m - 1)
         thr = _best(row, pick + 1)[pick]
         for v in range(V):  # the first token with that logit
             if row[v] == thr:
@@ -642,7 +642,7 @@ def sample_row(row, strategy, t, k, p, n, seed, var, step, notes):
         return _draw_nucleus(row, zero, V, notes[:0], p, cands, t, seed, var, step)  # no note may start: top_p
     elif strategy == TOP_P or strategy == TOP_P_NOTES:
         return _draw_nucleus(row, zero, V, notes[:0], p, cands, t, seed, var, step)
-    return _weighted(row, thr, t, uniform(seed, var, step, 0), notes[:0])
+    return _weighted(row, thr, t, uniform(seed, var, step, zero), notes[:0])
 
 
 # ----- the note grammar ------------------------------------------------------------------------------
@@ -1045,7 +1045,7 @@ def walk_bits(ids, logits, h, c, snd, held, mask, W, T, settings, gram, hold, ls
                 total += e[v]
             bits += (math.log(total) - (full[x] - mx)) / math.log(2.0)
         if use_controls:
-            control_update(x, np.int64(0), snd[0], cs, hist, ctl, T, starts)
+            control_update(np.int64(x), np.int64(0), snd[0], cs, hist, ctl, T, starts)
         if is_on[x]:
             snd[0, on_t[x]] = True
         if is_off[x]:
@@ -1091,7 +1091,7 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
             sounding_input(now, wsq, wsum[0], wsnd[0])
             for g in range(G):
                 z[0, g] = table0[t, g] + np.float32(wsum[0, g]) * wss[g]
-        int16.quantize(h[0], xq, 0)
+        int16.quantize(h[0], xq, np.int64(0))
         acc[:] = 0
         int16.qdot_add(xq[:, :P], rec0q, np.int64(0), acc)
         int16.scaled_add(acc, rec0s, z)
@@ -1099,11 +1099,11 @@ def prime(ids, counts, h, c, logits, W, T, lstm, note_state):
         put(below[i], h[0, 0])
     for layer in range(1, L):
         bq = np.zeros((n, P), np.int16)
-        int16.quantize(below, bq, 0)
+        int16.quantize(below, bq, np.int64(0))
         inputs = np.zeros((n, G), np.int32)
         int16.qdot_add(bq[:, :P], wrq[layer - 1], np.int64(0), inputs)
         for i in range(n):
-            int16.quantize(h[layer], xq, 0)
+            int16.quantize(h[layer], xq, np.int64(0))
             put(acc[0], inputs[i])
             int16.qdot_add(xq[:, :P], wrq[layer - 1], P, acc)
             int16.scaled_set(acc, wrs[layer - 1], br[layer - 1], z)

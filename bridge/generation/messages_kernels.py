@@ -109,7 +109,7 @@ def advance(msg, W, kring, vring, hring, akring, h, c, pre, count, heads, key_di
     for b in range(B):
         put(z[b], W[LSTM_B])
     matmul_add(x1, W[LSTM], z)
-    _cell(z, c, h, True)
+    _cell(z, c, h, np.bool_(True))
     qk = np.zeros((B, 2 * A), np.float32)
     matmul_add(h, W[ADD], qk)
     for b in range(B):  # additive attention: the new state queries the last `window` states
