@@ -141,9 +141,8 @@ def exp_shifted(row, mx, scale, out):
 @njit(**_opts)
 def put(dst, src):
     """dst[:] = src, one element at a time (1-D, any layouts). The kernels copy rows with this, not with numba's
-    slice assignment, which compiles a ValueError that formats both shapes beside every copy: ~3-5 s of a
-    machine's first `cadenza warm`, in each process that compiles one (numba 0.60-0.61; the same machine code
-    otherwise)."""
+    slice assignment, which compiles a ValueError that formats both shapes beside every copy (numba 0.68): ~3-5 s
+    of a machine's first `cadenza warm`, in each process that compiles one."""
     for i in range(dst.shape[0]):
         dst[i] = src[i]
 
