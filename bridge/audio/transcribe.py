@@ -1,7 +1,9 @@
-"""A recording to prime notes: decode with tensorflow-io, resample, then track the pitch.
+"""A recording to prime notes: decode (WAV by Python's `wave`, the rest with tensorflow-io), resample, then
+track the pitch.
 
 Method (monophonic; in a chord it follows the most periodic voice, so chords come out as one line):
-  1. decode any of .wav .flac .ogg .mp3 (tensorflow-io's AudioIOTensor), mix to mono, resample to
+  1. decode any of .wav .flac .ogg .mp3 (integer PCM WAV by `wave`, bridge.audio.wav; anything else by
+     tensorflow-io's AudioIOTensor), mix to mono, resample to
      16 kHz (scipy's polyphase filter: 25x faster than tfio.audio.resample, measured);
   2. YIN pitch (de Cheveigne and Kawahara 2002) every 5 ms over 64 ms windows: the cumulative mean
      normalised difference, its first dip under 0.15, parabolic refinement; a frame is voiced when
@@ -34,13 +36,38 @@ SNAP = 0.12  # an onset peak at most this long before a note's first voiced fram
 
 
 def load_audio(path: str | Path, sr: int = SR) -> np.ndarray:
-    """Mono float32 samples at `sr`, decoded by tensorflow-io."""
-    io = tfio()
-    import tensorflow as tf
+    """Mono float32 samples at `sr`: integer PCM WAV by Python's `wave` (bridge.audio.wav: no TensorFlow),
+    everything else decoded by tensorflow-io."""
+    from . import wav
 
     path = Path(path)
     if not path.is_file():
         raise MusicFileError(f"{path}: no such file")
+    got = wav.read(path.read_bytes()) if path.suffix.lower() == ".wav" else None
+    if got is not None:
+        audio, rate = got
+    else:
+        audio, rate = _decode(path)
+    if not len(audio):
+        raise MusicFileError(f"{path.name}: the audio is empty")
+    if not wav.RATES[0] <= rate <= wav.RATES[1]:
+        raise MusicFileError(f"{path.name}: a sample rate of {rate} Hz is not audio Cadenza reads "
+                             f"({wav.RATES[0]}-{wav.RATES[1]} Hz)")
+    mono = audio.mean(axis=1, dtype=np.float32).astype(np.float64)
+    if rate != sr:
+        # a polyphase filter (scipy): tensorflow-io's resample takes 0.2-0.5 s for 10 s of audio, this 8 ms
+        from scipy.signal import resample_poly
+
+        g = math.gcd(rate, sr)
+        mono = resample_poly(mono, sr // g, rate // g)
+    return mono.astype(np.float32)
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    """(samples (frames, channels) float32, rate) by tensorflow-io's decoders (any of AUDIO_SUFFIXES)."""
+    io = tfio()
+    import tensorflow as tf
+
     try:
         tensor = io.audio.AudioIOTensor(str(path))
         audio = tensor.to_tensor()
@@ -54,16 +81,7 @@ def load_audio(path: str | Path, sr: int = SR) -> np.ndarray:
         audio = tf.cast(audio, tf.float32) / 2147483648.0
     else:
         audio = tf.cast(audio, tf.float32)
-    if audio.shape[0] == 0:
-        raise MusicFileError(f"{path.name}: the audio is empty")
-    mono = tf.reduce_mean(audio, axis=1).numpy().astype(np.float64)
-    if rate != sr:
-        # a polyphase filter (scipy): tensorflow-io's resample takes 0.2-0.5 s for 10 s of audio, this 8 ms
-        from scipy.signal import resample_poly
-
-        g = math.gcd(rate, sr)
-        mono = resample_poly(mono, sr // g, rate // g)
-    return mono.astype(np.float32)
+    return audio.numpy(), rate
 
 
 def _frames(y: np.ndarray, length: int, hop: int) -> np.ndarray:

@@ -8,8 +8,8 @@ and the TimGM6mb SoundFont that pretty_midi (installed with note-seq) ships.
 Length: the audio lasts the MIDI file's length (to its last note-off) plus a release tail (`tail`,
 1 s by default) whose last 50 ms fade out, whichever synthesiser renders it.
 
-Encoding (by the output's suffix): .wav (16-bit PCM), .flac (16-bit), .ogg (Vorbis) and .mp3, all with
-tensorflow-io; the file is written atomically.
+Encoding (by the output's suffix): .wav (16-bit PCM, by Python's `wave`: bridge.audio.wav), .flac (16-bit),
+.ogg (Vorbis) and .mp3 (with tensorflow-io); the file is written atomically.
 """
 from __future__ import annotations
 
@@ -64,10 +64,12 @@ def _fluidsynth(score, soundfont: Path, sr: int) -> np.ndarray:
         if proc.returncode != 0 or not wav.is_file():
             raise CadenzaError(f"fluidsynth failed ({proc.returncode}): "
                                f"{proc.stderr.decode(errors='replace').strip()[-300:]}")
-        import tensorflow as tf
+        from ..audio import wav as wavfile
 
-        audio, _ = tf.audio.decode_wav(wav.read_bytes())
-        return audio.numpy()
+        got = wavfile.read(wav.read_bytes())  # 16-bit PCM, as asked
+        if got is None:
+            raise CadenzaError(f"fluidsynth wrote a WAV file Cadenza cannot read ({wav.stat().st_size} bytes)")
+        return got[0]
 
 
 def synthesize(score, sr: int = SAMPLE_RATE, synth: str = "auto", soundfont=None, tail: float = 1.0,
@@ -84,7 +86,6 @@ def synthesize(score, sr: int = SAMPLE_RATE, synth: str = "auto", soundfont=None
                            "and a General MIDI SoundFont (--soundfont, $CADENZA_SOUNDFONT or "
                            "fluid-soundfont-gm); `--synth builtin` needs neither")
     if font is not None and has_fluidsynth:
-        tfio()  # the output is encoded with tensorflow-io: say so before rendering, not after
         audio, info = _fluidsynth(score, font, sr), {"synth": "fluidsynth", "soundfont": str(font)}
     else:
         from ..audio.synth import synthesize as builtin
@@ -111,20 +112,22 @@ def fit_length(audio: np.ndarray, seconds: float, sr: int, tail: float) -> np.nd
 
 
 def encode(audio: np.ndarray, sr: int, suffix: str) -> bytes:
-    """Audio bytes in the format the suffix names, encoded by tensorflow-io."""
-    io = tfio()
-    import tensorflow as tf
-
+    """Audio bytes in the format the suffix names: WAV by Python's `wave`, the others by tensorflow-io."""
     suffix = suffix.lower()
     if suffix not in AUDIO_SUFFIXES:
         raise CadenzaError(f"cannot write audio as {suffix!r}; use one of {', '.join(AUDIO_SUFFIXES)} (or .png "
                            f"for a piano roll)")
+    if suffix == ".wav":
+        from ..audio import wav
+
+        return wav.write(audio, sr)
+    io = tfio()
+    import tensorflow as tf
+
     audio = np.clip(np.asarray(audio, np.float32), -1.0, 1.0)
 
     def work():
         pcm = tf.constant(np.round(audio * 32767).astype(np.int16))
-        if suffix == ".wav":
-            return io.audio.encode_wav(pcm, rate=sr)
         if suffix == ".flac":
             return io.audio.encode_flac(pcm, rate=sr)
         if suffix == ".ogg":
@@ -177,6 +180,8 @@ def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0
 
         atomic_write_bytes(out, piano_roll_png(score, prime_beats=prime_beats))
         return {"out": str(out), "kind": "piano roll", "notes": score.note_count}
+    if suffix != ".wav":
+        tfio()  # encoded with tensorflow-io: where it is missing, say so before rendering, not after
     audio, info = synthesize(score, sr=sr, synth=synth, soundfont=soundfont, tail=tail, timbre=timbre)
     atomic_write_bytes(out, encode(audio, sr, suffix))
     return {"out": str(out), "kind": suffix[1:], "sample_rate": sr, **info}

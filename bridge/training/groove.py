@@ -159,6 +159,7 @@ def train_groove(cfg: GrooveConfig) -> Path:
     enc, mu_l, lv_l = model.get_layer("encoder"), model.get_layer("mu"), model.get_layer("logvar")
     rep, cat, dec, out_l = (model.get_layer(n) for n in ("z_steps", "decoder_in", "decoder", "out"))
     opt = keras.optimizers.Adam(cfg.lr, clipnorm=1.0)
+    opt.build(model.trainable_variables)  # its slots made now: `step` is traced once, not twice (~3.5 s)
 
     def forward(src, cond, target, eps, training=False):
         h = enc(src)

@@ -70,6 +70,53 @@ def test_an_undecodable_recording_is_named(tmp_path, content, message):
         load_score(tmp_path / "bad.wav")
 
 
+def test_a_wav_recording_is_read_and_written_without_tensorflow(tmp_path):
+    """A WAV prime (the watch folder's, `continue_file`'s) and a WAV render cost no import of TensorFlow: a daemon
+    serving a cached model never imports it (tests/host/test_startup.py), and one hummed WAV made it (~4 s)."""
+    code = ("import sys\n"
+            "from bridge.music import load_score, write_midi\n"
+            "from bridge.music.render import encode, render_file, synthesize\n"
+            "from bridge.harness.melodies import melody\n"
+            "score, truth = melody(5, 100, notes=10)\n"
+            "audio, _ = synthesize(score, synth='builtin', timbre='organ')\n"
+            f"open({str(tmp_path / 'hum.wav')!r}, 'wb').write(encode(audio, 44100, '.wav'))\n"
+            f"got = load_score({str(tmp_path / 'hum.wav')!r})\n"
+            f"write_midi(got, {str(tmp_path / 'hum.mid')!r})\n"
+            f"render_file({str(tmp_path / 'hum.mid')!r}, {str(tmp_path / 'again.wav')!r})\n"
+            "print([n.pitch for n in got.notes()] == [p for p, _ in truth], 'tensorflow' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "False"], out.stderr[-2000:]
+    assert (tmp_path / "again.wav").stat().st_size > 44100
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"])
+def test_every_kind_of_wav_reads_as_libsndfile_reads_it(tmp_path, subtype):
+    """8-, 16-, 24- and 32-bit integer WAV by Python's `wave` (tensorflow-io read 8-bit as 0..255 and 32-bit as
+    floats past +-1), 32-bit float WAV by tensorflow-io: the samples libsndfile reads, mixed to mono."""
+    import numpy as np
+    import soundfile
+
+    from bridge.audio.transcribe import load_audio
+
+    x = 0.8 * np.sin(np.arange(16000)[:, None] * np.array([0.05, 0.031]))
+    soundfile.write(str(tmp_path / "x.wav"), x, 16000, subtype=subtype)
+    want = soundfile.read(str(tmp_path / "x.wav"), dtype="float64")[0].mean(axis=1)
+    got = load_audio(tmp_path / "x.wav")
+    assert got.shape == want.shape and np.abs(got - want).max() < 1e-6, np.abs(got - want).max()
+
+
+def test_a_wav_at_a_rate_no_recording_has_is_refused_by_name(tmp_path):
+    """A header saying 1 Hz would make a few kilobytes sixteen thousand times as many samples: refused."""
+    import wave
+
+    from bridge.errors import CadenzaError
+
+    with wave.open(str(tmp_path / "slow.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(1), w.writeframes(bytes(20000))
+    with pytest.raises(CadenzaError, match="sample rate of 1 Hz"):
+        load_score(tmp_path / "slow.wav")
+
+
 def test_silence_has_no_notes(tmp_path):
     import numpy as np
 
@@ -82,7 +129,7 @@ def test_silence_has_no_notes(tmp_path):
 
 
 def test_without_tensorflow_io_audio_says_so_and_midi_still_works(tmp_path):
-    """tensorflow-io made unimportable: render to audio fails with a message naming it; MIDI and pictures work."""
+    """tensorflow-io made unimportable: render to FLAC fails with a message naming it; WAV, MIDI and pictures work."""
     from bridge.music import Note, Score
 
     write_midi(Score.from_notes([Note(60, 90, 0, 480), Note(64, 90, 480, 960)]), tmp_path / "a.mid")
@@ -96,6 +143,8 @@ def test_without_tensorflow_io_audio_says_so_and_midi_still_works(tmp_path):
     r = run("render", "a.mid", "--out", "a.flac")
     assert r.returncode == 1 and "tensorflow-io" in r.stderr and "pip install" in r.stderr, r.stderr
     assert not (tmp_path / "a.flac").exists()
+    r = run("render", "a.mid", "--out", "a.wav", "--synth", "builtin")  # WAV needs no tensorflow-io
+    assert r.returncode == 0 and (tmp_path / "a.wav").stat().st_size > 0, r.stderr
     r = run("render", "a.mid", "--out", "a.png")
     assert r.returncode == 0, r.stderr
     r = run("inspect", "a.mid")
