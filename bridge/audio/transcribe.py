@@ -33,26 +33,32 @@ VOICED = 0.3
 MIN_NOTE = 0.06  # seconds
 JUNK = 0.15  # seconds: below this a segment far under its neighbours is overlap, not a note
 SNAP = 0.12  # an onset peak at most this long before a note's first voiced frame is its start
+MAX_SECONDS = 600.0  # the longest recording read (ReadLimits.audio_seconds): 64 MB of Vorbis holds hours of it
 
 
-def load_audio(path: str | Path, sr: int = SR) -> np.ndarray:
+def load_audio(path: str | Path, sr: int = SR, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Mono float32 samples at `sr`: integer PCM WAV by Python's `wave` (bridge.audio.wav: no TensorFlow),
-    everything else decoded by tensorflow-io."""
+    everything else decoded by tensorflow-io. A recording longer than `max_seconds`, or at a sample rate no
+    recording has, is refused from its header, before its samples are decoded."""
     from . import wav
 
     path = Path(path)
     if not path.is_file():
         raise MusicFileError(f"{path}: no such file")
-    got = wav.read(path.read_bytes()) if path.suffix.lower() == ".wav" else None
-    if got is not None:
-        audio, rate = got
-    else:
-        audio, rate = _decode(path)
+
+    def check(frames: int, rate: int) -> None:
+        if not wav.RATES[0] <= rate <= wav.RATES[1]:
+            raise MusicFileError(f"{path.name}: a sample rate of {rate} Hz is not audio Cadenza reads "
+                                 f"({wav.RATES[0]}-{wav.RATES[1]} Hz)")
+        if frames > max_seconds * rate:
+            raise MusicFileError(f"{path.name}: {frames / rate / 60:.1f} minutes of audio, more than the "
+                                 f"{max_seconds / 60:g} minutes Cadenza reads (a prime is a phrase: cut the "
+                                 f"recording)")
+
+    got = wav.read(path.read_bytes(), check) if path.suffix.lower() == ".wav" else None
+    audio, rate = got if got is not None else _decode(path, check)
     if not len(audio):
         raise MusicFileError(f"{path.name}: the audio is empty")
-    if not wav.RATES[0] <= rate <= wav.RATES[1]:
-        raise MusicFileError(f"{path.name}: a sample rate of {rate} Hz is not audio Cadenza reads "
-                             f"({wav.RATES[0]}-{wav.RATES[1]} Hz)")
     mono = audio.mean(axis=1, dtype=np.float32).astype(np.float64)
     if rate != sr:
         # a polyphase filter (scipy): tensorflow-io's resample takes 0.2-0.5 s for 10 s of audio, this 8 ms
@@ -63,15 +69,22 @@ def load_audio(path: str | Path, sr: int = SR) -> np.ndarray:
     return mono.astype(np.float32)
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
-    """(samples (frames, channels) float32, rate) by tensorflow-io's decoders (any of AUDIO_SUFFIXES)."""
+def _decode(path: Path, check) -> tuple[np.ndarray, int]:
+    """(samples (frames, channels) float32, rate) by tensorflow-io's decoders (any of AUDIO_SUFFIXES);
+    `check(frames, rate)` before decoding (its header's, read in milliseconds)."""
     io = tfio()
     import tensorflow as tf
 
     try:
         tensor = io.audio.AudioIOTensor(str(path))
-        audio = tensor.to_tensor()
         rate = int(tensor.rate.numpy())
+        frames = int(tensor.shape[0])
+    except Exception as e:  # noqa: BLE001 - the decoders raise many kinds
+        raise MusicFileError(f"{path.name}: cannot decode audio ({type(e).__name__}: "
+                             f"{str(e).strip().splitlines()[-1][:200] if str(e).strip() else 'no detail'})") from None
+    check(frames, rate)
+    try:
+        audio = tensor.to_tensor()
     except Exception as e:  # noqa: BLE001 - the decoders raise many kinds
         raise MusicFileError(f"{path.name}: cannot decode audio ({type(e).__name__}: "
                              f"{str(e).strip().splitlines()[-1][:200] if str(e).strip() else 'no detail'})") from None
@@ -90,15 +103,25 @@ def _frames(y: np.ndarray, length: int, hop: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(pad, length)[::hop][:n]
 
 
+BLOCK = 512  # frames at a time (2.6 s of audio): each frame's sums are its own, and a block's arrays stay ~30 MB
+
+
 def yin(y: np.ndarray, sr: int = SR, hop: int = HOP, window: int = WINDOW, fmin: float = FMIN,
         fmax: float = FMAX) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(f0 Hz, aperiodicity, rms) per frame; frame i is centred at i * hop samples."""
+    """(f0 Hz, aperiodicity, rms) per frame; frame i is centred at i * hop samples. BLOCK frames at a time:
+    all at once, 35 s of audio took ~500 MB (ten minutes would take 9 GB), and faulting that memory in cost as
+    much as the sums."""
+    frames = _frames(y.astype(np.float64), window, hop)
+    parts = [_yin(frames[i:i + BLOCK], sr, window, fmin, fmax) for i in range(0, len(frames), BLOCK)]
+    return tuple(np.concatenate(x) for x in zip(*parts)) if parts else (np.zeros(0),) * 3
+
+
+def _yin(frames: np.ndarray, sr: int, window: int, fmin: float, fmax: float):
     import scipy.fft  # 5x numpy's FFT here, on a length that needs no padding to a power of two; the same sums
 
     tau_max = min(int(sr / fmin), window // 2)
     tau_min = max(2, int(sr / fmax))
     w = window - tau_max
-    frames = _frames(y.astype(np.float64), window, hop)
     n_fft = scipy.fft.next_fast_len(window + w, real=True)  # no lag up to tau_max wraps round
     spec = scipy.fft.rfft(frames, n_fft)
     head = scipy.fft.rfft(frames[:, :w], n_fft)
@@ -132,12 +155,19 @@ def yin(y: np.ndarray, sr: int = SR, hop: int = HOP, window: int = WINDOW, fmin:
 
 
 def onset_strength(y: np.ndarray, hop: int = HOP, n_fft: int = 512) -> np.ndarray:
+    """Spectral flux per frame (BLOCK frames at a time, each block's first against the last block's last)."""
     import scipy.fft
 
-    frames = _frames(y.astype(np.float64), n_fft, hop) * np.hanning(n_fft)
-    mag = np.log1p(100.0 * np.abs(scipy.fft.rfft(frames, axis=1)))
-    flux = np.zeros(len(mag))
-    flux[1:] = np.maximum(mag[1:] - mag[:-1], 0).sum(axis=1)
+    frames = _frames(y.astype(np.float64), n_fft, hop)
+    window = np.hanning(n_fft)
+    flux = np.zeros(len(frames))
+    before = None
+    for i in range(0, len(frames), BLOCK):
+        mag = np.log1p(100.0 * np.abs(scipy.fft.rfft(frames[i:i + BLOCK] * window, axis=1)))
+        if before is not None:
+            flux[i] = np.maximum(mag[0] - before, 0).sum()
+        flux[i + 1:i + len(mag)] = np.maximum(mag[1:] - mag[:-1], 0).sum(axis=1)
+        before = mag[-1]
     return flux
 
 
@@ -236,10 +266,11 @@ def track_notes(y: np.ndarray, sr: int = SR) -> list[tuple[int, float, float, in
     return notes
 
 
-def transcribe(path: str | Path, qpm: float = 120.0) -> list[tuple[int, float, float, int]]:
-    """The melody of a recording as notes (pitch, start beat, duration in beats, velocity) at `qpm`;
-    bridge.music.load_score makes them a Score (this module imports nothing of bridge.music)."""
-    notes = track_notes(load_audio(path))
+def transcribe(path: str | Path, qpm: float = 120.0,
+               max_seconds: float = MAX_SECONDS) -> list[tuple[int, float, float, int]]:
+    """The melody of a recording (at most `max_seconds` long) as notes (pitch, start beat, duration in beats,
+    velocity) at `qpm`; bridge.music.load_score makes them a Score (this module imports nothing of bridge.music)."""
+    notes = track_notes(load_audio(path, max_seconds=max_seconds))
     if not notes:
         raise MusicFileError(f"{Path(path).name}: no pitched notes found in the audio")
     beats = qpm / 60.0

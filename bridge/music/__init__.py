@@ -69,7 +69,7 @@ def load_score(path: str | os.PathLike, limits=None, cancel=None) -> Score:
         return score
     if suffix in AUDIO_SUFFIXES:  # a recording: its melody, by pitch tracking
         from ..audio.transcribe import transcribe
-        return Score.from_beats(transcribe(path), qpm=120.0)
+        return Score.from_beats(transcribe(path, max_seconds=limits.audio_seconds), qpm=120.0)
     raise MusicFileError(f"{path}: unsupported file type {suffix or '(no suffix)'!r}; "
                          f"Cadenza reads {', '.join(SUFFIXES)}")
 

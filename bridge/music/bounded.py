@@ -5,7 +5,8 @@ Plain **kern is read by humdrum.py in the caller, which looks at the clock and t
 notation is parsed by music21, which cannot be interrupted: it runs in a helper process (started with
 subprocess, music21 loaded once, kept for the next file) that is killed when the time is up or the caller
 cancels; the Score comes back through a pipe. MIDI is read by Cadenza's own reader, in time linear in its
-bytes.
+bytes. A recording is refused past `audio_seconds` from its header, before a sample is decoded
+(bridge.audio.transcribe), and tracked a few seconds at a time, in memory that does not grow with its length.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class ReadLimits:
     max_unpacked: int = 64 << 20  # the members of a compressed MusicXML (.mxl), decompressed
     max_events: int = 200_000  # notes of a MusicXML file, data lines of a **kern file
     seconds: float = 120.0  # parsing notation (music21), in a child process killed past it
+    audio_seconds: float = 600.0  # a recording's length, from its header (64 MB of Vorbis holds hours)
 
 
 LIMITS = ReadLimits()

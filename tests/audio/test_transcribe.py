@@ -117,6 +117,56 @@ def test_a_wav_at_a_rate_no_recording_has_is_refused_by_name(tmp_path):
         load_score(tmp_path / "slow.wav")
 
 
+@pytest.mark.parametrize("suffix", [".flac", ".wav"])
+def test_a_recording_longer_than_ten_minutes_is_refused_from_its_header(tmp_path, suffix):
+    """Eleven minutes of quiet FLAC are 15 KB: 64 MB of such a file (or of Vorbis) would decode to hours of samples
+    and their pitch tracking to hundreds of GB. Refused by its length, read from the header before a sample is
+    decoded; the WAV header's count of frames too (bounded by the file's bytes: a header may claim more)."""
+    import wave
+
+    import numpy as np
+    import soundfile
+
+    from bridge.errors import CadenzaError
+
+    path = tmp_path / f"long{suffix}"
+    if suffix == ".flac":
+        soundfile.write(str(path), np.zeros(8000 * 660, np.float32), 8000, format="FLAC", subtype="PCM_16")
+        assert path.stat().st_size < 1 << 20
+    else:
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(1), w.setframerate(1000), w.writeframes(bytes(1000 * 661))
+    with pytest.raises(CadenzaError, match=r"11\.0 minutes of audio, more than the 10 minutes Cadenza reads"):
+        load_score(path)
+
+
+def test_pitch_tracking_takes_memory_that_does_not_grow_with_the_recording(monkeypatch):
+    """Five minutes of a melody are tracked a few seconds at a time: the process grows by tens of MB, where all
+    frames at once took ~500 MB for 35 s (9 GB for ten minutes). The notes are those of all the frames at once."""
+    import resource
+
+    import numpy as np
+
+    from bridge.audio import transcribe
+    from bridge.audio.transcribe import BLOCK, SR, onset_strength, track_notes, yin
+    from bridge.harness.melodies import melody
+    from bridge.music.render import synthesize
+
+    score, _ = melody(11, 120, notes=40)
+    one, _ = synthesize(score, sr=SR, synth="builtin", timbre="organ")
+    y = np.tile(one.mean(axis=1), int(300 * SR / len(one)) + 1)[:300 * SR].astype(np.float32)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    notes = track_notes(y)
+    grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert len(notes) > 300 and grew < 150, (len(notes), grew)
+    short = y[:3 * BLOCK * 80 + 123]  # three blocks and a part: the blocks' edges give what one pass gives
+    blocked = yin(short), onset_strength(short), track_notes(short)
+    monkeypatch.setattr(transcribe, "BLOCK", 1 << 30)  # (the FFT's last bits depend on a row's place in a batch)
+    assert all(np.allclose(a, b, rtol=0, atol=1e-9) for a, b in zip(yin(short), blocked[0]))
+    assert np.allclose(onset_strength(short), blocked[1], rtol=0, atol=1e-9)
+    assert track_notes(short) == blocked[2]
+
+
 def test_silence_has_no_notes(tmp_path):
     import numpy as np
 

@@ -33,11 +33,13 @@ def test_a_request_sent_at_launch_waits_for_the_model_and_completes(tmp_path):
         d.stop()
 
 
-def test_twenty_reloads_leave_no_threads_behind():
+def test_reloads_leave_no_threads_behind():
+    """Five reloads of a model whose files changed, in this process (`bench serve`, run below in a process of its
+    own, counts twenty): a thread left behind by each would show five."""
     from bridge.harness.measure import reload_threads
 
     before = threading.active_count()
-    r = reload_threads(MODEL, reloads=20)
+    r = reload_threads(MODEL, reloads=5)
     assert r["threads_after"] == r["threads_before"] and threading.active_count() <= before + 2
 
 
