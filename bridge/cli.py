@@ -192,11 +192,13 @@ COMMANDS = (
              arg("--timbre", choices=("piano", "organ", "strings", "sine"),
                  help="built-in synthesiser voice for every track (default: by each track's program)"),
              arg("--tail", type=float, default=1.0, help="seconds of release after the last note (default 1)"),
-             arg("--sample-rate", type=int, default=44100),
+             arg("--sample-rate", type=int, default=44100, help="8000-192000 Hz (default 44100)"),
+             arg("--max-minutes", type=float, default=10.0,
+                 help="the longest music rendered (default 10; the daemon's doors keep to 10)"),
              arg("--prime-beats", type=float, help="for .png: where the continuation begins, in beats (default: "
                                                    "the file's continuation marker)")),
             "Render a music file: audio through FluidSynth and a General MIDI SoundFont when both are present, else "
-            "the built-in synthesiser, encoded with tensorflow-io; or, for .png, a piano roll with the prime and the "
+            "the built-in synthesiser (WAV written by Python's wave, the others by tensorflow-io); or, for .png, a piano roll with the prime and the "
             "continuation in two colours.",
             "cadenza render continued.mid --out continued.flac\n  cadenza render continued.mid --out continued.png\n"
             "  cadenza render tune.mid --out tune.wav --synth builtin --timbre organ"),
@@ -650,7 +652,8 @@ def cmd_render(args) -> int:
               file=sys.stderr)
         return 2
     r = render_file(args.input, args.out, synth=args.synth, soundfont=args.soundfont, tail=args.tail,
-                    timbre=args.timbre, sr=args.sample_rate, prime_beats=args.prime_beats)
+                    timbre=args.timbre, sr=args.sample_rate, prime_beats=args.prime_beats,
+                    max_minutes=args.max_minutes)
     if r["kind"] == "piano roll":
         print(f"{r['out']}: piano roll of {r['notes']} notes")
     else:

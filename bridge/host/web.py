@@ -729,8 +729,8 @@ class WebDoor:
 
                     try:
                         await asyncio.to_thread(render_file, path, out)
-                    except CadenzaError as e:
-                        return problem(str(e), 500)
+                    except CadenzaError as e:  # (music too long to render, say): the page says why
+                        return problem(str(e), 422)
                 path = out
             media = {".mid": "audio/midi", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
                      ".mp3": "audio/mpeg", ".png": "image/png"}.get(path.suffix, "application/octet-stream")

@@ -30,6 +30,8 @@ FADE = 0.05  # seconds faded out at the very end
 SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2",
               "/usr/share/sounds/sf2/default-GM.sf2", "/usr/share/soundfonts/default.sf2")
 SYNTHS = ("auto", "fluidsynth", "builtin")
+RENDER_MINUTES = 10.0  # the longest music rendered unless asked (a minute took ~0.15-0.3 GB and 1-3 s here)
+RATES = (8000, 192000)  # output sample rates (Hz)
 _STACK_LOCK = __import__("threading").Lock()
 
 
@@ -73,12 +75,19 @@ def _fluidsynth(score, soundfont: Path, sr: int) -> np.ndarray:
 
 
 def synthesize(score, sr: int = SAMPLE_RATE, synth: str = "auto", soundfont=None, tail: float = 1.0,
-               timbre: str | None = None) -> tuple[np.ndarray, dict]:
-    """(samples (n, 2) float32, {"synth", "soundfont", "seconds"}) for a score."""
+               timbre: str | None = None, max_minutes: float = RENDER_MINUTES) -> tuple[np.ndarray, dict]:
+    """(samples (n, 2) float32, {"synth", "soundfont", "seconds"}) for a score at most `max_minutes` long (a
+    tiny MIDI file can hold a note of hours: its samples would take the machine's memory)."""
     if synth not in SYNTHS:
         raise CadenzaError(f"unknown synth {synth!r}; choose one of {', '.join(SYNTHS)}")
     if not score.note_count:
         raise CadenzaError("no notes to render")
+    if not RATES[0] <= sr <= RATES[1]:
+        raise CadenzaError(f"a sample rate of {sr} Hz: Cadenza renders at {RATES[0]}-{RATES[1]} Hz")
+    if score.duration_seconds > max_minutes * 60:
+        raise CadenzaError(f"the music lasts {score.duration_seconds / 60:.1f} minutes; Cadenza renders up to "
+                           f"{max_minutes:g} minutes of audio (`cadenza render --max-minutes` for more: a minute "
+                           f"takes ~0.3 GB while it renders)")
     font = find_soundfont(soundfont) if synth != "builtin" and timbre is None else None
     has_fluidsynth = shutil.which("fluidsynth") is not None
     if synth == "fluidsynth" and (font is None or not has_fluidsynth):
@@ -165,7 +174,7 @@ def _on_big_stack(fn, stack_bytes: int):
 
 
 def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0, timbre: str | None = None,
-                sr: int = SAMPLE_RATE, prime_beats: float | None = None) -> dict:
+                sr: int = SAMPLE_RATE, prime_beats: float | None = None, max_minutes: float = RENDER_MINUTES) -> dict:
     """Render `src` (any file Cadenza reads) to `out`: audio by suffix, or a piano roll for .png."""
     from . import atomic_write_bytes, load_score
 
@@ -182,7 +191,8 @@ def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0
         return {"out": str(out), "kind": "piano roll", "notes": score.note_count}
     if suffix != ".wav":
         tfio()  # encoded with tensorflow-io: where it is missing, say so before rendering, not after
-    audio, info = synthesize(score, sr=sr, synth=synth, soundfont=soundfont, tail=tail, timbre=timbre)
+    audio, info = synthesize(score, sr=sr, synth=synth, soundfont=soundfont, tail=tail, timbre=timbre,
+                             max_minutes=max_minutes)
     atomic_write_bytes(out, encode(audio, sr, suffix))
     return {"out": str(out), "kind": suffix[1:], "sample_rate": sr, **info}
 

@@ -54,6 +54,22 @@ def test_audio_lasts_the_music_plus_the_release_tail(continuation, tmp_path, syn
         assert np.abs(audio[-int(0.005 * sr):]).max() < 0.02
 
 
+def test_hours_of_music_or_an_absurd_sample_rate_are_refused_by_name(tmp_path):
+    """A note of two hours (2 KB of MIDI) would be ~10 GB of samples: `cadenza render` refuses past 10 minutes
+    (--max-minutes raises it), and sample rates outside 8-192 kHz, before it synthesises anything."""
+    score = Score.from_beats([(60, 0.0, 7200.0, 90)], qpm=60)
+    write_midi(score, tmp_path / "drone.mid")
+    r = cadenza("render", tmp_path / "drone.mid", "--out", tmp_path / "drone.wav", "--synth", "builtin")
+    assert r.returncode == 1 and "lasts 120.0 minutes; Cadenza renders up to 10 minutes" in r.stderr, r.stderr
+    assert "--max-minutes" in r.stderr and "Traceback" not in r.stderr and not (tmp_path / "drone.wav").exists()
+    write_midi(Score.from_beats([(60, 0.0, 1.0, 90)], qpm=60), tmp_path / "one.mid")
+    r = cadenza("render", tmp_path / "one.mid", "--out", tmp_path / "one.wav", "--sample-rate", "1000000000")
+    assert r.returncode == 1 and "1000000000 Hz: Cadenza renders at 8000-192000 Hz" in r.stderr, r.stderr
+    r = cadenza("render", tmp_path / "one.mid", "--out", tmp_path / "one.wav", "--synth", "builtin",
+                "--max-minutes", "0.01")  # (0.6 s: the 1 s note is longer)
+    assert r.returncode == 1 and "renders up to 0.01 minutes" in r.stderr, r.stderr
+
+
 def test_builtin_audio_has_each_note_at_its_pitch(tmp_path):
     """The built-in synthesiser plays what the file says: a sine A4 then E5 give 440 Hz then 659 Hz."""
     score = Score.from_beats([(69, 0, 1, 100), (76, 1, 1, 100)], qpm=60)

@@ -208,6 +208,23 @@ def test_renders_and_the_history_are_for_the_page_only(studio):
     assert any(h["id"] == fid for h in json.loads(out)["history"])
 
 
+def test_a_render_of_hours_of_music_is_refused_by_name(studio, tmp_path):
+    """A 2 KB MIDI file can hold a note of two hours: its continuation, rendered for the page, would take ~10 GB of
+    samples (a traceback, or the daemon killed). Refused with the page's 422 and the reason; the daemon serves on."""
+    from bridge.music import Score, write_midi
+
+    write_midi(Score.from_beats([(60, 0.0, 7200.0, 90)], qpm=60), tmp_path / "drone.mid")
+    status, out = upload(studio, "drone.mid", (tmp_path / "drone.mid").read_bytes())
+    assert status == 200, out
+    body = json.dumps({"settings": {"beats": 2}, "prime": {"kind": "upload", "id": json.loads(out)["id"]}})
+    status, out = request(studio, "POST", "/api/jobs", headers(studio, **{"Content-Type": "application/json"}),
+                          body.encode())
+    fid = [e["id"] for e in sse(out) if e["type"] == "file"][0]
+    status, out = request(studio, "GET", f"/api/files/{fid}?as=wav&t={studio.web.token}", headers(studio))
+    assert status == 422 and b"lasts 120.0 minutes; Cadenza renders up to 10 minutes" in out, (status, out[:300])
+    assert request(studio, "GET", f"/api/files/{fid}?as=png&t={studio.web.token}", headers(studio))[0] == 200
+
+
 def test_uploads_and_page_files_expire_by_size(studio, tmp_path, monkeypatch):
     from tests.test_continuation import prime_file
 
