@@ -63,6 +63,8 @@ class ServeConfig:
                                      metavar="HOURS")
     page_files_mb: float = option(256.0, "and, oldest first, when the uploads (or the page's files) take more than "
                                          "this many MB", metavar="MB")
+    osc_files_mb: float = option(512.0, "the files OSC requests wrote in the outbox are deleted, oldest first, past "
+                                        "this many MB (only this run's)", metavar="MB")
     beats: float = option(16.0, "default length of new music, in beats")
     watch: bool = option(True, "do not watch the inbox", invert="--no-watch")
     watch_defaults: dict = field(default_factory=dict)  # settings for dropped files ([watch] in the TOML)
@@ -109,8 +111,9 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
     if cfg.jam_mode not in ("call", "accompany", "along") or not 0 < float(cfg.jam_wait) <= 64 or not 1 <= int(cfg.jam_bars) <= 64 \
             or not 1 <= int(cfg.jam_channel) <= 16 or not 10 <= float(cfg.qpm) <= 400:
         raise CadenzaError("jam: mode call, accompany or along, wait 0-64 beats, bars 1-64, channel 1-16; qpm 10-400")
-    if not 0 < float(cfg.page_files_hours) <= 24 * 365 or not 0 < float(cfg.page_files_mb) <= 1 << 20:
-        raise CadenzaError("page_files_hours and page_files_mb must be positive")
+    if not 0 < float(cfg.page_files_hours) <= 24 * 365 or not 0 < float(cfg.page_files_mb) <= 1 << 20 \
+            or not 0 < float(cfg.osc_files_mb) <= 1 << 20:
+        raise CadenzaError("page_files_hours, page_files_mb and osc_files_mb must be positive")
     if not 0 <= int(cfg.http_port) < 65536 or not 0 < float(cfg.max_upload_mb) <= 1024:
         raise CadenzaError(f"http_port {cfg.http_port} or max_upload_mb {cfg.max_upload_mb} is out of range")
     if not 0 <= int(cfg.port) < 65536:  # 0: any free port (the ready line says which)

@@ -17,6 +17,7 @@ from ..settings import parse_meter
 from ..tasks import Continue, Drums, Harmonize, Infill, events as E
 from . import protocol as P
 from .clients import Clients
+from .expiry import Expiring, Kept
 from .osc import OscServer
 from .service import Player, Service
 
@@ -39,6 +40,7 @@ class OscDoor:
         self.place = place
         self.started = time.time()
         self.stats = {"requests": 0, "errors": 0}
+        self.written = Expiring(lambda: (None, self.service.cfg.osc_files_mb), "the files OSC requests wrote")
         self.server = OscServer(cfg.host, cfg.port, self.routes(), allow=cfg.allow, on_error=self.error)
 
     # ----- the address map ------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class OscDoor:
             elif isinstance(event, E.Info):
                 self.send(dest, f"{prefix}/info", [rid, self.service.public(event.text)])
             elif isinstance(event, E.File):
+                self.wrote(Path(event.path))
                 which = [event.variation] if event.variation else []
                 kind = "file" if event.kind == "midi" else event.kind
                 self.send(dest, f"{prefix}/{kind}", [rid, str(Path(event.path).resolve())] + which)
@@ -158,6 +161,14 @@ class OscDoor:
                 self.send(dest, f"{prefix}/cancelled", [rid])
 
         return tell
+
+    def wrote(self, path: Path) -> None:
+        """A file a request wrote: kept in the count of --osc-files-mb (the oldest deleted past it)."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return
+        self.written.keep(str(path), Kept(path, size))
 
     def send_timed(self, to, rid, s, event: E.Notes, received: float) -> None:
         """Each note again as a bundle time-tagged with when it sounds: from the request's arrival plus the
@@ -395,6 +406,7 @@ class OscDoor:
                 self.send(to, "/cadenza/error", [rid, self.service.public(str(e))])
                 return
             self.service.release(job.key)
+            self.wrote(out)
             self.send(to, "/cadenza/rendered", [rid, str(out.resolve())])
 
         self.service.call((sender, rid), f"render {path.name}", render)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CadenzaError
+from .expiry import Expiring, Kept
 
 log = logging.getLogger("cadenza.web")
 STATIC = Path(__file__).resolve().parent.parent / "web"
@@ -77,14 +78,6 @@ class WebJob:
 def _set_all(events) -> None:
     for e in events:
         e.set()
-
-
-@dataclass
-class Kept:
-    path: Path
-    size: int
-    made: float = field(default_factory=time.time)
-    drawn: dict | None = None  # an upload: its notes for the page to draw
 
 
 def guarded_protocol():
@@ -164,8 +157,9 @@ class WebDoor:
         self.cfg = service.cfg
         self.token = secrets.token_urlsafe(24)
         self.jobs: OrderedDict[str, WebJob] = OrderedDict()
-        self.files: OrderedDict[str, Kept] = OrderedDict()  # id -> a file this page made (outbox)
-        self.uploads: OrderedDict[str, Kept] = OrderedDict()  # id -> an uploaded file (private folder, never served)
+        limits = lambda: (self.cfg.page_files_hours, self.cfg.page_files_mb)  # noqa: E731 - read when a file comes
+        self.files = Expiring(limits, "the page's files")  # id -> a file this page made (outbox)
+        self.uploads = Expiring(limits, "the page's uploads")  # id -> an uploaded file (private folder, never served)
         self.streams: dict[str, int] = {}  # client address -> event streams open
         self.history: list[dict] = []
         self._rids = itertools.count(1)
@@ -234,29 +228,6 @@ class WebDoor:
             return False
         return True
 
-    # ----- what the page keeps: uploads and the files it made, expiring -----------------------------------
-    def keep(self, store: OrderedDict, kid: str, kept: Kept) -> None:
-        """Remember a file by id; then forget (and delete) what is older than --page-files-hours and, oldest
-        first, what takes the uploads or the page's files past --page-files-mb."""
-        limit_age = float(self.cfg.page_files_hours) * 3600
-        limit_bytes = int(float(self.cfg.page_files_mb) * (1 << 20))
-        now = time.time()
-        gone = []
-        with self._lock:
-            store[kid] = kept
-            total = sum(k.size for k in store.values())
-            while store:
-                oldest_id, oldest = next(iter(store.items()))
-                if now - oldest.made <= limit_age and total <= limit_bytes:
-                    break
-                store.pop(oldest_id)
-                total -= oldest.size
-                gone.append(oldest.path)
-        for path in gone:
-            path.unlink(missing_ok=True)
-        if gone:
-            log.info("the page's files: %d expired (--page-files-hours, --page-files-mb)", len(gone))
-
     # ----- the page's jobs -----------------------------------------------------------------------------
     def sink_for(self, job: WebJob):
         """A task's events (bridge.tasks.events) as the page's events."""
@@ -270,7 +241,7 @@ class WebDoor:
             elif isinstance(event, E.File):
                 fid = secrets.token_hex(8)
                 path = Path(event.path)
-                self.keep(self.files, fid, Kept(path, path.stat().st_size if path.is_file() else 0))
+                self.files.keep(fid, Kept(path, path.stat().st_size if path.is_file() else 0))
                 ev = {"type": "file", "kind": event.kind, "id": fid, "name": path.name,
                       "variation": event.variation or 1}
                 if event.kind == "midi":
@@ -600,7 +571,7 @@ class WebDoor:
                 return problem(str(e).replace(str(path), Path(item.filename or "file").name), 422)
             from ..generation import tempo_at
 
-            door.keep(door.uploads, uid, Kept(path, len(data), drawn={
+            door.uploads.keep(uid, Kept(path, len(data), drawn={
                 "notes": notes_in_beats(score), "end": round(score.end_tick / score.tpq, 4),
                 "qpm": round(tempo_at(score, score.end_tick), 3)}))
             sigs = [(t.numerator, t.denominator) for t in score.time_signatures[:1]]

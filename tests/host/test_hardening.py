@@ -210,6 +210,26 @@ def test_the_client_cap_forgets_the_least_recently_heard(daemon, monkeypatch):
     clients.forget()
 
 
+def test_the_files_osc_requests_write_are_deleted_oldest_first_past_the_limit(client, daemon, monkeypatch):
+    """A client asking in a loop, each request a file of its own (`write_file`, on by default), filled the outbox
+    without end: past --osc-files-mb the oldest of the files OSC requests wrote go; a file the daemon did not
+    write stays, and so does a request's file until a newer one pushes it out."""
+    from pathlib import Path
+
+    outbox = daemon.cfg.outbox.resolve()
+    outbox.mkdir(parents=True, exist_ok=True)
+    theirs = outbox / "a take of mine.mid"
+    theirs.write_bytes(b"not the daemon's")
+    paths = []
+    for rid in range(900, 906):
+        client.send("/cadenza/continue", rid, *PRIME, "beats", 4.0, "seed", 5)
+        paths.append(Path(next(p[1] for a, p in client.receive(rid=rid) if a == "/cadenza/file")))
+        if rid == 900:  # (the same seed: each file the same size) room for two and a half of them
+            monkeypatch.setattr(daemon.cfg, "osc_files_mb", paths[0].stat().st_size * 2.5 / (1 << 20))
+    assert [p.exists() for p in paths] == [False] * 4 + [True] * 2
+    assert theirs.read_bytes() == b"not the daemon's"
+
+
 def test_live_notes_are_capped_per_client(client, daemon):
     from bridge.host import clients as D
 
