@@ -34,6 +34,7 @@ MIN_NOTE = 0.06  # seconds
 JUNK = 0.15  # seconds: below this a segment far under its neighbours is overlap, not a note
 SNAP = 0.12  # an onset peak at most this long before a note's first voiced frame is its start
 MAX_SECONDS = 600.0  # the longest recording read (ReadLimits.audio_seconds): 64 MB of Vorbis holds hours of it
+MAX_SAMPLES = 600 * 96000 * 2  # samples decoded at most (ten minutes of 96 kHz stereo; each channel's counted)
 
 
 def load_audio(path: str | Path, sr: int = SR, max_seconds: float = MAX_SECONDS) -> np.ndarray:
@@ -46,7 +47,7 @@ def load_audio(path: str | Path, sr: int = SR, max_seconds: float = MAX_SECONDS)
     if not path.is_file():
         raise MusicFileError(f"{path}: no such file")
 
-    def check(frames: int, rate: int) -> None:
+    def check(frames: int, rate: int, channels: int) -> None:
         if not wav.RATES[0] <= rate <= wav.RATES[1]:
             raise MusicFileError(f"{path.name}: a sample rate of {rate} Hz is not audio Cadenza reads "
                                  f"({wav.RATES[0]}-{wav.RATES[1]} Hz)")
@@ -54,6 +55,10 @@ def load_audio(path: str | Path, sr: int = SR, max_seconds: float = MAX_SECONDS)
             raise MusicFileError(f"{path.name}: {frames / rate / 60:.1f} minutes of audio, more than the "
                                  f"{max_seconds / 60:g} minutes Cadenza reads (a prime is a phrase: cut the "
                                  f"recording)")
+        if frames * channels > MAX_SAMPLES:
+            raise MusicFileError(f"{path.name}: {channels} channels of {frames / rate / 60:.1f} minutes at {rate} Hz, "
+                                 f"more samples than Cadenza decodes ({MAX_SAMPLES // 10**6} million: ten minutes of "
+                                 f"96 kHz stereo)")
 
     got = wav.read(path.read_bytes(), check) if path.suffix.lower() == ".wav" else None
     audio, rate = got if got is not None else _decode(path, check)
@@ -71,18 +76,18 @@ def load_audio(path: str | Path, sr: int = SR, max_seconds: float = MAX_SECONDS)
 
 def _decode(path: Path, check) -> tuple[np.ndarray, int]:
     """(samples (frames, channels) float32, rate) by tensorflow-io's decoders (any of AUDIO_SUFFIXES);
-    `check(frames, rate)` before decoding (its header's, read in milliseconds)."""
+    `check(frames, rate, channels)` before decoding (its header's, read in milliseconds)."""
     io = tfio()
     import tensorflow as tf
 
     try:
         tensor = io.audio.AudioIOTensor(str(path))
         rate = int(tensor.rate.numpy())
-        frames = int(tensor.shape[0])
+        frames, channels = int(tensor.shape[0]), int(tensor.shape[1])
     except Exception as e:  # noqa: BLE001 - the decoders raise many kinds
         raise MusicFileError(f"{path.name}: cannot decode audio ({type(e).__name__}: "
                              f"{str(e).strip().splitlines()[-1][:200] if str(e).strip() else 'no detail'})") from None
-    check(frames, rate)
+    check(frames, rate, channels)
     try:
         audio = tensor.to_tensor()
     except Exception as e:  # noqa: BLE001 - the decoders raise many kinds

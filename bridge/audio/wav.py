@@ -20,16 +20,16 @@ import numpy as np
 RATES = (1000, 384000)  # sample rates (Hz) a recording may have: outside them it is not audio, or a bomb
 
 
-def read(data: bytes, check: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int] | None:
+def read(data: bytes, check: Callable[[int, int, int], None] | None = None) -> tuple[np.ndarray, int] | None:
     """(samples (frames, channels) float32 in [-1, 1), sample rate) of integer PCM WAV bytes; None where `wave`
-    cannot read them (they may be WAV all the same: tensorflow-io's decoder is tried next). `check(frames, rate)`
-    is called with what the header says before any sample is read (it raises to refuse)."""
+    cannot read them (they may be WAV all the same: tensorflow-io's decoder is tried next). `check(frames, rate,
+    channels)` is called with what the header says before any sample is read (it raises to refuse)."""
     try:
         with wave.open(io.BytesIO(data)) as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             frames = min(w.getnframes(), len(data) // max(1, channels * width))  # (a header may claim more)
             if check is not None:
-                check(frames, rate)
+                check(frames, rate, channels)
             raw = w.readframes(frames)
     except (wave.Error, EOFError, struct.error, ValueError):
         return None

@@ -140,6 +140,23 @@ def test_a_recording_longer_than_ten_minutes_is_refused_from_its_header(tmp_path
         load_score(path)
 
 
+def test_a_quiet_recording_of_many_channels_at_a_high_rate_is_refused_by_its_samples(tmp_path):
+    """Eight channels of five minutes at 384 kHz, silent: 9 KB of FLAC, 3.7 GB of samples decoded. Refused from the
+    header by the samples it holds (ten minutes of 96 kHz stereo at most), before any is decoded."""
+    import numpy as np
+    import soundfile
+
+    from bridge.errors import CadenzaError
+
+    with soundfile.SoundFile(str(tmp_path / "wide.flac"), "w", 384000, 8, format="FLAC", subtype="PCM_16") as f:
+        block = np.zeros((384000 * 10, 8), np.int16)
+        for _ in range(30):
+            f.write(block)
+    assert (tmp_path / "wide.flac").stat().st_size < 1 << 20
+    with pytest.raises(CadenzaError, match="8 channels of 5.0 minutes at 384000 Hz, more samples than Cadenza decodes"):
+        load_score(tmp_path / "wide.flac")
+
+
 def test_pitch_tracking_takes_memory_that_does_not_grow_with_the_recording(monkeypatch):
     """Five minutes of a melody are tracked a few seconds at a time: the process grows by tens of MB, where all
     frames at once took ~500 MB for 35 s (9 GB for ten minutes). The notes are those of all the frames at once."""
