@@ -85,14 +85,12 @@ def _decode(path: Path, check) -> tuple[np.ndarray, int]:
         rate = int(tensor.rate.numpy())
         frames, channels = int(tensor.shape[0]), int(tensor.shape[1])
     except Exception as e:  # noqa: BLE001 - the decoders raise many kinds
-        raise MusicFileError(f"{path.name}: cannot decode audio ({type(e).__name__}: "
-                             f"{str(e).strip().splitlines()[-1][:200] if str(e).strip() else 'no detail'})") from None
+        raise _undecodable(path, e) from None
     check(frames, rate, channels)
     try:
         audio = tensor.to_tensor()
     except Exception as e:  # noqa: BLE001 - the decoders raise many kinds
-        raise MusicFileError(f"{path.name}: cannot decode audio ({type(e).__name__}: "
-                             f"{str(e).strip().splitlines()[-1][:200] if str(e).strip() else 'no detail'})") from None
+        raise _undecodable(path, e) from None
     if audio.dtype == tf.int16:
         audio = tf.cast(audio, tf.float32) / 32768.0
     elif audio.dtype == tf.int32:
@@ -100,6 +98,11 @@ def _decode(path: Path, check) -> tuple[np.ndarray, int]:
     else:
         audio = tf.cast(audio, tf.float32)
     return audio.numpy(), rate
+
+
+def _undecodable(path: Path, e: Exception) -> MusicFileError:
+    last = str(e).strip().splitlines()[-1][:200] if str(e).strip() else "no detail"
+    return MusicFileError(f"{path.name}: cannot decode audio ({type(e).__name__}: {last})")
 
 
 def _frames(y: np.ndarray, length: int, hop: int) -> np.ndarray:
