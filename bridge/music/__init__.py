@@ -36,7 +36,7 @@ def load_score(path: str | os.PathLike, limits=None, cancel=None) -> Score:
     """Read any supported file by its suffix, within `limits` (bounded.ReadLimits: bytes, bytes unpacked,
     events, seconds; the defaults unless given). Raises MusicFileError naming the problem. `cancel`: a
     threading.Event that stops a notation file's reading."""
-    from .bounded import LIMITS, check_notation, check_size, read_notation_bounded
+    from .bounded import LIMITS, check_notation, check_notes, check_size, read_notation_bounded
 
     limits = limits or LIMITS
     path = Path(path)
@@ -44,7 +44,7 @@ def load_score(path: str | os.PathLike, limits=None, cancel=None) -> Score:
     if suffix in SUFFIXES:
         check_size(path, limits)
     if suffix in MIDI_SUFFIXES:
-        return read_midi(path)
+        return check_notes(read_midi(path), path, limits)
     if suffix in NOTATION_SUFFIXES:
         if not path.is_file():
             raise MusicFileError(f"{path}: no such file")
