@@ -33,6 +33,7 @@ SYNTHS = ("auto", "fluidsynth", "builtin")
 RENDER_MINUTES = 10.0  # the longest music rendered unless asked (a minute took ~0.15-0.3 GB and 1-3 s here)
 RATES = (8000, 192000)  # output sample rates (Hz)
 _STACK_LOCK = __import__("threading").Lock()
+_RENDERING = __import__("threading").Lock()  # one render's samples in memory at a time (render_file)
 
 
 def find_soundfont(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -191,9 +192,12 @@ def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0
         return {"out": str(out), "kind": "piano roll", "notes": score.note_count}
     if suffix != ".wav":
         tfio()  # encoded with tensorflow-io: where it is missing, say so before rendering, not after
-    audio, info = synthesize(score, sr=sr, synth=synth, soundfont=soundfont, tail=tail, timbre=timbre,
-                             max_minutes=max_minutes)
-    atomic_write_bytes(out, encode(audio, sr, suffix))
+    with _RENDERING:  # the daemon's doors render at once (sixteen OSC workers, the page's threads, the watch
+        # folder): each up to 10 minutes, ~1-2 GB while it renders; in turn, a process holds one render's at most
+        audio, info = synthesize(score, sr=sr, synth=synth, soundfont=soundfont, tail=tail, timbre=timbre,
+                                 max_minutes=max_minutes)
+        atomic_write_bytes(out, encode(audio, sr, suffix))
+        del audio
     return {"out": str(out), "kind": suffix[1:], "sample_rate": sr, **info}
 
 

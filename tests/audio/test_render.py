@@ -70,6 +70,36 @@ def test_hours_of_music_or_an_absurd_sample_rate_are_refused_by_name(tmp_path):
     assert r.returncode == 1 and "renders up to 0.01 minutes" in r.stderr, r.stderr
 
 
+def test_renders_asked_at_once_run_one_at_a_time(tmp_path, monkeypatch):
+    """The daemon's doors may ask for renders at once (sixteen OSC workers, the page, the watch folder), each up to
+    ten minutes of music and ~1-2 GB while it renders: they run in turn, so a process holds one render's samples."""
+    import threading
+    import time
+
+    from bridge.music import render
+
+    write_midi(Score.from_beats([(60, 0.0, 1.0, 90), (64, 1.0, 1.0, 90)], qpm=120), tmp_path / "two.mid")
+    inside, most, real = [0], [0], render.synthesize
+
+    def counted(*args, **kw):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.2)
+        try:
+            return real(*args, **kw)
+        finally:
+            inside[0] -= 1
+
+    monkeypatch.setattr(render, "synthesize", counted)
+    threads = [threading.Thread(target=render.render_file, args=(tmp_path / "two.mid", tmp_path / f"{k}.wav"),
+                                kwargs={"synth": "builtin"}) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1 and all((tmp_path / f"{k}.wav").stat().st_size > 44100 for k in range(4))
+
+
 def test_builtin_audio_has_each_note_at_its_pitch(tmp_path):
     """The built-in synthesiser plays what the file says: a sine A4 then E5 give 440 Hz then 659 Hz."""
     score = Score.from_beats([(69, 0, 1, 100), (76, 1, 1, 100)], qpm=60)
