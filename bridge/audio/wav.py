@@ -2,7 +2,7 @@
 
 A .wav prime dropped into the watch folder, `cadenza render --out x.wav`, the page's "play" of a file and
 FluidSynth's output are all plain PCM, and reading or writing them this way costs no import of TensorFlow
-(~4 s and ~400 MB the first time in a process: a daemon serving a cached model has never imported it).
+(~4 s and ~600 MB the first time in a process: a daemon serving a cached model has never imported it).
 What `wave` does not read (32-bit float samples, WAVE_FORMAT_EXTENSIBLE on Python < 3.12, a broken
 header) `read` leaves to tensorflow-io's decoder, which names the problem if it cannot read it either.
 Samples are integers over 2^(bits - 1) (8-bit ones centred on 128): for 16 and 24 bits the numbers tensorflow-io

@@ -24,12 +24,15 @@ class Kept:
 
 
 class Expiring(OrderedDict):
-    """key -> Kept, oldest first. `limits()`: (hours, MB) now (a daemon's settings), hours None for no age limit."""
+    """key -> Kept, oldest first, changed through `keep` only (it counts their bytes as it goes: a sum over
+    250,000 OSC files at each request would cost more than the request). `limits()`: (hours, MB) now (a daemon's
+    settings), hours None for no age limit."""
 
     def __init__(self, limits: Callable[[], tuple[float | None, float]], what: str):
         super().__init__()
         self.limits, self.what = limits, what
         self.lock = threading.Lock()
+        self.bytes = 0
 
     def keep(self, key: str, kept: Kept) -> None:
         """Remember a file by key (again: it moves to the newest); then forget and delete, oldest first, what is
@@ -40,15 +43,15 @@ class Expiring(OrderedDict):
         now = time.time()
         gone = []
         with self.lock:
-            self.pop(key, None)
+            before = self.pop(key, None)
+            self.bytes += kept.size - (before.size if before is not None else 0)
             self[key] = kept
-            total = sum(k.size for k in self.values())
             while len(self) > 1:
                 oldest_key, oldest = next(iter(self.items()))
-                if now - oldest.made <= limit_age and total <= limit_bytes:
+                if now - oldest.made <= limit_age and self.bytes <= limit_bytes:
                     break
                 self.pop(oldest_key)
-                total -= oldest.size
+                self.bytes -= oldest.size
                 if oldest.path != kept.path:
                     gone.append(oldest.path)
         for path in gone:
