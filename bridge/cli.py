@@ -647,6 +647,9 @@ def cmd_render(args) -> int:
     if not 0 <= args.tail <= 60:
         print("cadenza: error: --tail is seconds, 0-60", file=sys.stderr)
         return 2
+    if not 0 < args.max_minutes <= 24 * 60:
+        print("cadenza: error: --max-minutes is minutes of music, more than 0 and at most 1440", file=sys.stderr)
+        return 2
     if args.timbre and args.synth == "fluidsynth":
         print("cadenza: error: --timbre chooses a built-in voice; it cannot go with --synth fluidsynth",
               file=sys.stderr)

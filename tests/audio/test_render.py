@@ -68,6 +68,8 @@ def test_hours_of_music_or_an_absurd_sample_rate_are_refused_by_name(tmp_path):
     r = cadenza("render", tmp_path / "one.mid", "--out", tmp_path / "one.wav", "--synth", "builtin",
                 "--max-minutes", "0.01")  # (0.6 s: the 1 s note is longer)
     assert r.returncode == 1 and "renders up to 0.01 minutes" in r.stderr, r.stderr
+    r = cadenza("render", tmp_path / "one.mid", "--out", tmp_path / "one.wav", "--max-minutes", "-5")
+    assert r.returncode == 2 and "--max-minutes is minutes of music" in r.stderr, r.stderr
 
 
 def test_renders_asked_at_once_run_one_at_a_time(tmp_path, monkeypatch):
