@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,8 @@ SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/Flu
 SYNTHS = ("auto", "fluidsynth", "builtin")
 RENDER_MINUTES = 10.0  # the longest music rendered unless asked (a minute took ~0.15-0.3 GB and 1-3 s here)
 RATES = (8000, 192000)  # output sample rates (Hz)
-_STACK_LOCK = __import__("threading").Lock()
-_RENDERING = __import__("threading").Lock()  # one render's samples in memory at a time (render_file)
+_STACK_LOCK = threading.Lock()
+_RENDERING = threading.Lock()  # one render's samples in memory at a time (render_file)
 
 
 def find_soundfont(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -150,8 +151,6 @@ def encode(audio: np.ndarray, sr: int, suffix: str) -> bytes:
 
 
 def _on_big_stack(fn, stack_bytes: int):
-    import threading
-
     box: dict = {}
 
     def run():
@@ -197,7 +196,6 @@ def render_file(src, out, synth: str = "auto", soundfont=None, tail: float = 1.0
         audio, info = synthesize(score, sr=sr, synth=synth, soundfont=soundfont, tail=tail, timbre=timbre,
                                  max_minutes=max_minutes)
         atomic_write_bytes(out, encode(audio, sr, suffix))
-        del audio
     return {"out": str(out), "kind": suffix[1:], "sample_rate": sr, **info}
 
 
