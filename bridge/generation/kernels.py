@@ -40,7 +40,7 @@ ENDED = 2  # what chunk() sets halt[0] to when a row reaches its stop (others se
 
 _opts = dict(cache=True, nogil=True, fastmath=True, boundscheck=False, error_model="numpy")  # numpy: a division by
 # zero gives inf, as numpy does, instead of a branch that raises: the loops with a division (tanh, the gates)
-# vectorise (the LSTM cell 4.8 -> 0.5 us a row and layer, README "bench generate")
+# vectorise (the LSTM cell 4.8 -> 0.5 us a row and layer, docs/measured.md "bench generate")
 
 
 # ----- arithmetic ----------------------------------------------------------------------------------
