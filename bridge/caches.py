@@ -39,6 +39,15 @@ def kernel_folder() -> str:
     return os.path.join(cache_root(), "numba", source_digest(KERNEL_FILES))
 
 
+def kernels_cached() -> bool:
+    """Whether numba's kernel folder holds a compiled kernel yet: on a new machine or path, and after an upgrade
+    (a new folder), it holds none until the first run or `cadenza warm` compiles them."""
+    for _root, _dirs, files in os.walk(os.environ.get("NUMBA_CACHE_DIR") or kernel_folder()):
+        if any(f.endswith(".nbi") for f in files):
+            return True
+    return False
+
+
 def use_kernel_cache() -> None:
     """Point numba at the folder of these kernels (before numba is imported), unless one is set; and let one
     process at a time add a kernel to it (`_one_writer`)."""

@@ -11,6 +11,17 @@ from __future__ import annotations
 from ..errors import CadenzaError
 
 
+COMPILED = ("lstm", "rnn", "attention_lstm")  # the architectures whose loops are numba's kernels (the groove
+# model's is numpy)
+
+
+def compiles(arch: str) -> bool:
+    """Whether warming a model of this architecture compiles kernels first: none are in numba's cache yet."""
+    from ..caches import kernels_cached
+
+    return arch in COMPILED and not kernels_cached()
+
+
 def warm(loaded) -> None:
     """Run a loaded model once (compiling what it needs), for one variation and for several."""
     from .decode import decode_continuation, generator_for

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import store
 from ..errors import CadenzaError
-from ..generation.warm import warm
+from ..generation.warm import compiles, warm
 
 log = logging.getLogger("cadenza.models")
 
@@ -52,6 +52,7 @@ class ModelStore:
         self._refused: dict[Path, float] = {}  # a broken version, by its mtime: not retried until it changes
         self._lock = threading.Lock()
         self._found: dict[str, tuple[Path, float]] = {}  # a name's folder and when it was looked up (`find`)
+        self._compiling: set[Path] = set()  # the models being compiled for this machine now (`compiling`)
 
     def find(self, name: str = "") -> Path:
         """The folder of a model named by a client (only inside the store's folders), or of the default
@@ -76,7 +77,14 @@ class ModelStore:
             try:
                 fresh = store.load(str(folder), paths=True)
                 t0 = time.perf_counter()
-                warm(fresh)
+                if compiles(fresh.arch):
+                    self._compiling.add(folder)
+                    log.info("%s: compiling Cadenza for this machine, once: ~30-60 s (`cadenza warm` after installing "
+                             "does it ahead)", fresh.name)
+                try:
+                    warm(fresh)
+                finally:
+                    self._compiling.discard(folder)
                 if time.perf_counter() - t0 > 3:  # compiled now, on its first run on this machine
                     log.info("%s: compiled for this machine in %.0f s (cached now; `cadenza warm` does it ahead)",
                              fresh.name, time.perf_counter() - t0)
@@ -94,6 +102,21 @@ class ModelStore:
             replaced, current = current is not None, None  # nothing here holds the old one while the collector looks
             settle(replaced)
             return fresh
+
+    def compiling(self, name: str = "") -> str | None:
+        """What to tell a musician whose request needs this model while Cadenza is compiled for this machine (the
+        first run on a new machine or path, or after an upgrade, without `cadenza warm`): the request waits for it.
+        None when the model is ready, or will be without compiling."""
+        try:
+            folder = self.find(name)
+            if folder not in self._compiling:
+                if folder in self._models or not compiles(store.read_meta(folder)["arch"]["name"]):
+                    return None
+        except (CadenzaError, KeyError, TypeError):  # (a name or card that is wrong: get() says how)
+            return None
+        return (f"{folder.name}: Cadenza is being compiled for this machine, once (its first run here): "
+                "the music comes within a minute, and at once from then on (`cadenza warm` after installing "
+                "does this ahead)")
 
     def check(self, name: str) -> str | None:
         """Load (or reload) a model now; None when it serves, else why the latest version was refused."""

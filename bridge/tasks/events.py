@@ -2,7 +2,9 @@
 
     Started(model)                      once, when the model is loaded and the request checked
     Notes(variation, notes)             as the music is generated: (pitch, start beat, duration, velocity)
-    Info(text)                          something the musician should know (a prime's drums kept as they were)
+    Info(text)                          something the musician should know (a prime's drums kept as they were);
+                                        before Started when the request waits while Cadenza is compiled for
+                                        this machine (its first run there, without `cadenza warm`)
     File(kind, path, variation)         a file written: "midi", "audio" or "picture"
     Midi(data)                          the first variation as MIDI bytes, when the settings ask for them
     Warning(text)                       something went wrong, but the task goes on (a file written, its audio not)

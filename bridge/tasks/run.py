@@ -147,9 +147,28 @@ def as_drums(score: Score) -> Score:
     return score.replace(tracks=tuple(t.replace(is_drum=True, channel=9) for t in score.tracks))
 
 
+class _Told:
+    """The models a task reads, the musician told first (an Info, once) when the one it needs is being compiled
+    for this machine and the request waits for it (a daemon's store says so: `compiling`)."""
+
+    def __init__(self, models, sink: Sink):
+        self.models, self.sink, self.said = models, sink, False
+
+    def get(self, name: str = ""):
+        compiling = getattr(self.models, "compiling", None)
+        text = compiling(name) if compiling is not None and not self.said else None
+        if text:
+            self.said = True
+            self.sink(E.Info(text))
+        return self.models.get(name)
+
+    def find(self, name: str = ""):
+        return self.models.find(name)
+
+
 class _Work:
     def __init__(self, models, limits: Limits, sink: Sink, cancel: threading.Event):
-        self.models, self.limits, self.sink, self.cancel = models, limits, sink, cancel
+        self.models, self.limits, self.sink, self.cancel = _Told(models, sink), limits, sink, cancel
         self.deadline = time.perf_counter() + limits.max_seconds if limits.max_seconds else None
         self.late = False
         self.first_notes: float | None = None

@@ -3,9 +3,13 @@ it, generation never imports TensorFlow once a model's arrays are cached, and re
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 from tests.conftest import ROOT
 from bridge.harness.osc import Client
@@ -31,6 +35,46 @@ def test_a_request_sent_at_launch_waits_for_the_model_and_completes(tmp_path):
     finally:
         c.close()
         d.stop()
+
+
+def test_a_first_run_on_a_new_machine_tells_the_musician_what_the_request_waits_for(tmp_path):
+    """Without `cadenza warm`, the first request on a new machine or path (or after an upgrade) waits while
+    Cadenza is compiled for it (~30 s): the musician is told so at once (/cadenza/info before /cadenza/started),
+    not left with silence; a model loaded and compiled tells nothing."""
+    from bridge.host.models import ModelStore
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # a new machine: nothing compiled yet
+    log = tmp_path / "serve.log"
+    args = [sys.executable, "-m", "bridge", "serve", "--port", "0", "--http-port", "0", "--model", MODEL,
+            "--inbox", str(tmp_path / "in"), "--outbox", str(tmp_path / "out")]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    c = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (ready := re.search(r"ready on 127\.0\.0\.1:(\d+)", log.read_text())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready, log.read_text()[-2000:]
+        c = Client(int(ready.group(1)))
+        c.send("/cadenza/continue", 1, *PRIME, "beats", 2.0)
+        got = c.receive(until=("/cadenza/info", "/cadenza/started"), timeout=30)
+        assert got[-1][0] == "/cadenza/info", got  # before anything else: the music comes once it is compiled
+        rid, text = got[-1][1]
+        assert rid == 1 and "compiled for this machine" in text and "cadenza warm" in text
+        deadline = time.monotonic() + 30  # and the daemon's log, for whoever runs it
+        while "compiling Cadenza for this machine" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "compiling Cadenza for this machine" in log.read_text()
+    finally:
+        if c is not None:
+            c.close()
+        os.killpg(proc.pid, signal.SIGTERM)  # mid-compiling
+        proc.wait(60)
+    assert proc.returncode == 0
+
+    models = ModelStore(MODEL)  # this process's kernels are compiled
+    models.get()
+    assert models.compiling() is None
 
 
 def test_reloads_leave_no_threads_behind():
