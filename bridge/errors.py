@@ -5,6 +5,22 @@ Every problem a user can cause (a broken file, a bad option, an unknown model) i
 the message and exits non-zero; the daemon turns it into `/cadenza/error`; the watch folder writes
 it to `NAME.error.txt`. Anything else escaping is a bug in Cadenza.
 """
+from __future__ import annotations
+
+
+def did_you_mean(word: object, names) -> str:
+    """What an error about an unknown name adds where the name was typed a little wrong ('temprature', 'top-p',
+    'Piano'): " (did you mean 'temperature'?)", else "". A musician sees the fix, not only the list."""
+    if not isinstance(word, str) or not 0 < len(word) <= 80:
+        return ""
+    import difflib
+
+    def key(name: str) -> str:
+        return name.lower().replace("-", "_")
+
+    by_key = {key(n): n for n in names if isinstance(n, str)}
+    match = difflib.get_close_matches(key(word), by_key, 1, 0.75)
+    return f" (did you mean {by_key[match[0]]!r}?)" if match else ""
 
 
 class CadenzaError(Exception):

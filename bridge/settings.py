@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import CadenzaError
+from .errors import CadenzaError, did_you_mean
 from .generation.constraints import KEY_PRIOR, REGISTER_PRIOR  # where a model's card says none (docs/controls.md)
 from .generation.sampling import STRATEGIES, TOP_P  # the kernels' order; checked here, as every value is
 from .music.styles import STYLES
@@ -273,7 +273,8 @@ def integer(value: Any, what: str) -> int:
 def parse(key: Any, value: Any) -> tuple[str, Any]:
     """(name, checked value) of one setting given by any door; SettingError names what is wrong."""
     if not isinstance(key, str) or key not in KEYS:
-        raise SettingError(f"unknown setting {short(key)}; settings are {', '.join(sorted(KEYS))}")
+        raise SettingError(f"unknown setting {short(key)}{did_you_mean(key, KEYS)}; settings are "
+                           f"{', '.join(sorted(KEYS))}")
     spec = KEYS[key]
     if spec.kind is str:
         if isinstance(value, (int, float)) and spec.name == "pitch_range":
@@ -292,7 +293,8 @@ def parse(key: Any, value: Any) -> tuple[str, Any]:
         v = number(value, key)
     if spec.choices is not None and v not in spec.choices:
         what = "unknown strategy" if spec.name == "strategy" else spec.name
-        raise SettingError(f"{what} {short(value)}: choose one of {spec.range_text()}")
+        raise SettingError(f"{what} {short(value)}{did_you_mean(value, spec.choices)}: choose one of "
+                           f"{spec.range_text()}")
     if spec.kind is not str and v not in spec.also:
         low_bad = spec.low is not None and (v <= spec.low if spec.low_open else v < spec.low)
         high_bad = spec.high is not None and v > spec.high

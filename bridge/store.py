@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CadenzaError
+from .errors import CadenzaError, did_you_mean
 
 REPO_MODELS = Path(__file__).resolve().parent.parent / "models"
 META = "cadenza.json"
@@ -44,9 +44,10 @@ def find(name: str, paths: bool = True) -> Path:
                     return root / name
     except (OSError, ValueError):  # a name too long for the file system, or with a NUL in it
         pass
-    known = ", ".join(m["name"] for m in list_models()) or "none"
+    names = [m["name"] for m in list_models()]
     shown = name if len(name) <= 40 else name[:36] + "..."
-    raise CadenzaError(f"no model {shown!r} (models here: {known}; `cadenza models` shows where they are)")
+    raise CadenzaError(f"no model {shown!r}{did_you_mean(name, names)} (models here: {', '.join(names) or 'none'}; "
+                       "`cadenza models` shows where they are)")
 
 
 def list_models() -> list[dict]:

@@ -32,6 +32,7 @@ def test_defaults_are_the_specifications():
 
 @pytest.mark.parametrize("key,value,words", [
     ("strategy", "beam", "unknown strategy 'beam'"),
+    ("strategy", "top-p", "unknown strategy 'top-p' (did you mean 'top_p'?)"),  # a name typed a little wrong
     ("temperature", 50.0, "temperature 50.0 is out of range (0.01-10)"),
     ("scale", "H major", "unknown scale"),
     ("meter", "7/5", "meter '7/5'"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ..errors import CadenzaError
+from ..errors import CadenzaError, did_you_mean
 from ..flags import option
 
 
@@ -103,7 +103,8 @@ def build_config(toml: dict | None = None, **flags) -> ServeConfig:
         values["jam"] = True
     for key, value in list(values.items()) + [(k, v) for k, v in flags.items() if v is not None]:
         if key not in names:
-            raise CadenzaError(f"unknown setting {key!r} in the config; known: {', '.join(sorted(names))}")
+            raise CadenzaError(f"unknown setting {key!r} in the config{did_you_mean(key, names)}; known: "
+                               f"{', '.join(sorted(names))}")
         setattr(cfg, key, value)
     cfg.inbox, cfg.outbox = Path(cfg.inbox), Path(cfg.outbox)
     if int(cfg.max_tokens) < 1 or float(cfg.max_seconds) <= 0:

@@ -25,7 +25,7 @@ from typing import Callable
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
-from ..errors import CadenzaError
+from ..errors import CadenzaError, did_you_mean
 from .access import Allowlist
 
 log = logging.getLogger("cadenza.osc")
@@ -221,7 +221,7 @@ class OscServer:
             rid = params[0] if params and isinstance(params[0], int) and -2**31 <= params[0] < 2**31 else 0
             problem = None
             if handler is None:
-                problem = f"unknown address {msg.address[:80]}"
+                problem = f"unknown address {msg.address[:80]}{did_you_mean(msg.address, self.routes)}"
             else:
                 try:
                     handler(sender, params)

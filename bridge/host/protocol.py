@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import CadenzaError
+from ..errors import CadenzaError, did_you_mean
 from ..settings import (KEYS, MAX_BEATS, MAX_NOTES, RENDER_FORMATS, PrimeNote, Settings, apply as apply_setting,
                         apply_pairs, integer, number, parse_notes, short)
 
@@ -47,7 +47,8 @@ def split_continue_args(args: list) -> tuple[list, list]:
                 if a in KEYS:
                     return args[:i], args[i:]
                 if i % 4 == 0:
-                    raise ProtocolError(f"{short(a)} is neither a number (note {i // 4 + 1}'s pitch) nor a setting "
+                    raise ProtocolError(f"{short(a)} is neither a number (note {i // 4 + 1}'s pitch) nor a setting"
+                                        f"{did_you_mean(a, KEYS)} "
                                         f"(settings: {', '.join(sorted(KEYS))})")
                 field = ("pitch", "start", "duration", "velocity")[i % 4]
                 raise ProtocolError(f"note {i // 4 + 1} {field} must be a number, not {short(a)} "

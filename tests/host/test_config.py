@@ -22,5 +22,7 @@ def test_bad_config_is_named(tmp_path):
         load_toml(f)
     with pytest.raises(CadenzaError, match="unknown setting 'colour'"):
         build_config({"colour": "red"})
+    with pytest.raises(CadenzaError, match=r"unknown setting 'prot' in the config \(did you mean 'port'\?\)"):
+        build_config({"prot": 9001})
     with pytest.raises(CadenzaError, match="not a UDP port"):
         build_config(port=70000)

@@ -121,6 +121,11 @@ def test_garbage_datagrams_get_an_error(client, packet, problem):
     (("/cadenza/generate", 26, "scale", "H major"), "unknown scale"),
     (("/cadenza/generate", 27, "model", "nope"), "no model 'nope'"),
     (("/cadenza/nonsense", 28), "unknown address /cadenza/nonsense"),
+    # a name typed a little wrong: the fix named, not only the list
+    (("/cadenza/contineu", 33), "unknown address /cadenza/contineu (did you mean '/cadenza/continue'?)"),
+    (("/cadenza/continue", 34, *PRIME, "temprature", 0.9), "nor a setting (did you mean 'temperature'?)"),
+    (("/cadenza/generate", 35, "temprature", 0.9), "unknown setting 'temprature' (did you mean 'temperature'?)"),
+    (("/cadenza/generate", 36, "model", "Piano"), "no model 'Piano' (did you mean 'piano'?)"),
     (("/cadenza/continue", "x"), "request id must be a number"),
     (("/cadenza/continue_file", 29, "/etc/passwd"), "outside the folders this daemon may read"),
     (("/cadenza/continue_file", 30, "../../../etc/passwd"), "outside the folders"),
