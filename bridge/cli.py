@@ -222,17 +222,45 @@ def _add(sub, name: str, help_text: str, description: str = "", example: str = "
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors name the fix for a command or an option typed a little wrong
+    (`cadenza generat`, `--temprature`: bridge.errors.did_you_mean)."""
+
+    def error(self, message: str):
+        import re
+
+        from .errors import did_you_mean
+
+        if m := re.match(r"argument \S+: invalid choice: '([^']*)' \(choose from (.*)\)", message):
+            message += did_you_mean(m.group(1), re.findall(r"'([^']*)'", m.group(2)))
+        elif m := re.match(r"unrecognized arguments: (-\S+)", message):
+            message += did_you_mean(m.group(1).split("=")[0], [s for a in self._actions for s in a.option_strings])
+        super().error(message)
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unknown option is refused by the command it was given to, which knows its
+        options (argparse leaves that to the top parser, which knows only --help and --version)."""
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            chosen = self
+            for dest in ("command", "bench"):  # cadenza COMMAND, cadenza bench WHAT
+                chosen = getattr(chosen, "commands", {}).get(getattr(parsed, dest, None), chosen)
+            chosen.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command from COMMANDS, every benchmark from bridge.bench.BENCHES."""
     from . import __version__
     from .bench import BENCHES  # the table only; nothing heavy
     from .flags import add_flags
 
-    parser = argparse.ArgumentParser(prog="cadenza", description="Trained models of symbolic music for Max, Live, "
+    parser = _Parser(prog="cadenza", description="Trained models of symbolic music for Max, Live, "
                                      "SuperCollider, Pd and a watched folder.", epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cadenza {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = sub.choices  # (name -> its parser: _Parser.parse_args)
     for c in COMMANDS:
         p = _add(sub, c.name, c.help, c.description, c.example)
         for flags, kwargs in c.args:
@@ -244,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=globals()[c.func], **dict(c.defaults))
     bench = sub.add_parser("bench", help="measure Cadenza's speed (figures as ratios to a baseline)")
     bsub = bench.add_subparsers(dest="bench", metavar="WHAT")
+    bench.commands = bsub.choices
     for name, b in BENCHES.items():
         p = _add(bsub, name, b.help, b.description, b.example)
         for flags, kwargs in b.args:

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import CORPUS, corpus_files
 
 
@@ -51,6 +53,20 @@ def test_errors_are_one_line_and_exit_non_zero(tmp_path):
     assert r.returncode == 1 and "unknown codec 'wavenet'" in r.stderr
     r = cadenza("inspect", tmp_path / "x.mid")
     assert r.returncode == 1 and "cannot read file" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args, said", [
+    (("generat",), "invalid choice: 'generat'"),
+    (("generate", "--temprature", "0.9"), "cadenza generate: error: unrecognized arguments: --temprature 0.9"),
+    (("bench", "generate", "--modle", "piano"), "cadenza bench generate: error: unrecognized arguments: --modle"),
+    (("serve", "--prot=9000"), "cadenza serve: error: unrecognized arguments: --prot=9000"),
+])
+def test_a_command_or_option_typed_a_little_wrong_is_refused_with_the_fix(args, said):
+    """argparse names what it did not know; Cadenza adds the one it was near, from the command's own options."""
+    fix = {"generat": "'generate'", "--temprature": "'--temperature'", "--modle": "'--model'", "--prot=9000": "'--port'"}
+    r = cadenza(*args)
+    assert r.returncode == 2 and said in r.stderr
+    assert r.stderr.rstrip().endswith(f"(did you mean {fix[next(a for a in args if a in fix)]}?)"), r.stderr
 
 
 def test_inspect_shows_tracks_and_tokens():
