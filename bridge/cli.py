@@ -405,6 +405,11 @@ def _run_task(task) -> int:
             problems.append(e.text)
             print(f"cadenza: warning: {e.text}", file=sys.stderr)
 
+    from .caches import kernels_cached
+
+    if not kernels_cached():  # a new machine or path, or an upgrade, without `cadenza warm`: say why it waits
+        print("cadenza: compiling Cadenza for this machine, once: this first run takes up to a minute longer "
+              "(`cadenza warm` after installing does it ahead)", file=sys.stderr, flush=True)
     final = run(task, sink=sink)
     if isinstance(final, E.Failed):
         raise CadenzaError(final.message)

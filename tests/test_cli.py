@@ -69,6 +69,24 @@ def test_a_command_or_option_typed_a_little_wrong_is_refused_with_the_fix(args, 
     assert r.stderr.rstrip().endswith(f"(did you mean {fix[next(a for a in args if a in fix)]}?)"), r.stderr
 
 
+def test_a_first_run_without_warm_says_why_it_waits(tmp_path):
+    """On a new machine or path (nothing compiled: a new NUMBA_CACHE_DIR) a command that makes music first says
+    that it compiles, on stderr, before the minute it takes (stopped once it has said so)."""
+    import os
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    p = subprocess.Popen([sys.executable, "-m", "bridge", "generate", "--model", "chorale", "--beats", "2", "--out",
+                          str(tmp_path / "x.mid")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        said = p.stderr.readline()
+    finally:
+        p.kill()
+        p.communicate()
+    assert said.startswith("cadenza: compiling Cadenza for this machine, once") and "cadenza warm" in said
+    r = cadenza("generate", "--model", "chorale", "--beats", "2", "--out", tmp_path / "y.mid")  # compiled: nothing said
+    assert r.returncode == 0 and "compiling" not in r.stderr
+
+
 def test_inspect_shows_tracks_and_tokens():
     path = corpus_files("piano-midi", "*.mid", 1)[0]
     r = cadenza("inspect", path, "--codec", "performance", "--tokens", "5")
