@@ -109,6 +109,22 @@ def test_one_error_reply_at_most_for_a_bundle_of_bad_messages(client):
     assert quiet_for(client) == []
 
 
+def test_a_flood_of_misspelt_addresses_is_refused_without_a_search_each(client):
+    """An unknown address typed a little wrong is answered with the fix (`did you mean`), a search of ~0.1-0.3 ms:
+    a flood of them gets at most SUGGESTIONS_PER_SECOND searches a second, the rest the plain refusal."""
+    from bridge.errors import SUGGESTIONS_PER_SECOND
+
+    time.sleep(1.0 - time.monotonic() % 1.0)  # (at the start of a second: the flood takes at most two of them)
+    for i in range(200):
+        client.send("/cadenza/contineu", i)
+    got = []
+    while len(got) < 200 and (more := client.receive(until=("/cadenza/error",), timeout=10)):
+        got += [args for address, args in more if address == "/cadenza/error"]
+    assert len(got) == 200 and all("unknown address /cadenza/contineu" in a[1] for a in got)
+    fixed = sum("did you mean '/cadenza/continue'?" in a[1] for a in got)
+    assert 1 <= fixed <= 2 * SUGGESTIONS_PER_SECOND < 200
+
+
 # ----- 3. replies only to the sender's host, or hosts the allowlist admits ------------------------------
 def test_reply_host_outside_the_allowlist_is_refused(client):
     spy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
