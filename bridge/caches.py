@@ -39,11 +39,12 @@ def kernel_folder() -> str:
     return os.path.join(cache_root(), "numba", source_digest(KERNEL_FILES))
 
 
-def kernels_cached() -> bool:
-    """Whether numba's kernel folder holds a compiled kernel yet: on a new machine or path, and after an upgrade
-    (a new folder), it holds none until the first run or `cadenza warm` compiles them."""
+def kernels_cached(loop: str = "kernels.chunk") -> bool:
+    """Whether numba's kernel folder holds this generation loop compiled (`kernels.chunk`, the lstm and rnn models';
+    `messages_kernels.chunk`, the attention-LSTM's): the most of what a first run compiles, ~20-45 s. On a new machine
+    or path, and after an upgrade (a new folder), it is not there until that run or `cadenza warm` compiles it."""
     for _root, _dirs, files in os.walk(os.environ.get("NUMBA_CACHE_DIR") or kernel_folder()):
-        if any(f.endswith(".nbi") for f in files):
+        if any(f.startswith(loop + "-") and f.endswith(".nbi") for f in files):
             return True
     return False
 

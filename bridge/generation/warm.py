@@ -11,15 +11,15 @@ from __future__ import annotations
 from ..errors import CadenzaError
 
 
-COMPILED = ("lstm", "rnn", "attention_lstm")  # the architectures whose loops are numba's kernels (the groove
-# model's is numpy)
+LOOPS = {"lstm": "kernels.chunk", "rnn": "kernels.chunk", "attention_lstm": "messages_kernels.chunk"}  # each
+# architecture's generation loop, numba's (the groove model's is numpy)
 
 
 def compiles(arch: str) -> bool:
-    """Whether warming a model of this architecture compiles kernels first: none are in numba's cache yet."""
+    """Whether warming a model of this architecture compiles its generation loop first (not in numba's cache yet)."""
     from ..caches import kernels_cached
 
-    return arch in COMPILED and not kernels_cached()
+    return arch in LOOPS and not kernels_cached(LOOPS[arch])
 
 
 def warm(loaded) -> None:

@@ -114,6 +114,7 @@ class Daemon:
 
     def stop(self) -> None:
         log.info("stopping: cancelling running requests")
+        self.models.closing.set()
         for door in (self.watcher, self.web, self.live):
             if door is not None:
                 door.stop()

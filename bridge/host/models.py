@@ -7,6 +7,7 @@ an error naming the problem while the previous version keeps serving.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -53,6 +54,7 @@ class ModelStore:
         self._lock = threading.Lock()
         self._found: dict[str, tuple[Path, float]] = {}  # a name's folder and when it was looked up (`find`)
         self._compiling: set[Path] = set()  # the models being compiled for this machine now (`compiling`)
+        self.closing = threading.Event()  # the daemon stops: a request waiting for a model to load gives up
 
     def find(self, name: str = "") -> Path:
         """The folder of a model named by a client (only inside the store's folders), or of the default
@@ -70,7 +72,7 @@ class ModelStore:
     def get(self, name: str = "") -> store.LoadedModel:
         folder = self.find(name)
         mtime = _mtime(folder)
-        with self._lock:
+        with self._held():
             current = self._models.get(folder)
             if current is not None and (current.mtime == mtime or self._refused.get(folder) == mtime):
                 return current
@@ -102,6 +104,18 @@ class ModelStore:
             replaced, current = current is not None, None  # nothing here holds the old one while the collector looks
             settle(replaced)
             return fresh
+
+    @contextlib.contextmanager
+    def _held(self):
+        """The store's lock, waited for until the daemon stops (another thread may hold it for the minute a first
+        run compiles: Ctrl-C then stopped the daemon only when that was done)."""
+        while not self._lock.acquire(timeout=0.1):
+            if self.closing.is_set():
+                raise CadenzaError("Cadenza is stopping")
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def compiling(self, name: str = "") -> str | None:
         """What to tell a musician whose request needs this model while Cadenza is compiled for this machine (the
