@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..errors import CadenzaError
+from ..errors import CadenzaError, did_you_mean
 from ..music import SUFFIXES, atomic_write_text
 from ..settings import Settings, apply as apply_setting, number
 from ..tasks import DRUM_TASKS, Continue, Drums, Harmonize, Infill, events as E
@@ -177,15 +177,20 @@ class Watcher:
                                "(copy the file in instead)")
         pairs = self.sidecar(path)
         s = Settings(beats=self.cfg.beats)
-        for k, v in pairs.items():
-            if k not in self.TASK_KEYS:
-                s = apply_setting(s, k, v)
-        if s.model:
-            self.service.models.find(s.model)  # a name in the store, as from the network
-        task = str(pairs.get("task", "continue"))
+        try:
+            for k, v in pairs.items():
+                if k not in self.TASK_KEYS:
+                    s = apply_setting(s, k, v)
+            if s.model:
+                self.service.models.find(s.model)  # a name in the store, as from the network
+            task = str(pairs.get("task", "continue"))
+            if task not in self.TASKS:
+                raise CadenzaError(f"task {task!r}{did_you_mean(task, self.TASKS)}: choose one of "
+                                   f"{', '.join(self.TASKS)}")
+        except CadenzaError as e:  # what the musician wrote wrong is in the sidecar: name it
+            side = path.with_suffix(".toml")
+            raise CadenzaError(f"{side.name}: {e}" if side.is_file() else str(e)) from None
         out = self.output_for(path)
-        if task not in self.TASKS:
-            raise CadenzaError(f"task {task!r}: choose one of {', '.join(self.TASKS)}")
         if task == "infill":  # the region between start and end written anew; every other note kept
             if "start" not in pairs or "end" not in pairs:
                 raise CadenzaError('task = "infill" needs start and end (beats), e.g. start = 8 and end = 12')

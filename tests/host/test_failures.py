@@ -89,6 +89,9 @@ def test_the_watched_file_goes_to_failed_with_its_reason(daemon, broken_writer, 
 @pytest.mark.parametrize("sidecar,problem", [
     (b"beats = \xff\xfe 8\n", "not UTF-8"),
     (b"x = " + b"[" * 50_000 + b"]" * 50_000 + b"\n", "nested too deeply"),
+    # a name typed a little wrong: the sidecar named, and the fix
+    (b"temprature = 0.9\n", "side17.toml: unknown setting 'temprature' (did you mean 'temperature'?)"),
+    (b'task = "harmonise"\n', "side19.toml: task 'harmonise' (did you mean 'harmonize'?): choose one of"),
 ])
 def test_a_hostile_sidecar_sends_the_file_to_failed(daemon, tmp_path, sidecar, problem):
     from tests.test_continuation import prime_file
