@@ -72,6 +72,14 @@ class Codec:
     def decode(self, ids) -> Score:
         raise NotImplementedError
 
+    def note_arrays(self, ids, qpm: float | None = None) -> tuple[tuple[np.ndarray, ...], int]:
+        """What decode(ids) gives that a stream of notes reads (generation/stream.py): each track's notes as its
+        (N, 4) array (pitch, velocity, start and end ticks, in a Track's order) and the ticks a beat; `qpm` only
+        for a codec whose time is in seconds. A codec may make them without building a Score (a chunk's decode,
+        several times a request)."""
+        score = self.decode(ids, qpm=qpm) if qpm else self.decode(ids)
+        return tuple(t.array for t in score.tracks), score.tpq
+
     # ----- shared -------------------------------------------------------------------------------
     @property
     def vocab_size(self) -> int:

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ..music import Score, Track
-from ..music.score import Tempo, TimeSignature, qpm_to_usec
+from ..music.score import Tempo, TimeSignature, in_order, qpm_to_usec
 from ..music._fast import performance_events, performance_notes
 from ..music.transforms import apply_sustain
 from .base import Codec
@@ -132,18 +132,29 @@ class PerformanceCodec(Codec):
                                   self.shift_offset - 1, self.velocity_offset - 1, bool(nbins))
 
     # ----- decode ------------------------------------------------------------------------------
+    TPQ = 600  # at 120 qpm one 10 ms step is exactly 12 ticks
+
     def decode(self, ids, qpm: float | None = None) -> Score:
-        ids = self._check_ids(ids)
+        qpm = float(qpm or self.params["decode_qpm"])
+        return Score(tpq=self.TPQ, tracks=(Track(self._notes(self._check_ids(ids), qpm), name="performance"),),
+                     tempos=(Tempo(0, qpm_to_usec(qpm)),), time_signatures=(TimeSignature(0, 4, 4),))
+
+    def note_arrays(self, ids, qpm: float | None = None) -> tuple[tuple[np.ndarray, ...], int]:
+        """decode's notes without its Score and its check of the ids (a stream's are the model's own): a chunk's
+        decode ~100 -> ~20 us."""
+        arr = self._notes(np.asarray(ids, np.int64).reshape(-1), float(qpm or self.params["decode_qpm"]))
+        return (in_order(arr),), self.TPQ
+
+    def _notes(self, ids: np.ndarray, qpm: float) -> np.ndarray:
+        """(N, 4) pitch, velocity, start and end ticks at `qpm`, in the order the notes close."""
         p = self.params
-        qpm = float(qpm or p["decode_qpm"])
-        tpq = 600  # at 120 qpm one 10 ms step is exactly 12 ticks
-        ticks_per_step = tpq * qpm / 60.0 / p["steps_per_second"]
-        made = performance_notes(ids, -1 if self.eos is None else self.eos, self.velocity_offset, self.bin_size, bool(p["num_velocity_bins"]))
+        ticks_per_step = self.TPQ * qpm / 60.0 / p["steps_per_second"]
+        made = performance_notes(ids, -1 if self.eos is None else self.eos, self.velocity_offset, self.bin_size,
+                                 bool(p["num_velocity_bins"]))
         arr = np.empty_like(made)
         arr[:, :2] = made[:, :2]
         arr[:, 2:] = np.round(made[:, 2:] * ticks_per_step)
-        return Score(tpq=tpq, tracks=(Track(arr, name="performance"),),
-                     tempos=(Tempo(0, qpm_to_usec(qpm)),), time_signatures=(TimeSignature(0, 4, 4),))
+        return arr
 
 
 CODEC = PerformanceCodec

@@ -42,34 +42,39 @@ class NoteStream:
         self.given_to: float | None = None  # beats of the continuation before which every ended note was given
         self.pending: Counter = Counter()  # notes sounding at the end of the last decode: (pitch, start) keys
         self.outlived = False  # a note outlived the context: finish() decodes the whole variation
-        self.last: tuple | None = None  # the last decode (a Score) and its zero
+        self.last: tuple | None = None  # the last decode (`_decode`) and its zero
+
+    def _decode(self, ids: np.ndarray) -> tuple:
+        """The notes of `ids` as each track's array, the ticks a beat and the last note's end tick (what these
+        functions read of a decoded Score: `Codec.note_arrays`, without building one)."""
+        arrays, tpq = self.codec.note_arrays(ids, self.qpm if self.qpm and self.codec.time_in_seconds else None)
+        return arrays, tpq, max((int(a[:, 3].max()) for a in arrays if len(a)), default=0)
 
     def _key(self, pitch: int, start: float) -> tuple[int, int]:
         return int(pitch), round(start * GRID)
 
-    def _sounding(self, score, zero: float, end: int) -> Counter:
-        """The notes of `score` sounding at its end tick `end` that would be given (as `_notes` keys them)."""
+    def _sounding(self, decoded: tuple, zero: float) -> Counter:
+        """The notes of a decode sounding at its end that would be given (as `_notes` keys them)."""
+        arrays, tpq, end = decoded
         out = Counter()
-        for t in score.tracks:
-            arr = t.array
-            for p, _, a, _ in arr[(arr[:, 3] >= end) & (arr[:, 2] >= (zero - 1e-9) * score.tpq)].tolist():
-                start = a / score.tpq - zero
+        for arr in arrays:
+            for p, _, a, _ in arr[(arr[:, 3] >= end) & (arr[:, 2] >= (zero - 1e-9) * tpq)].tolist():
+                start = a / tpq - zero
                 if self.beats is None or start < self.beats - 1e-9:
                     out[self._key(p, start)] += 1
         return out
 
-    def _notes(self, score, zero: float, final: bool, since: float | None = None,
+    def _notes(self, decoded: tuple, zero: float, final: bool, since: float | None = None,
                keys: Counter | None = None) -> list[tuple[int, float, float, int]]:
-        """Notes of `score` at or after `zero` beats (the continuation's start in its time), not yet given.
-        `since` (in `score`'s beats): where the decode before ended (its last event); a note that ended
+        """Notes of a decode at or after `zero` beats (the continuation's start in its time), not yet given.
+        `since` (in the decode's beats): where the decode before ended (its last event); a note that ended
         before it was complete then, and given then, so it is not looked at again."""
-        end, tpq = score.end_tick, score.tpq
+        arrays, tpq, end = decoded
         last = self.beats - 1e-9 if self.beats is not None else float("inf")
         here: dict = {}  # (plain dicts and their get: a Counter's missing key is a Python call, ~600 a request)
         sent = self.sent
         out = []
-        for t in score.tracks:
-            arr = t.array
+        for arr in arrays:
             keep = arr[:, 2] >= (zero - 1e-9) * tpq  # the prime's notes: never
             if not final:
                 keep &= arr[:, 3] < end  # still sounding: it may grow
@@ -104,17 +109,17 @@ class NoteStream:
             return []
         ctx = self.context
         full = np.concatenate([ctx, ids]) if len(ctx) else ids
-        score = self.codec.decode(full, qpm=self.qpm) if self.qpm and self.codec.time_in_seconds \
-            else self.codec.decode(full)
+        decoded = self._decode(full)
+        _, tpq, end = decoded
         zero = self._beats_of(ctx) - self.offset  # where the continuation starts, in this decode's beats
         since = None if self.given_to is None else zero + self.given_to
         given: Counter = Counter()
-        out = self._notes(score, zero, final=False, since=since, keys=given)
-        sounding = self._sounding(score, zero, score.end_tick)
+        out = self._notes(decoded, zero, final=False, since=since, keys=given)
+        sounding = self._sounding(decoded, zero)
         if any(n > sounding.get(k, 0) + given.get(k, 0) for k, n in self.pending.items()):
             self.outlived = True  # sounding at the last chunk's end, and now neither sounding nor ended here
-        self.pending, self.last = sounding, (score, zero)
-        self.given_to = score.end_tick / score.tpq - zero  # every note that ended before it is given
+        self.pending, self.last = sounding, (decoded, zero)
+        self.given_to = end / tpq - zero  # every note that ended before it is given
         self.offset += self._beats_of(ids)
         self.context = self.codec.tail(full, CONTEXT)
         return out
@@ -124,8 +129,8 @@ class NoteStream:
         from . import decode_continuation
 
         if self.last is not None and not self.outlived:  # what still sounds is all in the last decode
-            score, zero = self.last  # (every note that ended before its end was given then: only those sounding)
-            return self._notes(score, zero, final=True, since=score.end_tick / score.tpq)
+            decoded, zero = self.last  # (every note that ended before its end was given then: only those sounding)
+            return self._notes(decoded, zero, final=True, since=decoded[2] / decoded[1])
         new = np.concatenate(self.new) if self.new else self.codec.empty()
         score = decode_continuation(self.codec, self.prime_tail, new, include_prime=False, qpm=self.qpm)
-        return self._notes(score, 0.0, final=True)
+        return self._notes((tuple(t.array for t in score.tracks), score.tpq, score.end_tick), 0.0, final=True)

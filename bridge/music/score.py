@@ -70,6 +70,15 @@ class KeySignature(NamedTuple):
         return f"{minor[i]} minor" if self.minor else f"{major[i]} major"
 
 
+def in_order(arr: np.ndarray) -> np.ndarray:
+    """(N, 4) notes in a Track's order (start, pitch, end): the array itself when it is in order already."""
+    if len(arr) > 1:
+        order = np.lexsort((arr[:, 3], arr[:, 0], arr[:, 2]))
+        if not (order[1:] > order[:-1]).all():
+            return arr[order]
+    return arr
+
+
 class Track:
     """One instrument's notes, with its program, drum flag, name, channel and control changes.
 
@@ -88,11 +97,9 @@ class Track:
         else:
             notes_t = tuple(n if isinstance(n, Note) else Note(*n) for n in notes)
             arr = np.array(notes_t, dtype=np.int64).reshape(-1, 4)
-        if len(arr) > 1:
-            order = np.lexsort((arr[:, 3], arr[:, 0], arr[:, 2]))
-            if not (order[1:] > order[:-1]).all():
-                arr = arr[order]
-                notes_t = None
+        ordered = in_order(arr)
+        if ordered is not arr:
+            arr, notes_t = ordered, None
         arr.setflags(write=False)
         self.array = arr
         self._notes = notes_t
