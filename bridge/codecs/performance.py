@@ -140,8 +140,8 @@ class PerformanceCodec(Codec):
                      tempos=(Tempo(0, qpm_to_usec(qpm)),), time_signatures=(TimeSignature(0, 4, 4),))
 
     def note_arrays(self, ids, qpm: float | None = None) -> tuple[tuple[np.ndarray, ...], int]:
-        """decode's notes without its Score and its check of the ids (a stream's are the model's own): a chunk's
-        decode ~100 -> ~20 us."""
+        """decode's notes without its Score and its check of the ids (a stream's are the model's own): 550 tokens
+        86 -> 53 us."""
         arr = self._notes(np.asarray(ids, np.int64).reshape(-1), float(qpm or self.params["decode_qpm"]))
         return (in_order(arr),), self.TPQ
 
